@@ -1,0 +1,8 @@
+export type { ClientId, NodeId, Nickname } from './ids.js';
+export * from './limits.js';
+export * from './close-codes.js';
+export * from './errors.js';
+export * from './frames.js';
+export * from './client-input.js';
+export * from './server-frames.js';
+export * from './messages.js';

@@ -1,0 +1,44 @@
+/**
+ * Protocol limits. Each is a default: the gateway reads the live value from its
+ * configuration (see the README's configuration table), clients may use these to
+ * refuse input early.
+ */
+
+/**
+ * Largest client frame, in bytes of UTF-8 payload. The seed's `maxMessageSize`
+ * (512). Past it the server closes the connection with 1009 (MESSAGE_TOO_BIG)
+ * and the frame is never broadcast.
+ */
+export const MAX_MESSAGE_BYTES = 512;
+
+/** Longest nickname, in characters (code points). Past it `/nick` gets an `error` frame. */
+export const MAX_NICKNAME_LENGTH = 32;
+
+/** How often the server pings each client, in milliseconds (the seed's `pingPeriod`). */
+export const PING_INTERVAL_MS = 54_000;
+
+/**
+ * How long the server waits for any sign of life (a pong or a frame) before it
+ * drops the client, in milliseconds (the seed's `pongWait`). The others then get
+ * its `NICK has disconnected` notice.
+ */
+export const PONG_TIMEOUT_MS = 60_000;
+
+/**
+ * Per-client outbound buffer budget, in bytes. A client whose unsent frames
+ * exceed it is a slow consumer: it is closed with 4001 (SLOW_CONSUMER) so that
+ * nobody else waits for it and memory stays bounded.
+ */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/**
+ * Sustained frames per second a client may send. Past the burst allowance each
+ * extra frame is refused with an `error` frame (code RATE_LIMITED) and not broadcast.
+ */
+export const MESSAGE_RATE_PER_SEC = 20;
+
+/** Frames a client may send at once before MESSAGE_RATE_PER_SEC applies. */
+export const MESSAGE_BURST = 40;
+
+/** Default nickname prefix; the cluster-wide counter is appended (`AnonymousUser1`). */
+export const DEFAULT_NICKNAME_PREFIX = 'AnonymousUser';

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ErrorCode,
+  MAX_NICKNAME_LENGTH,
+  ProtocolError,
+  encodeServerFrame,
+  isBroadcastEvent,
+  nickChangedText,
+  parseClientText,
+  parseServerFrame,
+} from '@switchboard/protocol';
+
+describe('parseClientText', () => {
+  it('treats plain text as a chat line, unchanged', () => {
+    assert.deepEqual(parseClientText('  hello <b>world</b> '), {
+      ok: true,
+      command: { type: 'message', message: '  hello <b>world</b> ' },
+    });
+  });
+
+  it('reads /nick NAME as a rename to the first word, as the seed does', () => {
+    assert.deepEqual(parseClientText('/nick alice'), { ok: true, command: { type: 'nick', nickname: 'alice' } });
+    assert.deepEqual(parseClientText('/nick   bob smith'), { ok: true, command: { type: 'nick', nickname: 'bob' } });
+    assert.deepEqual(parseClientText('/nick\tcarol'), { ok: true, command: { type: 'nick', nickname: 'carol' } });
+  });
+
+  it('refuses /nick without a name with NICK_REQUIRED', () => {
+    for (const text of ['/nick', '/nick ', '/nick    ']) {
+      const result = parseClientText(text);
+      assert.equal(result.ok, false, text);
+      assert.equal(!result.ok && result.error.code, ErrorCode.NICK_REQUIRED);
+    }
+  });
+
+  it('refuses a nickname longer than MAX_NICKNAME_LENGTH characters', () => {
+    const ok = parseClientText(`/nick ${'é'.repeat(MAX_NICKNAME_LENGTH)}`);
+    assert.equal(ok.ok, true);
+    const tooLong = parseClientText(`/nick ${'a'.repeat(MAX_NICKNAME_LENGTH + 1)}`);
+    assert.equal(!tooLong.ok && tooLong.error.code, ErrorCode.NICK_TOO_LONG);
+  });
+
+  it('refuses a nickname with control characters', () => {
+    const result = parseClientText('/nick bad\u0007name');
+    assert.equal(!result.ok && result.error.code, ErrorCode.NICK_INVALID);
+  });
+
+  it('treats words that only start with /nick, and other slash words, as chat lines', () => {
+    assert.deepEqual(parseClientText('/nickname x'), { ok: true, command: { type: 'message', message: '/nickname x' } });
+    assert.deepEqual(parseClientText('/me waves'), { ok: true, command: { type: 'message', message: '/me waves' } });
+  });
+
+  it('refuses empty and whitespace-only lines with EMPTY_MESSAGE', () => {
+    for (const text of ['', '   ', '\n\t']) {
+      const result = parseClientText(text);
+      assert.equal(!result.ok && result.error.code, ErrorCode.EMPTY_MESSAGE, JSON.stringify(text));
+    }
+  });
+});
+
+describe('server frames', () => {
+  it('round-trips every frame type through encode and parse', () => {
+    const frames = [
+      { type: 'message', id: 'a', nickname: 'n', message: 'hi', time: 1 },
+      { type: 'notification', id: 'a', nickname: 'n', message: 'n has connected', event: 'connected', time: 1 },
+      { type: 'nick_update', id: 'a', nickname: 'm', message: nickChangedText('n', 'm'), previous: 'n', time: 1 },
+      { type: 'welcome', id: 'a', nickname: 'n', message: 'Welcome', node: 'node-1' },
+      { type: 'error', id: 'a', nickname: 'n', message: 'no', code: ErrorCode.NICK_REQUIRED },
+    ] as const;
+    for (const frame of frames) assert.deepEqual(parseServerFrame(encodeServerFrame(frame)), frame);
+  });
+
+  it('words a nick change exactly as the seed does', () => {
+    assert.equal(nickChangedText('AnonymousUser1', 'bob'), 'Client AnonymousUser1 changed to bob');
+  });
+
+  it('rejects text that is not a frame with a ProtocolError', () => {
+    assert.throws(() => parseServerFrame('not json'), ProtocolError);
+    assert.throws(() => parseServerFrame('[]'), ProtocolError);
+    assert.throws(() => parseServerFrame('{"type":"bogus","id":"a","nickname":"n","message":"m"}'), ProtocolError);
+    assert.throws(() => parseServerFrame('{"type":"message","id":"a","nickname":"n"}'), /message/);
+  });
+
+  it('tells broadcast events from frames meant for one client', () => {
+    assert.equal(isBroadcastEvent(parseServerFrame('{"type":"message","id":"a","nickname":"n","message":"m"}')), true);
+    assert.equal(isBroadcastEvent(parseServerFrame('{"type":"welcome","id":"a","nickname":"n","message":"m"}')), false);
+  });
+});

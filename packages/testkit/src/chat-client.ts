@@ -1,0 +1,110 @@
+import { WebSocket, type ClientOptions } from 'ws';
+import { parseServerFrame, type ServerFrame, type WelcomeFrame } from '@switchboard/protocol';
+import { EventLog } from './event-log.js';
+
+export interface ChatClientOptions extends ClientOptions {
+  /** WebSocket subprotocols to offer. */
+  readonly protocols?: string | string[];
+  /** How long connect() waits for the welcome frame, in ms. */
+  readonly timeoutMs?: number;
+}
+
+export interface CloseInfo {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Default wait for one expected frame, in ms. */
+export const FRAME_TIMEOUT_MS = 5_000;
+
+/**
+ * A seed-protocol chat client for tests: it records every frame and lets a test
+ * wait for the one it expects.
+ */
+export class ChatClient {
+  readonly frames = new EventLog<ServerFrame>();
+  readonly closed: Promise<CloseInfo>;
+  welcome!: WelcomeFrame;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) this.frames.push(parseServerFrame(data.toString()));
+    });
+    this.closed = new Promise((resolve) => {
+      socket.once('close', (code, reason) => {
+        this.frames.end();
+        resolve({ code, reason: reason.toString() });
+      });
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /** Connect and wait for the welcome frame, which must come first. */
+  static async connect(url: string, options: ChatClientOptions = {}): Promise<ChatClient> {
+    const { protocols, timeoutMs = FRAME_TIMEOUT_MS, ...wsOptions } = options;
+    const client = new ChatClient(new WebSocket(url, protocols, wsOptions));
+    const first = await Promise.race([
+      client.frames.waitFor(() => true, timeoutMs, `a welcome from ${url}`),
+      new Promise<never>((_, reject) => client.socket.once('error', reject)),
+    ]);
+    if (first.type !== 'welcome') throw new Error(`first frame was ${first.type}, not welcome`);
+    client.welcome = first;
+    return client;
+  }
+
+  get id(): string {
+    return this.welcome.id;
+  }
+
+  get node(): string {
+    return this.welcome.node;
+  }
+
+  send(text: string): void {
+    this.socket.send(text);
+  }
+
+  sendBinary(data: Buffer): void {
+    this.socket.send(data, { binary: true });
+  }
+
+  /** The first frame matching, past or future. */
+  waitFor(match: (frame: ServerFrame) => boolean, what: string, timeoutMs = FRAME_TIMEOUT_MS): Promise<ServerFrame> {
+    return this.frames.waitFor(match, timeoutMs, what);
+  }
+
+  /** Wait for a frame of `type` whose `message` equals `message`. */
+  waitForMessage(type: ServerFrame['type'], message: string, timeoutMs = FRAME_TIMEOUT_MS): Promise<ServerFrame> {
+    return this.waitFor((f) => f.type === type && f.message === message, `${type} "${message}"`, timeoutMs);
+  }
+
+  /** Close politely and wait until closed. */
+  async close(code = 1000): Promise<CloseInfo> {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close(code);
+    }
+    return this.closed;
+  }
+
+  /** Send raw bytes as a text frame, unchecked: how a broken client sends invalid UTF-8. */
+  sendRawText(data: Buffer): void {
+    this.socket.send(data, { binary: false });
+  }
+
+  /** End the TCP connection with no close frame (FIN): as if the client process died. */
+  drop(): void {
+    this.socket.terminate();
+  }
+
+  /** Reset the TCP connection (RST), no close frame: as if the network failed. */
+  reset(): void {
+    const raw = (this.socket as unknown as { _socket?: { resetAndDestroy?: () => void } })._socket;
+    if (raw?.resetAndDestroy) raw.resetAndDestroy();
+    else this.socket.terminate();
+  }
+
+  /** Stop reading from the network (a stalled consumer); the server's buffer for it fills up. */
+  stallReading(): void {
+    (this.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+}

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { EventLog, linesOf } from './event-log.js';
+
+/** One pino line from a gateway's stdout. */
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly module?: string;
+  readonly conn?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface GatewayOptions {
+  /** Extra environment (REDIS_URL, NODE_ID, limits...). PORT defaults to 0, HOST to 127.0.0.1. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Extra command-line arguments. */
+  readonly args?: readonly string[];
+  /** The gateway's entry file; the built one in this repository by default. */
+  readonly entry?: string;
+  /** How long to wait for "gateway ready", in ms. */
+  readonly readyTimeoutMs?: number;
+}
+
+export const GATEWAY_ENTRY = fileURLToPath(new URL('../../../services/gateway/dist/main.js', import.meta.url));
+
+/**
+ * A real gateway node in its own process. start() resolves once it has logged
+ * "gateway ready" (listening, bus connected), with the port it bound.
+ */
+export class GatewayProcess {
+  readonly logs: EventLog<LogLine>;
+  private stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    public port = 0,
+  ) {
+    this.logs = linesOf(child.stdout!, parseLogLine);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    this.exited = once(child, 'exit').then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as NodeJS.Signals | null,
+    }));
+  }
+
+  static async start(options: GatewayOptions = {}): Promise<GatewayProcess> {
+    const child = spawn(process.execPath, [options.entry ?? GATEWAY_ENTRY, ...(options.args ?? [])], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const gateway = new GatewayProcess(child);
+    const timeoutMs = options.readyTimeoutMs ?? 10_000;
+    try {
+      const listening = await gateway.logs.waitFor((l) => l.msg.startsWith('listening'), timeoutMs, 'the gateway to listen');
+      gateway.port = listening.port as number;
+      await gateway.logs.waitFor((l) => l.msg === 'gateway ready', timeoutMs, 'the gateway to be ready');
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}\nstderr: ${gateway.stderr}`);
+    }
+    return gateway;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get nodeId(): string {
+    const ready = this.logs.items.find((l) => l.msg === 'gateway ready');
+    return String(ready?.node ?? '');
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get stderrText(): string {
+    return this.stderr;
+  }
+
+  /** Send a signal and wait for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+
+  /** SIGKILL: the node dies without closing anything. */
+  kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.stop('SIGKILL');
+  }
+}
+
+function parseLogLine(text: string): LogLine | undefined {
+  try {
+    const value = JSON.parse(text) as LogLine;
+    return typeof value.msg === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,5 @@
+export { freePort } from './free-port.js';
+export { EventLog, linesOf } from './event-log.js';
+export { RedisServer, type RedisServerOptions } from './redis-server.js';
+export { GatewayProcess, GATEWAY_ENTRY, type GatewayOptions, type LogLine } from './gateway-process.js';
+export { ChatClient, FRAME_TIMEOUT_MS, type ChatClientOptions, type CloseInfo } from './chat-client.js';

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import { linesOf } from './event-log.js';
+
+export interface RedisServerOptions {
+  /** Port to use; a free one by default. Kept across restart(). */
+  readonly port?: number;
+  /** Extra redis-server arguments, e.g. ['--appendonly', 'yes']. */
+  readonly args?: readonly string[];
+  /** The redis-server binary (REDIS_SERVER_BIN, else from PATH). */
+  readonly binary?: string;
+}
+
+const START_TIMEOUT_MS = 10_000;
+
+/**
+ * A real redis-server of the test's own, on a free port of 127.0.0.1, in a temp
+ * folder. It can be stopped, killed and restarted on the same port.
+ */
+export class RedisServer {
+  private child: ChildProcess | undefined;
+  private readonly dir: string;
+
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisServerOptions,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'switchboard-redis-'));
+  }
+
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(options.port ?? (await freePort()), options);
+    await server.launch();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Stop (SIGTERM) and wait for the process to exit. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  /** Kill (SIGKILL) and wait: as if the host died. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** Start again on the same port (after stop or kill). */
+  async restart(): Promise<void> {
+    await this.launch();
+  }
+
+  /** Stop and remove the temp folder. */
+  async dispose(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async launch(): Promise<void> {
+    const binary = this.options.binary ?? process.env.REDIS_SERVER_BIN ?? 'redis-server';
+    const child = spawn(
+      binary,
+      [
+        '--port', String(this.port),
+        '--bind', '127.0.0.1',
+        '--save', '',
+        '--appendonly', 'no',
+        '--dir', this.dir,
+        '--loglevel', 'notice',
+        ...(this.options.args ?? []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.child = child;
+    const output = linesOf(child.stdout!, (line) => line);
+    const spawnError = once(child, 'error').then(([err]) => {
+      throw new Error(`cannot start ${binary}: ${(err as Error).message}`);
+    });
+    await Promise.race([
+      output.waitFor((line) => line.includes('Ready to accept connections'), START_TIMEOUT_MS, 'redis-server to be ready'),
+      spawnError,
+    ]);
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    await exited;
+    this.child = undefined;
+  }
+}

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import type { BusHealth } from '../bus/bus.js';
+import type { Logger } from '../logger.js';
+
+export interface HttpAppOptions {
+  readonly publicDir: string;
+  /** Whether this node should get new clients now. */
+  readonly readiness: () => BusHealth;
+  readonly logger: Logger;
+}
+
+/**
+ * The HTTP side of a node: the chat page and its files, and the probes a load
+ * balancer or orchestrator uses. WebSocket upgrades never reach it (see SocketServer).
+ */
+export function createHttpApp({ publicDir, readiness, logger }: HttpAppOptions): Express {
+  const log = logger.child({ module: 'http' });
+  const app = express();
+  app.disable('x-powered-by');
+
+  // Liveness: the process is up and its event loop turns.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  // Readiness: the bus is connected and the node is not shutting down.
+  app.get('/readyz', (_req, res) => {
+    const health = readiness();
+    if (health.ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', reason: health.reason });
+  });
+
+  // The seed's home handler: GET / serves the page, any other method is 405.
+  app.all('/', (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      next();
+      return;
+    }
+    res.set('Allow', 'GET, HEAD').status(405).type('text/plain').send('Method not allowed');
+  });
+  app.get('/', (_req, res, next) => {
+    res.sendFile(join(publicDir, 'index.html'), (err) => err && next(err));
+  });
+
+  // A plain GET on the WebSocket path: say what is expected there.
+  app.get('/ws', (_req, res) => {
+    res.status(426).set('Upgrade', 'websocket').type('text/plain').send('Upgrade Required: connect with WebSocket');
+  });
+
+  app.use(express.static(publicDir, { index: false, fallthrough: true }));
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not found');
+  });
+
+  app.use((err: Error & { status?: number }, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = err.status ?? 500;
+    if (status >= 500) log.error({ err, path: req.path }, 'request failed');
+    res.status(status).type('text/plain').send(status === 404 ? 'Not found' : 'Internal error');
+  });
+
+  return app;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * The composition root: the one place that picks concrete parts (which bus) and
+ * wires them into a Gateway, and that owns the process (signals, exit codes).
+ */
+import type { Bus } from './bus/bus.js';
+import { MemoryBus } from './bus/memory-bus.js';
+import { RedisBus } from './bus/redis-bus.js';
+import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { Gateway } from './gateway.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** Exit status for a bad setting. */
+const EXIT_BAD_CONFIG = 2;
+
+function readConfig(): Config {
+  try {
+    const config = loadConfig(process.argv.slice(2), process.env);
+    if (config === 'help') {
+      process.stdout.write(helpText());
+      process.exit(0);
+    }
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchboard-gateway: ${err.message}\n`);
+      process.exit(EXIT_BAD_CONFIG);
+    }
+    throw err;
+  }
+}
+
+function createBus(config: Config, logger: Logger): Bus {
+  if (config.redisUrl === undefined) return new MemoryBus(config.nodeId);
+  return new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, nodeId: config.nodeId, logger });
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.logLevel, config.nodeId);
+  const log = logger.child({ module: 'main' });
+  const bus = createBus(config, logger);
+  const gateway = new Gateway(config, bus, logger);
+
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection; exiting');
+    process.exit(1);
+  });
+
+  let announced = false;
+  const announceReady = () => {
+    if (announced || !gateway.readiness().ready) return;
+    announced = true;
+    log.info('gateway ready');
+  };
+  bus.onHealthChange(announceReady);
+
+  const address = await gateway.listen();
+  log.info(
+    { port: address.port, host: address.address, bus: config.redisUrl ? 'redis' : 'memory' },
+    `listening on http://${address.address}:${address.port}`,
+  );
+  announceReady();
+
+  const stop = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'signal received');
+    const timer = setTimeout(() => {
+      log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting anyway');
+      process.exit(0);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    gateway.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+void main();

@@ -1,0 +1,124 @@
+import type { WebSocket } from 'ws';
+import { CloseCode, ErrorCode, type ClientId, type Nickname } from '@switchboard/protocol';
+import type { Hub } from '../hub/hub.js';
+import type { Identity, Peer } from '../hub/peer.js';
+import type { Logger } from '../logger.js';
+import { RateLimiter } from './rate-limiter.js';
+
+export interface ConnectionLimits {
+  readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
+  readonly maxBufferedBytes: number;
+  readonly messageRatePerSec: number;
+  readonly messageBurst: number;
+}
+
+/** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * One client's WebSocket on this node. It enforces the per-connection rules
+ * (binary frames, heartbeat, outbound buffer budget, message rate; ws itself
+ * enforces MAX_MESSAGE_BYTES with 1009 and UTF-8 with 1007) and hands text frames
+ * to the hub. Each rule's outcome is a close code or an error frame, and a log line
+ * with the reason.
+ */
+export class Connection implements Peer {
+  readonly id: ClientId;
+  nickname: Nickname;
+  readonly log: Logger;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly deadline: NodeJS.Timeout;
+  private readonly rate: RateLimiter;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private isClosed = false;
+  /** Resolves once the socket is closed and the hub has been told. */
+  readonly closed: Promise<void>;
+
+  constructor(
+    private readonly socket: WebSocket,
+    identity: Identity,
+    private readonly hub: Hub,
+    private readonly limits: ConnectionLimits,
+    logger: Logger,
+  ) {
+    this.id = identity.id;
+    this.nickname = identity.nickname;
+    this.log = logger.child({ conn: identity.id });
+    this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
+
+    this.pingTimer = setInterval(() => this.ping(), limits.pingIntervalMs);
+    this.deadline = setTimeout(() => this.onHeartbeatTimeout(), limits.pongTimeoutMs);
+
+    socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    socket.on('pong', () => this.alive());
+    socket.on('error', (err: Error & { code?: string }) => {
+      // ws has already started closing with the matching code (1009, 1007, 1002...).
+      this.log.warn({ reason: err.code ?? 'SOCKET_ERROR', err: err.message }, 'closing connection on protocol error');
+    });
+    this.closed = new Promise((resolve) => {
+      socket.once('close', (code: number, reason: Buffer) => {
+        this.isClosed = true;
+        clearInterval(this.pingTimer);
+        clearTimeout(this.deadline);
+        clearTimeout(this.closeTimer);
+        this.log.info({ code, reason: reason.toString() }, 'connection closed');
+        this.hub.leave(this);
+        resolve();
+      });
+    });
+  }
+
+  sendEncoded(frame: Buffer): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    const buffered = this.socket.bufferedAmount;
+    if (buffered + frame.length > this.limits.maxBufferedBytes) {
+      this.log.warn({ buffered, budget: this.limits.maxBufferedBytes }, 'slow consumer: outbound buffer over budget');
+      this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+      return;
+    }
+    this.socket.send(frame, { binary: false });
+  }
+
+  /** Close with a code; the socket is destroyed if the peer does not answer in time. */
+  close(code: number, reason: string): void {
+    if (this.closeTimer) return;
+    this.socket.close(code, reason);
+    this.closeTimer = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
+    this.closeTimer.unref();
+  }
+
+  /** Any frame or pong from the client restarts its heartbeat deadline. */
+  private alive(): void {
+    if (!this.isClosed) this.deadline.refresh();
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    this.alive();
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (isBinary) {
+      this.log.warn({ reason: 'BINARY_FRAME', bytes: data.length }, 'closing connection: binary frames are not supported');
+      this.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
+      return;
+    }
+    if (!this.rate.take()) {
+      this.log.debug({ reason: 'RATE_LIMITED' }, 'refused frame over the rate limit');
+      this.hub.refuse(this, {
+        code: ErrorCode.RATE_LIMITED,
+        message: 'Slow down: you are sending too fast; this line was not sent.',
+      });
+      return;
+    }
+    this.hub.receive(this, data.toString('utf8'));
+  }
+
+  private ping(): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+  }
+
+  private onHeartbeatTimeout(): void {
+    this.log.warn({ reason: 'HEARTBEAT_TIMEOUT', timeoutMs: this.limits.pongTimeoutMs }, 'dropping client: no pong');
+    // A peer that does not answer pings will not answer a close handshake either.
+    this.socket.terminate();
+  }
+}
