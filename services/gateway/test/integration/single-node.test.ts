@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CloseCode, ErrorCode } from '@switchboard/protocol';
+import { ChatClient, GatewayProcess } from '@switchboard/testkit';
+import { chatScenarios } from './chat-scenarios.js';
+
+describe('one gateway on the in-memory bus (no Redis)', () => {
+  let node: GatewayProcess;
+
+  before(async () => {
+    node = await GatewayProcess.start({ env: { REDIS_URL: '', NODE_ID: 'solo' } });
+  });
+
+  after(async () => {
+    await node?.kill();
+  });
+
+  chatScenarios(() => node.wsUrl);
+
+  it('serves the chat page at / and refuses other methods there with 405', async () => {
+    const page = await fetch(`${node.httpUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await page.text(), /<html/i);
+    const post = await fetch(`${node.httpUrl}/`, { method: 'POST' });
+    assert.equal(post.status, 405);
+  });
+
+  it('answers 404 for unknown paths and for upgrades anywhere but /ws', async () => {
+    assert.equal((await fetch(`${node.httpUrl}/no-such-page`)).status, 404);
+    await assert.rejects(ChatClient.connect(`ws://127.0.0.1:${node.port}/elsewhere`), /404/);
+  });
+
+  it('reports health and readiness', async () => {
+    const health = await fetch(`${node.httpUrl}/healthz`);
+    assert.equal(health.status, 200);
+    const ready = await fetch(`${node.httpUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready' });
+  });
+
+  it('refuses an empty line with an error and broadcasts nothing', async () => {
+    const client = await ChatClient.connect(node.wsUrl);
+    client.send('   ');
+    const error = await client.waitFor((f) => f.type === 'error', 'an error');
+    assert.equal((error as { code: string }).code, ErrorCode.EMPTY_MESSAGE);
+    await client.close();
+  });
+});
+
+describe('per-connection limits', () => {
+  it('drops a client that stops answering pings, and tells the others', async () => {
+    const node = await GatewayProcess.start({ env: { PING_INTERVAL_MS: '100', PONG_TIMEOUT_MS: '400' } });
+    try {
+      const healthy = await ChatClient.connect(node.wsUrl);
+      const silent = await ChatClient.connect(node.wsUrl, { autoPong: false });
+      await healthy.waitForMessage('notification', `${silent.welcome.nickname} has disconnected`);
+      await node.logs.waitFor((l) => l.reason === 'HEARTBEAT_TIMEOUT' && l.conn === silent.id, 1000, 'the log line');
+      // The client that answers pings outlived several intervals and is still served.
+      healthy.send('still alive');
+      await healthy.waitForMessage('message', 'still alive');
+      await healthy.close();
+    } finally {
+      await node.kill();
+    }
+  });
+
+  it('closes a slow consumer with 4001 when its buffer passes the budget; the others keep getting every line', async () => {
+    const node = await GatewayProcess.start({
+      env: { MAX_BUFFERED_BYTES: '65536', MESSAGE_RATE_PER_SEC: '100000', MESSAGE_BURST: '100000' },
+    });
+    try {
+      const sender = await ChatClient.connect(node.wsUrl);
+      const reader = await ChatClient.connect(node.wsUrl);
+      const stalled = await ChatClient.connect(node.wsUrl);
+      stalled.stallReading();
+      const gone = reader.waitForMessage('notification', `${stalled.welcome.nickname} has disconnected`, 60_000);
+      let stalledIsGone = false;
+      void gone.then(() => (stalledIsGone = true), () => undefined);
+      const payload = 'y'.repeat(400);
+      let sent = 0;
+      // Bounded: at most 200 batches of 100 lines (about 10 MB), until the stalled client is dropped.
+      for (let batch = 0; batch < 200 && !stalledIsGone; batch++) {
+        for (let i = 0; i < 100; i++) sender.send(`${payload} ${sent++}`);
+        await reader.waitForMessage('message', `${payload} ${sent - 1}`);
+      }
+      await gone;
+      const line = await node.logs.waitFor((l) => l.conn === stalled.id && /slow consumer/.test(l.msg), 1000, 'the log line');
+      assert.equal(line.budget, 65536);
+      // Every line reached the reader, in order.
+      const got = reader.frames.items.filter((f) => f.type === 'message').map((f) => f.message);
+      assert.equal(got.length, sent);
+      assert.equal(got.at(-1), `${payload} ${sent - 1}`);
+      await Promise.all([sender.close(), reader.close()]);
+      stalled.drop();
+    } finally {
+      await node.kill();
+    }
+  });
+
+  it('refuses lines past the rate limit with RATE_LIMITED and broadcasts only the allowed ones', async () => {
+    const node = await GatewayProcess.start({ env: { MESSAGE_RATE_PER_SEC: '1', MESSAGE_BURST: '3' } });
+    try {
+      const client = await ChatClient.connect(node.wsUrl);
+      for (let i = 0; i < 10; i++) client.send(`burst ${i}`);
+      await client.waitForMessage('message', 'burst 2');
+      await client.waitFor((f) => f.type === 'error' && (f as { code: string }).code === ErrorCode.RATE_LIMITED, 'RATE_LIMITED');
+      await client.close();
+      const delivered = client.frames.items.filter((f) => f.type === 'message').length;
+      const refused = client.frames.items.filter((f) => f.type === 'error').length;
+      assert.ok(delivered >= 3 && delivered < 10, `delivered ${delivered}`);
+      assert.equal(delivered + refused, 10, 'every line was either delivered or refused with an error');
+    } finally {
+      await node.kill();
+    }
+  });
+});
+
+describe('configuration errors', () => {
+  it('exits with status 2 and names the bad setting', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { GATEWAY_ENTRY } = await import('@switchboard/testkit');
+    const run = spawnSync(process.execPath, [GATEWAY_ENTRY], { env: { ...process.env, MAX_MESSAGE_BYTES: 'lots' }, encoding: 'utf8' });
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /MAX_MESSAGE_BYTES must be a whole number/);
+    const help = spawnSync(process.execPath, [GATEWAY_ENTRY, '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /PONG_TIMEOUT_MS/);
+  });
+});
