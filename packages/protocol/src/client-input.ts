@@ -6,12 +6,12 @@ import { MAX_NICKNAME_LENGTH } from './limits.js';
  * `/nick NAME` renames it, anything else is a chat line.
  */
 export type ClientCommand =
-  | { readonly type: 'message'; readonly message: string }
-  | { readonly type: 'nick'; readonly nickname: string };
+  | { readonly type: 'message'; readonly message: string; readonly ref?: string }
+  | { readonly type: 'nick'; readonly nickname: string; readonly ref?: string };
 
 export type ParseResult =
   | { readonly ok: true; readonly command: ClientCommand }
-  | { readonly ok: false; readonly error: ProtocolErrorInfo };
+  | { readonly ok: false; readonly error: ProtocolErrorInfo; readonly ref?: string };
 
 export const NICK_COMMAND = '/nick';
 

@@ -25,6 +25,8 @@ export const CloseCode = {
   SLOW_CONSUMER: 4001,
   /** The client did not answer pings within PONG_TIMEOUT_MS (seen only if it wakes up). */
   HEARTBEAT_TIMEOUT: 4002,
+  /** Protocol v2: the first frame was not `hello`, or it did not come within HELLO_TIMEOUT_MS. */
+  HELLO_EXPECTED: 4003,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

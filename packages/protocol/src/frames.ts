@@ -1,4 +1,4 @@
-import type { ClientId, Nickname, NodeId } from './ids.js';
+import type { ClientId, Epoch, Nickname, NodeId, Seq } from './ids.js';
 import type { ErrorCode } from './errors.js';
 
 /**
@@ -7,8 +7,20 @@ import type { ErrorCode } from './errors.js';
  * adds fields but never removes or renames one.
  */
 
+/**
+ * Fields every broadcast event carries: its place in the cluster's one order.
+ * `seq` rises by exactly 1 per event across the whole cluster; `epoch` names the
+ * history it belongs to and changes when that history is lost.
+ */
+export interface Sequenced {
+  readonly seq: Seq;
+  readonly epoch: Epoch;
+  /** The sender's `ref` (protocol v2), echoed as its acknowledgement. */
+  readonly ref?: string;
+}
+
 /** A chat line, sent to every client on every node, the sender included. */
-export interface MessageFrame {
+export interface MessageFrame extends Sequenced {
   readonly type: 'message';
   /** The sender's id. */
   readonly id: ClientId;
@@ -20,7 +32,7 @@ export interface MessageFrame {
 }
 
 /** `NICK has connected` / `NICK has disconnected`, to every client on every node. */
-export interface NotificationFrame {
+export interface NotificationFrame extends Sequenced {
   readonly type: 'notification';
   readonly id: ClientId;
   readonly nickname: Nickname;
@@ -31,7 +43,7 @@ export interface NotificationFrame {
 }
 
 /** A `/nick` change, to every client: `nickname` is the new name. */
-export interface NickUpdateFrame {
+export interface NickUpdateFrame extends Sequenced {
   readonly type: 'nick_update';
   readonly id: ClientId;
   /** The new nickname. */
@@ -51,6 +63,14 @@ export interface WelcomeFrame {
   readonly message: string;
   /** The gateway node serving this connection. */
   readonly node: NodeId;
+  /** The history this connection's events belong to. */
+  readonly epoch?: Epoch;
+  /** The last `seq` before the first event this connection receives. */
+  readonly seq?: Seq;
+  /** Protocol v2: the secret resume token of this session. */
+  readonly session?: string;
+  /** Protocol v2: true when this connection continues a session with no event missed. */
+  readonly resumed?: boolean;
 }
 
 /** A refusal, to the offending client alone. Nothing was broadcast. */
@@ -61,16 +81,37 @@ export interface ErrorFrame {
   /** A sentence a person can read. */
   readonly message: string;
   readonly code: ErrorCode;
+  /** Protocol v2: the `ref` of the refused frame. */
+  readonly ref?: string;
+}
+
+/**
+ * Protocol v2: a retried frame whose `ref` was already broadcast. Nothing is sent
+ * again; `seq` is where the original stands.
+ */
+export interface AckFrame {
+  readonly type: 'ack';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  readonly message: string;
+  readonly ref: string;
+  readonly seq: Seq;
+  readonly epoch: Epoch;
 }
 
 /** Events that are broadcast to the whole cluster. */
 export type BroadcastEvent = MessageFrame | NotificationFrame | NickUpdateFrame;
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A broadcast event before the bus has given it its place (`seq`, `epoch`). */
+export type EventDraft = DistributiveOmit<BroadcastEvent, 'seq' | 'epoch'>;
+
 /** Every frame the server sends. */
-export type ServerFrame = BroadcastEvent | WelcomeFrame | ErrorFrame;
+export type ServerFrame = BroadcastEvent | WelcomeFrame | ErrorFrame | AckFrame;
 
 export type ServerFrameType = ServerFrame['type'];
 
 export const BROADCAST_TYPES: ReadonlySet<string> = new Set(['message', 'notification', 'nick_update']);
 
-export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([...BROADCAST_TYPES, 'welcome', 'error']);
+export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([...BROADCAST_TYPES, 'welcome', 'error', 'ack']);

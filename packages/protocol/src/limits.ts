@@ -42,3 +42,18 @@ export const MESSAGE_BURST = 40;
 
 /** Default nickname prefix; the cluster-wide counter is appended (`AnonymousUser1`). */
 export const DEFAULT_NICKNAME_PREFIX = 'AnonymousUser';
+
+/** Protocol v2: how long a dropped session can be resumed, in ms; past it the cluster hears `NICK has disconnected`. */
+export const RESUME_GRACE_MS = 30_000;
+
+/** Protocol v2: how long a new connection has to send `hello`, in ms; past it, closed with 4003. */
+export const HELLO_TIMEOUT_MS = 10_000;
+
+/** Protocol v2: longest `ref`, in characters. */
+export const MAX_REF_LENGTH = 64;
+
+/** Events kept in the cluster's history for resume and gap repair (also bounded by HISTORY_MAX_AGE_MS). */
+export const HISTORY_MAX_EVENTS = 10_000;
+
+/** Oldest event kept in the history, in ms. */
+export const HISTORY_MAX_AGE_MS = 600_000;

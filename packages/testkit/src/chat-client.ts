@@ -1,5 +1,13 @@
 import { WebSocket, type ClientOptions } from 'ws';
-import { parseServerFrame, type ServerFrame, type WelcomeFrame } from '@switchboard/protocol';
+import {
+  SUBPROTOCOL_V2,
+  isBroadcastEvent,
+  parseServerFrame,
+  type BroadcastEvent,
+  type HelloFrame,
+  type ServerFrame,
+  type WelcomeFrame,
+} from '@switchboard/protocol';
 import { EventLog } from './event-log.js';
 
 export interface ChatClientOptions extends ClientOptions {
@@ -7,6 +15,8 @@ export interface ChatClientOptions extends ClientOptions {
   readonly protocols?: string | string[];
   /** How long connect() waits for the welcome frame, in ms. */
   readonly timeoutMs?: number;
+  /** Speak protocol v2: offer `switchboard.v2` and send this hello first. */
+  readonly hello?: Omit<HelloFrame, 'type'>;
 }
 
 export interface CloseInfo {
@@ -41,8 +51,9 @@ export class ChatClient {
 
   /** Connect and wait for the welcome frame, which must come first. */
   static async connect(url: string, options: ChatClientOptions = {}): Promise<ChatClient> {
-    const { protocols, timeoutMs = FRAME_TIMEOUT_MS, ...wsOptions } = options;
-    const client = new ChatClient(new WebSocket(url, protocols, wsOptions));
+    const { protocols, timeoutMs = FRAME_TIMEOUT_MS, hello, ...wsOptions } = options;
+    const client = new ChatClient(new WebSocket(url, hello ? SUBPROTOCOL_V2 : protocols, wsOptions));
+    if (hello) client.socket.once('open', () => client.sendJson({ type: 'hello', ...hello }));
     const first = await Promise.race([
       client.frames.waitFor(() => true, timeoutMs, `a welcome from ${url}`),
       new Promise<never>((_, reject) => client.socket.once('error', reject)),
@@ -62,6 +73,16 @@ export class ChatClient {
 
   send(text: string): void {
     this.socket.send(text);
+  }
+
+  /** Send one JSON frame (protocol v2). */
+  sendJson(frame: object): void {
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  /** Every broadcast event received so far, in arrival order. */
+  get events(): BroadcastEvent[] {
+    return this.frames.items.filter(isBroadcastEvent);
   }
 
   sendBinary(data: Buffer): void {

@@ -2,12 +2,16 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nanoid } from 'nanoid';
 import {
+  HELLO_TIMEOUT_MS,
+  HISTORY_MAX_AGE_MS,
+  HISTORY_MAX_EVENTS,
   MAX_BUFFERED_BYTES,
   MAX_MESSAGE_BYTES,
   MESSAGE_BURST,
   MESSAGE_RATE_PER_SEC,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
+  RESUME_GRACE_MS,
 } from '@switchboard/protocol';
 
 /** Everything a gateway node can be told. Each field is one setting in SETTINGS below. */
@@ -27,6 +31,13 @@ export interface Config {
   readonly messageRatePerSec: number;
   readonly messageBurst: number;
   readonly shutdownTimeoutMs: number;
+  readonly drainDelayMs: number;
+  readonly resumeGraceMs: number;
+  readonly helloTimeoutMs: number;
+  readonly historyMaxEvents: number;
+  readonly historyMaxAgeMs: number;
+  readonly leaseTtlMs: number;
+  readonly sweepIntervalMs: number;
 }
 
 /** A bad setting: main prints the message and exits with status 2. */
@@ -127,6 +138,41 @@ export const SETTINGS: readonly Setting[] = [
     key: 'shutdownTimeoutMs', env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', defaultText: '10000',
     help: 'On SIGTERM/SIGINT, the longest wait for clients and Redis to close before exiting, in milliseconds.',
     parse: (raw, name) => integer(raw, name, 0, 600_000), fallback: () => 10_000,
+  }),
+  setting({
+    key: 'drainDelayMs', env: 'DRAIN_DELAY_MS', flag: '--drain-delay-ms', defaultText: '3000',
+    help: 'On SIGTERM, how long /readyz says 503 (so the load balancer stops routing here) before clients are closed with 1012, in ms.',
+    parse: (raw, name) => integer(raw, name, 0, 600_000), fallback: () => 3_000,
+  }),
+  setting({
+    key: 'resumeGraceMs', env: 'RESUME_GRACE_MS', flag: '--resume-grace-ms', defaultText: String(RESUME_GRACE_MS),
+    help: 'Protocol v2: how long a dropped session can be resumed on any node, in ms; past it the cluster hears one disconnect notice.',
+    parse: (raw, name) => integer(raw, name, 0, 86_400_000), fallback: () => RESUME_GRACE_MS,
+  }),
+  setting({
+    key: 'helloTimeoutMs', env: 'HELLO_TIMEOUT_MS', flag: '--hello-timeout-ms', defaultText: String(HELLO_TIMEOUT_MS),
+    help: 'Protocol v2: how long a new connection has to send hello, in ms; past it, closed with 4003.',
+    parse: (raw, name) => integer(raw, name, 10, 600_000), fallback: () => HELLO_TIMEOUT_MS,
+  }),
+  setting({
+    key: 'historyMaxEvents', env: 'HISTORY_MAX_EVENTS', flag: '--history-max-events', defaultText: String(HISTORY_MAX_EVENTS),
+    help: 'Events kept for resume and gap repair; older ones are trimmed (a resume from before them gets resumed:false).',
+    parse: (raw, name) => integer(raw, name, 1, 10_000_000), fallback: () => HISTORY_MAX_EVENTS,
+  }),
+  setting({
+    key: 'historyMaxAgeMs', env: 'HISTORY_MAX_AGE_MS', flag: '--history-max-age-ms', defaultText: String(HISTORY_MAX_AGE_MS),
+    help: 'Oldest event kept in the history, in ms.',
+    parse: (raw, name) => integer(raw, name, 1_000, 30 * 86_400_000), fallback: () => HISTORY_MAX_AGE_MS,
+  }),
+  setting({
+    key: 'leaseTtlMs', env: 'LEASE_TTL_MS', flag: '--lease-ttl-ms', defaultText: '5000',
+    help: 'A node that has not renewed its lease for this long is dead; a live node then starts the grace period of its sessions. In ms.',
+    parse: (raw, name) => integer(raw, name, 100, 600_000), fallback: () => 5_000,
+  }),
+  setting({
+    key: 'sweepIntervalMs', env: 'SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', defaultText: '1000',
+    help: 'How often each node looks for dead nodes and for sessions whose grace period has passed, in ms.',
+    parse: (raw, name) => integer(raw, name, 10, 600_000), fallback: () => 1_000,
   }),
 ];
 

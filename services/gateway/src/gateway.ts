@@ -1,16 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CloseCode } from '@switchboard/protocol';
 import type { Bus, BusHealth } from './bus/bus.js';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
+import type { SessionRegistry } from './sessions/session-registry.js';
 import { SocketServer } from './ws/socket-server.js';
 
 /**
- * One gateway node: HTTP, WebSocket and the hub around whichever Bus it is given.
- * main.ts decides the bus; this class never knows which one it has.
+ * One gateway node: HTTP, WebSocket and the hub around whichever Bus and
+ * SessionRegistry it is given. main.ts decides which; this class never knows.
  */
 export class Gateway {
   private readonly hub: Hub;
@@ -22,10 +24,11 @@ export class Gateway {
   constructor(
     private readonly config: Config,
     private readonly bus: Bus,
+    private readonly sessions: SessionRegistry,
     logger: Logger,
   ) {
     this.log = logger.child({ module: 'gateway' });
-    this.hub = new Hub(bus, config.nodeId, logger);
+    this.hub = new Hub(bus, sessions, { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs }, logger);
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger);
     this.server = createServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }));
@@ -52,16 +55,20 @@ export class Gateway {
   }
 
   /**
-   * Graceful stop: not ready at once, every client closed with 1001 (the cluster
-   * hears each disconnect), pending publishes flushed, then the bus and the HTTP
-   * server closed. main.ts bounds the whole with SHUTDOWN_TIMEOUT_MS.
+   * Drain and stop: /readyz says 503 at once so the load balancer stops routing
+   * here; after DRAIN_DELAY_MS every client is closed with 1012 (v2 sessions stay
+   * resumable on other nodes; seed clients are announced as disconnected);
+   * pending publishes are flushed, then the lease, the bus and the HTTP server
+   * are closed. main.ts bounds the whole with SHUTDOWN_TIMEOUT_MS.
    */
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    this.log.info({ clients: this.sockets.size }, 'shutting down');
-    await this.sockets.closeAll(CloseCode.GOING_AWAY, 'server shutting down');
+    this.log.info({ clients: this.sockets.size, drainDelayMs: this.config.drainDelayMs }, 'draining');
+    if (this.sockets.size > 0) await delay(this.config.drainDelayMs);
+    await this.sockets.closeAll(CloseCode.SERVICE_RESTART, 'server restarting, reconnect');
     await this.hub.drain();
+    await this.sessions.close();
     await this.bus.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());

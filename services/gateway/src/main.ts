@@ -9,6 +9,9 @@ import { RedisBus } from './bus/redis-bus.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
+import { MemorySessionRegistry } from './sessions/memory-session-registry.js';
+import { RedisSessionRegistry } from './sessions/redis-session-registry.js';
+import type { SessionRegistry } from './sessions/session-registry.js';
 
 /** Exit status for a bad setting. */
 const EXIT_BAD_CONFIG = 2;
@@ -30,17 +33,22 @@ function readConfig(): Config {
   }
 }
 
-function createBus(config: Config, logger: Logger): Bus {
-  if (config.redisUrl === undefined) return new MemoryBus(config.nodeId);
-  return new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, nodeId: config.nodeId, logger });
+/** The one place that picks the medium: memory for one node, Redis for a cluster. */
+function createCluster(config: Config, logger: Logger): { bus: Bus; sessions: SessionRegistry } {
+  if (config.redisUrl === undefined) {
+    const bus = new MemoryBus(config);
+    return { bus, sessions: new MemorySessionRegistry(bus, logger) };
+  }
+  const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger };
+  return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared) };
 }
 
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
-  const bus = createBus(config, logger);
-  const gateway = new Gateway(config, bus, logger);
+  const { bus, sessions } = createCluster(config, logger);
+  const gateway = new Gateway(config, bus, sessions, logger);
 
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; exiting');

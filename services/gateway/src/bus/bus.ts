@@ -1,7 +1,20 @@
-import type { BroadcastEvent, NodeId } from '@switchboard/protocol';
+import type { BroadcastEvent, Epoch, EventDraft, Seq } from '@switchboard/protocol';
 
-/** Called for every event on the bus, in the bus's order, including this node's own. */
-export type BusEventHandler = (event: BroadcastEvent, origin: NodeId) => void;
+/** A place in the cluster's one order: the last event seen, within one history. */
+export interface Position {
+  readonly epoch: Epoch;
+  readonly seq: Seq;
+}
+
+/** Where a published event landed. `duplicate`: its `ref` was already published by the same client; nothing was sent. */
+export interface PublishResult extends Position {
+  readonly duplicate: boolean;
+}
+
+/** Events after a position, or why they cannot all be had. `head` is the newest position. */
+export type HistoryResult =
+  | { readonly ok: true; readonly head: Position; readonly events: readonly BroadcastEvent[] }
+  | { readonly ok: false; readonly head: Position; readonly reason: string };
 
 /** Whether the bus can carry events now, and if not, why (for /readyz and logs). */
 export interface BusHealth {
@@ -9,17 +22,33 @@ export interface BusHealth {
   readonly reason?: string;
 }
 
+/** Called for every event on the bus, including this node's own, in arrival order. */
+export type BusEventHandler = (event: BroadcastEvent) => void;
+
 /**
- * The broadcast channel between gateway nodes. The hub publishes every broadcast
- * event here and delivers to its local clients only what comes back from it, so
- * every client on every node sees one order. Implementations: MemoryBus (one node)
- * and RedisBus (a cluster). The hub never knows which one it has.
+ * The broadcast channel between gateway nodes, with a bounded history.
+ *
+ * publish() gives each event its place atomically with storing it: `seq` rises by
+ * exactly 1 per event across the cluster within an `epoch`, and a new epoch starts
+ * whenever the history is lost. Events arrive at every node in `seq` order, but a
+ * node can miss some (a dropped subscription): history() fills such gaps.
+ *
+ * Implementations: MemoryBus (one node) and RedisBus (a cluster). The hub never
+ * knows which one it has.
  */
 export interface Bus {
-  /** Connect, subscribe and deliver every event to `onEvent` from now on. Resolves at once; see health(). */
+  /** Connect, subscribe and deliver every event to `onEvent` from now on. Returns at once; see health(). */
   start(onEvent: BusEventHandler): void;
-  /** Send an event to every node. Rejects with BusUnavailableError when it cannot be sent. */
-  publish(event: BroadcastEvent): Promise<void>;
+  /**
+   * Give the event its place, store it and send it to every node. A draft with a
+   * `ref` already published by the same client (`id`) is not sent again.
+   * Rejects with BusUnavailableError when nothing could be sent.
+   */
+  publish(draft: EventDraft): Promise<PublishResult>;
+  /** Every event after `since`, when `since` is in the current epoch and nothing after it was trimmed. */
+  history(since: Position): Promise<HistoryResult>;
+  /** The newest position (creating the epoch if there is none yet). */
+  head(): Promise<Position>;
   /** The next number for a default nickname, unique across the cluster (1, 2, ...). */
   nextGuestNumber(): Promise<number>;
   health(): BusHealth;
@@ -32,4 +61,10 @@ export interface Bus {
 /** The bus could not take an event or a request: nothing was sent. */
 export class BusUnavailableError extends Error {
   override readonly name = 'BusUnavailableError';
+}
+
+/** History bounds: whichever is reached first trims the oldest events. */
+export interface HistoryLimits {
+  readonly historyMaxEvents: number;
+  readonly historyMaxAgeMs: number;
 }

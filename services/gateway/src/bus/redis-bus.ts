@@ -1,39 +1,40 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   isBroadcastEvent,
   validateServerFrame,
   type BroadcastEvent,
+  type EventDraft,
   type NodeId,
 } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
-import { BusUnavailableError, type Bus, type BusEventHandler, type BusHealth } from './bus.js';
+import {
+  BusUnavailableError,
+  type Bus,
+  type BusEventHandler,
+  type BusHealth,
+  type HistoryLimits,
+  type HistoryResult,
+  type Position,
+  type PublishResult,
+} from './bus.js';
+import { createRedis } from './redis-connection.js';
+import { defineScripts, newEpoch, publishArgs, runScript } from './redis-scripts.js';
 
-export interface RedisBusOptions {
+export interface RedisBusOptions extends HistoryLimits {
   readonly url: string;
-  /** Prefix of the channel and keys: `<prefix>:events`, `<prefix>:guest-counter`. */
+  /** Prefix of the channel and keys (see redis-scripts.ts). */
   readonly prefix: string;
   readonly nodeId: NodeId;
   readonly logger: Logger;
 }
 
-/** What crosses Redis: the event and the node that published it. */
-interface Envelope {
-  readonly origin: NodeId;
-  readonly event: BroadcastEvent;
-}
-
-/** Longest pause between reconnect attempts, in milliseconds. */
-const MAX_RECONNECT_DELAY_MS = 2_000;
-
 /**
- * The cluster bus over Redis pub/sub. Two connections, as Redis requires: one
- * publishes and runs commands, the other only subscribes. Both reconnect forever;
- * the subscriber subscribes again on every reconnect, and health() is ready only
- * while both are up and subscribed.
- *
- * Commands are never queued while Redis is away (enableOfflineQueue: false): a
- * publish then fails at once with BusUnavailableError and the hub tells the sender,
- * rather than holding an unbounded backlog.
+ * The cluster bus over Redis: a Lua script gives each event its seq, stores it in
+ * a bounded stream (the history) and publishes it, all at once. Two connections,
+ * as Redis requires: one runs commands, the other only subscribes. Both reconnect
+ * forever; the subscriber subscribes again on every reconnect, and health() is
+ * ready only while both are up and subscribed. Nothing is queued while Redis is
+ * away: publish() fails at once with BusUnavailableError.
  */
 export class RedisBus implements Bus {
   private readonly channel: string;
@@ -51,18 +52,9 @@ export class RedisBus implements Bus {
     this.channel = `${options.prefix}:events`;
     this.counterKey = `${options.prefix}:guest-counter`;
     this.log = options.logger.child({ module: 'redis-bus' });
-    const common: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-    };
-    this.pub = new Redis(options.url, { ...common, connectionName: `${options.nodeId}:pub` });
-    this.sub = new Redis(options.url, {
-      ...common,
-      connectionName: `${options.nodeId}:sub`,
-      autoResubscribe: false,
-    });
+    this.pub = createRedis(options.url, `${options.nodeId}:pub`, this.log);
+    this.sub = createRedis(options.url, `${options.nodeId}:sub`, this.log, { autoResubscribe: false });
+    defineScripts(this.pub);
   }
 
   start(onEvent: BusEventHandler): void {
@@ -76,13 +68,39 @@ export class RedisBus implements Bus {
     this.sub.connect().catch(() => undefined);
   }
 
-  async publish(event: BroadcastEvent): Promise<void> {
-    const envelope: Envelope = { origin: this.options.nodeId, event };
-    try {
-      await this.pub.publish(this.channel, JSON.stringify(envelope));
-    } catch (err) {
-      throw new BusUnavailableError(`redis publish failed: ${(err as Error).message}`);
+  async publish(draft: EventDraft): Promise<PublishResult> {
+    const body = JSON.stringify(draft).slice(1);
+    const ref = draft.ref === undefined ? '' : `${draft.id}:${draft.ref}`;
+    const reply = (await this.run('sbPublish', [
+      ...publishArgs(this.options),
+      body,
+      ref,
+      this.options.historyMaxAgeMs,
+    ])) as [number, string, number];
+    return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
+  }
+
+  async history(since: Position): Promise<HistoryResult> {
+    const reply = (await this.run('sbHistory', [this.options.prefix, since.seq, since.epoch, newEpoch()])) as [
+      string,
+      number,
+      string,
+      ...string[],
+    ];
+    const [epoch, seq, reason, ...payloads] = reply;
+    const head = { epoch, seq };
+    if (reason !== '') return { ok: false, head, reason };
+    const events: BroadcastEvent[] = [];
+    for (const payload of payloads) {
+      const event = this.parse(payload);
+      if (event) events.push(event);
     }
+    return { ok: true, head, events };
+  }
+
+  async head(): Promise<Position> {
+    const [epoch, seq] = (await this.run('sbHead', [this.options.prefix, newEpoch()])) as [string, number];
+    return { epoch, seq };
   }
 
   async nextGuestNumber(): Promise<number> {
@@ -113,6 +131,15 @@ export class RedisBus implements Bus {
     this.sub.disconnect();
   }
 
+
+  private async run(name: Parameters<typeof runScript>[1], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await runScript(this.pub, name, args);
+    } catch (err) {
+      throw new BusUnavailableError(`redis ${name} failed: ${(err as Error).message}`);
+    }
+  }
+
   private async subscribe(): Promise<void> {
     try {
       await this.sub.subscribe(this.channel);
@@ -120,7 +147,7 @@ export class RedisBus implements Bus {
       this.log.info({ channel: this.channel }, 'subscribed');
     } catch (err) {
       // The connection dropped again; the next 'ready' subscribes once more.
-      this.log.warn({ err, channel: this.channel }, 'subscribe failed');
+      this.log.warn({ err: (err as Error).message, channel: this.channel }, 'subscribe failed');
     }
     this.reportHealth();
   }
@@ -134,25 +161,23 @@ export class RedisBus implements Bus {
       if (role === 'sub') this.subscribed = false;
       this.reportHealth();
     });
-    conn.on('reconnecting', (delayMs: number) => this.log.debug({ role, delayMs }, 'redis reconnecting'));
-    conn.on('error', (err: Error) => {
-      if (!this.closing) this.log.warn({ role, err: err.message }, 'redis connection error');
-    });
   }
 
   private onMessage(channel: string, payload: string): void {
     if (channel !== this.channel || !this.handler) return;
-    let envelope: Envelope;
+    const event = this.parse(payload);
+    if (event) this.handler(event);
+  }
+
+  private parse(payload: string): BroadcastEvent | undefined {
     try {
-      const parsed = JSON.parse(payload) as { origin?: unknown; event?: unknown };
-      const event = validateServerFrame(parsed.event);
-      if (typeof parsed.origin !== 'string' || !isBroadcastEvent(event)) throw new Error('not a broadcast envelope');
-      envelope = { origin: parsed.origin, event };
+      const event = validateServerFrame(JSON.parse(payload));
+      if (!isBroadcastEvent(event) || !Number.isSafeInteger(event.seq)) throw new Error('not a sequenced broadcast event');
+      return event;
     } catch (err) {
       this.log.warn({ err: (err as Error).message, bytes: payload.length }, 'dropped malformed bus message');
-      return;
+      return undefined;
     }
-    this.handler(envelope.event, envelope.origin);
   }
 
   private reportHealth(): void {

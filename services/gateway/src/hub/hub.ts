@@ -1,125 +1,195 @@
 import { nanoid } from 'nanoid';
 import {
+  CloseCode,
   DEFAULT_NICKNAME_PREFIX,
   ErrorCode,
   connectedText,
-  disconnectedText,
   encodeServerFrame,
   nickChangedText,
-  parseClientText,
   welcomeText,
   type BroadcastEvent,
-  type ClientId,
+  type Epoch,
+  type EventDraft,
+  type HelloFrame,
   type NodeId,
+  type ParseResult,
   type ProtocolErrorInfo,
+  type Seq,
   type ServerFrame,
+  type SessionToken,
 } from '@switchboard/protocol';
-import type { Bus } from '../bus/bus.js';
+import type { Bus, Position } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Identity, Peer } from './peer.js';
+import { Sequencer } from './sequencer.js';
+
+export interface HubOptions {
+  readonly nodeId: NodeId;
+  /** How long a v2 session survives a drop, in ms. */
+  readonly resumeGraceMs: number;
+}
+
+/** An admitted peer and where it stands in the event sequence. */
+interface Member {
+  readonly peer: Peer;
+  readonly token: SessionToken;
+  epoch: Epoch;
+  lastSeq: Seq;
+  /** While the peer is catching up (welcome and replay not yet sent), live events wait here. */
+  backlog: BroadcastEvent[] | undefined;
+}
 
 /**
  * The chat hub of one node: it keeps the local peers, turns what they send into
  * broadcast events on the bus, and fans every event that comes back from the bus
- * out to its local peers. It knows the Bus interface only, never Redis.
+ * out to its local peers. It knows the Bus and SessionRegistry interfaces only,
+ * never Redis.
  *
- * Local delivery happens only from the bus, the sender's own echo included, so all
- * clients on all nodes see one order. Each event is encoded once per node and the
- * same bytes are handed to every peer.
+ * Local delivery happens only from the bus (through the Sequencer), the sender's
+ * own echo included, so all clients on all nodes see one contiguous order. Each
+ * event is encoded once per node and the same bytes are handed to every peer.
  */
 export class Hub {
-  private readonly peers = new Map<ClientId, Peer>();
+  private readonly members = new Map<string, Member>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly sequencer: Sequencer;
   private readonly log: Logger;
 
   constructor(
     private readonly bus: Bus,
-    private readonly nodeId: NodeId,
+    private readonly sessions: SessionRegistry,
+    private readonly options: HubOptions,
     logger: Logger,
   ) {
     this.log = logger.child({ module: 'hub' });
+    this.sequencer = new Sequencer(bus, (event) => this.deliver(event), logger);
   }
 
-  /** Start receiving events from the bus. */
+  /** Start receiving events from the bus and keeping sessions. */
   start(): void {
-    this.bus.start((event) => this.deliver(event));
+    this.bus.start((event) => this.sequencer.onEvent(event));
+    this.bus.onHealthChange((health) => {
+      if (health.ready) void this.sequencer.init().then(() => this.sequencer.resync(), () => undefined);
+    });
+    this.sessions.start(() =>
+      [...this.members.values()].map((m) => ({
+        token: m.token,
+        id: m.peer.id,
+        nickname: m.peer.nickname,
+        conn: m.peer.conn,
+        graceMs: this.graceOf(m.peer),
+      })),
+    );
+    void this.sequencer.init().catch(() => undefined);
   }
 
   /** Number of local peers. */
   get size(): number {
-    return this.peers.size;
-  }
-
-  /** A fresh identity: a nanoid and `AnonymousUser<N>` with N unique in the cluster. */
-  async identify(): Promise<Identity> {
-    const n = await this.bus.nextGuestNumber();
-    return { id: nanoid(), nickname: `${DEFAULT_NICKNAME_PREFIX}${n}` };
+    return this.members.size;
   }
 
   /**
-   * Admit a peer: its `welcome` first, then it receives broadcasts, then the cluster
-   * hears that it connected. Synchronous up to the publish, so no broadcast can
-   * reach the peer before its welcome.
+   * Admit a peer: resume its session or start a new one, send `welcome` first,
+   * then (on a resume) every event it missed, then live events; a new session is
+   * announced to the cluster. Rejects (BusUnavailableError) when the cluster
+   * cannot be reached; the caller closes the connection.
    */
-  join(peer: Peer): void {
+  async admit(peer: Peer, hello?: HelloFrame): Promise<void> {
+    await this.sequencer.init();
+    let identity: Identity | undefined;
+    let token = hello?.session;
+    if (token !== undefined) identity = await this.sessions.resume(token, peer.conn);
+    const fresh = identity === undefined;
+    if (!identity) {
+      identity = await this.identify();
+      token = nanoid(32);
+      await this.sessions.create({ token, ...identity, conn: peer.conn, graceMs: this.graceOf(peer) });
+    }
+    peer.id = identity.id;
+    peer.nickname = identity.nickname;
+
+    const member: Member = { peer, token: token!, epoch: '', lastSeq: 0, backlog: [] };
+    this.members.set(peer.conn, member);
+    let start: Position = this.sequencer.position() ?? (await this.bus.head());
+    let replay: readonly BroadcastEvent[] = [];
+    let resumed = false;
+    if (!fresh && hello?.since !== undefined && hello.epoch !== undefined) {
+      const history = await this.bus.history({ epoch: hello.epoch, seq: hello.since }).catch(() => undefined);
+      if (history?.ok) {
+        start = { epoch: hello.epoch, seq: hello.since };
+        replay = history.events;
+        resumed = true;
+      } else {
+        peer.log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');
+      }
+    }
+    if (this.members.get(peer.conn) !== member) return; // closed while we waited
+
     this.sendTo(peer, {
       type: 'welcome',
       id: peer.id,
       nickname: peer.nickname,
       message: welcomeText(peer.nickname),
-      node: this.nodeId,
+      node: this.options.nodeId,
+      epoch: start.epoch,
+      seq: start.seq,
+      ...(peer.dialect === 'v2' && { session: token, resumed }),
     });
-    this.peers.set(peer.id, peer);
-    peer.log.info({ nickname: peer.nickname, peers: this.peers.size }, 'joined');
-    this.broadcast(peer, {
-      type: 'notification',
-      id: peer.id,
-      nickname: peer.nickname,
-      message: connectedText(peer.nickname),
-      event: 'connected',
-      time: Date.now(),
-    });
+    member.epoch = start.epoch;
+    member.lastSeq = start.seq;
+    const backlog = member.backlog!;
+    member.backlog = undefined;
+    for (const event of [...replay, ...backlog]) this.forward(member, event, undefined);
+    peer.log.info({ id: peer.id, nickname: peer.nickname, resumed, replayed: replay.length, peers: this.members.size }, 'joined');
+
+    if (fresh) {
+      this.publish(peer, {
+        type: 'notification',
+        id: peer.id,
+        nickname: peer.nickname,
+        message: connectedText(peer.nickname),
+        event: 'connected',
+        time: Date.now(),
+      });
+    }
   }
 
-  /** Forget a peer and tell the cluster it disconnected. Safe to call twice. */
-  leave(peer: Peer): void {
-    if (!this.peers.delete(peer.id)) return;
-    peer.log.info({ nickname: peer.nickname, peers: this.peers.size }, 'left');
-    this.broadcast(peer, {
-      type: 'notification',
-      id: peer.id,
-      nickname: peer.nickname,
-      message: disconnectedText(peer.nickname),
-      event: 'disconnected',
-      time: Date.now(),
-    });
+  /**
+   * A peer's connection closed with `code`. A v2 session that did not end with
+   * 1000 may be resumed within the grace period; any other ends now, and the
+   * cluster hears `NICK has disconnected` (from the registry, exactly once).
+   */
+  leave(peer: Peer, code: number): void {
+    const member = this.members.get(peer.conn);
+    if (!member) return;
+    this.members.delete(peer.conn);
+    const detach = peer.dialect === 'v2' && code !== CloseCode.NORMAL;
+    peer.log.info({ id: peer.id, nickname: peer.nickname, code, detach, peers: this.members.size }, 'left');
+    const done = detach ? this.sessions.detach(member.token, peer.conn) : this.sessions.end(member.token, peer.conn);
+    this.track(done.catch((err: Error) => peer.log.warn({ err: err.message }, 'session not updated on leave')));
   }
 
-  /** Handle one text frame from a peer: a chat line or a command. */
-  receive(peer: Peer, text: string): void {
-    if (!this.peers.has(peer.id)) return;
-    const parsed = parseClientText(text);
+  /** Handle one parsed frame from an admitted peer. */
+  receive(peer: Peer, parsed: ParseResult): void {
+    const member = this.members.get(peer.conn);
+    if (!member) return;
     if (!parsed.ok) {
       peer.log.info({ code: parsed.error.code }, 'refused client input');
-      this.refuse(peer, parsed.error);
+      this.refuse(peer, parsed.error, parsed.ref);
       return;
     }
     const command = parsed.command;
+    const ref = command.ref === undefined ? {} : { ref: command.ref };
     switch (command.type) {
       case 'message':
-        this.broadcast(peer, {
-          type: 'message',
-          id: peer.id,
-          nickname: peer.nickname,
-          message: command.message,
-          time: Date.now(),
-        });
+        this.publish(peer, { type: 'message', id: peer.id, nickname: peer.nickname, message: command.message, time: Date.now(), ...ref });
         return;
       case 'nick': {
         const previous = peer.nickname;
         peer.nickname = command.nickname;
         peer.log.info({ previous, nickname: command.nickname }, 'nick changed');
-        this.broadcast(
+        this.publish(
           peer,
           {
             type: 'nick_update',
@@ -128,11 +198,13 @@ export class Hub {
             message: nickChangedText(previous, command.nickname),
             previous,
             time: Date.now(),
+            ...ref,
           },
           () => {
             // The cluster never heard of the new name: keep the old one.
             if (peer.nickname === command.nickname) peer.nickname = previous;
           },
+          () => this.sessions.rename(member.token, command.nickname),
         );
         return;
       }
@@ -140,37 +212,80 @@ export class Hub {
   }
 
   /** Tell a peer no. Nothing is broadcast. */
-  refuse(peer: Peer, error: ProtocolErrorInfo): void {
-    this.sendTo(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...error });
+  refuse(peer: Peer, error: ProtocolErrorInfo, ref?: string): void {
+    this.sendTo(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...error, ...(ref === undefined ? {} : { ref }) });
   }
 
-  /** Wait until every publish that was started has finished (for shutdown). */
+  /** Wait until every publish and session update that was started has finished (for shutdown). */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Fan one event from the bus out to every local peer: encoded once. */
-  private deliver(event: BroadcastEvent): void {
-    const frame = Buffer.from(encodeServerFrame(event));
-    for (const peer of this.peers.values()) peer.sendEncoded(frame);
+  /** A fresh identity: a nanoid and `AnonymousUser<N>` with N unique in the cluster. */
+  private async identify(): Promise<Identity> {
+    const n = await this.bus.nextGuestNumber();
+    return { id: nanoid(), nickname: `${DEFAULT_NICKNAME_PREFIX}${n}` };
   }
 
-  private broadcast(peer: Peer, event: BroadcastEvent, onFailure?: () => void): void {
-    const publishing = this.bus.publish(event).then(
-      () => undefined,
-      (err: Error) => {
-        peer.log.warn({ type: event.type, err: err.message }, 'event not published');
-        onFailure?.();
-        if (event.type !== 'notification' && this.peers.has(peer.id)) {
-          this.refuse(peer, {
-            code: ErrorCode.BUS_UNAVAILABLE,
-            message: 'Not delivered: the chat cluster is unreachable right now. Please try again.',
+  private graceOf(peer: Peer): number {
+    return peer.dialect === 'v2' ? this.options.resumeGraceMs : 0;
+  }
+
+  /** Fan one event out to every local peer: encoded once, the same bytes for all. */
+  private deliver(event: BroadcastEvent): void {
+    const frame = Buffer.from(encodeServerFrame(event));
+    for (const member of this.members.values()) this.forward(member, event, frame);
+  }
+
+  /** Send an event to one member unless it already has it; hold it while the member catches up. */
+  private forward(member: Member, event: BroadcastEvent, frame: Buffer | undefined): void {
+    if (member.backlog) {
+      member.backlog.push(event);
+      return;
+    }
+    if (event.epoch !== member.epoch) {
+      member.epoch = event.epoch;
+      member.lastSeq = 0;
+    }
+    if (event.seq <= member.lastSeq) return;
+    member.lastSeq = event.seq;
+    member.peer.sendEncoded(frame ?? Buffer.from(encodeServerFrame(event)));
+  }
+
+  private publish(peer: Peer, draft: EventDraft, onFailure?: () => void, onSuccess?: () => Promise<void>): void {
+    const publishing = this.bus.publish(draft).then(
+      async (result) => {
+        if (result.duplicate && draft.ref !== undefined) {
+          this.sendTo(peer, {
+            type: 'ack',
+            id: peer.id,
+            nickname: peer.nickname,
+            message: 'Already sent; not sent again.',
+            ref: draft.ref,
+            seq: result.seq,
+            epoch: result.epoch,
           });
+        }
+        await onSuccess?.();
+      },
+      (err: Error) => {
+        peer.log.warn({ type: draft.type, err: err.message }, 'event not published');
+        onFailure?.();
+        if (draft.type !== 'notification' && this.members.has(peer.conn)) {
+          this.refuse(
+            peer,
+            { code: ErrorCode.BUS_UNAVAILABLE, message: 'Not delivered: the chat cluster is unreachable right now. Please try again.' },
+            draft.ref,
+          );
         }
       },
     );
-    this.inFlight.add(publishing);
-    void publishing.finally(() => this.inFlight.delete(publishing));
+    this.track(publishing.catch((err: Error) => peer.log.warn({ err: err.message }, 'after-publish step failed')));
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise));
   }
 
   private sendTo(peer: Peer, frame: ServerFrame): void {

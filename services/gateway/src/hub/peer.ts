@@ -1,12 +1,19 @@
 import type { ClientId, Nickname } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
 
+/** Which protocol a connection speaks: the seed's text frames, or v2 JSON frames (subprotocol `switchboard.v2`). */
+export type Dialect = 'v1' | 'v2';
+
 /**
  * A local client as the hub sees it: an identity and a way to hand it frames.
  * The WebSocket Connection implements it; the hub never touches a socket.
  */
 export interface Peer {
-  readonly id: ClientId;
+  /** This connection's own id (a resumed session gets a new connection, same client id). */
+  readonly conn: string;
+  readonly dialect: Dialect;
+  /** The client id; set by the hub on admission. */
+  id: ClientId;
   nickname: Nickname;
   /** A child logger carrying this peer's `conn` id. */
   readonly log: Logger;

@@ -1,7 +1,17 @@
 import type { WebSocket } from 'ws';
-import { CloseCode, ErrorCode, type ClientId, type Nickname } from '@switchboard/protocol';
+import { nanoid } from 'nanoid';
+import {
+  CloseCode,
+  ErrorCode,
+  parseClientFrameV2,
+  parseClientText,
+  parseHello,
+  type ClientId,
+  type Nickname,
+  type ParseResult,
+} from '@switchboard/protocol';
 import type { Hub } from '../hub/hub.js';
-import type { Identity, Peer } from '../hub/peer.js';
+import type { Dialect, Peer } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -11,6 +21,7 @@ export interface ConnectionLimits {
   readonly maxBufferedBytes: number;
   readonly messageRatePerSec: number;
   readonly messageBurst: number;
+  readonly helloTimeoutMs: number;
 }
 
 /** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
@@ -18,33 +29,36 @@ const CLOSE_GRACE_MS = 2_000;
 
 /**
  * One client's WebSocket on this node. It enforces the per-connection rules
- * (binary frames, heartbeat, outbound buffer budget, message rate; ws itself
- * enforces MAX_MESSAGE_BYTES with 1009 and UTF-8 with 1007) and hands text frames
- * to the hub. Each rule's outcome is a close code or an error frame, and a log line
- * with the reason.
+ * (binary frames, heartbeat, outbound buffer budget, message rate, v2 hello; ws
+ * itself enforces MAX_MESSAGE_BYTES with 1009 and UTF-8 with 1007), parses frames
+ * in the connection's dialect and hands them to the hub. Each rule's outcome is a
+ * close code or an error frame, and a log line with the reason.
  */
 export class Connection implements Peer {
-  readonly id: ClientId;
-  nickname: Nickname;
+  readonly conn = nanoid(12);
+  id: ClientId = '';
+  nickname: Nickname = '';
   readonly log: Logger;
+  /** Resolves once the socket is closed and the hub has been told. */
+  readonly closed: Promise<void>;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly deadline: NodeJS.Timeout;
   private readonly rate: RateLimiter;
   private closeTimer: NodeJS.Timeout | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
   private isClosed = false;
-  /** Resolves once the socket is closed and the hub has been told. */
-  readonly closed: Promise<void>;
+  /** Frames that arrived before the hub admitted this connection, in order; undefined once admitted. */
+  private pending: ParseResult[] | undefined = [];
+  private admitting = false;
 
   constructor(
     private readonly socket: WebSocket,
-    identity: Identity,
+    readonly dialect: Dialect,
     private readonly hub: Hub,
     private readonly limits: ConnectionLimits,
     logger: Logger,
   ) {
-    this.id = identity.id;
-    this.nickname = identity.nickname;
-    this.log = logger.child({ conn: identity.id });
+    this.log = logger.child({ conn: this.conn });
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
 
     this.pingTimer = setInterval(() => this.ping(), limits.pingIntervalMs);
@@ -62,11 +76,21 @@ export class Connection implements Peer {
         clearInterval(this.pingTimer);
         clearTimeout(this.deadline);
         clearTimeout(this.closeTimer);
+        clearTimeout(this.helloTimer);
         this.log.info({ code, reason: reason.toString() }, 'connection closed');
-        this.hub.leave(this);
+        this.hub.leave(this, code);
         resolve();
       });
     });
+
+    if (dialect === 'v1') {
+      this.admit();
+    } else {
+      this.helloTimer = setTimeout(() => {
+        this.log.warn({ reason: 'HELLO_TIMEOUT', timeoutMs: limits.helloTimeoutMs }, 'closing connection: no hello');
+        this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
+      }, limits.helloTimeoutMs);
+    }
   }
 
   sendEncoded(frame: Buffer): void {
@@ -82,10 +106,26 @@ export class Connection implements Peer {
 
   /** Close with a code; the socket is destroyed if the peer does not answer in time. */
   close(code: number, reason: string): void {
-    if (this.closeTimer) return;
+    if (this.closeTimer || this.isClosed) return;
     this.socket.close(code, reason);
     this.closeTimer = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
     this.closeTimer.unref();
+  }
+
+  private admit(hello?: Parameters<Hub['admit']>[1]): void {
+    this.admitting = true;
+    clearTimeout(this.helloTimer);
+    this.hub.admit(this, hello).then(
+      () => {
+        const queued = this.pending ?? [];
+        this.pending = undefined;
+        for (const parsed of queued) this.hub.receive(this, parsed);
+      },
+      (err: Error) => {
+        this.log.warn({ reason: 'ADMISSION_FAILED', err: err.message }, 'closing connection: cluster unavailable');
+        this.close(CloseCode.TRY_AGAIN_LATER, 'cluster unavailable, try again');
+      },
+    );
   }
 
   /** Any frame or pong from the client restarts its heartbeat deadline. */
@@ -101,15 +141,29 @@ export class Connection implements Peer {
       this.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
       return;
     }
-    if (!this.rate.take()) {
-      this.log.debug({ reason: 'RATE_LIMITED' }, 'refused frame over the rate limit');
-      this.hub.refuse(this, {
-        code: ErrorCode.RATE_LIMITED,
-        message: 'Slow down: you are sending too fast; this line was not sent.',
-      });
+    const text = data.toString('utf8');
+    if (this.dialect === 'v2' && !this.admitting) {
+      const hello = parseHello(text);
+      if (!hello.ok) {
+        this.log.warn({ reason: 'HELLO_EXPECTED' }, 'closing connection: first frame was not hello');
+        this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
+        return;
+      }
+      this.admit(hello.hello);
       return;
     }
-    this.hub.receive(this, data.toString('utf8'));
+    const parsed = this.dialect === 'v2' ? parseClientFrameV2(text) : parseClientText(text);
+    if (!this.rate.take()) {
+      this.log.debug({ reason: 'RATE_LIMITED' }, 'refused frame over the rate limit');
+      this.hub.refuse(
+        this,
+        { code: ErrorCode.RATE_LIMITED, message: 'Slow down: you are sending too fast; this line was not sent.' },
+        parsed.ok ? parsed.command.ref : parsed.ref,
+      );
+      return;
+    }
+    if (this.pending) this.pending.push(parsed);
+    else this.hub.receive(this, parsed);
   }
 
   private ping(): void {

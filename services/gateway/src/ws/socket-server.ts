@@ -1,9 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
 import type { BusHealth } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
-import type { Identity } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 
@@ -37,6 +37,8 @@ export class SocketServer {
       maxPayload: options.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // Offering `switchboard.v2` selects protocol v2; anything else (or nothing) is the seed protocol.
+      handleProtocols: (offered) => (offered.has(SUBPROTOCOL_V2) ? SUBPROTOCOL_V2 : false),
     });
   }
 
@@ -68,31 +70,23 @@ export class SocketServer {
       refuse(socket, 503, 'Service Unavailable', { error: 'node not ready', reason: health.reason });
       return;
     }
-    this.hub.identify().then(
-      (identity) => {
-        if (socket.destroyed) return;
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, identity, req));
-      },
-      (err: Error) => {
-        this.log.warn({ err: err.message }, 'refused upgrade: no identity from the bus');
-        refuse(socket, 503, 'Service Unavailable', { error: 'cluster bus unavailable' });
-      },
-    );
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
   }
 
-  private accept(ws: WebSocket, identity: Identity, req: IncomingMessage): void {
-    const conn = new Connection(ws, identity, this.hub, this.options, this.connectionLog);
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const dialect = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
+    const conn = new Connection(ws, dialect, this.hub, this.options, this.connectionLog);
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
     conn.log.info(
       {
+        dialect,
         remote: req.socket.remoteAddress,
         forwardedFor: req.headers['x-forwarded-for'],
         userAgent: req.headers['user-agent'],
       },
       'connection opened',
     );
-    this.hub.join(conn);
   }
 }
 

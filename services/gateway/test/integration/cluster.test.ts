@@ -31,12 +31,16 @@ describe('three gateways over a real Redis', () => {
 
   chatScenarios((i) => nodes[i]!.wsUrl);
 
-  it('announces the clients of a node shut down with SIGTERM: closed with 1001, the node exits 0', async () => {
-    const extra = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'node-4' } });
+  it('drains a node on SIGTERM: not ready at once, clients closed with 1012 and announced, exit 0', async () => {
+    const extra = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'node-4', DRAIN_DELAY_MS: '500' } });
     const watcher = await ChatClient.connect(nodes[0]!.wsUrl);
     const leaving = await ChatClient.connect(extra.wsUrl);
     const exit = extra.stop('SIGTERM');
-    assert.equal((await leaving.closed).code, CloseCode.GOING_AWAY);
+    await extra.logs.waitFor((l) => l.msg === 'draining', 5_000, 'the drain to start');
+    const ready = await fetch(`${extra.httpUrl}/readyz`);
+    assert.equal(ready.status, 503, 'the load balancer is told to stop routing here');
+    assert.equal(((await ready.json()) as { reason: string }).reason, 'shutting down');
+    assert.equal((await leaving.closed).code, CloseCode.SERVICE_RESTART);
     await watcher.waitForMessage('notification', `${leaving.welcome.nickname} has disconnected`);
     assert.deepEqual(await exit, { code: 0, signal: null });
     await watcher.close();

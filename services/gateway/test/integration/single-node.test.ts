@@ -55,7 +55,8 @@ describe('per-connection limits', () => {
       const healthy = await ChatClient.connect(node.wsUrl);
       const silent = await ChatClient.connect(node.wsUrl, { autoPong: false });
       await healthy.waitForMessage('notification', `${silent.welcome.nickname} has disconnected`);
-      await node.logs.waitFor((l) => l.reason === 'HEARTBEAT_TIMEOUT' && l.conn === silent.id, 1000, 'the log line');
+      const joined = await node.logs.waitFor((l) => l.msg === 'joined' && l.id === silent.id, 1000, 'the join log line');
+      await node.logs.waitFor((l) => l.reason === 'HEARTBEAT_TIMEOUT' && l.conn === joined.conn, 1000, 'the log line');
       // The client that answers pings outlived several intervals and is still served.
       healthy.send('still alive');
       await healthy.waitForMessage('message', 'still alive');
@@ -85,7 +86,8 @@ describe('per-connection limits', () => {
         await reader.waitForMessage('message', `${payload} ${sent - 1}`);
       }
       await gone;
-      const line = await node.logs.waitFor((l) => l.conn === stalled.id && /slow consumer/.test(l.msg), 1000, 'the log line');
+      const joined = await node.logs.waitFor((l) => l.msg === 'joined' && l.id === stalled.id, 1000, 'the join log line');
+      const line = await node.logs.waitFor((l) => l.conn === joined.conn && /slow consumer/.test(l.msg), 1000, 'the log line');
       assert.equal(line.budget, 65536);
       // Every line reached the reader, in order.
       const got = reader.frames.items.filter((f) => f.type === 'message').map((f) => f.message);

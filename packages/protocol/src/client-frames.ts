@@ -1,0 +1,108 @@
+import { ErrorCode, type ProtocolErrorInfo } from './errors.js';
+import type { Epoch, Seq, SessionToken } from './ids.js';
+import { MAX_REF_LENGTH } from './limits.js';
+import { validateNickname, type ParseResult } from './client-input.js';
+
+/** The WebSocket subprotocol that selects protocol v2. Without it a connection speaks the seed protocol. */
+export const SUBPROTOCOL_V2 = 'switchboard.v2';
+
+/**
+ * Protocol v2, client -> server: JSON frames. The first must be `hello`; it may
+ * carry a session to resume and the last position the client saw.
+ */
+export interface HelloFrame {
+  readonly type: 'hello';
+  readonly session?: SessionToken;
+  /** The last `seq` the client received. */
+  readonly since?: Seq;
+  /** The `epoch` that `since` belongs to. */
+  readonly epoch?: Epoch;
+}
+
+/** A chat line; `ref` (client-chosen) comes back on the broadcast as its acknowledgement. */
+export interface MessageRequest {
+  readonly type: 'message';
+  readonly message: string;
+  readonly ref?: string;
+}
+
+/** A rename; `ref` comes back on the `nick_update`. */
+export interface NickRequest {
+  readonly type: 'nick';
+  readonly nickname: string;
+  readonly ref?: string;
+}
+
+export type ClientFrameV2 = HelloFrame | MessageRequest | NickRequest;
+
+export type HelloResult =
+  | { readonly ok: true; readonly hello: HelloFrame }
+  | { readonly ok: false; readonly error: ProtocolErrorInfo };
+
+/** Parse the first v2 frame, which must be `hello`. Never throws. */
+export function parseHello(text: string): HelloResult {
+  const value = parseObject(text);
+  if (!value || value.type !== 'hello') {
+    return { ok: false, error: { code: ErrorCode.BAD_FRAME, message: 'The first frame must be {"type":"hello"}.' } };
+  }
+  const { session, since, epoch } = value;
+  if (session !== undefined && typeof session !== 'string') return badHello('"session" must be a string');
+  if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
+    return badHello('"since" must be a whole number');
+  }
+  if (epoch !== undefined && typeof epoch !== 'string') return badHello('"epoch" must be a string');
+  const hello: HelloFrame = {
+    type: 'hello',
+    ...(session !== undefined && { session: session as string }),
+    ...(since !== undefined && { since: since as number }),
+    ...(epoch !== undefined && { epoch: epoch as string }),
+  };
+  return { ok: true, hello };
+}
+
+/** Parse a v2 frame after `hello`: a message or a nick request. Never throws; errors carry the `ref`. */
+export function parseClientFrameV2(text: string): ParseResult {
+  const value = parseObject(text);
+  if (!value) return fail('Frames must be JSON objects.');
+  const ref = value.ref;
+  if (ref !== undefined && (typeof ref !== 'string' || ref.length === 0 || ref.length > MAX_REF_LENGTH)) {
+    return fail(`"ref" must be a string of 1 to ${MAX_REF_LENGTH} characters.`);
+  }
+  const withRef = ref === undefined ? {} : { ref: ref as string };
+  switch (value.type) {
+    case 'message': {
+      if (typeof value.message !== 'string') return fail('"message" must be a string.', withRef.ref);
+      if (value.message.trim().length === 0) {
+        return { ok: false, error: { code: ErrorCode.EMPTY_MESSAGE, message: 'Empty messages are not sent.' }, ...withRef };
+      }
+      return { ok: true, command: { type: 'message', message: value.message, ...withRef } };
+    }
+    case 'nick': {
+      const nickname = typeof value.nickname === 'string' ? value.nickname.trim() : '';
+      const error = validateNickname(nickname);
+      if (error) return { ok: false, error, ...withRef };
+      return { ok: true, command: { type: 'nick', nickname, ...withRef } };
+    }
+    case 'hello':
+      return fail('"hello" is only allowed as the first frame.', withRef.ref);
+    default:
+      return fail(`Unknown frame type ${JSON.stringify(value.type)}.`, withRef.ref);
+  }
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function badHello(detail: string): HelloResult {
+  return { ok: false, error: { code: ErrorCode.BAD_FRAME, message: `Bad hello: ${detail}.` } };
+}
+
+function fail(message: string, ref?: string): ParseResult {
+  return { ok: false, error: { code: ErrorCode.BAD_FRAME, message }, ...(ref === undefined ? {} : { ref }) };
+}

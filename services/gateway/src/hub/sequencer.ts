@@ -1,0 +1,118 @@
+import type { BroadcastEvent, Epoch, Seq } from '@switchboard/protocol';
+import type { Bus, Position } from '../bus/bus.js';
+import type { Logger } from '../logger.js';
+
+/** Repair attempts in a row before giving up on a gap until the next event or reconnect. */
+const MAX_REPAIR_ROUNDS = 5;
+
+/**
+ * Turns what the bus delivers into a contiguous sequence for this node: events
+ * pass on in `seq` order with no gap and no duplicate. When an event arrives
+ * ahead of its turn (the subscription dropped, or Redis delivered a later event
+ * first), it waits while the missing ones are read from the bus's history.
+ * resync() does the same after a reconnect, when events may have been missed
+ * with nothing newer yet to show it.
+ */
+export class Sequencer {
+  private epoch: Epoch | undefined;
+  private last: Seq = 0;
+  private readonly waiting = new Map<Seq, BroadcastEvent>();
+  private repairing = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly deliver: (event: BroadcastEvent) => void,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ module: 'sequencer' });
+  }
+
+  /** The last event passed on, or undefined before the first. */
+  position(): Position | undefined {
+    return this.epoch === undefined ? undefined : { epoch: this.epoch, seq: this.last };
+  }
+
+  /** Start from the bus's current head (no event before it concerns this node's clients). */
+  async init(): Promise<void> {
+    if (this.epoch !== undefined) return;
+    const head = await this.bus.head();
+    if (this.epoch === undefined) {
+      this.epoch = head.epoch;
+      this.last = head.seq;
+    }
+  }
+
+  onEvent(event: BroadcastEvent): void {
+    if (this.epoch === undefined) {
+      this.epoch = event.epoch;
+      this.last = event.seq - 1;
+    }
+    if (event.epoch !== this.epoch) {
+      this.log.warn({ from: this.epoch, to: event.epoch, seq: event.seq }, 'history epoch changed: the old history is gone');
+      this.epoch = event.epoch;
+      this.last = 0;
+      this.waiting.clear();
+    }
+    if (event.seq <= this.last) return;
+    if (event.seq === this.last + 1 && !this.repairing) {
+      this.pass(event);
+      return;
+    }
+    this.waiting.set(event.seq, event);
+    void this.repair();
+  }
+
+  /** After a reconnect: fetch whatever was published while this node was not listening. */
+  resync(): void {
+    void this.repair();
+  }
+
+  private async repair(): Promise<void> {
+    if (this.repairing || this.epoch === undefined) return;
+    this.repairing = true;
+    try {
+      for (let round = 0; round < MAX_REPAIR_ROUNDS; round++) {
+        const from = this.last;
+        const result = await this.bus.history({ epoch: this.epoch, seq: this.last });
+        if (result.ok) {
+          for (const event of result.events) if (event.seq === this.last + 1) this.pass(event);
+        } else if (result.reason === 'epoch changed') {
+          this.log.warn({ from: this.epoch, to: result.head.epoch }, 'history epoch changed: the old history is gone');
+          this.epoch = result.head.epoch;
+          this.last = 0;
+          this.waiting.clear();
+          continue;
+        } else {
+          this.log.error({ since: this.last, head: result.head.seq, reason: result.reason }, 'gap cannot be repaired: events lost');
+          this.last = Math.min(result.head.seq, Math.min(...this.waiting.keys(), Infinity) - 1);
+        }
+        this.flushWaiting();
+        if (this.last > from) this.log.info({ from, to: this.last }, 'gap repaired from history');
+        if (this.waiting.size === 0) return;
+      }
+    } catch (err) {
+      // The bus is away; resync() runs again when it is back.
+      this.log.warn({ err: (err as Error).message, since: this.last }, 'gap repair postponed: bus unavailable');
+    } finally {
+      this.repairing = false;
+    }
+  }
+
+  private flushWaiting(): void {
+    for (const seq of [...this.waiting.keys()].sort((a, b) => a - b)) {
+      if (seq <= this.last) this.waiting.delete(seq);
+    }
+    let next = this.waiting.get(this.last + 1);
+    while (next) {
+      this.waiting.delete(next.seq);
+      this.pass(next);
+      next = this.waiting.get(this.last + 1);
+    }
+  }
+
+  private pass(event: BroadcastEvent): void {
+    this.last = event.seq;
+    this.deliver(event);
+  }
+}
