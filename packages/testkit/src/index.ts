@@ -3,3 +3,4 @@ export { EventLog, linesOf } from './event-log.js';
 export { RedisServer, type RedisServerOptions } from './redis-server.js';
 export { GatewayProcess, GATEWAY_ENTRY, type GatewayOptions, type LogLine } from './gateway-process.js';
 export { ChatClient, FRAME_TIMEOUT_MS, type ChatClientOptions, type CloseInfo } from './chat-client.js';
+export { nextEvent, recordEvents, type Subscribable } from './next-event.js';

@@ -1,0 +1,137 @@
+import { clearLine, createInterface, cursorTo } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { ClientError, SwitchboardClient, type WebSocketConstructor } from '@switchboard/client';
+import { chatLine, safeText } from './format.js';
+
+export interface TerminalOptions {
+  readonly url: string;
+  readonly nickname: string;
+  readonly WebSocket: WebSocketConstructor;
+  /** Lines to send, one per line; its end (Ctrl-D) quits. */
+  readonly input: Readable;
+  /** The conversation: one line per chat line, notice and rename. */
+  readonly output: Writable;
+  /** Status and refusals: connecting, reconnecting, errors. */
+  readonly status: Writable;
+  /** A person at a terminal: show a prompt and keep it below incoming lines. */
+  readonly interactive: boolean;
+}
+
+/** On end of input, the longest wait for the gateway to echo the last lines sent, in ms. */
+const ECHO_WAIT_MS = 2_000;
+
+/** A running terminal client. */
+export interface TerminalSession {
+  /** Resolves with the exit status once the client has closed: 0 when asked to quit. */
+  readonly done: Promise<number>;
+  /** Quit as Ctrl-C does: flush what was sent, close, resolve `done` with 0. */
+  stop(): void;
+}
+
+/**
+ * The terminal client: prints what arrives with nick and time, sends each input
+ * line (`/nick NAME` renames, `/quit` quits), and holds lines typed while the
+ * connection is down until it is back.
+ */
+export function runTerminal(options: TerminalOptions): TerminalSession {
+  const { input, output, status, interactive } = options;
+  const client = new SwitchboardClient({ url: options.url, nickname: options.nickname, WebSocket: options.WebSocket });
+  const rl = createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: '> ' });
+
+  // Keep the prompt and what the person is typing below whatever gets printed.
+  const print = (stream: Writable, line: string) => {
+    if (interactive) {
+      clearLine(output, 0);
+      cursorTo(output, 0);
+    }
+    stream.write(`${line}\n`);
+    if (interactive) rl.prompt(true);
+  };
+  const note = (line: string) => print(status, `* ${line}`);
+
+  let stopping = false;
+  let exitCode = 0;
+  let closing: Promise<void> | undefined;
+  // Lines sent and not yet echoed back: on end of input the client waits for them.
+  let unechoed = 0;
+  let echoed: (() => void) | undefined;
+  const settle = () => {
+    unechoed = Math.max(0, unechoed - 1);
+    if (unechoed === 0) echoed?.();
+  };
+  const closeClient = () => (closing ??= client.close());
+
+  client.on('state', ({ state, attempt, delayMs }) => {
+    if (state === 'connecting') note(`connecting to ${options.url}`);
+    if (state === 'reconnecting') note(`connection lost; retry ${attempt} in ${((delayMs ?? 0) / 1000).toFixed(1)} s`);
+    if (state === 'closed' && !stopping) {
+      exitCode = 1;
+      rl.close();
+    }
+  });
+  client.on('close', ({ code, reason, willReconnect }) => {
+    if (!stopping && !willReconnect) note(`connection closed (${code}${reason ? `: ${safeText(reason)}` : ''})`);
+  });
+  client.on('welcome', (frame) => note(`connected to node ${safeText(frame.node)} as ${safeText(frame.nickname)}`));
+  client.on('frame', (frame) => {
+    const line = chatLine(frame);
+    if (line !== undefined) print(output, line);
+  });
+  client.on('error', (frame) => {
+    print(status, `! ${safeText(frame.message)}`);
+    settle();
+  });
+  client.on('message', (frame) => frame.id === client.id && settle());
+  client.on('nick_update', (frame) => frame.id === client.id && settle());
+
+  const stop = () => {
+    stopping = true;
+    rl.close();
+    void closeClient();
+  };
+  rl.on('SIGINT', stop);
+
+  const done = (async () => {
+    let heldNoticeShown = false;
+    client.connect().catch(() => undefined); // failures arrive as state changes
+    for await (const line of rl) {
+      if (interactive) output.write('\x1b[1A\x1b[2K'); // the echo replaces the typed line
+      if (line.trim() === '') continue;
+      if (line.trim() === '/quit') break;
+      if (client.state !== 'open' && !heldNoticeShown) {
+        note('not connected yet; lines are sent once it is');
+        heldNoticeShown = true;
+      }
+      try {
+        await client.whenOpen();
+        client.submit(line);
+        unechoed += 1;
+      } catch (err) {
+        if (!(err instanceof ClientError)) throw err;
+        if (client.state === 'closed') break;
+        print(status, `! ${err.message}`);
+      }
+    }
+    if (!stopping && client.state === 'open' && unechoed > 0) await echoes(ECHO_WAIT_MS);
+    stopping = true;
+    await closeClient();
+    return exitCode;
+  })();
+
+  /** Resolves once every line sent has come back, or after `ms`, or when the connection closes. */
+  function echoes(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const offState = client.on('state', ({ state }) => state !== 'open' && finish());
+      function finish() {
+        clearTimeout(timer);
+        offState();
+        resolve();
+      }
+      echoed = finish;
+    });
+  }
+
+  if (interactive) rl.prompt();
+  return { done, stop };
+}

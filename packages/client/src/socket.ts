@@ -1,0 +1,44 @@
+/**
+ * The WebSocket the client drives: the browser's own, or `ws` in Node (Node 20
+ * has no global WebSocket). Only what the client uses is listed, so both fit.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  /** The subprotocol the server chose ('' for none). */
+  readonly protocol: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  // Each implementation types its events its own way; the client reads only
+  // `data` of a message and `code`/`reason` of a close.
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** readyState values, the same in every implementation. */
+export const SocketState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+
+/** The implementation given, else the host's global one; throws when there is none. */
+export function resolveWebSocket(given: WebSocketConstructor | undefined): WebSocketConstructor {
+  const found = given ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (found === undefined) {
+    throw new TypeError(
+      'no WebSocket implementation: pass options.WebSocket (in Node 20: import { WebSocket } from "ws")',
+    );
+  }
+  return found;
+}
+
+/** Stop listening to a socket we are leaving; errors it still reports are ignored. */
+export function detach(socket: WebSocketLike): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  // Not null: `ws` throws an 'error' event that nobody listens to.
+  socket.onerror = () => undefined;
+}

@@ -1,0 +1,109 @@
+import type { ClientId, ServerFrame } from '@switchboard/protocol';
+
+/** What an entry in the message list is, and so how it looks. */
+export type EntryKind = 'message' | 'notice' | 'nick' | 'error' | 'system';
+
+export interface Entry {
+  readonly kind: EntryKind;
+  readonly text: string;
+  /** ms since the epoch; now when the frame has no time. */
+  readonly time: number;
+  /** The speaker, for chat lines. */
+  readonly nickname?: string;
+  readonly senderId?: ClientId;
+  /** connected / disconnected, for notices. */
+  readonly event?: string;
+}
+
+/** Consecutive lines from one sender within this long share one heading. */
+const GROUP_WINDOW_MS = 2 * 60_000;
+/** How close to the bottom, in px, still counts as "reading the latest". */
+const STICK_TO_BOTTOM_PX = 48;
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** The entry a frame shows as, or undefined for frames that are not shown. */
+export function entryOf(frame: ServerFrame): Entry | undefined {
+  switch (frame.type) {
+    case 'message':
+      return { kind: 'message', text: frame.message, time: frame.time, nickname: frame.nickname, senderId: frame.id };
+    case 'notification':
+      return { kind: 'notice', text: frame.message, time: frame.time, event: frame.event };
+    case 'nick_update':
+      return { kind: 'nick', text: frame.message, time: frame.time };
+    case 'welcome':
+      return { kind: 'system', text: frame.message, time: Date.now() };
+    case 'error':
+      return { kind: 'error', text: frame.message, time: Date.now() };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The message list. Every piece of user text goes in with textContent: never
+ * parsed as HTML, whatever it contains.
+ */
+export class LogView {
+  private last: { senderId?: ClientId; time: number; kind: EntryKind } | undefined;
+
+  constructor(
+    private readonly list: HTMLOListElement,
+    private readonly ownId: () => ClientId | undefined,
+  ) {}
+
+  add(entry: Entry): void {
+    const stick = this.atBottom();
+    const item = document.createElement('li');
+    item.className = `entry entry--${entry.kind}`;
+    item.dataset.kind = entry.kind;
+    if (entry.event) item.dataset.event = entry.event;
+
+    const continues =
+      entry.kind === 'message' &&
+      this.last?.kind === 'message' &&
+      this.last.senderId === entry.senderId &&
+      entry.time - this.last.time < GROUP_WINDOW_MS;
+    if (continues) item.classList.add('entry--cont');
+    if (entry.senderId !== undefined && entry.senderId === this.ownId()) item.classList.add('entry--own');
+
+    item.append(timeElement(entry.time));
+    if (entry.kind === 'message') {
+      const who = document.createElement('span');
+      who.className = 'who';
+      who.textContent = entry.nickname ?? '';
+      who.style.setProperty('--hue', String(hueOf(entry.senderId ?? entry.nickname ?? '')));
+      item.append(who);
+    }
+    const text = document.createElement('span');
+    text.className = 'text';
+    text.textContent = entry.text;
+    item.append(text);
+
+    this.list.append(item);
+    this.last = { senderId: entry.senderId, time: entry.time, kind: entry.kind };
+    if (stick) item.scrollIntoView({ block: 'end' });
+  }
+
+  private atBottom(): boolean {
+    const scroller = this.list.parentElement ?? this.list;
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < STICK_TO_BOTTOM_PX;
+  }
+}
+
+function timeElement(time: number): HTMLTimeElement {
+  const date = new Date(time);
+  const el = document.createElement('time');
+  el.dateTime = date.toISOString();
+  el.title = fullFormat.format(date);
+  el.textContent = timeFormat.format(date);
+  return el;
+}
+
+/** A stable colour per sender, so a person can follow a speaker at a glance. */
+function hueOf(key: string): number {
+  let hash = 0;
+  for (let i = 0; i < key.length; i += 1) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
+  return hash % 360;
+}

@@ -1,0 +1,154 @@
+/**
+ * The chat page: wires the DOM in index.html to a SwitchboardClient. The page
+ * connects to the gateway that served it, on `/ws`.
+ */
+import { ClientError, SwitchboardClient, type StateChange } from '@switchboard/client';
+import { MAX_MESSAGE_BYTES, MAX_NICKNAME_LENGTH, validateNickname } from '@switchboard/protocol';
+import { LogView, entryOf } from './log-view.js';
+
+const NICK_KEY = 'switchboard.nickname';
+/** Show the byte counter once a line is this close to the limit. */
+const COUNTER_FROM_BYTES = MAX_MESSAGE_BYTES - 100;
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`index.html lacks #${id}`);
+  return el as T;
+};
+
+const statusBox = $<HTMLElement>('status');
+const statusText = $<HTMLElement>('status-text');
+const retryButton = $<HTMLButtonElement>('retry');
+const nickForm = $<HTMLFormElement>('nick-form');
+const nickInput = $<HTMLInputElement>('nick');
+const compose = $<HTMLFormElement>('compose');
+const textInput = $<HTMLInputElement>('text');
+const counter = $<HTMLElement>('counter');
+const hint = $<HTMLElement>('hint');
+
+const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+const client = new SwitchboardClient({ url, nickname: storedNickname() });
+const log = new LogView($<HTMLOListElement>('log'), () => client.id);
+const encoder = new TextEncoder();
+
+let lastSent = '';
+let unread = 0;
+const baseTitle = document.title;
+
+nickInput.maxLength = MAX_NICKNAME_LENGTH;
+
+client.on('state', showState);
+client.on('frame', (frame) => {
+  const entry = entryOf(frame);
+  if (entry) log.add(entry);
+  if (frame.type === 'message' && document.hidden) {
+    unread += 1;
+    document.title = `(${unread}) ${baseTitle}`;
+  }
+});
+client.on('welcome', () => showNickname());
+client.on('nick_update', (frame) => {
+  if (frame.id !== client.id) return;
+  showNickname();
+  try {
+    localStorage.setItem(NICK_KEY, frame.nickname);
+  } catch {
+    // Storage may be off (private mode); the name then lasts for this page only.
+  }
+});
+client.on('error', (frame) => say(frame.message));
+
+compose.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const line = textInput.value;
+  if (line.trim() === '') return;
+  if (act(() => client.submit(line))) {
+    lastSent = line;
+    textInput.value = '';
+    updateCounter();
+  }
+});
+
+nickForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (act(() => client.setNick(nickInput.value.trim()))) textInput.focus();
+});
+
+textInput.addEventListener('keydown', (event) => {
+  if (event.key === 'ArrowUp' && textInput.value === '' && lastSent !== '') {
+    event.preventDefault();
+    textInput.value = lastSent;
+    updateCounter();
+  } else if (event.key === 'Escape') {
+    textInput.value = '';
+    updateCounter();
+  }
+});
+textInput.addEventListener('input', updateCounter);
+
+retryButton.addEventListener('click', () => location.reload());
+
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) return;
+  unread = 0;
+  document.title = baseTitle;
+});
+
+void client.connect().catch(() => undefined); // failures show as state changes
+
+/** Run an SDK call; show its refusal to the person instead of throwing. */
+function act(call: () => void): boolean {
+  try {
+    call();
+    say('');
+    return true;
+  } catch (err) {
+    if (!(err instanceof ClientError)) throw err;
+    say(err.code === 'NOT_OPEN' ? 'Not connected right now: your text is kept, try again in a moment.' : err.message);
+    return false;
+  }
+}
+
+function say(text: string): void {
+  hint.textContent = text;
+}
+
+function showState(change: StateChange): void {
+  statusBox.dataset.state = change.state;
+  retryButton.hidden = change.state !== 'closed';
+  switch (change.state) {
+    case 'idle':
+    case 'connecting':
+      statusText.textContent = 'Connecting…';
+      break;
+    case 'open':
+      statusText.textContent = `Connected · ${client.node ?? ''}`;
+      break;
+    case 'reconnecting':
+      statusText.textContent = `Reconnecting${change.attempt && change.attempt > 1 ? ` (try ${change.attempt})` : ''}…`;
+      break;
+    case 'closed':
+      statusText.textContent = 'Disconnected';
+      break;
+  }
+}
+
+function showNickname(): void {
+  if (document.activeElement !== nickInput) nickInput.value = client.nickname ?? '';
+}
+
+function updateCounter(): void {
+  const bytes = encoder.encode(textInput.value).length;
+  counter.hidden = bytes < COUNTER_FROM_BYTES;
+  counter.textContent = `${bytes}/${MAX_MESSAGE_BYTES}`;
+  counter.classList.toggle('over', bytes > MAX_MESSAGE_BYTES);
+}
+
+function storedNickname(): string | undefined {
+  try {
+    const name = localStorage.getItem(NICK_KEY) ?? undefined;
+    return name !== undefined && !validateNickname(name) && !/\s/u.test(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
