@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,16 @@ export class RedisServer {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Run one command with redis-cli (REDIS_CLI_BIN, else from PATH) and return its raw output. */
+  cli(...args: string[]): Promise<string> {
+    const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+    return new Promise((resolve, reject) => {
+      execFile(binary, ['-h', '127.0.0.1', '-p', String(this.port), ...args], (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      );
+    });
   }
 
   /** Stop (SIGTERM) and wait for the process to exit. */

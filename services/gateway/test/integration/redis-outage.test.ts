@@ -6,7 +6,7 @@ import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
 /** Longest wait for the gateways to notice Redis going or coming back, in ms. */
 const NOTICE_MS = 15_000;
 
-describe('when Redis goes away and comes back', () => {
+describe('when Redis goes away and comes back empty', () => {
   let redis: RedisServer;
   let nodes: GatewayProcess[] = [];
 
@@ -25,6 +25,8 @@ describe('when Redis goes away and comes back', () => {
   it('stays up, reports not ready, refuses lines and upgrades clearly, then resubscribes with no restart', async () => {
     const a = await ChatClient.connect(nodes[0]!.wsUrl);
     const b = await ChatClient.connect(nodes[1]!.wsUrl);
+    const modern = await ChatClient.connect(nodes[0]!.wsUrl, { hello: {} });
+    const epochBefore = modern.welcome.epoch;
     const from = nodes.map((n) => n.logs.items.length);
 
     await redis.kill();
@@ -39,6 +41,9 @@ describe('when Redis goes away and comes back', () => {
     a.send('lost in the outage?');
     const error = await a.waitFor((f) => f.type === 'error', 'a BUS_UNAVAILABLE error');
     assert.equal((error as { code: string }).code, ErrorCode.BUS_UNAVAILABLE);
+    modern.sendJson({ type: 'message', message: 'v2 in the outage', ref: 'out-1' });
+    const refused = await modern.waitFor((f) => f.type === 'error', 'an error carrying the ref');
+    assert.equal(refused.ref, 'out-1', 'the v2 client learns which line was not sent');
 
     const back = nodes.map((n) => n.logs.items.length);
     await redis.restart();
@@ -52,6 +57,50 @@ describe('when Redis goes away and comes back', () => {
     await a.waitForMessage('message', 'heard you');
     const late = await ChatClient.connect(nodes[1]!.wsUrl);
     await a.waitForMessage('notification', `${late.welcome.nickname} has connected`);
-    await Promise.all([a.close(), b.close(), late.close()]);
+
+    // Redis came back empty (no persistence here): the history is gone, so the epoch is new
+    // and a resume from the old epoch says resumed:false rather than pretending nothing was missed.
+    const after = await modern.waitFor((f) => f.type === 'message' && f.message === 'heard you', 'the line after the outage');
+    assert.notEqual(after.epoch, epochBefore);
+    const retry = await ChatClient.connect(nodes[1]!.wsUrl, {
+      hello: { session: modern.welcome.session, since: modern.welcome.seq, epoch: epochBefore },
+    });
+    assert.equal(retry.welcome.resumed, false);
+    assert.equal(retry.welcome.epoch, after.epoch);
+    await Promise.all([a.close(), b.close(), late.close(), retry.close(), modern.close()]);
+  });
+});
+
+describe('when Redis restarts with its append-only file', () => {
+  it('keeps the history and the epoch: a client resumes across the restart with nothing lost', async () => {
+    const redis = await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    const nodes = await Promise.all(
+      [1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `aof-${n}` } })),
+    );
+    try {
+      const talker = await ChatClient.connect(nodes[0]!.wsUrl);
+      const modern = await ChatClient.connect(nodes[1]!.wsUrl, { hello: {} });
+      talker.send('before the restart');
+      const seen = await modern.waitForMessage('message', 'before the restart');
+      const hello = { session: modern.welcome.session!, since: seen.seq as number, epoch: modern.welcome.epoch! };
+      modern.reset();
+      talker.send('sent just before the restart');
+      await talker.waitForMessage('message', 'sent just before the restart');
+
+      const back = nodes.map((n) => n.logs.items.length);
+      await redis.stop();
+      await redis.restart();
+      await Promise.all(nodes.map((n, i) => n.logs.waitFor((l) => l.msg === 'bus ready', NOTICE_MS, 'bus ready', back[i])));
+
+      const resumed = await ChatClient.connect(nodes[0]!.wsUrl, { hello });
+      assert.equal(resumed.welcome.resumed, true);
+      assert.equal(resumed.welcome.epoch, hello.epoch);
+      const missed = await resumed.waitForMessage('message', 'sent just before the restart');
+      assert.equal(missed.seq, hello.since + 1);
+      await Promise.all([talker.close(), resumed.close()]);
+    } finally {
+      await Promise.all(nodes.map((n) => n.kill()));
+      await redis.dispose();
+    }
   });
 });
