@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ChatClient, type CloseInfo } from '@switchboard/testkit';
+import { openTarget, type Target } from './target.js';
+
+/** A connection through the balancer may be retried on another gateway: allow for it. */
+const CONNECT_TIMEOUT_MS = 15_000;
+const FRAME_TIMEOUT_MS = 10_000;
+const TEST_TIMEOUT_MS = 120_000;
+/** Scale-up: how long, and how many connections at most, until one lands on the new gateway. */
+const SCALE_DEADLINE_MS = 60_000;
+const SCALE_MAX_CONNECTIONS = 120;
+const SCALE_RETRY_MS = 250;
+
+let target: Target;
+/** Every client the suite opened, to close at the end. */
+const opened: ChatClient[] = [];
+/** The clients that stay connected from test to test, on several nodes. */
+const clients: ChatClient[] = [];
+let sequence = 0;
+
+function unique(label: string): string {
+  return `e2e-${label}-${process.pid}-${++sequence}`;
+}
+
+async function connect(): Promise<ChatClient> {
+  const client = await ChatClient.connect(target.wsUrl, { timeoutMs: CONNECT_TIMEOUT_MS });
+  opened.push(client);
+  return client;
+}
+
+function isOpen(client: ChatClient): boolean {
+  return client.socket.readyState === client.socket.OPEN;
+}
+
+/** Send `line` from `sender` and wait until every one of `receivers` has it. */
+async function deliver(sender: ChatClient, line: string, receivers: readonly ChatClient[]): Promise<void> {
+  sender.send(line);
+  await Promise.all(receivers.map((c) => c.waitForMessage('message', line, FRAME_TIMEOUT_MS)));
+}
+
+function closedWithin(client: ChatClient, ms: number): Promise<CloseInfo> {
+  return Promise.race([
+    client.closed,
+    delay(ms, undefined, { ref: false }).then(() => {
+      throw new Error(`client on ${client.node} was not dropped within ${ms} ms`);
+    }),
+  ]);
+}
+
+function nodesOf(list: readonly ChatClient[]): Set<string> {
+  return new Set(list.map((c) => c.node));
+}
+
+before(async () => {
+  target = await openTarget();
+  console.error(`e2e: load balancer ${target.httpUrl}, ${target.gateways} gateways`);
+});
+
+after(async () => {
+  await Promise.allSettled(opened.map((c) => c.close()));
+  await target?.close();
+});
+
+describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
+  test('clients land on at least two different nodes', { timeout: TEST_TIMEOUT_MS }, async () => {
+    for (let i = 0; i < target.gateways * 2; i++) clients.push(await connect());
+    const nodes = nodesOf(clients);
+    console.error(`e2e: ${clients.length} clients on nodes ${[...nodes].join(', ')}`);
+    assert.ok(nodes.size >= 2, `all ${clients.length} clients landed on ${[...nodes].join(', ')}`);
+  });
+
+  test('a chat line reaches every client on every node', { timeout: TEST_TIMEOUT_MS }, async () => {
+    for (const sender of [clients[0]!, clients.find((c) => c.node !== clients[0]!.node)!]) {
+      await deliver(sender, unique('line'), clients);
+    }
+  });
+
+  test('a /nick change reaches every client on every node', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const renamer = clients[1]!;
+    const name = `n${process.pid % 10_000}x${++sequence}`;
+    renamer.send(`/nick ${name}`);
+    const text = `Client ${renamer.welcome.nickname} changed to ${name}`;
+    const updates = await Promise.all(clients.map((c) => c.waitForMessage('nick_update', text, FRAME_TIMEOUT_MS)));
+    for (const update of updates) assert.equal(update.nickname, name);
+    // The new name is used from then on, on every node.
+    const line = unique('renamed');
+    renamer.send(line);
+    const echoes = await Promise.all(clients.map((c) => c.waitForMessage('message', line, FRAME_TIMEOUT_MS)));
+    for (const echo of echoes) assert.equal(echo.nickname, name);
+  });
+
+  test('connect and disconnect notices reach every client on every node', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const visitor = await connect();
+    const nick = visitor.welcome.nickname;
+    await Promise.all(clients.map((c) => c.waitForMessage('notification', `${nick} has connected`, FRAME_TIMEOUT_MS)));
+    await visitor.close();
+    await Promise.all(clients.map((c) => c.waitForMessage('notification', `${nick} has disconnected`, FRAME_TIMEOUT_MS)));
+  });
+
+  test('GET / serves the chat page', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const response = await fetch(`${target.httpUrl}/`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await response.text(), /<html/i);
+  });
+
+  test('a gateway added behind the running balancer receives new connections', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    if (!target.scaleUp) return t.skip(target.cannot.scaleUp);
+    // Know every gateway there is now, so that a node never seen is the new one.
+    for (let i = 0; nodesOf(clients).size < target.gateways && i < target.gateways * 4; i++) clients.push(await connect());
+    const before = nodesOf(clients);
+    assert.equal(before.size, target.gateways, `saw only ${[...before].join(', ')} of ${target.gateways} gateways`);
+
+    await target.scaleUp();
+
+    const deadline = Date.now() + SCALE_DEADLINE_MS;
+    let newcomer: ChatClient | undefined;
+    for (let i = 0; !newcomer && i < SCALE_MAX_CONNECTIONS && Date.now() < deadline; i++) {
+      const client = await connect();
+      if (!before.has(client.node)) newcomer = client;
+      // Until HAProxy has resolved and checked the new gateway, clients land on
+      // the old ones; they stay connected, so least-connections then favours it.
+      else await delay(SCALE_RETRY_MS);
+    }
+    assert.ok(newcomer, `no connection landed on a new gateway within ${SCALE_DEADLINE_MS} ms`);
+    console.error(`e2e: new gateway ${newcomer.node} serves new connections`);
+
+    // Clients connected before the scale-up are still there: no balancer restart cut them.
+    assert.ok(clients.every(isOpen), 'a client connected before the scale-up was dropped');
+    await deliver(newcomer, unique('from-new-node'), [...clients, newcomer]);
+    await deliver(clients[0]!, unique('to-new-node'), [newcomer]);
+    clients.push(newcomer);
+  });
+
+  test('a gateway killed with SIGKILL drops its clients; the others keep chatting; reconnects land on live nodes', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    if (!target.kill) return t.skip(target.cannot.kill);
+    const live = clients.filter(isOpen);
+    const victim = live[0]!.node;
+    const dropped = live.filter((c) => c.node === victim);
+    const survivors = live.filter((c) => c.node !== victim);
+    assert.ok(survivors.length > 0, 'no client on another node');
+
+    await target.kill(victim);
+    await Promise.all(dropped.map((c) => closedWithin(c, FRAME_TIMEOUT_MS)));
+    assert.ok(survivors.every(isOpen), 'a client of another node was dropped too');
+    await deliver(survivors[0]!, unique('after-kill'), survivors);
+
+    // Reconnect at once, before health checks have caught up, and more times than
+    // there are gateways: the balancer must retry or redispatch, never hand out
+    // the dead one.
+    const reconnects = Math.max(dropped.length, target.gateways + 1);
+    const back: ChatClient[] = [];
+    for (let i = 0; i < reconnects; i++) {
+      const client = await connect();
+      assert.notEqual(client.node, victim, `reconnect ${i + 1} landed on the killed gateway`);
+      back.push(client);
+    }
+    console.error(`e2e: killed ${victim}; ${back.length} reconnects landed on ${[...nodesOf(back)].join(', ')}`);
+    await deliver(back[0]!, unique('reconnected'), [...survivors, ...back]);
+    await deliver(survivors[0]!, unique('welcome-back'), back);
+  });
+});

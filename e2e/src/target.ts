@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { LocalCluster } from '@switchboard/testkit';
+
+/**
+ * What the suite runs against: a load balancer URL, and what it may do to the
+ * cluster behind it.
+ *
+ *   E2E_URL        the load balancer, e.g. http://127.0.0.1:8080. Unset: the suite
+ *                  starts a local cluster (Redis, E2E_GATEWAYS gateways, HAProxy) and stops it after.
+ *   E2E_GATEWAYS   how many gateways are behind it (default 3).
+ *   E2E_KILL_CMD   a shell command that SIGKILLs the gateway whose node id is in $E2E_NODE.
+ *                  Unset with E2E_URL: the SIGKILL test is skipped.
+ *   E2E_SCALE_CMD  a shell command that adds one gateway behind the running balancer.
+ *                  Unset: the scale-up test is skipped.
+ */
+export interface Target {
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** Gateways behind the balancer when the suite starts. */
+  readonly gateways: number;
+  /** SIGKILL the gateway serving `node`; undefined when the suite cannot. */
+  readonly kill?: (node: string) => Promise<void>;
+  /** Add one gateway; undefined when the suite cannot. */
+  readonly scaleUp?: () => Promise<void>;
+  /** What the suite cannot do here, and why: printed as skip reasons. */
+  readonly cannot: { readonly kill?: string; readonly scaleUp?: string };
+  close(): Promise<void>;
+}
+
+export async function openTarget(env: NodeJS.ProcessEnv = process.env): Promise<Target> {
+  const gateways = Number(env.E2E_GATEWAYS ?? 3);
+  if (!Number.isInteger(gateways) || gateways < 2) throw new Error(`E2E_GATEWAYS must be an integer of at least 2, got ${env.E2E_GATEWAYS}`);
+  const scaleCmd = env.E2E_SCALE_CMD;
+  const scaleUp = scaleCmd ? () => shell(scaleCmd, {}) : undefined;
+  const noScale = 'E2E_SCALE_CMD is not set (npm run e2e:docker sets it: docker-compose up --scale gateway=4)';
+
+  if (env.E2E_URL) {
+    const http = new URL(env.E2E_URL);
+    const ws = new URL('/ws', http);
+    ws.protocol = http.protocol === 'https:' ? 'wss:' : 'ws:';
+    const killCmd = env.E2E_KILL_CMD;
+    return {
+      httpUrl: http.origin,
+      wsUrl: ws.href,
+      gateways,
+      kill: killCmd ? (node) => shell(killCmd, { E2E_NODE: node }) : undefined,
+      scaleUp,
+      cannot: {
+        kill: killCmd ? undefined : `E2E_KILL_CMD is not set, and the suite does not own the cluster at ${http.origin}`,
+        scaleUp: scaleCmd ? undefined : noScale,
+      },
+      close: async () => undefined,
+    };
+  }
+
+  const cluster = await LocalCluster.start({ gateways });
+  await cluster.waitForBackends();
+  return {
+    httpUrl: cluster.httpUrl,
+    wsUrl: cluster.wsUrl,
+    gateways,
+    kill: async (node) => {
+      const gateway = cluster.gateway(node);
+      if (!gateway) throw new Error(`no local gateway has node id ${node}`);
+      await gateway.kill();
+    },
+    scaleUp,
+    cannot: { scaleUp: scaleCmd ? undefined : `${noScale}; the local cluster's HAProxy lists fixed ports` },
+    close: () => cluster.stop(),
+  };
+}
+
+/** Run `command` with sh, extra environment added; rejects unless it exits 0. */
+function shell(command: string, extraEnv: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 2, 2] });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`\`${command}\` exited ${code ?? signal}`));
+    });
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * `npm run cluster`: the deployed topology on this machine, without Docker.
+ *
+ *   GATEWAYS  how many gateways (default 3, at most 16)
+ *   LB_PORT   the load balancer's port (default 8080; 0 picks a free one)
+ *   LB_HOST   the load balancer's address (default 127.0.0.1)
+ *
+ * Prints the URL once HAProxy has found every gateway UP; Ctrl-C or SIGTERM
+ * stops everything it started.
+ */
+import { LocalCluster } from '@switchboard/testkit';
+
+const gateways = intSetting('GATEWAYS', 3, 1, 16);
+const lbPort = intSetting('LB_PORT', 8080, 0, 65_535);
+const lbHost = process.env.LB_HOST ?? '127.0.0.1';
+
+const cluster = await LocalCluster.start({
+  gateways,
+  lbPort: lbPort === 0 ? undefined : lbPort,
+  lbHost,
+  // Server state changes only, not one line per request.
+  onLbLine: (line) => {
+    if (/^(\[\w+\]\s+\(\d+\) : )?(Server |Proxy |backend )/.test(line)) console.log(`[lb] ${line}`);
+  },
+}).catch((err: Error) => {
+  console.error(`cluster: cannot start: ${err.message}`);
+  process.exit(1);
+});
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping HAProxy, ${gateways} gateways and Redis...`);
+  await cluster.stop();
+  console.log('stopped');
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+cluster.lb.exited.then(({ code, signal }) => {
+  if (stopping) return;
+  console.error(`HAProxy exited (${code ?? signal}); stopping`);
+  void stop('HAProxy exit').then(() => process.exit(1));
+});
+for (const gateway of cluster.gateways) {
+  gateway.exited.then(({ code, signal }) => {
+    if (!stopping) console.error(`gateway ${gateway.nodeId} (port ${gateway.port}) exited (${code ?? signal}); HAProxy takes it out`);
+  });
+}
+
+await cluster.waitForBackends();
+console.log(`redis      ${cluster.redis.url}`);
+for (const gateway of cluster.gateways) console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  pid ${gateway.pid}`);
+console.log(`haproxy    ${cluster.httpUrl}  (stats ${cluster.lb.statsUrl})`);
+console.log(`\nSwitchboard is up: ${cluster.httpUrl}  (WebSocket ${cluster.wsUrl}); all ${gateways} gateways UP`);
+console.log(`E2E_URL=${cluster.httpUrl} npm run e2e   runs the end-to-end suite against it. Ctrl-C stops everything.`);
+
+function intSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`cluster: ${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}

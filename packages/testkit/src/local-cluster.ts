@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
+import { GatewayProcess } from './gateway-process.js';
+import { HaproxyProcess, isServerUp, type ServerStat } from './haproxy-process.js';
+import { RedisServer } from './redis-server.js';
+
+/** The load balancer settings shared with docker-compose.yml. */
+export const HAPROXY_CONFIG = fileURLToPath(new URL('../../../infra/haproxy/haproxy.cfg', import.meta.url));
+
+/** The backend that infra/haproxy/haproxy.cfg sends clients to. */
+export const GATEWAYS_BACKEND = 'gateways';
+
+export interface LocalClusterOptions {
+  /** How many gateways; 3 by default. */
+  readonly gateways?: number;
+  /** The load balancer's port; a free one by default. */
+  readonly lbPort?: number;
+  /** The load balancer's address; 127.0.0.1 by default. */
+  readonly lbHost?: string;
+  /** Extra environment for every gateway. */
+  readonly gatewayEnv?: Readonly<Record<string, string | undefined>>;
+  /** Called with each line HAProxy prints. */
+  readonly onLbLine?: (line: string) => void;
+}
+
+/**
+ * The deployed topology on one machine, no Docker: a redis-server of its own,
+ * N gateways on free ports of 127.0.0.1 (node ids gw1..gwN) and HAProxy in
+ * front, with infra/haproxy/haproxy.cfg plus a backend listing those gateways.
+ */
+export class LocalCluster {
+  private constructor(
+    readonly redis: RedisServer,
+    readonly gateways: GatewayProcess[],
+    readonly lb: HaproxyProcess,
+    readonly lbHost: string,
+    readonly lbPort: number,
+    private readonly dir: string,
+  ) {}
+
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const count = options.gateways ?? 3;
+    const lbHost = options.lbHost ?? '127.0.0.1';
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cluster-'));
+    const started: Array<{ stop(): Promise<unknown> }> = [];
+    try {
+      const redis = await RedisServer.start();
+      started.push({ stop: () => redis.dispose() });
+      const gateways = await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, ...options.gatewayEnv } }).then((gateway) => {
+            started.push(gateway);
+            return gateway;
+          }),
+        ),
+      );
+      const [lbPort, statsPort] = [options.lbPort ?? (await freePort()), await freePort()];
+      const backendFile = join(dir, 'local.cfg');
+      writeFileSync(backendFile, localBackendConfig(gateways.map((g) => g.port), statsPort));
+      const lb = await HaproxyProcess.start({
+        configFiles: [HAPROXY_CONFIG, backendFile],
+        statsUrl: `http://127.0.0.1:${statsPort}/stats`,
+        env: { LB_BIND: `${lbHost}:${lbPort}` },
+        onLine: options.onLbLine,
+      });
+      return new LocalCluster(redis, gateways, lb, lbHost, lbPort, dir);
+    } catch (err) {
+      await Promise.allSettled(started.reverse().map((s) => s.stop()));
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** The load balancer, as a browser reaches it. */
+  get httpUrl(): string {
+    return `http://${urlHost(this.lbHost)}:${this.lbPort}`;
+  }
+
+  /** The WebSocket endpoint, through the load balancer. */
+  get wsUrl(): string {
+    return `ws://${urlHost(this.lbHost)}:${this.lbPort}/ws`;
+  }
+
+  /** The gateway serving node `nodeId`, if it is one of ours. */
+  gateway(nodeId: string): GatewayProcess | undefined {
+    return this.gateways.find((g) => g.nodeId === nodeId);
+  }
+
+  /** Wait until HAProxy has checked every gateway and found it UP. */
+  waitForBackends(timeoutMs = 15_000): Promise<ServerStat[]> {
+    return this.lb.waitForServers(
+      GATEWAYS_BACKEND,
+      (servers) => servers.length === this.gateways.length && servers.every(isServerUp),
+      `all ${this.gateways.length} gateways UP`,
+      timeoutMs,
+    );
+  }
+
+  /** Stop everything, the load balancer first, and remove the temp folder. */
+  async stop(): Promise<void> {
+    await this.lb.stop();
+    await Promise.allSettled(this.gateways.map((g) => g.stop()));
+    await this.redis.dispose();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The part of the HAProxy configuration that differs from Docker's
+ * (infra/haproxy/docker.cfg): gateways on 127.0.0.1 ports, and a stats page.
+ */
+export function localBackendConfig(gatewayPorts: readonly number[], statsPort: number): string {
+  return [
+    '# Written by LocalCluster (packages/testkit): local gateways behind infra/haproxy/haproxy.cfg.',
+    `backend ${GATEWAYS_BACKEND}`,
+    ...gatewayPorts.map((port, i) => `    server gw${i + 1} 127.0.0.1:${port} check`),
+    '',
+    'listen stats',
+    `    bind 127.0.0.1:${statsPort}`,
+    '    no log',
+    '    stats enable',
+    '    stats uri /stats',
+    '',
+  ].join('\n');
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
