@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { GatewayProcess, freePort, nextEvent, recordEvents } from '@switchboard/testkit';
-import { SwitchboardClient, type ClientOptions } from '../src/index.js';
+import { GatewayProcess, freePort, watch } from '@switchboard/testkit';
+import { SwitchboardClient, type ClientEvents, type ClientOptions } from '../src/index.js';
 
 /** The SDK in Node, with `ws`, against real gateway processes. */
 describe('SwitchboardClient against a real gateway', () => {
@@ -14,10 +14,11 @@ describe('SwitchboardClient against a real gateway', () => {
   const client = (options: Partial<ClientOptions> = {}) => {
     const c = new SwitchboardClient({ url: node.wsUrl, WebSocket, reconnect: { initialDelayMs: 50, maxDelayMs: 200 }, ...options });
     clients.push(c);
-    const frames = recordEvents(c, 'frame');
+    const events = watch<ClientEvents>(c);
+    const frames = events.record('frame');
     const renamedTo = (name: string) =>
       frames.waitFor((f) => f.type === 'nick_update' && f.id === c.id && f.nickname === name, 5_000, `${name}'s rename`, 0);
-    return Object.assign(c, { frames, renamedTo });
+    return Object.assign(c, { next: events.next, frames, renamedTo });
   };
 
   before(async () => {
@@ -37,14 +38,14 @@ describe('SwitchboardClient against a real gateway', () => {
     await bob.connect();
     await ada.renamedTo('ada');
 
-    const heard = nextEvent(bob, 'message', (f) => f.message === 'hello from ada');
+    const heard = bob.next('message', (f) => f.message === 'hello from ada');
     ada.send('hello from ada');
     const message = await heard;
     assert.equal(message.nickname, 'ada');
     assert.equal(message.id, ada.id);
     assert.equal(typeof message.time, 'number');
 
-    const renamed = nextEvent(bob, 'nick_update', (f) => f.id === ada.id);
+    const renamed = bob.next('nick_update', (f) => f.id === ada.id);
     ada.setNick('countess');
     assert.equal((await renamed).previous, 'ada');
     await ada.renamedTo('countess');
@@ -57,12 +58,12 @@ describe('SwitchboardClient against a real gateway', () => {
     await ada.renamedTo('lovelace');
     const firstId = ada.id;
 
-    const lost = nextEvent(ada, 'state', (s) => s.state === 'reconnecting');
+    const lost = ada.next('state', (s) => s.state === 'reconnecting');
     await node.kill();
     const change = await lost;
     assert.equal(change.attempt, 1);
 
-    const reopened = nextEvent(ada, 'state', (s) => s.state === 'open', 10_000);
+    const reopened = ada.next('state', (s) => s.state === 'open', 10_000);
     node = await start();
     await reopened;
     assert.notEqual(ada.id, firstId, 'a new connection, a new id');
@@ -74,7 +75,7 @@ describe('SwitchboardClient against a real gateway', () => {
     // maxMessageBytes raised past the gateway's so the frame reaches the wire.
     const rude = client({ maxMessageBytes: 4096 });
     await rude.connect();
-    const closed = nextEvent(rude, 'close');
+    const closed = rude.next('close');
     rude.send('x'.repeat(600));
     const info = await closed;
     assert.equal(info.code, 1009);

@@ -20,7 +20,7 @@ const GROUP_WINDOW_MS = 2 * 60_000;
 /** How close to the bottom, in px, still counts as "reading the latest". */
 const STICK_TO_BOTTOM_PX = 48;
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 /** The entry a frame shows as, or undefined for frames that are not shown. */

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { ChatClient, GatewayProcess, linesOf, type EventLog } from '@switchboard/testkit';
+import { DEFAULT_URL, parseArgs } from '../src/args.js';
+import { chatLine, safeText } from '../src/format.js';
+
+const BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
+const WAIT_MS = 5_000;
+
+/** The CLI in its own process, its stdin a pipe the test writes to. */
+function runCli(args: string[]): {
+  child: ChildProcessWithoutNullStreams;
+  out: EventLog<string>;
+  err: EventLog<string>;
+  exit: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'pipe' });
+  const out = linesOf(child.stdout, (line) => line);
+  const err = linesOf(child.stderr, (line) => line);
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, out, err, exit };
+}
+
+describe('switchboard command line', () => {
+  it('reads `client NAME [--url URL]`, `server [flags]` and help', () => {
+    assert.deepEqual(parseArgs(['client', 'ada'], {}), { kind: 'client', nickname: 'ada', url: DEFAULT_URL });
+    assert.deepEqual(parseArgs(['client', '--url', 'ws://h:1/ws', 'ada'], {}), { kind: 'client', nickname: 'ada', url: 'ws://h:1/ws' });
+    assert.deepEqual(parseArgs(['client', 'ada', '--url=ws://h:2/ws'], {}), { kind: 'client', nickname: 'ada', url: 'ws://h:2/ws' });
+    assert.deepEqual(parseArgs(['client', 'ada'], { SWITCHBOARD_URL: 'ws://env/ws' }), { kind: 'client', nickname: 'ada', url: 'ws://env/ws' });
+    assert.deepEqual(parseArgs(['server', '--port', '0'], {}), { kind: 'server', args: ['--port', '0'] });
+    assert.deepEqual(parseArgs([], {}), { kind: 'help' });
+    assert.throws(() => parseArgs(['client'], {}), /client needs exactly one NAME/);
+    assert.throws(() => parseArgs(['client', 'a', '--url'], {}), /--url needs a value/);
+    assert.throws(() => parseArgs(['client', 'a', '--loud'], {}), /unknown option "--loud"/);
+    assert.throws(() => parseArgs(['serve'], {}), /unknown command "serve"/);
+  });
+
+  it('prints other people\'s text with every control character defused', () => {
+    assert.equal(safeText('red \x1b[31m bell \x07 rtl \u202e end'), 'red \uFFFD[31m bell \uFFFD rtl \uFFFD end');
+    const line = chatLine({ type: 'message', id: 'x', nickname: 'a\x1bb', message: 'hi\r\nthere', time: Date.UTC(2026, 0, 1) } as never);
+    assert.match(line ?? '', /^\[\d\d:\d\d:\d\d\] <a\uFFFDb> hi\uFFFD\uFFFDthere$/);
+  });
+
+  it('exits with status 2 and the usage on a bad command line', async () => {
+    const cli = runCli(['client']);
+    assert.equal(await cli.exit, 2);
+    await cli.err.waitFor((l) => l.includes('client needs exactly one NAME'), WAIT_MS, 'the usage error');
+    await cli.err.waitFor((l) => l.includes('switchboard client NAME'), WAIT_MS, 'the usage');
+  });
+});
+
+describe('switchboard client, driven through a pipe against a real gateway', () => {
+  let node: GatewayProcess;
+  let bob: ChatClient;
+
+  before(async () => {
+    node = await GatewayProcess.start({ env: { REDIS_URL: '', NODE_ID: 'cli-node' } });
+    bob = await ChatClient.connect(node.wsUrl);
+  });
+
+  after(async () => {
+    await bob?.close();
+    await node?.kill();
+  });
+
+  it('takes its name, prints lines with nick and time, sends stdin lines and /nick, and exits 0 on end of input', async () => {
+    const cli = runCli(['client', 'alice', '--url', node.wsUrl]);
+    const joined = await bob.waitFor((f) => f.type === 'nick_update' && f.nickname === 'alice', 'alice to take her name');
+    await cli.err.waitFor((l) => l === '* connected to node cli-node as ' + (joined as { previous: string }).previous, WAIT_MS, 'the connected status');
+    await cli.out.waitFor((l) => / \* Client \S+ changed to alice$/.test(l), WAIT_MS, 'her own rename');
+
+    bob.send('hi alice \x1b[2J <b>bold</b>');
+    const heard = await cli.out.waitFor((l) => l.includes('hi alice'), WAIT_MS, "bob's line");
+    assert.match(heard, new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] <${bob.welcome.nickname}> hi alice \uFFFD\\[2J <b>bold</b>$`));
+
+    cli.child.stdin.write('hello bob\n');
+    const said = await bob.waitFor((f) => f.type === 'message' && f.message === 'hello bob', "alice's line");
+    assert.equal(said.nickname, 'alice');
+
+    cli.child.stdin.write('/nick alice2\n');
+    await bob.waitFor((f) => f.type === 'nick_update' && f.nickname === 'alice2', 'the /nick rename');
+
+    cli.child.stdin.write('/nick\n');
+    await cli.err.waitFor((l) => l.includes('Usage: /nick NAME'), WAIT_MS, 'the refusal of a bare /nick');
+
+    cli.child.stdin.end('last words\n');
+    await bob.waitFor((f) => f.type === 'message' && f.message === 'last words', 'the line just before end of input');
+    assert.equal(await cli.exit, 0);
+    await bob.waitForMessage('notification', 'alice2 has disconnected');
+  });
+
+  it('exits 0 on Ctrl-C (SIGINT) and the others see it leave', async () => {
+    const cli = runCli(['client', 'carol', '--url', node.wsUrl]);
+    await bob.waitFor((f) => f.type === 'nick_update' && f.nickname === 'carol', 'carol to take her name');
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exit, 0);
+    await bob.waitForMessage('notification', 'carol has disconnected');
+  });
+
+  it('sends lines typed before the connection is up once it is', async () => {
+    const cli = runCli(['client', 'dave', '--url', node.wsUrl]);
+    cli.child.stdin.end('early bird\n');
+    const said = await bob.waitFor((f) => f.type === 'message' && f.message === 'early bird', "dave's early line");
+    assert.equal(said.nickname, 'dave');
+    assert.equal(await cli.exit, 0);
+  });
+});
+
+describe('switchboard server', () => {
+  it('runs a gateway that takes flags and serves chat', async () => {
+    const node = await GatewayProcess.start({ entry: BIN, args: ['server', '--node-id', 'via-cli'] });
+    try {
+      const client = await ChatClient.connect(node.wsUrl);
+      assert.equal(client.node, 'via-cli');
+      await client.close();
+      assert.deepEqual(await node.stop('SIGTERM'), { code: 0, signal: null });
+    } finally {
+      await node.kill();
+    }
+  });
+});

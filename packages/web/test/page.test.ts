@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { GatewayProcess, RedisServer, freePort } from '@switchboard/testkit';
+
+/** Debian's chromium (CI installs it with apt); playwright never downloads a browser here. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
+const WAIT_MS = 10_000;
+const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+
+/**
+ * The chat page in real headless Chromium, two pages on two gateways of one
+ * cluster (a real redis-server between them).
+ */
+describe('the chat page in Chromium, across two gateways', () => {
+  let redis: RedisServer;
+  let nodeA: GatewayProcess;
+  let nodeB: GatewayProcess;
+  let portB: number;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  const startB = () => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-b', PORT: String(portB) } });
+
+  /** A page in its own context (its own storage), on `node`, failing the test on any script error. */
+  async function open(node: GatewayProcess, viewport = { width: 1100, height: 720 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => msg.type() === 'error' && problems.push(`console: ${msg.text()}`));
+    await page.goto(node.httpUrl);
+    await waitState(page, 'open');
+    return page;
+  }
+
+  before(async () => {
+    redis = await RedisServer.start();
+    portB = await freePort();
+    nodeA = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-a' } });
+    nodeB = await startB();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    await mkdir(SHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([nodeA?.kill(), nodeB?.kill()]);
+    await redis?.stop();
+  });
+
+  it('lets two people on two nodes chat, rename, and see each other leave; user text stays text', async () => {
+    const ada = await open(nodeA);
+    const bea = await open(nodeB);
+    assert.match(await ada.locator('#status').innerText(), /Connected · web-a/);
+    assert.match(await bea.locator('#status').innerText(), /Connected · web-b/);
+
+    // Rename with the nickname field on one page, with /nick in the message box on the other.
+    await ada.locator('#nick').fill('ada');
+    await ada.locator('#nick').press('Enter');
+    await entry(bea, 'nick', /changed to ada$/);
+    await say(bea, '/nick bea');
+    await entry(ada, 'nick', /changed to bea$/);
+    assert.equal(await bea.locator('#nick').inputValue(), 'bea');
+
+    // Chat both ways: the message list shows nickname, time and text.
+    await say(ada, 'hello from node a');
+    const line = await entry(bea, 'message', /hello from node a/);
+    assert.equal(await line.locator('.who').innerText(), 'ada');
+    assert.match((await line.locator('time').getAttribute('datetime')) ?? '', /^\d{4}-\d\d-\d\dT/);
+    assert.equal(await bea.locator('#text').inputValue(), '', 'the box is emptied after sending');
+    await say(bea, 'hi ada, bea here');
+    await entry(ada, 'message', /hi ada, bea here/);
+
+    // Markup someone types is shown as the characters they typed, and runs nothing.
+    await say(bea, XSS);
+    const shown = await entry(ada, 'message', /onerror/);
+    assert.equal(await shown.locator('.text').innerText(), XSS);
+    assert.equal(await ada.locator('#log img, #log script').count(), 0);
+    assert.equal(await ada.evaluate('window.__pwned'), undefined);
+    assert.equal(await bea.evaluate('window.__pwned'), undefined);
+
+    await ada.screenshot({ path: `${SHOTS}chat-desktop.png` });
+
+    // bea closes her tab: ada, on the other node, is told.
+    await bea.context().close();
+    const left = await entry(ada, 'notice', /bea has disconnected/);
+    assert.equal(await left.getAttribute('data-event'), 'disconnected');
+    await ada.context().close();
+    assert.deepEqual(problems, []);
+  });
+
+  it('reads well on a phone-sized screen and is driven by keyboard alone', async () => {
+    const phone = await open(nodeA, { width: 390, height: 760 });
+    await phone.keyboard.type('typed without a mouse');
+    await phone.keyboard.press('Enter');
+    await entry(phone, 'message', /typed without a mouse/);
+    await phone.keyboard.press('ArrowUp');
+    assert.equal(await phone.locator('#text').inputValue(), 'typed without a mouse', 'Up recalls the last line');
+    await phone.keyboard.press('Escape');
+    assert.equal(await phone.locator('#text').inputValue(), '');
+    const width = Number(await phone.evaluate('document.documentElement.scrollWidth'));
+    assert.ok(width <= 390, `no sideways scrolling (page is ${width}px wide)`);
+    await phone.screenshot({ path: `${SHOTS}chat-phone.png` });
+    await phone.context().close();
+    assert.deepEqual(problems, []);
+  });
+
+  it('shows it is reconnecting when its node dies, and is back with the same name when the node returns', async () => {
+    const page = await open(nodeB);
+    await page.locator('#nick').fill('phoenix');
+    await page.locator('#nick').press('Enter');
+    await entry(page, 'nick', /changed to phoenix$/);
+
+    await nodeB.kill();
+    await waitState(page, 'reconnecting');
+    assert.match(await page.locator('#status').innerText(), /Reconnecting/);
+    nodeB = await startB();
+    await waitState(page, 'open');
+    await page.locator('#log li[data-kind="nick"]').nth(1).waitFor({ timeout: WAIT_MS });
+    assert.match(await page.locator('#log li[data-kind="nick"]').last().innerText(), /changed to phoenix$/);
+    assert.equal(await page.locator('#nick').inputValue(), 'phoenix');
+    await page.context().close();
+    // The dropped connection makes Chromium log one failed WebSocket; nothing else may fail.
+    assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
+  });
+});
+
+async function waitState(page: Page, state: string): Promise<void> {
+  await page.locator(`#status[data-state="${state}"]`).waitFor({ timeout: WAIT_MS });
+}
+
+/** Type a line in the message box and press Enter. */
+async function say(page: Page, text: string): Promise<void> {
+  await page.locator('#text').fill(text);
+  await page.locator('#text').press('Enter');
+}
+
+/** The first entry of `kind` in the message list whose text matches, once it is there. */
+async function entry(page: Page, kind: string, text: RegExp) {
+  const found = page.locator(`#log li[data-kind="${kind}"]`).filter({ hasText: text }).first();
+  await found.waitFor({ timeout: WAIT_MS });
+  return found;
+}
