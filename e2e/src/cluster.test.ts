@@ -8,10 +8,14 @@ import { openTarget, type Target } from './target.js';
 const CONNECT_TIMEOUT_MS = 15_000;
 const FRAME_TIMEOUT_MS = 10_000;
 const TEST_TIMEOUT_MS = 120_000;
-/** Scale-up: how long, and how many connections at most, until one lands on the new gateway. */
-const SCALE_DEADLINE_MS = 60_000;
-const SCALE_MAX_CONNECTIONS = 120;
-const SCALE_RETRY_MS = 250;
+/**
+ * Waiting for the balancer to send clients to a gateway (one it has just found,
+ * or checked for the first time): at most this many more connections, this long,
+ * this far apart.
+ */
+const SPREAD_MAX_CONNECTIONS = 120;
+const SPREAD_DEADLINE_MS = 60_000;
+const SPREAD_RETRY_MS = 250;
 
 let target: Target;
 /** Every client the suite opened, to close at the end. */
@@ -40,6 +44,20 @@ async function deliver(sender: ChatClient, line: string, receivers: readonly Cha
   await Promise.all(receivers.map((c) => c.waitForMessage('message', line, FRAME_TIMEOUT_MS)));
 }
 
+/**
+ * Connect more clients until `enough(clients)` holds, within the SPREAD_ bounds;
+ * they stay connected, so least-connections favours a gateway that has none yet.
+ */
+async function connectUntil(list: ChatClient[], enough: (list: readonly ChatClient[]) => boolean): Promise<boolean> {
+  const deadline = Date.now() + SPREAD_DEADLINE_MS;
+  for (let i = 0; !enough(list); i++) {
+    if (i >= SPREAD_MAX_CONNECTIONS || Date.now() >= deadline) return false;
+    if (i > 0) await delay(SPREAD_RETRY_MS);
+    list.push(await connect());
+  }
+  return true;
+}
+
 function closedWithin(client: ChatClient, ms: number): Promise<CloseInfo> {
   return Promise.race([
     client.closed,
@@ -66,6 +84,7 @@ after(async () => {
 describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
   test('clients land on at least two different nodes', { timeout: TEST_TIMEOUT_MS }, async () => {
     for (let i = 0; i < target.gateways * 2; i++) clients.push(await connect());
+    await connectUntil(clients, (list) => nodesOf(list).size >= 2);
     const nodes = nodesOf(clients);
     console.error(`e2e: ${clients.length} clients on nodes ${[...nodes].join(', ')}`);
     assert.ok(nodes.size >= 2, `all ${clients.length} clients landed on ${[...nodes].join(', ')}`);
@@ -109,23 +128,17 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
   test('a gateway added behind the running balancer receives new connections', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (!target.scaleUp) return t.skip(target.cannot.scaleUp);
     // Know every gateway there is now, so that a node never seen is the new one.
-    for (let i = 0; nodesOf(clients).size < target.gateways && i < target.gateways * 4; i++) clients.push(await connect());
+    await connectUntil(clients, (list) => nodesOf(list).size >= target.gateways);
     const before = nodesOf(clients);
     assert.equal(before.size, target.gateways, `saw only ${[...before].join(', ')} of ${target.gateways} gateways`);
 
     await target.scaleUp();
 
-    const deadline = Date.now() + SCALE_DEADLINE_MS;
-    let newcomer: ChatClient | undefined;
-    for (let i = 0; !newcomer && i < SCALE_MAX_CONNECTIONS && Date.now() < deadline; i++) {
-      const client = await connect();
-      if (!before.has(client.node)) newcomer = client;
-      // Until HAProxy has resolved and checked the new gateway, clients land on
-      // the old ones; they stay connected, so least-connections then favours it.
-      else await delay(SCALE_RETRY_MS);
-    }
-    assert.ok(newcomer, `no connection landed on a new gateway within ${SCALE_DEADLINE_MS} ms`);
-    console.error(`e2e: new gateway ${newcomer.node} serves new connections`);
+    const fresh: ChatClient[] = [];
+    await connectUntil(fresh, (list) => list.some((c) => !before.has(c.node)));
+    const newcomer = fresh.find((c) => !before.has(c.node));
+    assert.ok(newcomer, `none of ${fresh.length} new connections landed on a new gateway`);
+    console.error(`e2e: new gateway ${newcomer.node} serves new connections (${fresh.length} connections after the scale-up)`);
 
     // Clients connected before the scale-up are still there: no balancer restart cut them.
     assert.ok(clients.every(isOpen), 'a client connected before the scale-up was dropped');

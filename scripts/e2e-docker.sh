@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# npm run e2e:docker: the e2e suite against the Docker deployment.
+#
+# Starts dockerd if no engine answers (root only), builds the images (the base
+# images locally from Debian's repositories when no image registry is reachable),
+# runs `docker-compose up -d --scale gateway=3` with the load balancer published
+# on a free port of 127.0.0.1, runs the e2e suite through it (SIGKILLing a
+# gateway with `docker kill`, scaling to 4 gateways while clients stay connected),
+# checks the balancer was never restarted, and tears everything down.
+#
+# When no Docker engine can be started or run a container here, it prints
+# "e2e:docker NOT RUN: <why>" and exits 0 (E2E_DOCKER_REQUIRED=1: exits 1).
+#
+#   E2E_DOCKER_IMAGES   auto (default): upstream images if present or pullable, else local ones;
+#                       local: always build local stand-ins; upstream: never
+#   E2E_DOCKER_KEEP=1   leave the cluster running (and a dockerd this script started)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[e2e:docker] %s\n' "$*"; }
+not_run() {
+  printf '\n[e2e:docker] NOT RUN: %s\n\n' "$*"
+  [ "${E2E_DOCKER_REQUIRED:-0}" = 1 ] && exit 1
+  exit 0
+}
+
+work="$(mktemp -d /tmp/switchboard-e2e-docker.XXXXXX)"
+dockerd_pid=""
+compose=()
+cleanup() {
+  local status=$?
+  if [ ${#compose[@]} -gt 0 ] && [ "${E2E_DOCKER_KEEP:-0}" != 1 ]; then
+    say "tearing down"
+    "${compose[@]}" down -v --remove-orphans --timeout 20 >"$work/down.log" 2>&1 || cat "$work/down.log"
+  fi
+  if [ -n "$dockerd_pid" ] && [ "${E2E_DOCKER_KEEP:-0}" != 1 ]; then
+    say "stopping the dockerd this script started (pid $dockerd_pid)"
+    kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- a Docker engine -------------------------------------------------------
+command -v docker >/dev/null || not_run "the docker CLI is not installed (apt-get install docker.io)"
+if docker compose version >/dev/null 2>&1; then compose_bin=(docker compose)
+elif command -v docker-compose >/dev/null; then compose_bin=(docker-compose)
+else not_run "neither docker-compose nor the docker compose plugin is installed (apt-get install docker-compose)"
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  command -v dockerd >/dev/null || not_run "no Docker engine answers and dockerd is not installed"
+  [ "$(id -u)" = 0 ] || not_run "no Docker engine answers, and starting dockerd needs root"
+  say "starting dockerd (log: $work/dockerd.log)"
+  dockerd >"$work/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    kill -0 "$dockerd_pid" 2>/dev/null || break
+    sleep 1
+  done
+  if ! docker info >/dev/null 2>&1; then
+    tail -15 "$work/dockerd.log" | sed 's/^/  dockerd: /'
+    dockerd_pid=""
+    not_run "dockerd did not start here (see its last lines above)"
+  fi
+fi
+say "Docker engine $(docker version --format '{{.Server.Version}}' 2>/dev/null), compose: ${compose_bin[*]}"
+
+# --- images ------------------------------------------------------------------
+upstream=(node:20-bookworm-slim redis:7-alpine haproxy:2.8-alpine)
+mode="${E2E_DOCKER_IMAGES:-auto}"
+if [ "$mode" = auto ]; then
+  mode=upstream
+  for image in "${upstream[@]}"; do
+    docker image inspect "$image" >/dev/null 2>&1 && continue
+    if ! timeout 120 docker pull -q "$image" >"$work/pull.log" 2>&1; then
+      say "cannot pull $image ($(tail -1 "$work/pull.log")): building local stand-ins"
+      mode=local
+      break
+    fi
+  done
+fi
+if [ "$mode" = local ]; then
+  command -v debootstrap >/dev/null || not_run "no image registry is reachable and debootstrap is not installed (apt-get install debootstrap)"
+  exports="$(infra/docker/build-local-images.sh 2>"$work/images.log")" || { cat "$work/images.log"; exit 1; }
+  grep '^\[local-images\]' "$work/images.log" || true
+  eval "$exports"
+  say "images: $NODE_IMAGE $REDIS_IMAGE $HAPROXY_IMAGE"
+fi
+# Can this engine run a container at all (cgroups, networking)?
+probe_image="${REDIS_IMAGE:-redis:7-alpine}"
+if ! docker run --rm --entrypoint redis-server "$probe_image" --version >"$work/probe.log" 2>&1; then
+  sed 's/^/  docker run: /' "$work/probe.log" | tail -10
+  not_run "the Docker engine started but cannot run a container here (see above)"
+fi
+
+# --- the cluster -------------------------------------------------------------
+port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+export COMPOSE_PROJECT_NAME="${E2E_DOCKER_PROJECT:-switchboard-e2e-$$}"
+export LB_PUBLISH="127.0.0.1:$port"
+export GATEWAY_IMAGE="${GATEWAY_IMAGE:-switchboard/gateway:e2e}"
+compose=("${compose_bin[@]}" -f docker-compose.yml)
+
+say "building the gateway image $GATEWAY_IMAGE"
+"${compose[@]}" build gateway >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
+
+say "docker-compose up -d --scale gateway=3 (project $COMPOSE_PROJECT_NAME, balancer on $LB_PUBLISH)"
+"${compose[@]}" up -d --scale gateway=3 >"$work/up.log" 2>&1 || { cat "$work/up.log"; exit 1; }
+
+# Every gateway container healthy (its HEALTHCHECK on /healthz), at most 120 s.
+wait_healthy() {
+  local want=$1 healthy=0
+  for _ in $(seq 1 120); do
+    healthy=0
+    for id in $("${compose[@]}" ps -q gateway); do
+      [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && healthy=$((healthy + 1))
+    done
+    [ "$healthy" -ge "$want" ] && return 0
+    sleep 1
+  done
+  say "only $healthy of $want gateways became healthy"
+  "${compose[@]}" ps
+  return 1
+}
+wait_healthy 3
+lb_id="$("${compose[@]}" ps -q lb)"
+lb_started="$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")"
+"${compose[@]}" ps
+
+# --- the suite ---------------------------------------------------------------
+export E2E_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3
+# A node id is <container hostname>-<random>; the hostname is the container id's start.
+export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
+export E2E_SCALE_CMD="${compose[*]} up -d --no-recreate --scale gateway=4 >$work/scale.log 2>&1 || { cat $work/scale.log; exit 1; }"
+say "running the e2e suite against $E2E_URL"
+suite=0
+npm run e2e --silent || suite=$?
+
+if [ "$suite" != 0 ]; then
+  say "the suite failed; the balancer's last lines:"
+  "${compose[@]}" logs --no-color --tail 40 lb || true
+  exit "$suite"
+fi
+
+# --- after -------------------------------------------------------------------
+gateways="$("${compose[@]}" ps -q gateway | wc -l)"
+[ "$gateways" = 4 ] || { say "expected 4 gateway containers after scaling, found $gateways"; exit 1; }
+[ "$("${compose[@]}" ps -q lb)" = "$lb_id" ] && [ "$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")" = "$lb_started" ] \
+  || { say "the load balancer was restarted or replaced"; exit 1; }
+say "scaled to 4 gateways with the same load balancer container (${lb_id:0:12}, up since $lb_started)"
+say "balancer's view of the servers:"
+"${compose[@]}" logs --no-color lb 2>/dev/null | grep -v '\[WARNING\]' | grep -E "Server gateways/gw[0-9]+ .*is (UP|DOWN)" | sed 's/^/  /' | tail -12 || true
+say "PASSED"
