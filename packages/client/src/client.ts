@@ -207,6 +207,17 @@ export class SwitchboardClient {
   }
 
   /**
+   * While reconnecting and waiting out a backoff delay, try now (e.g. when a
+   * browser reports it is back online). Does nothing in any other state.
+   */
+  reconnectNow(): void {
+    if (this.current !== 'reconnecting' || this.retryTimer === undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.dial();
+  }
+
+  /**
    * Close for good: no reconnect. Resolves once the socket has closed (lines sent
    * before it are flushed first), at once if there is none.
    */

@@ -185,6 +185,20 @@ describe('SwitchboardClient', () => {
     assert.deepEqual(states.map((s) => s.state), ['connecting', 'open', 'closed']);
   });
 
+  it('retries at once on reconnectNow() while waiting, and only then', () => {
+    const { client, sockets, socket } = setup({ reconnect: { initialDelayMs: 5_000, jitter: 0 } });
+    client.reconnectNow();
+    assert.equal(sockets.length, 0, 'idle: nothing to hurry');
+    void client.connect();
+    client.reconnectNow();
+    assert.equal(sockets.length, 1, 'connecting: already dialing');
+    socket(0).drop(1006);
+    client.reconnectNow();
+    assert.equal(sockets.length, 2);
+    mock.timers.tick(5_000);
+    assert.equal(sockets.length, 2, 'the cancelled timer does not dial again');
+  });
+
   it('stops a pending retry when closed while reconnecting', () => {
     const { client, sockets, socket } = setup();
     void client.connect().catch(() => undefined);

@@ -86,10 +86,15 @@ textInput.addEventListener('keydown', (event) => {
 });
 textInput.addEventListener('input', updateCounter);
 
-retryButton.addEventListener('click', () => location.reload());
+retryButton.addEventListener('click', () => {
+  if (client.state === 'closed') location.reload();
+  else client.reconnectNow();
+});
+window.addEventListener('online', () => client.reconnectNow());
 
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;
+  client.reconnectNow(); // a phone waking up should not wait out a long backoff
   unread = 0;
   document.title = baseTitle;
 });
@@ -115,7 +120,8 @@ function say(text: string): void {
 
 function showState(change: StateChange): void {
   statusBox.dataset.state = change.state;
-  retryButton.hidden = change.state !== 'closed';
+  retryButton.hidden = change.state !== 'closed' && change.state !== 'reconnecting';
+  retryButton.textContent = change.state === 'closed' ? 'Reconnect' : 'Retry now';
   switch (change.state) {
     case 'idle':
     case 'connecting':
