@@ -92,23 +92,19 @@ export class HaproxyProcess {
   }
 
   /** `haproxy -c`: whether the configuration is valid, and what HAProxy said. */
-  static check(
+  static async check(
     configFiles: readonly string[],
     env: Readonly<Record<string, string | undefined>> = {},
     binary?: string,
   ): Promise<{ valid: boolean; output: string }> {
-    const bin = haproxyBinary(binary);
-    return new Promise((resolve, reject) => {
-      const child = spawn(bin, ['-c', ...configFiles.flatMap((file) => ['-f', file])], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('error', (err) => reject(new Error(missingBinaryMessage(bin, err as NodeJS.ErrnoException))));
-      child.once('close', (code) => resolve({ valid: code === 0, output }));
-    });
+    const { status, output } = await run(binary, ['-c', ...configFiles.flatMap((file) => ['-f', file])], env);
+    return { valid: status === 0, output };
+  }
+
+  /** `haproxy -v`'s first line; rejects, saying how to install it, when there is no haproxy. */
+  static async version(binary?: string): Promise<string> {
+    const { output } = await run(binary, ['-v'], {});
+    return output.split('\n')[0] ?? '';
   }
 
   get pid(): number | undefined {
@@ -167,13 +163,30 @@ export function isServerUp(server: ServerStat): boolean {
   return server.status === 'UP' && server.checkStatus.endsWith('L7OK');
 }
 
+/** Run haproxy to completion: its exit status and everything it printed. */
+function run(
+  binary: string | undefined,
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ status: number | null; output: string }> {
+  const bin = haproxyBinary(binary);
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', (err) => reject(new Error(missingBinaryMessage(bin, err as NodeJS.ErrnoException))));
+    child.once('close', (status) => resolve({ status, output }));
+  });
+}
+
 function haproxyBinary(binary?: string): string {
   return binary ?? process.env.HAPROXY_BIN ?? 'haproxy';
 }
 
 function missingBinaryMessage(binary: string, err: NodeJS.ErrnoException): string {
   return err.code === 'ENOENT'
-    ? `cannot start ${binary}: not found on the PATH (install HAProxy: apt-get install haproxy)`
+    ? `cannot start ${binary}: not found (install HAProxy: apt-get install haproxy)`
     : `cannot start ${binary}: ${err.message}`;
 }
 

@@ -47,6 +47,7 @@ export class LocalCluster {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-cluster-'));
     const started: Array<{ stop(): Promise<unknown> }> = [];
     try {
+      await HaproxyProcess.version(); // fails fast, before starting anything, when haproxy is missing
       const redis = await RedisServer.start();
       started.push({ stop: () => redis.dispose() });
       const gateways = await Promise.all(
