@@ -151,6 +151,15 @@ gateways="$("${compose[@]}" ps -q gateway | wc -l)"
 [ "$("${compose[@]}" ps -q lb)" = "$lb_id" ] && [ "$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")" = "$lb_started" ] \
   || { say "the load balancer was restarted or replaced"; exit 1; }
 say "scaled to 4 gateways with the same load balancer container (${lb_id:0:12}, up since $lb_started)"
+# SIGTERM reaches node (PID 1, exec form): it drains and exits 0, not 143 or a SIGKILL's 137.
+for id in $("${compose[@]}" ps -q gateway); do
+  [ "$(docker inspect -f '{{.State.Running}}' "$id")" = true ] || continue
+  docker stop --time 20 "$id" >/dev/null
+  code="$(docker inspect -f '{{.State.ExitCode}}' "$id")"
+  [ "$code" = 0 ] || { say "docker stop: gateway ${id:0:12} exited $code, not 0"; docker logs --tail 20 "$id"; exit 1; }
+  say "docker stop: gateway ${id:0:12} got SIGTERM, drained and exited 0"
+  break
+done
 say "balancer's view of the servers:"
 "${compose[@]}" logs --no-color lb 2>/dev/null | grep -v '\[WARNING\]' | grep -E "Server gateways/gw[0-9]+ .*is (UP|DOWN)" | sed 's/^/  /' | tail -12 || true
 say "PASSED"
