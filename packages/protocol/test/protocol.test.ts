@@ -61,11 +61,12 @@ describe('parseClientText', () => {
 describe('server frames', () => {
   it('round-trips every frame type through encode and parse', () => {
     const frames = [
-      { type: 'message', id: 'a', nickname: 'n', message: 'hi', time: 1 },
-      { type: 'notification', id: 'a', nickname: 'n', message: 'n has connected', event: 'connected', time: 1 },
-      { type: 'nick_update', id: 'a', nickname: 'm', message: nickChangedText('n', 'm'), previous: 'n', time: 1 },
-      { type: 'welcome', id: 'a', nickname: 'n', message: 'Welcome', node: 'node-1' },
-      { type: 'error', id: 'a', nickname: 'n', message: 'no', code: ErrorCode.NICK_REQUIRED },
+      { seq: 1, epoch: 'e', type: 'message', id: 'a', nickname: 'n', message: 'hi', time: 1 },
+      { seq: 2, epoch: 'e', type: 'notification', id: 'a', nickname: 'n', message: 'n has connected', event: 'connected', time: 1 },
+      { seq: 3, epoch: 'e', type: 'nick_update', id: 'a', nickname: 'm', message: nickChangedText('n', 'm'), previous: 'n', time: 1, ref: 'r' },
+      { type: 'welcome', id: 'a', nickname: 'n', message: 'Welcome', node: 'node-1', epoch: 'e', seq: 0, session: 's', resumed: false },
+      { type: 'error', id: 'a', nickname: 'n', message: 'no', code: ErrorCode.NICK_REQUIRED, ref: 'r' },
+      { type: 'ack', id: 'a', nickname: 'n', message: 'Already sent', ref: 'r', seq: 3, epoch: 'e' },
     ] as const;
     for (const frame of frames) assert.deepEqual(parseServerFrame(encodeServerFrame(frame)), frame);
   });
@@ -84,5 +85,40 @@ describe('server frames', () => {
   it('tells broadcast events from frames meant for one client', () => {
     assert.equal(isBroadcastEvent(parseServerFrame('{"type":"message","id":"a","nickname":"n","message":"m"}')), true);
     assert.equal(isBroadcastEvent(parseServerFrame('{"type":"welcome","id":"a","nickname":"n","message":"m"}')), false);
+  });
+});
+
+describe('protocol v2 client frames', () => {
+  it('reads a hello, with or without a position to resume from', async () => {
+    const { parseHello } = await import('@switchboard/protocol');
+    assert.deepEqual(parseHello('{"type":"hello"}'), { ok: true, hello: { type: 'hello' } });
+    assert.deepEqual(parseHello('{"type":"hello","session":"s","since":4,"epoch":"e"}'), {
+      ok: true,
+      hello: { type: 'hello', session: 's', since: 4, epoch: 'e' },
+    });
+    for (const bad of ['hello', '{"type":"message"}', '{"type":"hello","since":-1}', '{"type":"hello","session":5}']) {
+      assert.equal(parseHello(bad).ok, false, bad);
+    }
+  });
+
+  it('reads messages and renames with their ref, and refuses bad ones keeping the ref', async () => {
+    const { parseClientFrameV2 } = await import('@switchboard/protocol');
+    assert.deepEqual(parseClientFrameV2('{"type":"message","message":"hi","ref":"r1"}'), {
+      ok: true,
+      command: { type: 'message', message: 'hi', ref: 'r1' },
+    });
+    assert.deepEqual(parseClientFrameV2('{"type":"nick","nickname":" ada ","ref":"r2"}'), {
+      ok: true,
+      command: { type: 'nick', nickname: 'ada', ref: 'r2' },
+    });
+    const empty = parseClientFrameV2('{"type":"message","message":"  ","ref":"r3"}');
+    assert.equal(!empty.ok && empty.error.code, ErrorCode.EMPTY_MESSAGE);
+    assert.equal(!empty.ok && empty.ref, 'r3');
+    const unknown = parseClientFrameV2('{"type":"shout","ref":"r4"}');
+    assert.equal(!unknown.ok && unknown.error.code, ErrorCode.BAD_FRAME);
+    assert.equal(!unknown.ok && unknown.ref, 'r4');
+    assert.equal(parseClientFrameV2('{"type":"message","message":"x","ref":""}').ok, false);
+    assert.equal(parseClientFrameV2(`{"type":"message","message":"x","ref":"${'r'.repeat(65)}"}`).ok, false);
+    assert.equal(parseClientFrameV2('not json').ok, false);
   });
 });

@@ -95,8 +95,9 @@ export class ChatClient {
   }
 
   /** Wait for a frame of `type` whose `message` equals `message`. */
-  waitForMessage(type: ServerFrame['type'], message: string, timeoutMs = FRAME_TIMEOUT_MS): Promise<ServerFrame> {
-    return this.waitFor((f) => f.type === type && f.message === message, `${type} "${message}"`, timeoutMs);
+  async waitForMessage(type: BroadcastEvent['type'], message: string, timeoutMs = FRAME_TIMEOUT_MS): Promise<BroadcastEvent> {
+    const frame = await this.waitFor((f) => f.type === type && f.message === message, `${type} "${message}"`, timeoutMs);
+    return frame as BroadcastEvent;
   }
 
   /** Close politely and wait until closed. */

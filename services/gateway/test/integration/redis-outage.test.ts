@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ErrorCode } from '@switchboard/protocol';
+import { ErrorCode, isBroadcastEvent, type ErrorFrame } from '@switchboard/protocol';
 import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
 
 /** Longest wait for the gateways to notice Redis going or coming back, in ms. */
@@ -42,7 +42,7 @@ describe('when Redis goes away and comes back empty', () => {
     const error = await a.waitFor((f) => f.type === 'error', 'a BUS_UNAVAILABLE error');
     assert.equal((error as { code: string }).code, ErrorCode.BUS_UNAVAILABLE);
     modern.sendJson({ type: 'message', message: 'v2 in the outage', ref: 'out-1' });
-    const refused = await modern.waitFor((f) => f.type === 'error', 'an error carrying the ref');
+    const refused = (await modern.waitFor((f) => f.type === 'error', 'an error carrying the ref')) as ErrorFrame;
     assert.equal(refused.ref, 'out-1', 'the v2 client learns which line was not sent');
 
     const back = nodes.map((n) => n.logs.items.length);
@@ -60,7 +60,7 @@ describe('when Redis goes away and comes back empty', () => {
 
     // Redis came back empty (no persistence here): the history is gone, so the epoch is new
     // and a resume from the old epoch says resumed:false rather than pretending nothing was missed.
-    const after = await modern.waitFor((f) => f.type === 'message' && f.message === 'heard you', 'the line after the outage');
+    const after = await modern.waitForMessage('message', 'heard you');
     assert.notEqual(after.epoch, epochBefore);
     const retry = await ChatClient.connect(nodes[1]!.wsUrl, {
       hello: { session: modern.welcome.session, since: modern.welcome.seq, epoch: epochBefore },
@@ -82,7 +82,7 @@ describe('when Redis restarts with its append-only file', () => {
       const modern = await ChatClient.connect(nodes[1]!.wsUrl, { hello: {} });
       talker.send('before the restart');
       const seen = await modern.waitForMessage('message', 'before the restart');
-      const hello = { session: modern.welcome.session!, since: seen.seq as number, epoch: modern.welcome.epoch! };
+      const hello = { session: modern.welcome.session!, since: seen.seq, epoch: modern.welcome.epoch! };
       modern.reset();
       talker.send('sent just before the restart');
       await talker.waitForMessage('message', 'sent just before the restart');
@@ -95,8 +95,13 @@ describe('when Redis restarts with its append-only file', () => {
       const resumed = await ChatClient.connect(nodes[0]!.wsUrl, { hello });
       assert.equal(resumed.welcome.resumed, true);
       assert.equal(resumed.welcome.epoch, hello.epoch);
+      // Everything after `since` comes back, in order: the line, and anything published around it.
       const missed = await resumed.waitForMessage('message', 'sent just before the restart');
-      assert.equal(missed.seq, hello.since + 1);
+      const replayed = resumed.frames.items.filter(isBroadcastEvent);
+      assert.deepEqual(
+        replayed.map((e) => e.seq),
+        Array.from({ length: missed.seq - hello.since }, (_, i) => hello.since + 1 + i),
+      );
       await Promise.all([talker.close(), resumed.close()]);
     } finally {
       await Promise.all(nodes.map((n) => n.kill()));

@@ -60,7 +60,7 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     const socket = new WebSocket(nodes[0]!.wsUrl, 'switchboard.v2');
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send('plain text is not a hello');
-    const [code] = (await new Promise((resolve) => socket.once('close', (...args) => resolve(args)))) as [number];
+    const code = await new Promise<number>((resolve) => socket.once('close', (closeCode: number) => resolve(closeCode)));
     assert.equal(code, CloseCode.HELLO_EXPECTED);
   });
 
