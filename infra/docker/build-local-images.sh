@@ -36,8 +36,7 @@ else
   say "imported $base"
 fi
 
-build() { # image dockerfile context
-  if have "$1"; then say "$1 exists"; return; fi
+build() { # image dockerfile context: always built, so a changed Dockerfile is picked up (the layer cache keeps it fast)
   say "building $1"
   docker build -q --build-arg "BASE_IMAGE=$base" -t "$1" -f "$2" "$3" >/dev/null
 }
