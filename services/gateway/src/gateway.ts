@@ -20,6 +20,7 @@ export class Gateway {
   private readonly server: Server;
   private readonly log: Logger;
   private shuttingDown = false;
+  private stopped: Promise<void> | undefined;
 
   constructor(
     private readonly config: Config,
@@ -35,10 +36,13 @@ export class Gateway {
     this.sockets.attach(this.server);
   }
 
-  /** Ready for new clients: the bus is up and the node is not shutting down. */
+  /** Ready for new clients: the bus and the session store are up and the node is not shutting down. */
   readiness(): BusHealth {
     if (this.shuttingDown) return { ready: false, reason: 'shutting down' };
-    return this.bus.health();
+    const bus = this.bus.health();
+    if (!bus.ready) return bus;
+    if (!this.sessions.ready()) return { ready: false, reason: 'session store unavailable' };
+    return bus;
   }
 
   /** Start the bus and listen. Resolves with the bound address. */
@@ -61,8 +65,12 @@ export class Gateway {
    * pending publishes are flushed, then the lease, the bus and the HTTP server
    * are closed. main.ts bounds the whole with SHUTDOWN_TIMEOUT_MS.
    */
-  async shutdown(): Promise<void> {
-    if (this.shuttingDown) return;
+  shutdown(): Promise<void> {
+    this.stopped ??= this.stop();
+    return this.stopped;
+  }
+
+  private async stop(): Promise<void> {
     this.shuttingDown = true;
     this.log.info({ clients: this.sockets.size, drainDelayMs: this.config.drainDelayMs }, 'draining');
     if (this.sockets.size > 0) await delay(this.config.drainDelayMs);

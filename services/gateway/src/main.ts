@@ -59,12 +59,17 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  // "gateway ready" is logged once, the first time the node can take clients
+  // (tests and the cluster runner wait for it); /readyz tells the state after that.
   let announced = false;
   const announceReady = () => {
     if (announced || !gateway.readiness().ready) return;
     announced = true;
+    clearInterval(readyPoll);
     log.info('gateway ready');
   };
+  const readyPoll = setInterval(announceReady, 50);
+  readyPoll.unref();
   bus.onHealthChange(announceReady);
 
   const address = await gateway.listen();
@@ -74,8 +79,11 @@ async function main(): Promise<void> {
   );
   announceReady();
 
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'signal received');
+    if (stopping) return; // a second signal does not cut the drain short
+    stopping = true;
     const timer = setTimeout(() => {
       log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting anyway');
       process.exit(0);
@@ -89,8 +97,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 void main();

@@ -49,6 +49,11 @@ export interface Bus {
   history(since: Position): Promise<HistoryResult>;
   /** The newest position (creating the epoch if there is none yet). */
   head(): Promise<Position>;
+  /**
+   * Start a new epoch if `stale` is still the current one: the history went back in
+   * time (lost writes), so its numbers cannot be trusted. Returns the new head.
+   */
+  renewEpoch(stale: Epoch): Promise<Position>;
   /** The next number for a default nickname, unique across the cluster (1, 2, ...). */
   nextGuestNumber(): Promise<number>;
   health(): BusHealth;

@@ -25,7 +25,7 @@ export class MemoryBus implements Bus {
   private handler: BusEventHandler | undefined;
   private guests = 0;
   private closed = false;
-  private readonly epoch: Epoch = nanoid(12);
+  private epoch: Epoch = nanoid(12);
   private seq = 0;
   /** The history: `entries[head..]` are kept, oldest first. */
   private entries: Stored[] = [];
@@ -74,6 +74,17 @@ export class MemoryBus implements Bus {
 
   head(): Promise<Position> {
     return Promise.resolve({ epoch: this.epoch, seq: this.seq });
+  }
+
+  renewEpoch(stale: Epoch): Promise<Position> {
+    if (stale === this.epoch) {
+      this.epoch = nanoid(12);
+      this.seq = 0;
+      this.entries = [];
+      this.first = 0;
+      this.refs.clear();
+    }
+    return this.head();
   }
 
   nextGuestNumber(): Promise<number> {

@@ -103,6 +103,11 @@ export class RedisBus implements Bus {
     return { epoch, seq };
   }
 
+  async renewEpoch(stale: string): Promise<Position> {
+    const [epoch, seq] = (await this.run('sbRenewEpoch', [this.options.prefix, stale, newEpoch()])) as [string, number];
+    return { epoch, seq };
+  }
+
   async nextGuestNumber(): Promise<number> {
     try {
       return await this.pub.incr(this.counterKey);

@@ -101,21 +101,35 @@ local entries = redis.call('XRANGE', hist, '(0-' .. since, '+')
 for i = 1, #entries do out[#out + 1] = entries[i][2][4] end
 return out`,
 
+  /** ARGV 1: prefix; 2: the stale epoch; 3: a new epoch. Replaces the epoch (and empties the history) only if it is still the stale one. */
+  sbRenewEpoch: `${LIBRARY}
+local epoch = ensure_epoch(ARGV[3])
+if epoch == ARGV[2] then
+  epoch = ARGV[3]
+  redis.call('SET', k('epoch'), epoch)
+  redis.call('DEL', k('seq'), k('history'))
+end
+return {epoch, tonumber(redis.call('GET', k('seq')) or '0')}`,
+
   /** ARGV 1: prefix; 2: candidate epoch. Returns {epoch, seq}. */
   sbHead: `${LIBRARY}
 local epoch = ensure_epoch(ARGV[2])
 return {epoch, tonumber(redis.call('GET', k('seq')) or '0')}`,
 
-  /** ARGV 1: prefix; 2: token; 3: id; 4: nickname; 5: node; 6: conn; 7: grace ms. Registers (or re-registers) a live session. */
+  /**
+   * ARGV 1: prefix; 2: token; 3: id; 4: nickname; 5: node; 6: conn; 7: grace ms.
+   * Registers (or re-registers) a live session. Returns 1 if it existed, 0 if not.
+   */
   sbSessionCreate: `${LIBRARY}
 local key = k('session:' .. ARGV[2])
+local existed = redis.call('EXISTS', key)
 local old = redis.call('HGET', key, 'node')
 if old and old ~= ARGV[5] then redis.call('SREM', k('node-sessions:' .. old), ARGV[2]) end
 redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[5], 'conn', ARGV[6], 'grace', ARGV[7])
 redis.call('PERSIST', key)
 redis.call('ZREM', k('detached'), ARGV[2])
 redis.call('SADD', k('node-sessions:' .. ARGV[5]), ARGV[2])
-return 1`,
+return existed`,
 
   /** ARGV 1: prefix; 2: token; 3: node; 4: conn. Moves a session to this connection. Returns {id, nickname} or nil. */
   sbSessionResume: `${LIBRARY}
@@ -147,7 +161,7 @@ redis.call('ZADD', k('detached'), tonumber(ARGV[4]) + grace, ARGV[2])
 redis.call('PEXPIRE', key, grace + tonumber(ARGV[5]))
 return 1`,
 
-  /** ARGV 1-5: publishArgs(); 6: token; 7: conn. Ends the session now and announces it, if `conn` still holds it. */
+  /** ARGV 1-5: publishArgs(); 6: token; 7: conn; 8: '1' to announce. Ends the session now (and announces it), if `conn` still holds it. */
   sbSessionEnd: `${LIBRARY}
 local key = k('session:' .. ARGV[6])
 local s = redis.call('HMGET', key, 'conn', 'node', 'id', 'nickname')
@@ -155,7 +169,7 @@ if not s[3] or s[1] ~= ARGV[7] then return 0 end
 redis.call('DEL', key)
 redis.call('SREM', k('node-sessions:' .. s[2]), ARGV[6])
 redis.call('ZREM', k('detached'), ARGV[6])
-announce_disconnect(s[3], s[4])
+if ARGV[8] == '1' then announce_disconnect(s[3], s[4]) end
 return 1`,
 
   /**

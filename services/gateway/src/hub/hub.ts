@@ -20,7 +20,7 @@ import {
 } from '@switchboard/protocol';
 import type { Bus, Position } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
-import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { Identity, Peer } from './peer.js';
 import { Sequencer } from './sequencer.js';
 
@@ -30,14 +30,21 @@ export interface HubOptions {
   readonly resumeGraceMs: number;
 }
 
-/** An admitted peer and where it stands in the event sequence. */
+/** A local peer, from the moment it connects, and where it stands in the event sequence. */
 interface Member {
   readonly peer: Peer;
-  readonly token: SessionToken;
+  /** Its session, once admission has created or resumed it. */
+  token: SessionToken | undefined;
   epoch: Epoch;
   lastSeq: Seq;
   /** While the peer is catching up (welcome and replay not yet sent), live events wait here. */
   backlog: BroadcastEvent[] | undefined;
+  /** Settles after the peer's last publish (and session update): its leave is written after it. */
+  tail: Promise<unknown>;
+  /** Whether its welcome was sent (and, for a new session, its connect notice published). */
+  admitted: boolean;
+  /** The close code, when the connection closed before admission finished. */
+  closedWith: number | undefined;
 }
 
 /**
@@ -72,14 +79,12 @@ export class Hub {
     this.bus.onHealthChange((health) => {
       if (health.ready) void this.sequencer.init().then(() => this.sequencer.resync(), () => undefined);
     });
-    this.sessions.start(() =>
-      [...this.members.values()].map((m) => ({
-        token: m.token,
-        id: m.peer.id,
-        nickname: m.peer.nickname,
-        conn: m.peer.conn,
-        graceMs: this.graceOf(m.peer),
-      })),
+    this.sessions.start(
+      () => this.liveSessions(),
+      (session) => {
+        const member = this.members.get(session.conn);
+        if (member) this.announceConnected(member);
+      },
     );
     void this.sequencer.init().catch(() => undefined);
   }
@@ -93,81 +98,90 @@ export class Hub {
    * Admit a peer: resume its session or start a new one, send `welcome` first,
    * then (on a resume) every event it missed, then live events; a new session is
    * announced to the cluster. Rejects (BusUnavailableError) when the cluster
-   * cannot be reached; the caller closes the connection.
+   * cannot be reached; the caller closes the connection. A peer that closes
+   * meanwhile is let go quietly: a session it never announced ends unannounced.
    */
   async admit(peer: Peer, hello?: HelloFrame): Promise<void> {
-    await this.sequencer.init();
-    let identity: Identity | undefined;
-    let token = hello?.session;
-    if (token !== undefined) identity = await this.sessions.resume(token, peer.conn);
-    const fresh = identity === undefined;
-    if (!identity) {
-      identity = await this.identify();
-      token = nanoid(32);
-      await this.sessions.create({ token, ...identity, conn: peer.conn, graceMs: this.graceOf(peer) });
-    }
-    peer.id = identity.id;
-    peer.nickname = identity.nickname;
-
-    const member: Member = { peer, token: token!, epoch: '', lastSeq: 0, backlog: [] };
+    const member: Member = {
+      peer, token: undefined, epoch: '', lastSeq: 0, backlog: [], tail: Promise.resolve(), admitted: false, closedWith: undefined,
+    };
     this.members.set(peer.conn, member);
-    let start: Position = this.sequencer.position() ?? (await this.bus.head());
-    let replay: readonly BroadcastEvent[] = [];
-    let resumed = false;
-    if (!fresh && hello?.since !== undefined && hello.epoch !== undefined) {
-      const history = await this.bus.history({ epoch: hello.epoch, seq: hello.since }).catch(() => undefined);
-      if (history?.ok) {
-        start = { epoch: hello.epoch, seq: hello.since };
-        replay = history.events;
-        resumed = true;
+    let fresh = true;
+    try {
+      await this.sequencer.init();
+      let identity: Identity | undefined;
+      if (hello?.session !== undefined) identity = await this.sessions.resume(hello.session, peer.conn);
+      if (identity) {
+        fresh = false;
+        member.token = hello!.session;
       } else {
-        peer.log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');
+        identity = await this.identify();
+        const token = nanoid(32);
+        await this.sessions.create({ token, ...identity, conn: peer.conn, graceMs: this.graceOf(peer) });
+        member.token = token;
       }
-    }
-    if (this.members.get(peer.conn) !== member) return; // closed while we waited
+      peer.id = identity.id;
+      peer.nickname = identity.nickname;
 
-    this.sendTo(peer, {
-      type: 'welcome',
-      id: peer.id,
-      nickname: peer.nickname,
-      message: welcomeText(peer.nickname),
-      node: this.options.nodeId,
-      epoch: start.epoch,
-      seq: start.seq,
-      ...(peer.dialect === 'v2' && { session: token, resumed }),
-    });
-    member.epoch = start.epoch;
-    member.lastSeq = start.seq;
-    const backlog = member.backlog!;
-    member.backlog = undefined;
-    for (const event of [...replay, ...backlog]) this.forward(member, event, undefined);
-    peer.log.info({ id: peer.id, nickname: peer.nickname, resumed, replayed: replay.length, peers: this.members.size }, 'joined');
+      let start: Position = this.sequencer.position() ?? (await this.bus.head());
+      let replay: readonly BroadcastEvent[] = [];
+      let resumed = false;
+      if (!fresh && hello?.since !== undefined && hello.epoch !== undefined) {
+        const history = await this.bus.history({ epoch: hello.epoch, seq: hello.since }).catch(() => undefined);
+        if (history?.ok) {
+          start = { epoch: hello.epoch, seq: hello.since };
+          replay = history.events;
+          resumed = true;
+        } else {
+          peer.log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');
+        }
+      }
+      if (member.closedWith !== undefined) {
+        this.release(member, member.closedWith, !fresh);
+        return;
+      }
 
-    if (fresh) {
-      this.publish(peer, {
-        type: 'notification',
+      this.sendTo(peer, {
+        type: 'welcome',
         id: peer.id,
         nickname: peer.nickname,
-        message: connectedText(peer.nickname),
-        event: 'connected',
-        time: Date.now(),
+        message: welcomeText(peer.nickname),
+        node: this.options.nodeId,
+        epoch: start.epoch,
+        seq: start.seq,
+        ...(peer.dialect === 'v2' && { session: member.token, resumed }),
       });
+      member.epoch = start.epoch;
+      member.lastSeq = start.seq;
+      const backlog = member.backlog!;
+      member.backlog = undefined;
+      for (const event of [...replay, ...backlog]) this.forward(member, event, undefined);
+      member.admitted = true;
+      peer.log.info({ id: peer.id, nickname: peer.nickname, resumed, replayed: replay.length, peers: this.members.size }, 'joined');
+      if (fresh) this.announceConnected(member);
+    } catch (err) {
+      this.members.delete(peer.conn);
+      this.release(member, CloseCode.INTERNAL_ERROR, !fresh);
+      throw err;
     }
   }
 
   /**
    * A peer's connection closed with `code`. A v2 session that did not end with
    * 1000 may be resumed within the grace period; any other ends now, and the
-   * cluster hears `NICK has disconnected` (from the registry, exactly once).
+   * cluster hears `NICK has disconnected` (from the registry, exactly once),
+   * after everything the peer itself published.
    */
   leave(peer: Peer, code: number): void {
     const member = this.members.get(peer.conn);
     if (!member) return;
     this.members.delete(peer.conn);
-    const detach = peer.dialect === 'v2' && code !== CloseCode.NORMAL;
-    peer.log.info({ id: peer.id, nickname: peer.nickname, code, detach, peers: this.members.size }, 'left');
-    const done = detach ? this.sessions.detach(member.token, peer.conn) : this.sessions.end(member.token, peer.conn);
-    this.track(done.catch((err: Error) => peer.log.warn({ err: err.message }, 'session not updated on leave')));
+    if (!member.admitted) {
+      member.closedWith = code; // admit() lets it go when it gets there
+      return;
+    }
+    peer.log.info({ id: peer.id, nickname: peer.nickname, code, peers: this.members.size }, 'left');
+    this.release(member, code, true);
   }
 
   /** Handle one parsed frame from an admitted peer. */
@@ -183,14 +197,14 @@ export class Hub {
     const ref = command.ref === undefined ? {} : { ref: command.ref };
     switch (command.type) {
       case 'message':
-        this.publish(peer, { type: 'message', id: peer.id, nickname: peer.nickname, message: command.message, time: Date.now(), ...ref });
+        this.publish(member, { type: 'message', id: peer.id, nickname: peer.nickname, message: command.message, time: Date.now(), ...ref });
         return;
       case 'nick': {
         const previous = peer.nickname;
         peer.nickname = command.nickname;
         peer.log.info({ previous, nickname: command.nickname }, 'nick changed');
         this.publish(
-          peer,
+          member,
           {
             type: 'nick_update',
             id: peer.id,
@@ -204,7 +218,7 @@ export class Hub {
             // The cluster never heard of the new name: keep the old one.
             if (peer.nickname === command.nickname) peer.nickname = previous;
           },
-          () => this.sessions.rename(member.token, command.nickname),
+          () => this.sessions.rename(member.token!, command.nickname),
         );
         return;
       }
@@ -219,6 +233,40 @@ export class Hub {
   /** Wait until every publish and session update that was started has finished (for shutdown). */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Let a member's session go once its own publishes are done: a v2 session that
+   * did not close with 1000 is detached (resumable); any other ends, announced
+   * unless `announce` is false (a session the cluster never heard of).
+   */
+  private release(member: Member, code: number, announce: boolean): void {
+    const { peer, token } = member;
+    if (token === undefined) return;
+    const detach = announce && peer.dialect === 'v2' && code !== CloseCode.NORMAL;
+    const done = member.tail.then(() =>
+      detach ? this.sessions.detach(token, peer.conn) : this.sessions.end(token, peer.conn, announce),
+    );
+    this.track(done.catch((err: Error) => peer.log.warn({ err: err.message }, 'session not updated on leave')));
+  }
+
+  private announceConnected(member: Member): void {
+    const { peer } = member;
+    this.publish(member, {
+      type: 'notification',
+      id: peer.id,
+      nickname: peer.nickname,
+      message: connectedText(peer.nickname),
+      event: 'connected',
+      time: Date.now(),
+    });
+  }
+
+  private *liveSessions(): Iterable<SessionInfo> {
+    for (const m of this.members.values()) {
+      if (m.token === undefined || !m.admitted) continue;
+      yield { token: m.token, id: m.peer.id, nickname: m.peer.nickname, conn: m.peer.conn, graceMs: this.graceOf(m.peer) };
+    }
   }
 
   /** A fresh identity: a nanoid and `AnonymousUser<N>` with N unique in the cluster. */
@@ -252,7 +300,13 @@ export class Hub {
     member.peer.sendEncoded(frame ?? Buffer.from(encodeServerFrame(event)));
   }
 
-  private publish(peer: Peer, draft: EventDraft, onFailure?: () => void, onSuccess?: () => Promise<void>): void {
+  /**
+   * Publish for a member. Its publishes go out in order on one connection; `tail`
+   * follows the latest (with its session update) so the member's leave is written
+   * after them.
+   */
+  private publish(member: Member, draft: EventDraft, onFailure?: () => void, onSuccess?: () => Promise<void>): void {
+    const { peer } = member;
     const publishing = this.bus.publish(draft).then(
       async (result) => {
         if (result.duplicate && draft.ref !== undefined) {
@@ -280,7 +334,10 @@ export class Hub {
         }
       },
     );
-    this.track(publishing.catch((err: Error) => peer.log.warn({ err: err.message }, 'after-publish step failed')));
+    const settled = publishing.catch((err: Error) => peer.log.warn({ err: err.message }, 'after-publish step failed'));
+    const previous = member.tail;
+    member.tail = Promise.all([previous, settled]);
+    this.track(settled);
   }
 
   private track(promise: Promise<unknown>): void {

@@ -48,12 +48,7 @@ export class Sequencer {
       this.epoch = event.epoch;
       this.last = event.seq - 1;
     }
-    if (event.epoch !== this.epoch) {
-      this.log.warn({ from: this.epoch, to: event.epoch, seq: event.seq }, 'history epoch changed: the old history is gone');
-      this.epoch = event.epoch;
-      this.last = 0;
-      this.waiting.clear();
-    }
+    if (event.epoch !== this.epoch) this.startEpoch(event.epoch);
     if (event.seq <= this.last) return;
     if (event.seq === this.last + 1 && !this.repairing) {
       this.pass(event);
@@ -78,16 +73,25 @@ export class Sequencer {
         if (result.ok) {
           for (const event of result.events) if (event.seq === this.last + 1) this.pass(event);
         } else if (result.reason === 'epoch changed') {
-          this.log.warn({ from: this.epoch, to: result.head.epoch }, 'history epoch changed: the old history is gone');
-          this.epoch = result.head.epoch;
-          this.last = 0;
-          this.waiting.clear();
+          this.startEpoch(result.head.epoch);
+          continue;
+        } else if (result.reason === 'position is ahead of the history') {
+          // Redis went back in time within one epoch (it lost its newest writes: a crash
+          // before the append-only file was synced, a failover to a lagging replica).
+          // Numbers after its head would be reused for new events: start a new epoch.
+          const head = await this.bus.renewEpoch(this.epoch);
+          this.log.error({ last: this.last, head: result.head.seq, epoch: head.epoch }, 'history went back in time: new epoch');
+          this.startEpoch(head.epoch);
           continue;
         } else {
-          this.log.error({ since: this.last, head: result.head.seq, reason: result.reason }, 'gap cannot be repaired: events lost');
-          this.last = Math.min(result.head.seq, Math.min(...this.waiting.keys(), Infinity) - 1);
+          this.skipTo(result.head.seq, `gap cannot be repaired: ${result.reason}`);
         }
         this.flushWaiting();
+        if (this.waiting.size > 0 && this.last === from) {
+          // The history answered but lacks the next event: a hole. Waiting longer cannot help.
+          this.skipTo(this.oldestWaiting() - 1, 'the history has a hole');
+          this.flushWaiting();
+        }
         if (this.last > from) this.log.info({ from, to: this.last }, 'gap repaired from history');
         if (this.waiting.size === 0) return;
       }
@@ -97,6 +101,27 @@ export class Sequencer {
     } finally {
       this.repairing = false;
     }
+  }
+
+  private startEpoch(epoch: Epoch): void {
+    this.log.warn({ from: this.epoch, to: epoch }, 'history epoch changed: the old history is gone');
+    this.epoch = epoch;
+    this.last = 0;
+    this.waiting.clear();
+  }
+
+  /** Give up on events up to `seq` (logged as lost), but never past one that is waiting. */
+  private skipTo(seq: Seq, reason: string): void {
+    const target = Math.min(seq, this.oldestWaiting() - 1);
+    if (target <= this.last) return;
+    this.log.error({ lost: { from: this.last + 1, to: target }, reason }, 'events lost');
+    this.last = target;
+  }
+
+  private oldestWaiting(): Seq {
+    let oldest = Infinity;
+    for (const seq of this.waiting.keys()) if (seq < oldest) oldest = seq;
+    return oldest;
   }
 
   private flushWaiting(): void {

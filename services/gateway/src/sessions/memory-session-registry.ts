@@ -28,6 +28,10 @@ export class MemorySessionRegistry implements SessionRegistry {
     // One process: no leases, no other node to sweep for.
   }
 
+  ready(): boolean {
+    return true;
+  }
+
   create(session: SessionInfo): Promise<void> {
     this.sessions.set(session.token, { ...session });
     return Promise.resolve();
@@ -57,10 +61,10 @@ export class MemorySessionRegistry implements SessionRegistry {
     return Promise.resolve();
   }
 
-  async end(token: SessionToken, conn: string): Promise<void> {
+  async end(token: SessionToken, conn: string, announce: boolean): Promise<void> {
     const entry = this.sessions.get(token);
     if (!entry || entry.conn !== conn) return;
-    await this.finish(token, entry);
+    await this.finish(token, entry, announce);
   }
 
   close(): Promise<void> {
@@ -68,10 +72,11 @@ export class MemorySessionRegistry implements SessionRegistry {
     return Promise.resolve();
   }
 
-  private async finish(token: SessionToken, entry: Entry): Promise<void> {
+  private async finish(token: SessionToken, entry: Entry, announce = true): Promise<void> {
     if (this.sessions.get(token) !== entry) return;
     this.sessions.delete(token);
     clearTimeout(entry.timer);
+    if (!announce) return;
     try {
       await this.bus.publish({
         type: 'notification',

@@ -23,15 +23,32 @@ const SWEEP_BATCH = 200;
 /** How long a detached session's key outlives its grace period, in ms (a safety net; the sweep ends it first). */
 const SESSION_KEY_MARGIN_MS = 60_000;
 
+/** A leave that could not be written (Redis away): written when Redis is back. */
+type PendingLeave =
+  | { readonly op: 'end'; readonly token: SessionToken; readonly conn: string; readonly announce: boolean }
+  | { readonly op: 'detach'; readonly token: SessionToken; readonly conn: string };
+
 /**
  * Sessions in Redis, shared by every node. Ending a session and announcing its
  * disconnect is one Lua script, so the notice is published exactly once however
  * many nodes sweep, and even if the node that held the session was killed.
+ *
+ * A node sweeps for dead nodes only after it has itself been connected for a
+ * whole lease period, so that after a Redis outage the first node back does not
+ * take the others, whose leases lapsed while Redis was away, for dead. A node
+ * that finds it was taken for dead anyway (a long pause) registers its sessions
+ * again and reports the ones that had been ended.
  */
 export class RedisSessionRegistry implements SessionRegistry {
   private readonly redis: Redis;
   private readonly log: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly pending: PendingLeave[] = [];
+  private live: () => Iterable<SessionInfo> = () => [];
+  private revived: (session: SessionInfo) => void = () => undefined;
+  /** When the connection last became ready (undefined while it is down). */
+  private readySince: number | undefined;
+  private registered = false;
   private everReady = false;
   private closed = false;
 
@@ -41,13 +58,14 @@ export class RedisSessionRegistry implements SessionRegistry {
     defineScripts(this.redis);
   }
 
-  start(live: () => Iterable<SessionInfo>): void {
+  start(live: () => Iterable<SessionInfo>, revived: (session: SessionInfo) => void): void {
+    this.live = live;
+    this.revived = revived;
     this.redis.on('ready', () => {
-      void this.renewLease();
-      // Redis came back (maybe empty, maybe after others reaped us): register what we hold again.
-      if (this.everReady) void this.restore(live());
-      this.everReady = true;
+      this.readySince = Date.now();
+      void this.onReady();
     });
+    this.redis.on('close', () => (this.readySince = undefined));
     this.redis.connect().catch(() => undefined);
     const leaseTimer = setInterval(() => void this.renewLease(), Math.max(50, Math.floor(this.options.leaseTtlMs / 3)));
     const sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
@@ -57,8 +75,12 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
   }
 
+  ready(): boolean {
+    return !this.closed && this.redis.status === 'ready';
+  }
+
   async create(s: SessionInfo): Promise<void> {
-    await this.run('sbSessionCreate', [this.options.prefix, s.token, s.id, s.nickname, this.options.nodeId, s.conn, s.graceMs]);
+    await this.register(s);
   }
 
   async resume(token: SessionToken, conn: string): Promise<Identity | undefined> {
@@ -73,41 +95,98 @@ export class RedisSessionRegistry implements SessionRegistry {
   }
 
   async detach(token: SessionToken, conn: string): Promise<void> {
-    await this.run('sbSessionDetach', [this.options.prefix, token, conn, Date.now(), SESSION_KEY_MARGIN_MS]);
+    await this.leave({ op: 'detach', token, conn });
   }
 
-  async end(token: SessionToken, conn: string): Promise<void> {
-    await this.run('sbSessionEnd', [...publishArgs(this.options), token, conn]);
+  async end(token: SessionToken, conn: string, announce: boolean): Promise<void> {
+    await this.leave({ op: 'end', token, conn, announce });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
-    const { prefix, nodeId } = this.options;
-    // Our detached sessions stay in the shared zset: the other nodes end them when their grace passes.
+    // Give up the lease and nothing else: whatever this node still holds (a leave
+    // that could not be written) is then ended by the other nodes' sweeps.
     await this.redis
-      .multi()
-      .del(`${prefix}:lease:${nodeId}`)
-      .srem(`${prefix}:nodes`, nodeId)
-      .exec()
+      .del(`${this.options.prefix}:lease:${this.options.nodeId}`)
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not give up the lease'));
     await this.redis.quit().catch(() => undefined);
     this.redis.disconnect();
   }
 
+  private async onReady(): Promise<void> {
+    await this.renewLease();
+    if (this.everReady) {
+      // Redis came back (maybe empty, maybe after others took us for dead).
+      await this.flushPending();
+      // No revival notices here: if Redis came back empty, nobody heard a disconnect.
+      await this.restore(false);
+    }
+    this.everReady = true;
+  }
+
+  private async leave(leave: PendingLeave): Promise<void> {
+    try {
+      await this.writeLeave(leave);
+    } catch (err) {
+      if (this.closed) throw err;
+      this.pending.push(leave);
+      this.log.warn({ err: (err as Error).message, op: leave.op }, 'session leave kept until redis is back');
+    }
+  }
+
+  private async writeLeave(leave: PendingLeave): Promise<void> {
+    if (leave.op === 'detach') {
+      await this.run('sbSessionDetach', [this.options.prefix, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS]);
+    } else {
+      await this.run('sbSessionEnd', [...publishArgs(this.options), leave.token, leave.conn, leave.announce ? '1' : '0']);
+    }
+  }
+
+  private async flushPending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const leave = this.pending[0]!;
+      try {
+        await this.writeLeave(leave);
+      } catch {
+        return; // down again: the next 'ready' goes on from here
+      }
+      this.pending.shift();
+    }
+  }
+
+  /** Register a session; true if Redis still had it. */
+  private async register(s: SessionInfo): Promise<boolean> {
+    const existed = await this.run('sbSessionCreate', [
+      this.options.prefix, s.token, s.id, s.nickname, this.options.nodeId, s.conn, s.graceMs,
+    ]);
+    return existed === 1;
+  }
+
   private async renewLease(): Promise<void> {
     if (this.closed || this.redis.status !== 'ready') return;
     const { prefix, nodeId, leaseTtlMs } = this.options;
-    await this.redis
-      .multi()
-      .set(`${prefix}:lease:${nodeId}`, String(Date.now()), 'PX', leaseTtlMs)
-      .sadd(`${prefix}:nodes`, nodeId)
-      .exec()
-      .catch((err: Error) => this.log.warn({ err: err.message }, 'lease not renewed'));
+    try {
+      const replies = await this.redis
+        .multi()
+        .set(`${prefix}:lease:${nodeId}`, String(Date.now()), 'PX', leaseTtlMs)
+        .sadd(`${prefix}:nodes`, nodeId)
+        .exec();
+      const added = replies?.[1]?.[1] === 1;
+      if (added && this.registered) {
+        this.log.error('this node was taken for dead (its lease lapsed): registering its sessions again');
+        await this.restore(true);
+      }
+      this.registered = true;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'lease not renewed');
+    }
   }
 
   private async sweep(): Promise<void> {
-    if (this.closed || this.redis.status !== 'ready') return;
+    if (this.closed || this.readySince === undefined) return;
+    // Only a node that has renewed its own lease for a whole period judges the others.
+    if (Date.now() - this.readySince < this.options.leaseTtlMs) return;
     try {
       const [reaped, ended] = (await this.run('sbSweep', [
         ...publishArgs(this.options),
@@ -122,17 +201,19 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
   }
 
-  private async restore(sessions: Iterable<SessionInfo>): Promise<void> {
+  /** Register every live session again; with `report`, report those that had been ended. */
+  private async restore(report: boolean): Promise<void> {
     let count = 0;
-    for (const s of sessions) {
-      await this.create(s).then(
-        () => count++,
-        (err: Error) => this.log.warn({ err: err.message, id: s.id }, 'session not restored'),
-      );
+    for (const s of this.live()) {
+      try {
+        if (!(await this.register(s)) && report) this.revived(s);
+        count++;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, id: s.id }, 'session not restored');
+      }
     }
-    if (count > 0) this.log.info({ sessions: count }, 'restored sessions after redis came back');
+    if (count > 0) this.log.info({ sessions: count }, 'registered live sessions again');
   }
-
 
   private async run(name: ScriptName, args: ReadonlyArray<string | number>): Promise<unknown> {
     try {

@@ -22,18 +22,29 @@ export interface SessionInfo {
  * Implementations: MemorySessionRegistry (one node), RedisSessionRegistry (a cluster).
  */
 export interface SessionRegistry {
-  /** Start leases and sweeping. `live` lists this node's sessions, re-registered whenever the store comes back. */
-  start(live: () => Iterable<SessionInfo>): void;
+  /**
+   * Start leases and sweeping. `live` lists this node's sessions; they are
+   * registered again whenever the store comes back or this node finds it was
+   * taken for dead. `revived` is called for each one that had been ended meanwhile
+   * (its disconnect was announced though the client is still here).
+   */
+  start(live: () => Iterable<SessionInfo>, revived: (session: SessionInfo) => void): void;
+  /** Whether sessions can be created and resumed now. */
+  ready(): boolean;
   /** Register a new session held by `session.conn`. */
   create(session: SessionInfo): Promise<void>;
   /** Move a session to connection `conn` on this node. Undefined when the token is unknown or has ended. */
   resume(token: SessionToken, conn: string): Promise<Identity | undefined>;
   /** Record a new nickname, for the disconnect notice. */
   rename(token: SessionToken, nickname: Nickname): Promise<void>;
-  /** The connection dropped: start the grace period, if `conn` still holds the session. */
+  /** The connection dropped: start the grace period, if `conn` still holds the session. Kept and retried if the store is away. */
   detach(token: SessionToken, conn: string): Promise<void>;
-  /** The client left: end the session and announce it now, if `conn` still holds it. */
-  end(token: SessionToken, conn: string): Promise<void>;
+  /**
+   * The client left: end the session now, if `conn` still holds it, and announce
+   * its disconnect unless `announce` is false (a client gone before it was ever
+   * announced). Kept and retried if the store is away.
+   */
+  end(token: SessionToken, conn: string, announce: boolean): Promise<void>;
   /** Stop sweeping and give up this node's lease. */
   close(): Promise<void>;
 }
