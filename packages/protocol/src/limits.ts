@@ -55,5 +55,12 @@ export const MAX_REF_LENGTH = 64;
 /** Events kept in the cluster's history for resume and gap repair (also bounded by HISTORY_MAX_AGE_MS). */
 export const HISTORY_MAX_EVENTS = 10_000;
 
+/**
+ * Protocol v2: most events replayed to one resuming client. A client further
+ * behind gets `resumed: false` (and live events) instead of a replay, so no
+ * single hello can make a node read megabytes out of Redis.
+ */
+export const RESUME_MAX_EVENTS = 2_000;
+
 /** Oldest event kept in the history, in ms. */
 export const HISTORY_MAX_AGE_MS = 600_000;

@@ -12,6 +12,7 @@ import {
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
   RESUME_GRACE_MS,
+  RESUME_MAX_EVENTS,
 } from '@switchboard/protocol';
 
 /** Everything a gateway node can be told. Each field is one setting in SETTINGS below. */
@@ -33,6 +34,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly drainDelayMs: number;
   readonly resumeGraceMs: number;
+  readonly resumeMaxEvents: number;
   readonly helloTimeoutMs: number;
   readonly historyMaxEvents: number;
   readonly historyMaxAgeMs: number;
@@ -148,6 +150,11 @@ export const SETTINGS: readonly Setting[] = [
     key: 'resumeGraceMs', env: 'RESUME_GRACE_MS', flag: '--resume-grace-ms', defaultText: String(RESUME_GRACE_MS),
     help: 'Protocol v2: how long a dropped session can be resumed on any node, in ms; past it the cluster hears one disconnect notice.',
     parse: (raw, name) => integer(raw, name, 0, 86_400_000), fallback: () => RESUME_GRACE_MS,
+  }),
+  setting({
+    key: 'resumeMaxEvents', env: 'RESUME_MAX_EVENTS', flag: '--resume-max-events', defaultText: String(RESUME_MAX_EVENTS),
+    help: 'Protocol v2: most events replayed to one resuming client; one further behind gets resumed:false and live events.',
+    parse: (raw, name) => integer(raw, name, 1, 10_000_000), fallback: () => RESUME_MAX_EVENTS,
   }),
   setting({
     key: 'helloTimeoutMs', env: 'HELLO_TIMEOUT_MS', flag: '--hello-timeout-ms', defaultText: String(HELLO_TIMEOUT_MS),

@@ -29,7 +29,7 @@ export class Gateway {
     logger: Logger,
   ) {
     this.log = logger.child({ module: 'gateway' });
-    this.hub = new Hub(bus, sessions, { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs }, logger);
+    this.hub = new Hub(bus, sessions, { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs, resumeMaxEvents: config.resumeMaxEvents }, logger);
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger);
     this.server = createServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }));

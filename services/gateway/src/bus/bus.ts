@@ -45,8 +45,11 @@ export interface Bus {
    * Rejects with BusUnavailableError when nothing could be sent.
    */
   publish(draft: EventDraft): Promise<PublishResult>;
-  /** Every event after `since`, when `since` is in the current epoch and nothing after it was trimmed. */
-  history(since: Position): Promise<HistoryResult>;
+  /**
+   * Every event after `since`, when `since` is in the current epoch and nothing
+   * after it was trimmed, and (with `maxEvents`) there are no more than that.
+   */
+  history(since: Position, maxEvents?: number): Promise<HistoryResult>;
   /** The newest position (creating the epoch if there is none yet). */
   head(): Promise<Position>;
   /**

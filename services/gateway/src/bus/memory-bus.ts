@@ -60,7 +60,7 @@ export class MemoryBus implements Bus {
     return Promise.resolve(result);
   }
 
-  history(since: Position): Promise<HistoryResult> {
+  history(since: Position, maxEvents = Infinity): Promise<HistoryResult> {
     this.trimByAge();
     const head = { epoch: this.epoch, seq: this.seq };
     const kept = this.entries.length - this.first;
@@ -68,6 +68,7 @@ export class MemoryBus implements Bus {
     if (since.epoch !== this.epoch) return Promise.resolve({ ok: false, head, reason: 'epoch changed' });
     if (since.seq > this.seq) return Promise.resolve({ ok: false, head, reason: 'position is ahead of the history' });
     if (since.seq + 1 < oldest) return Promise.resolve({ ok: false, head, reason: 'history trimmed' });
+    if (this.seq - since.seq > maxEvents) return Promise.resolve({ ok: false, head, reason: 'too far behind' });
     const events = this.entries.slice(this.first + (since.seq + 1 - oldest)).map((s) => s.event);
     return Promise.resolve({ ok: true, head, events });
   }

@@ -80,8 +80,8 @@ export class RedisBus implements Bus {
     return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
   }
 
-  async history(since: Position): Promise<HistoryResult> {
-    const reply = (await this.run('sbHistory', [this.options.prefix, since.seq, since.epoch, newEpoch()])) as [
+  async history(since: Position, maxEvents = this.options.historyMaxEvents): Promise<HistoryResult> {
+    const reply = (await this.run('sbHistory', [this.options.prefix, since.seq, since.epoch, newEpoch(), maxEvents])) as [
       string,
       number,
       string,

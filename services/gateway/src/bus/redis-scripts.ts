@@ -83,7 +83,7 @@ local seq, epoch = publish(ARGV[6])
 if refkey then redis.call('SET', refkey, seq, 'PX', ARGV[8]) end
 return {seq, epoch, 0}`,
 
-  /** ARGV 1: prefix; 2: since seq; 3: since epoch; 4: candidate epoch. Returns {epoch, head, reason, events...}. */
+  /** ARGV 1: prefix; 2: since seq; 3: since epoch; 4: candidate epoch; 5: most events. Returns {epoch, head, reason, events...}. */
   sbHistory: `${LIBRARY}
 local epoch = ensure_epoch(ARGV[4])
 local head = tonumber(redis.call('GET', k('seq')) or '0')
@@ -91,6 +91,7 @@ local since = tonumber(ARGV[2])
 if epoch ~= ARGV[3] then return {epoch, head, 'epoch changed'} end
 if since > head then return {epoch, head, 'position is ahead of the history'} end
 if since == head then return {epoch, head, ''} end
+if head - since > tonumber(ARGV[5]) then return {epoch, head, 'too far behind'} end
 local hist = k('history')
 local first = redis.call('XRANGE', hist, '-', '+', 'COUNT', 1)
 if #first == 0 then return {epoch, head, 'history trimmed'} end

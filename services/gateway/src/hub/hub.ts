@@ -28,6 +28,8 @@ export interface HubOptions {
   readonly nodeId: NodeId;
   /** How long a v2 session survives a drop, in ms. */
   readonly resumeGraceMs: number;
+  /** Most events replayed on one resume. */
+  readonly resumeMaxEvents: number;
 }
 
 /** A local peer, from the moment it connects, and where it stands in the event sequence. */
@@ -127,7 +129,9 @@ export class Hub {
       let replay: readonly BroadcastEvent[] = [];
       let resumed = false;
       if (!fresh && hello?.since !== undefined && hello.epoch !== undefined) {
-        const history = await this.bus.history({ epoch: hello.epoch, seq: hello.since }).catch(() => undefined);
+        const history = await this.bus
+          .history({ epoch: hello.epoch, seq: hello.since }, this.options.resumeMaxEvents)
+          .catch(() => undefined);
         if (history?.ok) {
           start = { epoch: hello.epoch, seq: hello.since };
           replay = history.events;

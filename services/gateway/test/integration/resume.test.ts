@@ -4,7 +4,14 @@ import { CloseCode, type BroadcastEvent, type WelcomeFrame } from '@switchboard/
 import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
 
 /** Short timings so grace periods and dead-node sweeps happen within a test. */
-const TIMINGS = { RESUME_GRACE_MS: '1500', LEASE_TTL_MS: '1000', SWEEP_INTERVAL_MS: '200', DRAIN_DELAY_MS: '200' };
+const TIMINGS = {
+  RESUME_GRACE_MS: '1500',
+  LEASE_TTL_MS: '1000',
+  SWEEP_INTERVAL_MS: '200',
+  DRAIN_DELAY_MS: '200',
+  RESUME_MAX_EVENTS: '50',
+  MESSAGE_BURST: '1000',
+};
 const GRACE_WAIT_MS = 15_000;
 
 const v2 = (url: string, hello: object = {}) => ChatClient.connect(url, { hello });
@@ -164,6 +171,19 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     await barrier(watcher, watcher, 'refs');
     assert.equal(watcher.events.filter((e) => e.message === 'only once').length, 1);
     await Promise.all([back.close(), watcher.close()]);
+  });
+
+  it('does not replay more than RESUME_MAX_EVENTS: a client further behind keeps its identity and gets resumed:false', async () => {
+    const talker = await ChatClient.connect(nodes[2]!.wsUrl);
+    const lagger = await v2(nodes[0]!.wsUrl);
+    const hello = resumeHello(lagger);
+    lagger.reset();
+    for (let i = 0; i < 60; i++) talker.send(`flood ${i}`);
+    await talker.waitForMessage('message', 'flood 59');
+    const back = await v2(nodes[1]!.wsUrl, hello);
+    assert.equal(back.welcome.resumed, false);
+    assert.equal(back.id, lagger.id, 'the session itself is still valid');
+    await Promise.all([back.close(), talker.close()]);
   });
 
   it('gives a guessed or unknown session nothing: a new identity and resumed:false', async () => {

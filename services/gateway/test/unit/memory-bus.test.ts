@@ -50,3 +50,14 @@ describe('MemoryBus', () => {
     assert.equal((await bus.head()).seq, 1);
   });
 });
+
+describe('MemoryBus history limits', () => {
+  it('refuses a replay longer than asked for', async () => {
+    const bus = new MemoryBus({ historyMaxEvents: 10, historyMaxAgeMs: 60_000 });
+    bus.start(() => undefined);
+    for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m));
+    const { epoch } = await bus.head();
+    assert.equal((await bus.history({ epoch, seq: 1 }, 3)).ok, true);
+    assert.deepEqual(await bus.history({ epoch, seq: 0 }, 3), { ok: false, head: { epoch, seq: 4 }, reason: 'too far behind' });
+  });
+});
