@@ -105,8 +105,8 @@ describe('SwitchboardClient', () => {
     assert.equal(code(() => client.send('x'.repeat(512))), 'sent');
   });
 
-  it('throws NOT_OPEN when not connected, and keeps nothing', () => {
-    const { client } = setup();
+  it('throws NOT_OPEN when not connected, and keeps nothing (protocol v1)', () => {
+    const { client } = setup({ protocol: 'v1' });
     assert.throws(() => client.send('early'), (err: ClientError) => err.code === 'NOT_OPEN');
     void client.connect();
     assert.throws(() => client.send('still early'), (err: ClientError) => err.code === 'NOT_OPEN');

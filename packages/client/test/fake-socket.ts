@@ -31,9 +31,20 @@ export class FakeSocket implements WebSocketLike {
 
   /** The server accepted: open, then the welcome frame. */
   accept(id = 'id-1', nickname = 'AnonymousUser1', node = 'gw-1'): void {
+    this.open();
+    this.frame({ type: 'welcome', id, nickname, node, message: `Welcome, ${nickname}!` });
+  }
+
+  /** The handshake finished, with the subprotocol the server chose. */
+  open(protocol = ''): void {
+    this.protocol = protocol;
     this.readyState = 1;
     this.onopen?.({});
-    this.frame({ type: 'welcome', id, nickname, node, message: `Welcome, ${nickname}!` });
+  }
+
+  /** What the client sent, each frame parsed as JSON (protocol v2). */
+  get sentJson(): Array<Record<string, unknown>> {
+    return this.sent.map((text) => JSON.parse(text) as Record<string, unknown>);
   }
 
   frame(frame: object): void {

@@ -1,0 +1,129 @@
+import type { Epoch, Seq } from '@switchboard/protocol';
+import { ClientError } from './errors.js';
+
+/** What a frame in the outbox asks for. */
+export type OutgoingKind = 'message' | 'nick';
+
+/** A frame the server acknowledged: its echo (or an `ack`) stands at `seq`. */
+export interface Acknowledgement {
+  readonly ref: string;
+  readonly kind: OutgoingKind;
+  /** The chat line, or the new nickname. */
+  readonly text: string;
+  readonly seq: Seq;
+  readonly epoch: Epoch;
+}
+
+/**
+ * One frame waiting for its acknowledgement.
+ * - `unsent`: to be written at the next chance (connection open);
+ * - `sent`: written on the current or an earlier connection, not acknowledged yet;
+ * - `backoff`: refused with a retryable error, waiting out its delay.
+ */
+export interface OutboxEntry {
+  readonly ref: string;
+  readonly kind: OutgoingKind;
+  readonly text: string;
+  state: 'unsent' | 'sent' | 'backoff';
+  /** Retryable refusals so far. */
+  refusals: number;
+  readonly done: Promise<Acknowledgement | undefined>;
+  resolve(ack: Acknowledgement | undefined): void;
+  reject(error: ClientError): void;
+}
+
+/**
+ * The frames sent and not yet acknowledged, in the order they were sent, each
+ * with a `ref` unique to this client (a random prefix and a counter). Bounded:
+ * past `capacity` frames, add() throws OUTBOX_FULL and nothing is queued.
+ */
+export class Outbox {
+  private readonly entries = new Map<string, OutboxEntry>();
+  private readonly prefix: string;
+  private counter = 0;
+
+  constructor(
+    readonly capacity: number,
+    random: () => number = Math.random,
+  ) {
+    this.prefix = refPrefix(random);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Every waiting frame, oldest first. */
+  list(): OutboxEntry[] {
+    return [...this.entries.values()];
+  }
+
+  get(ref: string | undefined): OutboxEntry | undefined {
+    return ref === undefined ? undefined : this.entries.get(ref);
+  }
+
+  /** Whether a rename is waiting for its acknowledgement. */
+  hasPending(kind: OutgoingKind): boolean {
+    return this.list().some((e) => e.kind === kind);
+  }
+
+  /** The next ref, without queuing anything (to measure a frame before adding it). */
+  peekRef(): string {
+    return `${this.prefix}-${this.counter + 1}`;
+  }
+
+  /** Queue a frame; throws ClientError OUTBOX_FULL when `capacity` frames already wait. */
+  add(kind: OutgoingKind, text: string): OutboxEntry {
+    if (this.entries.size >= this.capacity) {
+      throw new ClientError('OUTBOX_FULL', `${this.capacity} frames already wait for the server; nothing was sent.`);
+    }
+    this.counter += 1;
+    const ref = `${this.prefix}-${this.counter}`;
+    let resolve!: OutboxEntry['resolve'];
+    let reject!: OutboxEntry['reject'];
+    const done = new Promise<Acknowledgement | undefined>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A caller that ignores the result must not get an unhandled rejection.
+    done.catch(() => undefined);
+    const entry: OutboxEntry = { ref, kind, text, state: 'unsent', refusals: 0, done, resolve, reject };
+    this.entries.set(ref, entry);
+    return entry;
+  }
+
+  /** Acknowledged: resolve its promise and forget it. Returns the entry, if it was waiting. */
+  settle(ref: string, position: { seq: Seq; epoch: Epoch }): OutboxEntry | undefined {
+    const entry = this.entries.get(ref);
+    if (entry === undefined) return undefined;
+    this.entries.delete(ref);
+    entry.resolve({ ref, kind: entry.kind, text: entry.text, seq: position.seq, epoch: position.epoch });
+    return entry;
+  }
+
+  /** Written where nothing acknowledges (protocol v1): done once written. */
+  written(entry: OutboxEntry): void {
+    this.entries.delete(entry.ref);
+    entry.resolve(undefined);
+  }
+
+  /** Refused for good: reject its promise and forget it. */
+  fail(entry: OutboxEntry, error: ClientError): void {
+    this.entries.delete(entry.ref);
+    entry.reject(error);
+  }
+
+  /** Reject every waiting frame (the client closed). */
+  failAll(error: () => ClientError): void {
+    for (const entry of this.list()) this.fail(entry, error());
+  }
+}
+
+/** Eight random base-36 characters: refs of two clients never meet by chance. */
+function refPrefix(random: () => number): string {
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
+  const words = new Uint32Array(2);
+  if (crypto?.getRandomValues) crypto.getRandomValues(words);
+  else for (let i = 0; i < words.length; i += 1) words[i] = Math.floor(random() * 2 ** 32);
+  return Array.from(words, (w) => w.toString(36).padStart(7, '0').slice(-4)).join('');
+}
