@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ChatClient, type CloseInfo } from '@switchboard/testkit';
 import { openTarget, type Target } from './target.js';
+import { within } from './wait.js';
 
 /** A connection through the balancer may be retried on another gateway: allow for it. */
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -59,12 +60,7 @@ async function connectUntil(list: ChatClient[], enough: (list: readonly ChatClie
 }
 
 function closedWithin(client: ChatClient, ms: number): Promise<CloseInfo> {
-  return Promise.race([
-    client.closed,
-    delay(ms, undefined, { ref: false }).then(() => {
-      throw new Error(`client on ${client.node} was not dropped within ${ms} ms`);
-    }),
-  ]);
+  return within(client.closed, ms, `the client on ${client.node} to be dropped`);
 }
 
 function nodesOf(list: readonly ChatClient[]): Set<string> {

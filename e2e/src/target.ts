@@ -71,7 +71,7 @@ export async function openTarget(env: NodeJS.ProcessEnv = process.env): Promise<
 }
 
 /** Run `command` with sh, extra environment added; rejects unless it exits 0. */
-function shell(command: string, extraEnv: Record<string, string>): Promise<void> {
+export function shell(command: string, extraEnv: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 2, 2] });
     child.once('error', reject);

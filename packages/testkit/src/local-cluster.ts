@@ -24,6 +24,8 @@ export interface LocalClusterOptions {
   readonly gatewayEnv?: Readonly<Record<string, string | undefined>>;
   /** Called with each line HAProxy prints. */
   readonly onLbLine?: (line: string) => void;
+  /** Extra redis-server arguments, e.g. ['--appendonly', 'yes'] so a Redis restart keeps the history. */
+  readonly redisArgs?: readonly string[];
 }
 
 /**
@@ -48,7 +50,7 @@ export class LocalCluster {
     const started: Array<{ stop(): Promise<unknown> }> = [];
     try {
       await HaproxyProcess.version(); // fails fast, before starting anything, when haproxy is missing
-      const redis = await RedisServer.start();
+      const redis = await RedisServer.start({ args: options.redisArgs });
       started.push({ stop: () => redis.dispose() });
       const gateways = await Promise.all(
         Array.from({ length: count }, (_, i) =>
