@@ -17,7 +17,7 @@ export interface TerminalOptions {
   readonly interactive: boolean;
 }
 
-/** On end of input, the longest wait for the gateway to echo the last lines sent, in ms. */
+/** On end of input, the longest wait for the gateway to acknowledge the last lines sent, in ms. */
 const ECHO_WAIT_MS = 2_000;
 
 /** A running terminal client. */
@@ -31,7 +31,9 @@ export interface TerminalSession {
 /**
  * The terminal client: prints what arrives with nick and time, sends each input
  * line (`/nick NAME` renames, `/quit` quits), and holds lines typed while the
- * connection is down until it is back.
+ * connection is down until it is back. It speaks protocol v2 through the SDK: a
+ * dropped connection resumes (same name, the lines missed, no notices), and a
+ * line is sent until the server acknowledges it.
  */
 export function runTerminal(options: TerminalOptions): TerminalSession {
   const { input, output, status, interactive } = options;
@@ -52,13 +54,8 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
   let stopping = false;
   let exitCode = 0;
   let closing: Promise<void> | undefined;
-  // Lines sent and not yet echoed back: on end of input the client waits for them.
-  let unechoed = 0;
-  let echoed: (() => void) | undefined;
-  const settle = () => {
-    unechoed = Math.max(0, unechoed - 1);
-    if (unechoed === 0) echoed?.();
-  };
+  // Lines sent and not yet acknowledged: on end of input the client waits for them.
+  const unacknowledged = new Set<Promise<unknown>>();
   const closeClient = () => (closing ??= client.close());
 
   client.on('state', ({ state, attempt, delayMs }) => {
@@ -72,17 +69,18 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
   client.on('close', ({ code, reason, willReconnect }) => {
     if (!stopping && !willReconnect) note(`connection closed (${code}${reason ? `: ${safeText(reason)}` : ''})`);
   });
-  client.on('welcome', (frame) => note(`connected to node ${safeText(frame.node)} as ${safeText(frame.nickname)}`));
+  client.on('welcome', (frame) =>
+    note(`${frame.resumed ? 'resumed on' : 'connected to'} node ${safeText(frame.node)} as ${safeText(frame.nickname)}`),
+  );
+  client.on('resumeFailed', () => note('reconnected, but you may have missed messages'));
+  client.on('gap', () => note('you may have missed messages'));
   client.on('frame', (frame) => {
     const line = chatLine(frame);
     if (line !== undefined) print(output, line);
   });
-  client.on('error', (frame) => {
-    print(status, `! ${safeText(frame.message)}`);
-    settle();
-  });
-  client.on('message', (frame) => frame.id === client.id && settle());
-  client.on('nick_update', (frame) => frame.id === client.id && settle());
+  // A refusal of a line of ours is the SDK's: retried ("not now") or reported as rejected.
+  client.on('error', (frame) => frame.ref === undefined && print(status, `! ${safeText(frame.message)}`));
+  client.on('rejected', ({ error }) => error.code !== 'CLOSED' && print(status, `! ${safeText(error.message)}`));
 
   const stop = () => {
     stopping = true;
@@ -104,31 +102,29 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
       }
       try {
         await client.whenOpen();
-        client.submit(line);
-        unechoed += 1;
+        const sent = client.submit(line).catch(() => undefined);
+        unacknowledged.add(sent);
+        void sent.finally(() => unacknowledged.delete(sent));
       } catch (err) {
         if (!(err instanceof ClientError)) throw err;
         if (client.state === 'closed') break;
         print(status, `! ${err.message}`);
       }
     }
-    if (!stopping && client.state === 'open' && unechoed > 0) await echoes(ECHO_WAIT_MS);
+    if (!stopping && unacknowledged.size > 0) await acknowledged(ECHO_WAIT_MS);
     stopping = true;
     await closeClient();
     return exitCode;
   })();
 
-  /** Resolves once every line sent has come back, or after `ms`, or when the connection closes. */
-  function echoes(ms: number): Promise<void> {
+  /** Resolves once every line sent is acknowledged (or refused), or after `ms`. */
+  function acknowledged(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
-      const offState = client.on('state', ({ state }) => state !== 'open' && finish());
-      function finish() {
+      void Promise.allSettled([...unacknowledged]).then(() => {
         clearTimeout(timer);
-        offState();
         resolve();
-      }
-      echoed = finish;
+      });
     });
   }
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { ChatClient, GatewayProcess, linesOf, type EventLog } from '@switchboard/testkit';
+import { ChatClient, GatewayProcess, RedisServer, freePort, linesOf, type EventLog } from '@switchboard/testkit';
 import { DEFAULT_URL, parseArgs } from '../src/args.js';
 import { chatLine, safeText } from '../src/format.js';
 
@@ -106,6 +106,68 @@ describe('switchboard client, driven through a pipe against a real gateway', () 
     const said = await bob.waitFor((f) => f.type === 'message' && f.message === 'early bird', "dave's early line");
     assert.equal(said.nickname, 'dave');
     assert.equal(await cli.exit, 0);
+  });
+});
+
+describe('switchboard client across gateway restarts (protocol v2)', () => {
+  let redis: RedisServer;
+  let port: number;
+  let node: GatewayProcess;
+  const start = (env: Record<string, string> = {}) =>
+    GatewayProcess.start({ env: { NODE_ID: 'cli-v2', PORT: String(port), RESUME_GRACE_MS: '10000', ...env } });
+
+  before(async () => {
+    redis = await RedisServer.start();
+    port = await freePort();
+  });
+
+  after(async () => {
+    await node?.kill();
+    await redis?.dispose();
+  });
+
+  it('resumes after its node restarts: the same name, the lines it missed, no rename and no notices', async () => {
+    node = await start({ REDIS_URL: redis.url });
+    const cli = runCli(['client', 'erin', '--url', node.wsUrl]);
+    const bob = await ChatClient.connect(node.wsUrl);
+    try {
+      await bob.waitFor((f) => f.type === 'nick_update' && f.nickname === 'erin', 'erin to take her name');
+      await node.kill();
+      await cli.err.waitFor((l) => l.startsWith('* connection lost'), WAIT_MS, 'the lost connection');
+      node = await start({ REDIS_URL: redis.url });
+      const carol = await ChatClient.connect(node.wsUrl);
+      carol.send('said while erin was away');
+      await cli.err.waitFor((l) => l === '* resumed on node cli-v2 as erin', WAIT_MS, 'the resume');
+      await cli.out.waitFor((l) => l.endsWith('said while erin was away'), WAIT_MS, 'the line she missed');
+      cli.child.stdin.end('erin is back\n');
+      const back = await carol.waitFor((f) => f.type === 'message' && f.message === 'erin is back', "erin's line");
+      assert.equal(back.nickname, 'erin');
+      assert.equal(await cli.exit, 0);
+      assert.equal(cli.out.items.filter((l) => / \* Client \S+ changed to erin$/.test(l)).length, 1, 'no rename after the resume');
+      assert.ok(!carol.events.some((e) => e.type === 'notification' && e.message === 'erin has connected'), 'no connect notice');
+      await carol.close();
+    } finally {
+      await bob.close();
+      cli.child.kill();
+    }
+  });
+
+  it('says it may have missed messages when its session is gone, and takes its name back', async () => {
+    await node.kill();
+    node = await start({ REDIS_URL: '' }); // in-memory: a restart forgets every session
+    const cli = runCli(['client', 'fay', '--url', node.wsUrl]);
+    try {
+      await cli.out.waitFor((l) => / \* Client \S+ changed to fay$/.test(l), WAIT_MS, 'her first rename');
+      const mark = cli.out.items.length;
+      await node.kill();
+      node = await start({ REDIS_URL: '' });
+      await cli.err.waitFor((l) => l === '* reconnected, but you may have missed messages', WAIT_MS, 'the missed-messages notice');
+      await cli.out.waitFor((l) => / \* Client AnonymousUser\d+ changed to fay$/.test(l), WAIT_MS, 'her name taken back', mark);
+      cli.child.stdin.end();
+      assert.equal(await cli.exit, 0);
+    } finally {
+      cli.child.kill();
+    }
   });
 });
 

@@ -1,12 +1,16 @@
 /**
  * The chat page: wires the DOM in index.html to a SwitchboardClient. The page
- * connects to the gateway that served it, on `/ws`.
+ * connects to the gateway that served it, on `/ws`, with protocol v2: a reload
+ * or a network blip resumes the session (same name, the missed lines, no
+ * connect/disconnect notices), from the resume point kept in sessionStorage.
  */
-import { ClientError, SwitchboardClient, type StateChange } from '@switchboard/client';
+import { ClientError, SwitchboardClient, type ResumePoint, type StateChange } from '@switchboard/client';
 import { MAX_MESSAGE_BYTES, MAX_NICKNAME_LENGTH, validateNickname } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 
 const NICK_KEY = 'switchboard.nickname';
+/** Per tab: two tabs are two sessions. */
+const SESSION_KEY = 'switchboard.session';
 /** Show the byte counter once a line is this close to the limit. */
 const COUNTER_FROM_BYTES = MAX_MESSAGE_BYTES - 100;
 
@@ -27,7 +31,7 @@ const counter = $<HTMLElement>('counter');
 const hint = $<HTMLElement>('hint');
 
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
-const client = new SwitchboardClient({ url, nickname: storedNickname() });
+const client = newClient();
 const log = new LogView($<HTMLOListElement>('log'), () => client.id);
 const encoder = new TextEncoder();
 
@@ -39,7 +43,11 @@ nickInput.maxLength = MAX_NICKNAME_LENGTH;
 
 client.on('state', showState);
 client.on('frame', (frame) => {
-  const entry = entryOf(frame);
+  saveSession();
+  // A resumed session goes on where it was: no second welcome line. A refusal
+  // with a ref is the SDK's to retry or to report as 'rejected'.
+  const shown = !(frame.type === 'welcome' && frame.resumed) && !(frame.type === 'error' && frame.ref !== undefined);
+  const entry = shown ? entryOf(frame) : undefined;
   if (entry) log.add(entry);
   if (frame.type === 'message' && document.hidden) {
     unread += 1;
@@ -47,6 +55,13 @@ client.on('frame', (frame) => {
   }
 });
 client.on('welcome', () => showNickname());
+client.on('resumeFailed', () => missedNotice());
+client.on('gap', () => missedNotice());
+client.on('rejected', ({ error }) => {
+  if (error.code === 'CLOSED') return;
+  log.add({ kind: 'error', text: error.message, time: Date.now() });
+  say(error.message);
+});
 client.on('nick_update', (frame) => {
   if (frame.id !== client.id) return;
   showNickname();
@@ -56,7 +71,7 @@ client.on('nick_update', (frame) => {
     // Storage may be off (private mode); the name then lasts for this page only.
   }
 });
-client.on('error', (frame) => say(frame.message));
+client.on('error', (frame) => frame.ref === undefined && say(frame.message));
 
 compose.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -148,6 +163,40 @@ function updateCounter(): void {
   counter.hidden = bytes < COUNTER_FROM_BYTES;
   counter.textContent = `${bytes}/${MAX_MESSAGE_BYTES}`;
   counter.classList.toggle('over', bytes > MAX_MESSAGE_BYTES);
+}
+
+/** The SDK with the resume point this tab saved, if it is still usable. */
+function newClient(): SwitchboardClient {
+  const nickname = storedNickname();
+  const resume = storedSession();
+  if (resume) {
+    try {
+      return new SwitchboardClient({ url, nickname, resume });
+    } catch {
+      // A damaged resume point: start a new session.
+    }
+  }
+  return new SwitchboardClient({ url, nickname });
+}
+
+function missedNotice(): void {
+  log.add({ kind: 'system', event: 'missed', text: 'Reconnected, but you may have missed messages.', time: Date.now() });
+}
+
+function saveSession(): void {
+  try {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(client.resumePoint ?? null));
+  } catch {
+    // Storage may be off: a reload then starts a new session.
+  }
+}
+
+function storedSession(): ResumePoint | undefined {
+  try {
+    return (JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as ResumePoint | null) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function storedNickname(): string | undefined {

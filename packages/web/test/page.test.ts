@@ -9,6 +9,13 @@ import { GatewayProcess, RedisServer, freePort } from '@switchboard/testkit';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
 const WAIT_MS = 10_000;
+/**
+ * Protocol v2 keeps a dropped session this long (ms) before the others hear the
+ * leave: long enough for a node restart and a reload, short enough to see a
+ * closed tab announced within a test.
+ */
+const GRACE = { RESUME_GRACE_MS: '5000', SWEEP_INTERVAL_MS: '250' };
+const LEAVE_WAIT_MS = 15_000;
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 
 /**
@@ -23,7 +30,7 @@ describe('the chat page in Chromium, across two gateways', () => {
   let browser: Browser;
   const problems: string[] = [];
 
-  const startB = () => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-b', PORT: String(portB) } });
+  const startB = () => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-b', PORT: String(portB), ...GRACE } });
 
   /** A page in its own context (its own storage), on `node`, failing the test on any script error. */
   async function open(node: GatewayProcess, viewport = { width: 1100, height: 720 }): Promise<Page> {
@@ -39,7 +46,7 @@ describe('the chat page in Chromium, across two gateways', () => {
   before(async () => {
     redis = await RedisServer.start();
     portB = await freePort();
-    nodeA = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-a' } });
+    nodeA = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-a', ...GRACE } });
     nodeB = await startB();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -87,9 +94,9 @@ describe('the chat page in Chromium, across two gateways', () => {
 
     await ada.screenshot({ path: `${SHOTS}chat-desktop.png` });
 
-    // bea closes her tab: ada, on the other node, is told.
+    // bea closes her tab: ada, on the other node, is told once the grace period for a resume has passed.
     await bea.context().close();
-    const left = await entry(ada, 'notice', /bea has disconnected/);
+    const left = await entry(ada, 'notice', /bea has disconnected/, LEAVE_WAIT_MS);
     assert.equal(await left.getAttribute('data-event'), 'disconnected');
     await ada.context().close();
     assert.deepEqual(problems, []);
@@ -111,26 +118,68 @@ describe('the chat page in Chromium, across two gateways', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('shows it is reconnecting when its node dies, and is back with the same name when the node returns', async () => {
+  it('shows it is reconnecting when its node dies, then resumes: same name, the lines it missed, no notices', async () => {
     const page = await open(nodeB);
+    const other = await open(nodeA);
     await page.locator('#nick').fill('phoenix');
     await page.locator('#nick').press('Enter');
     await entry(page, 'nick', /changed to phoenix$/);
+    await entry(other, 'nick', /changed to phoenix$/);
 
     await nodeB.kill();
     await waitState(page, 'reconnecting');
     assert.match(await page.locator('#status').innerText(), /Reconnecting/);
     assert.equal(await page.locator('#retry').innerText(), 'Retry now');
+    await say(other, 'said while phoenix was away');
+    await entry(other, 'message', /said while phoenix was away/);
     nodeB = await startB();
     // "Retry now" skips what is left of the backoff; clicked from script, as the
     // page may already be back (button hidden), where it does nothing.
     await page.evaluate("document.getElementById('retry').click()");
     await waitState(page, 'open');
-    await page.locator('#log li[data-kind="nick"]').nth(1).waitFor({ timeout: WAIT_MS });
-    assert.match(await page.locator('#log li[data-kind="nick"]').last().innerText(), /changed to phoenix$/);
+    await entry(page, 'message', /said while phoenix was away/);
+    await say(page, 'phoenix is back');
+    await entry(other, 'message', /phoenix is back/);
     assert.equal(await page.locator('#nick').inputValue(), 'phoenix');
-    await page.context().close();
+    assert.equal(await page.locator('#log li[data-kind="nick"]').count(), 1, 'the session kept its name: no rename after the resume');
+    assert.equal(await page.locator('#log li[data-kind="system"]').count(), 1, 'one welcome line, no "missed messages" notice');
+    assert.equal(await other.locator('#log li[data-kind="notice"]').filter({ hasText: /phoenix has/ }).count(), 0, 'no disconnect or connect notice');
+    await Promise.all([page.context().close(), other.context().close()]);
     // The dropped connection makes Chromium log one failed WebSocket; nothing else may fail.
+    assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
+  });
+
+  it('keeps its session across a reload: same name, the lines sent meanwhile, no notices for the others', async () => {
+    const page = await open(nodeA);
+    const other = await open(nodeB);
+    await page.locator('#nick').fill('reloader');
+    await page.locator('#nick').press('Enter');
+    await entry(other, 'nick', /changed to reloader$/);
+
+    // Leave the page (its socket closes as a tab's does), talk meanwhile, then come back in the same tab.
+    await page.goto('about:blank');
+    await say(other, 'said during the reload');
+    await entry(other, 'message', /said during the reload/);
+    await page.goto(nodeA.httpUrl);
+    await waitState(page, 'open');
+    await entry(page, 'message', /said during the reload/);
+    assert.equal(await page.locator('#nick').inputValue(), 'reloader');
+    assert.equal(await page.locator('#log li[data-kind="system"]').count(), 0, 'no welcome line and no "missed messages" notice');
+    await say(page, 'back after the reload');
+    const back = await entry(other, 'message', /back after the reload/);
+    assert.equal(await back.locator('.who').innerText(), 'reloader');
+    assert.equal(await other.locator('#log li[data-kind="notice"]').filter({ hasText: /reloader has/ }).count(), 0, 'no disconnect or connect notice');
+
+    // A session that cannot be resumed (here: a forged token) says so, and takes the name back.
+    await page.evaluate(`(() => {
+      const saved = JSON.parse(sessionStorage.getItem('switchboard.session'));
+      sessionStorage.setItem('switchboard.session', JSON.stringify({ ...saved, session: 'not-a-real-session-token' }));
+    })()`);
+    await page.reload();
+    await waitState(page, 'open');
+    await entry(page, 'system', /you may have missed messages/);
+    await other.locator('#log li[data-kind="nick"]').filter({ hasText: /changed to reloader$/ }).nth(1).waitFor({ timeout: WAIT_MS });
+    await Promise.all([page.context().close(), other.context().close()]);
     assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
   });
 });
@@ -146,8 +195,8 @@ async function say(page: Page, text: string): Promise<void> {
 }
 
 /** The first entry of `kind` in the message list whose text matches, once it is there. */
-async function entry(page: Page, kind: string, text: RegExp) {
+async function entry(page: Page, kind: string, text: RegExp, timeout = WAIT_MS) {
   const found = page.locator(`#log li[data-kind="${kind}"]`).filter({ hasText: text }).first();
-  await found.waitFor({ timeout: WAIT_MS });
+  await found.waitFor({ timeout });
   return found;
 }
