@@ -134,6 +134,22 @@ lb_started="$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")"
 export E2E_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3
 # A node id is <container hostname>-<random>; the hostname is the container id's start.
 export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
+# The chaos scenario's hooks: drain (SIGTERM, wait for the exit), start again and
+# wait for /readyz inside the container, restart Redis (AOF on its volume) and
+# wait for PONG. The waits poll outside state, bounded to 30 s each.
+export E2E_DRAIN_CMD='docker stop --time 30 "${E2E_NODE%%-*}" >/dev/null'
+export E2E_RESTART_CMD='c="${E2E_NODE%%-*}"; docker start "$c" >/dev/null || exit 1
+for i in $(seq 1 150); do
+  docker exec "$c" node -e "fetch(\"http://127.0.0.1:8080/readyz\").then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" 2>/dev/null && exit 0
+  sleep 0.2
+done
+echo "gateway container $c did not become ready" >&2; exit 1'
+export E2E_REDIS_RESTART_CMD="${compose[*]} restart redis >/dev/null 2>&1 || exit 1
+for i in \$(seq 1 150); do
+  docker exec \$(${compose[*]} ps -q redis) redis-cli ping 2>/dev/null | grep -q PONG && exit 0
+  sleep 0.2
+done
+echo 'redis did not come back' >&2; exit 1"
 export E2E_SCALE_CMD="${compose[*]} up -d --no-recreate --scale gateway=4 >$work/scale.log 2>&1 || { cat $work/scale.log; exit 1; }"
 say "running the e2e suite against $E2E_URL"
 suite=0
