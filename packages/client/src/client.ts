@@ -148,8 +148,6 @@ const NORMAL_CLOSE = CloseCode.NORMAL;
 /** The close code for an attempt the client abandons: not 1000, so a v2 session it may hold survives. */
 const ABANDON_CLOSE = 4000;
 
-/** Close codes after which the client stays closed: the seed's policy codes, and a v2 hello refused. */
-const TERMINAL_CODES: ReadonlySet<number> = new Set([...TERMINAL_CLOSE_CODES, CloseCode.HELLO_EXPECTED]);
 
 /** Refusals that say "not now" rather than "no": the frame is sent again after a delay. */
 const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([ErrorCode.BUS_UNAVAILABLE, ErrorCode.RATE_LIMITED]);
@@ -615,7 +613,7 @@ export class SwitchboardClient {
     this.clearTimers();
     this.socket = undefined;
     const reconnect = this.reconnect;
-    const retry = reconnect !== false && !TERMINAL_CODES.has(close.code) && this.failures < reconnect.maxAttempts;
+    const retry = reconnect !== false && !TERMINAL_CLOSE_CODES.has(close.code) && this.failures < reconnect.maxAttempts;
     this.events.emit('close', { ...close, willReconnect: retry });
     if (!retry) {
       this.setState({ state: 'closed' });

@@ -38,4 +38,5 @@ export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.INVALID_PAYLOAD,
   CloseCode.POLICY_VIOLATION,
   CloseCode.MESSAGE_TOO_BIG,
+  CloseCode.HELLO_EXPECTED,
 ]);
