@@ -100,6 +100,17 @@ export class ChatClient {
     return frame as BroadcastEvent;
   }
 
+  /**
+   * Send a unique marker line and wait for its echo. Broadcasts arrive in one
+   * order, so every event published before the marker has reached this client
+   * by then: a test can assert that something did NOT happen without sleeping.
+   */
+  async barrier(label = 'barrier'): Promise<void> {
+    const text = `${label} ${Math.random()}`;
+    this.send(text);
+    await this.waitForMessage('message', text);
+  }
+
   /** Close politely and wait until closed. */
   async close(code = 1000): Promise<CloseInfo> {
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {

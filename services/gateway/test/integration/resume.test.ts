@@ -27,13 +27,6 @@ function assertContiguous(events: readonly BroadcastEvent[], from: number): void
   events.forEach((e, i) => assert.equal(e.seq, from + i, `event ${i} (${e.type} "${e.message}") has seq ${e.seq}`));
 }
 
-/** Send a marker line and wait for it: every event published before it has been seen by `client`. */
-async function barrier(sender: ChatClient, client: ChatClient, label: string): Promise<void> {
-  const text = `barrier ${label} ${Math.random()}`;
-  sender.send(text);
-  await client.waitForMessage('message', text);
-}
-
 describe('protocol v2: resume, ordering and failures across three gateways', () => {
   let redis: RedisServer;
   let nodes: GatewayProcess[] = [];
@@ -96,7 +89,7 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
       back.events.filter((e) => e.type === 'message').map((e) => e.message),
       ['missed 1', 'missed 2', 'missed 3', 'live after resume'],
     );
-    await barrier(watcher, watcher, 'resume');
+    await watcher.barrier('resume');
     assert.ok(
       !watcher.events.some((e) => e.type === 'notification' && e.id === ann.id && e.event !== 'connected'),
       'no disconnect notice within the grace window',
@@ -108,7 +101,8 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
   it('repairs the gap after a node subscriber is killed with CLIENT KILL: its clients see every seq', async () => {
     const sender = await ChatClient.connect(nodes[0]!.wsUrl);
     const onNode2 = await ChatClient.connect(nodes[1]!.wsUrl);
-    await barrier(sender, onNode2, 'before kill');
+    sender.send('before the kill');
+    await onNode2.waitForMessage('message', 'before the kill');
     const from = onNode2.events.at(-1)!.seq;
     const mark = nodes[1]!.logs.items.length;
     const clients = await redis.cli('CLIENT', 'LIST');
@@ -129,7 +123,7 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     await watcher.waitForMessage('notification', `${bob.welcome.nickname} has connected`);
     bob.reset();
     await watcher.waitForMessage('notification', `${bob.welcome.nickname} has disconnected`, GRACE_WAIT_MS);
-    await barrier(watcher, watcher, 'grace');
+    await watcher.barrier('grace');
     assert.equal(watcher.events.filter((e) => e.message === `${bob.welcome.nickname} has disconnected`).length, 1);
     await assert.rejects(v2(nodes[1]!.wsUrl, resumeHello(bob)).then((c) => {
       const resumed = c.welcome.resumed;
@@ -148,7 +142,7 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     await doomed.kill();
     await watcher.waitForMessage('notification', `${seed.welcome.nickname} has disconnected`, GRACE_WAIT_MS);
     await watcher.waitForMessage('notification', `${modern.welcome.nickname} has disconnected`, GRACE_WAIT_MS);
-    await barrier(watcher, watcher, 'dead node');
+    await watcher.barrier('dead node');
     for (const nick of [seed.welcome.nickname, modern.welcome.nickname]) {
       assert.equal(watcher.events.filter((e) => e.message === `${nick} has disconnected`).length, 1, nick);
     }
@@ -168,7 +162,7 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     const back = await v2(nodes[1]!.wsUrl, hello);
     back.sendJson({ type: 'message', message: 'only once', ref: 'r-1' });
     await back.waitFor((f) => f.type === 'ack' && f.ref === 'r-1', 'an ack after the resume');
-    await barrier(watcher, watcher, 'refs');
+    await watcher.barrier('refs');
     assert.equal(watcher.events.filter((e) => e.message === 'only once').length, 1);
     await Promise.all([back.close(), watcher.close()]);
   });
