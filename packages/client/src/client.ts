@@ -60,7 +60,8 @@ export interface ResumePoint extends ResumeFrom {
 
 /**
  * Protocol v2: a reconnect did not continue the session with nothing missed.
- * - `session-expired`: the session is gone (grace period over, or unknown): a new id, and maybe a new name;
+ * - `session-expired`: the session is gone (grace period over, or unknown): a new session token; the same id
+ *   when it ended within the history's lifetime (so resent refs are still recognised), else a new id;
  * - `epoch-changed`: the cluster's history was lost; seqs start again;
  * - `history-unavailable`: same session, but the events since `previous.since` could not be replayed.
  */
@@ -521,7 +522,11 @@ export class SwitchboardClient {
     this.setState({ state: 'open' });
     if (previous === undefined || frame.resumed === true) return undefined;
     const reason: ResumeFailure['reason'] =
-      frame.id !== previous.id ? 'session-expired' : frame.epoch !== previous.epoch ? 'epoch-changed' : 'history-unavailable';
+      frame.session !== previous.session || frame.id !== previous.id
+        ? 'session-expired'
+        : frame.epoch !== previous.epoch
+          ? 'epoch-changed'
+          : 'history-unavailable';
     const missed =
       frame.epoch === previous.epoch && frame.seq !== undefined && frame.seq > previous.since
         ? { from: previous.since + 1, to: frame.seq }

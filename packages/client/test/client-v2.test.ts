@@ -232,6 +232,7 @@ describe('SwitchboardClient, protocol v2', () => {
 
   for (const [label, fields, reason, missed] of [
     ['a new session (new id)', { id: 'id-9', session: 'tok-9', seq: 40 }, 'session-expired', { from: 13, to: 40 }],
+    ['a new session that kept its id', { session: 'tok-9', seq: 40 }, 'session-expired', { from: 13, to: 40 }],
     ['a new epoch', { epoch: 'ep-2', seq: 3 }, 'epoch-changed', undefined],
     ['history that was trimmed', { seq: 40 }, 'history-unavailable', { from: 13, to: 40 }],
   ] as const) {

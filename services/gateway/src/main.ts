@@ -37,7 +37,7 @@ function readConfig(): Config {
 function createCluster(config: Config, logger: Logger): { bus: Bus; sessions: SessionRegistry } {
   if (config.redisUrl === undefined) {
     const bus = new MemoryBus(config);
-    return { bus, sessions: new MemorySessionRegistry(bus, logger) };
+    return { bus, sessions: new MemorySessionRegistry(bus, logger, config.historyMaxAgeMs) };
   }
   const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger };
   return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared) };

@@ -16,6 +16,7 @@ import type { HistoryLimits } from './bus.js';
  *   <p>:ref:<client>:<ref>    seq of a published ref, for de-duplication (expires with the history)
  *   <p>:guest-counter         N of AnonymousUser<N>
  *   <p>:session:<token>       hash: id, nickname, node, conn, grace
+ *   <p>:tomb:<token>          hash: id, nickname of an ended session, for as long as the history lasts
  *   <p>:node-sessions:<node>  set of tokens held by a node's live connections
  *   <p>:detached              zset: token -> the time its grace ends
  *   <p>:nodes                 set of node ids;  <p>:lease:<node>  expires when a node stops renewing it
@@ -62,6 +63,14 @@ local function publish(body)
   end
   redis.call('PUBLISH', k('events'), event)
   return seq, epoch
+end
+
+-- Remember who an ended session was, as long as the history (ARGV[4]): a client
+-- that comes back with its old token gets its old id, so its refs stay de-duplicated.
+local function bury(token, id, nickname)
+  local tomb = k('tomb:' .. token)
+  redis.call('HSET', tomb, 'id', id, 'nickname', nickname)
+  redis.call('PEXPIRE', tomb, ARGV[4])
 end
 
 local function announce_disconnect(id, nickname)
@@ -132,17 +141,27 @@ redis.call('ZREM', k('detached'), ARGV[2])
 redis.call('SADD', k('node-sessions:' .. ARGV[5]), ARGV[2])
 return existed`,
 
-  /** ARGV 1: prefix; 2: token; 3: node; 4: conn. Moves a session to this connection. Returns {id, nickname} or nil. */
+  /**
+   * ARGV 1: prefix; 2: token; 3: node; 4: conn. Moves a live session to this
+   * connection: {id, nickname, 'live'}. For a session that has ended: {id,
+   * nickname, 'ended'} (once). Unknown token: nil.
+   */
   sbSessionResume: `${LIBRARY}
 local key = k('session:' .. ARGV[2])
 local s = redis.call('HMGET', key, 'id', 'nickname', 'node')
-if not s[1] then return false end
+if not s[1] then
+  local tomb = k('tomb:' .. ARGV[2])
+  local t = redis.call('HMGET', tomb, 'id', 'nickname')
+  if not t[1] then return false end
+  redis.call('DEL', tomb)
+  return {t[1], t[2], 'ended'}
+end
 if s[3] and s[3] ~= ARGV[3] then redis.call('SREM', k('node-sessions:' .. s[3]), ARGV[2]) end
 redis.call('HSET', key, 'node', ARGV[3], 'conn', ARGV[4])
 redis.call('PERSIST', key)
 redis.call('ZREM', k('detached'), ARGV[2])
 redis.call('SADD', k('node-sessions:' .. ARGV[3]), ARGV[2])
-return {s[1], s[2]}`,
+return {s[1], s[2], 'live'}`,
 
   /** ARGV 1: prefix; 2: token; 3: nickname. */
   sbSessionRename: `${LIBRARY}
@@ -170,6 +189,7 @@ if not s[3] or s[1] ~= ARGV[7] then return 0 end
 redis.call('DEL', key)
 redis.call('SREM', k('node-sessions:' .. s[2]), ARGV[6])
 redis.call('ZREM', k('detached'), ARGV[6])
+bury(ARGV[6], s[3], s[4])
 if ARGV[8] == '1' then announce_disconnect(s[3], s[4]) end
 return 1`,
 
@@ -203,6 +223,7 @@ for _, token in ipairs(redis.call('ZRANGEBYSCORE', k('detached'), '-inf', now, '
   local s = redis.call('HMGET', key, 'id', 'nickname')
   redis.call('DEL', key)
   if s[1] then
+    bury(token, s[1], s[2])
     announce_disconnect(s[1], s[2])
     ended = ended + 1
   end

@@ -111,13 +111,13 @@ export class Hub {
     let fresh = true;
     try {
       await this.sequencer.init();
-      let identity: Identity | undefined;
-      if (hello?.session !== undefined) identity = await this.sessions.resume(hello.session, peer.conn);
-      if (identity) {
-        fresh = false;
+      const found = hello?.session === undefined ? undefined : await this.sessions.resume(hello.session, peer.conn);
+      // A session that ended gives back its id, so refs the client resends are still recognised.
+      const identity: Identity = found?.identity ?? (await this.identify());
+      fresh = !found?.live;
+      if (!fresh) {
         member.token = hello!.session;
       } else {
-        identity = await this.identify();
         const token = nanoid(32);
         await this.sessions.create({ token, ...identity, conn: peer.conn, graceMs: this.graceOf(peer) });
         member.token = token;

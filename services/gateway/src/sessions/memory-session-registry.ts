@@ -2,7 +2,10 @@ import { disconnectedText, type Nickname, type SessionToken } from '@switchboard
 import type { Bus } from '../bus/bus.js';
 import type { Identity } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
-import type { SessionInfo, SessionRegistry } from './session-registry.js';
+import type { Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
+
+/** Ended sessions remembered at most (oldest forgotten first). */
+const MAX_TOMBSTONES = 10_000;
 
 interface Entry {
   id: string;
@@ -15,11 +18,15 @@ interface Entry {
 /** Sessions of a single node, kept in memory; the disconnect notice goes through the bus. */
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly sessions = new Map<SessionToken, Entry>();
+  /** Ended sessions: who they were and until when that is remembered. */
+  private readonly tombstones = new Map<SessionToken, { identity: Identity; until: number }>();
   private readonly log: Logger;
 
   constructor(
     private readonly bus: Bus,
     logger: Logger,
+    /** How long an ended session's identity is remembered, in ms (the history's age). */
+    private readonly tombstoneTtlMs: number,
   ) {
     this.log = logger.child({ module: 'sessions' });
   }
@@ -37,13 +44,18 @@ export class MemorySessionRegistry implements SessionRegistry {
     return Promise.resolve();
   }
 
-  resume(token: SessionToken, conn: string): Promise<Identity | undefined> {
+  resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
     const entry = this.sessions.get(token);
-    if (!entry) return Promise.resolve(undefined);
+    if (!entry) {
+      const tomb = this.tombstones.get(token);
+      this.tombstones.delete(token);
+      const ended = tomb && tomb.until > Date.now() ? { identity: tomb.identity, live: false } : undefined;
+      return Promise.resolve(ended);
+    }
     clearTimeout(entry.timer);
     entry.timer = undefined;
     entry.conn = conn;
-    return Promise.resolve({ id: entry.id, nickname: entry.nickname });
+    return Promise.resolve({ identity: { id: entry.id, nickname: entry.nickname }, live: true });
   }
 
   rename(token: SessionToken, nickname: Nickname): Promise<void> {
@@ -76,6 +88,8 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (this.sessions.get(token) !== entry) return;
     this.sessions.delete(token);
     clearTimeout(entry.timer);
+    this.tombstones.set(token, { identity: { id: entry.id, nickname: entry.nickname }, until: Date.now() + this.tombstoneTtlMs });
+    if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
     if (!announce) return;
     try {
       await this.bus.publish({

@@ -3,9 +3,8 @@ import type { NodeId, Nickname, SessionToken } from '@switchboard/protocol';
 import { BusUnavailableError, type HistoryLimits } from '../bus/bus.js';
 import { createRedis } from '../bus/redis-connection.js';
 import { defineScripts, publishArgs, runScript, type ScriptName } from '../bus/redis-scripts.js';
-import type { Identity } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
-import type { SessionInfo, SessionRegistry } from './session-registry.js';
+import type { Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
 
 export interface RedisSessionRegistryOptions extends HistoryLimits {
   readonly url: string;
@@ -83,11 +82,11 @@ export class RedisSessionRegistry implements SessionRegistry {
     await this.register(s);
   }
 
-  async resume(token: SessionToken, conn: string): Promise<Identity | undefined> {
+  async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
     const reply = (await this.run('sbSessionResume', [this.options.prefix, token, this.options.nodeId, conn])) as
-      | [string, string]
+      | [string, string, 'live' | 'ended']
       | null;
-    return reply ? { id: reply[0], nickname: reply[1] } : undefined;
+    return reply ? { identity: { id: reply[0], nickname: reply[1] }, live: reply[2] === 'live' } : undefined;
   }
 
   async rename(token: SessionToken, nickname: Nickname): Promise<void> {

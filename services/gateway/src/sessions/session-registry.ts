@@ -12,6 +12,12 @@ export interface SessionInfo {
   readonly graceMs: number;
 }
 
+/** What resume() found: a live session (resumable), or one that has ended (its identity, to start anew with). */
+export interface Resumed {
+  readonly identity: Identity;
+  readonly live: boolean;
+}
+
 /**
  * Where sessions live, so that any node can resume one and exactly one
  * `NICK has disconnected` is announced when a session ends: at once on a
@@ -33,8 +39,13 @@ export interface SessionRegistry {
   ready(): boolean;
   /** Register a new session held by `session.conn`. */
   create(session: SessionInfo): Promise<void>;
-  /** Move a session to connection `conn` on this node. Undefined when the token is unknown or has ended. */
-  resume(token: SessionToken, conn: string): Promise<Identity | undefined>;
+  /**
+   * Move a live session to connection `conn` on this node. For a session that
+   * ended within the history's lifetime, its identity with `live: false` (once):
+   * the caller starts a new session with the same id, so refs the client resends
+   * are still recognised. Undefined when the token is unknown.
+   */
+  resume(token: SessionToken, conn: string): Promise<Resumed | undefined>;
   /** Record a new nickname, for the disconnect notice. */
   rename(token: SessionToken, nickname: Nickname): Promise<void>;
   /** The connection dropped: start the grace period, if `conn` still holds the session. Kept and retried if the store is away. */
