@@ -11,10 +11,17 @@ export interface PublishResult extends Position {
   readonly duplicate: boolean;
 }
 
+/**
+ * Why history() cannot give every event after a position: the epoch is not the
+ * current one; the position is past the head (the history went back in time);
+ * events after it were trimmed; or more than the asked-for maximum follow it.
+ */
+export type HistoryRefusal = 'epoch changed' | 'position is ahead of the history' | 'history trimmed' | 'too far behind';
+
 /** Events after a position, or why they cannot all be had. `head` is the newest position. */
 export type HistoryResult =
   | { readonly ok: true; readonly head: Position; readonly events: readonly BroadcastEvent[] }
-  | { readonly ok: false; readonly head: Position; readonly reason: string };
+  | { readonly ok: false; readonly head: Position; readonly reason: HistoryRefusal };
 
 /** Whether the bus can carry events now, and if not, why (for /readyz and logs). */
 export interface BusHealth {

@@ -13,6 +13,7 @@ import {
   type BusEventHandler,
   type BusHealth,
   type HistoryLimits,
+  type HistoryRefusal,
   type HistoryResult,
   type Position,
   type PublishResult,
@@ -71,7 +72,7 @@ export class RedisBus implements Bus {
   async publish(draft: EventDraft): Promise<PublishResult> {
     const body = JSON.stringify(draft).slice(1);
     const ref = draft.ref === undefined ? '' : `${draft.id}:${draft.ref}`;
-    const reply = (await this.run('sbPublish', [
+    const reply = (await runScript(this.pub, 'sbPublish', [
       ...publishArgs(this.options),
       body,
       ref,
@@ -81,10 +82,10 @@ export class RedisBus implements Bus {
   }
 
   async history(since: Position, maxEvents = this.options.historyMaxEvents): Promise<HistoryResult> {
-    const reply = (await this.run('sbHistory', [this.options.prefix, since.seq, since.epoch, newEpoch(), maxEvents])) as [
+    const reply = (await runScript(this.pub, 'sbHistory', [this.options.prefix, since.seq, since.epoch, newEpoch(), maxEvents])) as [
       string,
       number,
-      string,
+      HistoryRefusal | '',
       ...string[],
     ];
     const [epoch, seq, reason, ...payloads] = reply;
@@ -99,12 +100,12 @@ export class RedisBus implements Bus {
   }
 
   async head(): Promise<Position> {
-    const [epoch, seq] = (await this.run('sbHead', [this.options.prefix, newEpoch()])) as [string, number];
+    const [epoch, seq] = (await runScript(this.pub, 'sbHead', [this.options.prefix, newEpoch()])) as [string, number];
     return { epoch, seq };
   }
 
   async renewEpoch(stale: string): Promise<Position> {
-    const [epoch, seq] = (await this.run('sbRenewEpoch', [this.options.prefix, stale, newEpoch()])) as [string, number];
+    const [epoch, seq] = (await runScript(this.pub, 'sbRenewEpoch', [this.options.prefix, stale, newEpoch()])) as [string, number];
     return { epoch, seq };
   }
 
@@ -134,15 +135,6 @@ export class RedisBus implements Bus {
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
     this.sub.disconnect();
-  }
-
-
-  private async run(name: Parameters<typeof runScript>[1], args: ReadonlyArray<string | number>): Promise<unknown> {
-    try {
-      return await runScript(this.pub, name, args);
-    } catch (err) {
-      throw new BusUnavailableError(`redis ${name} failed: ${(err as Error).message}`);
-    }
   }
 
   private async subscribe(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
-import type { HistoryLimits } from './bus.js';
+import { BusUnavailableError, type HistoryLimits } from './bus.js';
 
 /**
  * Switchboard's Redis keys and the Lua scripts that change them. Everything that
@@ -238,10 +238,14 @@ export function defineScripts(redis: Redis): void {
   for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
 }
 
-/** Run a script defined with defineScripts. */
-export function runScript(redis: Redis, name: ScriptName, args: ReadonlyArray<string | number>): Promise<unknown> {
+/** Run a script defined with defineScripts; any failure is a BusUnavailableError (nothing is known to have run). */
+export async function runScript(redis: Redis, name: ScriptName, args: ReadonlyArray<string | number>): Promise<unknown> {
   const command = (redis as unknown as Record<ScriptName, (...a: Array<string | number>) => Promise<unknown>>)[name];
-  return command.apply(redis, [...args]);
+  try {
+    return await command.apply(redis, [...args]);
+  } catch (err) {
+    throw new BusUnavailableError(`redis ${name} failed: ${(err as Error).message}`);
+  }
 }
 
 /** ARGV[1..5] of a publishing script: prefix, now (ms), history bounds, candidate epoch. */

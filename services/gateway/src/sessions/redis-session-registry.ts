@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { NodeId, Nickname, SessionToken } from '@switchboard/protocol';
-import { BusUnavailableError, type HistoryLimits } from '../bus/bus.js';
+import type { HistoryLimits } from '../bus/bus.js';
 import { createRedis } from '../bus/redis-connection.js';
-import { defineScripts, publishArgs, runScript, type ScriptName } from '../bus/redis-scripts.js';
+import { defineScripts, publishArgs, runScript } from '../bus/redis-scripts.js';
 import type { Logger } from '../logger.js';
 import type { Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
 
@@ -83,14 +83,14 @@ export class RedisSessionRegistry implements SessionRegistry {
   }
 
   async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
-    const reply = (await this.run('sbSessionResume', [this.options.prefix, token, this.options.nodeId, conn])) as
+    const reply = (await runScript(this.redis, 'sbSessionResume', [this.options.prefix, token, this.options.nodeId, conn])) as
       | [string, string, 'live' | 'ended']
       | null;
     return reply ? { identity: { id: reply[0], nickname: reply[1] }, live: reply[2] === 'live' } : undefined;
   }
 
   async rename(token: SessionToken, nickname: Nickname): Promise<void> {
-    await this.run('sbSessionRename', [this.options.prefix, token, nickname]);
+    await runScript(this.redis, 'sbSessionRename', [this.options.prefix, token, nickname]);
   }
 
   async detach(token: SessionToken, conn: string): Promise<void> {
@@ -136,9 +136,9 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   private async writeLeave(leave: PendingLeave): Promise<void> {
     if (leave.op === 'detach') {
-      await this.run('sbSessionDetach', [this.options.prefix, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS]);
+      await runScript(this.redis, 'sbSessionDetach', [this.options.prefix, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS]);
     } else {
-      await this.run('sbSessionEnd', [...publishArgs(this.options), leave.token, leave.conn, leave.announce ? '1' : '0']);
+      await runScript(this.redis, 'sbSessionEnd', [...publishArgs(this.options), leave.token, leave.conn, leave.announce ? '1' : '0']);
     }
   }
 
@@ -156,7 +156,7 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   /** Register a session; true if Redis still had it. */
   private async register(s: SessionInfo): Promise<boolean> {
-    const existed = await this.run('sbSessionCreate', [
+    const existed = await runScript(this.redis, 'sbSessionCreate', [
       this.options.prefix, s.token, s.id, s.nickname, this.options.nodeId, s.conn, s.graceMs,
     ]);
     return existed === 1;
@@ -187,7 +187,7 @@ export class RedisSessionRegistry implements SessionRegistry {
     // Only a node that has renewed its own lease for a whole period judges the others.
     if (Date.now() - this.readySince < this.options.leaseTtlMs) return;
     try {
-      const [reaped, ended] = (await this.run('sbSweep', [
+      const [reaped, ended] = (await runScript(this.redis, 'sbSweep', [
         ...publishArgs(this.options),
         this.options.nodeId,
         SWEEP_BATCH,
@@ -212,13 +212,5 @@ export class RedisSessionRegistry implements SessionRegistry {
       }
     }
     if (count > 0) this.log.info({ sessions: count }, 'registered live sessions again');
-  }
-
-  private async run(name: ScriptName, args: ReadonlyArray<string | number>): Promise<unknown> {
-    try {
-      return await runScript(this.redis, name, args);
-    } catch (err) {
-      throw new BusUnavailableError(`redis ${name} failed: ${(err as Error).message}`);
-    }
   }
 }
