@@ -21,8 +21,6 @@ const SPREAD_RETRY_MS = 250;
 let target: Target;
 /** Every client the suite opened, to close at the end. */
 const opened: ChatClient[] = [];
-/** The clients that stay connected from test to test, on several nodes. */
-const clients: ChatClient[] = [];
 let sequence = 0;
 
 function unique(label: string): string {
@@ -67,6 +65,23 @@ function nodesOf(list: readonly ChatClient[]): Set<string> {
   return new Set(list.map((c) => c.node));
 }
 
+/**
+ * A test's own clients, on at least two nodes: each test opens its own, so any
+ * one of them can run alone or in any order.
+ */
+async function crowd(): Promise<ChatClient[]> {
+  const list: ChatClient[] = [];
+  for (let i = 0; i < target.gateways * 2; i++) list.push(await connect());
+  await connectUntil(list, (l) => nodesOf(l).size >= 2);
+  const nodes = nodesOf(list);
+  assert.ok(nodes.size >= 2, `all ${list.length} clients landed on ${[...nodes].join(', ')}`);
+  return list;
+}
+
+async function closeAll(list: readonly ChatClient[]): Promise<void> {
+  await Promise.allSettled(list.map((c) => c.close()));
+}
+
 before(async () => {
   target = await openTarget();
   console.error(`e2e: load balancer ${target.httpUrl}, ${target.gateways} gateways`);
@@ -79,20 +94,21 @@ after(async () => {
 
 describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
   test('clients land on at least two different nodes', { timeout: TEST_TIMEOUT_MS }, async () => {
-    for (let i = 0; i < target.gateways * 2; i++) clients.push(await connect());
-    await connectUntil(clients, (list) => nodesOf(list).size >= 2);
-    const nodes = nodesOf(clients);
-    console.error(`e2e: ${clients.length} clients on nodes ${[...nodes].join(', ')}`);
-    assert.ok(nodes.size >= 2, `all ${clients.length} clients landed on ${[...nodes].join(', ')}`);
+    const clients = await crowd();
+    console.error(`e2e: ${clients.length} clients on nodes ${[...nodesOf(clients)].join(', ')}`);
+    await closeAll(clients);
   });
 
   test('a chat line reaches every client on every node', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const clients = await crowd();
     for (const sender of [clients[0]!, clients.find((c) => c.node !== clients[0]!.node)!]) {
       await deliver(sender, unique('line'), clients);
     }
+    await closeAll(clients);
   });
 
   test('a /nick change reaches every client on every node', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const clients = await crowd();
     const renamer = clients[1]!;
     const name = `n${process.pid % 10_000}x${++sequence}`;
     renamer.send(`/nick ${name}`);
@@ -104,14 +120,17 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     renamer.send(line);
     const echoes = await Promise.all(clients.map((c) => c.waitForMessage('message', line, FRAME_TIMEOUT_MS)));
     for (const echo of echoes) assert.equal(echo.nickname, name);
+    await closeAll(clients);
   });
 
   test('connect and disconnect notices reach every client on every node', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const clients = await crowd();
     const visitor = await connect();
     const nick = visitor.welcome.nickname;
     await Promise.all(clients.map((c) => c.waitForMessage('notification', `${nick} has connected`, FRAME_TIMEOUT_MS)));
     await visitor.close();
     await Promise.all(clients.map((c) => c.waitForMessage('notification', `${nick} has disconnected`, FRAME_TIMEOUT_MS)));
+    await closeAll(clients);
   });
 
   test('GET / serves the chat page', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -123,6 +142,7 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
 
   test('a gateway added behind the running balancer receives new connections', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (!target.scaleUp) return t.skip(target.cannot.scaleUp);
+    const clients = await crowd();
     // Know every gateway there is now, so that a node never seen is the new one.
     await connectUntil(clients, (list) => nodesOf(list).size >= target.gateways);
     const before = nodesOf(clients);
@@ -140,12 +160,12 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     assert.ok(clients.every(isOpen), 'a client connected before the scale-up was dropped');
     await deliver(newcomer, unique('from-new-node'), [...clients, newcomer]);
     await deliver(clients[0]!, unique('to-new-node'), [newcomer]);
-    clients.push(newcomer);
+    await closeAll([...clients, ...fresh]);
   });
 
   test('a gateway killed with SIGKILL drops its clients; the others keep chatting; reconnects land on live nodes', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (!target.kill) return t.skip(target.cannot.kill);
-    const live = clients.filter(isOpen);
+    const live = await crowd();
     const victim = live[0]!.node;
     const dropped = live.filter((c) => c.node === victim);
     const survivors = live.filter((c) => c.node !== victim);
@@ -169,5 +189,6 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     console.error(`e2e: killed ${victim}; ${back.length} reconnects landed on ${[...nodesOf(back)].join(', ')}`);
     await deliver(back[0]!, unique('reconnected'), [...survivors, ...back]);
     await deliver(survivors[0]!, unique('welcome-back'), back);
+    await closeAll([...survivors, ...back]);
   });
 });

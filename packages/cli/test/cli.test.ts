@@ -8,7 +8,7 @@ import { DEFAULT_URL, parseArgs } from '../src/args.js';
 import { chatLine, safeText } from '../src/format.js';
 
 const BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
-const WAIT_MS = 5_000;
+const WAIT_MS = 15_000;
 
 /** The CLI in its own process, its stdin a pipe the test writes to. */
 function runCli(args: string[]): {

@@ -17,7 +17,7 @@ describe('SwitchboardClient against a real gateway', () => {
     const events = watch<ClientEvents>(c);
     const frames = events.record('frame');
     const renamedTo = (name: string) =>
-      frames.waitFor((f) => f.type === 'nick_update' && f.id === c.id && f.nickname === name, 5_000, `${name}'s rename`, 0);
+      frames.waitFor((f) => f.type === 'nick_update' && f.id === c.id && f.nickname === name, 10_000, `${name}'s rename`, 0);
     return Object.assign(c, { next: events.next, frames, renamedTo });
   };
 

@@ -6,8 +6,8 @@ import { ChatClient, EventLog, GatewayProcess, RedisServer, watch } from '@switc
 import { SwitchboardClient, type ClientEvents, type WebSocketConstructor } from '../src/index.js';
 
 /** Short timings, so a drop is resumed well within the grace period and a drain is quick. */
-const TIMINGS = { RESUME_GRACE_MS: '10000', LEASE_TTL_MS: '1000', SWEEP_INTERVAL_MS: '200', DRAIN_DELAY_MS: '200' };
-const WAIT_MS = 10_000;
+const TIMINGS = { RESUME_GRACE_MS: '10000', LEASE_TTL_MS: '3000', SWEEP_INTERVAL_MS: '200', DRAIN_DELAY_MS: '200' };
+const WAIT_MS = 20_000;
 
 /**
  * A stand-in for the load balancer: every socket the SDK opens goes to the node
@@ -44,7 +44,7 @@ function assertContiguous(events: readonly BroadcastEvent[]): void {
   assert.deepEqual(seqs, seqs.map((_, i) => first + i), `delivered seqs are contiguous, without repeats: ${seqs.join(',')}`);
 }
 
-describe('SwitchboardClient v2 against real gateways: resume, exactly once', { timeout: 60_000 }, () => {
+describe('SwitchboardClient v2 against real gateways: resume, exactly once', { timeout: 180_000 }, () => {
   let redis: RedisServer;
   const nodes: GatewayProcess[] = [];
   const closers: Array<() => Promise<unknown>> = [];
@@ -63,7 +63,7 @@ describe('SwitchboardClient v2 against real gateways: resume, exactly once', { t
     await redis?.dispose();
   });
 
-  it('resumes on another node after its node is SIGKILLed: same id and name, every line once, in order, no notices', { timeout: 20_000 }, async () => {
+  it('resumes on another node after its node is SIGKILLed: same id and name, every line once, in order, no notices', { timeout: 60_000 }, async () => {
     const watcher = await ChatClient.connect(nodes[2]!.wsUrl);
     closers.push(() => watcher.close());
     const lb = balancer(nodes[0]!.wsUrl);
@@ -102,7 +102,7 @@ describe('SwitchboardClient v2 against real gateways: resume, exactly once', { t
     nodes[0] = await start(1, port);
   });
 
-  it('delivers exactly once a line whose echo was lost in the drop, and a line sent while down', { timeout: 20_000 }, async () => {
+  it('delivers exactly once a line whose echo was lost in the drop, and a line sent while down', { timeout: 60_000 }, async () => {
     const watcher = await ChatClient.connect(nodes[2]!.wsUrl);
     closers.push(() => watcher.close());
     const lb = balancer(nodes[0]!.wsUrl);
@@ -135,7 +135,7 @@ describe('SwitchboardClient v2 against real gateways: resume, exactly once', { t
     assert.deepEqual(bea.failed.items, []);
   });
 
-  it('follows a drain (1012) to another node and resumes there', { timeout: 20_000 }, async () => {
+  it('follows a drain (1012) to another node and resumes there', { timeout: 60_000 }, async () => {
     const lb = balancer(nodes[1]!.wsUrl);
     const cy = sdkClient(lb);
     closers.push(() => cy.client.close());

@@ -23,6 +23,9 @@ export interface GatewayOptions {
   readonly readyTimeoutMs?: number;
 }
 
+/** Default wait for a gateway to become ready, in ms: generous, for a loaded 2-core machine. */
+export const READY_TIMEOUT_MS = 30_000;
+
 export const GATEWAY_ENTRY = fileURLToPath(new URL('../../../services/gateway/dist/main.js', import.meta.url));
 
 /**
@@ -54,7 +57,7 @@ export class GatewayProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const gateway = new GatewayProcess(child);
-    const timeoutMs = options.readyTimeoutMs ?? 10_000;
+    const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
     try {
       const listening = await gateway.logs.waitFor((l) => l.msg.startsWith('listening'), timeoutMs, 'the gateway to listen');
       gateway.port = listening.port as number;
@@ -64,6 +67,19 @@ export class GatewayProcess {
       throw new Error(`${(err as Error).message}\nstderr: ${gateway.stderr}`);
     }
     return gateway;
+  }
+
+  /**
+   * Wait until the node is ready as a whole (bus and session store up, not
+   * draining: the moment it accepts upgrades), as logged after log line `from`.
+   * Take `from` (logs.items.length) before causing the outage, so a ready line
+   * from before it does not count.
+   */
+  async waitUntilReady(from: number, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const changes = this.logs.items.slice(from).filter((l) => l.msg === 'gateway ready' || l.msg === 'gateway not ready');
+    if (changes.at(-1)?.msg === 'gateway ready') return;
+    const at = this.logs.items.length;
+    await this.logs.waitFor((l) => l.msg === 'gateway ready', timeoutMs, `${this.nodeId || 'the gateway'} to be ready again`, at);
   }
 
   get pid(): number | undefined {

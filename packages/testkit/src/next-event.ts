@@ -19,7 +19,7 @@ export interface Watcher<Events> {
  */
 export function watch<Events>(source: Subscribable<Events>): Watcher<Events> {
   return {
-    next(type, match = () => true, timeoutMs = 5_000, what = `a "${String(type)}" event`) {
+    next(type, match = () => true, timeoutMs = 10_000, what = `a "${String(type)}" event`) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           off();

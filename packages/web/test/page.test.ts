@@ -8,14 +8,14 @@ import { GatewayProcess, RedisServer, freePort } from '@switchboard/testkit';
 /** Debian's chromium (CI installs it with apt); playwright never downloads a browser here. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
-const WAIT_MS = 10_000;
+const WAIT_MS = 20_000;
 /**
  * Protocol v2 keeps a dropped session this long (ms) before the others hear the
  * leave: long enough for a node restart and a reload, short enough to see a
  * closed tab announced within a test.
  */
 const GRACE = { RESUME_GRACE_MS: '5000', SWEEP_INTERVAL_MS: '250' };
-const LEAVE_WAIT_MS = 15_000;
+const LEAVE_WAIT_MS = 30_000;
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 
 /**

@@ -21,6 +21,8 @@ export class Gateway {
   private readonly log: Logger;
   private shuttingDown = false;
   private stopped: Promise<void> | undefined;
+  /** The readiness last logged, so each change is logged once. */
+  private lastReady: BusHealth | undefined;
 
   constructor(
     private readonly config: Config,
@@ -45,9 +47,16 @@ export class Gateway {
     return bus;
   }
 
-  /** Start the bus and listen. Resolves with the bound address. */
+  /**
+   * Start the bus and listen. Resolves with the bound address. From then on every
+   * change of readiness is logged: `gateway ready` each time the node can take
+   * clients again (tests and the cluster runner wait for it), `gateway not ready`
+   * with the reason each time it stops.
+   */
   async listen(): Promise<AddressInfo> {
     this.hub.start();
+    this.bus.onHealthChange(() => this.logReadiness());
+    this.sessions.onHealthChange(() => this.logReadiness());
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.config.port, this.config.host, () => {
@@ -55,7 +64,10 @@ export class Gateway {
         resolve();
       });
     });
-    return this.server.address() as AddressInfo;
+    const address = this.server.address() as AddressInfo;
+    this.log.info({ port: address.port, host: address.address }, `listening on http://${address.address}:${address.port}`);
+    this.logReadiness();
+    return address;
   }
 
   /**
@@ -70,8 +82,20 @@ export class Gateway {
     return this.stopped;
   }
 
+  private logReadiness(): void {
+    if (!this.server.listening && !this.shuttingDown) return;
+    const now = this.readiness();
+    if (now.ready === this.lastReady?.ready && (now.ready || this.lastReady.reason === now.reason)) return;
+    // Not-ready before the first ready is the normal start-up, not news.
+    if (!now.ready && this.lastReady === undefined) return;
+    this.lastReady = now;
+    if (now.ready) this.log.info('gateway ready');
+    else this.log.warn({ reason: now.reason }, 'gateway not ready');
+  }
+
   private async stop(): Promise<void> {
     this.shuttingDown = true;
+    this.logReadiness();
     this.log.info({ clients: this.sockets.size, drainDelayMs: this.config.drainDelayMs }, 'draining');
     if (this.sockets.size > 0) await delay(this.config.drainDelayMs);
     await this.sockets.closeAll(CloseCode.SERVICE_RESTART, 'server restarting, reconnect');

@@ -59,25 +59,8 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  // "gateway ready" is logged once, the first time the node can take clients
-  // (tests and the cluster runner wait for it); /readyz tells the state after that.
-  let announced = false;
-  const announceReady = () => {
-    if (announced || !gateway.readiness().ready) return;
-    announced = true;
-    clearInterval(readyPoll);
-    log.info('gateway ready');
-  };
-  const readyPoll = setInterval(announceReady, 50);
-  readyPoll.unref();
-  bus.onHealthChange(announceReady);
-
   const address = await gateway.listen();
-  log.info(
-    { port: address.port, host: address.address, bus: config.redisUrl ? 'redis' : 'memory' },
-    `listening on http://${address.address}:${address.port}`,
-  );
-  announceReady();
+  log.info({ port: address.port, bus: config.redisUrl ? 'redis' : 'memory' }, 'gateway started');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -39,6 +39,10 @@ export class MemorySessionRegistry implements SessionRegistry {
     return true;
   }
 
+  onHealthChange(): void {
+    // Always ready: nothing to report.
+  }
+
   create(session: SessionInfo): Promise<void> {
     this.sessions.set(session.token, { ...session });
     return Promise.resolve();

@@ -45,6 +45,7 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly pending: PendingLeave[] = [];
   private live: () => Iterable<SessionInfo> = () => [];
   private revived: (session: SessionInfo) => void = () => undefined;
+  private readonly healthListeners: Array<() => void> = [];
   /** When the connection last became ready (undefined while it is down). */
   private readySince: number | undefined;
   private registered = false;
@@ -62,9 +63,13 @@ export class RedisSessionRegistry implements SessionRegistry {
     this.revived = revived;
     this.redis.on('ready', () => {
       this.readySince = Date.now();
+      this.reportHealth();
       void this.onReady();
     });
-    this.redis.on('close', () => (this.readySince = undefined));
+    this.redis.on('close', () => {
+      this.readySince = undefined;
+      this.reportHealth();
+    });
     this.redis.connect().catch(() => undefined);
     const leaseTimer = setInterval(() => void this.renewLease(), Math.max(50, Math.floor(this.options.leaseTtlMs / 3)));
     const sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
@@ -76,6 +81,10 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   ready(): boolean {
     return !this.closed && this.redis.status === 'ready';
+  }
+
+  onHealthChange(listener: () => void): void {
+    this.healthListeners.push(listener);
   }
 
   async create(s: SessionInfo): Promise<void> {
@@ -111,6 +120,10 @@ export class RedisSessionRegistry implements SessionRegistry {
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not give up the lease'));
     await this.redis.quit().catch(() => undefined);
     this.redis.disconnect();
+  }
+
+  private reportHealth(): void {
+    for (const listener of this.healthListeners) listener();
   }
 
   private async onReady(): Promise<void> {

@@ -37,6 +37,8 @@ export interface SessionRegistry {
   start(live: () => Iterable<SessionInfo>, revived: (session: SessionInfo) => void): void;
   /** Whether sessions can be created and resumed now. */
   ready(): boolean;
+  /** Register a listener called whenever ready() may have changed. */
+  onHealthChange(listener: () => void): void;
   /** Register a new session held by `session.conn`. */
   create(session: SessionInfo): Promise<void>;
   /**

@@ -36,7 +36,7 @@ describe('three gateways over a real Redis', () => {
     const watcher = await ChatClient.connect(nodes[0]!.wsUrl);
     const leaving = await ChatClient.connect(extra.wsUrl);
     const exit = extra.stop('SIGTERM');
-    await extra.logs.waitFor((l) => l.msg === 'draining', 5_000, 'the drain to start');
+    await extra.logs.waitFor((l) => l.msg === 'draining', 15_000, 'the drain to start');
     const ready = await fetch(`${extra.httpUrl}/readyz`);
     assert.equal(ready.status, 503, 'the load balancer is told to stop routing here');
     assert.equal(((await ready.json()) as { reason: string }).reason, 'shutting down');

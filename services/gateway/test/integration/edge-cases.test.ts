@@ -4,8 +4,8 @@ import { WebSocket } from 'ws';
 import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
 
 /** Longest wait for a lease to lapse and a sweep to notice, in ms. */
-const SWEEP_WAIT_MS = 15_000;
-const TIMINGS = { LEASE_TTL_MS: '1000', SWEEP_INTERVAL_MS: '200', RESUME_GRACE_MS: '1000' };
+const SWEEP_WAIT_MS = 30_000;
+const TIMINGS = { LEASE_TTL_MS: '3000', SWEEP_INTERVAL_MS: '200', RESUME_GRACE_MS: '1000' };
 
 /** Poll a condition that has no event to wait on (Redis state), bounded by `timeoutMs`. */
 async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -44,7 +44,7 @@ describe('edge cases of sessions and ordering', () => {
     );
     await eventually(
       async () => (await redis.cli('SCARD', 'switchboard:node-sessions:edge-1')).trim() === '0',
-      5_000,
+      SWEEP_WAIT_MS,
       'edge-1 to hold no session',
     );
     await watcher.barrier('ghosts');
@@ -77,12 +77,12 @@ describe('edge cases of sessions and ordering', () => {
     await watcher.waitForMessage('notification', `${leaver.welcome.nickname} has connected`);
     const marks = nodes.map((n) => n.logs.items.length);
     await redis.stop();
-    await nodes[0]!.logs.waitFor((l) => l.msg === 'bus not ready', 5_000, 'edge-1 to lose redis', marks[0]);
+    await nodes[0]!.logs.waitFor((l) => l.msg === 'gateway not ready', SWEEP_WAIT_MS, 'edge-1 to lose redis', marks[0]);
     await leaver.close();
-    await nodes[0]!.logs.waitFor((l) => l.msg === 'session leave kept until redis is back', 5_000, 'the kept leave', marks[0]);
+    await nodes[0]!.logs.waitFor((l) => l.msg === 'session leave kept until redis is back', SWEEP_WAIT_MS, 'the kept leave', marks[0]);
     await redis.restart();
     await watcher.waitForMessage('notification', `${leaver.welcome.nickname} has disconnected`, SWEEP_WAIT_MS);
-    await Promise.all(nodes.map((n, i) => n.logs.waitFor((l) => l.msg === 'bus ready', SWEEP_WAIT_MS, 'bus ready', marks[i])));
+    await Promise.all(nodes.map((n, i) => n.waitUntilReady(marks[i]!, SWEEP_WAIT_MS)));
     await watcher.close();
   });
 
@@ -99,7 +99,7 @@ describe('edge cases of sessions and ordering', () => {
     await Promise.all(
       nodes.map((n, i) => n.logs.waitFor((l) => /went back in time|epoch changed/.test(l.msg), SWEEP_WAIT_MS, 'the new epoch', marks[i])),
     );
-    await Promise.all(nodes.map((n, i) => n.logs.waitFor((l) => l.msg === 'bus ready', SWEEP_WAIT_MS, 'bus ready', marks[i])));
+    await Promise.all(nodes.map((n, i) => n.waitUntilReady(marks[i]!, SWEEP_WAIT_MS)));
     talker.send('after the rewind');
     const fresh = await watcher.waitForMessage('message', 'after the rewind');
     assert.notEqual(fresh.epoch, last.epoch);

@@ -6,13 +6,13 @@ import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
 /** Short timings so grace periods and dead-node sweeps happen within a test. */
 const TIMINGS = {
   RESUME_GRACE_MS: '1500',
-  LEASE_TTL_MS: '1000',
+  LEASE_TTL_MS: '3000',
   SWEEP_INTERVAL_MS: '200',
   DRAIN_DELAY_MS: '200',
   RESUME_MAX_EVENTS: '50',
   MESSAGE_BURST: '1000',
 };
-const GRACE_WAIT_MS = 15_000;
+const GRACE_WAIT_MS = 30_000;
 
 const v2 = (url: string, hello: object = {}) => ChatClient.connect(url, { hello });
 
@@ -109,10 +109,10 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     const sub = clients.split('\n').find((line) => / name=node-2:sub /.test(line));
     assert.ok(sub, 'the subscriber connection of node-2 is listed');
     await redis.cli('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(sub)![1]!);
-    await nodes[1]!.logs.waitFor((l) => l.msg === 'bus not ready', 5_000, 'node-2 to lose its subscription', mark);
+    await nodes[1]!.logs.waitFor((l) => l.msg === 'bus not ready', GRACE_WAIT_MS, 'node-2 to lose its subscription', mark);
     for (let i = 0; i < 5; i++) sender.send(`during the gap ${i}`);
-    await onNode2.waitForMessage('message', 'during the gap 4', 10_000);
-    await nodes[1]!.logs.waitFor((l) => l.msg === 'gap repaired from history', 5_000, 'the repair log line', mark);
+    await onNode2.waitForMessage('message', 'during the gap 4', GRACE_WAIT_MS);
+    await nodes[1]!.logs.waitFor((l) => l.msg === 'gap repaired from history', GRACE_WAIT_MS, 'the repair log line', mark);
     assertContiguous(onNode2.events.filter((e) => e.seq > from), from + 1);
     await Promise.all([sender.close(), onNode2.close()]);
   });

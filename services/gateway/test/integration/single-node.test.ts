@@ -4,6 +4,9 @@ import { CloseCode, ErrorCode } from '@switchboard/protocol';
 import { ChatClient, GatewayProcess } from '@switchboard/testkit';
 import { chatScenarios } from './chat-scenarios.js';
 
+/** Longest wait for a log line or a notice that follows a timeout, in ms (generous: CI machines are busy). */
+const LOG_WAIT_MS = 15_000;
+
 describe('one gateway on the in-memory bus (no Redis)', () => {
   let node: GatewayProcess;
 
@@ -50,13 +53,13 @@ describe('one gateway on the in-memory bus (no Redis)', () => {
 
 describe('per-connection limits', () => {
   it('drops a client that stops answering pings, and tells the others', async () => {
-    const node = await GatewayProcess.start({ env: { PING_INTERVAL_MS: '100', PONG_TIMEOUT_MS: '400' } });
+    const node = await GatewayProcess.start({ env: { PING_INTERVAL_MS: '200', PONG_TIMEOUT_MS: '2000' } });
     try {
       const healthy = await ChatClient.connect(node.wsUrl);
       const silent = await ChatClient.connect(node.wsUrl, { autoPong: false });
-      await healthy.waitForMessage('notification', `${silent.welcome.nickname} has disconnected`);
-      const joined = await node.logs.waitFor((l) => l.msg === 'joined' && l.id === silent.id, 1000, 'the join log line');
-      await node.logs.waitFor((l) => l.reason === 'HEARTBEAT_TIMEOUT' && l.conn === joined.conn, 1000, 'the log line');
+      await healthy.waitForMessage('notification', `${silent.welcome.nickname} has disconnected`, LOG_WAIT_MS);
+      const joined = await node.logs.waitFor((l) => l.msg === 'joined' && l.id === silent.id, LOG_WAIT_MS, 'the join log line');
+      await node.logs.waitFor((l) => l.reason === 'HEARTBEAT_TIMEOUT' && l.conn === joined.conn, LOG_WAIT_MS, 'the log line');
       // The client that answers pings outlived several intervals and is still served.
       healthy.send('still alive');
       await healthy.waitForMessage('message', 'still alive');
@@ -86,8 +89,8 @@ describe('per-connection limits', () => {
         await reader.waitForMessage('message', `${payload} ${sent - 1}`);
       }
       await gone;
-      const joined = await node.logs.waitFor((l) => l.msg === 'joined' && l.id === stalled.id, 1000, 'the join log line');
-      const line = await node.logs.waitFor((l) => l.conn === joined.conn && /slow consumer/.test(l.msg), 1000, 'the log line');
+      const joined = await node.logs.waitFor((l) => l.msg === 'joined' && l.id === stalled.id, LOG_WAIT_MS, 'the join log line');
+      const line = await node.logs.waitFor((l) => l.conn === joined.conn && /slow consumer/.test(l.msg), LOG_WAIT_MS, 'the log line');
       assert.equal(line.budget, 65536);
       // Every line reached the reader, in order.
       const got = reader.frames.items.filter((f) => f.type === 'message').map((f) => f.message);
