@@ -55,6 +55,22 @@ export interface NickUpdateFrame extends Sequenced {
   readonly time: number;
 }
 
+/**
+ * The limits this node enforces on the client, sent in `welcome` so that clients
+ * refuse what would be refused anyway before sending it (the live values of the
+ * node's settings, which may differ from the defaults in limits.ts).
+ */
+export interface ClientLimits {
+  /** Largest frame the client may send, bytes of UTF-8 (MAX_MESSAGE_BYTES); past it the node closes with 1009. */
+  readonly maxMessageBytes: number;
+  /** Sustained frames per second (MESSAGE_RATE_PER_SEC); past the burst, frames get RATE_LIMITED. */
+  readonly messageRatePerSec: number;
+  /** Frames at once before the rate applies (MESSAGE_BURST). */
+  readonly messageBurst: number;
+  /** Longest nickname, in characters (MAX_NICKNAME_LENGTH). */
+  readonly maxNicknameLength: number;
+}
+
 /** The first frame on every connection, to that client alone. */
 export interface WelcomeFrame {
   readonly type: 'welcome';
@@ -71,6 +87,8 @@ export interface WelcomeFrame {
   readonly session?: string;
   /** Protocol v2: true when this connection continues a session with no event missed. */
   readonly resumed?: boolean;
+  /** The limits this node enforces (absent from servers older than this field). */
+  readonly limits?: ClientLimits;
 }
 
 /** A refusal, to the offending client alone. Nothing was broadcast. */

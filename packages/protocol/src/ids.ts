@@ -15,3 +15,9 @@ export type Epoch = string;
 
 /** Protocol v2: the secret token that lets a client resume its session on any node. */
 export type SessionToken = string;
+
+/** Who a client is in the chat: its id and its current nickname. */
+export interface Identity {
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+}

@@ -1,4 +1,5 @@
-export type { ClientId, NodeId, Nickname, Seq, Epoch, SessionToken } from './ids.js';
+export type { ClientId, NodeId, Nickname, Seq, Epoch, SessionToken, Identity } from './ids.js';
+export * from './position.js';
 export * from './limits.js';
 export * from './close-codes.js';
 export * from './errors.js';

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   MAX_NICKNAME_LENGTH,
   ProtocolError,
+  advance,
   encodeServerFrame,
   isBroadcastEvent,
   nickChangedText,
@@ -120,5 +121,28 @@ describe('protocol v2 client frames', () => {
     assert.equal(parseClientFrameV2('{"type":"message","message":"x","ref":""}').ok, false);
     assert.equal(parseClientFrameV2(`{"type":"message","message":"x","ref":"${'r'.repeat(65)}"}`).ok, false);
     assert.equal(parseClientFrameV2('not json').ok, false);
+  });
+});
+
+describe('advance', () => {
+  const at = { epoch: 'e1', seq: 5 };
+
+  it('takes the first event, and the one right after the last, as the next', () => {
+    assert.deepEqual(advance(undefined, { epoch: 'e1', seq: 9 }), { kind: 'next' });
+    assert.deepEqual(advance(at, { epoch: 'e1', seq: 6 }), { kind: 'next' });
+  });
+
+  it('calls an event at or below the last a duplicate', () => {
+    assert.deepEqual(advance(at, { epoch: 'e1', seq: 5 }), { kind: 'duplicate' });
+    assert.deepEqual(advance(at, { epoch: 'e1', seq: 1 }), { kind: 'duplicate' });
+  });
+
+  it('names the events skipped by a later one', () => {
+    assert.deepEqual(advance(at, { epoch: 'e1', seq: 9 }), { kind: 'gap', from: 6, to: 8 });
+  });
+
+  it('starts over on another epoch, whatever the seq', () => {
+    assert.deepEqual(advance(at, { epoch: 'e2', seq: 1 }), { kind: 'epoch', previous: 'e1' });
+    assert.deepEqual(advance(at, { epoch: 'e2', seq: 6 }), { kind: 'epoch', previous: 'e1' });
   });
 });

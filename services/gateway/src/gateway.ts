@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CloseCode } from '@switchboard/protocol';
+import { CloseCode, MAX_NICKNAME_LENGTH, type ClientLimits } from '@switchboard/protocol';
 import type { Bus, BusHealth } from './bus/bus.js';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -31,7 +31,18 @@ export class Gateway {
     logger: Logger,
   ) {
     this.log = logger.child({ module: 'gateway' });
-    this.hub = new Hub(bus, sessions, { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs, resumeMaxEvents: config.resumeMaxEvents }, logger);
+    const clientLimits: ClientLimits = {
+      maxMessageBytes: config.maxMessageBytes,
+      messageRatePerSec: config.messageRatePerSec,
+      messageBurst: config.messageBurst,
+      maxNicknameLength: MAX_NICKNAME_LENGTH,
+    };
+    this.hub = new Hub(
+      bus,
+      sessions,
+      { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs, resumeMaxEvents: config.resumeMaxEvents, clientLimits },
+      logger,
+    );
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger);
     this.server = createServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }));

@@ -8,6 +8,7 @@ import {
   nickChangedText,
   welcomeText,
   type BroadcastEvent,
+  type ClientLimits,
   type Epoch,
   type EventDraft,
   type HelloFrame,
@@ -30,6 +31,8 @@ export interface HubOptions {
   readonly resumeGraceMs: number;
   /** Most events replayed on one resume. */
   readonly resumeMaxEvents: number;
+  /** What this node enforces on clients, told to each in `welcome`. */
+  readonly clientLimits: ClientLimits;
 }
 
 /** A local peer, from the moment it connects, and where it stands in the event sequence. */
@@ -154,6 +157,7 @@ export class Hub {
         epoch: start.epoch,
         seq: start.seq,
         ...(peer.dialect === 'v2' && { session: member.token, resumed }),
+        limits: this.options.clientLimits,
       });
       member.epoch = start.epoch;
       member.lastSeq = start.seq;

@@ -36,7 +36,7 @@ class FakePeer implements Peer {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function hubWith(bus: Bus = new MemoryBus(LIMITS)): Hub {
-  const hub = new Hub(bus, new MemorySessionRegistry(bus, logger, 60_000), { nodeId: 'node-a', resumeGraceMs: 1_000, resumeMaxEvents: 100 }, logger);
+  const hub = new Hub(bus, new MemorySessionRegistry(bus, logger, 60_000), { nodeId: 'node-a', resumeGraceMs: 1_000, resumeMaxEvents: 100, clientLimits: { maxMessageBytes: 512, messageRatePerSec: 20, messageBurst: 40, maxNicknameLength: 32 } }, logger);
   hub.start();
   return hub;
 }
