@@ -1,6 +1,8 @@
+import { MAX_NICKNAME_LENGTH, MAX_REF_LENGTH } from './limits.js';
+
 /**
  * The catalogue of `error` frame codes: stable strings a client can switch on,
- * each with the sentence a person reads.
+ * each with the one sentence a person reads (see errorInfo).
  */
 export const ErrorCode = {
   NICK_REQUIRED: 'NICK_REQUIRED',
@@ -14,10 +16,40 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** The sentence sent with each code. A BAD_FRAME refusal says instead exactly what was wrong (BadFrame). */
+export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
+  NICK_REQUIRED: 'Usage: /nick NAME (a name is required).',
+  NICK_INVALID: 'Nicknames cannot contain control characters.',
+  NICK_TOO_LONG: `Nicknames are at most ${MAX_NICKNAME_LENGTH} characters.`,
+  EMPTY_MESSAGE: 'Empty messages are not sent.',
+  RATE_LIMITED: 'Slow down: you are sending too fast; this line was not sent.',
+  BAD_FRAME: 'The frame was not understood.',
+  BUS_UNAVAILABLE: 'Not delivered: the chat cluster is unreachable right now. Please try again.',
+};
+
+/** What a refused input was refused for: a code and its sentence. */
 export interface ProtocolErrorInfo {
   readonly code: ErrorCode;
   readonly message: string;
 }
+
+/** The catalogue entry for `code`; `detail`, a sentence of its own, replaces the generic one (BAD_FRAME: which field, which rule). */
+export function errorInfo(code: ErrorCode, detail?: string): ProtocolErrorInfo {
+  return { code, message: detail ?? ERROR_SENTENCES[code] };
+}
+
+/** The details of BAD_FRAME, in one place. */
+export const BadFrame = {
+  NOT_AN_OBJECT: 'Frames must be JSON objects.',
+  HELLO_FIRST: 'The first frame must be {"type":"hello"}.',
+  HELLO_AGAIN: '"hello" is only allowed as the first frame.',
+  BAD_REF: `"ref" must be a string of 1 to ${MAX_REF_LENGTH} characters.`,
+  BAD_SESSION: 'Bad hello: "session" must be a string.',
+  BAD_SINCE: 'Bad hello: "since" must be a whole number.',
+  BAD_EPOCH: 'Bad hello: "epoch" must be a string.',
+  MESSAGE_NOT_STRING: '"message" must be a string.',
+  unknownType: (type: unknown): string => `Unknown frame type ${JSON.stringify(type) ?? String(type)}.`,
+} as const;
 
 /** Thrown by the strict parsers (e.g. parseServerFrame) when input is not a valid frame. */
 export class ProtocolError extends Error {

@@ -64,3 +64,11 @@ export const RESUME_MAX_EVENTS = 2_000;
 
 /** Oldest event kept in the history, in ms. */
 export const HISTORY_MAX_AGE_MS = 600_000;
+
+/**
+ * Protocol v2: refs remembered per client for de-duplication (as long as the
+ * history, and at most this many: the oldest are forgotten first). A client
+ * must not have more frames than this waiting for their acknowledgement (the
+ * SDK keeps at most 100).
+ */
+export const REFS_PER_CLIENT = 1_000;

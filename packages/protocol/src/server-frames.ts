@@ -1,47 +1,135 @@
-import { ProtocolError } from './errors.js';
-import {
-  BROADCAST_TYPES,
-  SERVER_FRAME_TYPES,
-  type BroadcastEvent,
-  type ServerFrame,
-} from './frames.js';
+import type { ClientId, Epoch, Nickname, NodeId, Seq } from './ids.js';
+import type { ErrorCode } from './errors.js';
 
-/** Serialize a server frame. The gateway calls this once per event per node, never per client. */
-export function encodeServerFrame(frame: ServerFrame): string {
-  return JSON.stringify(frame);
+/**
+ * Server -> client frames. Every frame is one JSON object in one text frame with at
+ * least `type`, `id`, `nickname` and `message`, as the seed sends them; Switchboard
+ * adds fields but never removes or renames one.
+ */
+
+/**
+ * Fields every broadcast event carries: its place in the cluster's one order.
+ * `seq` rises by exactly 1 per event across the whole cluster; `epoch` names the
+ * history it belongs to and changes when that history is lost.
+ */
+export interface Sequenced {
+  readonly seq: Seq;
+  readonly epoch: Epoch;
+  /** The sender's `ref` (protocol v2), echoed as its acknowledgement. */
+  readonly ref?: string;
+}
+
+/** A chat line, sent to every client on every node, the sender included. */
+export interface MessageFrame extends Sequenced {
+  readonly type: 'message';
+  /** The sender's id. */
+  readonly id: ClientId;
+  /** The sender's nickname when it sent the line. */
+  readonly nickname: Nickname;
+  readonly message: string;
+  /** When the sender's node accepted the line, in milliseconds since the Unix epoch. */
+  readonly time: number;
+}
+
+/** `NICK has connected` / `NICK has disconnected`, to every client on every node. */
+export interface NotificationFrame extends Sequenced {
+  readonly type: 'notification';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  readonly message: string;
+  /** What happened, so clients need not parse `message`. */
+  readonly event: 'connected' | 'disconnected';
+  readonly time: number;
+}
+
+/** A `/nick` change, to every client: `nickname` is the new name. */
+export interface NickUpdateFrame extends Sequenced {
+  readonly type: 'nick_update';
+  readonly id: ClientId;
+  /** The new nickname. */
+  readonly nickname: Nickname;
+  /** `Client OLD changed to NEW`, the seed's wording. */
+  readonly message: string;
+  /** The old nickname. */
+  readonly previous: Nickname;
+  readonly time: number;
 }
 
 /**
- * Parse and validate one server frame (for clients, tests and the cluster bus).
- * Throws ProtocolError when the text is not JSON or lacks the seed's fields.
+ * The limits this node enforces on the client, sent in `welcome` so that clients
+ * refuse what would be refused anyway before sending it (the live values of the
+ * node's settings, which may differ from the defaults in limits.ts).
  */
-export function parseServerFrame(text: string): ServerFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ProtocolError('server frame is not JSON');
-  }
-  return validateServerFrame(value);
+export interface ClientLimits {
+  /** Largest frame the client may send, bytes of UTF-8 (MAX_MESSAGE_BYTES); past it the node closes with 1009. */
+  readonly maxMessageBytes: number;
+  /** Sustained frames per second (MESSAGE_RATE_PER_SEC); past the burst, frames get RATE_LIMITED. */
+  readonly messageRatePerSec: number;
+  /** Frames at once before the rate applies (MESSAGE_BURST). */
+  readonly messageBurst: number;
+  /** Longest nickname, in characters (MAX_NICKNAME_LENGTH). */
+  readonly maxNicknameLength: number;
 }
 
-/** Validate an already parsed value as a server frame; throws ProtocolError. */
-export function validateServerFrame(value: unknown): ServerFrame {
-  if (typeof value !== 'object' || value === null) {
-    throw new ProtocolError('server frame is not an object');
-  }
-  const frame = value as Record<string, unknown>;
-  if (typeof frame.type !== 'string' || !SERVER_FRAME_TYPES.has(frame.type)) {
-    throw new ProtocolError(`unknown server frame type: ${String(frame.type)}`);
-  }
-  for (const field of ['id', 'nickname', 'message'] as const) {
-    if (typeof frame[field] !== 'string') {
-      throw new ProtocolError(`${frame.type} frame lacks string field "${field}"`);
-    }
-  }
-  return frame as unknown as ServerFrame;
+/** The first frame on every connection, to that client alone. */
+export interface WelcomeFrame {
+  readonly type: 'welcome';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  readonly message: string;
+  /** The gateway node serving this connection. */
+  readonly node: NodeId;
+  /** The history this connection's events belong to. */
+  readonly epoch?: Epoch;
+  /** The last `seq` before the first event this connection receives. */
+  readonly seq?: Seq;
+  /** Protocol v2: the secret resume token of this session. */
+  readonly session?: string;
+  /** Protocol v2: true when this connection continues a session with no event missed. */
+  readonly resumed?: boolean;
+  /** The limits this node enforces (absent from servers older than this field). */
+  readonly limits?: ClientLimits;
 }
 
-export function isBroadcastEvent(frame: ServerFrame): frame is BroadcastEvent {
-  return BROADCAST_TYPES.has(frame.type);
+/** A refusal, to the offending client alone. Nothing was broadcast. */
+export interface ErrorFrame {
+  readonly type: 'error';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  /** A sentence a person can read. */
+  readonly message: string;
+  readonly code: ErrorCode;
+  /** Protocol v2: the `ref` of the refused frame. */
+  readonly ref?: string;
 }
+
+/**
+ * Protocol v2: a retried frame whose `ref` was already broadcast. Nothing is sent
+ * again; `seq` is where the original stands.
+ */
+export interface AckFrame {
+  readonly type: 'ack';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  readonly message: string;
+  readonly ref: string;
+  readonly seq: Seq;
+  readonly epoch: Epoch;
+}
+
+/** Events that are broadcast to the whole cluster. */
+export type BroadcastEvent = MessageFrame | NotificationFrame | NickUpdateFrame;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A broadcast event before the bus has given it its place (`seq`, `epoch`). */
+export type EventDraft = DistributiveOmit<BroadcastEvent, 'seq' | 'epoch'>;
+
+/** Every frame the server sends. */
+export type ServerFrame = BroadcastEvent | WelcomeFrame | ErrorFrame | AckFrame;
+
+export type ServerFrameType = ServerFrame['type'];
+
+export const BROADCAST_TYPES: ReadonlySet<string> = new Set(['message', 'notification', 'nick_update']);
+
+export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([...BROADCAST_TYPES, 'welcome', 'error', 'ack']);

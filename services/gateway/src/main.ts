@@ -3,14 +3,15 @@
  * The composition root: the one place that picks concrete parts (which bus) and
  * wires them into a Gateway, and that owns the process (signals, exit codes).
  */
+import { REFS_PER_CLIENT } from '@switchboard/protocol';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
-import { RedisBus } from './bus/redis-bus.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
+import { RedisBus } from './redis/redis-bus.js';
+import { RedisSessionRegistry } from './redis/redis-session-registry.js';
 import { MemorySessionRegistry } from './sessions/memory-session-registry.js';
-import { RedisSessionRegistry } from './sessions/redis-session-registry.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
 
 /** Exit status for a bad setting. */
@@ -35,11 +36,12 @@ function readConfig(): Config {
 
 /** The one place that picks the medium: memory for one node, Redis for a cluster. */
 function createCluster(config: Config, logger: Logger): { bus: Bus; sessions: SessionRegistry } {
+  const limits = { ...config, refsPerClient: REFS_PER_CLIENT };
   if (config.redisUrl === undefined) {
-    const bus = new MemoryBus(config);
+    const bus = new MemoryBus(limits);
     return { bus, sessions: new MemorySessionRegistry(bus, logger, config.historyMaxAgeMs) };
   }
-  const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger };
+  const shared = { ...limits, url: config.redisUrl, prefix: config.redisPrefix, logger };
   return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared) };
 }
 

@@ -1,10 +1,5 @@
-import type { BroadcastEvent, Epoch, EventDraft, Seq } from '@switchboard/protocol';
+import type { BroadcastEvent, Epoch, EventDraft, Position } from '@switchboard/protocol';
 
-/** A place in the cluster's one order: the last event seen, within one history. */
-export interface Position {
-  readonly epoch: Epoch;
-  readonly seq: Seq;
-}
 
 /** Where a published event landed. `duplicate`: its `ref` was already published by the same client; nothing was sent. */
 export interface PublishResult extends Position {
@@ -82,4 +77,9 @@ export class BusUnavailableError extends Error {
 export interface HistoryLimits {
   readonly historyMaxEvents: number;
   readonly historyMaxAgeMs: number;
+}
+
+/** Everything a bus keeps is bounded: the history, and the refs of each client (as long as the history, at most this many). */
+export interface BusLimits extends HistoryLimits {
+  readonly refsPerClient: number;
 }

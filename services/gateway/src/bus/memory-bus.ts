@@ -1,13 +1,12 @@
 import { nanoid } from 'nanoid';
-import type { BroadcastEvent, Epoch, EventDraft } from '@switchboard/protocol';
+import type { BroadcastEvent, ClientId, Epoch, EventDraft, Position, Seq } from '@switchboard/protocol';
 import {
   BusUnavailableError,
   type Bus,
   type BusEventHandler,
   type BusHealth,
-  type HistoryLimits,
+  type BusLimits,
   type HistoryResult,
-  type Position,
   type PublishResult,
 } from './bus.js';
 
@@ -30,11 +29,11 @@ export class MemoryBus implements Bus {
   /** The history: `entries[head..]` are kept, oldest first. */
   private entries: Stored[] = [];
   private first = 0;
-  /** `${clientId}\n${ref}` -> where it landed; bounded like the history. */
-  private readonly refs = new Map<string, PublishResult>();
+  /** Per client, its published refs and their seq, oldest first; at most refsPerClient each, as old as the history. */
+  private readonly refs = new Map<ClientId, { map: Map<string, Seq>; at: number }>();
 
   constructor(
-    private readonly limits: HistoryLimits,
+    private readonly limits: BusLimits,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -45,19 +44,14 @@ export class MemoryBus implements Bus {
   publish(draft: EventDraft): Promise<PublishResult> {
     const handler = this.handler;
     if (this.closed || !handler) return Promise.reject(new BusUnavailableError('memory bus is closed'));
-    const refKey = draft.ref === undefined ? undefined : `${draft.id}\n${draft.ref}`;
-    const earlier = refKey === undefined ? undefined : this.refs.get(refKey);
-    if (earlier) return Promise.resolve({ ...earlier, duplicate: true });
+    const earlier = draft.ref === undefined ? undefined : this.refsOf(draft.id)?.get(draft.ref);
+    if (earlier !== undefined) return Promise.resolve({ epoch: this.epoch, seq: earlier, duplicate: true });
 
     const event = { seq: ++this.seq, epoch: this.epoch, ...draft } as BroadcastEvent;
     this.store(event);
-    const result: PublishResult = { epoch: this.epoch, seq: event.seq, duplicate: false };
-    if (refKey !== undefined) {
-      this.refs.set(refKey, result);
-      if (this.refs.size > this.limits.historyMaxEvents) this.refs.delete(this.refs.keys().next().value!);
-    }
+    if (draft.ref !== undefined) this.remember(draft.id, draft.ref, event.seq);
     queueMicrotask(() => handler(event));
-    return Promise.resolve(result);
+    return Promise.resolve({ epoch: this.epoch, seq: event.seq, duplicate: false });
   }
 
   history(since: Position, maxEvents = Infinity): Promise<HistoryResult> {
@@ -67,8 +61,8 @@ export class MemoryBus implements Bus {
     const oldest = this.seq - kept + 1;
     if (since.epoch !== this.epoch) return Promise.resolve({ ok: false, head, reason: 'epoch changed' });
     if (since.seq > this.seq) return Promise.resolve({ ok: false, head, reason: 'position is ahead of the history' });
-    if (since.seq + 1 < oldest) return Promise.resolve({ ok: false, head, reason: 'history trimmed' });
     if (this.seq - since.seq > maxEvents) return Promise.resolve({ ok: false, head, reason: 'too far behind' });
+    if (since.seq + 1 < oldest) return Promise.resolve({ ok: false, head, reason: 'history trimmed' });
     const events = this.entries.slice(this.first + (since.seq + 1 - oldest)).map((s) => s.event);
     return Promise.resolve({ ok: true, head, events });
   }
@@ -83,7 +77,6 @@ export class MemoryBus implements Bus {
       this.seq = 0;
       this.entries = [];
       this.first = 0;
-      this.refs.clear();
     }
     return this.head();
   }
@@ -104,6 +97,35 @@ export class MemoryBus implements Bus {
     this.closed = true;
     this.handler = undefined;
     return Promise.resolve();
+  }
+
+  /** A client's refs, unless they expired with the history. */
+  private refsOf(client: ClientId): Map<string, Seq> | undefined {
+    const entry = this.refs.get(client);
+    if (entry && entry.at < this.now() - this.limits.historyMaxAgeMs) {
+      this.refs.delete(client);
+      return undefined;
+    }
+    return entry?.map;
+  }
+
+  private remember(client: ClientId, ref: string, seq: Seq): void {
+    const map = this.refsOf(client) ?? new Map<string, Seq>();
+    map.set(ref, seq);
+    if (map.size > this.limits.refsPerClient) map.delete(map.keys().next().value!);
+    // Re-inserted, so the map of clients stays ordered by last use and the stalest can go first.
+    this.refs.delete(client);
+    this.refs.set(client, { map, at: this.now() });
+    this.forgetStaleRefs();
+  }
+
+  /** Drop the refs of clients that have published nothing for as long as the history lasts. */
+  private forgetStaleRefs(): void {
+    const cutoff = this.now() - this.limits.historyMaxAgeMs;
+    for (const [client, entry] of this.refs) {
+      if (entry.at >= cutoff) break;
+      this.refs.delete(client);
+    }
   }
 
   private store(event: BroadcastEvent): void {

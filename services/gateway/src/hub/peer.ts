@@ -2,7 +2,7 @@ import type { ClientId, Nickname } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
 
 /** Which protocol a connection speaks: the seed's text frames, or v2 JSON frames (subprotocol `switchboard.v2`). */
-export type Dialect = 'v1' | 'v2';
+export type ProtocolVersion = 'v1' | 'v2';
 
 /**
  * A local client as the hub sees it: an identity and a way to hand it frames.
@@ -11,7 +11,7 @@ export type Dialect = 'v1' | 'v2';
 export interface Peer {
   /** This connection's own id (a resumed session gets a new connection, same client id). */
   readonly conn: string;
-  readonly dialect: Dialect;
+  readonly protocol: ProtocolVersion;
   /** The client id; set by the hub on admission. */
   id: ClientId;
   nickname: Nickname;
@@ -19,9 +19,4 @@ export interface Peer {
   readonly log: Logger;
   /** Queue one already-encoded text frame (UTF-8 JSON). Never throws; a peer past its budget closes itself. */
   sendEncoded(frame: Buffer): void;
-}
-
-export interface Identity {
-  readonly id: ClientId;
-  readonly nickname: Nickname;
 }

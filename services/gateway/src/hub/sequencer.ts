@@ -1,5 +1,5 @@
-import type { BroadcastEvent, Epoch, Seq } from '@switchboard/protocol';
-import type { Bus, Position } from '../bus/bus.js';
+import { advance, type BroadcastEvent, type Epoch, type Position, type Seq } from '@switchboard/protocol';
+import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 
 /** Repair attempts in a row before giving up on a gap until the next event or reconnect. */
@@ -45,12 +45,17 @@ export class Sequencer {
 
   onEvent(event: BroadcastEvent): void {
     if (this.epoch === undefined) {
+      // Before init() has an answer, the first event is taken as the next one.
       this.epoch = event.epoch;
       this.last = event.seq - 1;
     }
-    if (event.epoch !== this.epoch) this.startEpoch(event.epoch);
-    if (event.seq <= this.last) return;
-    if (event.seq === this.last + 1 && !this.repairing) {
+    let step = advance(this.position(), event);
+    if (step.kind === 'epoch') {
+      this.startEpoch(event.epoch);
+      step = advance(this.position(), event);
+    }
+    if (step.kind === 'duplicate') return;
+    if (step.kind === 'next' && !this.repairing) {
       this.pass(event);
       return;
     }
@@ -71,7 +76,7 @@ export class Sequencer {
         const from = this.last;
         const result = await this.bus.history({ epoch: this.epoch, seq: this.last });
         if (result.ok) {
-          for (const event of result.events) if (event.seq === this.last + 1) this.pass(event);
+          for (const event of result.events) if (advance(this.position(), event).kind === 'next') this.pass(event);
         } else if (result.reason === 'epoch changed') {
           this.startEpoch(result.head.epoch);
           continue;

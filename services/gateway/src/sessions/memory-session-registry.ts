@@ -1,6 +1,5 @@
-import { disconnectedText, type Nickname, type SessionToken } from '@switchboard/protocol';
+import { disconnectedNotice, type Identity, type Nickname, type SessionToken } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
-import type { Identity } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
 import type { Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
 
@@ -62,9 +61,9 @@ export class MemorySessionRegistry implements SessionRegistry {
     return Promise.resolve({ identity: { id: entry.id, nickname: entry.nickname }, live: true });
   }
 
-  rename(token: SessionToken, nickname: Nickname): Promise<void> {
+  rename(token: SessionToken, who: Identity): Promise<void> {
     const entry = this.sessions.get(token);
-    if (entry) entry.nickname = nickname;
+    if (entry) entry.nickname = who.nickname;
     return Promise.resolve();
   }
 
@@ -92,18 +91,14 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (this.sessions.get(token) !== entry) return;
     this.sessions.delete(token);
     clearTimeout(entry.timer);
-    this.tombstones.set(token, { identity: { id: entry.id, nickname: entry.nickname }, until: Date.now() + this.tombstoneTtlMs });
-    if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
+    // A seed-protocol session (no grace) has no token to come back with: nothing to remember.
+    if (entry.graceMs > 0) {
+      this.tombstones.set(token, { identity: { id: entry.id, nickname: entry.nickname }, until: Date.now() + this.tombstoneTtlMs });
+      if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
+    }
     if (!announce) return;
     try {
-      await this.bus.publish({
-        type: 'notification',
-        id: entry.id,
-        nickname: entry.nickname,
-        message: disconnectedText(entry.nickname),
-        event: 'disconnected',
-        time: Date.now(),
-      });
+      await this.bus.publish(disconnectedNotice(entry, Date.now()));
     } catch (err) {
       this.log.warn({ err: (err as Error).message, id: entry.id }, 'disconnect notice not published');
     }

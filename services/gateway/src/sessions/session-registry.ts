@@ -1,5 +1,4 @@
-import type { ClientId, Nickname, SessionToken } from '@switchboard/protocol';
-import type { Identity } from '../hub/peer.js';
+import type { ClientId, Identity, Nickname, SessionToken } from '@switchboard/protocol';
 
 /** One client session: who it is, which connection holds it, how long it survives a drop. */
 export interface SessionInfo {
@@ -49,7 +48,7 @@ export interface SessionRegistry {
    */
   resume(token: SessionToken, conn: string): Promise<Resumed | undefined>;
   /** Record a new nickname, for the disconnect notice. */
-  rename(token: SessionToken, nickname: Nickname): Promise<void>;
+  rename(token: SessionToken, who: Identity): Promise<void>;
   /** The connection dropped: start the grace period, if `conn` still holds the session. Kept and retried if the store is away. */
   detach(token: SessionToken, conn: string): Promise<void>;
   /**

@@ -3,6 +3,7 @@ import { nanoid } from 'nanoid';
 import {
   CloseCode,
   ErrorCode,
+  errorInfo,
   parseClientFrameV2,
   parseClientText,
   parseHello,
@@ -11,7 +12,7 @@ import {
   type ParseResult,
 } from '@switchboard/protocol';
 import type { Hub } from '../hub/hub.js';
-import type { Dialect, Peer } from '../hub/peer.js';
+import type { Peer, ProtocolVersion } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -31,7 +32,7 @@ const CLOSE_GRACE_MS = 2_000;
  * One client's WebSocket on this node. It enforces the per-connection rules
  * (binary frames, heartbeat, outbound buffer budget, message rate, v2 hello; ws
  * itself enforces MAX_MESSAGE_BYTES with 1009 and UTF-8 with 1007), parses frames
- * in the connection's dialect and hands them to the hub. Each rule's outcome is a
+ * in the connection's protocol and hands them to the hub. Each rule's outcome is a
  * close code or an error frame, and a log line with the reason.
  */
 export class Connection implements Peer {
@@ -53,7 +54,7 @@ export class Connection implements Peer {
 
   constructor(
     private readonly socket: WebSocket,
-    readonly dialect: Dialect,
+    readonly protocol: ProtocolVersion,
     private readonly hub: Hub,
     private readonly limits: ConnectionLimits,
     logger: Logger,
@@ -83,7 +84,7 @@ export class Connection implements Peer {
       });
     });
 
-    if (dialect === 'v1') {
+    if (protocol === 'v1') {
       this.admit();
     } else {
       this.helloTimer = setTimeout(() => {
@@ -142,7 +143,7 @@ export class Connection implements Peer {
       return;
     }
     const text = data.toString('utf8');
-    if (this.dialect === 'v2' && !this.admitting) {
+    if (this.protocol === 'v2' && !this.admitting) {
       const hello = parseHello(text);
       if (!hello.ok) {
         this.log.warn({ reason: 'HELLO_EXPECTED' }, 'closing connection: first frame was not hello');
@@ -152,12 +153,12 @@ export class Connection implements Peer {
       this.admit(hello.hello);
       return;
     }
-    const parsed = this.dialect === 'v2' ? parseClientFrameV2(text) : parseClientText(text);
+    const parsed = this.protocol === 'v2' ? parseClientFrameV2(text) : parseClientText(text);
     if (!this.rate.take()) {
       this.log.debug({ reason: 'RATE_LIMITED' }, 'refused frame over the rate limit');
       this.hub.refuse(
         this,
-        { code: ErrorCode.RATE_LIMITED, message: 'Slow down: you are sending too fast; this line was not sent.' },
+        errorInfo(ErrorCode.RATE_LIMITED),
         parsed.ok ? parsed.command.ref : parsed.ref,
       );
       return;

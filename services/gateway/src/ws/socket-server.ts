@@ -74,13 +74,13 @@ export class SocketServer {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const dialect = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
-    const conn = new Connection(ws, dialect, this.hub, this.options, this.connectionLog);
+    const protocol = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
+    const conn = new Connection(ws, protocol, this.hub, this.options, this.connectionLog);
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
     conn.log.info(
       {
-        dialect,
+        protocol,
         remote: req.socket.remoteAddress,
         forwardedFor: req.headers['x-forwarded-for'],
         userAgent: req.headers['user-agent'],

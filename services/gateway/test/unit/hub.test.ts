@@ -10,11 +10,11 @@ import {
 import { BusUnavailableError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { Hub } from '../../src/hub/hub.js';
-import type { Dialect, Peer } from '../../src/hub/peer.js';
+import type { Peer, ProtocolVersion } from '../../src/hub/peer.js';
 import { MemorySessionRegistry } from '../../src/sessions/memory-session-registry.js';
 
 const logger = pino({ level: 'silent' });
-const LIMITS = { historyMaxEvents: 100, historyMaxAgeMs: 60_000 };
+const LIMITS = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, refsPerClient: 100 };
 
 let nextConn = 0;
 class FakePeer implements Peer {
@@ -23,7 +23,7 @@ class FakePeer implements Peer {
   readonly conn = `conn-${++nextConn}`;
   id = '';
   nickname = '';
-  constructor(readonly dialect: Dialect = 'v1') {}
+  constructor(readonly protocol: ProtocolVersion = 'v1') {}
   sendEncoded(frame: Buffer): void {
     this.raw.push(frame);
   }

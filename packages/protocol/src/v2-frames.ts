@@ -1,7 +1,8 @@
-import { ErrorCode, type ProtocolErrorInfo } from './errors.js';
+import type { ParseResult } from './commands.js';
+import { BadFrame, ErrorCode, errorInfo, type ProtocolErrorInfo } from './errors.js';
 import type { Epoch, Seq, SessionToken } from './ids.js';
 import { MAX_REF_LENGTH } from './limits.js';
-import { validateNickname, type ParseResult } from './client-input.js';
+import { validateNickname } from './nickname.js';
 
 /** The WebSocket subprotocol that selects protocol v2. Without it a connection speaks the seed protocol. */
 export const SUBPROTOCOL_V2 = 'switchboard.v2';
@@ -42,15 +43,11 @@ export type HelloResult =
 /** Parse the first v2 frame, which must be `hello`. Never throws. */
 export function parseHello(text: string): HelloResult {
   const value = parseObject(text);
-  if (!value || value.type !== 'hello') {
-    return { ok: false, error: { code: ErrorCode.BAD_FRAME, message: 'The first frame must be {"type":"hello"}.' } };
-  }
+  if (!value || value.type !== 'hello') return badHello(BadFrame.HELLO_FIRST);
   const { session, since, epoch } = value;
-  if (session !== undefined && typeof session !== 'string') return badHello('"session" must be a string');
-  if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
-    return badHello('"since" must be a whole number');
-  }
-  if (epoch !== undefined && typeof epoch !== 'string') return badHello('"epoch" must be a string');
+  if (session !== undefined && typeof session !== 'string') return badHello(BadFrame.BAD_SESSION);
+  if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) return badHello(BadFrame.BAD_SINCE);
+  if (epoch !== undefined && typeof epoch !== 'string') return badHello(BadFrame.BAD_EPOCH);
   const hello: HelloFrame = {
     type: 'hello',
     ...(session !== undefined && { session: session as string }),
@@ -63,18 +60,16 @@ export function parseHello(text: string): HelloResult {
 /** Parse a v2 frame after `hello`: a message or a nick request. Never throws; errors carry the `ref`. */
 export function parseClientFrameV2(text: string): ParseResult {
   const value = parseObject(text);
-  if (!value) return fail('Frames must be JSON objects.');
+  if (!value) return fail(BadFrame.NOT_AN_OBJECT);
   const ref = value.ref;
   if (ref !== undefined && (typeof ref !== 'string' || ref.length === 0 || ref.length > MAX_REF_LENGTH)) {
-    return fail(`"ref" must be a string of 1 to ${MAX_REF_LENGTH} characters.`);
+    return fail(BadFrame.BAD_REF);
   }
   const withRef = ref === undefined ? {} : { ref: ref as string };
   switch (value.type) {
     case 'message': {
-      if (typeof value.message !== 'string') return fail('"message" must be a string.', withRef.ref);
-      if (value.message.trim().length === 0) {
-        return { ok: false, error: { code: ErrorCode.EMPTY_MESSAGE, message: 'Empty messages are not sent.' }, ...withRef };
-      }
+      if (typeof value.message !== 'string') return fail(BadFrame.MESSAGE_NOT_STRING, withRef.ref);
+      if (value.message.trim().length === 0) return { ok: false, error: errorInfo(ErrorCode.EMPTY_MESSAGE), ...withRef };
       return { ok: true, command: { type: 'message', message: value.message, ...withRef } };
     }
     case 'nick': {
@@ -84,9 +79,9 @@ export function parseClientFrameV2(text: string): ParseResult {
       return { ok: true, command: { type: 'nick', nickname, ...withRef } };
     }
     case 'hello':
-      return fail('"hello" is only allowed as the first frame.', withRef.ref);
+      return fail(BadFrame.HELLO_AGAIN, withRef.ref);
     default:
-      return fail(`Unknown frame type ${JSON.stringify(value.type)}.`, withRef.ref);
+      return fail(BadFrame.unknownType(value.type), withRef.ref);
   }
 }
 
@@ -100,9 +95,9 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 }
 
 function badHello(detail: string): HelloResult {
-  return { ok: false, error: { code: ErrorCode.BAD_FRAME, message: `Bad hello: ${detail}.` } };
+  return { ok: false, error: errorInfo(ErrorCode.BAD_FRAME, detail) };
 }
 
-function fail(message: string, ref?: string): ParseResult {
-  return { ok: false, error: { code: ErrorCode.BAD_FRAME, message }, ...(ref === undefined ? {} : { ref }) };
+function fail(detail: string, ref?: string): ParseResult {
+  return { ok: false, error: errorInfo(ErrorCode.BAD_FRAME, detail), ...(ref === undefined ? {} : { ref }) };
 }

@@ -5,8 +5,8 @@ import {
   type BroadcastEvent,
   type EventDraft,
   type NodeId,
+  type Position,
 } from '@switchboard/protocol';
-import type { Logger } from '../logger.js';
 import {
   BusUnavailableError,
   type Bus,
@@ -15,18 +15,23 @@ import {
   type HistoryLimits,
   type HistoryRefusal,
   type HistoryResult,
-  type Position,
   type PublishResult,
-} from './bus.js';
-import { createRedis } from './redis-connection.js';
-import { defineScripts, newEpoch, publishArgs, runScript } from './redis-scripts.js';
+} from '../bus/bus.js';
+import type { Logger } from '../logger.js';
+import { createRedis } from './connection.js';
+import { RedisKeys } from './keys.js';
+import { defineScripts, newEpoch, publishArgs, runScript, scriptBody } from './scripts.js';
 
 export interface RedisBusOptions extends HistoryLimits {
   readonly url: string;
-  /** Prefix of the channel and keys (see redis-scripts.ts). */
+  /** Prefix of the channel and keys (see keys.ts). */
   readonly prefix: string;
   readonly nodeId: NodeId;
   readonly logger: Logger;
+  /** Most refs remembered per client for de-duplication (the oldest are forgotten first). */
+  readonly refsPerClient: number;
+  /** The clock that dates events (history trimming by age); Date.now by default. */
+  readonly now?: () => number;
 }
 
 /**
@@ -38,8 +43,7 @@ export interface RedisBusOptions extends HistoryLimits {
  * away: publish() fails at once with BusUnavailableError.
  */
 export class RedisBus implements Bus {
-  private readonly channel: string;
-  private readonly counterKey: string;
+  private readonly keys: RedisKeys;
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly log: Logger;
@@ -50,8 +54,7 @@ export class RedisBus implements Bus {
   private readonly healthListeners: Array<(health: BusHealth) => void> = [];
 
   constructor(private readonly options: RedisBusOptions) {
-    this.channel = `${options.prefix}:events`;
-    this.counterKey = `${options.prefix}:guest-counter`;
+    this.keys = new RedisKeys(options.prefix);
     this.log = options.logger.child({ module: 'redis-bus' });
     this.pub = createRedis(options.url, `${options.nodeId}:pub`, this.log);
     this.sub = createRedis(options.url, `${options.nodeId}:sub`, this.log, { autoResubscribe: false });
@@ -70,19 +73,17 @@ export class RedisBus implements Bus {
   }
 
   async publish(draft: EventDraft): Promise<PublishResult> {
-    const body = JSON.stringify(draft).slice(1);
-    const ref = draft.ref === undefined ? '' : `${draft.id}:${draft.ref}`;
-    const reply = (await runScript(this.pub, 'sbPublish', [
-      ...publishArgs(this.options),
-      body,
-      ref,
-      this.options.historyMaxAgeMs,
-    ])) as [number, string, number];
+    const reply = (await runScript(
+      this.pub,
+      'sbPublish',
+      [...this.keys.stream, this.keys.refs(draft.id)],
+      [...publishArgs(this.options, this.now()), scriptBody(draft), draft.ref ?? '', this.options.refsPerClient],
+    )) as [number, string, number];
     return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
   }
 
-  async history(since: Position, maxEvents = this.options.historyMaxEvents): Promise<HistoryResult> {
-    const reply = (await runScript(this.pub, 'sbHistory', [this.options.prefix, since.seq, since.epoch, newEpoch(), maxEvents])) as [
+  async history(since: Position, maxEvents = Number.MAX_SAFE_INTEGER): Promise<HistoryResult> {
+    const reply = (await runScript(this.pub, 'sbHistory', this.keys.stream, [...publishArgs(this.options, this.now()), since.seq, since.epoch, maxEvents])) as [
       string,
       number,
       HistoryRefusal | '',
@@ -100,18 +101,18 @@ export class RedisBus implements Bus {
   }
 
   async head(): Promise<Position> {
-    const [epoch, seq] = (await runScript(this.pub, 'sbHead', [this.options.prefix, newEpoch()])) as [string, number];
+    const [epoch, seq] = (await runScript(this.pub, 'sbHead', this.historyKeys(), [newEpoch()])) as [string, number];
     return { epoch, seq };
   }
 
   async renewEpoch(stale: string): Promise<Position> {
-    const [epoch, seq] = (await runScript(this.pub, 'sbRenewEpoch', [this.options.prefix, stale, newEpoch()])) as [string, number];
+    const [epoch, seq] = (await runScript(this.pub, 'sbRenewEpoch', this.historyKeys(), [stale, newEpoch()])) as [string, number];
     return { epoch, seq };
   }
 
   async nextGuestNumber(): Promise<number> {
     try {
-      return await this.pub.incr(this.counterKey);
+      return await this.pub.incr(this.keys.guestCounter);
     } catch (err) {
       throw new BusUnavailableError(`redis INCR failed: ${(err as Error).message}`);
     }
@@ -139,14 +140,22 @@ export class RedisBus implements Bus {
 
   private async subscribe(): Promise<void> {
     try {
-      await this.sub.subscribe(this.channel);
+      await this.sub.subscribe(this.keys.channel);
       this.subscribed = true;
-      this.log.info({ channel: this.channel }, 'subscribed');
+      this.log.info({ channel: this.keys.channel }, 'subscribed');
     } catch (err) {
       // The connection dropped again; the next 'ready' subscribes once more.
-      this.log.warn({ err: (err as Error).message, channel: this.channel }, 'subscribe failed');
+      this.log.warn({ err: (err as Error).message, channel: this.keys.channel }, 'subscribe failed');
     }
     this.reportHealth();
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private historyKeys(): string[] {
+    return [this.keys.epoch, this.keys.seq, this.keys.history];
   }
 
   private watch(conn: Redis, role: 'pub' | 'sub'): void {
@@ -161,7 +170,7 @@ export class RedisBus implements Bus {
   }
 
   private onMessage(channel: string, payload: string): void {
-    if (channel !== this.channel || !this.handler) return;
+    if (channel !== this.keys.channel || !this.handler) return;
     const event = this.parse(payload);
     if (event) this.handler(event);
   }

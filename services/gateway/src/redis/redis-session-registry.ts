@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
-import type { NodeId, Nickname, SessionToken } from '@switchboard/protocol';
+import { disconnectedNotice, type Identity, type NodeId, type SessionToken } from '@switchboard/protocol';
 import type { HistoryLimits } from '../bus/bus.js';
-import { createRedis } from '../bus/redis-connection.js';
-import { defineScripts, publishArgs, runScript } from '../bus/redis-scripts.js';
 import type { Logger } from '../logger.js';
-import type { Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
+import type { Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
+import { createRedis } from './connection.js';
+import { RedisKeys } from './keys.js';
+import { defineScripts, publishArgs, runScript, storedNotice } from './scripts.js';
 
 export interface RedisSessionRegistryOptions extends HistoryLimits {
   readonly url: string;
@@ -40,6 +41,7 @@ type PendingLeave =
  */
 export class RedisSessionRegistry implements SessionRegistry {
   private readonly redis: Redis;
+  private readonly keys: RedisKeys;
   private readonly log: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly pending: PendingLeave[] = [];
@@ -54,6 +56,7 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   constructor(private readonly options: RedisSessionRegistryOptions) {
     this.log = options.logger.child({ module: 'sessions' });
+    this.keys = new RedisKeys(options.prefix);
     this.redis = createRedis(options.url, `${options.nodeId}:sessions`, this.log);
     defineScripts(this.redis);
   }
@@ -92,14 +95,20 @@ export class RedisSessionRegistry implements SessionRegistry {
   }
 
   async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
-    const reply = (await runScript(this.redis, 'sbSessionResume', [this.options.prefix, token, this.options.nodeId, conn])) as
+    const { keys } = this;
+    const reply = (await runScript(
+      this.redis,
+      'sbSessionResume',
+      [keys.session(token), keys.tomb(token), keys.detached, keys.nodeSessions(this.options.nodeId)],
+      [keys.prefix, token, this.options.nodeId, conn],
+    )) as
       | [string, string, 'live' | 'ended']
       | null;
     return reply ? { identity: { id: reply[0], nickname: reply[1] }, live: reply[2] === 'live' } : undefined;
   }
 
-  async rename(token: SessionToken, nickname: Nickname): Promise<void> {
-    await runScript(this.redis, 'sbSessionRename', [this.options.prefix, token, nickname]);
+  async rename(token: SessionToken, who: Identity): Promise<void> {
+    await runScript(this.redis, 'sbSessionRename', [this.keys.session(token)], [who.nickname, byeOf(who)]);
   }
 
   async detach(token: SessionToken, conn: string): Promise<void> {
@@ -116,7 +125,7 @@ export class RedisSessionRegistry implements SessionRegistry {
     // Give up the lease and nothing else: whatever this node still holds (a leave
     // that could not be written) is then ended by the other nodes' sweeps.
     await this.redis
-      .del(`${this.options.prefix}:lease:${this.options.nodeId}`)
+      .del(this.keys.lease(this.options.nodeId))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not give up the lease'));
     await this.redis.quit().catch(() => undefined);
     this.redis.disconnect();
@@ -149,9 +158,19 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   private async writeLeave(leave: PendingLeave): Promise<void> {
     if (leave.op === 'detach') {
-      await runScript(this.redis, 'sbSessionDetach', [this.options.prefix, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS]);
+      await runScript(
+        this.redis,
+        'sbSessionDetach',
+        [this.keys.session(leave.token), this.keys.detached],
+        [this.keys.prefix, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS],
+      );
     } else {
-      await runScript(this.redis, 'sbSessionEnd', [...publishArgs(this.options), leave.token, leave.conn, leave.announce ? '1' : '0']);
+      await runScript(
+        this.redis,
+        'sbSessionEnd',
+        [...this.keys.stream, this.keys.session(leave.token), this.keys.detached, this.keys.tomb(leave.token)],
+        [...publishArgs(this.options, Date.now()), this.keys.prefix, leave.token, leave.conn, leave.announce ? '1' : '0'],
+      );
     }
   }
 
@@ -169,20 +188,25 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   /** Register a session; true if Redis still had it. */
   private async register(s: SessionInfo): Promise<boolean> {
-    const existed = await runScript(this.redis, 'sbSessionCreate', [
-      this.options.prefix, s.token, s.id, s.nickname, this.options.nodeId, s.conn, s.graceMs,
-    ]);
+    const { keys } = this;
+    const { nodeId } = this.options;
+    const existed = await runScript(
+      this.redis,
+      'sbSessionCreate',
+      [keys.session(s.token), keys.detached, keys.nodeSessions(nodeId)],
+      [keys.prefix, s.token, s.id, s.nickname, nodeId, s.conn, s.graceMs, byeOf(s)],
+    );
     return existed === 1;
   }
 
   private async renewLease(): Promise<void> {
     if (this.closed || this.redis.status !== 'ready') return;
-    const { prefix, nodeId, leaseTtlMs } = this.options;
+    const { nodeId, leaseTtlMs } = this.options;
     try {
       const replies = await this.redis
         .multi()
-        .set(`${prefix}:lease:${nodeId}`, String(Date.now()), 'PX', leaseTtlMs)
-        .sadd(`${prefix}:nodes`, nodeId)
+        .set(this.keys.lease(nodeId), String(Date.now()), 'PX', leaseTtlMs)
+        .sadd(this.keys.nodes, nodeId)
         .exec();
       const added = replies?.[1]?.[1] === 1;
       if (added && this.registered) {
@@ -200,12 +224,12 @@ export class RedisSessionRegistry implements SessionRegistry {
     // Only a node that has renewed its own lease for a whole period judges the others.
     if (Date.now() - this.readySince < this.options.leaseTtlMs) return;
     try {
-      const [reaped, ended] = (await runScript(this.redis, 'sbSweep', [
-        ...publishArgs(this.options),
-        this.options.nodeId,
-        SWEEP_BATCH,
-        SESSION_KEY_MARGIN_MS,
-      ])) as [number, number];
+      const [reaped, ended] = (await runScript(
+        this.redis,
+        'sbSweep',
+        [...this.keys.stream, this.keys.nodes, this.keys.detached],
+        [...publishArgs(this.options, Date.now()), this.keys.prefix, this.options.nodeId, SWEEP_BATCH, SESSION_KEY_MARGIN_MS],
+      )) as [number, number];
       if (reaped > 0) this.log.warn({ sessions: reaped }, 'took over the sessions of a dead node');
       if (ended > 0) this.log.info({ sessions: ended }, 'ended sessions whose grace period passed');
     } catch (err) {
@@ -226,4 +250,9 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
     if (count > 0) this.log.info({ sessions: count }, 'registered live sessions again');
   }
+}
+
+/** A session's disconnect notice as Redis keeps it, to be announced by whichever node ends the session. */
+function byeOf(who: Identity): string {
+  return storedNotice(disconnectedNotice(who, 0));
 }

@@ -1,0 +1,42 @@
+import { advance, encodeServerFrame, type BroadcastEvent, type Position } from '@switchboard/protocol';
+import type { Member } from './member.js';
+
+/**
+ * Local delivery: every event that comes back from the bus (in order, through
+ * the Sequencer) goes to every local member, encoded once per node and the same
+ * bytes handed to every peer. Each member gets an event at most once, by the
+ * protocol's one ordering rule; a member still catching up holds live events in
+ * its backlog until its welcome and replay are out.
+ */
+export class LocalFanout {
+  constructor(private readonly members: () => Iterable<Member>) {}
+
+  /** Fan one event out to every local member. */
+  deliver(event: BroadcastEvent): void {
+    const frame = Buffer.from(encodeServerFrame(event));
+    for (const member of this.members()) this.forward(member, event, frame);
+  }
+
+  /**
+   * Start a member's stream at `start` (what its welcome said): the replay, then
+   * whatever arrived live meanwhile, each at most once; live events flow from now on.
+   */
+  startAt(member: Member, start: Position, replay: readonly BroadcastEvent[]): void {
+    member.position = start;
+    const backlog = member.backlog ?? [];
+    member.backlog = undefined;
+    for (const event of replay) this.forward(member, event);
+    for (const event of backlog) this.forward(member, event);
+  }
+
+  /** Send an event to one member unless it already has it; hold it while the member catches up. */
+  private forward(member: Member, event: BroadcastEvent, frame?: Buffer): void {
+    if (member.backlog) {
+      member.backlog.push(event);
+      return;
+    }
+    if (advance(member.position, event).kind === 'duplicate') return;
+    member.position = { epoch: event.epoch, seq: event.seq };
+    member.peer.sendEncoded(frame ?? Buffer.from(encodeServerFrame(event)));
+  }
+}

@@ -1,0 +1,73 @@
+import { ALREADY_SENT_TEXT, ErrorCode, errorInfo, type EventDraft } from '@switchboard/protocol';
+import type { Bus } from '../bus/bus.js';
+import { sendFrame, type Member } from './member.js';
+
+/** What to do once a publish is settled. */
+export interface PublishHooks {
+  /** The bus did not take the event (nothing was broadcast). */
+  readonly onFailure?: () => void;
+  /** The bus took it: a follow-up (a session update) that the member's leave must wait for. */
+  readonly onSuccess?: () => Promise<void>;
+}
+
+/**
+ * Publishing on behalf of members. A member's publishes are chained on its
+ * `tail`, so whatever must come after them (its leave) is written after them.
+ * A retried `ref` that was already broadcast gets an `ack`; a publish the bus
+ * refused gets `BUS_UNAVAILABLE` (with the `ref`), never silence.
+ */
+export class OrderedPublisher {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly bus: Bus,
+    /** Whether the member is still connected here (a refusal to a gone peer is pointless). */
+    private readonly present: (member: Member) => boolean,
+  ) {}
+
+  publish(member: Member, draft: EventDraft, hooks: PublishHooks = {}): void {
+    const { peer } = member;
+    const publishing = this.bus.publish(draft).then(
+      async (result) => {
+        if (result.duplicate && draft.ref !== undefined) {
+          sendFrame(peer, {
+            type: 'ack',
+            id: peer.id,
+            nickname: peer.nickname,
+            message: ALREADY_SENT_TEXT,
+            ref: draft.ref,
+            seq: result.seq,
+            epoch: result.epoch,
+          });
+        }
+        await hooks.onSuccess?.();
+      },
+      (err: Error) => {
+        peer.log.warn({ type: draft.type, err: err.message }, 'event not published');
+        hooks.onFailure?.();
+        if (draft.type !== 'notification' && this.present(member)) {
+          const refusal = errorInfo(ErrorCode.BUS_UNAVAILABLE);
+          sendFrame(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...refusal, ...(draft.ref === undefined ? {} : { ref: draft.ref }) });
+        }
+      },
+    );
+    const settled = publishing.catch((err: Error) => peer.log.warn({ err: err.message }, 'after-publish step failed'));
+    member.tail = Promise.all([member.tail, settled]);
+    this.track(settled);
+  }
+
+  /** Run `work` once every publish of the member so far has settled; tracked for drain(). */
+  afterPublishes(member: Member, work: () => Promise<void>): void {
+    this.track(member.tail.then(work).catch((err: Error) => member.peer.log.warn({ err: err.message }, 'session not updated on leave')));
+  }
+
+  /** Wait until every publish and follow-up that was started has finished (for shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise));
+  }
+}

@@ -1,0 +1,66 @@
+import type { ClientId, NodeId, SessionToken } from '@switchboard/protocol';
+
+/**
+ * Switchboard's Redis key layout, in one place. Every key starts with the prefix
+ * (REDIS_PREFIX, default `switchboard`) so several clusters can share one Redis.
+ *
+ *   <p>:epoch                 the current history's id (a new one when the history is lost)
+ *   <p>:seq                   the last seq given out
+ *   <p>:history               stream of events, entry id `0-<seq>`, fields t (ms) and e (event JSON)
+ *   <p>:events                the pub/sub channel every node subscribes to
+ *   <p>:refs:<client>         zset: the client's published refs, scored by their seq (count-capped, expires with the history)
+ *   <p>:guest-counter         N of AnonymousUser<N>
+ *   <p>:session:<token>       hash: id, nickname, node, conn, grace, bye (its disconnect notice, encoded)
+ *   <p>:tomb:<token>          hash: id, nickname of an ended v2 session, for as long as the history lasts
+ *   <p>:node-sessions:<node>  set of tokens held by a node's live connections
+ *   <p>:detached              zset: token -> the time its grace ends
+ *   <p>:nodes                 set of node ids;  <p>:lease:<node>  expires when a node stops renewing it
+ *
+ * Scripts get the keys they touch as KEYS. The exceptions are keys named by data
+ * the script itself reads (the node that holds a session, the nodes to sweep):
+ * those scripts get the prefix and build them with the same names as below.
+ */
+export class RedisKeys {
+  readonly epoch: string;
+  readonly seq: string;
+  readonly history: string;
+  readonly channel: string;
+  readonly guestCounter: string;
+  readonly detached: string;
+  readonly nodes: string;
+
+  constructor(readonly prefix: string) {
+    this.epoch = `${prefix}:epoch`;
+    this.seq = `${prefix}:seq`;
+    this.history = `${prefix}:history`;
+    this.channel = `${prefix}:events`;
+    this.guestCounter = `${prefix}:guest-counter`;
+    this.detached = `${prefix}:detached`;
+    this.nodes = `${prefix}:nodes`;
+  }
+
+  /** What every publishing script gets first, in this order (see lua-library.ts). */
+  get stream(): [string, string, string, string] {
+    return [this.epoch, this.seq, this.history, this.channel];
+  }
+
+  refs(client: ClientId): string {
+    return `${this.prefix}:refs:${client}`;
+  }
+
+  session(token: SessionToken): string {
+    return `${this.prefix}:session:${token}`;
+  }
+
+  tomb(token: SessionToken): string {
+    return `${this.prefix}:tomb:${token}`;
+  }
+
+  nodeSessions(node: NodeId): string {
+    return `${this.prefix}:node-sessions:${node}`;
+  }
+
+  lease(node: NodeId): string {
+    return `${this.prefix}:lease:${node}`;
+  }
+}

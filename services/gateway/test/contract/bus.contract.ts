@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import type { BroadcastEvent, EventDraft } from '@switchboard/protocol';
+import { EventLog } from '@switchboard/testkit';
+import { BusUnavailableError, type Bus, type BusLimits, type PublishResult } from '../../src/bus/bus.js';
+
+/** A bus made for one test, started, with every event it delivers recorded. */
+export interface BusUnderTest {
+  readonly bus: Bus;
+  readonly events: EventLog<BroadcastEvent>;
+  /** Another bus on the same medium (another node), when the medium has more than one node. */
+  peer?(): Promise<BusUnderTest>;
+}
+
+export interface BusFactory {
+  /** Make a started, ready bus. `now` is the clock that dates events. */
+  make(limits: BusLimits, now: () => number): Promise<BusUnderTest>;
+  /** Release everything made. */
+  cleanup(): Promise<void>;
+}
+
+const WAIT_MS = 10_000;
+const LIMITS: BusLimits = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, refsPerClient: 100 };
+
+export const line = (message: string, ref?: string, id = 'client-1'): EventDraft => ({
+  type: 'message',
+  id,
+  nickname: 'ann',
+  message,
+  time: 0,
+  ...(ref === undefined ? {} : { ref }),
+});
+
+/**
+ * The Bus contract: the sentences every bus must make true, whatever carries it.
+ * MemoryBus is the reference; RedisBus must agree (the same suite runs on both).
+ */
+export function describeBusContract(name: string, factory: () => BusFactory): void {
+  describe(`Bus contract: ${name}`, () => {
+    type Case = BusUnderTest & { readonly clock: { now: number } };
+    /** One test on a fresh bus (with `limits` over the defaults), cleaned up whatever happens. */
+    const test = (title: string, body: (c: Case, t: TestContext) => Promise<unknown>, limits: Partial<BusLimits> = {}) =>
+      it(title, async (t) => {
+        const clock = { now: 1_000_000 };
+        const f = factory();
+        try {
+          await body({ ...(await f.make({ ...LIMITS, ...limits }, () => clock.now)), clock }, t);
+        } finally {
+          await f.cleanup();
+        }
+      });
+
+    test('numbers events 1, 2, 3 within one epoch and delivers each, in that order', async ({ bus, events }) => {
+      const results: PublishResult[] = [];
+      for (const m of ['a', 'b', 'c']) results.push(await bus.publish(line(m)));
+      assert.deepEqual(results.map((r) => [r.seq, r.duplicate]), [[1, false], [2, false], [3, false]]);
+      await events.waitFor((e) => e.message === 'c', WAIT_MS, 'event c');
+      assert.deepEqual(events.items.map((e) => [e.seq, e.message]), [[1, 'a'], [2, 'b'], [3, 'c']]);
+      assert.ok(events.items.every((e) => e.epoch === results[0]!.epoch));
+      assert.deepEqual(await bus.head(), { epoch: results[0]!.epoch, seq: 3 });
+    });
+
+    test('delivers every event to every node on the medium, each node its own and the others', async ({ bus, events, peer }, t) => {
+      if (!peer) return t.skip('one node only');
+      const other = await peer();
+      await bus.publish(line('from one'));
+      await other.bus.publish(line('from two'));
+      for (const log of [events, other.events]) {
+        await log.waitFor((e) => e.message === 'from two', WAIT_MS, 'the second event');
+        assert.deepEqual(log.items.map((e) => [e.seq, e.message]), [[1, 'from one'], [2, 'from two']]);
+      }
+    });
+
+    test('gives every event after a position from its history, in order; none at the head', async ({ bus }) => {
+      for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m));
+      const { epoch } = await bus.head();
+      const after = await bus.history({ epoch, seq: 2 });
+      assert.ok(after.ok);
+      assert.deepEqual(after.events.map((e) => [e.seq, e.message]), [[3, 'c'], [4, 'd']]);
+      assert.deepEqual(after.head, { epoch, seq: 4 });
+      assert.deepEqual(await bus.history({ epoch, seq: 4 }), { ok: true, head: { epoch, seq: 4 }, events: [] });
+    });
+
+    test('refuses a history from another epoch, from past the head, or longer than asked for, saying why', async ({ bus }) => {
+      for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m));
+      const head = await bus.head();
+      assert.deepEqual(await bus.history({ epoch: 'another', seq: 2 }), { ok: false, head, reason: 'epoch changed' });
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 9 }), { ok: false, head, reason: 'position is ahead of the history' });
+      assert.equal((await bus.history({ epoch: head.epoch, seq: 1 }, 3)).ok, true);
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 0 }, 3), { ok: false, head, reason: 'too far behind' });
+    });
+
+    test('trims its history to HISTORY_MAX_EVENTS: a position before the kept events is refused as trimmed', async ({ bus }) => {
+      for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
+      const head = await bus.head();
+      const kept = await bus.history({ epoch: head.epoch, seq: 2 });
+      assert.ok(kept.ok);
+      assert.deepEqual(kept.events.map((e) => e.message), ['c', 'd', 'e']);
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
+    }, { historyMaxEvents: 3 });
+
+    test('trims events older than HISTORY_MAX_AGE_MS, also when nothing new is published', async ({ bus, clock }) => {
+      for (const m of ['a', 'b']) await bus.publish(line(m));
+      clock.now += 600;
+      await bus.publish(line('c'));
+      const head = await bus.head();
+      clock.now += 600; // a and b are older than a second now; c is not
+      const kept = await bus.history({ epoch: head.epoch, seq: 2 });
+      assert.ok(kept.ok);
+      assert.deepEqual(kept.events.map((e) => e.message), ['c']);
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
+      clock.now += 1_000;
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
+    }, { historyMaxAgeMs: 1_000 });
+
+    test('publishes a ref once per client: a retry gets where the original landed; another client may use the same ref', async ({ bus, events }) => {
+      const first = await bus.publish(line('once', 'r1'));
+      const again = await bus.publish(line('once', 'r1'));
+      assert.deepEqual(again, { ...first, duplicate: true });
+      const other = await bus.publish(line('mine too', 'r1', 'client-2'));
+      assert.equal(other.duplicate, false);
+      await events.waitFor((e) => e.message === 'mine too', WAIT_MS, 'the other client\'s line');
+      assert.deepEqual(events.items.map((e) => e.message), ['once', 'mine too']);
+    });
+
+    test('remembers at most REFS_PER_CLIENT refs per client, forgetting the oldest first', async ({ bus }) => {
+      for (const ref of ['r1', 'r2', 'r3', 'r4']) await bus.publish(line(ref, ref));
+      assert.equal((await bus.publish(line('r4', 'r4'))).duplicate, true, 'a recent ref is remembered');
+      assert.equal((await bus.publish(line('r2', 'r2'))).duplicate, true);
+      assert.equal((await bus.publish(line('r1', 'r1'))).duplicate, false, 'the oldest ref was forgotten');
+    }, { refsPerClient: 3 });
+
+    test('starts a new epoch on renewEpoch(stale), at seq 0 with an empty history, only once however many ask', async ({ bus }) => {
+      await bus.publish(line('old', 'r1'));
+      const stale = await bus.head();
+      const renewed = await bus.renewEpoch(stale.epoch);
+      assert.notEqual(renewed.epoch, stale.epoch);
+      assert.equal(renewed.seq, 0);
+      assert.deepEqual(await bus.renewEpoch(stale.epoch), renewed, 'a second node asking for the same renewal gets the same epoch');
+      assert.deepEqual(await bus.history({ epoch: stale.epoch, seq: 0 }), { ok: false, head: renewed, reason: 'epoch changed' });
+      const next = await bus.publish(line('new'));
+      assert.deepEqual([next.epoch, next.seq], [renewed.epoch, 1]);
+      assert.equal((await bus.publish(line('old', 'r1'))).duplicate, true, 'a ref from before the new epoch is still not published twice');
+    });
+
+    test('counts guests 1, 2, 3', async ({ bus }) => {
+      assert.deepEqual([await bus.nextGuestNumber(), await bus.nextGuestNumber(), await bus.nextGuestNumber()], [1, 2, 3]);
+    });
+
+    test('refuses to publish once closed, with BusUnavailableError, and says it is not ready', async ({ bus }) => {
+      assert.equal(bus.health().ready, true);
+      await bus.close();
+      await assert.rejects(bus.publish(line('too late')), BusUnavailableError);
+      assert.equal(bus.health().ready, false);
+    });
+  });
+}
