@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import * as protocol from '@switchboard/protocol';
 import { ConfigError, SETTINGS, clientLimits, defaultConfig, helpText, loadConfig, type Config } from '../../src/config.js';
+import { TABLE_END, TABLE_START, markdownTable, withSettingsTable } from '../../src/config/docs.js';
 import { integer, list, oneOf, port, readableFile, text, url } from '../../src/config/kinds.js';
 import { readSettings } from '../../src/config/read.js';
 import { schemaOf, setting } from '../../src/config/setting.js';
 
 const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Config;
+const README = fileURLToPath(new URL('../../../../README.md', import.meta.url));
 
 describe('loadConfig', () => {
   it('uses the documented defaults: port 8080, in-memory bus, and the protocol limits', () => {
@@ -119,6 +122,13 @@ describe('the settings', () => {
       assert.ok(entry.includes(s.expects), `${s.env}: what it accepts`);
     }
     assert.match(help, /--help, -h/);
+  });
+
+  it('are the configuration table of README.md (run `npm run docs:config` after changing one)', () => {
+    const readme = readFileSync(README, 'utf8');
+    const table = readme.slice(readme.indexOf(TABLE_START) + TABLE_START.length, readme.indexOf(TABLE_END)).trim();
+    assert.equal(table, markdownTable(SETTINGS));
+    assert.equal(withSettingsTable(readme, SETTINGS), readme);
   });
 
   it('give clients the limits of the live configuration', () => {
