@@ -54,6 +54,7 @@ export function setting<T>(declared: WithDefault<T> | WithComputedDefault<T> | O
     return { ...shared, schema: kind.schema.optional(), defaultDoc: declared.defaultDoc ?? 'unset' };
   }
   const defaultDoc = declared.defaultDoc ?? `\`${String(declared.default)}\``;
+  // zod takes the value or the function that computes it alike.
   return { ...shared, schema: kind.schema.default(declared.default as never), defaultDoc };
 }
 
