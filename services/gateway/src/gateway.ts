@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CloseCode, MAX_NICKNAME_LENGTH, type ClientLimits } from '@switchboard/protocol';
+import { CloseCode } from '@switchboard/protocol';
 import type { Bus, BusHealth } from './bus/bus.js';
-import type { Config } from './config.js';
+import { clientLimits, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
@@ -31,16 +31,10 @@ export class Gateway {
     logger: Logger,
   ) {
     this.log = logger.child({ module: 'gateway' });
-    const clientLimits: ClientLimits = {
-      maxMessageBytes: config.maxMessageBytes,
-      messageRatePerSec: config.messageRatePerSec,
-      messageBurst: config.messageBurst,
-      maxNicknameLength: MAX_NICKNAME_LENGTH,
-    };
     this.hub = new Hub(
       bus,
       sessions,
-      { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs, resumeMaxEvents: config.resumeMaxEvents, clientLimits },
+      { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs, resumeMaxEvents: config.resumeMaxEvents, clientLimits: clientLimits(config) },
       logger,
     );
     const readiness = () => this.readiness();

@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { CloseCode } from '@switchboard/protocol';
+import { CloseCode, type ClientLimits } from '@switchboard/protocol';
 import { ChatClient } from '@switchboard/testkit';
+
+/** The limits the node says it enforces, from its welcome: tests size their frames from these, never from a default. */
+export function limitsOf(client: ChatClient): ClientLimits {
+  assert.ok(client.welcome.limits, 'the welcome carries the limits');
+  return client.welcome.limits;
+}
+
+/** A line of exactly `bytes` bytes of UTF-8, mostly two-byte characters: the limit counts bytes, not characters. */
+export function lineOfBytes(bytes: number): string {
+  const line = 'é'.repeat(Math.floor(bytes / 2)) + 'x'.repeat(bytes % 2);
+  assert.equal(Buffer.byteLength(line), bytes);
+  return line;
+}
 
 /**
  * The seed's chat behaviour, written once and run against any topology: three
@@ -129,7 +142,7 @@ export function chatScenarios(url: (node: number) => string): void {
     const clients = await connectAll();
     try {
       const sender = await ChatClient.connect(url(1));
-      const huge = 'x'.repeat(513);
+      const huge = lineOfBytes(limitsOf(sender).maxMessageBytes + 1);
       sender.send(huge);
       assert.equal((await sender.closed).code, CloseCode.MESSAGE_TOO_BIG);
       // The leave notice travels the same path any broadcast of the frame would have, after it.
@@ -143,7 +156,7 @@ export function chatScenarios(url: (node: number) => string): void {
   it('accepts a frame of exactly MAX_MESSAGE_BYTES', async () => {
     const clients = await connectAll();
     try {
-      const exact = 'é'.repeat(256); // 512 bytes of UTF-8
+      const exact = lineOfBytes(limitsOf(clients[1]!).maxMessageBytes);
       clients[1]!.send(exact);
       await everyone(clients, 'message', exact);
     } finally {

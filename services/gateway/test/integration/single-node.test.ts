@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloseCode, ErrorCode } from '@switchboard/protocol';
 import { ChatClient, GatewayProcess } from '@switchboard/testkit';
-import { chatScenarios } from './chat-scenarios.js';
+import { chatScenarios, limitsOf } from './chat-scenarios.js';
 
 /** Longest wait for a log line or a notice that follows a timeout, in ms (generous: CI machines are busy). */
 const LOG_WAIT_MS = 15_000;
@@ -11,7 +11,8 @@ describe('one gateway on the in-memory bus (no Redis)', () => {
   let node: GatewayProcess;
 
   before(async () => {
-    node = await GatewayProcess.start({ env: { REDIS_URL: '', NODE_ID: 'solo' } });
+    // A frame limit that is not the default: the scenarios must follow the node's limit, not assume 512.
+    node = await GatewayProcess.start({ env: { REDIS_URL: '', NODE_ID: 'solo', MAX_MESSAGE_BYTES: '301' } });
   });
 
   after(async () => {
@@ -70,8 +71,9 @@ describe('per-connection limits', () => {
   });
 
   it('closes a slow consumer with 4001 when its buffer passes the budget; the others keep getting every line', async () => {
+    const budget = 65_536;
     const node = await GatewayProcess.start({
-      env: { MAX_BUFFERED_BYTES: '65536', MESSAGE_RATE_PER_SEC: '100000', MESSAGE_BURST: '100000' },
+      env: { MAX_BUFFERED_BYTES: String(budget), MESSAGE_RATE_PER_SEC: '100000', MESSAGE_BURST: '100000' },
     });
     try {
       const sender = await ChatClient.connect(node.wsUrl);
@@ -81,7 +83,8 @@ describe('per-connection limits', () => {
       const gone = reader.waitForMessage('notification', `${stalled.welcome.nickname} has disconnected`, 60_000);
       let stalledIsGone = false;
       void gone.then(() => (stalledIsGone = true), () => undefined);
-      const payload = 'y'.repeat(400);
+      // Lines of about 400 bytes fill the buffer quickly; never past the node's limit (room left for the counter).
+      const payload = 'y'.repeat(Math.min(400, limitsOf(sender).maxMessageBytes - 8));
       let sent = 0;
       // Bounded: at most 200 batches of 100 lines (about 10 MB), until the stalled client is dropped.
       for (let batch = 0; batch < 200 && !stalledIsGone; batch++) {
@@ -91,7 +94,7 @@ describe('per-connection limits', () => {
       await gone;
       const joined = await node.logs.waitFor((l) => l.msg === 'joined' && l.id === stalled.id, LOG_WAIT_MS, 'the join log line');
       const line = await node.logs.waitFor((l) => l.conn === joined.conn && /slow consumer/.test(l.msg), LOG_WAIT_MS, 'the log line');
-      assert.equal(line.budget, 65536);
+      assert.equal(line.budget, budget);
       // Every line reached the reader, in order.
       const got = reader.frames.items.filter((f) => f.type === 'message').map((f) => f.message);
       assert.equal(got.length, sent);
@@ -104,17 +107,21 @@ describe('per-connection limits', () => {
   });
 
   it('refuses lines past the rate limit with RATE_LIMITED and broadcasts only the allowed ones', async () => {
-    const node = await GatewayProcess.start({ env: { MESSAGE_RATE_PER_SEC: '1', MESSAGE_BURST: '3' } });
+    const env = { MESSAGE_RATE_PER_SEC: '1', MESSAGE_BURST: '3' };
+    const node = await GatewayProcess.start({ env });
     try {
       const client = await ChatClient.connect(node.wsUrl);
-      for (let i = 0; i < 10; i++) client.send(`burst ${i}`);
-      await client.waitForMessage('message', 'burst 2');
+      const { messageBurst } = limitsOf(client);
+      assert.equal(messageBurst, Number(env.MESSAGE_BURST), 'the welcome carries the configured burst');
+      const sent = messageBurst + 7;
+      for (let i = 0; i < sent; i++) client.send(`burst ${i}`);
+      await client.waitForMessage('message', `burst ${messageBurst - 1}`);
       await client.waitFor((f) => f.type === 'error' && (f as { code: string }).code === ErrorCode.RATE_LIMITED, 'RATE_LIMITED');
       await client.close();
       const delivered = client.frames.items.filter((f) => f.type === 'message').length;
       const refused = client.frames.items.filter((f) => f.type === 'error').length;
-      assert.ok(delivered >= 3 && delivered < 10, `delivered ${delivered}`);
-      assert.equal(delivered + refused, 10, 'every line was either delivered or refused with an error');
+      assert.ok(delivered >= messageBurst && delivered < sent, `delivered ${delivered}`);
+      assert.equal(delivered + refused, sent, 'every line was either delivered or refused with an error');
     } finally {
       await node.kill();
     }

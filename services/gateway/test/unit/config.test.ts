@@ -1,18 +1,37 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, SETTINGS, helpText, loadConfig, type Config } from '../../src/config.js';
+import { fileURLToPath } from 'node:url';
+import * as protocol from '@switchboard/protocol';
+import { ConfigError, SETTINGS, clientLimits, defaultConfig, helpText, loadConfig, type Config } from '../../src/config.js';
+import { TABLE_END, TABLE_START, markdownTable, withSettingsTable } from '../../src/config/docs.js';
+import { integer, list, oneOf, port, readableFile, text, url } from '../../src/config/kinds.js';
+import { readSettings } from '../../src/config/read.js';
+import { schemaOf, setting } from '../../src/config/setting.js';
 
 const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Config;
+const README = fileURLToPath(new URL('../../../../README.md', import.meta.url));
 
 describe('loadConfig', () => {
-  it('uses the documented defaults: port 8080, in-memory bus, 512-byte frames, seed heartbeat', () => {
+  it('uses the documented defaults: port 8080, in-memory bus, and the protocol limits', () => {
     const config = load([]);
     assert.equal(config.port, 8080);
+    assert.equal(config.host, '0.0.0.0');
     assert.equal(config.redisUrl, undefined);
-    assert.equal(config.maxMessageBytes, 512);
-    assert.equal(config.pingIntervalMs, 54_000);
-    assert.equal(config.pongTimeoutMs, 60_000);
-    assert.equal(config.maxBufferedBytes, 1024 * 1024);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.maxMessageBytes, protocol.MAX_MESSAGE_BYTES);
+    assert.equal(config.pingIntervalMs, protocol.PING_INTERVAL_MS);
+    assert.equal(config.pongTimeoutMs, protocol.PONG_TIMEOUT_MS);
+    assert.equal(config.maxBufferedBytes, protocol.MAX_BUFFERED_BYTES);
+    assert.equal(config.messageRatePerSec, protocol.MESSAGE_RATE_PER_SEC);
+    assert.equal(config.messageBurst, protocol.MESSAGE_BURST);
+    assert.equal(config.resumeGraceMs, protocol.RESUME_GRACE_MS);
+    assert.equal(config.resumeMaxEvents, protocol.RESUME_MAX_EVENTS);
+    assert.equal(config.helloTimeoutMs, protocol.HELLO_TIMEOUT_MS);
+    assert.equal(config.historyMaxEvents, protocol.HISTORY_MAX_EVENTS);
+    assert.equal(config.historyMaxAgeMs, protocol.HISTORY_MAX_AGE_MS);
   });
 
   it('gives every process its own node id by default', () => {
@@ -25,26 +44,158 @@ describe('loadConfig', () => {
     assert.equal(load([], env).redisUrl, 'redis://127.0.0.1:6380');
     assert.equal(load(['--port', '9001'], env).port, 9001);
     assert.equal(load(['--port=9002', '--node-id=n2'], env).nodeId, 'n2');
+    assert.equal(load(['--port', '1', '--port', '2']).port, 2, 'the last of a repeated flag wins');
   });
 
-  it('names the setting in the error for a bad value', () => {
+  it('treats an empty variable as unset', () => {
+    const config = load([], { PORT: '', REDIS_URL: '', LOG_LEVEL: '' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.redisUrl, undefined);
+    assert.equal(config.logLevel, 'info');
+  });
+
+  it('trims values and reads a log level in any case', () => {
+    const config = load([], { PORT: ' 9000 ', LOG_LEVEL: 'DEBUG', REDIS_URL: ' rediss://cache:6380/1 ' });
+    assert.equal(config.port, 9000);
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.redisUrl, 'rediss://cache:6380/1');
+  });
+
+  it('names the setting, as given, in the error for a bad value', () => {
     assert.throws(() => load([], { PORT: 'eighty' }), new ConfigError('PORT must be a whole number from 0 to 65535, got "eighty"'));
-    assert.throws(() => load(['--max-message-bytes', '-1']), /--max-message-bytes must be a whole number/);
-    assert.throws(() => load([], { REDIS_URL: 'http://x' }), /REDIS_URL must be a redis:\/\//);
-    assert.throws(() => load([], { LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
-    assert.throws(() => load(['--bogus']), /unknown option --bogus/);
-    assert.throws(() => load(['--port']), /--port needs a value/);
+    assert.throws(() => load([], { MAX_MESSAGE_BYTES: 'lots' }), new ConfigError('MAX_MESSAGE_BYTES must be a whole number from 1 to 1048576, got "lots"'));
+    assert.throws(() => load(['--max-message-bytes', '-1']), new ConfigError('--max-message-bytes must be a whole number from 1 to 1048576, got "-1"'));
+    assert.throws(() => load(['--port=70000']), new ConfigError('--port must be a whole number from 0 to 65535, got "70000"'));
+    assert.throws(() => load([], { REDIS_URL: 'http://x' }), new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, got "http://x"'));
+    assert.throws(() => load([], { REDIS_URL: 'not a url' }), /REDIS_URL must be a redis:\/\//);
+    assert.throws(() => load([], { LOG_LEVEL: 'loud' }), new ConfigError('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'));
+    assert.throws(() => load([], { HOST: '   ' }), new ConfigError('HOST must not be empty'));
+    assert.throws(() => load(['--host='], { HOST: 'x' }), new ConfigError('--host must not be empty'));
+  });
+
+  it('reports the first bad setting in the order of the table', () => {
+    assert.throws(() => load([], { SWEEP_INTERVAL_MS: 'x', PORT: 'y' }), /^ConfigError: PORT /);
+  });
+
+  it('turns what parseArgs finds in the command line into exit-2 messages', () => {
+    assert.throws(() => load(['--bogus']), new ConfigError('unknown option --bogus (see --help)'));
+    assert.throws(() => load(['--bogus=1']), new ConfigError('unknown option --bogus=1 (see --help)'));
+    assert.throws(() => load(['-x']), new ConfigError('unknown option -x (see --help)'));
+    assert.throws(() => load(['8080']), new ConfigError('unknown option 8080 (see --help)'));
+    assert.throws(() => load(['--', '--port=1']), new ConfigError('unknown option -- (see --help)'));
+    assert.throws(() => load(['--port']), new ConfigError('--port needs a value'));
+    assert.throws(() => load(['--port', '--help']), /--port must be a whole number .*, got "--help"/, 'a flag takes the next argument as its value');
   });
 
   it('refuses a pong timeout that does not exceed the ping interval', () => {
-    assert.throws(() => load([], { PING_INTERVAL_MS: '1000', PONG_TIMEOUT_MS: '1000' }), /PONG_TIMEOUT_MS \(1000\) must be greater/);
+    assert.throws(
+      () => load([], { PING_INTERVAL_MS: '1000', PONG_TIMEOUT_MS: '1000' }),
+      new ConfigError('PONG_TIMEOUT_MS (1000) must be greater than PING_INTERVAL_MS (1000)'),
+    );
+    assert.throws(() => load(['--ping-interval-ms=70000']), /PONG_TIMEOUT_MS \(60000\) must be greater than PING_INTERVAL_MS \(70000\)/);
   });
 
-  it('lists every setting with its variable and default in --help', () => {
+  it('answers --help and -h before looking at any value, but after an unknown flag', () => {
     assert.equal(loadConfig(['--help'], {}), 'help');
+    assert.equal(loadConfig(['-h'], { PORT: 'bad' }), 'help');
+    assert.equal(loadConfig(['--port', 'bad', '--help'], {}), 'help');
+    assert.throws(() => loadConfig(['--bogus', '--help'], {}), /unknown option --bogus/);
+  });
+});
+
+describe('the settings', () => {
+  it('have one variable and one flag each, the flag spelled after the variable', () => {
+    const all = Object.values(SETTINGS);
+    assert.equal(new Set(all.map((s) => s.env)).size, all.length);
+    for (const s of all) assert.equal(s.flag, `--${s.env.toLowerCase().replaceAll('_', '-')}`);
+    assert.ok(!all.some((s) => s.flag === '--help'));
+  });
+
+  it('are all listed in --help with their flag, variable, meaning, default and accepted values', () => {
     const help = helpText();
-    for (const s of SETTINGS) {
-      assert.ok(help.includes(s.env) && help.includes(s.flag), `${s.env} is in --help`);
+    for (const s of Object.values(SETTINGS)) {
+      const at = help.indexOf(`${s.flag} / ${s.env} `);
+      assert.ok(at !== -1, `${s.env} is in --help`);
+      const entry = help.slice(at).split('\n').slice(0, 2).join('\n');
+      assert.ok(entry.includes(s.doc.replaceAll('`', '')), `${s.env}: its meaning`);
+      assert.ok(entry.includes(`default: ${s.defaultDoc.replaceAll('`', '')}`), `${s.env}: its default`);
+      assert.ok(entry.includes(s.expects), `${s.env}: what it accepts`);
     }
+    assert.match(help, /--help, -h/);
+  });
+
+  it('are the configuration table of README.md (run `npm run docs:config` after changing one)', () => {
+    const readme = readFileSync(README, 'utf8');
+    const table = readme.slice(readme.indexOf(TABLE_START) + TABLE_START.length, readme.indexOf(TABLE_END)).trim();
+    assert.equal(table, markdownTable(SETTINGS));
+    assert.equal(withSettingsTable(readme, SETTINGS), readme);
+  });
+
+  it('give clients the limits of the live configuration', () => {
+    const limits = clientLimits(load(['--max-message-bytes=256'], { MESSAGE_RATE_PER_SEC: '5', MESSAGE_BURST: '7' }));
+    assert.deepEqual(limits, { maxMessageBytes: 256, messageRatePerSec: 5, messageBurst: 7, maxNicknameLength: protocol.MAX_NICKNAME_LENGTH });
+    assert.equal(clientLimits(defaultConfig()).maxMessageBytes, protocol.MAX_MESSAGE_BYTES);
+  });
+});
+
+describe('setting kinds', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'switchboard-config-')), 'cert.pem');
+  writeFileSync(file, 'not really a certificate');
+  const demo = {
+    allowedOrigins: setting({ env: 'ALLOWED_ORIGINS', kind: list(), default: ['*'], doc: 'origins' }),
+    trustedProxies: setting({ env: 'TRUSTED_PROXIES', kind: list(text()), doc: 'proxies' }),
+    maxConnections: setting({ env: 'MAX_CONNECTIONS', kind: integer(1, 100), default: 10, doc: 'connections' }),
+    metricsPort: setting({ env: 'METRICS_PORT', kind: port(), doc: 'metrics' }),
+    tlsCert: setting({ env: 'TLS_CERT', kind: readableFile(), doc: 'certificate' }),
+    mode: setting({ env: 'MODE', kind: oneOf(['fast', 'safe']), default: 'safe', doc: 'mode' }),
+    upstream: setting({ env: 'UPSTREAM', kind: url(['http', 'https']), doc: 'upstream' }),
+  };
+  const schema = schemaOf(demo);
+  const read = (env: NodeJS.ProcessEnv, argv: string[] = []) => {
+    const config = readSettings(demo, schema, argv, env);
+    assert.notEqual(config, 'help');
+    return config as Exclude<typeof config, 'help'>;
+  };
+
+  it('are each one declaration: defaults, optional values and types follow from it', () => {
+    const config = read({});
+    assert.deepEqual(config, { allowedOrigins: ['*'], maxConnections: 10, mode: 'safe' });
+    const typed: { metricsPort?: number | undefined; mode: 'fast' | 'safe'; allowedOrigins: string[] } = config;
+    assert.ok(typed);
+    assert.equal(demo.metricsPort.defaultDoc, 'unset');
+    assert.equal(demo.allowedOrigins.flag, '--allowed-origins');
+  });
+
+  it('read a comma-separated list, dropping blanks, and refuse an empty one', () => {
+    assert.deepEqual(read({ ALLOWED_ORIGINS: ' https://a.example, ,https://b.example ' }).allowedOrigins, ['https://a.example', 'https://b.example']);
+    assert.deepEqual(read({}, ['--trusted-proxies=10.0.0.0/8']).trustedProxies, ['10.0.0.0/8']);
+    assert.throws(() => read({ ALLOWED_ORIGINS: ' , ' }), new ConfigError('ALLOWED_ORIGINS must be a comma-separated list, each any text, got " , "'));
+  });
+
+  it('check list items with the kind of the item', () => {
+    const ports = { ports: setting({ env: 'PORTS', kind: list(port()), doc: 'ports' }) };
+    assert.deepEqual(readSettings(ports, schemaOf(ports), [], { PORTS: '1,2' }), { ports: [1, 2] });
+    assert.throws(
+      () => readSettings(ports, schemaOf(ports), [], { PORTS: '1,x' }),
+      new ConfigError('PORTS must be a comma-separated list, each a whole number from 0 to 65535, got "1,x"'),
+    );
+  });
+
+  it('read an optional port, and refuse one out of range', () => {
+    assert.equal(read({ METRICS_PORT: '9100' }).metricsPort, 9100);
+    assert.throws(() => read({ METRICS_PORT: '65536' }), new ConfigError('METRICS_PORT must be a whole number from 0 to 65535, got "65536"'));
+  });
+
+  it('accept a file that exists and refuse one that does not', () => {
+    assert.equal(read({ TLS_CERT: file }).tlsCert, file);
+    assert.throws(() => read({}, ['--tls-cert', `${file}.missing`]), new ConfigError(`--tls-cert must be the path of a readable file, got "${file}.missing"`));
+    assert.throws(() => read({ TLS_CERT: tmpdir() }), /TLS_CERT must be the path of a readable file/, 'a folder is not a file');
+  });
+
+  it('read one of a fixed set and a URL of the given schemes', () => {
+    assert.equal(read({ MODE: 'Fast' }).mode, 'fast');
+    assert.throws(() => read({ MODE: 'slow' }), new ConfigError('MODE must be one of fast, safe, got "slow"'));
+    assert.equal(read({ UPSTREAM: 'https://example.com/x' }).upstream, 'https://example.com/x');
+    assert.throws(() => read({ UPSTREAM: 'ftp://example.com' }), new ConfigError('UPSTREAM must be a http:// or https:// URL, got "ftp://example.com"'));
   });
 });

@@ -9,6 +9,7 @@ import {
 } from '@switchboard/protocol';
 import { BusUnavailableError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
+import { clientLimits, defaultConfig } from '../../src/config.js';
 import { Hub } from '../../src/hub/hub.js';
 import type { Peer, ProtocolVersion } from '../../src/hub/peer.js';
 import { MemorySessionRegistry } from '../../src/sessions/memory-session-registry.js';
@@ -36,7 +37,7 @@ class FakePeer implements Peer {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function hubWith(bus: Bus = new MemoryBus(LIMITS)): Hub {
-  const hub = new Hub(bus, new MemorySessionRegistry(bus, logger, 60_000), { nodeId: 'node-a', resumeGraceMs: 1_000, resumeMaxEvents: 100, clientLimits: { maxMessageBytes: 512, messageRatePerSec: 20, messageBurst: 40, maxNicknameLength: 32 } }, logger);
+  const hub = new Hub(bus, new MemorySessionRegistry(bus, logger, 60_000), { nodeId: 'node-a', resumeGraceMs: 1_000, resumeMaxEvents: 100, clientLimits: clientLimits(defaultConfig()) }, logger);
   hub.start();
   return hub;
 }
