@@ -13,6 +13,7 @@ import {
   MESSAGE_RATE_PER_SEC,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
+  REFS_PER_CLIENT,
   RESUME_GRACE_MS,
   RESUME_MAX_EVENTS,
   type ClientLimits,
@@ -112,6 +113,10 @@ export const SETTINGS = {
   historyMaxAgeMs: setting({
     env: 'HISTORY_MAX_AGE_MS', kind: integer(1_000, 30 * 86_400_000), default: HISTORY_MAX_AGE_MS, unit: 'ms',
     doc: 'oldest event kept in the history, ms',
+  }),
+  refsPerClient: setting({
+    env: 'REFS_PER_CLIENT', kind: integer(10, 1_000_000), default: REFS_PER_CLIENT, unit: 'refs',
+    doc: 'protocol v2: refs remembered per client to de-duplicate retries (at most as long as the history). Past it: the oldest are forgotten first; a client must not have more frames than this awaiting their acknowledgement',
   }),
   leaseTtlMs: setting({
     env: 'LEASE_TTL_MS', kind: integer(100, 600_000), default: 5_000, unit: 'ms',

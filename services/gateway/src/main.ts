@@ -3,7 +3,6 @@
  * The composition root: the one place that picks concrete parts (which bus) and
  * wires them into a Gateway, and that owns the process (signals, exit codes).
  */
-import { REFS_PER_CLIENT } from '@switchboard/protocol';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
@@ -36,12 +35,11 @@ function readConfig(): Config {
 
 /** The one place that picks the medium: memory for one node, Redis for a cluster. */
 function createCluster(config: Config, logger: Logger): { bus: Bus; sessions: SessionRegistry } {
-  const limits = { ...config, refsPerClient: REFS_PER_CLIENT };
   if (config.redisUrl === undefined) {
-    const bus = new MemoryBus(limits);
+    const bus = new MemoryBus(config);
     return { bus, sessions: new MemorySessionRegistry(bus, logger, config.historyMaxAgeMs) };
   }
-  const shared = { ...limits, url: config.redisUrl, prefix: config.redisPrefix, logger };
+  const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger };
   return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared) };
 }
 
