@@ -28,7 +28,7 @@ import { SocketState, detach, resolveWebSocket, type WebSocketConstructor, type 
  * - `connecting`: the first connection is being made;
  * - `open`: connected and welcomed;
  * - `reconnecting`: the connection was lost; waiting to retry, or retrying;
- * - `closed`: closed by close(), by a terminal close (1000, 1003, 1007, 1008, 1009, 4003), or out of attempts. Final.
+ * - `closed`: closed by close(), by a terminal close (1000, 1002, 1003, 1007, 1009, 4003, 4004), or out of attempts. Final.
  */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 

@@ -298,7 +298,7 @@ describe('SwitchboardClient, protocol v2', () => {
     });
   }
 
-  for (const code of [1000, 1003, 1007, 1008, 1009, 4003]) {
+  for (const code of [1000, 1002, 1003, 1007, 1009, 4003, 4004]) {
     it(`stays closed after close ${code} and fails what is waiting with CLOSED`, async () => {
       const { client, sockets, socket, rejected } = setup();
       const connected = client.connect();

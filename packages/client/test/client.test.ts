@@ -151,7 +151,7 @@ describe('SwitchboardClient', () => {
     assert.equal(states.at(-1)?.attempt, 1);
   });
 
-  for (const code of [1000, 1003, 1007, 1008, 1009]) {
+  for (const code of [1000, 1002, 1003, 1007, 1009]) {
     it(`does not reconnect after a policy close (${code})`, async () => {
       const { client, sockets, socket } = setup();
       const closes: unknown[] = [];

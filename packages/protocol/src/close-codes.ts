@@ -22,6 +22,12 @@ export const CloseCode = {
   SLOW_CONSUMER: 4001,
   /** Protocol v2: the first frame was not `hello`, or it did not come within HELLO_TIMEOUT_MS. */
   HELLO_EXPECTED: 4003,
+  /**
+   * Protocol v2: another connection resumed this session (a duplicated tab, a
+   * second device with the same token). A session has one holder; do not resume
+   * it again from here (that would take it back): start a new session instead.
+   */
+  SESSION_RESUMED_ELSEWHERE: 4004,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -34,4 +40,5 @@ export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.INVALID_PAYLOAD,
   CloseCode.MESSAGE_TOO_BIG,
   CloseCode.HELLO_EXPECTED,
+  CloseCode.SESSION_RESUMED_ELSEWHERE,
 ]);

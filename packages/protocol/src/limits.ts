@@ -72,3 +72,16 @@ export const HISTORY_MAX_AGE_MS = 600_000;
  * SDK keeps at most 100).
  */
 export const REFS_PER_CLIENT = 1_000;
+
+/**
+ * Bytes of events (encoded JSON) kept in the history, besides HISTORY_MAX_EVENTS
+ * and HISTORY_MAX_AGE_MS: whichever bound is reached first trims the oldest.
+ */
+export const HISTORY_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Protocol v2: most bytes of events replayed to one resuming client. A client
+ * further behind gets `resumed: false` (and live events). Below MAX_BUFFERED_BYTES,
+ * so a replay never makes its own client a slow consumer.
+ */
+export const RESUME_MAX_BYTES = 512 * 1024;

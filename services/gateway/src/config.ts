@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import {
   HELLO_TIMEOUT_MS,
   HISTORY_MAX_AGE_MS,
+  HISTORY_MAX_BYTES,
   HISTORY_MAX_EVENTS,
   MAX_BUFFERED_BYTES,
   MAX_MESSAGE_BYTES,
@@ -15,6 +16,7 @@ import {
   PONG_TIMEOUT_MS,
   REFS_PER_CLIENT,
   RESUME_GRACE_MS,
+  RESUME_MAX_BYTES,
   RESUME_MAX_EVENTS,
   type ClientLimits,
 } from '@switchboard/protocol';
@@ -86,6 +88,10 @@ export const SETTINGS = {
     env: 'MESSAGE_BURST', kind: integer(1, 1_000_000), default: MESSAGE_BURST, unit: 'frames',
     doc: 'frames a client may send at once before the rate applies',
   }),
+  maxEventLoopLagMs: setting({
+    env: 'MAX_EVENT_LOOP_LAG_MS', kind: integer(0, 60_000), default: 500, unit: 'ms',
+    doc: 'how far behind its event loop may fall before the node is overloaded, ms (`0`: never). Past it: `/readyz` says 503 and new upgrades get 503 (the load balancer sends clients elsewhere) until the lag stays under half of it for a second; connected clients keep being served',
+  }),
   shutdownTimeoutMs: setting({
     env: 'SHUTDOWN_TIMEOUT_MS', kind: integer(0, 600_000), default: 10_000, unit: 'ms',
     doc: 'on SIGTERM/SIGINT, the longest wait for clients and Redis to close, ms; then the process exits 0 anyway',
@@ -102,6 +108,10 @@ export const SETTINGS = {
     env: 'RESUME_MAX_EVENTS', kind: integer(1, 10_000_000), default: RESUME_MAX_EVENTS, unit: 'events',
     doc: 'protocol v2: most events replayed to one resuming client. Further behind: `resumed: false` and live events',
   }),
+  resumeMaxBytes: setting({
+    env: 'RESUME_MAX_BYTES', kind: integer(1_024, 1024 * 1024 * 1024), default: RESUME_MAX_BYTES, unit: 'bytes',
+    doc: 'protocol v2: most bytes of events replayed to one resuming client (keep it below MAX_BUFFERED_BYTES). Further behind: `resumed: false` and live events',
+  }),
   helloTimeoutMs: setting({
     env: 'HELLO_TIMEOUT_MS', kind: integer(10, 600_000), default: HELLO_TIMEOUT_MS, unit: 'ms',
     doc: 'protocol v2: time to send `hello`, ms. Past it: closed with 4003',
@@ -113,6 +123,10 @@ export const SETTINGS = {
   historyMaxAgeMs: setting({
     env: 'HISTORY_MAX_AGE_MS', kind: integer(1_000, 30 * 86_400_000), default: HISTORY_MAX_AGE_MS, unit: 'ms',
     doc: 'oldest event kept in the history, ms',
+  }),
+  historyMaxBytes: setting({
+    env: 'HISTORY_MAX_BYTES', kind: integer(1_024, 1024 * 1024 * 1024), default: HISTORY_MAX_BYTES, unit: 'bytes',
+    doc: 'bytes of events (encoded JSON) kept in the history. Past it: the oldest are trimmed, as past HISTORY_MAX_EVENTS',
   }),
   refsPerClient: setting({
     env: 'REFS_PER_CLIENT', kind: integer(10, 1_000_000), default: REFS_PER_CLIENT, unit: 'refs',

@@ -3,12 +3,21 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloseCode } from '@switchboard/protocol';
 import type { Bus, BusHealth } from './bus/bus.js';
+import type { NodeLink } from './cluster/node-link.js';
 import { clientLimits, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { EventLoopMonitor } from './health/event-loop-monitor.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
 import { SocketServer } from './ws/socket-server.js';
+
+/** The parts that tie a node to the others (or stand in for them on a lone node); main.ts picks them. */
+export interface ClusterParts {
+  readonly bus: Bus;
+  readonly sessions: SessionRegistry;
+  readonly link: NodeLink;
+}
 
 /**
  * One gateway node: HTTP, WebSocket and the hub around whichever Bus and
@@ -24,17 +33,29 @@ export class Gateway {
   /** The readiness last logged, so each change is logged once. */
   private lastReady: BusHealth | undefined;
 
+  private readonly bus: Bus;
+  private readonly sessions: SessionRegistry;
+  private readonly link: NodeLink;
+  private readonly load: EventLoopMonitor;
+
   constructor(
     private readonly config: Config,
-    private readonly bus: Bus,
-    private readonly sessions: SessionRegistry,
+    parts: ClusterParts,
     logger: Logger,
   ) {
+    ({ bus: this.bus, sessions: this.sessions, link: this.link } = parts);
     this.log = logger.child({ module: 'gateway' });
+    this.load = new EventLoopMonitor(config.maxEventLoopLagMs, (overloaded, lagMs) => {
+      if (overloaded) this.log.warn({ lagMs, limitMs: config.maxEventLoopLagMs }, 'overloaded: refusing new clients');
+      else this.log.info({ lagMs }, 'load back to normal');
+      this.logReadiness();
+    });
+    const { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes } = config;
     this.hub = new Hub(
-      bus,
-      sessions,
-      { nodeId: config.nodeId, resumeGraceMs: config.resumeGraceMs, resumeMaxEvents: config.resumeMaxEvents, clientLimits: clientLimits(config) },
+      this.bus,
+      this.sessions,
+      this.link,
+      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, clientLimits: clientLimits(config) },
       logger,
     );
     const readiness = () => this.readiness();
@@ -46,6 +67,7 @@ export class Gateway {
   /** Ready for new clients: the bus and the session store are up and the node is not shutting down. */
   readiness(): BusHealth {
     if (this.shuttingDown) return { ready: false, reason: 'shutting down' };
+    if (this.load.overloaded) return { ready: false, reason: `overloaded (event loop lag ${Math.round(this.load.lagMs)} ms)` };
     const bus = this.bus.health();
     if (!bus.ready) return bus;
     if (!this.sessions.ready()) return { ready: false, reason: 'session store unavailable' };
@@ -60,6 +82,7 @@ export class Gateway {
    */
   async listen(): Promise<AddressInfo> {
     this.hub.start();
+    this.load.start();
     this.bus.onHealthChange(() => this.logReadiness());
     this.sessions.onHealthChange(() => this.logReadiness());
     await new Promise<void>((resolve, reject) => {
@@ -105,7 +128,9 @@ export class Gateway {
     if (this.sockets.size > 0) await delay(this.config.drainDelayMs);
     await this.sockets.closeAll(CloseCode.SERVICE_RESTART, 'server restarting, reconnect');
     await this.hub.drain();
+    this.load.stop();
     await this.sessions.close();
+    await this.link.close();
     await this.bus.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());

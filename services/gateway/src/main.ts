@@ -3,15 +3,15 @@
  * The composition root: the one place that picks concrete parts (which bus) and
  * wires them into a Gateway, and that owns the process (signals, exit codes).
  */
-import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { LocalNodeLink } from './cluster/local-node-link.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
-import { Gateway } from './gateway.js';
+import { Gateway, type ClusterParts } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { RedisBus } from './redis/redis-bus.js';
+import { RedisNodeLink } from './redis/redis-node-link.js';
 import { RedisSessionRegistry } from './redis/redis-session-registry.js';
 import { MemorySessionRegistry } from './sessions/memory-session-registry.js';
-import type { SessionRegistry } from './sessions/session-registry.js';
 
 /** Exit status for a bad setting. */
 const EXIT_BAD_CONFIG = 2;
@@ -34,21 +34,22 @@ function readConfig(): Config {
 }
 
 /** The one place that picks the medium: memory for one node, Redis for a cluster. */
-function createCluster(config: Config, logger: Logger): { bus: Bus; sessions: SessionRegistry } {
+function createCluster(config: Config, logger: Logger): ClusterParts {
+  const { nodeId } = config;
   if (config.redisUrl === undefined) {
     const bus = new MemoryBus(config);
-    return { bus, sessions: new MemorySessionRegistry(bus, logger, config.historyMaxAgeMs) };
+    const sessions = new MemorySessionRegistry(bus, { nodeId, tombstoneTtlMs: config.historyMaxAgeMs }, logger);
+    return { bus, sessions, link: new LocalNodeLink(nodeId) };
   }
   const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger };
-  return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared) };
+  return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared), link: new RedisNodeLink(shared) };
 }
 
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
-  const { bus, sessions } = createCluster(config, logger);
-  const gateway = new Gateway(config, bus, sessions, logger);
+  const gateway = new Gateway(config, createCluster(config, logger), logger);
 
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; exiting');

@@ -49,9 +49,15 @@ export interface Bus {
   publish(draft: EventDraft): Promise<PublishResult>;
   /**
    * Every event after `since`, when `since` is in the current epoch and nothing
-   * after it was trimmed, and (with `maxEvents`) there are no more than that.
+   * after it was trimmed, and there are no more than `bounds` allow (events, and
+   * bytes of encoded events).
    */
-  history(since: Position, maxEvents?: number): Promise<HistoryResult>;
+  history(since: Position, bounds?: ReplayBounds): Promise<HistoryResult>;
+  /**
+   * The first `limit` events after `since` (fewer at the head), for catching up
+   * a page at a time. Refused as history() is, but never as 'too far behind'.
+   */
+  historyPage(since: Position, limit: number): Promise<HistoryResult>;
   /** The newest position (creating the epoch if there is none yet). */
   head(): Promise<Position>;
   /**
@@ -77,6 +83,14 @@ export class BusUnavailableError extends Error {
 export interface HistoryLimits {
   readonly historyMaxEvents: number;
   readonly historyMaxAgeMs: number;
+  /** Bytes of encoded events (UTF-8 JSON). */
+  readonly historyMaxBytes: number;
+}
+
+/** How much one history() may return: more than either, and it is refused as 'too far behind'. */
+export interface ReplayBounds {
+  readonly maxEvents?: number;
+  readonly maxBytes?: number;
 }
 
 /** Everything a bus keeps is bounded: the history, and the refs of each client (as long as the history, at most this many). */

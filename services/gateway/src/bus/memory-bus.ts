@@ -1,18 +1,22 @@
 import { nanoid } from 'nanoid';
-import type { BroadcastEvent, ClientId, Epoch, EventDraft, Position, Seq } from '@switchboard/protocol';
+import { encodeServerFrame, type BroadcastEvent, type ClientId, type Epoch, type EventDraft, type Position, type Seq } from '@switchboard/protocol';
 import {
   BusUnavailableError,
   type Bus,
   type BusEventHandler,
   type BusHealth,
   type BusLimits,
+  type HistoryRefusal,
   type HistoryResult,
   type PublishResult,
+  type ReplayBounds,
 } from './bus.js';
 
 interface Stored {
   readonly event: BroadcastEvent;
   readonly at: number;
+  /** Its size encoded (UTF-8 JSON), for the history's byte bound. */
+  readonly bytes: number;
 }
 
 /**
@@ -26,6 +30,8 @@ export class MemoryBus implements Bus {
   private closed = false;
   private epoch: Epoch = nanoid(12);
   private seq = 0;
+  /** Bytes of the events kept. */
+  private bytes = 0;
   /** The history: `entries[head..]` are kept, oldest first. */
   private entries: Stored[] = [];
   private first = 0;
@@ -54,17 +60,20 @@ export class MemoryBus implements Bus {
     return Promise.resolve({ epoch: this.epoch, seq: event.seq, duplicate: false });
   }
 
-  history(since: Position, maxEvents = Infinity): Promise<HistoryResult> {
-    this.trimByAge();
-    const head = { epoch: this.epoch, seq: this.seq };
-    const kept = this.entries.length - this.first;
-    const oldest = this.seq - kept + 1;
-    if (since.epoch !== this.epoch) return Promise.resolve({ ok: false, head, reason: 'epoch changed' });
-    if (since.seq > this.seq) return Promise.resolve({ ok: false, head, reason: 'position is ahead of the history' });
-    if (this.seq - since.seq > maxEvents) return Promise.resolve({ ok: false, head, reason: 'too far behind' });
-    if (since.seq + 1 < oldest) return Promise.resolve({ ok: false, head, reason: 'history trimmed' });
-    const events = this.entries.slice(this.first + (since.seq + 1 - oldest)).map((s) => s.event);
-    return Promise.resolve({ ok: true, head, events });
+  history(since: Position, { maxEvents = Infinity, maxBytes = Infinity }: ReplayBounds = {}): Promise<HistoryResult> {
+    const after = this.after(since, Infinity, maxEvents);
+    if (!after.ok) return Promise.resolve(after);
+    let bytes = 0;
+    for (const stored of after.stored) {
+      bytes += stored.bytes;
+      if (bytes > maxBytes) return Promise.resolve({ ok: false, head: after.head, reason: 'too far behind' });
+    }
+    return Promise.resolve({ ok: true, head: after.head, events: after.stored.map((s) => s.event) });
+  }
+
+  historyPage(since: Position, limit: number): Promise<HistoryResult> {
+    const after = this.after(since, limit, Infinity);
+    return Promise.resolve(after.ok ? { ok: true, head: after.head, events: after.stored.map((s) => s.event) } : after);
   }
 
   head(): Promise<Position> {
@@ -77,6 +86,7 @@ export class MemoryBus implements Bus {
       this.seq = 0;
       this.entries = [];
       this.first = 0;
+      this.bytes = 0;
     }
     return this.head();
   }
@@ -128,10 +138,30 @@ export class MemoryBus implements Bus {
     }
   }
 
+  /** Up to `limit` stored events after `since`, or why not (more than `maxEvents` follow it: too far behind). */
+  private after(
+    since: Position,
+    limit: number,
+    maxEvents: number,
+  ): { ok: true; head: Position; stored: readonly Stored[] } | { ok: false; head: Position; reason: HistoryRefusal } {
+    this.trim();
+    const head = { epoch: this.epoch, seq: this.seq };
+    const kept = this.entries.length - this.first;
+    const oldest = this.seq - kept + 1;
+    if (since.epoch !== this.epoch) return { ok: false, head, reason: 'epoch changed' };
+    if (since.seq > this.seq) return { ok: false, head, reason: 'position is ahead of the history' };
+    if (since.seq === this.seq) return { ok: true, head, stored: [] };
+    if (this.seq - since.seq > maxEvents) return { ok: false, head, reason: 'too far behind' };
+    if (since.seq + 1 < oldest) return { ok: false, head, reason: 'history trimmed' };
+    const from = this.first + (since.seq + 1 - oldest);
+    return { ok: true, head, stored: this.entries.slice(from, from + limit) };
+  }
+
   private store(event: BroadcastEvent): void {
-    this.entries.push({ event, at: this.now() });
-    if (this.entries.length - this.first > this.limits.historyMaxEvents) this.first++;
-    this.trimByAge();
+    const bytes = Buffer.byteLength(encodeServerFrame(event));
+    this.entries.push({ event, at: this.now(), bytes });
+    this.bytes += bytes;
+    this.trim();
     // Compact now and then so the array does not grow without bound.
     if (this.first > 1024 && this.first * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.first);
@@ -139,8 +169,15 @@ export class MemoryBus implements Bus {
     }
   }
 
-  private trimByAge(): void {
+  /** Drop the oldest events while the history is over any of its bounds: events, age, bytes. */
+  private trim(): void {
     const cutoff = this.now() - this.limits.historyMaxAgeMs;
-    while (this.first < this.entries.length && this.entries[this.first]!.at < cutoff) this.first++;
+    while (this.first < this.entries.length) {
+      const oldest = this.entries[this.first]!;
+      const count = this.entries.length - this.first;
+      if (count <= this.limits.historyMaxEvents && this.bytes <= this.limits.historyMaxBytes && oldest.at >= cutoff) break;
+      this.bytes -= oldest.bytes;
+      this.first++;
+    }
   }
 }

@@ -12,7 +12,8 @@ import {
   type Position,
 } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
-import type { SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
+import type { NodeLink } from '../cluster/node-link.js';
+import type { Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
 import { sendFrame, type Member } from './member.js';
 import type { OrderedPublisher } from './publisher.js';
@@ -24,6 +25,8 @@ export interface AdmissionOptions {
   readonly resumeGraceMs: number;
   /** Most events replayed on one resume. */
   readonly resumeMaxEvents: number;
+  /** Most bytes of events replayed on one resume. */
+  readonly resumeMaxBytes: number;
   /** What this node enforces on clients, told to each in `welcome`. */
   readonly clientLimits: ClientLimits;
 }
@@ -44,6 +47,7 @@ export class Admission {
     private readonly sequencer: Sequencer,
     private readonly fanout: LocalFanout,
     private readonly publisher: OrderedPublisher,
+    private readonly link: NodeLink,
     private readonly options: AdmissionOptions,
   ) {}
 
@@ -51,6 +55,9 @@ export class Admission {
    * Admit a member. Rejects (BusUnavailableError) when the cluster cannot be
    * reached; the caller closes the connection. A member whose connection closed
    * meanwhile (`closedWith`) is let go quietly: a session it never announced ends unannounced.
+   *
+   * A session has one holder: resuming one that another connection still holds
+   * (on this node or another) closes that connection with 4004 first.
    */
   async admit(member: Member, hello?: HelloFrame): Promise<void> {
     const { peer } = member;
@@ -61,12 +68,16 @@ export class Admission {
       // A session that ended gives back its id, so refs the client resends are still recognised.
       const identity: Identity = found?.identity ?? (await this.identify());
       fresh = !found?.live;
-      if (fresh) {
-        const token = nanoid(SESSION_TOKEN_LENGTH);
-        await this.sessions.create({ token, ...identity, conn: peer.conn, graceMs: this.graceOf(member) });
-        member.token = token;
-      } else {
+      if (found?.live) {
         member.token = hello!.session;
+        member.sessionStart = found.start;
+        await this.takeOver(member, found);
+      } else {
+        const token = nanoid(SESSION_TOKEN_LENGTH);
+        const start = this.sequencer.position() ?? (await this.bus.head());
+        await this.sessions.create({ token, ...identity, conn: peer.conn, graceMs: this.graceOf(member), start });
+        member.token = token;
+        member.sessionStart = start;
       }
       peer.id = identity.id;
       peer.nickname = identity.nickname;
@@ -118,15 +129,24 @@ export class Admission {
 
   /** The member's session as the registry keeps it. */
   sessionOf(member: Member): SessionInfo | undefined {
-    if (member.token === undefined || !member.admitted) return undefined;
+    if (member.token === undefined || member.sessionStart === undefined || !member.admitted) return undefined;
     const { peer } = member;
-    return { token: member.token, id: peer.id, nickname: peer.nickname, conn: peer.conn, graceMs: this.graceOf(member) };
+    return { token: member.token, id: peer.id, nickname: peer.nickname, conn: peer.conn, graceMs: this.graceOf(member), start: member.sessionStart };
+  }
+
+  /** Close the connection that held the session until now, wherever it is, before this one is welcomed. */
+  private async takeOver(member: Member, found: Resumed & { live: true }): Promise<void> {
+    const { holder } = found;
+    if (!holder) return;
+    const confirmed = await this.link.closeConnection(holder.node, holder.conn);
+    member.peer.log.info({ holder, confirmed }, 'session taken over from another connection');
   }
 
   /**
    * Where the member's events start: for a resume whose `since` is still in the
-   * history (and not too far behind), right after `since` with the missed events
-   * to replay; otherwise at the head, with nothing to replay.
+   * history, not before its session began and not too far behind (events and
+   * bytes), right after `since` with the missed events to replay; otherwise at
+   * the head, with nothing to replay.
    */
   private async catchUp(
     member: Member,
@@ -135,9 +155,16 @@ export class Admission {
     const head = this.sequencer.position() ?? (await this.bus.head());
     if (hello?.since === undefined || hello.epoch === undefined) return { start: head, replay: [], resumed: false };
     const since = { epoch: hello.epoch, seq: hello.since };
-    const history = await this.bus.history(since, this.options.resumeMaxEvents).catch(() => undefined);
+    const { log } = member.peer;
+    const began = member.sessionStart;
+    if (began !== undefined && began.epoch === since.epoch && since.seq < began.seq) {
+      log.warn({ since: since.seq, sessionStart: began.seq }, 'resume without replay: from before the session began');
+      return { start: head, replay: [], resumed: false };
+    }
+    const bounds = { maxEvents: this.options.resumeMaxEvents, maxBytes: this.options.resumeMaxBytes };
+    const history = await this.bus.history(since, bounds).catch(() => undefined);
     if (history?.ok) return { start: since, replay: history.events, resumed: true };
-    member.peer.log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');
+    log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');
     return { start: head, replay: [], resumed: false };
   }
 

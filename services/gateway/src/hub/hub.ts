@@ -1,5 +1,6 @@
-import type { HelloFrame, ParseResult, ProtocolErrorInfo } from '@switchboard/protocol';
+import { CloseCode, type HelloFrame, type ParseResult, type ProtocolErrorInfo } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
+import type { NodeLink } from '../cluster/node-link.js';
 import type { Logger } from '../logger.js';
 import type { SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import { Admission, type AdmissionOptions } from './admission.js';
@@ -34,13 +35,14 @@ export class Hub {
   constructor(
     private readonly bus: Bus,
     private readonly sessions: SessionRegistry,
+    private readonly link: NodeLink,
     options: HubOptions,
     logger: Logger,
   ) {
     this.fanout = new LocalFanout(() => this.members.values());
     this.sequencer = new Sequencer(bus, (event) => this.fanout.deliver(event), logger);
     this.publisher = new OrderedPublisher(bus, (member) => this.members.get(member.peer.conn) === member);
-    this.admission = new Admission(bus, sessions, this.sequencer, this.fanout, this.publisher, options);
+    this.admission = new Admission(bus, sessions, this.sequencer, this.fanout, this.publisher, link, options);
     this.commands = new CommandHandler(this.publisher, sessions);
   }
 
@@ -57,6 +59,7 @@ export class Hub {
         if (member) this.admission.announceConnected(member);
       },
     );
+    this.link.start((conn) => this.closeResumedElsewhere(conn));
     void this.sequencer.init().catch(() => undefined);
   }
 
@@ -115,6 +118,17 @@ export class Hub {
   /** Wait until every publish and session update that was started has finished (for shutdown). */
   drain(): Promise<void> {
     return this.publisher.drain();
+  }
+
+  /** Another connection resumed this one's session: close it (it must not speak for the session any more). */
+  private closeResumedElsewhere(conn: string): boolean {
+    const member = this.members.get(conn);
+    if (!member) return false;
+    // Gone from the hub at once: it gets no more events and can send nothing more as this session.
+    this.members.delete(conn);
+    member.peer.log.info({ reason: 'SESSION_RESUMED_ELSEWHERE' }, 'closing connection: its session was resumed by another');
+    member.peer.close(CloseCode.SESSION_RESUMED_ELSEWHERE, 'session resumed elsewhere');
+    return true;
   }
 
   private *liveSessions(): Iterable<SessionInfo> {

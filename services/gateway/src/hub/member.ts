@@ -6,6 +6,8 @@ export interface Member {
   readonly peer: Peer;
   /** Its session, once admission has created or resumed it. */
   token: SessionToken | undefined;
+  /** Where its session began in the event order. */
+  sessionStart: Position | undefined;
   /** The last event forwarded to it (set by its welcome). */
   position: Position | undefined;
   /** While the peer is catching up (welcome and replay not yet sent), live events wait here. */
@@ -19,7 +21,7 @@ export interface Member {
 }
 
 export function newMember(peer: Peer): Member {
-  return { peer, token: undefined, position: undefined, backlog: [], tail: Promise.resolve(), admitted: false, closedWith: undefined };
+  return { peer, token: undefined, sessionStart: undefined, position: undefined, backlog: [], tail: Promise.resolve(), admitted: false, closedWith: undefined };
 }
 
 /** Send one frame to one peer (frames for a single client: welcome, error, ack). */

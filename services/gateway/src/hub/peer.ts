@@ -19,4 +19,6 @@ export interface Peer {
   readonly log: Logger;
   /** Queue one already-encoded text frame (UTF-8 JSON). Never throws; a peer past its budget closes itself. */
   sendEncoded(frame: Buffer): void;
+  /** Close the connection with a code (the peer's leave follows when it has closed). */
+  close(code: number, reason: string): void;
 }

@@ -1,9 +1,16 @@
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { advance, type BroadcastEvent, type Epoch, type Position, type Seq } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 
 /** Repair attempts in a row before giving up on a gap until the next event or reconnect. */
 const MAX_REPAIR_ROUNDS = 5;
+/**
+ * Events read from the history and passed on at once while catching up; the
+ * event loop gets a turn between pages, so a long gap (a subscription Redis
+ * dropped under load) never stalls the node.
+ */
+const REPAIR_PAGE_EVENTS = 500;
 
 /**
  * Turns what the bus delivers into a contiguous sequence for this node: events
@@ -74,7 +81,7 @@ export class Sequencer {
     try {
       for (let round = 0; round < MAX_REPAIR_ROUNDS; round++) {
         const from = this.last;
-        const result = await this.bus.history({ epoch: this.epoch, seq: this.last });
+        const result = await this.bus.historyPage({ epoch: this.epoch, seq: this.last }, REPAIR_PAGE_EVENTS);
         if (result.ok) {
           for (const event of result.events) if (advance(this.position(), event).kind === 'next') this.pass(event);
         } else if (result.reason === 'epoch changed') {
@@ -98,6 +105,11 @@ export class Sequencer {
           this.flushWaiting();
         }
         if (this.last > from) this.log.info({ from, to: this.last }, 'gap repaired from history');
+        if (result.ok && result.events.length === REPAIR_PAGE_EVENTS && this.last < result.head.seq) {
+          round--; // a full page: more to read, not a failed round
+          await setImmediatePromise();
+          continue;
+        }
         if (this.waiting.size === 0) return;
       }
     } catch (err) {

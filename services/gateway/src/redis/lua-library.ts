@@ -4,40 +4,61 @@
  * a node that dies half-way cannot lose or double an event.
  *
  * Conventions of a publishing script (and of sbHistory, which trims too):
- *   KEYS[1..4]  epoch, seq, history, channel (RedisKeys.stream)
- *   ARGV[1..4]  now (ms), history max events, history max age (ms), a candidate epoch (publishArgs)
- * Its own keys and arguments follow from KEYS[5] and ARGV[5].
+ *   KEYS[1..5]  epoch, seq, history, history bytes, channel (RedisKeys.stream)
+ *   ARGV[1..5]  now (ms), history max events, max age (ms), max bytes, a candidate epoch (publishArgs)
+ * Its own keys and arguments follow from KEYS[6] and ARGV[6]. Scripts that only
+ * read or renew the epoch take KEYS[1..4] (RedisKeys.history).
  */
 export const LUA_LIBRARY = `
-local K_EPOCH, K_SEQ, K_HISTORY, K_CHANNEL = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local K_EPOCH, K_SEQ, K_HISTORY, K_BYTES, K_CHANNEL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+-- Forget the history: a new epoch starts from seq 0.
+local function reset_history(epoch)
+  redis.call('SET', K_EPOCH, epoch)
+  redis.call('DEL', K_SEQ, K_HISTORY, K_BYTES)
+end
 
 local function ensure_epoch(candidate)
   local epoch = redis.call('GET', K_EPOCH)
   if not epoch then
     epoch = candidate
-    redis.call('SET', K_EPOCH, epoch)
-    redis.call('DEL', K_SEQ, K_HISTORY)
+    reset_history(epoch)
   end
   return epoch
 end
 
--- Drop events older than the history's age (ARGV[3]) as of now (ARGV[1]), a bounded number per call.
-local function trim_by_age()
+-- Drop the oldest events while the history holds more than its bounds: events
+-- (ARGV[2]), age (ARGV[3], as of ARGV[1]) and bytes (ARGV[4]). At most 100 per call.
+local function trim()
+  local count = redis.call('XLEN', K_HISTORY)
+  local bytes = tonumber(redis.call('GET', K_BYTES) or '0')
+  local max_events, max_bytes = tonumber(ARGV[2]), tonumber(ARGV[4])
   local cutoff = tonumber(ARGV[1]) - tonumber(ARGV[3])
+  local dropped = 0
   for _ = 1, 100 do
     local first = redis.call('XRANGE', K_HISTORY, '-', '+', 'COUNT', 1)
-    if #first == 0 or tonumber(first[1][2][2]) >= cutoff then break end
+    if #first == 0 then break end
+    local fields = first[1][2]
+    if count <= max_events and bytes <= max_bytes and tonumber(fields[2]) >= cutoff then break end
     redis.call('XDEL', K_HISTORY, first[1][1])
+    count = count - 1
+    bytes = bytes - #fields[4]
+    dropped = dropped + 1
+  end
+  if dropped > 0 then
+    if count <= 0 or bytes < 0 then bytes = 0 end
+    redis.call('SET', K_BYTES, bytes)
   end
 end
 
 -- body: an event's JSON without its opening brace. Returns seq, epoch.
 local function publish(body)
-  local epoch = ensure_epoch(ARGV[4])
+  local epoch = ensure_epoch(ARGV[5])
   local seq = redis.call('INCR', K_SEQ)
   local event = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. body
-  redis.call('XADD', K_HISTORY, 'MAXLEN', ARGV[2], '0-' .. seq, 't', ARGV[1], 'e', event)
-  trim_by_age()
+  redis.call('XADD', K_HISTORY, '0-' .. seq, 't', ARGV[1], 'e', event)
+  redis.call('INCRBY', K_BYTES, #event)
+  trim()
   redis.call('PUBLISH', K_CHANNEL, event)
   return seq, epoch
 end

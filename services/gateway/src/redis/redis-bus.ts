@@ -16,11 +16,17 @@ import {
   type HistoryRefusal,
   type HistoryResult,
   type PublishResult,
+  type ReplayBounds,
 } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { createRedis } from './connection.js';
 import { RedisKeys } from './keys.js';
-import { defineScripts, newEpoch, publishArgs, runScript, scriptBody } from './scripts.js';
+import { defineScripts, newEpoch, publishArgs, runScript, scriptBody, type ScriptName } from './scripts.js';
+
+/** How Redis words a write refused past `maxmemory`. */
+const OUT_OF_MEMORY = /\bOOM\b/;
+/** How often a bus that found Redis full tries a small write to see whether it has room again, in ms. */
+const MEMORY_PROBE_INTERVAL_MS = 1_000;
 
 export interface RedisBusOptions extends HistoryLimits {
   readonly url: string;
@@ -49,6 +55,8 @@ export class RedisBus implements Bus {
   private readonly log: Logger;
   private handler: BusEventHandler | undefined;
   private subscribed = false;
+  /** Redis refused a write for want of memory, and no probe write has succeeded since. */
+  private full = false;
   private closing = false;
   private lastHealth: BusHealth = { ready: false, reason: 'connecting to redis' };
   private readonly healthListeners: Array<(health: BusHealth) => void> = [];
@@ -73,8 +81,7 @@ export class RedisBus implements Bus {
   }
 
   async publish(draft: EventDraft): Promise<PublishResult> {
-    const reply = (await runScript(
-      this.pub,
+    const reply = (await this.run(
       'sbPublish',
       [...this.keys.stream, this.keys.refs(draft.id)],
       [...publishArgs(this.options, this.now()), scriptBody(draft), draft.ref ?? '', this.options.refsPerClient],
@@ -82,31 +89,23 @@ export class RedisBus implements Bus {
     return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
   }
 
-  async history(since: Position, maxEvents = Number.MAX_SAFE_INTEGER): Promise<HistoryResult> {
-    const reply = (await runScript(this.pub, 'sbHistory', this.keys.stream, [...publishArgs(this.options, this.now()), since.seq, since.epoch, maxEvents])) as [
-      string,
-      number,
-      HistoryRefusal | '',
-      ...string[],
-    ];
-    const [epoch, seq, reason, ...payloads] = reply;
-    const head = { epoch, seq };
-    if (reason !== '') return { ok: false, head, reason };
-    const events: BroadcastEvent[] = [];
-    for (const payload of payloads) {
-      const event = this.parse(payload);
-      if (event) events.push(event);
-    }
-    return { ok: true, head, events };
+  async history(since: Position, bounds: ReplayBounds = {}): Promise<HistoryResult> {
+    const { maxEvents = Number.MAX_SAFE_INTEGER, maxBytes = Number.MAX_SAFE_INTEGER } = bounds;
+    const args = [...publishArgs(this.options, this.now()), since.seq, since.epoch, maxEvents, maxBytes];
+    return this.historyReply(await this.run('sbHistory', this.keys.stream, args));
+  }
+
+  async historyPage(since: Position, limit: number): Promise<HistoryResult> {
+    return this.historyReply(await this.run('sbHistoryPage', this.keys.historyKeys, [since.seq, since.epoch, newEpoch(), limit]));
   }
 
   async head(): Promise<Position> {
-    const [epoch, seq] = (await runScript(this.pub, 'sbHead', this.historyKeys(), [newEpoch()])) as [string, number];
+    const [epoch, seq] = (await this.run('sbHead', this.keys.historyKeys, [newEpoch()])) as [string, number];
     return { epoch, seq };
   }
 
   async renewEpoch(stale: string): Promise<Position> {
-    const [epoch, seq] = (await runScript(this.pub, 'sbRenewEpoch', this.historyKeys(), [stale, newEpoch()])) as [string, number];
+    const [epoch, seq] = (await this.run('sbRenewEpoch', this.keys.historyKeys, [stale, newEpoch()])) as [string, number];
     return { epoch, seq };
   }
 
@@ -123,6 +122,7 @@ export class RedisBus implements Bus {
     if (this.pub.status !== 'ready') return { ready: false, reason: `redis publisher ${this.pub.status}` };
     if (this.sub.status !== 'ready') return { ready: false, reason: `redis subscriber ${this.sub.status}` };
     if (!this.subscribed) return { ready: false, reason: 'redis subscription pending' };
+    if (this.full) return { ready: false, reason: 'redis is out of memory (maxmemory reached): nothing can be sent' };
     return { ready: true };
   }
 
@@ -150,12 +150,55 @@ export class RedisBus implements Bus {
     this.reportHealth();
   }
 
+  /**
+   * Run a script on the command connection. A Redis past its `maxmemory` (with
+   * `noeviction`, as it should be: evicting would silently lose history) refuses
+   * writes: that is an outage like any other: the bus says not ready until a
+   * probe write succeeds again.
+   */
+  private async run(name: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await runScript(this.pub, name, keys, args);
+    } catch (err) {
+      if (OUT_OF_MEMORY.test((err as Error).message)) this.markFull();
+      throw err;
+    }
+  }
+
+  private markFull(): void {
+    if (this.full) return;
+    this.full = true;
+    this.log.error('redis is out of memory (maxmemory): refusing to send until it has room again');
+    this.reportHealth();
+    const probe = setInterval(() => {
+      this.pub.set(this.keys.probe(this.options.nodeId), '1', 'PX', MEMORY_PROBE_INTERVAL_MS * 5).then(
+        () => {
+          clearInterval(probe);
+          this.full = false;
+          this.log.info('redis has room again');
+          this.reportHealth();
+        },
+        () => undefined,
+      );
+    }, MEMORY_PROBE_INTERVAL_MS);
+    probe.unref();
+  }
+
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
 
-  private historyKeys(): string[] {
-    return [this.keys.epoch, this.keys.seq, this.keys.history];
+  /** {epoch, head, reason, events...} as the history scripts answer. */
+  private historyReply(reply: unknown): HistoryResult {
+    const [epoch, seq, reason, ...payloads] = reply as [string, number, HistoryRefusal | '', ...string[]];
+    const head = { epoch, seq };
+    if (reason !== '') return { ok: false, head, reason };
+    const events: BroadcastEvent[] = [];
+    for (const payload of payloads) {
+      const event = this.parse(payload);
+      if (event) events.push(event);
+    }
+    return { ok: true, head, events };
   }
 
   private watch(conn: Redis, role: 'pub' | 'sub'): void {

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import { createRedis } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { deadNodes } from './node-liveness.js';
 import { defineScripts, publishArgs, runScript, storedNotice } from './scripts.js';
 
 export interface RedisSessionRegistryOptions extends HistoryLimits {
@@ -51,6 +52,8 @@ export class RedisSessionRegistry implements SessionRegistry {
   /** When the connection last became ready (undefined while it is down). */
   private readySince: number | undefined;
   private registered = false;
+  /** Nodes found slow (lease lapsed, still connected), each reported once while it stays so. */
+  private readonly slowNodes = new Set<NodeId>();
   private everReady = false;
   private closed = false;
 
@@ -101,10 +104,13 @@ export class RedisSessionRegistry implements SessionRegistry {
       'sbSessionResume',
       [keys.session(token), keys.tomb(token), keys.detached, keys.nodeSessions(this.options.nodeId)],
       [keys.prefix, token, this.options.nodeId, conn],
-    )) as
-      | [string, string, 'live' | 'ended']
-      | null;
-    return reply ? { identity: { id: reply[0], nickname: reply[1] }, live: reply[2] === 'live' } : undefined;
+    )) as [string, string, 'ended'] | [string, string, 'live', string, string, string, string] | null;
+    if (!reply) return undefined;
+    const identity = { id: reply[0], nickname: reply[1] };
+    if (reply[2] === 'ended') return { identity, live: false };
+    const [, , , startEpoch, startSeq, holderNode, holderConn] = reply;
+    const start = { epoch: startEpoch, seq: Number(startSeq) };
+    return { identity, live: true, start, ...(holderConn === '' ? {} : { holder: { node: holderNode, conn: holderConn } }) };
   }
 
   async rename(token: SessionToken, who: Identity): Promise<void> {
@@ -194,7 +200,7 @@ export class RedisSessionRegistry implements SessionRegistry {
       this.redis,
       'sbSessionCreate',
       [keys.session(s.token), keys.detached, keys.nodeSessions(nodeId)],
-      [keys.prefix, s.token, s.id, s.nickname, nodeId, s.conn, s.graceMs, byeOf(s)],
+      [keys.prefix, s.token, s.id, s.nickname, nodeId, s.conn, s.graceMs, byeOf(s), s.start.epoch, s.start.seq],
     );
     return existed === 1;
   }
@@ -219,22 +225,45 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
   }
 
+  /**
+   * End what others left behind: the sessions of nodes found dead (their lease
+   * lapsed and their connections to Redis are gone: a node that is merely slow
+   * keeps its clients), and sessions whose grace period passed.
+   */
   private async sweep(): Promise<void> {
     if (this.closed || this.readySince === undefined) return;
     // Only a node that has renewed its own lease for a whole period judges the others.
     if (Date.now() - this.readySince < this.options.leaseTtlMs) return;
     try {
+      const dead = await this.findDeadNodes();
       const [reaped, ended] = (await runScript(
         this.redis,
         'sbSweep',
         [...this.keys.stream, this.keys.nodes, this.keys.detached],
-        [...publishArgs(this.options, Date.now()), this.keys.prefix, this.options.nodeId, SWEEP_BATCH, SESSION_KEY_MARGIN_MS],
+        [...publishArgs(this.options, Date.now()), this.keys.prefix, this.options.nodeId, SWEEP_BATCH, SESSION_KEY_MARGIN_MS, ...dead],
       )) as [number, number];
-      if (reaped > 0) this.log.warn({ sessions: reaped }, 'took over the sessions of a dead node');
+      if (reaped > 0) this.log.warn({ sessions: reaped, nodes: dead }, 'took over the sessions of a dead node');
       if (ended > 0) this.log.info({ sessions: ended }, 'ended sessions whose grace period passed');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'sweep failed');
     }
+  }
+
+  /** Nodes whose lease lapsed and that are not merely slow (see node-liveness.ts). */
+  private async findDeadNodes(): Promise<NodeId[]> {
+    const others = (await this.redis.smembers(this.keys.nodes)).filter((node) => node !== this.options.nodeId);
+    if (others.length === 0) return [];
+    const leases = await Promise.all(others.map((node) => this.redis.exists(this.keys.lease(node))));
+    const lapsed = others.filter((_, i) => leases[i] === 0);
+    if (lapsed.length === 0) return [];
+    const { dead, slow } = await deadNodes(this.redis, lapsed);
+    for (const node of slow) {
+      if (this.slowNodes.has(node)) continue;
+      this.slowNodes.add(node);
+      this.log.warn({ node }, 'a node let its lease lapse but is still connected to redis: slow, not dead; its sessions stay');
+    }
+    for (const node of this.slowNodes) if (!slow.includes(node)) this.slowNodes.delete(node);
+    return dead;
   }
 
   /** Register every live session again; with `report`, report those that had been ended. */

@@ -36,9 +36,9 @@ export async function runScript(
   }
 }
 
-/** ARGV[1..4] of a publishing script (see lua-library.ts): now (ms), history bounds, candidate epoch. */
+/** ARGV[1..5] of a publishing script (see lua-library.ts): now (ms), history bounds, candidate epoch. */
 export function publishArgs(limits: HistoryLimits, now: number): Array<string | number> {
-  return [now, limits.historyMaxEvents, limits.historyMaxAgeMs, newEpoch()];
+  return [now, limits.historyMaxEvents, limits.historyMaxAgeMs, limits.historyMaxBytes, newEpoch()];
 }
 
 /** An event draft as a publishing script takes it: its JSON without the opening brace (the script puts seq and epoch first). */

@@ -25,8 +25,9 @@ end
 export const SESSION_SCRIPTS = {
   /**
    * KEYS 1: session; 2: detached; 3: this node's sessions. ARGV 1: prefix; 2: token;
-   * 3: id; 4: nickname; 5: node; 6: conn; 7: grace ms; 8: bye (the disconnect notice).
-   * Registers (or re-registers) a live session. Returns 1 if it existed, 0 if not.
+   * 3: id; 4: nickname; 5: node; 6: conn; 7: grace ms; 8: bye (the disconnect notice);
+   * 9, 10: the epoch and seq where it began. Registers (or re-registers) a live
+   * session. Returns 1 if it existed, 0 if not.
    */
   sbSessionCreate: {
     keys: 3,
@@ -34,7 +35,7 @@ export const SESSION_SCRIPTS = {
 local existed = redis.call('EXISTS', KEYS[1])
 local old = redis.call('HGET', KEYS[1], 'node')
 if old and old ~= ARGV[5] then redis.call('SREM', node_sessions(ARGV[1], old), ARGV[2]) end
-redis.call('HSET', KEYS[1], 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[5], 'conn', ARGV[6], 'grace', ARGV[7], 'bye', ARGV[8])
+redis.call('HSET', KEYS[1], 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[5], 'conn', ARGV[6], 'grace', ARGV[7], 'bye', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10])
 redis.call('PERSIST', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[2])
@@ -44,13 +45,14 @@ return existed`,
   /**
    * KEYS 1: session; 2: tomb; 3: detached; 4: this node's sessions. ARGV 1: prefix;
    * 2: token; 3: node; 4: conn. Moves a live session to this connection: {id,
-   * nickname, 'live'}. For a session that has ended: {id, nickname, 'ended'} (once).
+   * nickname, 'live', start epoch, start seq, holder node, holder conn ('' when
+   * none held it)}. For a session that has ended: {id, nickname, 'ended'} (once).
    * Unknown token: nil.
    */
   sbSessionResume: {
     keys: 4,
     lua: `${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node')
+local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss')
 if not s[1] then
   local t = redis.call('HMGET', KEYS[2], 'id', 'nickname')
   if not t[1] then return false end
@@ -62,7 +64,7 @@ redis.call('HSET', KEYS[1], 'node', ARGV[3], 'conn', ARGV[4])
 redis.call('PERSIST', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[2])
-return {s[1], s[2], 'live'}`,
+return {s[1], s[2], 'live', s[5] or '', s[6] or '0', s[3] or '', s[4] or ''}`,
   },
 
   /** KEYS 1: session. ARGV 1: nickname; 2: bye (the disconnect notice with the new name). */
@@ -91,52 +93,54 @@ return 1`,
   },
 
   /**
-   * KEYS 1-4: stream; 5: session; 6: detached; 7: tomb. ARGV 1-4: publishArgs();
-   * 5: prefix; 6: token; 7: conn; 8: '1' to announce. Ends the session now (and
+   * KEYS 1-5: stream; 6: session; 7: detached; 8: tomb. ARGV 1-5: publishArgs();
+   * 6: prefix; 7: token; 8: conn; 9: '1' to announce. Ends the session now (and
    * announces it), if `conn` still holds it.
    */
   sbSessionEnd: {
-    keys: 7,
+    keys: 8,
     lua: `${LUA_LIBRARY}${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[5], 'conn', 'node', 'id', 'nickname', 'grace', 'bye')
-if not s[3] or s[1] ~= ARGV[7] then return 0 end
-redis.call('DEL', KEYS[5])
-redis.call('SREM', node_sessions(ARGV[5], s[2]), ARGV[6])
-redis.call('ZREM', KEYS[6], ARGV[6])
-bury(KEYS[7], s[5], s[3], s[4])
-if ARGV[8] == '1' then announce(s[6]) end
+local s = redis.call('HMGET', KEYS[6], 'conn', 'node', 'id', 'nickname', 'grace', 'bye')
+if not s[3] or s[1] ~= ARGV[8] then return 0 end
+redis.call('DEL', KEYS[6])
+redis.call('SREM', node_sessions(ARGV[6], s[2]), ARGV[7])
+redis.call('ZREM', KEYS[7], ARGV[7])
+bury(KEYS[8], s[5], s[3], s[4])
+if ARGV[9] == '1' then announce(s[6]) end
 return 1`,
   },
 
   /**
-   * KEYS 1-4: stream; 5: nodes; 6: detached. ARGV 1-4: publishArgs(); 5: prefix;
-   * 6: this node; 7: most sessions to end; 8: extra ttl ms. Detaches the sessions
-   * of nodes whose lease expired, then ends (and announces, once) every session
-   * whose grace is over. Returns {reaped, ended}.
+   * KEYS 1-5: stream; 6: nodes; 7: detached. ARGV 1-5: publishArgs(); 6: prefix;
+   * 7: this node; 8: most sessions to end; 9: extra ttl ms; 10...: the nodes found
+   * dead (lease expired and no connection left to Redis). Detaches the sessions
+   * of those of them whose lease is still expired, then ends (and announces, once)
+   * every session whose grace is over. Returns {reaped, ended}.
    */
   sbSweep: {
-    keys: 6,
+    keys: 7,
     lua: `${LUA_LIBRARY}${SESSION_LIBRARY}
-local P, now = ARGV[5], tonumber(ARGV[1])
+local P, now = ARGV[6], tonumber(ARGV[1])
 local reaped = 0
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[5])) do
-  if node ~= ARGV[6] and redis.call('EXISTS', P .. ':lease:' .. node) == 0 then
+for i = 10, #ARGV do
+  local node = ARGV[i]
+  if node ~= ARGV[7] and redis.call('SISMEMBER', KEYS[6], node) == 1 and redis.call('EXISTS', P .. ':lease:' .. node) == 0 then
     local set = node_sessions(P, node)
     for _, token in ipairs(redis.call('SMEMBERS', set)) do
       local key = P .. ':session:' .. token
       local grace = tonumber(redis.call('HGET', key, 'grace') or '0')
       redis.call('HSET', key, 'conn', '')
-      redis.call('PEXPIRE', key, grace + tonumber(ARGV[8]))
-      redis.call('ZADD', KEYS[6], now + grace, token)
+      redis.call('PEXPIRE', key, grace + tonumber(ARGV[9]))
+      redis.call('ZADD', KEYS[7], now + grace, token)
       reaped = reaped + 1
     end
     redis.call('DEL', set)
-    redis.call('SREM', KEYS[5], node)
+    redis.call('SREM', KEYS[6], node)
   end
 end
 local ended = 0
-for _, token in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'LIMIT', 0, tonumber(ARGV[7]))) do
-  redis.call('ZREM', KEYS[6], token)
+for _, token in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))) do
+  redis.call('ZREM', KEYS[7], token)
   local key = P .. ':session:' .. token
   local s = redis.call('HMGET', key, 'id', 'nickname', 'grace', 'bye')
   redis.call('DEL', key)

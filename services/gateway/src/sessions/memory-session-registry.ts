@@ -1,4 +1,4 @@
-import { disconnectedNotice, type Identity, type Nickname, type SessionToken } from '@switchboard/protocol';
+import { disconnectedNotice, type Identity, type Nickname, type NodeId, type Position, type SessionToken } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import type { Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
@@ -11,7 +11,15 @@ interface Entry {
   nickname: Nickname;
   conn: string;
   graceMs: number;
+  start: Position;
   timer?: NodeJS.Timeout;
+}
+
+export interface MemorySessionRegistryOptions {
+  /** This node: the holder of every session here. */
+  readonly nodeId: NodeId;
+  /** How long an ended session's identity is remembered, in ms (the history's age). */
+  readonly tombstoneTtlMs: number;
 }
 
 /** Sessions of a single node, kept in memory; the disconnect notice goes through the bus. */
@@ -23,9 +31,8 @@ export class MemorySessionRegistry implements SessionRegistry {
 
   constructor(
     private readonly bus: Bus,
+    private readonly options: MemorySessionRegistryOptions,
     logger: Logger,
-    /** How long an ended session's identity is remembered, in ms (the history's age). */
-    private readonly tombstoneTtlMs: number,
   ) {
     this.log = logger.child({ module: 'sessions' });
   }
@@ -52,13 +59,14 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (!entry) {
       const tomb = this.tombstones.get(token);
       this.tombstones.delete(token);
-      const ended = tomb && tomb.until > Date.now() ? { identity: tomb.identity, live: false } : undefined;
+      const ended = tomb && tomb.until > Date.now() ? { identity: tomb.identity, live: false as const } : undefined;
       return Promise.resolve(ended);
     }
     clearTimeout(entry.timer);
     entry.timer = undefined;
+    const holder = entry.conn === '' ? {} : { holder: { node: this.options.nodeId, conn: entry.conn } };
     entry.conn = conn;
-    return Promise.resolve({ identity: { id: entry.id, nickname: entry.nickname }, live: true });
+    return Promise.resolve({ identity: { id: entry.id, nickname: entry.nickname }, live: true, start: entry.start, ...holder });
   }
 
   rename(token: SessionToken, who: Identity): Promise<void> {
@@ -93,7 +101,7 @@ export class MemorySessionRegistry implements SessionRegistry {
     clearTimeout(entry.timer);
     // A seed-protocol session (no grace) has no token to come back with: nothing to remember.
     if (entry.graceMs > 0) {
-      this.tombstones.set(token, { identity: { id: entry.id, nickname: entry.nickname }, until: Date.now() + this.tombstoneTtlMs });
+      this.tombstones.set(token, { identity: { id: entry.id, nickname: entry.nickname }, until: Date.now() + this.options.tombstoneTtlMs });
       if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
     }
     if (!announce) return;

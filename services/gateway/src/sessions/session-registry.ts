@@ -1,4 +1,4 @@
-import type { ClientId, Identity, Nickname, SessionToken } from '@switchboard/protocol';
+import type { ClientId, Identity, Nickname, NodeId, Position, SessionToken } from '@switchboard/protocol';
 
 /** One client session: who it is, which connection holds it, how long it survives a drop. */
 export interface SessionInfo {
@@ -9,13 +9,26 @@ export interface SessionInfo {
   readonly conn: string;
   /** How long after a drop the session may be resumed, in ms (0: seed-protocol clients). */
   readonly graceMs: number;
+  /** Where the session began in the event order: a resume never replays from before it. */
+  readonly start: Position;
+}
+
+/** The connection that held a session when another resumed it. */
+export interface Holder {
+  readonly node: NodeId;
+  readonly conn: string;
 }
 
 /** What resume() found: a live session (resumable), or one that has ended (its identity, to start anew with). */
-export interface Resumed {
-  readonly identity: Identity;
-  readonly live: boolean;
-}
+export type Resumed =
+  | {
+      readonly identity: Identity;
+      readonly live: true;
+      readonly start: Position;
+      /** The connection that still held the session (on this node or another): it must be closed. */
+      readonly holder?: Holder;
+    }
+  | { readonly identity: Identity; readonly live: false };
 
 /**
  * Where sessions live, so that any node can resume one and exactly one
@@ -41,7 +54,9 @@ export interface SessionRegistry {
   /** Register a new session held by `session.conn`. */
   create(session: SessionInfo): Promise<void>;
   /**
-   * Move a live session to connection `conn` on this node. For a session that
+   * Move a live session to connection `conn` on this node, and say which
+   * connection held it until now, if one did (one holder per session: the caller
+   * closes that one). For a session that
    * ended within the history's lifetime, its identity with `live: false` (once):
    * the caller starts a new session with the same id, so refs the client resends
    * are still recognised. Undefined when the token is unknown.

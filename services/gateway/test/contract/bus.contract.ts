@@ -20,7 +20,7 @@ export interface BusFactory {
 }
 
 const WAIT_MS = 10_000;
-const LIMITS: BusLimits = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, refsPerClient: 100 };
+const LIMITS: BusLimits = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1_000_000, refsPerClient: 100 };
 
 export const line = (message: string, ref?: string, id = 'client-1'): EventDraft => ({
   type: 'message',
@@ -86,8 +86,8 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       const head = await bus.head();
       assert.deepEqual(await bus.history({ epoch: 'another', seq: 2 }), { ok: false, head, reason: 'epoch changed' });
       assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 9 }), { ok: false, head, reason: 'position is ahead of the history' });
-      assert.equal((await bus.history({ epoch: head.epoch, seq: 1 }, 3)).ok, true);
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 0 }, 3), { ok: false, head, reason: 'too far behind' });
+      assert.equal((await bus.history({ epoch: head.epoch, seq: 1 }, { maxEvents: 3 })).ok, true);
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 0 }, { maxEvents: 3 }), { ok: false, head, reason: 'too far behind' });
     });
 
     test('trims its history to HISTORY_MAX_EVENTS: a position before the kept events is refused as trimmed', async ({ bus }) => {
@@ -112,6 +112,39 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       clock.now += 1_000;
       assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
     }, { historyMaxAgeMs: 1_000 });
+
+    test('refuses a replay of more bytes than asked for; trims its history to HISTORY_MAX_BYTES', async ({ bus }) => {
+      for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m.repeat(100)));
+      const head = await bus.head();
+      const all = await bus.history({ epoch: head.epoch, seq: 0 });
+      assert.ok(all.ok);
+      const sizes = all.events.map((e) => Buffer.byteLength(JSON.stringify(e)));
+      const two = sizes[2]! + sizes[3]!;
+      assert.equal((await bus.history({ epoch: head.epoch, seq: 2 }, { maxBytes: two + 20 })).ok, true);
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }, { maxBytes: two + 20 }), { ok: false, head, reason: 'too far behind' });
+    });
+
+    test('keeps no more bytes of events than HISTORY_MAX_BYTES, dropping the oldest', async ({ bus }) => {
+      for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m.repeat(200)));
+      const head = await bus.head();
+      const kept = await bus.history({ epoch: head.epoch, seq: 3 });
+      assert.ok(kept.ok, 'the newest events are kept');
+      assert.deepEqual(kept.events.map((e) => e.message[0]), ['d', 'e']);
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
+    }, { historyMaxBytes: 800 });
+
+    test('reads its history a page at a time, however far behind', async ({ bus }) => {
+      for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
+      const head = await bus.head();
+      const first = await bus.historyPage({ epoch: head.epoch, seq: 0 }, 2);
+      assert.ok(first.ok);
+      assert.deepEqual(first.events.map((e) => e.seq), [1, 2]);
+      const last = await bus.historyPage({ epoch: head.epoch, seq: 4 }, 2);
+      assert.ok(last.ok);
+      assert.deepEqual(last.events.map((e) => e.seq), [5]);
+      assert.deepEqual(await bus.historyPage({ epoch: head.epoch, seq: 5 }, 2), { ok: true, head, events: [] });
+      assert.deepEqual(await bus.historyPage({ epoch: 'another', seq: 0 }, 2), { ok: false, head, reason: 'epoch changed' });
+    }, { historyMaxEvents: 100 });
 
     test('publishes a ref once per client: a retry gets where the original landed; another client may use the same ref', async ({ bus, events }) => {
       const first = await bus.publish(line('once', 'r1'));

@@ -8,6 +8,8 @@ import type { SessionInfo, SessionRegistry } from '../../src/sessions/session-re
 /** A registry made for one test (started), with the bus it announces on and that bus's events. */
 export interface RegistryUnderTest {
   readonly sessions: SessionRegistry;
+  /** The node `sessions` belongs to (the holder it names for its own connections). */
+  readonly nodeId: string;
   readonly bus: Bus;
   readonly events: EventLog<BroadcastEvent>;
   /**
@@ -29,7 +31,7 @@ export const CONTRACT_GRACE_MS = 300;
 let counter = 0;
 const session = (graceMs = CONTRACT_GRACE_MS, nickname = 'ann'): SessionInfo => {
   const n = ++counter;
-  return { token: `token-${n}-${Math.random().toString(36).slice(2)}`, id: `id-${n}`, nickname, conn: `conn-${n}-a`, graceMs };
+  return { token: `token-${n}-${Math.random().toString(36).slice(2)}`, id: `id-${n}`, nickname, conn: `conn-${n}-a`, graceMs, start: { epoch: 'e', seq: n } };
 };
 
 const disconnects = (events: EventLog<BroadcastEvent>, id: string) =>
@@ -60,11 +62,29 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
         }
       });
 
-    test('resumes a live session on another connection with its identity', async ({ sessions }) => {
+    test('resumes a live session on another connection with its identity and start, naming the connection that held it', async ({ sessions, nodeId }) => {
       const s = session();
       await sessions.create(s);
-      assert.deepEqual(await sessions.resume(s.token, 'conn-b'), { identity: { id: s.id, nickname: s.nickname }, live: true });
-      assert.equal(await sessions.resume('no-such-token', 'conn-c'), undefined);
+      assert.deepEqual(await sessions.resume(s.token, 'conn-b'), {
+        identity: { id: s.id, nickname: s.nickname },
+        live: true,
+        start: s.start,
+        holder: { node: nodeId, conn: s.conn },
+      });
+      assert.deepEqual((await sessions.resume(s.token, 'conn-c'))?.live && (await sessions.resume(s.token, 'conn-d')), {
+        identity: { id: s.id, nickname: s.nickname },
+        live: true,
+        start: s.start,
+        holder: { node: nodeId, conn: 'conn-c' },
+      });
+      assert.equal(await sessions.resume('no-such-token', 'conn-e'), undefined);
+    });
+
+    test('names no holder when the session was detached', async ({ sessions }) => {
+      const s = session(10_000);
+      await sessions.create(s);
+      await sessions.detach(s.token, s.conn);
+      assert.deepEqual(await sessions.resume(s.token, 'conn-b'), { identity: { id: s.id, nickname: s.nickname }, live: true, start: s.start });
     });
 
     test('ends a session on leave and announces it once, with its latest nickname', async ({ sessions, bus, events }) => {

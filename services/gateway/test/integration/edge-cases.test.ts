@@ -106,7 +106,38 @@ describe('edge cases of sessions and ordering', () => {
     await Promise.all([watcher.close(), talker.close()]);
   });
 
-  it('brings back the clients of a node that was paused past its lease, and announces them once more', async () => {
+  it('does not take a node paused past its lease for dead while it is still connected: its clients are never announced as gone', async () => {
+    const paused = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'edge-slow', ...TIMINGS } });
+    try {
+      const watcher = await ChatClient.connect(nodes[1]!.wsUrl);
+      const sleeper = await ChatClient.connect(paused.wsUrl);
+      await watcher.waitForMessage('notification', `${sleeper.welcome.nickname} has connected`);
+      const marks = nodes.map((n) => n.logs.items.length);
+      process.kill(paused.pid!, 'SIGSTOP');
+      try {
+        // A sweeper has looked at it: lease lapsed, connections open: slow, not dead.
+        await Promise.any(
+          nodes.map((n, i) => n.logs.waitFor((l) => /slow, not dead/.test(l.msg) && l.node === 'edge-slow', SWEEP_WAIT_MS, 'the slow node noticed', marks[i])),
+        );
+      } finally {
+        process.kill(paused.pid!, 'SIGCONT');
+      }
+      sleeper.send('still here');
+      await watcher.waitForMessage('message', 'still here');
+      await watcher.barrier('slow');
+      assert.ok(
+        !watcher.events.some((e) => e.type === 'notification' && e.id === sleeper.id && e.event === 'disconnected'),
+        'a client that stayed connected was announced as gone',
+      );
+      await sleeper.close();
+      await watcher.waitForMessage('notification', `${sleeper.welcome.nickname} has disconnected`);
+      await watcher.close();
+    } finally {
+      await paused.kill();
+    }
+  });
+
+  it('takes a paused node whose connections are gone for dead, then brings its clients back when it wakes, announcing them once more', async () => {
     const paused = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'edge-paused', ...TIMINGS } });
     try {
       const watcher = await ChatClient.connect(nodes[1]!.wsUrl);
@@ -114,6 +145,11 @@ describe('edge cases of sessions and ordering', () => {
       await watcher.waitForMessage('notification', `${sleeper.welcome.nickname} has connected`);
       process.kill(paused.pid!, 'SIGSTOP');
       try {
+        // Cut it off from Redis, as a network failure would: now it looks dead from everywhere.
+        const list = await redis.cli('CLIENT', 'LIST');
+        for (const line of list.split('\n').filter((l) => / name=edge-paused:/.test(l))) {
+          await redis.cli('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+        }
         await watcher.waitForMessage('notification', `${sleeper.welcome.nickname} has disconnected`, SWEEP_WAIT_MS);
       } finally {
         process.kill(paused.pid!, 'SIGCONT');

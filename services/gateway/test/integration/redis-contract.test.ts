@@ -11,7 +11,7 @@ import { untilReady } from '../contract/ready.js';
 import { describeSessionContract, type RegistryUnderTest } from '../contract/sessions.contract.js';
 
 const logger = pino({ level: 'silent' });
-const HISTORY: BusLimits = { historyMaxEvents: 1_000, historyMaxAgeMs: 600_000, refsPerClient: 100 };
+const HISTORY: BusLimits = { historyMaxEvents: 1_000, historyMaxAgeMs: 600_000, historyMaxBytes: 1_000_000, refsPerClient: 100 };
 /** Short leases so that a dead node is found within a test. */
 const LEASES = { leaseTtlMs: 500, sweepIntervalMs: 50 };
 
@@ -64,12 +64,14 @@ describeSessionContract('RedisSessionRegistry', () => {
       closers.push(() => bus.close());
       let nodes = 0;
       const node = async (live: () => Iterable<SessionInfo>) => {
-        const sessions = new RedisSessionRegistry({ ...HISTORY, ...LEASES, url: redis.url, prefix, nodeId: `node-${++nodes}`, logger });
+        const nodeId = `node-${++nodes}`;
+        const sessions = new RedisSessionRegistry({ ...HISTORY, ...LEASES, url: redis.url, prefix, nodeId, logger });
         sessions.start(live, () => undefined);
-        await untilReady(sessions, `session registry node-${nodes}`);
+        await untilReady(sessions, `session registry ${nodeId}`);
         closers.push(() => sessions.close());
         return {
           sessions,
+          nodeId,
           bus,
           events,
           node,

@@ -12,10 +12,11 @@ import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { clientLimits, defaultConfig } from '../../src/config.js';
 import { Hub } from '../../src/hub/hub.js';
 import type { Peer, ProtocolVersion } from '../../src/hub/peer.js';
+import { LocalNodeLink } from '../../src/cluster/local-node-link.js';
 import { MemorySessionRegistry } from '../../src/sessions/memory-session-registry.js';
 
 const logger = pino({ level: 'silent' });
-const LIMITS = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, refsPerClient: 100 };
+const LIMITS = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1_000_000, refsPerClient: 100 };
 
 let nextConn = 0;
 class FakePeer implements Peer {
@@ -28,6 +29,10 @@ class FakePeer implements Peer {
   sendEncoded(frame: Buffer): void {
     this.raw.push(frame);
   }
+  close(code: number): void {
+    this.closedWith = code;
+  }
+  closedWith: number | undefined;
   get frames(): ServerFrame[] {
     return this.raw.map((b) => parseServerFrame(b.toString()));
   }
@@ -37,7 +42,10 @@ class FakePeer implements Peer {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function hubWith(bus: Bus = new MemoryBus(LIMITS)): Hub {
-  const hub = new Hub(bus, new MemorySessionRegistry(bus, logger, 60_000), { nodeId: 'node-a', resumeGraceMs: 1_000, resumeMaxEvents: 100, clientLimits: clientLimits(defaultConfig()) }, logger);
+  const config = defaultConfig();
+  const sessions = new MemorySessionRegistry(bus, { nodeId: 'node-a', tombstoneTtlMs: 60_000 }, logger);
+  const options = { nodeId: 'node-a', resumeGraceMs: 1_000, resumeMaxEvents: 100, resumeMaxBytes: config.resumeMaxBytes, clientLimits: clientLimits(config) };
+  const hub = new Hub(bus, sessions, new LocalNodeLink('node-a'), options, logger);
   hub.start();
   return hub;
 }

@@ -7,7 +7,7 @@ import { describeBusContract } from '../contract/bus.contract.js';
 import { describeSessionContract } from '../contract/sessions.contract.js';
 
 const logger = pino({ level: 'silent' });
-const HISTORY = { historyMaxEvents: 1_000, historyMaxAgeMs: 600_000, refsPerClient: 100 };
+const HISTORY = { historyMaxEvents: 1_000, historyMaxAgeMs: 600_000, historyMaxBytes: 1_000_000, refsPerClient: 100 };
 
 describeBusContract('MemoryBus', () => {
   const made: MemoryBus[] = [];
@@ -32,10 +32,10 @@ describeSessionContract('MemorySessionRegistry', () => {
       const bus = new MemoryBus(HISTORY);
       const events = new EventLog<BroadcastEvent>();
       bus.start((e) => events.push(e));
-      const sessions = new MemorySessionRegistry(bus, logger, HISTORY.historyMaxAgeMs);
+      const sessions = new MemorySessionRegistry(bus, { nodeId: 'solo', tombstoneTtlMs: HISTORY.historyMaxAgeMs }, logger);
       sessions.start();
       made.push({ bus, sessions });
-      return { sessions, bus, events };
+      return { sessions, bus, events, nodeId: 'solo' };
     },
     cleanup: async () => {
       for (const { bus, sessions } of made) {

@@ -10,7 +10,7 @@ const logger = pino({ level: 'silent' });
 
 /** A MemoryBus whose deliveries the test takes over: it decides what the sequencer sees, and when. */
 async function setup(count: number) {
-  const bus = new MemoryBus({ historyMaxEvents: 100, historyMaxAgeMs: 60_000, refsPerClient: 100 });
+  const bus = new MemoryBus({ historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1_000_000, refsPerClient: 100 });
   const published: BroadcastEvent[] = [];
   bus.start((e) => published.push(e));
   const seen: number[] = [];

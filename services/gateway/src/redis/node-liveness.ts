@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import type { NodeId } from '@switchboard/protocol';
+
+/**
+ * A node whose lease lapsed but whose connections to Redis are still open is
+ * slow, not dead: its event loop is busy, its clients are still connected. It
+ * is taken for dead only when its connections are gone (a killed process's
+ * sockets are closed by its kernel at once), or when every one of them has been
+ * silent this long, in seconds (stalled for good, or cut off by a network that
+ * Redis has not noticed yet).
+ */
+export const STALLED_NODE_DEAD_AFTER_S = 60;
+
+/**
+ * Of `nodes` (whose leases lapsed), those that are dead: no connection to Redis
+ * left, or all of them silent for STALLED_NODE_DEAD_AFTER_S. Every Switchboard
+ * connection is named `<node>:<role>` (see connection.ts), which is how CLIENT
+ * LIST tells whose it is.
+ */
+export async function deadNodes(redis: Redis, nodes: readonly NodeId[]): Promise<{ dead: NodeId[]; slow: NodeId[] }> {
+  const list = (await redis.call('CLIENT', 'LIST')) as string;
+  const quietest = new Map<NodeId, number>();
+  for (const line of list.split('\n')) {
+    const name = / name=(\S*)/.exec(line)?.[1];
+    const idle = Number(/ idle=(\d+)/.exec(line)?.[1] ?? 'NaN');
+    if (!name || Number.isNaN(idle)) continue;
+    const colon = name.lastIndexOf(':');
+    if (colon <= 0) continue;
+    const node = name.slice(0, colon);
+    quietest.set(node, Math.min(idle, quietest.get(node) ?? Infinity));
+  }
+  const dead: NodeId[] = [];
+  const slow: NodeId[] = [];
+  for (const node of nodes) {
+    const idle = quietest.get(node);
+    if (idle === undefined || idle >= STALLED_NODE_DEAD_AFTER_S) dead.push(node);
+    else slow.push(node);
+  }
+  return { dead, slow };
+}

@@ -1,0 +1,115 @@
+import type { Redis } from 'ioredis';
+import { nanoid } from 'nanoid';
+import type { NodeId } from '@switchboard/protocol';
+import type { CloseRequestHandler, NodeLink } from '../cluster/node-link.js';
+import type { Logger } from '../logger.js';
+import { createRedis } from './connection.js';
+import { RedisKeys } from './keys.js';
+
+/** How long a node waits for another to confirm a request, in ms; past it, it goes on without the answer. */
+const REQUEST_TIMEOUT_MS = 2_000;
+
+type LinkMessage =
+  | { readonly t: 'close'; readonly id: string; readonly from: NodeId; readonly conn: string }
+  | { readonly t: 'closed'; readonly id: string };
+
+export interface RedisNodeLinkOptions {
+  readonly url: string;
+  readonly prefix: string;
+  readonly nodeId: NodeId;
+  readonly logger: Logger;
+}
+
+/**
+ * Requests between nodes over Redis pub/sub: every node listens on its own
+ * channel (`<p>:node:<id>`) and answers there on the asker's. A request to this
+ * node itself is answered without a round trip.
+ */
+export class RedisNodeLink implements NodeLink {
+  private readonly keys: RedisKeys;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly log: Logger;
+  private readonly waiting = new Map<string, (answered: boolean) => void>();
+  private onClose: CloseRequestHandler = () => false;
+
+  constructor(private readonly options: RedisNodeLinkOptions) {
+    this.keys = new RedisKeys(options.prefix);
+    this.log = options.logger.child({ module: 'node-link' });
+    this.pub = createRedis(options.url, `${options.nodeId}:link`, this.log);
+    this.sub = createRedis(options.url, `${options.nodeId}:link-sub`, this.log);
+  }
+
+  start(onClose: CloseRequestHandler): void {
+    this.onClose = onClose;
+    this.sub.on('message', (_channel: string, payload: string) => this.onMessage(payload));
+    // ioredis subscribes again by itself after a reconnect (autoResubscribe).
+    this.sub.connect().then(
+      () => this.sub.subscribe(this.keys.nodeChannel(this.options.nodeId)),
+      () => undefined,
+    ).catch((err: Error) => this.log.warn({ err: err.message }, 'node link not subscribed'));
+    this.pub.connect().catch(() => undefined);
+  }
+
+  async closeConnection(node: NodeId, conn: string): Promise<boolean> {
+    if (node === this.options.nodeId) {
+      this.onClose(conn);
+      return true;
+    }
+    const id = nanoid(12);
+    const answered = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(false);
+      }, REQUEST_TIMEOUT_MS);
+      timer.unref();
+      this.waiting.set(id, (ok) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(ok);
+      });
+    });
+    try {
+      const listeners = await this.send(node, { t: 'close', id, from: this.options.nodeId, conn });
+      // Nobody listens on that node's channel: it is gone (killed), and its connections with it.
+      if (listeners === 0) this.waiting.get(id)?.(false);
+    } catch (err) {
+      this.waiting.get(id)?.(false);
+      this.log.warn({ node, err: (err as Error).message }, 'could not ask a node to close a connection');
+    }
+    return answered;
+  }
+
+  async close(): Promise<void> {
+    for (const settle of [...this.waiting.values()]) settle(false);
+    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+
+  /** Publish to a node's channel; resolves with how many listened (0: the node is not there). */
+  private send(node: NodeId, message: LinkMessage): Promise<number> {
+    return this.pub.publish(this.keys.nodeChannel(node), JSON.stringify(message));
+  }
+
+  private onMessage(payload: string): void {
+    let message: LinkMessage;
+    try {
+      message = JSON.parse(payload) as LinkMessage;
+    } catch {
+      this.log.warn({ bytes: payload.length }, 'dropped malformed node-link message');
+      return;
+    }
+    if (message.t === 'closed') {
+      this.waiting.get(message.id)?.(true);
+      return;
+    }
+    if (message.t === 'close' && typeof message.conn === 'string') {
+      const held = this.onClose(message.conn);
+      this.log.info({ conn: message.conn, by: message.from, held }, 'closed a connection whose session was resumed elsewhere');
+      this.send(message.from, { t: 'closed', id: message.id }).catch((err: Error) =>
+        this.log.warn({ err: err.message }, 'could not confirm a closed connection'),
+      );
+    }
+  }
+}
