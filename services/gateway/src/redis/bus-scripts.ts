@@ -36,18 +36,12 @@ return {seq, epoch, 0}`,
   sbHistory: {
     keys: 5,
     lua: `${LUA_LIBRARY}
-local epoch = ensure_epoch(ARGV[5])
-local head = tonumber(redis.call('GET', K_SEQ) or '0')
 local since = tonumber(ARGV[6])
-if epoch ~= ARGV[7] then return {epoch, head, 'epoch changed'} end
-if since > head then return {epoch, head, 'position is ahead of the history'} end
-if since == head then return {epoch, head, ''} end
+local epoch, head, refusal = check_since(ARGV[5], ARGV[7], since)
+if refusal ~= '' or since == head then return {epoch, head, refusal} end
 if head - since > tonumber(ARGV[8]) then return {epoch, head, 'too far behind'} end
 trim()
-local first = redis.call('XRANGE', K_HISTORY, '-', '+', 'COUNT', 1)
-if #first == 0 then return {epoch, head, 'history trimmed'} end
-local oldest = tonumber(string.match(first[1][1], '^0%-(%d+)$'))
-if oldest > since + 1 then return {epoch, head, 'history trimmed'} end
+if not kept_after(since) then return {epoch, head, 'history trimmed'} end
 local out = {epoch, head, ''}
 local max_bytes, bytes = tonumber(ARGV[9]), 0
 local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '+')
@@ -68,16 +62,10 @@ return out`,
   sbHistoryPage: {
     keys: 4,
     lua: `${LUA_LIBRARY}
-local epoch = ensure_epoch(ARGV[3])
-local head = tonumber(redis.call('GET', K_SEQ) or '0')
 local since = tonumber(ARGV[1])
-if epoch ~= ARGV[2] then return {epoch, head, 'epoch changed'} end
-if since > head then return {epoch, head, 'position is ahead of the history'} end
-if since == head then return {epoch, head, ''} end
-local first = redis.call('XRANGE', K_HISTORY, '-', '+', 'COUNT', 1)
-if #first == 0 then return {epoch, head, 'history trimmed'} end
-local oldest = tonumber(string.match(first[1][1], '^0%-(%d+)$'))
-if oldest > since + 1 then return {epoch, head, 'history trimmed'} end
+local epoch, head, refusal = check_since(ARGV[3], ARGV[2], since)
+if refusal ~= '' or since == head then return {epoch, head, refusal} end
+if not kept_after(since) then return {epoch, head, 'history trimmed'} end
 local out = {epoch, head, ''}
 local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '+', 'COUNT', tonumber(ARGV[4]))
 for i = 1, #entries do out[#out + 1] = entries[i][2][4] end

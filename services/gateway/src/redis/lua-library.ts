@@ -63,6 +63,24 @@ local function publish(body)
   return seq, epoch
 end
 
+-- Where a reader at (since_epoch, since) stands against the history: returns the
+-- epoch, the head, and a refusal ('' when events after since can be read; the
+-- reader is then at or behind the head). Whether older events were trimmed is not checked here.
+local function check_since(candidate, since_epoch, since)
+  local epoch = ensure_epoch(candidate)
+  local head = tonumber(redis.call('GET', K_SEQ) or '0')
+  if epoch ~= since_epoch then return epoch, head, 'epoch changed' end
+  if since > head then return epoch, head, 'position is ahead of the history' end
+  return epoch, head, ''
+end
+
+-- Whether the events right after since are still in the history.
+local function kept_after(since)
+  local first = redis.call('XRANGE', K_HISTORY, '-', '+', 'COUNT', 1)
+  if #first == 0 then return false end
+  return tonumber(string.match(first[1][1], '^0%-(%d+)$')) <= since + 1
+end
+
 -- bye: a disconnect notice as stored with its session (JSON without braces or time).
 local function announce(bye)
   return publish(bye .. ',"time":' .. ARGV[1] .. '}')
