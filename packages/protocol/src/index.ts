@@ -8,3 +8,4 @@ export * from './client-input.js';
 export * from './server-frames.js';
 export * from './messages.js';
 export * from './client-frames.js';
+export * from './frame-batch.js';
