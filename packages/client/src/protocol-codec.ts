@@ -1,5 +1,6 @@
 import {
   parseServerFrame,
+  parseServerFrames,
   ProtocolError,
   SUBPROTOCOL_V2,
   type Epoch,
@@ -59,6 +60,8 @@ export const seedCodec: ProtocolCodec = {
  * Protocol v2 (subprotocol `switchboard.v2`): JSON frames, a `hello` first that
  * may resume a session, and a `ref` on every frame that the server echoes as its
  * acknowledgement. A chat line is always a chat line, whatever it starts with.
+ * A server text frame may be a batch, one frame per line (parseServerFrames):
+ * its frames are read in order, each as if it had come alone.
  */
 export const v2Codec: ProtocolCodec = {
   version: 'v2',
@@ -67,7 +70,7 @@ export const v2Codec: ProtocolCodec = {
   hello: (resume) => JSON.stringify(resume ? { type: 'hello', ...resume } : { type: 'hello' }),
   encodeMessage: (message, ref) => JSON.stringify({ type: 'message', message, ...(ref === undefined ? {} : { ref }) }),
   encodeNick: (nickname, ref) => JSON.stringify({ type: 'nick', nickname, ...(ref === undefined ? {} : { ref }) }),
-  decode: (text) => unlessInvalid(() => [parseServerFrame(text)]),
+  decode: (text) => unlessInvalid(() => parseServerFrames(text)),
 };
 
 /** The codec the server picked, by the subprotocol it answered with. */
