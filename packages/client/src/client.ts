@@ -4,6 +4,7 @@ import {
   isBroadcastEvent,
   parseClientText,
   type BroadcastEvent,
+  type ClientLimits,
   type ClientId,
   type Nickname,
   type NodeId,
@@ -15,7 +16,7 @@ import { ClientError } from './client-error.js';
 import { Emitter, type Listener } from './emitter.js';
 import { EventOrder, gapOf } from './event-order.js';
 import type { ClientEvents } from './events.js';
-import { checkNickname } from './local-checks.js';
+import { byteLength, checkNickname, limitsOf } from './limits.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
 import type { Acknowledgement } from './outbox.js';
 import type { ProtocolVersion } from './protocol-codec.js';
@@ -43,6 +44,8 @@ export class SwitchboardClient {
   private readonly session: Session;
   private readonly order = new EventOrder();
   private readonly sender: Sender;
+  /** options.maxMessageBytes, which replaces the announced limit. */
+  private readonly maxMessageBytes: number | undefined;
 
   constructor(options: ClientOptions) {
     const resolved = resolveClientOptions(options);
@@ -61,6 +64,7 @@ export class SwitchboardClient {
         if (lost === undefined) this.session.forget();
       },
     });
+    this.maxMessageBytes = resolved.maxMessageBytes;
     this.sender = new Sender(
       this.transport,
       {
@@ -70,7 +74,7 @@ export class SwitchboardClient {
           this.events.emit('rejected', rejection);
         },
       },
-      resolved,
+      { ...resolved, limits: limitsOf(undefined, resolved.maxMessageBytes) },
     );
   }
 
@@ -112,9 +116,27 @@ export class SwitchboardClient {
     return this.session.resumePoint;
   }
 
-  /** Protocol v2: frames sent and not acknowledged yet. */
+  /** Frames not acknowledged yet (v2), or not written yet, waiting for their turn under the pace (v1). */
   get pending(): number {
     return this.sender.pending;
+  }
+
+  /**
+   * The limits the client respects now: those the latest welcome announced
+   * (`welcome.limits`), the protocol's defaults for any it did not (and before the
+   * first welcome), with options.maxMessageBytes over the announced size.
+   */
+  get limits(): ClientLimits {
+    return this.sender.limits;
+  }
+
+  /**
+   * The size, in bytes of UTF-8, of the frame send(text) would write now, to hold
+   * against limits.maxMessageBytes: v2 the JSON frame with its ref and escaping,
+   * v1 the text itself.
+   */
+  frameBytes(text: string): number {
+    return byteLength(this.sender.frameFor('message', text));
   }
 
   /** Listen to an event; returns a function that stops listening. */
@@ -159,14 +181,17 @@ export class SwitchboardClient {
   }
 
   /**
-   * Send a chat line. Throws ClientError at once for a blank line (EMPTY_MESSAGE),
-   * past maxMessageBytes (MESSAGE_TOO_BIG), and:
+   * Send a chat line. Throws ClientError at once, and sends nothing, for a blank
+   * line (EMPTY_MESSAGE) and a frame over limits.maxMessageBytes (MESSAGE_TOO_BIG:
+   * the connection stays open), and:
    * - v2: OUTBOX_FULL, or NOT_OPEN when idle or closed. While connecting or
    *   reconnecting the line waits in the outbox. The promise resolves with its
    *   acknowledgement (seq, epoch) once the server has broadcast it, and rejects
    *   with the server's code when it is refused for good, or CLOSED.
-   * - v1: NOT_OPEN unless open (nothing is kept); the promise resolves with
-   *   undefined once the line is written.
+   * - v1: NOT_OPEN unless open; the promise resolves with undefined once the
+   *   line is written.
+   * Lines go out in order, paced to the server's announced rate and burst, so
+   * that the server never refuses them as too fast (RATE_LIMITED).
    * Ignoring the promise is safe: a rejection is also the `rejected` event.
    */
   send(text: string): Promise<Acknowledgement | undefined> {
@@ -177,10 +202,10 @@ export class SwitchboardClient {
   /**
    * Rename; the same results as send(). The name is kept: after a reconnect that
    * does not resume the session, the client takes it again. Throws ClientError
-   * for a name the server would refuse.
+   * for a name the server would refuse (NICK_TOO_LONG past limits.maxNicknameLength).
    */
   setNick(nickname: string): Promise<Acknowledgement | undefined> {
-    const name = checkNickname(nickname);
+    const name = checkNickname(nickname, this.limits);
     const done = this.sender.enqueue('nick', name);
     this.session.want(name);
     return done;
@@ -267,10 +292,11 @@ export class SwitchboardClient {
     return true;
   }
 
-  /** Take the welcome: identity and resume point, the order's starting point, then open. */
+  /** Take the welcome: identity and resume point, the order's starting point, its limits, then open. */
   private welcomed(frame: WelcomeFrame): ResumeFailure | undefined {
     const failure = this.session.welcomed(frame, this.transport.codec);
     if (frame.epoch !== undefined && frame.seq !== undefined) this.order.startAt({ epoch: frame.epoch, seq: frame.seq });
+    this.sender.welcomed(limitsOf(frame, this.maxMessageBytes));
     this.transport.welcomed();
     return failure;
   }

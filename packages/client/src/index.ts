@@ -9,7 +9,8 @@ export { backoffDelay, DEFAULT_RECONNECT, resolveReconnectOptions, type Reconnec
 export { ClientError, type ClientErrorCode } from './client-error.js';
 export { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion, type ResumeFrom } from './protocol-codec.js';
 export { type Acknowledgement, type OutgoingKind } from './outbox.js';
-/** A place in the cluster's one order; the protocol's own type, re-exported for SDK users. */
-export type { Position } from '@switchboard/protocol';
+export { DEFAULT_LIMITS } from './limits.js';
+/** The protocol's own types, re-exported for SDK users: a place in the cluster's one order, the limits a server announces. */
+export type { ClientLimits, Position } from '@switchboard/protocol';
 export { SocketState, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 export type { Listener } from './emitter.js';

@@ -1,6 +1,5 @@
-import { MAX_MESSAGE_BYTES } from '@switchboard/protocol';
 import { resolveReconnectOptions, type ReconnectOptions } from './backoff.js';
-import { checkNickname } from './local-checks.js';
+import { DEFAULT_LIMITS, checkNickname } from './limits.js';
 import { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion } from './protocol-codec.js';
 import type { ResumePoint } from './session.js';
 import { resolveWebSocket, type WebSocketConstructor } from './websocket-like.js';
@@ -27,11 +26,16 @@ export interface ClientOptions {
    * doubling to 5000 ms, jitter 0.5, maxAttempts Infinity (retryable refusals of one frame before it fails).
    */
   readonly sendRetry?: Partial<ReconnectOptions>;
-  /** Protocol v2: most frames waiting for acknowledgement; past it send() throws OUTBOX_FULL. Default 100. */
+  /** Most frames waiting (v2: for their acknowledgement; v1: for their turn under the pace); past it send() throws OUTBOX_FULL. Default 100. */
   readonly maxOutbox?: number;
   /** How long one attempt may take until the welcome frame, in ms. Default 10000; then it counts as failed. */
   readonly connectTimeoutMs?: number;
-  /** Largest frame the client will send, in bytes; larger input throws MESSAGE_TOO_BIG. Default 512, the gateway's. */
+  /**
+   * Largest frame the client will send, in bytes; larger input throws MESSAGE_TOO_BIG.
+   * Default: the limit the server announces in `welcome.limits` (512, the protocol's
+   * default, before the first welcome and with servers that announce none). Given,
+   * it replaces the announced value, larger or smaller.
+   */
   readonly maxMessageBytes?: number;
   /** Source of randomness for jitter, for tests. Default Math.random. */
   readonly random?: () => number;
@@ -47,7 +51,8 @@ export interface ResolvedOptions {
   readonly sendRetry: ReconnectOptions;
   readonly maxOutbox: number;
   readonly connectTimeoutMs: number;
-  readonly maxMessageBytes: number;
+  /** Set only when given: it replaces the announced limit. */
+  readonly maxMessageBytes: number | undefined;
   readonly random: () => number;
   readonly nickname: string | undefined;
   readonly resume: ResumePoint | undefined;
@@ -70,10 +75,10 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
     reconnect: options.reconnect === false ? false : resolveReconnectOptions(options.reconnect),
     sendRetry: resolveReconnectOptions({ ...DEFAULT_SEND_RETRY, ...options.sendRetry }),
     connectTimeoutMs: positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs'),
-    maxMessageBytes: positive(options.maxMessageBytes ?? MAX_MESSAGE_BYTES, 'maxMessageBytes'),
+    maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive(options.maxMessageBytes, 'maxMessageBytes'),
     random: options.random ?? Math.random,
     maxOutbox: wholePositive(options.maxOutbox ?? DEFAULT_MAX_OUTBOX, 'maxOutbox'),
-    nickname: options.nickname === undefined ? undefined : checkNickname(options.nickname),
+    nickname: options.nickname === undefined ? undefined : checkNickname(options.nickname, DEFAULT_LIMITS),
     resume: options.resume === undefined ? undefined : checkResumePoint(options.resume),
   };
 }

@@ -1,9 +1,10 @@
-import { ErrorCode } from '@switchboard/protocol';
+import { ErrorCode, type ClientLimits } from '@switchboard/protocol';
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { ClientError } from './client-error.js';
-import { checkFrameSize } from './local-checks.js';
+import { checkFrameSize, frameSizeError } from './limits.js';
 import { Outbox, type Acknowledgement, type OutboxEntry, type OutgoingKind } from './outbox.js';
 import type { ProtocolCodec } from './protocol-codec.js';
+import { TokenBucket } from './token-bucket.js';
 import type { ConnectionState } from './transport.js';
 
 /** Protocol v2: a frame the server refused for good (or that the client gave up on). */
@@ -32,7 +33,8 @@ export interface SenderHandlers {
 export interface SenderOptions {
   readonly maxOutbox: number;
   readonly sendRetry: ReconnectOptions;
-  readonly maxMessageBytes: number;
+  /** The limits until the first welcome says otherwise. */
+  readonly limits: ClientLimits;
   readonly random: () => number;
 }
 
@@ -40,14 +42,27 @@ export interface SenderOptions {
 const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([ErrorCode.BUS_UNAVAILABLE, ErrorCode.RATE_LIMITED]);
 
 /**
- * Delivery of what the application sends. v2: every frame waits in the bounded
- * outbox, with its ref, until the server acknowledges it (its echo, or an `ack`);
- * a "not now" refusal sends it again after a backoff, and every frame still
- * waiting goes out again after each welcome. v1: written at once, or refused.
+ * Network jitter can bring frames to the server closer together than they were
+ * sent. The local bucket is smaller than the server's by what the rate refills
+ * in this long (at most burst - 1 frames), so such bunching, up to this long,
+ * never empties the server's bucket; in ms.
+ */
+const JITTER_ALLOWANCE_MS = 500;
+
+/**
+ * Delivery of what the application sends, in order, paced to the server's
+ * announced rate and burst (a local token bucket, so a well-behaved application
+ * is never refused with RATE_LIMITED). Every frame waits in the bounded outbox
+ * until it is written (v1) or, v2, until the server acknowledges it (its echo,
+ * or an `ack`); a "not now" refusal sends it again after a backoff, and every
+ * frame still waiting goes out again after each welcome.
  */
 export class Sender {
   private readonly outbox: Outbox;
   private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private current: ClientLimits;
+  private bucket: TokenBucket;
+  private paceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly link: SenderLink,
@@ -55,9 +70,16 @@ export class Sender {
     private readonly options: SenderOptions,
   ) {
     this.outbox = new Outbox(options.maxOutbox, options.random);
+    this.current = options.limits;
+    this.bucket = pacing(options.limits);
   }
 
-  /** Frames sent and not acknowledged yet. */
+  /** The limits applied now: the latest welcome's (see limitsOf). */
+  get limits(): ClientLimits {
+    return this.current;
+  }
+
+  /** Frames not yet acknowledged (v2) or not yet written (v1, waiting for their turn). */
   get pending(): number {
     return this.outbox.size;
   }
@@ -66,43 +88,37 @@ export class Sender {
     return this.outbox.hasPending(kind);
   }
 
+  /** The frame a chat line would be sent as now, with the ref it would get. */
+  frameFor(kind: OutgoingKind, text: string): string {
+    const codec = this.link.codec;
+    return encode(codec, kind, text, codec.acknowledges ? this.outbox.peekRef() : undefined);
+  }
+
   /**
-   * Send a chat line or a rename. v1: written now (NOT_OPEN unless open), resolves
-   * with undefined. v2: queued (NOT_OPEN only when idle or closed, OUTBOX_FULL),
-   * resolves with its acknowledgement. MESSAGE_TOO_BIG either way.
+   * Send a chat line or a rename; it goes out as soon as the pace allows. v1:
+   * NOT_OPEN unless open, resolves with undefined once written. v2: NOT_OPEN only
+   * when idle or closed (it waits while connecting or reconnecting), resolves
+   * with its acknowledgement. Either way MESSAGE_TOO_BIG past the limit, and
+   * OUTBOX_FULL when maxOutbox frames already wait.
    */
   enqueue(kind: OutgoingKind, text: string): Promise<Acknowledgement | undefined> {
-    const codec = this.link.codec;
-    if (!codec.acknowledges) {
-      this.write(encode(codec, kind, text));
-      return Promise.resolve(undefined);
-    }
     const state = this.link.state;
+    if (!this.link.codec.acknowledges && state !== 'open') {
+      throw new ClientError('NOT_OPEN', `Not connected (${state}); nothing was sent.`);
+    }
     if (state === 'idle' || state === 'closed') {
       throw new ClientError('NOT_OPEN', `The client is ${state}; nothing was sent.`);
     }
-    checkFrameSize(encode(codec, kind, text, this.outbox.peekRef()), this.options.maxMessageBytes);
+    checkFrameSize(this.frameFor(kind, text), this.current);
     const entry = this.outbox.add(kind, text);
     this.flush();
     return entry.done;
   }
 
-  /** Write every frame of the outbox that is due, if the connection is open. */
-  flush(): void {
-    if (this.link.state !== 'open') return;
-    const codec = this.link.codec;
-    for (const entry of this.outbox.list()) {
-      if (entry.state !== 'unsent') continue;
-      try {
-        this.write(encode(codec, entry.kind, entry.text, entry.ref));
-      } catch (err) {
-        if (!(err instanceof ClientError) || err.code !== 'MESSAGE_TOO_BIG') return; // closed meanwhile: the next welcome sends it
-        this.reject(entry, err);
-        continue;
-      }
-      if (codec.acknowledges) entry.state = 'sent';
-      else this.outbox.written(entry);
-    }
+  /** A connection was welcomed: take its limits, and pace afresh (its server's bucket is full). resend() follows. */
+  welcomed(limits: ClientLimits): void {
+    this.current = limits;
+    this.bucket = pacing(limits);
   }
 
   /** After a welcome: every frame not acknowledged goes out again, with its own ref. */
@@ -152,12 +168,47 @@ export class Sender {
   giveUp(why: string): void {
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
+    clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
     for (const entry of this.outbox.list()) this.reject(entry, new ClientError('CLOSED', why));
   }
 
-  private write(frame: string): void {
-    checkFrameSize(frame, this.options.maxMessageBytes);
-    this.link.write(frame);
+  /**
+   * Write, oldest first, every frame that is due, while the connection is open
+   * and the pace allows; when it does not, try again once a token is there.
+   */
+  private flush(): void {
+    if (this.link.state !== 'open') return;
+    const codec = this.link.codec;
+    for (const entry of this.outbox.list()) {
+      if (entry.state !== 'unsent') continue;
+      const frame = encode(codec, entry.kind, entry.text, entry.ref);
+      // A new node may announce a smaller limit than the one the frame was queued under.
+      const tooBig = frameSizeError(frame, this.current);
+      if (tooBig) {
+        this.reject(entry, tooBig);
+        continue;
+      }
+      if (!this.bucket.take()) {
+        this.flushLater();
+        return;
+      }
+      try {
+        this.link.write(frame);
+      } catch {
+        return; // closed meanwhile: the next welcome sends it
+      }
+      if (codec.acknowledges) entry.state = 'sent';
+      else this.outbox.written(entry);
+    }
+  }
+
+  private flushLater(): void {
+    if (this.paceTimer !== undefined) return;
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = undefined;
+      this.flush();
+    }, Math.max(1, this.bucket.waitMs()));
   }
 
   private reject(entry: OutboxEntry, error: ClientError): void {
@@ -169,6 +220,13 @@ export class Sender {
     clearTimeout(this.retryTimers.get(ref));
     this.retryTimers.delete(ref);
   }
+}
+
+/** The local bucket for a connection with these limits (see JITTER_ALLOWANCE_MS). */
+function pacing(limits: ClientLimits): TokenBucket {
+  const rate = limits.messageRatePerSec;
+  const reserve = Math.min(limits.messageBurst - 1, Math.ceil((rate * JITTER_ALLOWANCE_MS) / 1000));
+  return new TokenBucket(rate, Math.max(1, limits.messageBurst - reserve));
 }
 
 function encode(codec: ProtocolCodec, kind: OutgoingKind, text: string, ref?: string): string {
