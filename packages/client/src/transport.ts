@@ -9,7 +9,8 @@ import { SocketState, detach, type WebSocketConstructor, type WebSocketLike } fr
  * - `connecting`: the first connection is being made;
  * - `open`: connected and welcomed;
  * - `reconnecting`: the connection was lost; waiting to retry, or retrying;
- * - `closed`: closed by close(), by a terminal close (1000, 1003, 1007, 1008, 1009, 4003), or out of attempts. Final.
+ * - `closed`: closed by close(), by a terminal close (TERMINAL_CLOSE_CODES: 1000, and closes a retry would
+ *   only repeat, such as 1009 or 4003), or out of attempts. Final.
  */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 

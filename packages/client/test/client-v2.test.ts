@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { TERMINAL_CLOSE_CODES } from '@switchboard/protocol';
 import { ClientError } from '../src/index.js';
 import { EPOCH, V2, after, message, setup, welcome } from './v2-harness.js';
 
@@ -237,7 +238,7 @@ describe('SwitchboardClient, protocol v2', () => {
     });
   }
 
-  for (const code of [1000, 1003, 1007, 1008, 1009, 4003]) {
+  for (const code of TERMINAL_CLOSE_CODES) {
     it(`stays closed after close ${code} and fails what is waiting with CLOSED`, async () => {
       const { client, sockets, socket, rejected } = setup();
       const connected = client.connect();
