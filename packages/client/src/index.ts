@@ -1,21 +1,16 @@
-export {
-  SwitchboardClient,
-  type ClientEvents,
-  type ClientOptions,
-  type CloseInfo,
-  type ConnectionState,
-  type FrameEvents,
-  type Gap,
-  type ProtocolVersion,
-  type Rejection,
-  type ResumeFailure,
-  type ResumePoint,
-  type StateChange,
-} from './client.js';
+export { SwitchboardClient } from './client.js';
+export type { ClientEvents, FrameEvents } from './events.js';
+export type { ClientOptions } from './options.js';
+export type { CloseInfo, ConnectionState, StateChange } from './transport.js';
+export type { ResumeFailure, ResumePoint } from './session.js';
+export type { Rejection } from './sender.js';
+export type { Gap } from './event-order.js';
 export { backoffDelay, DEFAULT_RECONNECT, resolveReconnectOptions, type ReconnectOptions } from './backoff.js';
-export { ClientError, type ClientErrorCode } from './errors.js';
-export { seedDialect, v2Dialect, type Dialect, type ResumeFrom } from './dialect.js';
+export { ClientError, type ClientErrorCode } from './client-error.js';
+export { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion, type ResumeFrom } from './protocol-codec.js';
 export { type Acknowledgement, type OutgoingKind } from './outbox.js';
-export { SequenceTracker, type Position, type Verdict } from './sequence.js';
-export { SocketState, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+export { DEFAULT_LIMITS } from './limits.js';
+/** The protocol's own types, re-exported for SDK users: a place in the cluster's one order, the limits a server announces. */
+export type { ClientLimits, Position } from '@switchboard/protocol';
+export { SocketState, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 export type { Listener } from './emitter.js';

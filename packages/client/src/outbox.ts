@@ -1,5 +1,5 @@
 import type { Epoch, Seq } from '@switchboard/protocol';
-import { ClientError } from './errors.js';
+import { ClientError } from './client-error.js';
 
 /** What a frame in the outbox asks for. */
 export type OutgoingKind = 'message' | 'nick';
@@ -111,11 +111,6 @@ export class Outbox {
   fail(entry: OutboxEntry, error: ClientError): void {
     this.entries.delete(entry.ref);
     entry.reject(error);
-  }
-
-  /** Reject every waiting frame (the client closed). */
-  failAll(error: () => ClientError): void {
-    for (const entry of this.list()) this.fail(entry, error());
   }
 }
 

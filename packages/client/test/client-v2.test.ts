@@ -1,68 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import {
-  ClientError,
-  SwitchboardClient,
-  type Acknowledgement,
-  type ClientOptions,
-  type Gap,
-  type Rejection,
-  type ResumeFailure,
-} from '../src/index.js';
-import { fakeWebSocket, type FakeSocket } from './fake-socket.js';
-
-const URL = 'ws://gateway.test/ws';
-const V2 = 'switchboard.v2';
-const EPOCH = 'ep-1';
-
-/** A client on fake sockets, recording every v2 event the tests look at. */
-function setup(options: Partial<ClientOptions> = {}) {
-  const fake = fakeWebSocket();
-  const client = new SwitchboardClient({ url: URL, WebSocket: fake.WebSocket, random: () => 0, reconnect: { initialDelayMs: 100, jitter: 0 }, ...options });
-  const delivered: Array<{ seq: number; message: string }> = [];
-  const acked: Acknowledgement[] = [];
-  const rejected: Rejection[] = [];
-  const failures: ResumeFailure[] = [];
-  const gaps: Gap[] = [];
-  client.on('message', (m) => delivered.push({ seq: m.seq, message: m.message }));
-  client.on('acked', (a) => acked.push(a));
-  client.on('rejected', (r) => rejected.push(r));
-  client.on('resumeFailed', (f) => failures.push(f));
-  client.on('gap', (g) => gaps.push(g));
-  const socket = (i: number): FakeSocket => {
-    const s = fake.sockets[i];
-    assert.ok(s, `socket ${i} was opened`);
-    return s;
-  };
-  return { client, sockets: fake.sockets, socket, delivered, acked, rejected, failures, gaps };
-}
-
-interface WelcomeFields {
-  id?: string;
-  nickname?: string;
-  session?: string;
-  epoch?: string;
-  seq?: number;
-  resumed?: boolean;
-  node?: string;
-}
-
-/** Open the socket as a v2 server would, check the client's hello, then welcome it. */
-function welcome(socket: FakeSocket, fields: WelcomeFields = {}): Record<string, unknown> {
-  socket.open(V2);
-  const hello = socket.sentJson[0];
-  assert.equal(hello?.type, 'hello', 'the first frame is hello');
-  const { id = 'id-1', nickname = 'AnonymousUser1', session = 'tok-1', epoch = EPOCH, seq = 10, resumed = false, node = 'gw-1' } = fields;
-  socket.frame({ type: 'welcome', id, nickname, node, message: `Welcome, ${nickname}!`, session, epoch, seq, resumed });
-  return hello;
-}
-
-function message(seq: number, text: string, extra: Record<string, unknown> = {}) {
-  return { type: 'message', id: 'other', nickname: 'bob', message: text, time: 1, seq, epoch: EPOCH, ...extra };
-}
-
-/** Frames the client sent after its hello, parsed. */
-const after = (socket: FakeSocket) => socket.sentJson.slice(1);
+import { TERMINAL_CLOSE_CODES } from '@switchboard/protocol';
+import { ClientError } from '../src/index.js';
+import { EPOCH, V2, after, message, setup, welcome } from './v2-harness.js';
 
 describe('SwitchboardClient, protocol v2', () => {
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
@@ -298,7 +238,7 @@ describe('SwitchboardClient, protocol v2', () => {
     });
   }
 
-  for (const code of [1000, 1002, 1003, 1007, 1009, 4003, 4004]) {
+  for (const code of TERMINAL_CLOSE_CODES) {
     it(`stays closed after close ${code} and fails what is waiting with CLOSED`, async () => {
       const { client, sockets, socket, rejected } = setup();
       const connected = client.connect();

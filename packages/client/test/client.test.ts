@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { TERMINAL_CLOSE_CODES } from '@switchboard/protocol';
 import { ClientError, SwitchboardClient, backoffDelay, resolveReconnectOptions, type ClientOptions, type StateChange } from '../src/index.js';
 import { fakeWebSocket, type FakeSocket } from './fake-socket.js';
 
@@ -151,8 +152,8 @@ describe('SwitchboardClient', () => {
     assert.equal(states.at(-1)?.attempt, 1);
   });
 
-  for (const code of [1000, 1002, 1003, 1007, 1009]) {
-    it(`does not reconnect after a policy close (${code})`, async () => {
+  for (const code of TERMINAL_CLOSE_CODES) {
+    it(`does not reconnect after a terminal close (${code})`, async () => {
       const { client, sockets, socket } = setup();
       const closes: unknown[] = [];
       client.on('close', (info) => closes.push(info));

@@ -51,6 +51,11 @@ export class FakeSocket implements WebSocketLike {
     this.onmessage?.({ data: JSON.stringify(frame) });
   }
 
+  /** Several frames in one text frame, one JSON object per line (a protocol v2 batch). */
+  batch(frames: readonly object[]): void {
+    this.onmessage?.({ data: frames.map((f) => JSON.stringify(f)).join('\n') });
+  }
+
   raw(data: unknown): void {
     this.onmessage?.({ data });
   }

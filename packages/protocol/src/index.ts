@@ -5,6 +5,7 @@ export * from './close-codes.js';
 export * from './errors.js';
 export * from './server-frames.js';
 export * from './server-frame-codec.js';
+export * from './frame-batch.js';
 export * from './commands.js';
 export * from './nickname.js';
 export * from './seed-commands.js';

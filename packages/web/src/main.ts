@@ -5,14 +5,14 @@
  * connect/disconnect notices), from the resume point kept in sessionStorage.
  */
 import { ClientError, SwitchboardClient, type ResumePoint, type StateChange } from '@switchboard/client';
-import { MAX_MESSAGE_BYTES, MAX_NICKNAME_LENGTH, validateNickname } from '@switchboard/protocol';
+import { validateNickname } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 
 const NICK_KEY = 'switchboard.nickname';
 /** Per tab: two tabs are two sessions. */
 const SESSION_KEY = 'switchboard.session';
-/** Show the byte counter once a line is this close to the limit. */
-const COUNTER_FROM_BYTES = MAX_MESSAGE_BYTES - 100;
+/** Show the byte counter once a line takes this share of the limit. */
+const COUNTER_FROM_SHARE = 0.8;
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -33,13 +33,12 @@ const hint = $<HTMLElement>('hint');
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
 const client = newClient();
 const log = new LogView($<HTMLOListElement>('log'), () => client.id);
-const encoder = new TextEncoder();
 
 let lastSent = '';
 let unread = 0;
 const baseTitle = document.title;
 
-nickInput.maxLength = MAX_NICKNAME_LENGTH;
+showLimits();
 
 client.on('state', showState);
 client.on('frame', (frame) => {
@@ -54,7 +53,10 @@ client.on('frame', (frame) => {
     document.title = `(${unread}) ${baseTitle}`;
   }
 });
-client.on('welcome', () => showNickname());
+client.on('welcome', () => {
+  showNickname();
+  showLimits();
+});
 client.on('resumeFailed', () => missedNotice());
 client.on('gap', () => missedNotice());
 client.on('rejected', ({ error }) => {
@@ -158,11 +160,19 @@ function showNickname(): void {
   if (document.activeElement !== nickInput) nickInput.value = client.nickname ?? '';
 }
 
+/** The limits of the gateway this page is connected to, from its welcome (the protocol's defaults before one). */
+function showLimits(): void {
+  nickInput.maxLength = client.limits.maxNicknameLength;
+  updateCounter();
+}
+
+/** Bytes of the line as it would be sent (the SDK's measure), against the gateway's limit. */
 function updateCounter(): void {
-  const bytes = encoder.encode(textInput.value).length;
-  counter.hidden = bytes < COUNTER_FROM_BYTES;
-  counter.textContent = `${bytes}/${MAX_MESSAGE_BYTES}`;
-  counter.classList.toggle('over', bytes > MAX_MESSAGE_BYTES);
+  const limit = client.limits.maxMessageBytes;
+  const bytes = client.frameBytes(textInput.value);
+  counter.hidden = textInput.value === '' || bytes < limit * COUNTER_FROM_SHARE;
+  counter.textContent = `${bytes}/${limit}`;
+  counter.classList.toggle('over', bytes > limit);
 }
 
 /** The SDK with the resume point this tab saved, if it is still usable. */

@@ -1,0 +1,29 @@
+import type { ServerFrame } from '@switchboard/protocol';
+import type { Gap } from './event-order.js';
+import type { Acknowledgement } from './outbox.js';
+import type { Rejection } from './sender.js';
+import type { ResumeFailure } from './session.js';
+import type { CloseInfo, StateChange } from './transport.js';
+
+/** One event per server frame type, named after it, carrying that frame. */
+export type FrameEvents = { [F in ServerFrame as F['type']]: F };
+
+/** Everything a SwitchboardClient emits, by event name. */
+export type ClientEvents = FrameEvents & {
+  /** Every frame, whatever its type, before its own event. Duplicate broadcasts are dropped before it. */
+  frame: ServerFrame;
+  /** Every state change, and every new reconnect attempt. */
+  state: StateChange;
+  /** Every connection that ends, deliberate or not. */
+  close: CloseInfo;
+  /** A text frame the client could not read (e.g. from a newer protocol); it is otherwise ignored. */
+  unknown: string;
+  /** Protocol v2: a send()/setNick() the server acknowledged. */
+  acked: Acknowledgement;
+  /** Protocol v2: a send()/setNick() refused for good; its promise rejects with the same error. */
+  rejected: Rejection;
+  /** Protocol v2: a reconnect could not resume without loss: events may have been missed. */
+  resumeFailed: ResumeFailure;
+  /** Events were skipped on a live connection. */
+  gap: Gap;
+};

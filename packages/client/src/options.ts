@@ -1,0 +1,117 @@
+import { resolveReconnectOptions, type ReconnectOptions } from './backoff.js';
+import { DEFAULT_LIMITS, checkNickname } from './limits.js';
+import { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion } from './protocol-codec.js';
+import type { ResumePoint } from './session.js';
+import { resolveWebSocket, type WebSocketConstructor } from './websocket-like.js';
+
+export interface ClientOptions {
+  /** The gateway's WebSocket URL, e.g. `ws://localhost:8080/ws`. */
+  readonly url: string;
+  /** The WebSocket implementation; default the global one (browsers). In Node 20 pass `ws`'s. */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Default `v2`: offer `switchboard.v2` (a server that answers without it gets v1). `v1`: the seed's protocol only. */
+  readonly protocol?: ProtocolVersion;
+  /**
+   * A nickname to hold. v1: taken after every welcome. v2: taken after a welcome
+   * whose name differs (a new session), not after a resume, which keeps the name.
+   */
+  readonly nickname?: string;
+  /** Protocol v2: a session to resume on the first connection (e.g. `resumePoint` saved before a page reload). */
+  readonly resume?: ResumePoint;
+  /** Retry timing, or false to never reconnect. Defaults in DEFAULT_RECONNECT. */
+  readonly reconnect?: Partial<ReconnectOptions> | false;
+  /**
+   * Protocol v2: when a frame is refused with a retryable code (BUS_UNAVAILABLE,
+   * RATE_LIMITED), how long to wait before sending it again. Defaults: 250 ms
+   * doubling to 5000 ms, jitter 0.5, maxAttempts Infinity (retryable refusals of one frame before it fails).
+   */
+  readonly sendRetry?: Partial<ReconnectOptions>;
+  /** Most frames waiting (v2: for their acknowledgement; v1: for their turn under the pace); past it send() throws OUTBOX_FULL. Default 100. */
+  readonly maxOutbox?: number;
+  /** How long one attempt may take until the welcome frame, in ms. Default 10000; then it counts as failed. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Largest frame the client will send, in bytes; larger input throws MESSAGE_TOO_BIG.
+   * Default: the limit the server announces in `welcome.limits` (512, the protocol's
+   * default, before the first welcome and with servers that announce none). Given,
+   * it replaces the announced value, larger or smaller.
+   */
+  readonly maxMessageBytes?: number;
+  /** Source of randomness for jitter, for tests. Default Math.random. */
+  readonly random?: () => number;
+}
+
+/** The options with every default filled in and every value checked. */
+export interface ResolvedOptions {
+  readonly url: string;
+  readonly WebSocket: WebSocketConstructor;
+  /** The codecs offered, the preferred first. */
+  readonly codecs: readonly ProtocolCodec[];
+  readonly reconnect: ReconnectOptions | false;
+  readonly sendRetry: ReconnectOptions;
+  readonly maxOutbox: number;
+  readonly connectTimeoutMs: number;
+  /** Set only when given: it replaces the announced limit. */
+  readonly maxMessageBytes: number | undefined;
+  readonly random: () => number;
+  readonly nickname: string | undefined;
+  readonly resume: ResumePoint | undefined;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_OUTBOX = 100;
+const DEFAULT_SEND_RETRY: Partial<ReconnectOptions> = { initialDelayMs: 250, maxDelayMs: 5_000 };
+
+/** Defaults first, then each value checked; throws naming the first bad one. */
+export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
+  const url = checkUrl(options.url);
+  const WebSocket = resolveWebSocket(options.WebSocket);
+  const protocol = options.protocol ?? 'v2';
+  if (protocol !== 'v1' && protocol !== 'v2') throw new RangeError(`protocol must be "v1" or "v2", got "${String(protocol)}"`);
+  return {
+    url,
+    WebSocket,
+    codecs: protocol === 'v2' ? [v2Codec] : [seedCodec],
+    reconnect: options.reconnect === false ? false : resolveReconnectOptions(options.reconnect),
+    sendRetry: resolveReconnectOptions({ ...DEFAULT_SEND_RETRY, ...options.sendRetry }),
+    connectTimeoutMs: positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs'),
+    maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive(options.maxMessageBytes, 'maxMessageBytes'),
+    random: options.random ?? Math.random,
+    maxOutbox: wholePositive(options.maxOutbox ?? DEFAULT_MAX_OUTBOX, 'maxOutbox'),
+    nickname: options.nickname === undefined ? undefined : checkNickname(options.nickname, DEFAULT_LIMITS),
+    resume: options.resume === undefined ? undefined : checkResumePoint(options.resume),
+  };
+}
+
+function checkUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`url must be a ws:// or wss:// URL, got "${url}"`);
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw new TypeError(`url must be a ws:// or wss:// URL, got "${url}"`);
+  }
+  return url;
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a finite number > 0, got ${value}`);
+  return value;
+}
+
+function wholePositive(value: number, name: string): number {
+  if (!(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${name} must be a whole number > 0, got ${value}`);
+  return value;
+}
+
+function checkResumePoint(point: ResumePoint): ResumePoint {
+  const ok =
+    typeof point === 'object' && point !== null &&
+    typeof point.session === 'string' && point.session.length > 0 &&
+    typeof point.id === 'string' && typeof point.epoch === 'string' &&
+    Number.isSafeInteger(point.since) && point.since >= 0;
+  if (!ok) throw new TypeError('resume must be { session, id, epoch, since } as read from client.resumePoint');
+  return { session: point.session, id: point.id, epoch: point.epoch, since: point.since };
+}

@@ -1,0 +1,234 @@
+import { ErrorCode, type ClientLimits } from '@switchboard/protocol';
+import { backoffDelay, type ReconnectOptions } from './backoff.js';
+import { ClientError } from './client-error.js';
+import { checkFrameSize, frameSizeError } from './limits.js';
+import { Outbox, type Acknowledgement, type OutboxEntry, type OutgoingKind } from './outbox.js';
+import type { ProtocolCodec } from './protocol-codec.js';
+import { TokenBucket } from './token-bucket.js';
+import type { ConnectionState } from './transport.js';
+
+/** Protocol v2: a frame the server refused for good (or that the client gave up on). */
+export interface Rejection {
+  readonly ref: string;
+  readonly kind: OutgoingKind;
+  readonly text: string;
+  readonly error: ClientError;
+}
+
+/** The connection the sender writes to (the Transport). */
+export interface SenderLink {
+  readonly state: ConnectionState;
+  /** The codec of the current (or latest) connection. */
+  readonly codec: ProtocolCodec;
+  /** Throws ClientError NOT_OPEN unless open. */
+  write(frame: string): void;
+}
+
+export interface SenderHandlers {
+  acked(ack: Acknowledgement): void;
+  /** Called after the frame left the outbox, so `pending` no longer counts it. */
+  rejected(rejection: Rejection): void;
+}
+
+export interface SenderOptions {
+  readonly maxOutbox: number;
+  readonly sendRetry: ReconnectOptions;
+  /** The limits until the first welcome says otherwise. */
+  readonly limits: ClientLimits;
+  readonly random: () => number;
+}
+
+/** Refusals that say "not now" rather than "no": the frame is sent again after a delay. */
+const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([ErrorCode.BUS_UNAVAILABLE, ErrorCode.RATE_LIMITED]);
+
+/**
+ * Network jitter can bring frames to the server closer together than they were
+ * sent. The local bucket is smaller than the server's by what the rate refills
+ * in this long (at most burst - 1 frames), so such bunching, up to this long,
+ * never empties the server's bucket; in ms.
+ */
+const JITTER_ALLOWANCE_MS = 500;
+
+/**
+ * Delivery of what the application sends, in order, paced to the server's
+ * announced rate and burst (a local token bucket, so a well-behaved application
+ * is never refused with RATE_LIMITED). Every frame waits in the bounded outbox
+ * until it is written (v1) or, v2, until the server acknowledges it (its echo,
+ * or an `ack`); a "not now" refusal sends it again after a backoff, and every
+ * frame still waiting goes out again after each welcome.
+ */
+export class Sender {
+  private readonly outbox: Outbox;
+  private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private current: ClientLimits;
+  private bucket: TokenBucket;
+  private paceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly link: SenderLink,
+    private readonly handlers: SenderHandlers,
+    private readonly options: SenderOptions,
+  ) {
+    this.outbox = new Outbox(options.maxOutbox, options.random);
+    this.current = options.limits;
+    this.bucket = pacing(options.limits);
+  }
+
+  /** The limits applied now: the latest welcome's (see limitsOf). */
+  get limits(): ClientLimits {
+    return this.current;
+  }
+
+  /** Frames not yet acknowledged (v2) or not yet written (v1, waiting for their turn). */
+  get pending(): number {
+    return this.outbox.size;
+  }
+
+  hasPending(kind: OutgoingKind): boolean {
+    return this.outbox.hasPending(kind);
+  }
+
+  /** The frame a chat line would be sent as now, with the ref it would get. */
+  frameFor(kind: OutgoingKind, text: string): string {
+    const codec = this.link.codec;
+    return encode(codec, kind, text, codec.acknowledges ? this.outbox.peekRef() : undefined);
+  }
+
+  /**
+   * Send a chat line or a rename; it goes out as soon as the pace allows. v1:
+   * NOT_OPEN unless open, resolves with undefined once written. v2: NOT_OPEN only
+   * when idle or closed (it waits while connecting or reconnecting), resolves
+   * with its acknowledgement. Either way MESSAGE_TOO_BIG past the limit, and
+   * OUTBOX_FULL when maxOutbox frames already wait.
+   */
+  enqueue(kind: OutgoingKind, text: string): Promise<Acknowledgement | undefined> {
+    const state = this.link.state;
+    if (!this.link.codec.acknowledges && state !== 'open') {
+      throw new ClientError('NOT_OPEN', `Not connected (${state}); nothing was sent.`);
+    }
+    if (state === 'idle' || state === 'closed') {
+      throw new ClientError('NOT_OPEN', `The client is ${state}; nothing was sent.`);
+    }
+    checkFrameSize(this.frameFor(kind, text), this.current);
+    const entry = this.outbox.add(kind, text);
+    this.flush();
+    return entry.done;
+  }
+
+  /** A connection was welcomed: take its limits, and pace afresh (its server's bucket is full). resend() follows. */
+  welcomed(limits: ClientLimits): void {
+    this.current = limits;
+    this.bucket = pacing(limits);
+  }
+
+  /** After a welcome: every frame not acknowledged goes out again, with its own ref. */
+  resend(): void {
+    for (const entry of this.outbox.list()) {
+      this.clearRetry(entry.ref);
+      entry.state = 'unsent';
+    }
+    this.flush();
+  }
+
+  /** The server broadcast (or had broadcast) the frame with this ref at `position`. */
+  acknowledge(ref: string, position: Pick<Acknowledgement, 'seq' | 'epoch'>): void {
+    const entry = this.outbox.settle(ref, position);
+    if (entry === undefined) return;
+    this.clearRetry(ref);
+    this.handlers.acked({ ref, kind: entry.kind, text: entry.text, seq: position.seq, epoch: position.epoch });
+  }
+
+  /**
+   * An error frame: a retryable refusal of a frame of ours is sent again after a
+   * delay; any other fails it. False when `ref` names no frame waiting here.
+   */
+  refused(ref: string | undefined, code: string, message: string): boolean {
+    const entry = this.outbox.get(ref);
+    if (entry === undefined) return false;
+    const retry = this.options.sendRetry;
+    if (RETRYABLE_ERRORS.has(code) && entry.refusals < retry.maxAttempts) {
+      const delayMs = backoffDelay(entry.refusals, retry, this.options.random);
+      entry.refusals += 1;
+      entry.state = 'backoff';
+      this.retryTimers.set(
+        entry.ref,
+        setTimeout(() => {
+          this.retryTimers.delete(entry.ref);
+          entry.state = 'unsent';
+          this.flush();
+        }, delayMs),
+      );
+      return true;
+    }
+    this.reject(entry, new ClientError(code as ErrorCode, message));
+    return true;
+  }
+
+  /** The client is closed for good: every frame still waiting fails with CLOSED. */
+  giveUp(why: string): void {
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+    clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
+    for (const entry of this.outbox.list()) this.reject(entry, new ClientError('CLOSED', why));
+  }
+
+  /**
+   * Write, oldest first, every frame that is due, while the connection is open
+   * and the pace allows; when it does not, try again once a token is there.
+   */
+  private flush(): void {
+    if (this.link.state !== 'open') return;
+    const codec = this.link.codec;
+    for (const entry of this.outbox.list()) {
+      if (entry.state !== 'unsent') continue;
+      const frame = encode(codec, entry.kind, entry.text, entry.ref);
+      // A new node may announce a smaller limit than the one the frame was queued under.
+      const tooBig = frameSizeError(frame, this.current);
+      if (tooBig) {
+        this.reject(entry, tooBig);
+        continue;
+      }
+      if (!this.bucket.take()) {
+        this.flushLater();
+        return;
+      }
+      try {
+        this.link.write(frame);
+      } catch {
+        return; // closed meanwhile: the next welcome sends it
+      }
+      if (codec.acknowledges) entry.state = 'sent';
+      else this.outbox.written(entry);
+    }
+  }
+
+  private flushLater(): void {
+    if (this.paceTimer !== undefined) return;
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = undefined;
+      this.flush();
+    }, Math.max(1, this.bucket.waitMs()));
+  }
+
+  private reject(entry: OutboxEntry, error: ClientError): void {
+    this.outbox.fail(entry, error);
+    this.handlers.rejected({ ref: entry.ref, kind: entry.kind, text: entry.text, error });
+  }
+
+  private clearRetry(ref: string): void {
+    clearTimeout(this.retryTimers.get(ref));
+    this.retryTimers.delete(ref);
+  }
+}
+
+/** The local bucket for a connection with these limits (see JITTER_ALLOWANCE_MS). */
+function pacing(limits: ClientLimits): TokenBucket {
+  const rate = limits.messageRatePerSec;
+  const reserve = Math.min(limits.messageBurst - 1, Math.ceil((rate * JITTER_ALLOWANCE_MS) / 1000));
+  return new TokenBucket(rate, Math.max(1, limits.messageBurst - reserve));
+}
+
+function encode(codec: ProtocolCodec, kind: OutgoingKind, text: string, ref?: string): string {
+  return kind === 'nick' ? codec.encodeNick(text, ref) : codec.encodeMessage(text, ref);
+}
