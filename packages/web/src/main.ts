@@ -5,7 +5,7 @@
  * connect/disconnect notices), from the resume point kept in sessionStorage.
  */
 import { ClientError, SwitchboardClient, type ResumePoint, type StateChange } from '@switchboard/client';
-import { validateNickname } from '@switchboard/protocol';
+import { CloseCode, validateNickname } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 
 const NICK_KEY = 'switchboard.nickname';
@@ -56,6 +56,12 @@ client.on('frame', (frame) => {
 client.on('welcome', () => {
   showNickname();
   showLimits();
+});
+client.on('close', ({ code }) => {
+  // Another tab or window (a duplicated tab copies this one's session) resumed
+  // this session: it is theirs now. This tab becomes a new person, not a rival
+  // that takes the session back.
+  if (code === CloseCode.SESSION_RESUMED_ELSEWHERE) startAfresh();
 });
 client.on('resumeFailed', () => missedNotice());
 client.on('gap', () => missedNotice());
@@ -173,6 +179,16 @@ function updateCounter(): void {
   counter.hidden = textInput.value === '' || bytes < limit * COUNTER_FROM_SHARE;
   counter.textContent = `${bytes}/${limit}`;
   counter.classList.toggle('over', bytes > limit);
+}
+
+/** Forget this tab's session and start a new one (a reload: the page starts as new). */
+function startAfresh(): void {
+  try {
+    sessionStorage.removeItem(SESSION_KEY);
+  } catch {
+    // Storage may be off: nothing was kept to forget.
+  }
+  location.reload();
 }
 
 /** The SDK with the resume point this tab saved, if it is still usable. */

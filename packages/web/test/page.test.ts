@@ -182,6 +182,39 @@ describe('the chat page in Chromium, across two gateways', () => {
     await Promise.all([page.context().close(), other.context().close()]);
     assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
   });
+
+  it('lets a duplicated tab take the session; the original tab becomes a new person instead of taking it back', async () => {
+    const first = await open(nodeA);
+    const other = await open(nodeB);
+    await first.locator('#nick').fill('twin');
+    await first.locator('#nick').press('Enter');
+    await entry(other, 'nick', /changed to twin$/);
+    const saved = (await first.evaluate("sessionStorage.getItem('switchboard.session')")) as string;
+    await first.evaluate('window.__beforeTakeover = true');
+
+    // Duplicating a tab copies its sessionStorage: the copy resumes the same session.
+    const dup = await first.context().newPage();
+    dup.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    await dup.addInitScript(`sessionStorage.setItem('switchboard.session', ${JSON.stringify(saved)})`);
+    await dup.goto(nodeB.httpUrl);
+    await waitState(dup, 'open');
+    assert.equal(await dup.locator('#nick').inputValue(), 'twin', 'the copy holds the session, name and all');
+
+    // The first tab was closed with 4004 and started over as a new session.
+    await first.waitForFunction('window.__beforeTakeover === undefined', undefined, { timeout: WAIT_MS });
+    await waitState(first, 'open');
+    const now = JSON.parse((await first.evaluate("sessionStorage.getItem('switchboard.session')")) as string) as { session: string };
+    assert.notEqual(now.session, (JSON.parse(saved) as { session: string }).session, 'the first tab has a session of its own');
+
+    // No tug of war: the copy keeps its session and chats as twin; nobody heard twin leave.
+    await say(dup, 'the copy is twin now');
+    const line = await entry(other, 'message', /the copy is twin now/);
+    assert.equal(await line.locator('.who').innerText(), 'twin');
+    await waitState(dup, 'open');
+    assert.equal(await other.locator('#log li[data-kind="notice"]').filter({ hasText: /^twin has disconnected/ }).count(), 0);
+    await Promise.all([first.context().close(), other.context().close()]);
+    assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
+  });
 });
 
 async function waitState(page: Page, state: string): Promise<void> {
