@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { isBroadcastEvent, parseServerFrame, type BroadcastEvent } from '@switchboard/protocol';
+import { isBroadcastEvent, parseServerFrames, type BroadcastEvent } from '@switchboard/protocol';
 import { SwitchboardClient, type ClientEvents, type WebSocketConstructor } from '@switchboard/client';
 import { EventLog, watch } from '@switchboard/testkit';
 import { openChaosTarget, type ChaosTarget } from './chaos-target.js';
@@ -116,14 +116,18 @@ class Probe {
   }
 }
 
-/** One connection's frames must be: welcome, then broadcasts at welcome.seq + 1, + 2, ... */
+/** One connection's frames (v2: a text frame may carry a batch) must be: welcome, then broadcasts at welcome.seq + 1, + 2, ... */
 function checkWire(wire: Wire, text: string): void {
-  const frame = parseServerFrame(text);
-  if (frame.type === 'welcome') {
-    Object.assign(wire, { start: frame.seq, epoch: frame.epoch, resumed: frame.resumed, node: frame.node, last: frame.seq });
-    return;
+  for (const frame of parseServerFrames(text)) {
+    if (frame.type === 'welcome') {
+      Object.assign(wire, { start: frame.seq, epoch: frame.epoch, resumed: frame.resumed, node: frame.node, last: frame.seq });
+    } else if (isBroadcastEvent(frame)) {
+      checkEvent(wire, frame);
+    }
   }
-  if (!isBroadcastEvent(frame)) return;
+}
+
+function checkEvent(wire: Wire, frame: BroadcastEvent): void {
   const expected = (wire.last ?? 0) + 1;
   if (frame.epoch !== wire.epoch) wire.problems.push(`epoch ${frame.epoch} after ${wire.epoch} at seq ${frame.seq}`);
   else if (frame.seq < expected) wire.problems.push(`duplicate or out of order: seq ${frame.seq} after ${wire.last} (${keyOf(frame)})`);

@@ -3,6 +3,7 @@ import {
   SUBPROTOCOL_V2,
   isBroadcastEvent,
   parseServerFrame,
+  parseServerFrames,
   type BroadcastEvent,
   type HelloFrame,
   type ServerFrame,
@@ -36,9 +37,16 @@ export class ChatClient {
   readonly closed: Promise<CloseInfo>;
   welcome!: WelcomeFrame;
 
-  private constructor(readonly socket: WebSocket) {
+  private constructor(
+    readonly socket: WebSocket,
+    /** Protocol v2 may batch several frames in one (one per line); the seed protocol never does. */
+    batches: boolean,
+  ) {
     socket.on('message', (data, isBinary) => {
-      if (!isBinary) this.frames.push(parseServerFrame(data.toString()));
+      if (isBinary) return;
+      const text = data.toString();
+      if (batches) for (const frame of parseServerFrames(text)) this.frames.push(frame);
+      else this.frames.push(parseServerFrame(text));
     });
     this.closed = new Promise((resolve) => {
       socket.once('close', (code, reason) => {
@@ -52,7 +60,7 @@ export class ChatClient {
   /** Connect and wait for the welcome frame, which must come first. */
   static async connect(url: string, options: ChatClientOptions = {}): Promise<ChatClient> {
     const { protocols, timeoutMs = FRAME_TIMEOUT_MS, hello, ...wsOptions } = options;
-    const client = new ChatClient(new WebSocket(url, hello ? SUBPROTOCOL_V2 : protocols, wsOptions));
+    const client = new ChatClient(new WebSocket(url, hello ? SUBPROTOCOL_V2 : protocols, wsOptions), hello !== undefined);
     if (hello) client.socket.once('open', () => client.sendJson({ type: 'hello', ...hello }));
     const first = await Promise.race([
       client.frames.waitFor(() => true, timeoutMs, `a welcome from ${url}`),

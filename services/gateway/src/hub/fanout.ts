@@ -1,5 +1,6 @@
 import { advance, encodeServerFrame, type BroadcastEvent, type Position } from '@switchboard/protocol';
 import type { Member } from './member.js';
+import { Outgoing } from './peer.js';
 
 /**
  * Local delivery: every event that comes back from the bus (in order, through
@@ -13,8 +14,8 @@ export class LocalFanout {
 
   /** Fan one event out to every local member. */
   deliver(event: BroadcastEvent): void {
-    const frame = Buffer.from(encodeServerFrame(event));
-    for (const member of this.members()) this.forward(member, event, frame);
+    const out = new Outgoing(encodeServerFrame(event));
+    for (const member of this.members()) this.forward(member, event, out);
   }
 
   /**
@@ -30,13 +31,13 @@ export class LocalFanout {
   }
 
   /** Send an event to one member unless it already has it; hold it while the member catches up. */
-  private forward(member: Member, event: BroadcastEvent, frame?: Buffer): void {
+  private forward(member: Member, event: BroadcastEvent, out?: Outgoing): void {
     if (member.backlog) {
       member.backlog.push(event);
       return;
     }
     if (advance(member.position, event).kind === 'duplicate') return;
     member.position = { epoch: event.epoch, seq: event.seq };
-    member.peer.sendEncoded(frame ?? Buffer.from(encodeServerFrame(event)));
+    member.peer.send(out ?? new Outgoing(encodeServerFrame(event)));
   }
 }

@@ -1,5 +1,5 @@
 import { encodeServerFrame, type BroadcastEvent, type Position, type ServerFrame, type SessionToken } from '@switchboard/protocol';
-import type { Peer } from './peer.js';
+import { Outgoing, type Peer } from './peer.js';
 
 /** A local peer, from the moment it connects, with its session and where it stands in the event order. */
 export interface Member {
@@ -26,5 +26,5 @@ export function newMember(peer: Peer): Member {
 
 /** Send one frame to one peer (frames for a single client: welcome, error, ack). */
 export function sendFrame(peer: Peer, frame: ServerFrame): void {
-  peer.sendEncoded(Buffer.from(encodeServerFrame(frame)));
+  peer.send(new Outgoing(encodeServerFrame(frame)));
 }

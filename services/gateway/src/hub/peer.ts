@@ -1,6 +1,23 @@
 import type { ClientId, Nickname } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
 
+/**
+ * One server frame, encoded once per node: its JSON text, its UTF-8 bytes, and a
+ * slot where the transport keeps its wire form (a WebSocket frame, built at most
+ * once), so that an event fanned out to every local peer costs one encoding and
+ * one framing, whatever the number of peers.
+ */
+export class Outgoing {
+  /** The UTF-8 bytes of `text`. */
+  readonly payload: Buffer;
+  /** The transport's cache of this frame's wire bytes (see ws/text-frame.ts). */
+  wire: Buffer | undefined;
+
+  constructor(readonly text: string) {
+    this.payload = Buffer.from(text);
+  }
+}
+
 /** Which protocol a connection speaks: the seed's text frames, or v2 JSON frames (subprotocol `switchboard.v2`). */
 export type ProtocolVersion = 'v1' | 'v2';
 
@@ -17,8 +34,11 @@ export interface Peer {
   nickname: Nickname;
   /** A child logger carrying this peer's `conn` id. */
   readonly log: Logger;
-  /** Queue one already-encoded text frame (UTF-8 JSON). Never throws; a peer past its budget closes itself. */
-  sendEncoded(frame: Buffer): void;
+  /**
+   * Queue one encoded server frame. Never throws; a peer past its budget closes
+   * itself. The same Outgoing may be handed to many peers: it is encoded once.
+   */
+  send(out: Outgoing): void;
   /** Close the connection with a code (the peer's leave follows when it has closed). */
   close(code: number, reason: string): void;
 }

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import type { Socket } from 'node:net';
 import { nanoid } from 'nanoid';
 import {
   CloseCode,
@@ -8,13 +9,17 @@ import {
   parseClientText,
   parseHello,
   type ClientId,
+  type HelloFrame,
   type Nickname,
   type ParseResult,
 } from '@switchboard/protocol';
 import type { Hub } from '../hub/hub.js';
-import type { Peer, ProtocolVersion } from '../hub/peer.js';
+import type { Outgoing, Peer, ProtocolVersion } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
+import { BatchCache, type FlushScheduler, type Flushable } from './flush-scheduler.js';
+import type { Beating, Heartbeat } from './heartbeat.js';
 import { RateLimiter } from './rate-limiter.js';
+import { wireOf } from './text-frame.js';
 
 export interface ConnectionLimits {
   readonly pingIntervalMs: number;
@@ -25,8 +30,23 @@ export interface ConnectionLimits {
   readonly helloTimeoutMs: number;
 }
 
+/** What every connection of a node shares. */
+export interface ConnectionContext {
+  readonly hub: Hub;
+  readonly limits: ConnectionLimits;
+  readonly flush: FlushScheduler;
+  readonly heartbeat: Heartbeat;
+  readonly log: Logger;
+}
+
 /** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
 const CLOSE_GRACE_MS = 2_000;
+
+/** The parts of ws's WebSocket this file writes through: its sender's frame writer and the TCP socket under it (ws#617). */
+interface WsInternals {
+  readonly _socket: Socket;
+  readonly _sender: { sendFrame(list: Buffer[]): void };
+}
 
 /**
  * One client's WebSocket on this node. It enforces the per-connection rules
@@ -34,36 +54,45 @@ const CLOSE_GRACE_MS = 2_000;
  * itself enforces MAX_MESSAGE_BYTES with 1009 and UTF-8 with 1007), parses frames
  * in the connection's protocol and hands them to the hub. Each rule's outcome is a
  * close code or an error frame, and a log line with the reason.
+ *
+ * Frames to the client are queued and written once per turn of the event loop
+ * (FlushScheduler): the seed protocol gets one frame per event (its parser
+ * expects one JSON object per frame) in one write; protocol v2 gets them in one
+ * batch frame. Heartbeat and hello deadlines are checked by the node's one
+ * Heartbeat, not by timers of its own.
  */
-export class Connection implements Peer {
+export class Connection implements Peer, Flushable, Beating {
   readonly conn = nanoid(12);
   id: ClientId = '';
   nickname: Nickname = '';
   readonly log: Logger;
   /** Resolves once the socket is closed and the hub has been told. */
   readonly closed: Promise<void>;
-  private readonly pingTimer: NodeJS.Timeout;
-  private readonly deadline: NodeJS.Timeout;
   private readonly rate: RateLimiter;
   private closeTimer: NodeJS.Timeout | undefined;
-  private helloTimer: NodeJS.Timeout | undefined;
   private isClosed = false;
+  /** When the client last showed it is alive (a frame or a pong), and when it was last pinged, in ms. */
+  private lastSeen: number;
+  private lastPing: number;
+  /** Protocol v2: until when `hello` may come (0 once it has, or for the seed protocol). */
+  private helloDeadline: number;
   /** Frames that arrived before the hub admitted this connection, in order; undefined once admitted. */
   private pending: ParseResult[] | undefined = [];
   private admitting = false;
+  /** Frames queued this turn, and their bytes. */
+  private outbox: Outgoing[] = [];
+  private outboxBytes = 0;
 
   constructor(
     private readonly socket: WebSocket,
     readonly protocol: ProtocolVersion,
-    private readonly hub: Hub,
-    private readonly limits: ConnectionLimits,
-    logger: Logger,
+    private readonly context: ConnectionContext,
   ) {
-    this.log = logger.child({ conn: this.conn });
+    const { limits } = context;
+    this.log = context.log.child({ conn: this.conn });
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
-
-    this.pingTimer = setInterval(() => this.ping(), limits.pingIntervalMs);
-    this.deadline = setTimeout(() => this.onHeartbeatTimeout(), limits.pongTimeoutMs);
+    this.lastSeen = this.lastPing = Date.now();
+    this.helloDeadline = protocol === 'v2' ? this.lastSeen + limits.helloTimeoutMs : 0;
 
     socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     socket.on('pong', () => this.alive());
@@ -74,53 +103,91 @@ export class Connection implements Peer {
     this.closed = new Promise((resolve) => {
       socket.once('close', (code: number, reason: Buffer) => {
         this.isClosed = true;
-        clearInterval(this.pingTimer);
-        clearTimeout(this.deadline);
+        this.outbox = [];
+        context.heartbeat.delete(this);
         clearTimeout(this.closeTimer);
-        clearTimeout(this.helloTimer);
         this.log.info({ code, reason: reason.toString() }, 'connection closed');
-        this.hub.leave(this, code);
+        context.hub.leave(this, code);
         resolve();
       });
     });
-
-    if (protocol === 'v1') {
-      this.admit();
-    } else {
-      this.helloTimer = setTimeout(() => {
-        this.log.warn({ reason: 'HELLO_TIMEOUT', timeoutMs: limits.helloTimeoutMs }, 'closing connection: no hello');
-        this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
-      }, limits.helloTimeoutMs);
-    }
+    context.heartbeat.add(this);
+    if (protocol === 'v1') this.admit();
   }
 
-  sendEncoded(frame: Buffer): void {
-    if (this.socket.readyState !== this.socket.OPEN) return;
-    const buffered = this.socket.bufferedAmount;
-    if (buffered + frame.length > this.limits.maxBufferedBytes) {
-      this.log.warn({ buffered, budget: this.limits.maxBufferedBytes }, 'slow consumer: outbound buffer over budget');
+  send(out: Outgoing): void {
+    if (this.isClosed || this.closeTimer || this.socket.readyState !== this.socket.OPEN) return;
+    const buffered = this.socket.bufferedAmount + this.outboxBytes;
+    const budget = this.context.limits.maxBufferedBytes;
+    if (buffered + out.payload.length > budget) {
+      this.log.warn({ reason: 'SLOW_CONSUMER', buffered, budget }, 'slow consumer: outbound buffer over budget');
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return;
     }
-    this.socket.send(frame, { binary: false });
+    this.outbox.push(out);
+    this.outboxBytes += out.payload.length;
+    if (this.outbox.length === 1) this.context.flush.schedule(this);
   }
 
-  /** Close with a code; the socket is destroyed if the peer does not answer in time. */
+  /** Write everything queued: one write for all of it. */
+  flush(batches: BatchCache): void {
+    const items = this.outbox;
+    if (items.length === 0) return;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    const ws = this.socket as unknown as WsInternals;
+    if (this.protocol === 'v2') {
+      ws._sender.sendFrame([batches.batch(items)]);
+      return;
+    }
+    if (items.length > 1) ws._socket.cork();
+    for (const item of items) ws._sender.sendFrame([wireOf(item)]);
+    if (items.length > 1) ws._socket.uncork();
+  }
+
+  /** Close with a code, after what is queued; the socket is destroyed if the peer does not answer in time. */
   close(code: number, reason: string): void {
     if (this.closeTimer || this.isClosed) return;
+    this.flushNow();
     this.socket.close(code, reason);
     this.closeTimer = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
     this.closeTimer.unref();
   }
 
-  private admit(hello?: Parameters<Hub['admit']>[1]): void {
+  beat(now: number): void {
+    if (this.isClosed) return;
+    const { limits } = this.context;
+    if (now - this.lastSeen >= limits.pongTimeoutMs) {
+      this.log.warn({ reason: 'HEARTBEAT_TIMEOUT', timeoutMs: limits.pongTimeoutMs }, 'dropping client: no pong');
+      // A peer that does not answer pings will not answer a close handshake either.
+      this.socket.terminate();
+      return;
+    }
+    if (this.helloDeadline !== 0 && now >= this.helloDeadline) {
+      this.helloDeadline = 0;
+      this.log.warn({ reason: 'HELLO_TIMEOUT', timeoutMs: limits.helloTimeoutMs }, 'closing connection: no hello');
+      this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
+      return;
+    }
+    if (now - this.lastPing >= limits.pingIntervalMs && this.socket.readyState === this.socket.OPEN) {
+      this.lastPing = now;
+      this.socket.ping();
+    }
+  }
+
+  private flushNow(): void {
+    if (this.outbox.length > 0) this.flush(new BatchCache());
+  }
+
+  private admit(hello?: HelloFrame): void {
     this.admitting = true;
-    clearTimeout(this.helloTimer);
-    this.hub.admit(this, hello).then(
+    this.helloDeadline = 0;
+    this.context.hub.admit(this, hello).then(
       () => {
         const queued = this.pending ?? [];
         this.pending = undefined;
-        for (const parsed of queued) this.hub.receive(this, parsed);
+        for (const parsed of queued) this.context.hub.receive(this, parsed);
       },
       (err: Error) => {
         this.log.warn({ reason: 'ADMISSION_FAILED', err: err.message }, 'closing connection: cluster unavailable');
@@ -131,7 +198,7 @@ export class Connection implements Peer {
 
   /** Any frame or pong from the client restarts its heartbeat deadline. */
   private alive(): void {
-    if (!this.isClosed) this.deadline.refresh();
+    this.lastSeen = Date.now();
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -156,24 +223,10 @@ export class Connection implements Peer {
     const parsed = this.protocol === 'v2' ? parseClientFrameV2(text) : parseClientText(text);
     if (!this.rate.take()) {
       this.log.debug({ reason: 'RATE_LIMITED' }, 'refused frame over the rate limit');
-      this.hub.refuse(
-        this,
-        errorInfo(ErrorCode.RATE_LIMITED),
-        parsed.ok ? parsed.command.ref : parsed.ref,
-      );
+      this.context.hub.refuse(this, errorInfo(ErrorCode.RATE_LIMITED), parsed.ok ? parsed.command.ref : parsed.ref);
       return;
     }
     if (this.pending) this.pending.push(parsed);
-    else this.hub.receive(this, parsed);
-  }
-
-  private ping(): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
-  }
-
-  private onHeartbeatTimeout(): void {
-    this.log.warn({ reason: 'HEARTBEAT_TIMEOUT', timeoutMs: this.limits.pongTimeoutMs }, 'dropping client: no pong');
-    // A peer that does not answer pings will not answer a close handshake either.
-    this.socket.terminate();
+    else this.context.hub.receive(this, parsed);
   }
 }

@@ -5,7 +5,9 @@ import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
 import type { BusHealth } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
-import { Connection, type ConnectionLimits } from './connection.js';
+import { Connection, type ConnectionContext, type ConnectionLimits } from './connection.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { Heartbeat } from './heartbeat.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -22,7 +24,8 @@ export class SocketServer {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly log: Logger;
-  private readonly connectionLog: Logger;
+  /** What every connection of this node shares: one flush scheduler, one heartbeat. */
+  private readonly context: ConnectionContext;
 
   constructor(
     private readonly hub: Hub,
@@ -31,7 +34,13 @@ export class SocketServer {
     logger: Logger,
   ) {
     this.log = logger.child({ module: 'ws' });
-    this.connectionLog = logger.child({ module: 'connection' });
+    this.context = {
+      hub,
+      limits: options,
+      flush: new FlushScheduler(),
+      heartbeat: new Heartbeat(options.pingIntervalMs),
+      log: logger.child({ module: 'connection' }),
+    };
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
@@ -75,7 +84,7 @@ export class SocketServer {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const protocol = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
-    const conn = new Connection(ws, protocol, this.hub, this.options, this.connectionLog);
+    const conn = new Connection(ws, protocol, this.context);
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
     conn.log.info(

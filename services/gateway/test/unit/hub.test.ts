@@ -11,7 +11,7 @@ import { BusUnavailableError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { clientLimits, defaultConfig } from '../../src/config.js';
 import { Hub } from '../../src/hub/hub.js';
-import type { Peer, ProtocolVersion } from '../../src/hub/peer.js';
+import type { Outgoing, Peer, ProtocolVersion } from '../../src/hub/peer.js';
 import { LocalNodeLink } from '../../src/cluster/local-node-link.js';
 import { MemorySessionRegistry } from '../../src/sessions/memory-session-registry.js';
 
@@ -26,8 +26,8 @@ class FakePeer implements Peer {
   id = '';
   nickname = '';
   constructor(readonly protocol: ProtocolVersion = 'v1') {}
-  sendEncoded(frame: Buffer): void {
-    this.raw.push(frame);
+  send(out: Outgoing): void {
+    this.raw.push(out.payload);
   }
   close(code: number): void {
     this.closedWith = code;
