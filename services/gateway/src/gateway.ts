@@ -1,10 +1,11 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloseCode } from '@switchboard/protocol';
 import type { Bus, BusHealth } from './bus/bus.js';
 import { clientLimits, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { createHttpServer } from './http/server.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
@@ -39,7 +40,7 @@ export class Gateway {
     );
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger);
-    this.server = createServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }));
+    this.server = createHttpServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config);
     this.sockets.attach(this.server);
   }
 
