@@ -19,6 +19,14 @@ import { MAX_NICKNAME_LENGTH } from './limits.js';
  */
 const FORBIDDEN = /[\p{Cc}\p{Cs}\p{Bidi_Control}\u2028\u2029\u200b-\u200d\u2060\ufeff]/u;
 
+/**
+ * What separates words: Unicode White_Space. Not JavaScript's `\s`, which also
+ * counts U+FEFF: a zero-width character is refused wherever it is, never taken
+ * for a space that cuts the name short.
+ */
+const SPACE = /\p{White_Space}+/u;
+const EDGE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
+
 export type NicknameResult =
   | { readonly ok: true; readonly nickname: string }
   | { readonly ok: false; readonly error: ProtocolErrorInfo };
@@ -26,10 +34,10 @@ export type NicknameResult =
 /**
  * The nickname a rename request asks for: `requested` (what follows `/nick`, or
  * the v2 `nickname` field) NFC-normalized and trimmed, its first
- * whitespace-separated word, checked by validateNickname. Never throws.
+ * whitespace-separated word (see SPACE), checked by validateNickname. Never throws.
  */
 export function parseNickname(requested: string): NicknameResult {
-  const nickname = requested.normalize('NFC').trim().split(/\s+/u)[0] ?? '';
+  const nickname = requested.normalize('NFC').replace(EDGE_SPACE, '').split(SPACE)[0] ?? '';
   const error = validateNickname(nickname);
   return error ? { ok: false, error } : { ok: true, nickname };
 }
