@@ -27,6 +27,9 @@ import { schemaOf, setting } from './config/setting.js';
 
 export { ConfigError } from './config/read.js';
 
+/** The bundled page's folder (packages/web, built into services/gateway/public): PUBLIC_DIR's default. */
+export const BUNDLED_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -57,8 +60,8 @@ export const SETTINGS = {
     doc: "this node's id, sent in `welcome` and in every log line",
   }),
   publicDir: setting({
-    env: 'PUBLIC_DIR', kind: text(), default: fileURLToPath(new URL('../public', import.meta.url)), defaultDoc: 'the bundled page',
-    doc: 'folder served at `/` (its `index.html` and static files)',
+    env: 'PUBLIC_DIR', kind: text(), default: BUNDLED_PUBLIC_DIR, defaultDoc: 'the bundled page',
+    doc: 'folder served at `/` (its `index.html` and static files). The bundled page gets a strict Content-Security-Policy; any other folder only `frame-ancestors \'self\'` (see Security)',
   }),
   logLevel: setting({
     env: 'LOG_LEVEL', kind: oneOf(LOG_LEVELS), default: 'info',
