@@ -82,7 +82,8 @@ export class SocketServer {
       return;
     }
     // The raw socket closes whatever happens next (a failed handshake, the end of the connection).
-    socket.once('close', admitted.release);
+    if (socket.closed) admitted.release();
+    else socket.once('close', admitted.release);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, admitted.address));
   }
 
