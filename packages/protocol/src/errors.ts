@@ -19,7 +19,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** The sentence sent with each code. A BAD_FRAME refusal says instead exactly what was wrong (BadFrame). */
 export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
   NICK_REQUIRED: 'Usage: /nick NAME (a name is required).',
-  NICK_INVALID: 'Nicknames cannot contain control characters.',
+  NICK_INVALID: 'Nicknames cannot contain control, invisible or text-direction characters.',
   NICK_TOO_LONG: `Nicknames are at most ${MAX_NICKNAME_LENGTH} characters.`,
   EMPTY_MESSAGE: 'Empty messages are not sent.',
   RATE_LIMITED: 'Slow down: you are sending too fast; this line was not sent.',
@@ -48,8 +48,27 @@ export const BadFrame = {
   BAD_SINCE: 'Bad hello: "since" must be a whole number.',
   BAD_EPOCH: 'Bad hello: "epoch" must be a string.',
   MESSAGE_NOT_STRING: '"message" must be a string.',
-  unknownType: (type: unknown): string => `Unknown frame type ${JSON.stringify(type) ?? String(type)}.`,
+  unknownType: (type: unknown): string => `Unknown frame type ${describeType(type)}.`,
 } as const;
+
+/** Longest `type` repeated back in a BAD_FRAME refusal, in characters. */
+const ECHOED_TYPE_LENGTH = 32;
+
+/**
+ * A frame's `type` as a refusal names it: a short string quoted, a long one cut,
+ * anything else by its kind. Never serializes the value itself, which may be
+ * nested deeper than JSON.stringify can go, or carry a `toString` that is not a function.
+ */
+function describeType(type: unknown): string {
+  if (typeof type === 'string') {
+    return type.length > ECHOED_TYPE_LENGTH ? `${JSON.stringify(type.slice(0, ECHOED_TYPE_LENGTH))}…` : JSON.stringify(type);
+  }
+  if (type === undefined) return '(none)';
+  if (type === null) return 'null';
+  if (Array.isArray(type)) return '(an array)';
+  if (typeof type === 'object') return '(an object)';
+  return `(a ${typeof type})`;
+}
 
 /** Thrown by the strict parsers (e.g. parseServerFrame) when input is not a valid frame. */
 export class ProtocolError extends Error {

@@ -1,6 +1,6 @@
 import type { ParseResult } from './commands.js';
 import { ErrorCode, errorInfo } from './errors.js';
-import { validateNickname } from './nickname.js';
+import { parseNickname } from './nickname.js';
 
 /**
  * The seed protocol, client -> server: every text frame is one line. `/nick NAME`
@@ -12,9 +12,9 @@ export const NICK_COMMAND = '/nick';
 /**
  * Parse one text frame from a seed-protocol client. Never throws.
  *
- * `/nick` is a command only as a whole word: `/nick NAME` takes the first
- * whitespace-separated word after it as the new name (the seed's rule), `/nick`
- * alone is an error, `/nickname x` is a chat line. A frame that is empty or only
+ * `/nick` is a command only as a whole word: `/nick NAME` renames to the first
+ * whitespace-separated word after it (the seed's rule, checked by parseNickname,
+ * as v2's `nick` frame is), `/nick` alone is an error, `/nickname x` is a chat line. A frame that is empty or only
  * whitespace is refused, not broadcast.
  */
 export function parseClientText(text: string): ParseResult {
@@ -30,8 +30,7 @@ function isNickCommand(text: string): boolean {
 }
 
 function parseNick(rest: string): ParseResult {
-  const nickname = rest.trim().split(/\s+/u)[0] ?? '';
-  const error = validateNickname(nickname);
-  if (error) return { ok: false, error };
-  return { ok: true, command: { type: 'nick', nickname } };
+  const result = parseNickname(rest);
+  if (!result.ok) return result;
+  return { ok: true, command: { type: 'nick', nickname: result.nickname } };
 }

@@ -2,7 +2,7 @@ import type { ParseResult } from './commands.js';
 import { BadFrame, ErrorCode, errorInfo, type ProtocolErrorInfo } from './errors.js';
 import type { Epoch, Seq, SessionToken } from './ids.js';
 import { MAX_REF_LENGTH } from './limits.js';
-import { validateNickname } from './nickname.js';
+import { parseNickname } from './nickname.js';
 
 /** The WebSocket subprotocol that selects protocol v2. Without it a connection speaks the seed protocol. */
 export const SUBPROTOCOL_V2 = 'switchboard.v2';
@@ -73,10 +73,10 @@ export function parseClientFrameV2(text: string): ParseResult {
       return { ok: true, command: { type: 'message', message: value.message, ...withRef } };
     }
     case 'nick': {
-      const nickname = typeof value.nickname === 'string' ? value.nickname.trim() : '';
-      const error = validateNickname(nickname);
-      if (error) return { ok: false, error, ...withRef };
-      return { ok: true, command: { type: 'nick', nickname, ...withRef } };
+      // The same rule as `/nick NAME`: the first word, NFC, no invisible or control characters.
+      const result = parseNickname(typeof value.nickname === 'string' ? value.nickname : '');
+      if (!result.ok) return { ok: false, error: result.error, ...withRef };
+      return { ok: true, command: { type: 'nick', nickname: result.nickname, ...withRef } };
     }
     case 'hello':
       return fail(BadFrame.HELLO_AGAIN, withRef.ref);

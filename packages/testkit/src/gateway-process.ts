@@ -21,7 +21,22 @@ export interface GatewayOptions {
   readonly entry?: string;
   /** How long to wait for "gateway ready", in ms. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Lift the per-address admission limits (MAX_CONNECTIONS_PER_IP,
+   * CONNECTION_RATE_PER_IP, CONNECTION_BURST_PER_IP; `env` still wins): true by
+   * default, because every test client comes from 127.0.0.1, so the limits
+   * meant for one person would apply to a whole test. The abuse suite and the
+   * local cluster keep them.
+   */
+  readonly liftAddressLimits?: boolean;
 }
+
+/** Per-address limits no test reaches (see GatewayOptions.liftAddressLimits). */
+export const LIFTED_ADDRESS_LIMITS: Readonly<Record<string, string>> = {
+  MAX_CONNECTIONS_PER_IP: '1000000',
+  CONNECTION_RATE_PER_IP: '1000000',
+  CONNECTION_BURST_PER_IP: '1000000',
+};
 
 /** Default wait for a gateway to become ready, in ms: generous, for a loaded 2-core machine. */
 export const READY_TIMEOUT_MS = 30_000;
@@ -53,7 +68,14 @@ export class GatewayProcess {
 
   static async start(options: GatewayOptions = {}): Promise<GatewayProcess> {
     const child = spawn(process.execPath, [options.entry ?? GATEWAY_ENTRY, ...(options.args ?? [])], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env },
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        ...(options.liftAddressLimits !== false && LIFTED_ADDRESS_LIMITS),
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const gateway = new GatewayProcess(child);

@@ -10,6 +10,9 @@ import { RedisServer } from './redis-server.js';
 /** The load balancer settings shared with docker-compose.yml. */
 export const HAPROXY_CONFIG = fileURLToPath(new URL('../../../infra/haproxy/haproxy.cfg', import.meta.url));
 
+/** Where HAProxy connects to the local gateways from: their one trusted proxy. */
+const LB_PEER = '127.0.0.1';
+
 /** The backend that infra/haproxy/haproxy.cfg sends clients to. */
 export const GATEWAYS_BACKEND = 'gateways';
 
@@ -20,7 +23,11 @@ export interface LocalClusterOptions {
   readonly lbPort?: number;
   /** The load balancer's address; 127.0.0.1 by default. */
   readonly lbHost?: string;
-  /** Extra environment for every gateway. */
+  /**
+   * Extra environment for every gateway. The gateways trust HAProxy's
+   * X-Forwarded-For (TRUSTED_PROXIES=127.0.0.1) and keep the default
+   * per-address limits unless this says otherwise.
+   */
   readonly gatewayEnv?: Readonly<Record<string, string | undefined>>;
   /** Called with each line HAProxy prints. */
   readonly onLbLine?: (line: string) => void;
@@ -54,7 +61,10 @@ export class LocalCluster {
       started.push({ stop: () => redis.dispose() });
       const gateways = await Promise.all(
         Array.from({ length: count }, (_, i) =>
-          GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, ...options.gatewayEnv } }).then((gateway) => {
+          GatewayProcess.start({
+            env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, TRUSTED_PROXIES: LB_PEER, ...options.gatewayEnv },
+            liftAddressLimits: false,
+          }).then((gateway) => {
             started.push(gateway);
             return gateway;
           }),

@@ -20,12 +20,17 @@ import {
   RESUME_MAX_EVENTS,
   type ClientLimits,
 } from '@switchboard/protocol';
+import { addressRanges } from './admission/address.js';
+import { allowedOrigins } from './admission/origin.js';
 import { helpText as helpFor } from './config/docs.js';
 import { integer, oneOf, port, text, url } from './config/kinds.js';
 import { readSettings } from './config/read.js';
 import { schemaOf, setting } from './config/setting.js';
 
 export { ConfigError } from './config/read.js';
+
+/** The bundled page's folder (packages/web, built into services/gateway/public): PUBLIC_DIR's default. */
+export const BUNDLED_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -57,12 +62,40 @@ export const SETTINGS = {
     doc: "this node's id, sent in `welcome` and in every log line",
   }),
   publicDir: setting({
-    env: 'PUBLIC_DIR', kind: text(), default: fileURLToPath(new URL('../public', import.meta.url)), defaultDoc: 'the bundled page',
-    doc: 'folder served at `/` (its `index.html` and static files)',
+    env: 'PUBLIC_DIR', kind: text(), default: BUNDLED_PUBLIC_DIR, defaultDoc: 'the bundled page',
+    doc: 'folder served at `/` (its `index.html` and static files). The bundled page gets a strict Content-Security-Policy; any other folder only `frame-ancestors \'self\'` (see Security)',
   }),
   logLevel: setting({
     env: 'LOG_LEVEL', kind: oneOf(LOG_LEVELS), default: 'info',
     doc: LOG_LEVELS.map((level) => `\`${level}\``).join(', '),
+  }),
+  allowedOrigins: setting({
+    env: 'ALLOWED_ORIGINS', kind: allowedOrigins(), defaultDoc: 'same origin',
+    doc: 'pages that may open a WebSocket here, by their `Origin`: `*` (any), or a list such as `https://chat.example.com` (exactly those; list the page\'s own origin too). Unset: only a page whose origin\'s host[:port] is the request\'s `Host`. An upgrade without `Origin` (not a browser) is accepted. Others: HTTP 403 before the upgrade',
+  }),
+  maxConnections: setting({
+    env: 'MAX_CONNECTIONS', kind: integer(1, 10_000_000), default: 10_000, unit: 'connections',
+    doc: 'WebSocket connections this node holds at most. Past it: HTTP 503 before the upgrade (HAProxy retries another node)',
+  }),
+  maxConnectionsPerIp: setting({
+    env: 'MAX_CONNECTIONS_PER_IP', kind: integer(1, 10_000_000), default: 50, unit: 'connections',
+    doc: 'connections one client address (an IPv6 address: its /64) holds at most on this node. Past it: HTTP 429 before the upgrade',
+  }),
+  connectionRatePerIp: setting({
+    env: 'CONNECTION_RATE_PER_IP', kind: integer(1, 1_000_000), default: 10, unit: 'connections/s',
+    doc: 'new connections per second one client address may open on this node, sustained (this also bounds its hellos and resumes). Past the burst: HTTP 429 with `Retry-After`',
+  }),
+  connectionBurstPerIp: setting({
+    env: 'CONNECTION_BURST_PER_IP', kind: integer(1, 1_000_000), default: 20, unit: 'connections',
+    doc: 'new connections one client address may open at once before `CONNECTION_RATE_PER_IP` applies',
+  }),
+  trustedProxies: setting({
+    env: 'TRUSTED_PROXIES', kind: addressRanges(), defaultDoc: 'none',
+    doc: 'addresses and networks (`10.0.0.0/8`, `::1`) of proxies whose `X-Forwarded-For` gives the client address (the right-most address in it that is not a trusted proxy). Unset: the client address is the TCP peer\'s, and `X-Forwarded-For` is ignored',
+  }),
+  headersTimeoutMs: setting({
+    env: 'HEADERS_TIMEOUT_MS', kind: integer(1_000, 600_000), default: 10_000, unit: 'ms',
+    doc: 'time a client has to send a complete HTTP request (its headers: the gateway takes no request bodies), WebSocket upgrades included, ms. Past it: the connection is closed (slowloris)',
   }),
   maxMessageBytes: setting({
     env: 'MAX_MESSAGE_BYTES', kind: integer(1, 1024 * 1024), default: MAX_MESSAGE_BYTES, unit: 'bytes',

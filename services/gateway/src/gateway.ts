@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloseCode } from '@switchboard/protocol';
@@ -7,6 +7,7 @@ import type { NodeLink } from './cluster/node-link.js';
 import { clientLimits, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { EventLoopMonitor } from './health/event-loop-monitor.js';
+import { createHttpServer } from './http/server.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
@@ -60,7 +61,7 @@ export class Gateway {
     );
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger);
-    this.server = createServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }));
+    this.server = createHttpServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config);
     this.sockets.attach(this.server);
   }
 

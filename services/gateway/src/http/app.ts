@@ -1,9 +1,12 @@
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { BusHealth } from '../bus/bus.js';
+import { BUNDLED_PUBLIC_DIR } from '../config.js';
 import type { Logger } from '../logger.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface HttpAppOptions {
+  /** The page's folder; the bundled page (BUNDLED_PUBLIC_DIR) gets a strict CSP, any other folder a lenient one. */
   readonly publicDir: string;
   /** Whether this node should get new clients now. */
   readonly readiness: () => BusHealth;
@@ -18,6 +21,7 @@ export function createHttpApp({ publicDir, readiness, logger }: HttpAppOptions):
   const log = logger.child({ module: 'http' });
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders(publicDir, BUNDLED_PUBLIC_DIR));
 
   // Liveness: the process is up and its event loop turns.
   app.get('/healthz', (_req, res) => {

@@ -2,6 +2,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
+import { Refusals, writeRefusal, type Refusal } from '../admission/refusal.js';
+import { UpgradeGate, type UpgradeGateOptions } from '../admission/upgrade-gate.js';
 import type { BusHealth } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
@@ -11,17 +13,21 @@ import { Heartbeat } from './heartbeat.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
-export interface SocketServerOptions extends ConnectionLimits {
+export interface SocketServerOptions extends ConnectionLimits, UpgradeGateOptions {
   readonly maxMessageBytes: number;
 }
 
 /**
  * Accepts WebSocket upgrades on /ws and turns each into a Connection on the hub.
- * A node that is not ready (bus down, shutting down) refuses upgrades with 503 so
- * the load balancer's retry lands the client on a node that is.
+ * Every refusal is an HTTP answer before the upgrade, logged with its reason:
+ * another path (404); a node that is not ready (bus down, shutting down: 503, so
+ * the load balancer's retry lands the client on a node that is); then the
+ * UpgradeGate's admission control (origin 403, node full 503, per-address cap
+ * and rate 429).
  */
 export class SocketServer {
   private readonly wss: WebSocketServer;
+  private readonly gate: UpgradeGate;
   private readonly connections = new Set<Connection>();
   private readonly log: Logger;
   /** What every connection of this node shares: one flush scheduler, one heartbeat. */
@@ -41,6 +47,7 @@ export class SocketServer {
       heartbeat: new Heartbeat(options.pingIntervalMs),
       log: logger.child({ module: 'connection' }),
     };
+    this.gate = new UpgradeGate(options);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
@@ -70,19 +77,26 @@ export class SocketServer {
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'upgrade socket error'));
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WEBSOCKET_PATH) {
-      refuse(socket, 404, 'Not Found', { error: `WebSocket endpoint is ${WEBSOCKET_PATH}` });
+      this.refuse(req, socket, Refusals.notFound(WEBSOCKET_PATH));
       return;
     }
     const health = this.readiness();
     if (!health.ready) {
-      this.log.info({ reason: health.reason }, 'refused upgrade: node not ready');
-      refuse(socket, 503, 'Service Unavailable', { error: 'node not ready', reason: health.reason });
+      this.refuse(req, socket, Refusals.notReady(health.reason));
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    const admitted = this.gate.admit(req);
+    if (!admitted.ok) {
+      this.refuse(req, socket, admitted.refusal, admitted.address);
+      return;
+    }
+    // The raw socket closes whatever happens next (a failed handshake, the end of the connection).
+    if (socket.closed) admitted.release();
+    else socket.once('close', admitted.release);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, admitted.address));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, req: IncomingMessage, address: string): void {
     const protocol = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
     const conn = new Connection(ws, protocol, this.context);
     this.connections.add(conn);
@@ -90,21 +104,20 @@ export class SocketServer {
     conn.log.info(
       {
         protocol,
-        remote: req.socket.remoteAddress,
-        forwardedFor: req.headers['x-forwarded-for'],
+        remote: address,
+        ...(address !== req.socket.remoteAddress && { peer: req.socket.remoteAddress }),
         userAgent: req.headers['user-agent'],
       },
       'connection opened',
     );
   }
-}
 
-function refuse(socket: Duplex, status: number, statusText: string, body: object): void {
-  const json = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
-  );
+  /** Answer `refusal` instead of upgrading, and log it: nothing else happens, nothing is broadcast. */
+  private refuse(req: IncomingMessage, socket: Duplex, refusal: Refusal, address = this.gate.addressOf(req)): void {
+    this.log.info(
+      { reason: refusal.reason, status: refusal.status, ...refusal.detail, remote: address, origin: req.headers.origin },
+      'upgrade refused',
+    );
+    writeRefusal(socket, refusal);
+  }
 }
