@@ -197,4 +197,24 @@ describe('a busy node is not a dead one', () => {
       await redis.dispose();
     }
   });
+
+  it('sheds load while its event loop lags: not ready (so new clients go elsewhere), then ready again, its clients kept', async () => {
+    const node = await GatewayProcess.start({ env: { NODE_ID: 'laggy', MAX_EVENT_LOOP_LAG_MS: '300' } });
+    try {
+      const client = await ChatClient.connect(node.wsUrl);
+      const mark = node.logs.items.length;
+      // Stop the process for a while: when it runs again, its event loop is that far behind.
+      process.kill(node.pid!, 'SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      process.kill(node.pid!, 'SIGCONT');
+      const refusing = await node.logs.waitFor((l) => l.msg === 'gateway not ready', WAIT_MS, 'the node to shed load', mark);
+      assert.match(String(refusing.reason), /overloaded \(event loop lag \d+ ms\)/);
+      await node.waitUntilReady(mark, WAIT_MS);
+      client.send('still served');
+      await client.waitForMessage('message', 'still served');
+      await client.close();
+    } finally {
+      await node.kill();
+    }
+  });
 });
