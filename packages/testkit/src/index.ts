@@ -6,3 +6,5 @@ export { ChatClient, FRAME_TIMEOUT_MS, type ChatClientOptions, type CloseInfo } 
 export { watch, type Subscribable, type Watcher } from './next-event.js';
 export { HaproxyProcess, isServerUp, type HaproxyOptions, type ServerStat } from './haproxy-process.js';
 export { LocalCluster, HAPROXY_CONFIG, GATEWAYS_BACKEND, localBackendConfig, type LocalClusterOptions } from './local-cluster.js';
+export { makeTestCertificates, DEV_CERT_SCRIPT, type TestCertificates } from './certificates.js';
+export { httpGet, type HttpAnswer, type HttpGetOptions } from './http-get.js';
