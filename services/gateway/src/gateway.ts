@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloseCode } from '@switchboard/protocol';
@@ -6,6 +6,7 @@ import type { Bus, BusHealth } from './bus/bus.js';
 import type { NodeLink } from './cluster/node-link.js';
 import { clientLimits, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { createWebServer, schemeOf } from './http/tls.js';
 import { EventLoopMonitor } from './health/event-loop-monitor.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
@@ -60,7 +61,7 @@ export class Gateway {
     );
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger);
-    this.server = createServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }));
+    this.server = createWebServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config);
     this.sockets.attach(this.server);
   }
 
@@ -93,7 +94,8 @@ export class Gateway {
       });
     });
     const address = this.server.address() as AddressInfo;
-    this.log.info({ port: address.port, host: address.address }, `listening on http://${address.address}:${address.port}`);
+    const scheme = schemeOf(this.config);
+    this.log.info({ port: address.port, host: address.address, scheme }, `listening on ${scheme}://${address.address}:${address.port}`);
     this.logReadiness();
     return address;
   }
