@@ -89,6 +89,9 @@ chmod 644 "$out/switchboard.pem"
 
 abs="$(cd "$out" && pwd)"
 valid_for="${san//DNS:/}"; valid_for="${valid_for//IP:/}"; valid_for="${valid_for//,/, }"
+# docker-compose.yml mounts infra/tls unless LB_TLS_DIR names another folder.
+tls_dir=""
+[ "$abs" = "$(pwd)/infra/tls" ] || tls_dir="LB_TLS_DIR=$abs "
 if [ "$quiet" = 1 ]; then
   printf '%s\n' "$abs/ca.crt" "$abs/switchboard.crt" "$abs/switchboard.key" "$abs/switchboard.pem"
   exit 0
@@ -105,7 +108,11 @@ A lone gateway:
   open https://localhost:8080
 
 docker compose (TLS on 8443; http://localhost:8080 redirects there):
-  docker compose up --build --scale gateway=3      (reads infra/tls/switchboard.pem; LB_TLS_DIR=folder for another)
+  ${tls_dir}docker compose up --build --scale gateway=3
+
+Both send Strict-Transport-Security: a browser then uses https:// for localhost, on every
+port, for a year. To keep plain http://localhost for other work, add HSTS_MAX_AGE_SECONDS=0
+(lone gateway) or LB_HSTS_MAX_AGE_SECONDS=0 (compose, cluster).
 
 npm run cluster:
   LB_TLS_CERT=$abs/switchboard.pem npm run cluster
