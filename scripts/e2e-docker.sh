@@ -3,10 +3,13 @@
 #
 # Starts dockerd if no engine answers (root only), builds the images (the base
 # images locally from Debian's repositories when no image registry is reachable),
-# runs `docker-compose up -d --scale gateway=3` with the load balancer published
-# on a free port of 127.0.0.1, runs the e2e suite through it (SIGKILLing a
-# gateway with `docker kill`, scaling to 4 gateways while clients stay connected),
-# checks the balancer was never restarted, and tears everything down.
+# makes a throwaway certificate (npm run dev-cert), runs `docker-compose up -d
+# --scale gateway=3` with the load balancer's plain and TLS listeners published on
+# free ports of 127.0.0.1, runs the e2e suite through the TLS one (https://, wss://;
+# SIGKILLing a gateway with `docker kill`, scaling to 4 gateways while clients stay
+# connected; the plain listener's redirects), checks the balancer was never
+# restarted, then that it starts and serves plain HTTP with no certificate, and
+# tears everything down.
 #
 # When no Docker engine can be started or run a container here, it prints
 # "e2e:docker NOT RUN: <why>" and exits 0 (E2E_DOCKER_REQUIRED=1: exits 1).
@@ -98,16 +101,22 @@ if ! docker run --rm --entrypoint redis-server "$probe_image" --version >"$work/
 fi
 
 # --- the cluster -------------------------------------------------------------
-port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+port="$(free_port)"
+tls_port="$(free_port)"
+while [ "$tls_port" = "$port" ]; do tls_port="$(free_port)"; done
 export COMPOSE_PROJECT_NAME="${E2E_DOCKER_PROJECT:-switchboard-e2e-$$}"
 export LB_PUBLISH="127.0.0.1:$port"
+# TLS at the balancer: a throwaway authority and certificate, mounted instead of infra/tls.
+bash scripts/dev-cert.sh --out "$work/tls" --quiet >/dev/null
+export LB_TLS_DIR="$work/tls" LB_TLS_PUBLISH="127.0.0.1:$tls_port" LB_HTTPS_PORT="$tls_port"
 export GATEWAY_IMAGE="${GATEWAY_IMAGE:-switchboard/gateway:e2e}"
 compose=("${compose_bin[@]}" -f docker-compose.yml)
 
 say "building the gateway image $GATEWAY_IMAGE"
 "${compose[@]}" build gateway >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
 
-say "docker-compose up -d --scale gateway=3 (project $COMPOSE_PROJECT_NAME, balancer on $LB_PUBLISH)"
+say "docker-compose up -d --scale gateway=3 (project $COMPOSE_PROJECT_NAME, balancer on $LB_PUBLISH, TLS on $LB_TLS_PUBLISH)"
 "${compose[@]}" up -d --scale gateway=3 >"$work/up.log" 2>&1 || { cat "$work/up.log"; exit 1; }
 
 # Every gateway container healthy (its HEALTHCHECK on /healthz), at most 120 s.
@@ -131,7 +140,7 @@ lb_started="$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")"
 "${compose[@]}" ps
 
 # --- the suite ---------------------------------------------------------------
-export E2E_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3
+export E2E_URL="https://$LB_TLS_PUBLISH" E2E_CA="$work/tls/ca.crt" E2E_PLAIN_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3
 # A node id is <container hostname>-<random>; the hostname is the container id's start.
 export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
 # The chaos scenario's hooks: drain (SIGTERM, wait for the exit), start again and
@@ -176,6 +185,25 @@ for id in $("${compose[@]}" ps -q gateway); do
   say "docker stop: gateway ${id:0:12} got SIGTERM, drained and exited 0"
   break
 done
+# With no certificate, the same compose file starts the balancer as before: plain HTTP, no redirect.
+say "recreating the balancer with no certificate (LB_TLS_DIR empty)"
+mkdir -p "$work/no-tls"
+LB_TLS_DIR="$work/no-tls" "${compose[@]}" up -d --no-deps --force-recreate lb >"$work/lb-plain.log" 2>&1 || { cat "$work/lb-plain.log"; exit 1; }
+plain_check='(async () => {
+  for (let i = 0; i < 150; i++) {
+    try {
+      const page = await fetch(process.argv[1] + "/", { redirect: "manual" });
+      if (page.status === 200 && (await page.text()).includes("<html")) { console.log("GET / answers 200 in plain HTTP"); return; }
+      if (page.status !== 503) throw new Error("GET / answered " + page.status + ", not the page");
+    } catch (err) { if (!/fetch failed|ECONNRE/.test(String(err.cause ?? err))) throw err; }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("the balancer did not serve the page in 30 s");
+})().catch((err) => { console.error(err.message); process.exit(1); })'
+node -e "$plain_check" "http://$LB_PUBLISH" | sed 's/^/  /' || { "${compose[@]}" logs --no-color --tail 20 lb; exit 1; }
+"${compose[@]}" logs --no-color lb 2>/dev/null | grep -q 'plain HTTP only' || { say "the balancer did not say it runs without TLS"; exit 1; }
+say "with no certificate the balancer starts and serves plain HTTP, as before"
+
 say "balancer's view of the servers:"
 "${compose[@]}" logs --no-color lb 2>/dev/null | grep -v '\[WARNING\]' | grep -E "Server gateways/gw[0-9]+ .*is (UP|DOWN)" | sed 's/^/  /' | tail -12 || true
 say "PASSED"

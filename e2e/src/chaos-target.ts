@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { GatewayProcess, LocalCluster, type LogLine } from '@switchboard/testkit';
-import { shell } from './target.js';
+import { readCa, shell, wsUrlOf } from './target.js';
 
 /**
  * What the chaos scenario needs beyond a load balancer URL: ways to hurt the
@@ -19,6 +19,8 @@ import { shell } from './target.js';
  */
 export interface ChaosTarget {
   readonly wsUrl: string;
+  /** The authority to trust for wss:// (E2E_CA); undefined: Node's own. */
+  readonly ca?: Buffer;
   readonly gateways: number;
   readonly kill: (node: string) => Promise<void>;
   readonly drain: (node: string) => Promise<void>;
@@ -67,12 +69,10 @@ export async function openChaosTarget(
     if (missing.length > 0) {
       return { cannot: `the chaos scenario needs ${missing.join(', ')} to hurt and heal the cluster at ${env.E2E_URL}` };
     }
-    const http = new URL(env.E2E_URL);
-    const ws = new URL('/ws', http);
-    ws.protocol = http.protocol === 'https:' ? 'wss:' : 'ws:';
     return {
       target: {
-        wsUrl: ws.href,
+        wsUrl: wsUrlOf(new URL(env.E2E_URL)),
+        ca: readCa(env),
         gateways,
         kill: (node) => shell(commands.kill!, { E2E_NODE: node }),
         drain: (node) => shell(commands.drain!, { E2E_NODE: node }),

@@ -73,11 +73,12 @@ class Probe {
   constructor(
     readonly index: number,
     url: string,
+    ca: Buffer | undefined,
   ) {
     const wires = this.wires;
     class Tapped extends WebSocket {
       constructor(address: string, protocols?: string | string[]) {
-        super(address, protocols);
+        super(address, protocols, { ca });
         const wire: Wire = { problems: [] };
         wires.push(wire);
         this.on('message', (data: Buffer) => checkWire(wire, data.toString()));
@@ -161,7 +162,7 @@ describe('chaos: 30 v2 clients sending through a SIGKILL, a drain and a Redis re
 
     // Connect one by one: with least-connections the balancer spreads them over every gateway.
     for (let i = 0; i < CLIENTS; i++) {
-      const probe = new Probe(i, target.wsUrl);
+      const probe = new Probe(i, target.wsUrl, target.ca);
       probes.push(probe);
       await within(probe.client.connect(), RECOVER_TIMEOUT_MS, `client ${i} to connect`);
     }

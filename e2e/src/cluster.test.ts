@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ChatClient, type CloseInfo } from '@switchboard/testkit';
+import { ChatClient, httpGet, type CloseInfo } from '@switchboard/testkit';
 import { openTarget, type Target } from './target.js';
 import { within } from './wait.js';
 
@@ -28,7 +28,7 @@ function unique(label: string): string {
 }
 
 async function connect(): Promise<ChatClient> {
-  const client = await ChatClient.connect(target.wsUrl, { timeoutMs: CONNECT_TIMEOUT_MS });
+  const client = await ChatClient.connect(target.wsUrl, { timeoutMs: CONNECT_TIMEOUT_MS, ca: target.ca });
   opened.push(client);
   return client;
 }
@@ -134,10 +134,10 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
   });
 
   test('GET / serves the chat page', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const response = await fetch(`${target.httpUrl}/`);
+    const response = await httpGet(`${target.httpUrl}/`, { ca: target.ca });
     assert.equal(response.status, 200);
-    assert.match(response.headers.get('content-type') ?? '', /text\/html/);
-    assert.match(await response.text(), /<html/i);
+    assert.match(response.headers['content-type'] ?? '', /text\/html/);
+    assert.match(response.body, /<html/i);
   });
 
   test('a gateway added behind the running balancer receives new connections', { timeout: TEST_TIMEOUT_MS }, async (t) => {

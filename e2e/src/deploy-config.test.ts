@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { HAPROXY_CONFIG, HaproxyProcess, localBackendConfig } from '@switchboard/testkit';
+import { HAPROXY_CONFIG, HaproxyProcess, localBackendConfig, makeTestCertificates } from '@switchboard/testkit';
 import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const DOCKER_HAPROXY = join(ROOT, 'infra/haproxy/docker.cfg');
 const DOCKERFILE = join(ROOT, 'services/gateway/Dockerfile');
+const LB_START = join(ROOT, 'infra/haproxy/start.sh');
 
 interface ComposeService {
   readonly image?: string;
@@ -20,6 +21,9 @@ interface ComposeService {
   readonly healthcheck?: { test?: unknown };
   readonly depends_on?: Record<string, { condition?: string }> | string[];
   readonly command?: string[];
+  readonly entrypoint?: string[];
+  readonly environment?: Record<string, string>;
+  readonly volumes?: string[];
 }
 
 const compose = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { services: Record<string, ComposeService> };
@@ -60,28 +64,68 @@ describe('deployment files', () => {
     assert.ok(service('redis').healthcheck?.test, 'redis has a health check');
   });
 
-  test('the load balancer publishes one port, 8080, and loads the shared and the Docker HAProxy files', () => {
+  test('the load balancer publishes 8080 and 8443 (TLS), and loads the shared and the Docker HAProxy files', () => {
     const lb = service('lb');
-    assert.equal(lb.ports?.length, 1);
-    assert.match(String(lb.ports![0]), /:8080$/);
+    assert.deepEqual(lb.ports, ['${LB_PUBLISH:-8080}:8080', '${LB_TLS_PUBLISH:-8443}:8443']);
     assert.ok(lb.command?.some((arg) => arg.endsWith('/haproxy.cfg')));
     assert.ok(lb.command?.some((arg) => arg.endsWith('/docker.cfg')));
   });
 
-  test('haproxy -c accepts the Docker configuration', async () => {
-    const { valid, output } = await HaproxyProcess.check([HAPROXY_CONFIG, DOCKER_HAPROXY]);
-    assert.ok(valid, output);
+  test('the load balancer starts through start.sh, which serves TLS only when the mounted certificate exists', () => {
+    const lb = service('lb');
+    assert.deepEqual(lb.entrypoint, ['/bin/sh', '/usr/local/etc/haproxy/start.sh']);
+    const certificate = lb.environment?.LB_TLS_CERT ?? '';
+    const mount = lb.volumes?.find((volume) => volume.startsWith('${LB_TLS_DIR:-./infra/tls}:'));
+    assert.ok(mount, 'infra/tls (or LB_TLS_DIR) is mounted');
+    assert.ok(certificate.startsWith(`${mount.split(':').at(-2)}/`), `LB_TLS_CERT (${certificate}) is in the mounted folder`);
   });
 
-  test('haproxy -c accepts the local cluster configuration', async () => {
+  test('start.sh unsets LB_TLS_CERT when no file is there (plain HTTP, as before), keeps it when one is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-lb-start-'));
+    try {
+      const pem = join(dir, 'switchboard.pem');
+      const run = () => spawnSync('sh', [LB_START, 'sh', '-c', 'echo "LB_TLS_CERT=${LB_TLS_CERT-unset}"'], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin', LB_TLS_CERT: pem },
+      });
+      const without = run();
+      assert.equal(without.status, 0, without.stderr);
+      assert.match(without.stdout, /no certificate at .*: plain HTTP only/);
+      assert.match(without.stdout, /^LB_TLS_CERT=unset$/m);
+      writeFileSync(pem, 'a certificate');
+      const withCert = run();
+      assert.equal(withCert.status, 0, withCert.stderr);
+      assert.match(withCert.stdout, new RegExp(`^LB_TLS_CERT=${pem}$`, 'm'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('certificates in infra/tls stay out of git and out of the gateway image', () => {
+    assert.match(readFileSync(join(ROOT, 'infra/tls/.gitignore'), 'utf8'), /^\*$/m);
+    assert.match(readFileSync(join(ROOT, '.dockerignore'), 'utf8'), /^infra\/tls$/m);
+  });
+
+  test('haproxy -c accepts the Docker and the local cluster configurations, each without and with TLS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-haproxy-'));
+    const certs = await makeTestCertificates();
     try {
       const backend = join(dir, 'local.cfg');
       writeFileSync(backend, localBackendConfig([18081, 18082, 18083], 18404));
-      const { valid, output } = await HaproxyProcess.check([HAPROXY_CONFIG, backend], { LB_BIND: '127.0.0.1:18080' });
-      assert.ok(valid, output);
+      const tls = { LB_TLS_CERT: certs.pemFile, LB_TLS_BIND: '127.0.0.1:18443', LB_HTTPS_PORT: '18443' };
+      const variants: Array<[string, string[], Record<string, string | undefined>]> = [
+        ['Docker', [HAPROXY_CONFIG, DOCKER_HAPROXY], { LB_TLS_CERT: undefined }],
+        ['Docker with TLS', [HAPROXY_CONFIG, DOCKER_HAPROXY], tls],
+        ['local', [HAPROXY_CONFIG, backend], { LB_BIND: '127.0.0.1:18080', LB_TLS_CERT: undefined }],
+        ['local with TLS', [HAPROXY_CONFIG, backend], { LB_BIND: '127.0.0.1:18080', ...tls }],
+      ];
+      for (const [name, files, env] of variants) {
+        const { valid, output } = await HaproxyProcess.check(files, env);
+        assert.ok(valid, `${name}: ${output}`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      certs.dispose();
     }
   });
 

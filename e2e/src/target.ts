@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { LocalCluster } from '@switchboard/testkit';
 
 /**
  * What the suite runs against: a load balancer URL, and what it may do to the
  * cluster behind it.
  *
- *   E2E_URL        the load balancer, e.g. http://127.0.0.1:8080. Unset: the suite
- *                  starts a local cluster (Redis, E2E_GATEWAYS gateways, HAProxy) and stops it after.
+ *   E2E_URL        the load balancer, e.g. http://127.0.0.1:8080 or https://localhost:8443 (then
+ *                  clients use wss://). Unset: the suite starts a local cluster (Redis,
+ *                  E2E_GATEWAYS gateways, HAProxy) and stops it after.
+ *   E2E_CA         a PEM file of the authority that signed E2E_URL's certificate, when it is
+ *                  not one Node trusts already (e.g. infra/tls/ca.crt from npm run dev-cert).
  *   E2E_GATEWAYS   how many gateways are behind it (default 3).
  *   E2E_KILL_CMD   a shell command that SIGKILLs the gateway whose node id is in $E2E_NODE.
  *                  Unset with E2E_URL: the SIGKILL test is skipped.
@@ -16,6 +20,8 @@ import { LocalCluster } from '@switchboard/testkit';
 export interface Target {
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** The authority to trust for https:// and wss:// (E2E_CA); undefined: Node's own. */
+  readonly ca?: Buffer;
   /** Gateways behind the balancer when the suite starts. */
   readonly gateways: number;
   /** SIGKILL the gateway serving `node`; undefined when the suite cannot. */
@@ -36,12 +42,11 @@ export async function openTarget(env: NodeJS.ProcessEnv = process.env): Promise<
 
   if (env.E2E_URL) {
     const http = new URL(env.E2E_URL);
-    const ws = new URL('/ws', http);
-    ws.protocol = http.protocol === 'https:' ? 'wss:' : 'ws:';
     const killCmd = env.E2E_KILL_CMD;
     return {
       httpUrl: http.origin,
-      wsUrl: ws.href,
+      wsUrl: wsUrlOf(http),
+      ca: readCa(env),
       gateways,
       kill: killCmd ? (node) => shell(killCmd, { E2E_NODE: node }) : undefined,
       scaleUp,
@@ -68,6 +73,23 @@ export async function openTarget(env: NodeJS.ProcessEnv = process.env): Promise<
     cannot: { scaleUp: scaleCmd ? undefined : `${noScale}; the local cluster's HAProxy lists fixed ports` },
     close: () => cluster.stop(),
   };
+}
+
+/** E2E_CA, read; undefined when unset. Throws naming it when the file cannot be read. */
+export function readCa(env: NodeJS.ProcessEnv): Buffer | undefined {
+  if (!env.E2E_CA) return undefined;
+  try {
+    return readFileSync(env.E2E_CA);
+  } catch (err) {
+    throw new Error(`E2E_CA must be the path of a readable PEM file, got "${env.E2E_CA}": ${(err as Error).message}`);
+  }
+}
+
+/** The WebSocket endpoint of the balancer at `httpUrl`: wss:// for https://, else ws://. */
+export function wsUrlOf(httpUrl: URL): string {
+  const ws = new URL('/ws', httpUrl);
+  ws.protocol = httpUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+  return ws.href;
 }
 
 /** Run `command` with sh, extra environment added; rejects unless it exits 0. */

@@ -4,20 +4,29 @@
  *   GATEWAYS  how many gateways (default 3, at most 16)
  *   LB_PORT   the load balancer's port (default 8080; 0 picks a free one)
  *   LB_HOST   the load balancer's address (default 127.0.0.1)
+ *   LB_TLS_CERT   a PEM file (certificate, chain, key: HAProxy's format, e.g. from
+ *             `npm run dev-cert`): HTTPS and WSS on LB_PORT, TLS ending at HAProxy
+ *   LB_HTTP_PORT  with LB_TLS_CERT, a plain HTTP port that redirects to LB_PORT
+ *             (but /healthz, /readyz); default a free one
  *
  * Prints the URL once HAProxy has found every gateway UP; Ctrl-C or SIGTERM
  * stops everything it started.
  */
+import { accessSync, constants } from 'node:fs';
 import { LocalCluster } from '@switchboard/testkit';
 
 const gateways = intSetting('GATEWAYS', 3, 1, 16);
 const lbPort = intSetting('LB_PORT', 8080, 0, 65_535);
 const lbHost = process.env.LB_HOST ?? '127.0.0.1';
+const tlsCert = fileSetting('LB_TLS_CERT');
+const plainPort = intSetting('LB_HTTP_PORT', 0, 0, 65_535);
 
 const cluster = await LocalCluster.start({
   gateways,
   lbPort: lbPort === 0 ? undefined : lbPort,
   lbHost,
+  tlsCert,
+  plainPort: plainPort === 0 ? undefined : plainPort,
   // Server state changes only, not one line per request.
   onLbLine: (line) => {
     if (/^(\[\w+\]\s+\(\d+\) : )?(Server |Proxy |backend )/.test(line)) console.log(`[lb] ${line}`);
@@ -54,8 +63,23 @@ await cluster.waitForBackends();
 console.log(`redis      ${cluster.redis.url}`);
 for (const gateway of cluster.gateways) console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  pid ${gateway.pid}`);
 console.log(`haproxy    ${cluster.httpUrl}  (stats ${cluster.lb.statsUrl})`);
+if (cluster.plainUrl) console.log(`haproxy    ${cluster.plainUrl}  redirects to ${cluster.httpUrl} (but /healthz, /readyz)`);
 console.log(`\nSwitchboard is up: ${cluster.httpUrl}  (WebSocket ${cluster.wsUrl}); all ${gateways} gateways UP`);
-console.log(`E2E_URL=${cluster.httpUrl} npm run e2e   runs the end-to-end suite against it. Ctrl-C stops everything.`);
+const e2eCa = tlsCert ? ' E2E_CA=<the authority that signed it, e.g. infra/tls/ca.crt>' : '';
+console.log(`E2E_URL=${cluster.httpUrl}${e2eCa} npm run e2e   runs the end-to-end suite against it. Ctrl-C stops everything.`);
+
+/** The path of a readable file, or undefined when the variable is unset. */
+function fileSetting(name: string): string | undefined {
+  const path = process.env[name];
+  if (path === undefined || path === '') return undefined;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    console.error(`cluster: ${name} must be the path of a readable file, got "${path}" (${(err as NodeJS.ErrnoException).code})`);
+    process.exit(2);
+  }
+  return path;
+}
 
 function intSetting(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];

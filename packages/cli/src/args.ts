@@ -1,15 +1,18 @@
 /** `switchboard server [gateway flags]` or `switchboard client NAME [--url URL]`, as the seed's `server || client 'name'`. */
 export type Command =
   | { readonly kind: 'server'; readonly args: readonly string[] }
-  | { readonly kind: 'client'; readonly nickname: string; readonly url: string }
+  | { readonly kind: 'client'; readonly nickname: string; readonly url: string; readonly ca?: string }
   | { readonly kind: 'help' };
 
 export const DEFAULT_URL = 'ws://localhost:8080/ws';
 
 export const USAGE = `Usage:
   switchboard server [--port N ...]          run a gateway (flags as: switchboard server --help)
-  switchboard client NAME [--url WS_URL]     chat in this terminal as NAME
-                                             (default URL: $SWITCHBOARD_URL or ${DEFAULT_URL})
+  switchboard client NAME [--url WS_URL] [--ca FILE]
+                                             chat in this terminal as NAME
+                                             (default URL: $SWITCHBOARD_URL or ${DEFAULT_URL});
+                                             --ca: also trust the authorities in this PEM file for
+                                             wss:// (as NODE_EXTRA_CA_CERTS=FILE does)
 
 In the client, type a line and press Enter to send it; /nick NAME renames;
 Ctrl-D or Ctrl-C quits.
@@ -26,18 +29,16 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (command === 'server') return { kind: 'server', args: rest };
   if (command !== 'client') throw new UsageError(`unknown command "${command}"`);
 
-  let url = env.SWITCHBOARD_URL || DEFAULT_URL;
+  const values: Record<string, string | undefined> = { url: env.SWITCHBOARD_URL || DEFAULT_URL, ca: undefined };
   const names: string[] = [];
   for (let i = 0; i < rest.length; i += 1) {
     const arg = rest[i]!;
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
-    if (arg === '--url') {
-      const value = rest[i + 1];
-      if (value === undefined) throw new UsageError('--url needs a value');
-      url = value;
-      i += 1;
-    } else if (arg.startsWith('--url=')) {
-      url = arg.slice('--url='.length);
+    const option = /^--(url|ca)(=|$)/.exec(arg);
+    if (option) {
+      const value = option[2] === '=' ? arg.slice(option[0].length) : rest[(i += 1)];
+      if (value === undefined) throw new UsageError(`--${option[1]} needs a value`);
+      values[option[1]!] = value;
     } else if (arg.startsWith('-')) {
       throw new UsageError(`unknown option "${arg}"`);
     } else {
@@ -45,5 +46,6 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     }
   }
   if (names.length !== 1) throw new UsageError('client needs exactly one NAME');
-  return { kind: 'client', nickname: names[0]!, url };
+  const { url, ca } = values;
+  return { kind: 'client', nickname: names[0]!, url: url!, ...(ca !== undefined && { ca }) };
 }

@@ -3,8 +3,10 @@
  * the terminal. The seed's usage was `server || client 'name'`.
  */
 import { WebSocket } from 'ws';
+import type { WebSocketConstructor } from '@switchboard/client';
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
 import { runTerminal } from './terminal.js';
+import { authoritiesWith, webSocketWith } from './trust.js';
 
 /** Exit status for a bad command line, as the gateway's for a bad setting. */
 const EXIT_USAGE = 2;
@@ -15,6 +17,18 @@ function readCommand(): Command {
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`switchboard: ${err.message}\n\n${USAGE}`);
+    process.exit(EXIT_USAGE);
+  }
+}
+
+/** `ws`, trusting the authorities of `--ca` too when given. */
+function clientWebSocket(ca: string | undefined): WebSocketConstructor {
+  if (ca === undefined) return WebSocket;
+  try {
+    return webSocketWith({ ca: authoritiesWith(ca, process.env) });
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`switchboard: ${err.message}\n`);
     process.exit(EXIT_USAGE);
   }
 }
@@ -36,7 +50,7 @@ async function main(): Promise<void> {
       const session = runTerminal({
         url: command.url,
         nickname: command.nickname,
-        WebSocket,
+        WebSocket: clientWebSocket(command.ca),
         input: process.stdin,
         output: process.stdout,
         status: process.stderr,

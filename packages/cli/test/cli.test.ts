@@ -3,7 +3,16 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { ChatClient, GatewayProcess, RedisServer, freePort, linesOf, type EventLog } from '@switchboard/testkit';
+import {
+  ChatClient,
+  GatewayProcess,
+  RedisServer,
+  freePort,
+  linesOf,
+  makeTestCertificates,
+  type EventLog,
+  type TestCertificates,
+} from '@switchboard/testkit';
 import { DEFAULT_URL, parseArgs } from '../src/args.js';
 import { chatLine, safeText } from '../src/format.js';
 
@@ -36,6 +45,17 @@ describe('switchboard command line', () => {
     assert.throws(() => parseArgs(['client', 'a', '--url'], {}), /--url needs a value/);
     assert.throws(() => parseArgs(['client', 'a', '--loud'], {}), /unknown option "--loud"/);
     assert.throws(() => parseArgs(['serve'], {}), /unknown command "serve"/);
+  });
+
+  it('reads `--ca FILE` and `--ca=FILE` beside --url, in any order', () => {
+    assert.deepEqual(parseArgs(['client', 'ada', '--ca', '/etc/ca.pem'], {}), { kind: 'client', nickname: 'ada', url: DEFAULT_URL, ca: '/etc/ca.pem' });
+    assert.deepEqual(parseArgs(['client', '--ca=/c.pem', '--url', 'wss://h/ws', 'ada'], {}), {
+      kind: 'client',
+      nickname: 'ada',
+      url: 'wss://h/ws',
+      ca: '/c.pem',
+    });
+    assert.throws(() => parseArgs(['client', 'a', '--ca'], {}), /--ca needs a value/);
   });
 
   it('prints other people\'s text with every control character defused', () => {
@@ -106,6 +126,50 @@ describe('switchboard client, driven through a pipe against a real gateway', () 
     const said = await bob.waitFor((f) => f.type === 'message' && f.message === 'early bird', "dave's early line");
     assert.equal(said.nickname, 'dave');
     assert.equal(await cli.exit, 0);
+  });
+});
+
+describe('switchboard client over wss://', () => {
+  let certs: TestCertificates;
+  let node: GatewayProcess;
+  let bob: ChatClient;
+
+  before(async () => {
+    certs = await makeTestCertificates();
+    node = await GatewayProcess.start({ env: { REDIS_URL: '', NODE_ID: 'cli-tls', TLS_CERT: certs.certFile, TLS_KEY: certs.keyFile } });
+    bob = await ChatClient.connect(node.wsUrl, { ca: certs.ca });
+  });
+
+  after(async () => {
+    await bob?.close();
+    await node?.kill();
+    certs?.dispose();
+  });
+
+  it('chats through a gateway whose authority it is given with --ca', async () => {
+    const cli = runCli(['client', 'tess', '--url', node.wsUrl, '--ca', certs.caFile]);
+    await bob.waitFor((f) => f.type === 'nick_update' && f.nickname === 'tess', 'tess to take her name');
+    cli.child.stdin.end('sent over TLS\n');
+    const said = await bob.waitFor((f) => f.type === 'message' && f.message === 'sent over TLS', "tess's line");
+    assert.equal(said.nickname, 'tess');
+    assert.equal(await cli.exit, 0);
+  });
+
+  it('does not connect without it, and keeps retrying', async () => {
+    const cli = runCli(['client', 'uma', '--url', node.wsUrl]);
+    await cli.err.waitFor((l) => l.includes('connection lost; retry'), WAIT_MS, 'a retry after the refused certificate');
+    assert.ok(!cli.err.items.some((l) => l.includes('connected to node')));
+    cli.child.kill('SIGINT');
+    await cli.exit;
+  });
+
+  it('exits 2 naming --ca when the file cannot be read or holds no certificate', async () => {
+    const missing = runCli(['client', 'vic', '--url', node.wsUrl, '--ca', '/no/such/ca.crt']);
+    assert.equal(await missing.exit, 2);
+    await missing.err.waitFor((l) => l === 'switchboard: --ca: cannot read /no/such/ca.crt (ENOENT)', WAIT_MS, 'the refusal');
+    const notPem = runCli(['client', 'vic', '--url', node.wsUrl, '--ca', certs.keyFile]);
+    assert.equal(await notPem.exit, 2);
+    await notPem.err.waitFor((l) => l.endsWith('switchboard.key holds no PEM certificate'), WAIT_MS, 'the refusal');
   });
 });
 

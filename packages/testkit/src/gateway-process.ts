@@ -57,6 +57,8 @@ export const GATEWAY_ENTRY = fileURLToPath(new URL('../../../services/gateway/di
 export class GatewayProcess {
   readonly logs: EventLog<LogLine>;
   private stderr = '';
+  /** Whether it serves HTTPS and WSS (TLS_CERT, TLS_KEY), as its `listening` line says. */
+  tls = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
@@ -91,6 +93,7 @@ export class GatewayProcess {
     try {
       const listening = await gateway.logs.waitFor((l) => l.msg.startsWith('listening'), timeoutMs, 'the gateway to listen');
       gateway.port = listening.port as number;
+      gateway.tls = listening.scheme === 'https';
       await gateway.logs.waitFor((l) => l.msg === 'gateway ready', timeoutMs, 'the gateway to be ready');
     } catch (err) {
       child.kill('SIGKILL');
@@ -121,12 +124,14 @@ export class GatewayProcess {
     return String(ready?.node ?? '');
   }
 
+  /** `ws://`, or `wss://` with TLS. */
   get wsUrl(): string {
-    return `ws://127.0.0.1:${this.port}/ws`;
+    return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}/ws`;
   }
 
+  /** `http://`, or `https://` with TLS. */
   get httpUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get stderrText(): string {

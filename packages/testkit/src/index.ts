@@ -7,3 +7,5 @@ export { watch, type Subscribable, type Watcher } from './next-event.js';
 export { HaproxyProcess, isServerUp, type HaproxyOptions, type ServerStat } from './haproxy-process.js';
 export { LocalCluster, HAPROXY_CONFIG, GATEWAYS_BACKEND, localBackendConfig, type LocalClusterOptions } from './local-cluster.js';
 export { SEED_STYLE_PAGE_DIR } from './fixtures.js';
+export { makeTestCertificates, DEV_CERT_SCRIPT, type TestCertificates } from './certificates.js';
+export { httpGet, type HttpAnswer, type HttpGetOptions } from './http-get.js';

@@ -33,12 +33,21 @@ export interface LocalClusterOptions {
   readonly onLbLine?: (line: string) => void;
   /** Extra redis-server arguments, e.g. ['--appendonly', 'yes'] so a Redis restart keeps the history. */
   readonly redisArgs?: readonly string[];
+  /**
+   * A PEM file in HAProxy's format (certificate, chain, key): HAProxy then serves
+   * HTTPS and WSS on `lbPort`, and plain HTTP on `plainPort` redirects there (but
+   * /healthz and /readyz). The gateways stay plain HTTP: TLS ends at the balancer.
+   */
+  readonly tlsCert?: string;
+  /** With `tlsCert`: the port of the plain HTTP listener that redirects; a free one by default. */
+  readonly plainPort?: number;
 }
 
 /**
  * The deployed topology on one machine, no Docker: a redis-server of its own,
  * N gateways on free ports of 127.0.0.1 (node ids gw1..gwN) and HAProxy in
  * front, with infra/haproxy/haproxy.cfg plus a backend listing those gateways.
+ * With `tlsCert`, HAProxy ends TLS: https:// and wss:// on lbPort.
  */
 export class LocalCluster {
   private constructor(
@@ -47,6 +56,8 @@ export class LocalCluster {
     readonly lb: HaproxyProcess,
     readonly lbHost: string,
     readonly lbPort: number,
+    /** With TLS: the plain listener's port (it redirects to lbPort). */
+    readonly plainPort: number | undefined,
     private readonly dir: string,
   ) {}
 
@@ -71,15 +82,16 @@ export class LocalCluster {
         ),
       );
       const [lbPort, statsPort] = [options.lbPort ?? (await freePort()), await freePort()];
+      const plainPort = options.tlsCert === undefined ? undefined : (options.plainPort ?? (await freePort()));
       const backendFile = join(dir, 'local.cfg');
       writeFileSync(backendFile, localBackendConfig(gateways.map((g) => g.port), statsPort));
       const lb = await HaproxyProcess.start({
         configFiles: [HAPROXY_CONFIG, backendFile],
         statsUrl: `http://127.0.0.1:${statsPort}/stats`,
-        env: { LB_BIND: `${lbHost}:${lbPort}` },
+        env: listenerEnv(lbHost, lbPort, options.tlsCert, plainPort),
         onLine: options.onLbLine,
       });
-      return new LocalCluster(redis, gateways, lb, lbHost, lbPort, dir);
+      return new LocalCluster(redis, gateways, lb, lbHost, lbPort, plainPort, dir);
     } catch (err) {
       await Promise.allSettled(started.reverse().map((s) => s.stop()));
       rmSync(dir, { recursive: true, force: true });
@@ -87,14 +99,24 @@ export class LocalCluster {
     }
   }
 
-  /** The load balancer, as a browser reaches it. */
-  get httpUrl(): string {
-    return `http://${urlHost(this.lbHost)}:${this.lbPort}`;
+  /** Whether HAProxy serves HTTPS and WSS on lbPort. */
+  get tls(): boolean {
+    return this.plainPort !== undefined;
   }
 
-  /** The WebSocket endpoint, through the load balancer. */
+  /** The load balancer, as a browser reaches it: `https://` with TLS. */
+  get httpUrl(): string {
+    return `${this.tls ? 'https' : 'http'}://${urlHost(this.lbHost)}:${this.lbPort}`;
+  }
+
+  /** The WebSocket endpoint, through the load balancer: `wss://` with TLS. */
   get wsUrl(): string {
-    return `ws://${urlHost(this.lbHost)}:${this.lbPort}/ws`;
+    return `${this.tls ? 'wss' : 'ws'}://${urlHost(this.lbHost)}:${this.lbPort}/ws`;
+  }
+
+  /** With TLS, the plain HTTP listener, which redirects to httpUrl (but the probes); undefined without. */
+  get plainUrl(): string | undefined {
+    return this.plainPort === undefined ? undefined : `http://${urlHost(this.lbHost)}:${this.plainPort}`;
   }
 
   /** The gateway serving node `nodeId`, if it is one of ours. */
@@ -138,6 +160,18 @@ export function localBackendConfig(gatewayPorts: readonly number[], statsPort: n
     '    stats uri /stats',
     '',
   ].join('\n');
+}
+
+/**
+ * HAProxy's listeners (see infra/haproxy/haproxy.cfg): plain on `lbPort`, or
+ * with `tlsCert` TLS on `lbPort` and a redirecting plain one on `plainPort`. The
+ * TLS variables are always given, unset without TLS, so none is inherited.
+ */
+function listenerEnv(host: string, lbPort: number, tlsCert: string | undefined, plainPort: number | undefined) {
+  if (tlsCert === undefined || plainPort === undefined) {
+    return { LB_BIND: `${host}:${lbPort}`, LB_TLS_CERT: undefined, LB_TLS_BIND: undefined, LB_HTTPS_PORT: undefined };
+  }
+  return { LB_BIND: `${host}:${plainPort}`, LB_TLS_CERT: tlsCert, LB_TLS_BIND: `${host}:${lbPort}`, LB_HTTPS_PORT: String(lbPort) };
 }
 
 function urlHost(host: string): string {

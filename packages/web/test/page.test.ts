@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { X509Certificate, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { GatewayProcess, RedisServer, freePort } from '@switchboard/testkit';
+import { GatewayProcess, LocalCluster, RedisServer, freePort, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
 
 /** Debian's chromium (CI installs it with apt); playwright never downloads a browser here. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
 const WAIT_MS = 20_000;
 /**
@@ -48,10 +51,7 @@ describe('the chat page in Chromium, across two gateways', () => {
     portB = await freePort();
     nodeA = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-a', ...GRACE } });
     nodeB = await startB();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     await mkdir(SHOTS, { recursive: true });
   });
 
@@ -214,6 +214,67 @@ describe('the chat page in Chromium, across two gateways', () => {
     assert.equal(await other.locator('#log li[data-kind="notice"]').filter({ hasText: /^twin has disconnected/ }).count(), 0);
     await Promise.all([first.context().close(), other.context().close()]);
     assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
+  });
+});
+
+/**
+ * The page over https://, TLS ending at HAProxy in front of two gateways. The
+ * browser trusts the throwaway certificate by its public key alone
+ * (--ignore-certificate-errors-spki-list): every other certificate error stays an error.
+ */
+describe('the chat page over https:// through the load balancer', () => {
+  let certs: TestCertificates;
+  let cluster: LocalCluster;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  async function open(url: string): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => msg.type() === 'error' && problems.push(`console: ${msg.text()}`));
+    await page.goto(url);
+    await waitState(page, 'open');
+    return page;
+  }
+
+  before(async () => {
+    certs = await makeTestCertificates();
+    cluster = await LocalCluster.start({ gateways: 2, tlsCert: certs.pemFile });
+    await cluster.waitForBackends();
+    const spki = new X509Certificate(readFileSync(certs.certFile)).publicKey.export({ type: 'spki', format: 'der' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`],
+    });
+    await mkdir(SHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await cluster?.stop();
+    certs?.dispose();
+  });
+
+  it('is sent from http:// to https://, connects with wss:// and chats across both gateways', async () => {
+    const ada = await open(`${cluster.plainUrl}/`);
+    assert.equal(new URL(ada.url()).origin, cluster.httpUrl, 'the plain listener redirected the page to https://');
+    const sockets: string[] = [];
+    const bea = await (await browser.newContext()).newPage();
+    bea.on('websocket', (ws) => sockets.push(ws.url()));
+    bea.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    await bea.goto(`${cluster.httpUrl}/`);
+    await waitState(bea, 'open');
+    assert.deepEqual(sockets, [cluster.wsUrl], 'the page derived wss:// from its https:// location');
+
+    await say(ada, 'hello over https');
+    await entry(bea, 'message', /hello over https/);
+    await say(bea, 'and back over wss');
+    await entry(ada, 'message', /and back over wss/);
+    const nodes = [ada, bea].map((page) => page.locator('#status').innerText());
+    assert.equal(new Set(await Promise.all(nodes)).size, 2, 'one page on each gateway');
+    await ada.screenshot({ path: `${SHOTS}chat-https.png` });
+    await Promise.all([ada.context().close(), bea.context().close()]);
+    assert.deepEqual(problems, []);
   });
 });
 

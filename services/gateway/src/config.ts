@@ -26,6 +26,7 @@ import { helpText as helpFor } from './config/docs.js';
 import { integer, oneOf, port, text, url } from './config/kinds.js';
 import { readSettings } from './config/read.js';
 import { schemaOf, setting } from './config/setting.js';
+import { certificateFile, privateKeyFile, tlsPairProblem } from './config/tls-files.js';
 
 export { ConfigError } from './config/read.js';
 
@@ -47,6 +48,19 @@ export const SETTINGS = {
   host: setting({
     env: 'HOST', kind: text(), default: '0.0.0.0',
     doc: 'address to listen on',
+  }),
+  /** Both set: HTTPS and WSS on PORT (http/tls.ts). Behind a load balancer that ends TLS, neither. */
+  tlsCert: setting({
+    env: 'TLS_CERT', kind: certificateFile(), defaultDoc: 'unset (plain HTTP)',
+    doc: 'PEM file of the certificate (then any intermediates): HTTPS and WSS on `PORT`, plain HTTP refused. Set with `TLS_KEY`, or neither',
+  }),
+  tlsKey: setting({
+    env: 'TLS_KEY', kind: privateKeyFile(), defaultDoc: 'unset',
+    doc: "PEM file of the certificate's private key, unencrypted. A key that is not the certificate's: exit 2",
+  }),
+  hstsMaxAgeSeconds: setting({
+    env: 'HSTS_MAX_AGE_SECONDS', kind: integer(0, 63_072_000), default: 31_536_000, unit: 's',
+    doc: 'with TLS: `Strict-Transport-Security: max-age` of every HTTPS answer, seconds (a year; `0` tells browsers to forget it). Never sent over plain HTTP',
   }),
   /** Unset: the in-memory bus (one node). Set: Redis pub/sub (a cluster). */
   redisUrl: setting({
@@ -177,6 +191,8 @@ export const SETTINGS = {
 
 /** The settings' object, with the rules that tie settings together. */
 const configSchema = schemaOf(SETTINGS).check((ctx) => {
+  const tls = tlsPairProblem(ctx.value.tlsCert, ctx.value.tlsKey, SETTINGS.tlsCert.env, SETTINGS.tlsKey.env);
+  if (tls !== undefined) ctx.issues.push({ code: 'custom', input: ctx.value, message: tls });
   const { pingIntervalMs, pongTimeoutMs } = ctx.value;
   if (pongTimeoutMs <= pingIntervalMs) {
     const [pong, ping] = [SETTINGS.pongTimeoutMs.env, SETTINGS.pingIntervalMs.env];

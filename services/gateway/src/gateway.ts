@@ -7,7 +7,8 @@ import type { NodeLink } from './cluster/node-link.js';
 import { clientLimits, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { EventLoopMonitor } from './health/event-loop-monitor.js';
-import { createHttpServer } from './http/server.js';
+import { serverTimeouts } from './http/server.js';
+import { createWebServer, schemeOf } from './http/tls.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
@@ -61,7 +62,7 @@ export class Gateway {
     );
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger);
-    this.server = createHttpServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config);
+    this.server = createWebServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config, serverTimeouts(config));
     this.sockets.attach(this.server);
   }
 
@@ -94,7 +95,8 @@ export class Gateway {
       });
     });
     const address = this.server.address() as AddressInfo;
-    this.log.info({ port: address.port, host: address.address }, `listening on http://${address.address}:${address.port}`);
+    const scheme = schemeOf(this.config);
+    this.log.info({ port: address.port, host: address.address, scheme }, `listening on ${scheme}://${address.address}:${address.port}`);
     this.logReadiness();
     return address;
   }

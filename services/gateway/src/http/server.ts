@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { ServerOptions } from 'node:http';
 
 export interface HttpServerOptions {
   /** HEADERS_TIMEOUT_MS: time to send a request's headers (and the whole request), ms. */
@@ -9,19 +9,17 @@ export interface HttpServerOptions {
 const TIMEOUT_CHECK_MS = 1_000;
 
 /**
- * The node's HTTP server. A request whose headers (WebSocket upgrades
- * included) are not complete within HEADERS_TIMEOUT_MS is answered 408 and
- * closed, so a client that trickles a header byte at a time (slowloris) cannot
- * hold a connection. The whole request has the same time: the gateway takes no
- * request bodies. Node checks these timeouts every TIMEOUT_CHECK_MS.
+ * The node's server timeouts (for node:http and node:https alike). A request
+ * whose headers (WebSocket upgrades included) are not complete within
+ * HEADERS_TIMEOUT_MS is answered 408 and closed, so a client that trickles a
+ * header byte at a time (slowloris) cannot hold a connection. The whole request
+ * has the same time: the gateway takes no request bodies. Node checks these
+ * timeouts every TIMEOUT_CHECK_MS.
  */
-export function createHttpServer(app: RequestListener, { headersTimeoutMs }: HttpServerOptions): Server {
-  return createServer(
-    {
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: headersTimeoutMs,
-      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, headersTimeoutMs),
-    },
-    app,
-  );
+export function serverTimeouts({ headersTimeoutMs }: HttpServerOptions): ServerOptions {
+  return {
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, headersTimeoutMs),
+  };
 }
