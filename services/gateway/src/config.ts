@@ -43,6 +43,10 @@ export const SETTINGS = {
     env: 'HOST', kind: text(), default: '0.0.0.0',
     doc: 'address to listen on',
   }),
+  metricsPort: setting({
+    env: 'METRICS_PORT', kind: port(), defaultDoc: 'unset (off)',
+    doc: 'TCP port of the metrics server: `/metrics` (Prometheus), `/cluster.json`, `/events` and the live dashboard at `/`, on `HOST`, never on the public port (`0` picks a free one). Unset: no metrics server',
+  }),
   /** Unset: the in-memory bus (one node). Set: Redis pub/sub (a cluster). */
   redisUrl: setting({
     env: 'REDIS_URL', kind: url(['redis', 'rediss']),

@@ -9,6 +9,7 @@ import { createHttpApp } from './http/app.js';
 import { EventLoopMonitor } from './health/event-loop-monitor.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
+import { noMetrics, type Metrics } from './metrics/metrics.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
 import { SocketServer } from './ws/socket-server.js';
 
@@ -42,6 +43,7 @@ export class Gateway {
     private readonly config: Config,
     parts: ClusterParts,
     logger: Logger,
+    private readonly metrics: Metrics = noMetrics,
   ) {
     ({ bus: this.bus, sessions: this.sessions, link: this.link } = parts);
     this.log = logger.child({ module: 'gateway' });
@@ -55,11 +57,11 @@ export class Gateway {
       this.bus,
       this.sessions,
       this.link,
-      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, clientLimits: clientLimits(config) },
+      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, clientLimits: clientLimits(config), metrics },
       logger,
     );
     const readiness = () => this.readiness();
-    this.sockets = new SocketServer(this.hub, config, readiness, logger);
+    this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics);
     this.server = createServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }));
     this.sockets.attach(this.server);
   }
@@ -126,6 +128,7 @@ export class Gateway {
     this.logReadiness();
     this.log.info({ clients: this.sockets.size, drainDelayMs: this.config.drainDelayMs }, 'draining');
     if (this.sockets.size > 0) await delay(this.config.drainDelayMs);
+    this.metrics.closed('drain', this.sockets.size);
     await this.sockets.closeAll(CloseCode.SERVICE_RESTART, 'server restarting, reconnect');
     await this.hub.drain();
     this.load.stop();

@@ -1,4 +1,5 @@
 import { advance, encodeServerFrame, type BroadcastEvent, type Position } from '@switchboard/protocol';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Member } from './member.js';
 
 /**
@@ -9,11 +10,15 @@ import type { Member } from './member.js';
  * its backlog until its welcome and replay are out.
  */
 export class LocalFanout {
-  constructor(private readonly members: () => Iterable<Member>) {}
+  constructor(
+    private readonly members: () => Iterable<Member>,
+    private readonly metrics: Metrics,
+  ) {}
 
   /** Fan one event out to every local member. */
   deliver(event: BroadcastEvent): void {
     const frame = Buffer.from(encodeServerFrame(event));
+    this.metrics.busToSocketLatency((Date.now() - event.time) / 1000);
     for (const member of this.members()) this.forward(member, event, frame);
   }
 
@@ -37,6 +42,8 @@ export class LocalFanout {
     }
     if (advance(member.position, event).kind === 'duplicate') return;
     member.position = { epoch: event.epoch, seq: event.seq };
-    member.peer.sendEncoded(frame ?? Buffer.from(encodeServerFrame(event)));
+    const bytes = frame ?? Buffer.from(encodeServerFrame(event));
+    member.peer.sendEncoded(bytes);
+    this.metrics.delivered(1, bytes.length);
   }
 }

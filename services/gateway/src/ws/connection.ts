@@ -14,6 +14,7 @@ import {
 import type { Hub } from '../hub/hub.js';
 import type { Peer, ProtocolVersion } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 
 export interface ConnectionLimits {
@@ -58,6 +59,7 @@ export class Connection implements Peer {
     private readonly hub: Hub,
     private readonly limits: ConnectionLimits,
     logger: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ conn: this.conn });
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
@@ -89,6 +91,7 @@ export class Connection implements Peer {
     } else {
       this.helloTimer = setTimeout(() => {
         this.log.warn({ reason: 'HELLO_TIMEOUT', timeoutMs: limits.helloTimeoutMs }, 'closing connection: no hello');
+        this.metrics.closed('hello_timeout');
         this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
       }, limits.helloTimeoutMs);
     }
@@ -99,6 +102,7 @@ export class Connection implements Peer {
     const buffered = this.socket.bufferedAmount;
     if (buffered + frame.length > this.limits.maxBufferedBytes) {
       this.log.warn({ buffered, budget: this.limits.maxBufferedBytes }, 'slow consumer: outbound buffer over budget');
+      this.metrics.closed('slow_consumer');
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return;
     }
@@ -135,6 +139,7 @@ export class Connection implements Peer {
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
+    this.metrics.frameReceived();
     this.alive();
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (isBinary) {
@@ -173,6 +178,7 @@ export class Connection implements Peer {
 
   private onHeartbeatTimeout(): void {
     this.log.warn({ reason: 'HEARTBEAT_TIMEOUT', timeoutMs: this.limits.pongTimeoutMs }, 'dropping client: no pong');
+    this.metrics.closed('heartbeat');
     // A peer that does not answer pings will not answer a close handshake either.
     this.socket.terminate();
   }

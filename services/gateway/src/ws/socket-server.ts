@@ -5,6 +5,7 @@ import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
 import type { BusHealth } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 
 export const WEBSOCKET_PATH = '/ws';
@@ -29,6 +30,7 @@ export class SocketServer {
     private readonly options: SocketServerOptions,
     private readonly readiness: () => BusHealth,
     logger: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ module: 'ws' });
     this.connectionLog = logger.child({ module: 'connection' });
@@ -61,11 +63,13 @@ export class SocketServer {
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'upgrade socket error'));
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WEBSOCKET_PATH) {
+      this.metrics.connectionRefused('not_found');
       refuse(socket, 404, 'Not Found', { error: `WebSocket endpoint is ${WEBSOCKET_PATH}` });
       return;
     }
     const health = this.readiness();
     if (!health.ready) {
+      this.metrics.connectionRefused('not_ready');
       this.log.info({ reason: health.reason }, 'refused upgrade: node not ready');
       refuse(socket, 503, 'Service Unavailable', { error: 'node not ready', reason: health.reason });
       return;
@@ -75,9 +79,11 @@ export class SocketServer {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const protocol = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
-    const conn = new Connection(ws, protocol, this.hub, this.options, this.connectionLog);
+    const conn = new Connection(ws, protocol, this.hub, this.options, this.connectionLog, this.metrics);
     this.connections.add(conn);
+    this.metrics.connectionOpened(protocol);
     void conn.closed.then(() => this.connections.delete(conn));
+    void conn.closed.then(() => this.metrics.connectionClosed(protocol));
     conn.log.info(
       {
         protocol,
