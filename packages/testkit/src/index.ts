@@ -6,3 +6,4 @@ export { ChatClient, FRAME_TIMEOUT_MS, type ChatClientOptions, type CloseInfo } 
 export { watch, type Subscribable, type Watcher } from './next-event.js';
 export { HaproxyProcess, isServerUp, type HaproxyOptions, type ServerStat } from './haproxy-process.js';
 export { LocalCluster, HAPROXY_CONFIG, GATEWAYS_BACKEND, localBackendConfig, type LocalClusterOptions } from './local-cluster.js';
+export { parsePrometheusText, scrape, type MetricSample, type Scrape } from './prometheus-text.js';

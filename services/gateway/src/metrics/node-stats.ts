@@ -44,7 +44,8 @@ export class NodeStatsSampler {
     const tally = this.options.tally();
     const now = this.totals(tally);
     const seconds = Math.max(0.001, (now.at - this.previous.at) / 1000);
-    const rate = (key: Exclude<keyof Totals, 'at'>) => round((now[key] - this.previous[key]) / seconds);
+    const previous = this.previous;
+    const rate = (key: Exclude<keyof Totals, 'at'>) => round((now[key] - previous[key]) / seconds);
     this.previous = now;
     const latency = tally.latency.take(0.99);
     const lagNs = this.loop.count > 0 ? this.loop.percentile(99) : 0;

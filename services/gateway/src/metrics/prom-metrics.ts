@@ -19,6 +19,9 @@ import {
 /** Every metric of Switchboard's own starts with this. */
 export const METRIC_PREFIX = 'switchboard_';
 
+/** prom-client default metrics left out: gauges named like counters. */
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** What the node's state is read from at each scrape (main.ts wires them once the parts exist). */
 export interface HealthProbes {
   /** Whether the bus (Redis, or the memory bus) can carry events now. */
@@ -76,6 +79,8 @@ export class PromMetrics implements Metrics {
   constructor(info: { readonly node: string; readonly bus: 'memory' | 'redis' }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges that prom-client names with `_total`, against the conventions (promtool check metrics refuses them).
+    for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     const { tallies, pending } = this;
     const self = this;
 
