@@ -1,4 +1,4 @@
-import type { NodeStats } from '@switchboard/protocol';
+import { formatRate as rate, formatUptime, type NodeStats } from '@switchboard/protocol';
 import { colourOf } from './plots.js';
 
 /** The nodes table: one row per node, every value as text. */
@@ -25,7 +25,7 @@ export function renderTable(body: HTMLTableSectionElement, nodes: readonly NodeS
         cell(node.latencyP99Ms === null ? '–' : node.latencyP99Ms.toFixed(1)),
         cell(node.eventLoopLagMs.toFixed(1)),
         cell(rate(node.refusalsPerSec)),
-        cell(duration(now - node.startedAt)),
+        cell(formatUptime(now - node.startedAt)),
       );
       return row;
     }),
@@ -37,17 +37,4 @@ function cell(text: string, title?: string): HTMLTableCellElement {
   td.textContent = text;
   if (title) td.title = title;
   return td;
-}
-
-function rate(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-/** 42s, 12m, 3h 20m, 2d 4h. */
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
 }
