@@ -98,9 +98,12 @@ if ! docker run --rm --entrypoint redis-server "$probe_image" --version >"$work/
 fi
 
 # --- the cluster -------------------------------------------------------------
-port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+port="$(free_port)"
 export COMPOSE_PROJECT_NAME="${E2E_DOCKER_PROJECT:-switchboard-e2e-$$}"
 export LB_PUBLISH="127.0.0.1:$port"
+# The balancer's admin listener (HAProxy's metrics, the dashboard), on a free port too.
+export ADMIN_PUBLISH="127.0.0.1:$(free_port)"
 export GATEWAY_IMAGE="${GATEWAY_IMAGE:-switchboard/gateway:e2e}"
 compose=("${compose_bin[@]}" -f docker-compose.yml)
 
@@ -131,7 +134,7 @@ lb_started="$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")"
 "${compose[@]}" ps
 
 # --- the suite ---------------------------------------------------------------
-export E2E_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3
+export E2E_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3 E2E_ADMIN_URL="http://$ADMIN_PUBLISH"
 # A node id is <container hostname>-<random>; the hostname is the container id's start.
 export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
 # The chaos scenario's hooks: drain (SIGTERM, wait for the exit), start again and

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ChatClient, type CloseInfo } from '@switchboard/testkit';
+import type { ClusterSnapshot } from '@switchboard/protocol';
+import { ChatClient, parsePrometheusText, type CloseInfo } from '@switchboard/testkit';
 import { openTarget, type Target } from './target.js';
 import { within } from './wait.js';
 
@@ -138,6 +139,32 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/html/);
     assert.match(await response.text(), /<html/i);
+  });
+
+  test('the public frontend serves no metrics: /metrics and /cluster.json are 404 there', { timeout: TEST_TIMEOUT_MS }, async () => {
+    assert.equal((await fetch(`${target.httpUrl}/metrics`)).status, 404);
+    assert.equal((await fetch(`${target.httpUrl}/cluster.json`)).status, 404);
+  });
+
+  test("the admin listener serves HAProxy's Prometheus metrics, and the dashboard and report of every gateway", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const admin = target.adminUrl;
+    if (!admin) return t.skip(target.cannot.admin);
+    const metrics = parsePrometheusText(await (await fetch(`${admin}/metrics`)).text());
+    assert.equal(metrics.value('haproxy_backend_active_servers', { proxy: 'gateways' }), target.gateways, 'every gateway is UP behind the balancer');
+    assert.ok(metrics.types.has('haproxy_frontend_current_sessions'));
+    const page = await fetch(`${admin}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    // Each node writes its record every second: wait until the report lists them all.
+    const deadline = Date.now() + 30_000;
+    let report: ClusterSnapshot;
+    for (;;) {
+      report = (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot;
+      if (report.nodes.length >= target.gateways && report.nodes.every((n) => n.ready)) break;
+      assert.ok(Date.now() < deadline, `every gateway in /cluster.json, ready (${JSON.stringify(report.nodes.map((n) => [n.node, n.ready]))})`);
+      await delay(250);
+    }
+    assert.equal(new Set(report.nodes.map((n) => n.node)).size, report.nodes.length);
   });
 
   test('a gateway added behind the running balancer receives new connections', { timeout: TEST_TIMEOUT_MS }, async (t) => {

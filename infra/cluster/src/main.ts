@@ -5,8 +5,9 @@
  *   LB_PORT   the load balancer's port (default 8080; 0 picks a free one)
  *   LB_HOST   the load balancer's address (default 127.0.0.1)
  *
- * Prints the URL once HAProxy has found every gateway UP; Ctrl-C or SIGTERM
- * stops everything it started.
+ * Prints the URL once HAProxy has found every gateway UP, and the admin
+ * listener's (HAProxy's Prometheus metrics, its stats, the live dashboard) on a
+ * free port of 127.0.0.1; Ctrl-C or SIGTERM stops everything it started.
  */
 import { LocalCluster } from '@switchboard/testkit';
 
@@ -52,8 +53,11 @@ for (const gateway of cluster.gateways) {
 
 await cluster.waitForBackends();
 console.log(`redis      ${cluster.redis.url}`);
-for (const gateway of cluster.gateways) console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  pid ${gateway.pid}`);
-console.log(`haproxy    ${cluster.httpUrl}  (stats ${cluster.lb.statsUrl})`);
+for (const gateway of cluster.gateways) {
+  console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  metrics ${gateway.metricsUrl}/metrics  pid ${gateway.pid}`);
+}
+console.log(`haproxy    ${cluster.httpUrl}`);
+console.log(`admin      ${cluster.adminUrl}/  the live dashboard · ${cluster.adminUrl}/metrics  HAProxy's Prometheus metrics · ${cluster.lb.statsUrl}`);
 console.log(`\nSwitchboard is up: ${cluster.httpUrl}  (WebSocket ${cluster.wsUrl}); all ${gateways} gateways UP`);
 console.log(`E2E_URL=${cluster.httpUrl} npm run e2e   runs the end-to-end suite against it. Ctrl-C stops everything.`);
 

@@ -40,6 +40,8 @@ export class LocalCluster {
     readonly lb: HaproxyProcess,
     readonly lbHost: string,
     readonly lbPort: number,
+    /** HAProxy's admin listener on 127.0.0.1: its Prometheus metrics, stats page, and the gateways' dashboard. */
+    readonly adminPort: number,
     private readonly dir: string,
   ) {}
 
@@ -52,24 +54,28 @@ export class LocalCluster {
       await HaproxyProcess.version(); // fails fast, before starting anything, when haproxy is missing
       const redis = await RedisServer.start({ args: options.redisArgs });
       started.push({ stop: () => redis.dispose() });
+      // Each gateway's metrics port is chosen here, so a gateway restarted on it is found again behind the admin listener.
+      const metricsPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
       const gateways = await Promise.all(
-        Array.from({ length: count }, (_, i) =>
-          GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, ...options.gatewayEnv } }).then((gateway) => {
+        metricsPorts.map((metricsPort, i) =>
+          GatewayProcess.start({
+            env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, METRICS_PORT: String(metricsPort), ...options.gatewayEnv },
+          }).then((gateway) => {
             started.push(gateway);
             return gateway;
           }),
         ),
       );
-      const [lbPort, statsPort] = [options.lbPort ?? (await freePort()), await freePort()];
+      const [lbPort, adminPort] = [options.lbPort ?? (await freePort()), await freePort()];
       const backendFile = join(dir, 'local.cfg');
-      writeFileSync(backendFile, localBackendConfig(gateways.map((g) => g.port), statsPort));
+      writeFileSync(backendFile, localBackendConfig(gateways.map((g) => g.port), metricsPorts));
       const lb = await HaproxyProcess.start({
         configFiles: [HAPROXY_CONFIG, backendFile],
-        statsUrl: `http://127.0.0.1:${statsPort}/stats`,
-        env: { LB_BIND: `${lbHost}:${lbPort}` },
+        statsUrl: `http://127.0.0.1:${adminPort}/stats`,
+        env: { LB_BIND: `${lbHost}:${lbPort}`, ADMIN_BIND: `127.0.0.1:${adminPort}` },
         onLine: options.onLbLine,
       });
-      return new LocalCluster(redis, gateways, lb, lbHost, lbPort, dir);
+      return new LocalCluster(redis, gateways, lb, lbHost, lbPort, adminPort, dir);
     } catch (err) {
       await Promise.allSettled(started.reverse().map((s) => s.stop()));
       rmSync(dir, { recursive: true, force: true });
@@ -80,6 +86,11 @@ export class LocalCluster {
   /** The load balancer, as a browser reaches it. */
   get httpUrl(): string {
     return `http://${urlHost(this.lbHost)}:${this.lbPort}`;
+  }
+
+  /** The admin listener: `/metrics` (HAProxy's exporter), `/stats`, anything else a gateway's dashboard. */
+  get adminUrl(): string {
+    return `http://127.0.0.1:${this.adminPort}`;
   }
 
   /** The WebSocket endpoint, through the load balancer. */
@@ -113,19 +124,19 @@ export class LocalCluster {
 
 /**
  * The part of the HAProxy configuration that differs from Docker's
- * (infra/haproxy/docker.cfg): gateways on 127.0.0.1 ports, and a stats page.
+ * (infra/haproxy/docker.cfg): gateways on 127.0.0.1 ports, and their metrics
+ * ports behind the admin listener (ADMIN_BIND).
  */
-export function localBackendConfig(gatewayPorts: readonly number[], statsPort: number): string {
+export function localBackendConfig(gatewayPorts: readonly number[], metricsPorts: readonly number[]): string {
   return [
     '# Written by LocalCluster (packages/testkit): local gateways behind infra/haproxy/haproxy.cfg.',
     `backend ${GATEWAYS_BACKEND}`,
     ...gatewayPorts.map((port, i) => `    server gw${i + 1} 127.0.0.1:${port} check`),
     '',
-    'listen stats',
-    `    bind 127.0.0.1:${statsPort}`,
-    '    no log',
-    '    stats enable',
-    '    stats uri /stats',
+    'backend dashboards',
+    '    http-check send meth GET uri /healthz',
+    '    http-check expect status 200',
+    ...metricsPorts.map((port, i) => `    server dash${i + 1} 127.0.0.1:${port} check`),
     '',
   ].join('\n');
 }

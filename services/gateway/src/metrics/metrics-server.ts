@@ -55,6 +55,7 @@ export interface MetricsServerOptions {
  *   GET /cluster.json   every node's latest stats record (ClusterSnapshot); `?history`: with the last 15 minutes
  *   GET /events         the same snapshot every second, as server-sent events
  *   GET /               the live dashboard page (and its files)
+ *   GET /healthz        200 while the server runs (the load balancer's admin listener checks it)
  */
 export class MetricsServer {
   private readonly server: Server;
@@ -118,6 +119,9 @@ export class MetricsServer {
       }
       case '/events':
         this.stream(req, res);
+        return;
+      case '/healthz':
+        send(res, 200, 'application/json', '{"status":"ok"}');
         return;
       default:
         await this.file(url.pathname, res);
