@@ -21,6 +21,13 @@ export function colourOf(index: number): string {
 
 const PLOT_HEIGHT = 180;
 
+/** A time axis label: local HH:MM, with seconds when the ticks are less than a minute apart. */
+function clock(seconds: number, withSeconds: boolean): string {
+  const d = new Date(seconds * 1000);
+  const parts = [d.getHours(), d.getMinutes(), ...(withSeconds ? [d.getSeconds()] : [])];
+  return parts.map((n) => String(n).padStart(2, '0')).join(':');
+}
+
 /**
  * The six plots of the page, one uPlot each, one series per node. They are
  * built again when the set of nodes changes or the colour scheme does; between
@@ -76,7 +83,7 @@ export class Plots {
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1)] } },
-        axes: [{ ...axis }, { ...axis, size: 48 }],
+        axes: [{ ...axis, space: 80, values: (_u, splits, _axis, _space, step) => splits.map((at) => clock(at, step < 60)) }, { ...axis, size: 48 }],
         series: [{}, ...this.nodes.map((node, i) => ({ label: node, stroke: colourOf(i), width: 2, spanGaps: false, points: { show: false } }))],
       };
       const chart = new uPlot(options, series.data(field, this.nodes), figure);
