@@ -111,7 +111,7 @@ export class PromMetrics implements Metrics {
       name: 'switchboard_client_frames_refused_total', help: 'Client frames answered with an error frame, by error code.', labelNames: ['code'], registers,
     });
     this.publishedEvents = new Counter({
-      name: 'switchboard_events_published_total', help: 'Events the bus took from this node, by type.', labelNames: ['type'], registers,
+      name: 'switchboard_events_published_total', help: "Events the bus took from this node's clients (lines, renames, connect notices), by type; disconnect notices, which the session registry publishes, are not counted.", labelNames: ['type'], registers,
     });
     this.publishLatency = new Histogram({
       name: 'switchboard_publish_latency_seconds', help: "Seconds from a client's frame (or a notice) to the bus's acknowledgement.",
