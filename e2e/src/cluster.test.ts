@@ -149,21 +149,31 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
   test("the admin listener serves HAProxy's Prometheus metrics, and the dashboard and report of every gateway", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const admin = target.adminUrl;
     if (!admin) return t.skip(target.cannot.admin);
-    const metrics = parsePrometheusText(await (await fetch(`${admin}/metrics`)).text());
-    assert.equal(metrics.value('haproxy_backend_active_servers', { proxy: 'gateways' }), target.gateways, 'every gateway is UP behind the balancer');
+    // HAProxy checks every second and each node writes its record every second: poll, bounded.
+    const deadline = Date.now() + 30_000;
+    const poll = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: (value: T) => string): Promise<T> => {
+      for (;;) {
+        const value = await read();
+        if (done(value)) return value;
+        assert.ok(Date.now() < deadline, what(value));
+        await delay(250);
+      }
+    };
+    const active = (m: ReturnType<typeof parsePrometheusText>) => m.value('haproxy_backend_active_servers', { proxy: 'gateways' });
+    const metrics = await poll(
+      async () => parsePrometheusText(await (await fetch(`${admin}/metrics`)).text()),
+      (m) => active(m) >= target.gateways,
+      (m) => `every gateway UP behind the balancer (haproxy_backend_active_servers: ${active(m)})`,
+    );
     assert.ok(metrics.types.has('haproxy_frontend_current_sessions'));
     const page = await fetch(`${admin}/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
-    // Each node writes its record every second: wait until the report lists them all.
-    const deadline = Date.now() + 30_000;
-    let report: ClusterSnapshot;
-    for (;;) {
-      report = (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot;
-      if (report.nodes.length >= target.gateways && report.nodes.every((n) => n.ready)) break;
-      assert.ok(Date.now() < deadline, `every gateway in /cluster.json, ready (${JSON.stringify(report.nodes.map((n) => [n.node, n.ready]))})`);
-      await delay(250);
-    }
+    const report = await poll(
+      async () => (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot,
+      (r) => r.nodes.length >= target.gateways && r.nodes.every((n) => n.ready),
+      (r) => `every gateway in /cluster.json, ready (${JSON.stringify(r.nodes.map((n) => [n.node, n.ready]))})`,
+    );
     assert.equal(new Set(report.nodes.map((n) => n.node)).size, report.nodes.length);
   });
 
