@@ -110,6 +110,8 @@ export LB_PUBLISH="127.0.0.1:$port"
 # TLS at the balancer: a throwaway authority and certificate, mounted instead of infra/tls.
 bash scripts/dev-cert.sh --out "$work/tls" --quiet >/dev/null
 export LB_TLS_DIR="$work/tls" LB_TLS_PUBLISH="127.0.0.1:$tls_port" LB_HTTPS_PORT="$tls_port"
+# The balancer's admin listener (HAProxy's metrics, the dashboard), on a free port too.
+export ADMIN_PUBLISH="127.0.0.1:$(free_port)"
 export GATEWAY_IMAGE="${GATEWAY_IMAGE:-switchboard/gateway:e2e}"
 compose=("${compose_bin[@]}" -f docker-compose.yml)
 
@@ -140,7 +142,7 @@ lb_started="$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")"
 "${compose[@]}" ps
 
 # --- the suite ---------------------------------------------------------------
-export E2E_URL="https://$LB_TLS_PUBLISH" E2E_CA="$work/tls/ca.crt" E2E_PLAIN_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3
+export E2E_URL="https://$LB_TLS_PUBLISH" E2E_CA="$work/tls/ca.crt" E2E_PLAIN_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3 E2E_ADMIN_URL="http://$ADMIN_PUBLISH"
 # A node id is <container hostname>-<random>; the hostname is the container id's start.
 export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
 # The chaos scenario's hooks: drain (SIGTERM, wait for the exit), start again and

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ChatClient, httpGet, type CloseInfo } from '@switchboard/testkit';
+import type { ClusterSnapshot } from '@switchboard/protocol';
+import { ChatClient, httpGet, parsePrometheusText, type CloseInfo } from '@switchboard/testkit';
 import { openTarget, type Target } from './target.js';
 import { within } from './wait.js';
 
@@ -138,6 +139,42 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     assert.equal(response.status, 200);
     assert.match(response.headers['content-type'] ?? '', /text\/html/);
     assert.match(response.body, /<html/i);
+  });
+
+  test('the public frontend serves no metrics: /metrics and /cluster.json are 404 there', { timeout: TEST_TIMEOUT_MS }, async () => {
+    assert.equal((await fetch(`${target.httpUrl}/metrics`)).status, 404);
+    assert.equal((await fetch(`${target.httpUrl}/cluster.json`)).status, 404);
+  });
+
+  test("the admin listener serves HAProxy's Prometheus metrics, and the dashboard and report of every gateway", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const admin = target.adminUrl;
+    if (!admin) return t.skip(target.cannot.admin);
+    // HAProxy checks every second and each node writes its record every second: poll, bounded.
+    const deadline = Date.now() + 30_000;
+    const poll = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: (value: T) => string): Promise<T> => {
+      for (;;) {
+        const value = await read();
+        if (done(value)) return value;
+        assert.ok(Date.now() < deadline, what(value));
+        await delay(250);
+      }
+    };
+    const active = (m: ReturnType<typeof parsePrometheusText>) => m.value('haproxy_backend_active_servers', { proxy: 'gateways' });
+    const metrics = await poll(
+      async () => parsePrometheusText(await (await fetch(`${admin}/metrics`)).text()),
+      (m) => active(m) >= target.gateways,
+      (m) => `every gateway UP behind the balancer (haproxy_backend_active_servers: ${active(m)})`,
+    );
+    assert.ok(metrics.types.has('haproxy_frontend_current_sessions'));
+    const page = await fetch(`${admin}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    const report = await poll(
+      async () => (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot,
+      (r) => r.nodes.length >= target.gateways && r.nodes.every((n) => n.ready),
+      (r) => `every gateway in /cluster.json, ready (${JSON.stringify(r.nodes.map((n) => [n.node, n.ready]))})`,
+    );
+    assert.equal(new Set(report.nodes.map((n) => n.node)).size, report.nodes.length);
   });
 
   test('a gateway added behind the running balancer receives new connections', { timeout: TEST_TIMEOUT_MS }, async (t) => {

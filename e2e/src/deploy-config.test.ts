@@ -13,6 +13,10 @@ const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const DOCKER_HAPROXY = join(ROOT, 'infra/haproxy/docker.cfg');
 const DOCKERFILE = join(ROOT, 'services/gateway/Dockerfile');
 const LB_START = join(ROOT, 'infra/haproxy/start.sh');
+const PROMETHEUS_CONFIG = join(ROOT, 'infra/prometheus/prometheus.yml');
+const GRAFANA = join(ROOT, 'infra/grafana');
+/** The services of the `observability` profile, which `docker compose up` alone does not start. */
+const OBSERVABILITY = ['grafana', 'prometheus'];
 
 interface ComposeService {
   readonly image?: string;
@@ -22,6 +26,7 @@ interface ComposeService {
   readonly depends_on?: Record<string, { condition?: string }> | string[];
   readonly command?: string[];
   readonly entrypoint?: string[];
+  readonly profiles?: string[];
   readonly environment?: Record<string, string>;
   readonly volumes?: string[];
 }
@@ -49,10 +54,73 @@ describe('deployment files', () => {
     assert.equal(result.status, 0, `${command.join(' ')} config -q: ${result.stderr}`);
   });
 
-  test('it has the services redis, gateway and lb, with images that can be substituted', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['gateway', 'lb', 'redis']);
-    for (const [name, variable] of [['redis', 'REDIS_IMAGE'], ['gateway', 'GATEWAY_IMAGE'], ['lb', 'HAPROXY_IMAGE']] as const) {
+  test('docker-compose.yml validates with the observability profile (--profile observability config)', (t) => {
+    const command = composeCommand();
+    if (!command) return t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+    const [bin, ...args] = command;
+    const result = spawnSync(bin!, [...args, '-f', COMPOSE_FILE, '--profile', 'observability', 'config'], { encoding: 'utf8', cwd: ROOT });
+    assert.equal(result.status, 0, `${command.join(' ')} --profile observability config: ${result.stderr}`);
+    const resolved = parse(result.stdout) as { services: Record<string, unknown> };
+    assert.deepEqual(Object.keys(resolved.services).sort(), ['gateway', 'grafana', 'lb', 'prometheus', 'redis']);
+  });
+
+  test('it has the services redis, gateway and lb, and prometheus and grafana in the observability profile, with images that can be substituted', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['gateway', 'grafana', 'lb', 'prometheus', 'redis']);
+    for (const [name, variable] of [
+      ['redis', 'REDIS_IMAGE'],
+      ['gateway', 'GATEWAY_IMAGE'],
+      ['lb', 'HAPROXY_IMAGE'],
+      ['prometheus', 'PROMETHEUS_IMAGE'],
+      ['grafana', 'GRAFANA_IMAGE'],
+    ] as const) {
       assert.match(service(name).image ?? '', new RegExp(`^\\$\\{${variable}:-[^}]+\\}$`), `${name}'s image`);
+    }
+    for (const name of Object.keys(compose.services)) {
+      assert.deepEqual(service(name).profiles, OBSERVABILITY.includes(name) ? ['observability'] : undefined, `${name}'s profiles`);
+    }
+  });
+
+  test('the gateways serve metrics on their own port, which only the network reaches; admin ports are published on 127.0.0.1 only', () => {
+    const gateway = service('gateway');
+    assert.equal(gateway.environment?.METRICS_PORT, '9464');
+    assert.notEqual(gateway.environment?.PORT, gateway.environment?.METRICS_PORT);
+    for (const name of OBSERVABILITY) {
+      const ports = service(name).ports ?? [];
+      assert.equal(ports.length, 1);
+      assert.match(String(ports[0]), /^\$\{[A-Z_]+_PUBLISH:-127\.0\.0\.1:\d+\}:\d+$/, `${name} publishes on 127.0.0.1 only`);
+    }
+  });
+
+  test('promtool check config accepts infra/prometheus/prometheus.yml, which finds the gateways through Docker\'s DNS and scrapes HAProxy', (t) => {
+    const config = readFileSync(PROMETHEUS_CONFIG, 'utf8');
+    const scrape = (parse(config) as { scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }>; static_configs?: Array<{ targets: string[] }> }> }).scrape_configs;
+    const gateways = scrape.find((job) => job.dns_sd_configs);
+    assert.deepEqual(gateways?.dns_sd_configs?.[0]?.names, ['gateway']);
+    assert.equal(gateways?.dns_sd_configs?.[0]?.port, 9464);
+    assert.ok(scrape.some((job) => job.static_configs?.some((s) => s.targets.includes('lb:8404'))), "HAProxy's exporter is scraped");
+    if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      return t.skip('promtool is not installed (apt-get install prometheus)');
+    }
+    const result = spawnSync('promtool', ['check', 'config', PROMETHEUS_CONFIG], { encoding: 'utf8' });
+    assert.equal(result.status, 0, `promtool check config:\n${result.stdout}${result.stderr}`);
+  });
+
+  test('Grafana gets the Prometheus data source and the board provisioned, and every panel names that data source', () => {
+    const sources = parse(readFileSync(join(GRAFANA, 'provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string; url: string }> };
+    const [source] = sources.datasources;
+    assert.equal(source?.url, 'http://prometheus:9090');
+    const providers = parse(readFileSync(join(GRAFANA, 'provisioning/dashboards/switchboard.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+    const grafana = service('grafana');
+    const mounted = (grafana.volumes ?? []).map((v) => v.split(':')[1]);
+    assert.ok(mounted.includes(providers.providers[0]?.options.path), 'the provider reads the mounted boards');
+    const board = JSON.parse(readFileSync(join(GRAFANA, 'dashboards/switchboard.json'), 'utf8')) as {
+      panels: Array<{ type: string; title: string; datasource?: { uid: string }; targets?: Array<{ expr: string }> }>;
+    };
+    const graphs = board.panels.filter((p) => p.type !== 'row');
+    assert.ok(graphs.length >= 12);
+    for (const panel of graphs) {
+      assert.equal(panel.datasource?.uid, source?.uid, `panel "${panel.title}"`);
+      assert.ok((panel.targets ?? []).length > 0, `panel "${panel.title}" has a query`);
     }
   });
 
@@ -64,9 +132,10 @@ describe('deployment files', () => {
     assert.ok(service('redis').healthcheck?.test, 'redis has a health check');
   });
 
-  test('the load balancer publishes 8080 and 8443 (TLS), and loads the shared and the Docker HAProxy files', () => {
+  test('the load balancer publishes 8080, 8443 (TLS), and its admin listener on 127.0.0.1 only, and loads the shared and the Docker HAProxy files', () => {
     const lb = service('lb');
-    assert.deepEqual(lb.ports, ['${LB_PUBLISH:-8080}:8080', '${LB_TLS_PUBLISH:-8443}:8443']);
+    assert.deepEqual(lb.ports, ['${LB_PUBLISH:-8080}:8080', '${LB_TLS_PUBLISH:-8443}:8443', '${ADMIN_PUBLISH:-127.0.0.1:8404}:8404']);
+    assert.equal(lb.environment?.ADMIN_BIND, ':8404');
     assert.ok(lb.command?.some((arg) => arg.endsWith('/haproxy.cfg')));
     assert.ok(lb.command?.some((arg) => arg.endsWith('/docker.cfg')));
   });
@@ -111,13 +180,13 @@ describe('deployment files', () => {
     const certs = await makeTestCertificates();
     try {
       const backend = join(dir, 'local.cfg');
-      writeFileSync(backend, localBackendConfig([18081, 18082, 18083], 18404));
+      writeFileSync(backend, localBackendConfig([18081, 18082, 18083], [19461, 19462, 19463]));
       const tls = { LB_TLS_CERT: certs.pemFile, LB_TLS_BIND: '127.0.0.1:18443', LB_HTTPS_PORT: '18443' };
       const variants: Array<[string, string[], Record<string, string | undefined>]> = [
         ['Docker', [HAPROXY_CONFIG, DOCKER_HAPROXY], { LB_TLS_CERT: undefined }],
         ['Docker with TLS', [HAPROXY_CONFIG, DOCKER_HAPROXY], tls],
-        ['local', [HAPROXY_CONFIG, backend], { LB_BIND: '127.0.0.1:18080', LB_TLS_CERT: undefined }],
-        ['local with TLS', [HAPROXY_CONFIG, backend], { LB_BIND: '127.0.0.1:18080', ...tls }],
+        ['local', [HAPROXY_CONFIG, backend], { LB_BIND: '127.0.0.1:18080', ADMIN_BIND: '127.0.0.1:18404', LB_TLS_CERT: undefined }],
+        ['local with TLS', [HAPROXY_CONFIG, backend], { LB_BIND: '127.0.0.1:18080', ADMIN_BIND: '127.0.0.1:18404', ...tls }],
       ];
       for (const [name, files, env] of variants) {
         const { valid, output } = await HaproxyProcess.check(files, env);

@@ -16,6 +16,8 @@ import { LocalCluster } from '@switchboard/testkit';
  *                  Unset with E2E_URL: the SIGKILL test is skipped.
  *   E2E_SCALE_CMD  a shell command that adds one gateway behind the running balancer.
  *                  Unset: the scale-up test is skipped.
+ *   E2E_ADMIN_URL  the balancer's admin listener (HAProxy's /metrics, the dashboard), e.g.
+ *                  http://127.0.0.1:8404. Unset with E2E_URL: its test is skipped.
  */
 export interface Target {
   readonly httpUrl: string;
@@ -28,8 +30,10 @@ export interface Target {
   readonly kill?: (node: string) => Promise<void>;
   /** Add one gateway; undefined when the suite cannot. */
   readonly scaleUp?: () => Promise<void>;
+  /** The balancer's admin listener; undefined when the suite does not know it. */
+  readonly adminUrl?: string;
   /** What the suite cannot do here, and why: printed as skip reasons. */
-  readonly cannot: { readonly kill?: string; readonly scaleUp?: string };
+  readonly cannot: { readonly kill?: string; readonly scaleUp?: string; readonly admin?: string };
   close(): Promise<void>;
 }
 
@@ -50,9 +54,11 @@ export async function openTarget(env: NodeJS.ProcessEnv = process.env): Promise<
       gateways,
       kill: killCmd ? (node) => shell(killCmd, { E2E_NODE: node }) : undefined,
       scaleUp,
+      adminUrl: env.E2E_ADMIN_URL || undefined,
       cannot: {
         kill: killCmd ? undefined : `E2E_KILL_CMD is not set, and the suite does not own the cluster at ${http.origin}`,
         scaleUp: scaleCmd ? undefined : noScale,
+        admin: env.E2E_ADMIN_URL ? undefined : 'E2E_ADMIN_URL is not set (npm run e2e:docker sets it)',
       },
       close: async () => undefined,
     };
@@ -70,6 +76,7 @@ export async function openTarget(env: NodeJS.ProcessEnv = process.env): Promise<
       await gateway.kill();
     },
     scaleUp,
+    adminUrl: cluster.adminUrl,
     cannot: { scaleUp: scaleCmd ? undefined : `${noScale}; the local cluster's HAProxy lists fixed ports` },
     close: () => cluster.stop(),
   };

@@ -9,8 +9,9 @@
  *   LB_HTTP_PORT  with LB_TLS_CERT, a plain HTTP port that redirects to LB_PORT
  *             (but /healthz, /readyz); default a free one
  *
- * Prints the URL once HAProxy has found every gateway UP; Ctrl-C or SIGTERM
- * stops everything it started.
+ * Prints the URL once HAProxy has found every gateway UP, and the admin
+ * listener's (HAProxy's Prometheus metrics, its stats, the live dashboard) on a
+ * free port of 127.0.0.1; Ctrl-C or SIGTERM stops everything it started.
  */
 import { accessSync, constants } from 'node:fs';
 import { LocalCluster } from '@switchboard/testkit';
@@ -61,9 +62,12 @@ for (const gateway of cluster.gateways) {
 
 await cluster.waitForBackends();
 console.log(`redis      ${cluster.redis.url}`);
-for (const gateway of cluster.gateways) console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  pid ${gateway.pid}`);
-console.log(`haproxy    ${cluster.httpUrl}  (stats ${cluster.lb.statsUrl})`);
+for (const gateway of cluster.gateways) {
+  console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  metrics ${gateway.metricsUrl}/metrics  pid ${gateway.pid}`);
+}
+console.log(`haproxy    ${cluster.httpUrl}`);
 if (cluster.plainUrl) console.log(`haproxy    ${cluster.plainUrl}  redirects to ${cluster.httpUrl} (but /healthz, /readyz)`);
+console.log(`admin      ${cluster.adminUrl}/  the live dashboard · ${cluster.adminUrl}/metrics  HAProxy's Prometheus metrics · ${cluster.lb.statsUrl}`);
 console.log(`\nSwitchboard is up: ${cluster.httpUrl}  (WebSocket ${cluster.wsUrl}); all ${gateways} gateways UP`);
 const e2eCa = tlsCert ? ' E2E_CA=<the authority that signed it, e.g. infra/tls/ca.crt>' : '';
 console.log(`E2E_URL=${cluster.httpUrl}${e2eCa} npm run e2e   runs the end-to-end suite against it. Ctrl-C stops everything.`);

@@ -1,10 +1,12 @@
 /**
  * `switchboard`: `server` runs a gateway in this process, `client NAME` chats in
- * the terminal. The seed's usage was `server || client 'name'`.
+ * the terminal, `status` prints the cluster's table from a metrics port. The
+ * seed's usage was `server || client 'name'`.
  */
 import { WebSocket } from 'ws';
 import type { WebSocketConstructor } from '@switchboard/client';
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+import { runStatus } from './status.js';
 import { runTerminal } from './terminal.js';
 import { authoritiesWith, webSocketWith } from './trust.js';
 
@@ -46,6 +48,8 @@ async function main(): Promise<void> {
       await import(entry);
       return;
     }
+    case 'status':
+      process.exit(await runStatus(command.url, process.stdout, process.stderr));
     case 'client': {
       const session = runTerminal({
         url: command.url,

@@ -11,3 +11,4 @@ export * from './nickname.js';
 export * from './seed-commands.js';
 export * from './v2-frames.js';
 export * from './notices.js';
+export * from './cluster-stats.js';

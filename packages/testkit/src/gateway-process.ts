@@ -124,6 +124,13 @@ export class GatewayProcess {
     return String(ready?.node ?? '');
   }
 
+  /** The metrics server (METRICS_PORT), as logged; throws if the node runs without one. */
+  get metricsUrl(): string {
+    const line = this.logs.items.find((l) => typeof l.metricsPort === 'number');
+    if (!line) throw new Error(`${this.nodeId || 'the gateway'} runs no metrics server (start it with METRICS_PORT)`);
+    return `http://127.0.0.1:${line.metricsPort as number}`;
+  }
+
   /** `ws://`, or `wss://` with TLS. */
   get wsUrl(): string {
     return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}/ws`;

@@ -58,6 +58,8 @@ export class LocalCluster {
     readonly lbPort: number,
     /** With TLS: the plain listener's port (it redirects to lbPort). */
     readonly plainPort: number | undefined,
+    /** HAProxy's admin listener on 127.0.0.1: its Prometheus metrics, stats page, and the gateways' dashboard. */
+    readonly adminPort: number,
     private readonly dir: string,
   ) {}
 
@@ -70,10 +72,12 @@ export class LocalCluster {
       await HaproxyProcess.version(); // fails fast, before starting anything, when haproxy is missing
       const redis = await RedisServer.start({ args: options.redisArgs });
       started.push({ stop: () => redis.dispose() });
+      // Each gateway's metrics port is chosen here, so a gateway restarted on it is found again behind the admin listener.
+      const metricsPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
       const gateways = await Promise.all(
-        Array.from({ length: count }, (_, i) =>
+        metricsPorts.map((metricsPort, i) =>
           GatewayProcess.start({
-            env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, TRUSTED_PROXIES: LB_PEER, ...options.gatewayEnv },
+            env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, TRUSTED_PROXIES: LB_PEER, METRICS_PORT: String(metricsPort), ...options.gatewayEnv },
             liftAddressLimits: false,
           }).then((gateway) => {
             started.push(gateway);
@@ -81,17 +85,17 @@ export class LocalCluster {
           }),
         ),
       );
-      const [lbPort, statsPort] = [options.lbPort ?? (await freePort()), await freePort()];
+      const [lbPort, adminPort] = [options.lbPort ?? (await freePort()), await freePort()];
       const plainPort = options.tlsCert === undefined ? undefined : (options.plainPort ?? (await freePort()));
       const backendFile = join(dir, 'local.cfg');
-      writeFileSync(backendFile, localBackendConfig(gateways.map((g) => g.port), statsPort));
+      writeFileSync(backendFile, localBackendConfig(gateways.map((g) => g.port), metricsPorts));
       const lb = await HaproxyProcess.start({
         configFiles: [HAPROXY_CONFIG, backendFile],
-        statsUrl: `http://127.0.0.1:${statsPort}/stats`,
-        env: listenerEnv(lbHost, lbPort, options.tlsCert, plainPort),
+        statsUrl: `http://127.0.0.1:${adminPort}/stats`,
+        env: { ...listenerEnv(lbHost, lbPort, options.tlsCert, plainPort), ADMIN_BIND: `127.0.0.1:${adminPort}` },
         onLine: options.onLbLine,
       });
-      return new LocalCluster(redis, gateways, lb, lbHost, lbPort, plainPort, dir);
+      return new LocalCluster(redis, gateways, lb, lbHost, lbPort, plainPort, adminPort, dir);
     } catch (err) {
       await Promise.allSettled(started.reverse().map((s) => s.stop()));
       rmSync(dir, { recursive: true, force: true });
@@ -107,6 +111,11 @@ export class LocalCluster {
   /** The load balancer, as a browser reaches it: `https://` with TLS. */
   get httpUrl(): string {
     return `${this.tls ? 'https' : 'http'}://${urlHost(this.lbHost)}:${this.lbPort}`;
+  }
+
+  /** The admin listener: `/metrics` (HAProxy's exporter), `/stats`, anything else a gateway's dashboard. */
+  get adminUrl(): string {
+    return `http://127.0.0.1:${this.adminPort}`;
   }
 
   /** The WebSocket endpoint, through the load balancer: `wss://` with TLS. */
@@ -145,19 +154,19 @@ export class LocalCluster {
 
 /**
  * The part of the HAProxy configuration that differs from Docker's
- * (infra/haproxy/docker.cfg): gateways on 127.0.0.1 ports, and a stats page.
+ * (infra/haproxy/docker.cfg): gateways on 127.0.0.1 ports, and their metrics
+ * ports behind the admin listener (ADMIN_BIND).
  */
-export function localBackendConfig(gatewayPorts: readonly number[], statsPort: number): string {
+export function localBackendConfig(gatewayPorts: readonly number[], metricsPorts: readonly number[]): string {
   return [
     '# Written by LocalCluster (packages/testkit): local gateways behind infra/haproxy/haproxy.cfg.',
     `backend ${GATEWAYS_BACKEND}`,
     ...gatewayPorts.map((port, i) => `    server gw${i + 1} 127.0.0.1:${port} check`),
     '',
-    'listen stats',
-    `    bind 127.0.0.1:${statsPort}`,
-    '    no log',
-    '    stats enable',
-    '    stats uri /stats',
+    'backend dashboards',
+    '    http-check send meth GET uri /healthz',
+    '    http-check expect status 200',
+    ...metricsPorts.map((port, i) => `    server dash${i + 1} 127.0.0.1:${port} check`),
     '',
   ].join('\n');
 }

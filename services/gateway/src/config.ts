@@ -62,6 +62,10 @@ export const SETTINGS = {
     env: 'HSTS_MAX_AGE_SECONDS', kind: integer(0, 63_072_000), default: 31_536_000, unit: 's',
     doc: 'with TLS: `Strict-Transport-Security: max-age` of every HTTPS answer, seconds (a year; `0` tells browsers to forget it). Never sent over plain HTTP',
   }),
+  metricsPort: setting({
+    env: 'METRICS_PORT', kind: port(), defaultDoc: 'unset (off)',
+    doc: 'TCP port of the metrics server: `/metrics` (Prometheus), `/cluster.json`, `/events` and the live dashboard at `/`, on `HOST`, never on the public port (`0` picks a free one). Unset: no metrics server',
+  }),
   /** Unset: the in-memory bus (one node). Set: Redis pub/sub (a cluster). */
   redisUrl: setting({
     env: 'REDIS_URL', kind: url(['redis', 'rediss']),

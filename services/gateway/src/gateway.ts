@@ -11,6 +11,7 @@ import { serverTimeouts } from './http/server.js';
 import { createWebServer, schemeOf } from './http/tls.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './logger.js';
+import { noMetrics, type Metrics } from './metrics/metrics.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
 import { SocketServer } from './ws/socket-server.js';
 
@@ -44,6 +45,7 @@ export class Gateway {
     private readonly config: Config,
     parts: ClusterParts,
     logger: Logger,
+    private readonly metrics: Metrics = noMetrics,
   ) {
     ({ bus: this.bus, sessions: this.sessions, link: this.link } = parts);
     this.log = logger.child({ module: 'gateway' });
@@ -57,11 +59,11 @@ export class Gateway {
       this.bus,
       this.sessions,
       this.link,
-      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, clientLimits: clientLimits(config) },
+      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, clientLimits: clientLimits(config), metrics },
       logger,
     );
     const readiness = () => this.readiness();
-    this.sockets = new SocketServer(this.hub, config, readiness, logger);
+    this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics);
     this.server = createWebServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config, serverTimeouts(config));
     this.sockets.attach(this.server);
   }
@@ -129,6 +131,7 @@ export class Gateway {
     this.logReadiness();
     this.log.info({ clients: this.sockets.size, drainDelayMs: this.config.drainDelayMs }, 'draining');
     if (this.sockets.size > 0) await delay(this.config.drainDelayMs);
+    this.metrics.closed('drain', this.sockets.size);
     await this.sockets.closeAll(CloseCode.SERVICE_RESTART, 'server restarting, reconnect');
     await this.hub.drain();
     this.load.stop();

@@ -8,6 +8,9 @@ import { LocalNodeLink } from './cluster/local-node-link.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Gateway, type ClusterParts } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
+import { noMetrics, type Metrics } from './metrics/metrics.js';
+import { startObservability } from './metrics/observability.js';
+import { PromMetrics } from './metrics/prom-metrics.js';
 import { RedisBus } from './redis/redis-bus.js';
 import { RedisNodeLink } from './redis/redis-node-link.js';
 import { RedisSessionRegistry } from './redis/redis-session-registry.js';
@@ -34,14 +37,14 @@ function readConfig(): Config {
 }
 
 /** The one place that picks the medium: memory for one node, Redis for a cluster. */
-function createCluster(config: Config, logger: Logger): ClusterParts {
+function createCluster(config: Config, logger: Logger, metrics: Metrics): ClusterParts {
   const { nodeId } = config;
   if (config.redisUrl === undefined) {
     const bus = new MemoryBus(config);
     const sessions = new MemorySessionRegistry(bus, { nodeId, tombstoneTtlMs: config.historyMaxAgeMs }, logger);
     return { bus, sessions, link: new LocalNodeLink(nodeId) };
   }
-  const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger };
+  const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger, metrics };
   return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared), link: new RedisNodeLink(shared) };
 }
 
@@ -49,7 +52,11 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
-  const gateway = new Gateway(config, createCluster(config, logger), logger);
+  // METRICS_PORT set: Prometheus metrics and the dashboard on a server of their own; unset: nothing is counted.
+  const prom = config.metricsPort === undefined ? undefined : new PromMetrics({ node: config.nodeId, bus: config.redisUrl ? 'redis' : 'memory' });
+  const parts = createCluster(config, logger, prom ?? noMetrics);
+  const gateway = new Gateway(config, parts, logger, prom ?? noMetrics);
+  const observability = prom && (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness() }, logger));
 
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; exiting');
@@ -74,6 +81,8 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     timer.unref();
     gateway.shutdown().then(
+      () => observability?.close(),
+    ).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');

@@ -13,6 +13,7 @@ import {
 } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { NodeLink } from '../cluster/node-link.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
 import { sendFrame, type Member } from './member.js';
@@ -29,6 +30,8 @@ export interface AdmissionOptions {
   readonly resumeMaxBytes: number;
   /** What this node enforces on clients, told to each in `welcome`. */
   readonly clientLimits: ClientLimits;
+  /** Where resumes and replays are counted (none by default). */
+  readonly metrics?: Metrics;
 }
 
 /** Length of a session token (nanoid characters): a secret, never derived from the client id. */
@@ -100,6 +103,8 @@ export class Admission {
       });
       this.fanout.startAt(member, start, replay);
       member.admitted = true;
+      if (hello?.session !== undefined) this.options.metrics?.resume(resumed ? 'resumed' : fresh ? 'expired' : 'not_replayed');
+      this.options.metrics?.replayed(replay.length);
       peer.log.info({ id: peer.id, nickname: peer.nickname, resumed, replayed: replay.length }, 'joined');
       if (fresh) this.announceConnected(member);
     } catch (err) {

@@ -1,4 +1,5 @@
 import { advance, encodeServerFrame, type BroadcastEvent, type Position } from '@switchboard/protocol';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Member } from './member.js';
 import { Outgoing } from './peer.js';
 
@@ -10,11 +11,15 @@ import { Outgoing } from './peer.js';
  * its backlog until its welcome and replay are out.
  */
 export class LocalFanout {
-  constructor(private readonly members: () => Iterable<Member>) {}
+  constructor(
+    private readonly members: () => Iterable<Member>,
+    private readonly metrics: Metrics,
+  ) {}
 
   /** Fan one event out to every local member. */
   deliver(event: BroadcastEvent): void {
     const out = new Outgoing(encodeServerFrame(event));
+    this.metrics.busToSocketLatency((Date.now() - event.time) / 1000);
     for (const member of this.members()) this.forward(member, event, out);
   }
 
@@ -38,6 +43,8 @@ export class LocalFanout {
     }
     if (advance(member.position, event).kind === 'duplicate') return;
     member.position = { epoch: event.epoch, seq: event.seq };
-    member.peer.send(out ?? new Outgoing(encodeServerFrame(event)));
+    const sent = out ?? new Outgoing(encodeServerFrame(event));
+    member.peer.send(sent);
+    this.metrics.delivered(1, sent.payload.length);
   }
 }

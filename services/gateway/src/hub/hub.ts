@@ -2,6 +2,7 @@ import { CloseCode, type HelloFrame, type ParseResult, type ProtocolErrorInfo } 
 import type { Bus } from '../bus/bus.js';
 import type { NodeLink } from '../cluster/node-link.js';
 import type { Logger } from '../logger.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import type { SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import { Admission, type AdmissionOptions } from './admission.js';
 import { CommandHandler } from './commands.js';
@@ -31,6 +32,7 @@ export class Hub {
   private readonly publisher: OrderedPublisher;
   private readonly admission: Admission;
   private readonly commands: CommandHandler;
+  private readonly metrics: Metrics;
 
   constructor(
     private readonly bus: Bus,
@@ -39,9 +41,10 @@ export class Hub {
     options: HubOptions,
     logger: Logger,
   ) {
-    this.fanout = new LocalFanout(() => this.members.values());
-    this.sequencer = new Sequencer(bus, (event) => this.fanout.deliver(event), logger);
-    this.publisher = new OrderedPublisher(bus, (member) => this.members.get(member.peer.conn) === member);
+    this.metrics = options.metrics ?? noMetrics;
+    this.fanout = new LocalFanout(() => this.members.values(), this.metrics);
+    this.sequencer = new Sequencer(bus, (event) => this.fanout.deliver(event), logger, this.metrics);
+    this.publisher = new OrderedPublisher(bus, (member) => this.members.get(member.peer.conn) === member, this.metrics);
     this.admission = new Admission(bus, sessions, this.sequencer, this.fanout, this.publisher, link, options);
     this.commands = new CommandHandler(this.publisher, sessions);
   }
@@ -112,6 +115,7 @@ export class Hub {
 
   /** Tell a peer no. Nothing is broadcast. */
   refuse(peer: Peer, error: ProtocolErrorInfo, ref?: string): void {
+    this.metrics.frameRefused(error.code);
     sendFrame(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...error, ...(ref === undefined ? {} : { ref }) });
   }
 

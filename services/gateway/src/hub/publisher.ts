@@ -1,5 +1,6 @@
 import { ALREADY_SENT_TEXT, ErrorCode, errorInfo, type EventDraft } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { sendFrame, type Member } from './member.js';
 
 /** What to do once a publish is settled. */
@@ -23,12 +24,14 @@ export class OrderedPublisher {
     private readonly bus: Bus,
     /** Whether the member is still connected here (a refusal to a gone peer is pointless). */
     private readonly present: (member: Member) => boolean,
+    private readonly metrics: Metrics,
   ) {}
 
   publish(member: Member, draft: EventDraft, hooks: PublishHooks = {}): void {
     const { peer } = member;
     const publishing = this.bus.publish(draft).then(
       async (result) => {
+        if (!result.duplicate) this.metrics.published(draft.type, (Date.now() - draft.time) / 1000);
         if (result.duplicate && draft.ref !== undefined) {
           sendFrame(peer, {
             type: 'ack',
@@ -47,6 +50,7 @@ export class OrderedPublisher {
         hooks.onFailure?.();
         if (draft.type !== 'notification' && this.present(member)) {
           const refusal = errorInfo(ErrorCode.BUS_UNAVAILABLE);
+          this.metrics.frameRefused(refusal.code);
           sendFrame(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...refusal, ...(draft.ref === undefined ? {} : { ref: draft.ref }) });
         }
       },

@@ -2,6 +2,7 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { advance, type BroadcastEvent, type Epoch, type Position, type Seq } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 
 /** Repair attempts in a row before giving up on a gap until the next event or reconnect. */
 const MAX_REPAIR_ROUNDS = 5;
@@ -31,6 +32,7 @@ export class Sequencer {
     private readonly bus: Bus,
     private readonly deliver: (event: BroadcastEvent) => void,
     logger: Logger,
+    private readonly metrics: Metrics = noMetrics,
   ) {
     this.log = logger.child({ module: 'sequencer' });
   }
@@ -105,6 +107,7 @@ export class Sequencer {
           this.flushWaiting();
         }
         if (this.last > from) this.log.info({ from, to: this.last }, 'gap repaired from history');
+        if (this.last > from) this.metrics.gapRepaired();
         if (result.ok && result.events.length === REPAIR_PAGE_EVENTS && this.last < result.head.seq) {
           round--; // a full page: more to read, not a failed round
           await setImmediatePromise();
@@ -132,6 +135,7 @@ export class Sequencer {
     const target = Math.min(seq, this.oldestWaiting() - 1);
     if (target <= this.last) return;
     this.log.error({ lost: { from: this.last + 1, to: target }, reason }, 'events lost');
+    this.metrics.eventsLost(target - this.last);
     this.last = target;
   }
 

@@ -18,6 +18,8 @@ import type { ClientId, NodeId, SessionToken } from '@switchboard/protocol';
  *   <p>:nodes                 set of node ids;  <p>:lease:<node>  expires when a node stops renewing it
  *   <p>:probe:<node>          a short-lived key written to learn whether a full Redis has room again
  *   <p>:node:<node>           pub/sub channel of requests to one node, and its answers (RedisNodeLink)
+ *   <p>:stats:<node>          a node's stats record (JSON, for the dashboard), expires unless renewed every second
+ *   <p>:stats-nodes           zset: node -> when it last wrote its stats record (an index of the above, pruned)
  *
  * Scripts get the keys they touch as KEYS. The exceptions are keys named by data
  * the script itself reads (the node that holds a session, the nodes to sweep):
@@ -81,5 +83,15 @@ export class RedisKeys {
 
   nodeChannel(node: NodeId): string {
     return `${this.prefix}:node:${node}`;
+  }
+
+  /** A node's stats record (metrics/redis-stats-store.ts). */
+  stats(node: NodeId): string {
+    return `${this.prefix}:stats:${node}`;
+  }
+
+  /** The nodes that wrote a stats record lately. */
+  get statsIndex(): string {
+    return `${this.prefix}:stats-nodes`;
   }
 }

@@ -19,6 +19,7 @@ import {
   type ReplayBounds,
 } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { createRedis } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { defineScripts, newEpoch, publishArgs, runScript, scriptBody, type ScriptName } from './scripts.js';
@@ -38,6 +39,8 @@ export interface RedisBusOptions extends HistoryLimits {
   readonly refsPerClient: number;
   /** The clock that dates events (history trimming by age); Date.now by default. */
   readonly now?: () => number;
+  /** Where reconnects are counted (none by default). */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -202,6 +205,7 @@ export class RedisBus implements Bus {
   }
 
   private watch(conn: Redis, role: 'pub' | 'sub'): void {
+    conn.on('reconnecting', () => this.options.metrics?.redisReconnect());
     conn.on('ready', () => {
       this.log.info({ role }, 'redis connection ready');
       this.reportHealth();

@@ -16,6 +16,7 @@ import {
 import type { Hub } from '../hub/hub.js';
 import type { Outgoing, Peer, ProtocolVersion } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { BatchCache, type FlushScheduler, type Flushable } from './flush-scheduler.js';
 import type { Beating, Heartbeat } from './heartbeat.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -37,6 +38,7 @@ export interface ConnectionContext {
   readonly flush: FlushScheduler;
   readonly heartbeat: Heartbeat;
   readonly log: Logger;
+  readonly metrics: Metrics;
 }
 
 /** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
@@ -121,6 +123,7 @@ export class Connection implements Peer, Flushable, Beating {
     const budget = this.context.limits.maxBufferedBytes;
     if (buffered + out.payload.length > budget) {
       this.log.warn({ reason: 'SLOW_CONSUMER', buffered, budget }, 'slow consumer: outbound buffer over budget');
+      this.context.metrics.closed('slow_consumer');
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return;
     }
@@ -160,6 +163,7 @@ export class Connection implements Peer, Flushable, Beating {
     const { limits } = this.context;
     if (now - this.lastSeen >= limits.pongTimeoutMs) {
       this.log.warn({ reason: 'HEARTBEAT_TIMEOUT', timeoutMs: limits.pongTimeoutMs }, 'dropping client: no pong');
+      this.context.metrics.closed('heartbeat');
       // A peer that does not answer pings will not answer a close handshake either.
       this.socket.terminate();
       return;
@@ -167,6 +171,7 @@ export class Connection implements Peer, Flushable, Beating {
     if (this.helloDeadline !== 0 && now >= this.helloDeadline) {
       this.helloDeadline = 0;
       this.log.warn({ reason: 'HELLO_TIMEOUT', timeoutMs: limits.helloTimeoutMs }, 'closing connection: no hello');
+      this.context.metrics.closed('hello_timeout');
       this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
       return;
     }
@@ -202,6 +207,7 @@ export class Connection implements Peer, Flushable, Beating {
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
+    this.context.metrics.frameReceived();
     this.alive();
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (isBinary) {

@@ -2,14 +2,25 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
-import { Refusals, writeRefusal, type Refusal } from '../admission/refusal.js';
+import { Refusals, writeRefusal, type Refusal, type RefusalReason } from '../admission/refusal.js';
 import { UpgradeGate, type UpgradeGateOptions } from '../admission/upgrade-gate.js';
 import type { BusHealth } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
+import type { Metrics, RefusalReason as RefusalMetric } from '../metrics/metrics.js';
 import { Connection, type ConnectionContext, type ConnectionLimits } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { Heartbeat } from './heartbeat.js';
+
+/** Each refusal's metric label: one of a small set (see metrics.ts). */
+const REFUSAL_METRIC: Readonly<Record<RefusalReason, RefusalMetric>> = {
+  'not-found': 'not_found',
+  'origin-not-allowed': 'origin',
+  'not-ready': 'not_ready',
+  'node-full': 'limits',
+  'address-full': 'limits',
+  'address-rate': 'limits',
+};
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -38,6 +49,7 @@ export class SocketServer {
     private readonly options: SocketServerOptions,
     private readonly readiness: () => BusHealth,
     logger: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ module: 'ws' });
     this.context = {
@@ -46,6 +58,7 @@ export class SocketServer {
       flush: new FlushScheduler(),
       heartbeat: new Heartbeat(options.pingIntervalMs),
       log: logger.child({ module: 'connection' }),
+      metrics,
     };
     this.gate = new UpgradeGate(options);
     this.wss = new WebSocketServer({
@@ -100,7 +113,9 @@ export class SocketServer {
     const protocol = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
     const conn = new Connection(ws, protocol, this.context);
     this.connections.add(conn);
+    this.metrics.connectionOpened(protocol);
     void conn.closed.then(() => this.connections.delete(conn));
+    void conn.closed.then(() => this.metrics.connectionClosed(protocol));
     conn.log.info(
       {
         protocol,
@@ -118,6 +133,7 @@ export class SocketServer {
       { reason: refusal.reason, status: refusal.status, ...refusal.detail, remote: address, origin: req.headers.origin },
       'upgrade refused',
     );
+    this.metrics.connectionRefused(REFUSAL_METRIC[refusal.reason]);
     writeRefusal(socket, refusal);
   }
 }
