@@ -35,7 +35,9 @@ async function main(): Promise<void> {
     MESSAGE_BURST: '1000000',
     MAX_BUFFERED_BYTES: String(64 * 1024 * 1024),
   };
-  const nodes = await Promise.all(Array.from({ length: NODES }, (_, i) => GatewayProcess.start({ env: { ...env, NODE_ID: `bench-${i + 1}` } })));
+  const nodes = await Promise.all(
+    Array.from({ length: NODES }, (_, i) => GatewayProcess.start({ env: { ...env, NODE_ID: `bench-${i + 1}` } })),
+  );
   const latencies: number[] = [];
   const expected = MESSAGES;
   let done: () => void = () => undefined;

@@ -47,9 +47,7 @@ export const CHAOS_GATEWAY_ENV = {
 /** Redis keeps the history across a restart: the epoch must not change. */
 export const CHAOS_REDIS_ARGS = ['--appendonly', 'yes'] as const;
 
-export async function openChaosTarget(
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ target: ChaosTarget } | { cannot: string }> {
+export async function openChaosTarget(env: NodeJS.ProcessEnv = process.env): Promise<{ target: ChaosTarget } | { cannot: string }> {
   const gateways = Number(env.E2E_GATEWAYS ?? 3);
   if (env.E2E_URL) {
     const commands = {

@@ -103,7 +103,9 @@ class Probe {
       if (this.lostAt !== undefined) this.reconnectMs.push(Date.now() - this.lostAt);
       this.lostAt = undefined;
     });
-    this.client.on('resumeFailed', (f) => this.resumeFailures.push(`${f.reason} (since ${f.previous.since}, welcome seq ${f.welcome.seq})`));
+    this.client.on('resumeFailed', (f) =>
+      this.resumeFailures.push(`${f.reason} (since ${f.previous.since}, welcome seq ${f.welcome.seq})`),
+    );
     this.client.on('gap', (g) => this.gaps.push(JSON.stringify(g)));
     this.client.on('error', (e) => this.errors.set(e.code, (this.errors.get(e.code) ?? 0) + 1));
   }
@@ -154,128 +156,167 @@ after(async () => {
 });
 
 describe('chaos: 30 v2 clients sending through a SIGKILL, a drain and a Redis restart', { timeout: SCENARIO_TIMEOUT_MS }, () => {
-  test('every client ends with the same contiguous sequence holding every line exactly once', { timeout: SCENARIO_TIMEOUT_MS }, async (t) => {
-    if ('cannot' in opened) return t.skip(opened.cannot);
-    const target = opened.target;
-    const started = Date.now();
-    const log = (text: string) => console.error(`chaos +${((Date.now() - started) / 1000).toFixed(1)}s: ${text}`);
+  test(
+    'every client ends with the same contiguous sequence holding every line exactly once',
+    { timeout: SCENARIO_TIMEOUT_MS },
+    async (t) => {
+      if ('cannot' in opened) return t.skip(opened.cannot);
+      const target = opened.target;
+      const started = Date.now();
+      const log = (text: string) => console.error(`chaos +${((Date.now() - started) / 1000).toFixed(1)}s: ${text}`);
 
-    // Connect one by one: with least-connections the balancer spreads them over every gateway.
-    for (let i = 0; i < CLIENTS; i++) {
-      const probe = new Probe(i, target.wsUrl, target.ca);
-      probes.push(probe);
-      await within(probe.client.connect(), RECOVER_TIMEOUT_MS, `client ${i} to connect`);
-    }
-    const spread = countBy(probes.map((p) => p.node));
-    log(`${CLIENTS} clients on ${[...spread].map(([n, c]) => `${n}=${c}`).join(' ')}`);
-    assert.equal(spread.size, target.gateways, `clients landed on ${[...spread.keys()].join(', ')} only`);
-    assert.ok(probes.every((p) => p.client.protocol === 'v2'), 'every client speaks v2');
-    const epoch = probes[0]!.client.position!.epoch;
-
-    // Everybody sends, for the whole scenario.
-    const lines = new Map<string, Line>();
-    const notQueued: string[] = [];
-    const sendOne = (probe: Probe) => {
-      const text = `chaos c${probe.index} n${++probe.counter}`;
-      const line: Line = { client: probe.index, status: 'pending' };
-      try {
-        const done = probe.client.send(text);
-        lines.set(text, line);
-        done.then(
-          (ack) => Object.assign(line, { status: 'acked', seq: ack?.seq }),
-          (err: Error & { code?: string }) => Object.assign(line, { status: 'refused', error: `${err.code}: ${err.message}` }),
-        );
-      } catch (err) {
-        notQueued.push(`${text}: ${(err as Error).message}`);
+      // Connect one by one: with least-connections the balancer spreads them over every gateway.
+      for (let i = 0; i < CLIENTS; i++) {
+        const probe = new Probe(i, target.wsUrl, target.ca);
+        probes.push(probe);
+        await within(probe.client.connect(), RECOVER_TIMEOUT_MS, `client ${i} to connect`);
       }
-    };
-    probes.forEach((probe, i) => {
-      setTimeout(() => {
-        if (probe.client.state !== 'closed') probe.timer = setInterval(() => sendOne(probe), SEND_INTERVAL_MS);
-      }, (i * SEND_INTERVAL_MS) / CLIENTS);
-    });
-    await delay(STEADY_MS);
-
-    /** Run a blow; wait until every client it dropped is welcomed again, and the balancer sees every gateway. */
-    const blow = async (what: string, victim: string | undefined, hurt: () => Promise<void>, heal: () => Promise<void>) => {
-      const dropped = probes.filter((p) => p.node === victim);
-      const back = dropped.map((p) =>
-        watch<ClientEvents>(p.client).next('welcome', () => true, RECOVER_TIMEOUT_MS, `client ${p.index} to be welcomed again after ${what}`),
+      const spread = countBy(probes.map((p) => p.node));
+      log(`${CLIENTS} clients on ${[...spread].map(([n, c]) => `${n}=${c}`).join(' ')}`);
+      assert.equal(spread.size, target.gateways, `clients landed on ${[...spread.keys()].join(', ')} only`);
+      assert.ok(
+        probes.every((p) => p.client.protocol === 'v2'),
+        'every client speaks v2',
       );
-      log(`${what}${victim ? ` (${dropped.length} clients on it)` : ''}`);
-      await hurt();
-      await Promise.all(back);
-      log(`${what}: every dropped client is back`);
-      await heal();
-      await target.settled();
-      await within(Promise.all(probes.map((p) => p.client.whenOpen())), RECOVER_TIMEOUT_MS, 'every client to be open');
-      log(`${what}: healed, every gateway up again`);
+      const epoch = probes[0]!.client.position!.epoch;
+
+      // Everybody sends, for the whole scenario.
+      const lines = new Map<string, Line>();
+      const notQueued: string[] = [];
+      const sendOne = (probe: Probe) => {
+        const text = `chaos c${probe.index} n${++probe.counter}`;
+        const line: Line = { client: probe.index, status: 'pending' };
+        try {
+          const done = probe.client.send(text);
+          lines.set(text, line);
+          done.then(
+            (ack) => Object.assign(line, { status: 'acked', seq: ack?.seq }),
+            (err: Error & { code?: string }) => Object.assign(line, { status: 'refused', error: `${err.code}: ${err.message}` }),
+          );
+        } catch (err) {
+          notQueued.push(`${text}: ${(err as Error).message}`);
+        }
+      };
+      probes.forEach((probe, i) => {
+        setTimeout(
+          () => {
+            if (probe.client.state !== 'closed') probe.timer = setInterval(() => sendOne(probe), SEND_INTERVAL_MS);
+          },
+          (i * SEND_INTERVAL_MS) / CLIENTS,
+        );
+      });
       await delay(STEADY_MS);
-    };
 
-    const killed = probes[0]!.node;
-    await blow(`SIGKILL ${killed}`, killed, () => target.kill(killed), () => target.restart(killed));
-    const drained = [...countBy(probes.map((p) => p.node))].filter(([n]) => n !== killed).sort((a, b) => b[1] - a[1])[0]![0];
-    await blow(`SIGTERM (drain) ${drained}`, drained, () => target.drain(drained), () => target.restart(drained));
-    await blow('Redis restart', undefined, () => target.restartRedis(REDIS_DOWN_MS), async () => undefined);
+      /** Run a blow; wait until every client it dropped is welcomed again, and the balancer sees every gateway. */
+      const blow = async (what: string, victim: string | undefined, hurt: () => Promise<void>, heal: () => Promise<void>) => {
+        const dropped = probes.filter((p) => p.node === victim);
+        const back = dropped.map((p) =>
+          watch<ClientEvents>(p.client).next(
+            'welcome',
+            () => true,
+            RECOVER_TIMEOUT_MS,
+            `client ${p.index} to be welcomed again after ${what}`,
+          ),
+        );
+        log(`${what}${victim ? ` (${dropped.length} clients on it)` : ''}`);
+        await hurt();
+        await Promise.all(back);
+        log(`${what}: every dropped client is back`);
+        await heal();
+        await target.settled();
+        await within(Promise.all(probes.map((p) => p.client.whenOpen())), RECOVER_TIMEOUT_MS, 'every client to be open');
+        log(`${what}: healed, every gateway up again`);
+        await delay(STEADY_MS);
+      };
 
-    // Stop sending; wait for every line to be settled, then for every client to have everything.
-    for (const p of probes) clearInterval(p.timer);
-    const sendingMs = Date.now() - started;
-    const settled = within(
-      Promise.all(probes.map((p) => new Promise<void>((resolve) => {
-        if (p.client.pending === 0) return resolve();
-        const off = p.client.on('acked', () => p.client.pending === 0 && (off(), resolve()));
-        p.client.on('rejected', () => p.client.pending === 0 && (off(), resolve()));
-      }))),
-      QUIESCE_TIMEOUT_MS,
-      'every line to be acknowledged or refused',
-    ).catch((err: Error) => log(err.message));
-    await settled;
-    const finalSeq = Math.max(...[...lines.values()].map((l) => l.seq ?? 0));
-    await Promise.all(
-      probes.map((p) => p.delivered.waitFor((d) => d.seq >= finalSeq, QUIESCE_TIMEOUT_MS, `client ${p.index} to reach seq ${finalSeq}`).catch((err: Error) => log(err.message))),
-    );
-    log(`quiet at seq ${finalSeq}`);
+      const killed = probes[0]!.node;
+      await blow(
+        `SIGKILL ${killed}`,
+        killed,
+        () => target.kill(killed),
+        () => target.restart(killed),
+      );
+      const drained = [...countBy(probes.map((p) => p.node))].filter(([n]) => n !== killed).sort((a, b) => b[1] - a[1])[0]![0];
+      await blow(
+        `SIGTERM (drain) ${drained}`,
+        drained,
+        () => target.drain(drained),
+        () => target.restart(drained),
+      );
+      await blow(
+        'Redis restart',
+        undefined,
+        () => target.restartRedis(REDIS_DOWN_MS),
+        async () => undefined,
+      );
 
-    const errorCount = (code: string) => probes.reduce((n, p) => n + (p.errors.get(code) ?? 0), 0);
-    const report = analyse(probes, lines, epoch, finalSeq);
-    const table = [
-      ['lines sent', lines.size + notQueued.length],
-      ['delivered (to all clients)', report.deliveredToAll],
-      ['lost', report.lost.length],
-      ['duplicated', report.duplicated.length],
-      ['out of order', report.outOfOrder.length],
-      ['refused', report.refused.length + notQueued.length],
-      ['longest reconnect (close -> welcome), ms', Math.max(0, ...probes.flatMap((p) => p.reconnectMs))],
-      ['reconnects', probes.reduce((n, p) => n + p.reconnectMs.length, 0)],
-      ['sends retried after BUS_UNAVAILABLE / RATE_LIMITED', `${errorCount('BUS_UNAVAILABLE')} / ${errorCount('RATE_LIMITED')}`],
-      ['resume failures', report.resumeFailures.length],
-      ['disconnect notices for live clients', report.spuriousNotices.length],
-      ['epoch changes', report.epochs.length],
-      ['clients with another sequence', report.divergent.length],
-      ['sending for, s', (sendingMs / 1000).toFixed(1)],
-      ['lines per second', ((lines.size + notQueued.length) / (sendingMs / 1000)).toFixed(1)],
-    ] as const;
-    const text = [
-      'chaos scenario (e2e/src/chaos.test.ts)',
-      ...table.map(([k, v]) => `  ${k.padEnd(50)} ${v}`),
-      ...evidence(report, target),
-    ].join('\n');
-    console.error(text);
-    mkdirSync(new URL('../../test-output/', import.meta.url), { recursive: true });
-    writeFileSync(REPORT, `${text}\n`);
+      // Stop sending; wait for every line to be settled, then for every client to have everything.
+      for (const p of probes) clearInterval(p.timer);
+      const sendingMs = Date.now() - started;
+      const settled = within(
+        Promise.all(
+          probes.map(
+            (p) =>
+              new Promise<void>((resolve) => {
+                if (p.client.pending === 0) return resolve();
+                const off = p.client.on('acked', () => p.client.pending === 0 && (off(), resolve()));
+                p.client.on('rejected', () => p.client.pending === 0 && (off(), resolve()));
+              }),
+          ),
+        ),
+        QUIESCE_TIMEOUT_MS,
+        'every line to be acknowledged or refused',
+      ).catch((err: Error) => log(err.message));
+      await settled;
+      const finalSeq = Math.max(...[...lines.values()].map((l) => l.seq ?? 0));
+      await Promise.all(
+        probes.map((p) =>
+          p.delivered
+            .waitFor((d) => d.seq >= finalSeq, QUIESCE_TIMEOUT_MS, `client ${p.index} to reach seq ${finalSeq}`)
+            .catch((err: Error) => log(err.message)),
+        ),
+      );
+      log(`quiet at seq ${finalSeq}`);
 
-    assert.ok((lines.size + notQueued.length) / (sendingMs / 1000) >= 50, 'at least 50 lines per second were sent');
-    assert.deepEqual(report.epochs, [], 'the epoch never changed (Redis runs with AOF)');
-    assert.deepEqual(report.divergent, [], 'every client has the identical contiguous sequence');
-    assert.deepEqual(report.lost, [], 'no line was lost');
-    assert.deepEqual(report.duplicated, [], 'no line appears twice');
-    assert.deepEqual(report.outOfOrder, [], 'nothing arrived out of order, on any connection');
-    assert.deepEqual([...report.refused, ...notQueued], [], 'no line was refused');
-    assert.deepEqual(report.resumeFailures, [], 'every reconnect resumed its session');
-    assert.deepEqual(report.spuriousNotices, [], 'no client was announced as gone while it was resuming');
-  });
+      const errorCount = (code: string) => probes.reduce((n, p) => n + (p.errors.get(code) ?? 0), 0);
+      const report = analyse(probes, lines, epoch, finalSeq);
+      const table = [
+        ['lines sent', lines.size + notQueued.length],
+        ['delivered (to all clients)', report.deliveredToAll],
+        ['lost', report.lost.length],
+        ['duplicated', report.duplicated.length],
+        ['out of order', report.outOfOrder.length],
+        ['refused', report.refused.length + notQueued.length],
+        ['longest reconnect (close -> welcome), ms', Math.max(0, ...probes.flatMap((p) => p.reconnectMs))],
+        ['reconnects', probes.reduce((n, p) => n + p.reconnectMs.length, 0)],
+        ['sends retried after BUS_UNAVAILABLE / RATE_LIMITED', `${errorCount('BUS_UNAVAILABLE')} / ${errorCount('RATE_LIMITED')}`],
+        ['resume failures', report.resumeFailures.length],
+        ['disconnect notices for live clients', report.spuriousNotices.length],
+        ['epoch changes', report.epochs.length],
+        ['clients with another sequence', report.divergent.length],
+        ['sending for, s', (sendingMs / 1000).toFixed(1)],
+        ['lines per second', ((lines.size + notQueued.length) / (sendingMs / 1000)).toFixed(1)],
+      ] as const;
+      const text = [
+        'chaos scenario (e2e/src/chaos.test.ts)',
+        ...table.map(([k, v]) => `  ${k.padEnd(50)} ${v}`),
+        ...evidence(report, target),
+      ].join('\n');
+      console.error(text);
+      mkdirSync(new URL('../../test-output/', import.meta.url), { recursive: true });
+      writeFileSync(REPORT, `${text}\n`);
+
+      assert.ok((lines.size + notQueued.length) / (sendingMs / 1000) >= 50, 'at least 50 lines per second were sent');
+      assert.deepEqual(report.epochs, [], 'the epoch never changed (Redis runs with AOF)');
+      assert.deepEqual(report.divergent, [], 'every client has the identical contiguous sequence');
+      assert.deepEqual(report.lost, [], 'no line was lost');
+      assert.deepEqual(report.duplicated, [], 'no line appears twice');
+      assert.deepEqual(report.outOfOrder, [], 'nothing arrived out of order, on any connection');
+      assert.deepEqual([...report.refused, ...notQueued], [], 'no line was refused');
+      assert.deepEqual(report.resumeFailures, [], 'every reconnect resumed its session');
+      assert.deepEqual(report.spuriousNotices, [], 'no client was announced as gone while it was resuming');
+    },
+  );
 });
 
 interface Report {
@@ -291,15 +332,30 @@ interface Report {
 }
 
 function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>, epoch: string, finalSeq: number): Report {
-  const report: Report = { deliveredToAll: 0, lost: [], duplicated: [], outOfOrder: [], refused: [], resumeFailures: [], spuriousNotices: [], epochs: [], divergent: [] };
+  const report: Report = {
+    deliveredToAll: 0,
+    lost: [],
+    duplicated: [],
+    outOfOrder: [],
+    refused: [],
+    resumeFailures: [],
+    spuriousNotices: [],
+    epochs: [],
+    divergent: [],
+  };
   // Each client's delivered sequence: one epoch, contiguous, no repeats.
   for (const p of all) {
     const items = p.delivered.items;
     for (const d of items) if (d.epoch !== epoch) report.epochs.push(`client ${p.index}: seq ${d.seq} in epoch ${d.epoch}, not ${epoch}`);
     items.forEach((d, i) => {
-      if (i > 0 && d.seq !== items[i - 1]!.seq + 1) report.outOfOrder.push(`client ${p.index} delivered seq ${d.seq} after ${items[i - 1]!.seq}`);
+      if (i > 0 && d.seq !== items[i - 1]!.seq + 1)
+        report.outOfOrder.push(`client ${p.index} delivered seq ${d.seq} after ${items[i - 1]!.seq}`);
     });
-    p.wires.forEach((w, i) => w.problems.forEach((problem) => report.outOfOrder.push(`client ${p.index} connection ${i} (${w.node}, resumed ${w.resumed}): ${problem}`)));
+    p.wires.forEach((w, i) =>
+      w.problems.forEach((problem) =>
+        report.outOfOrder.push(`client ${p.index} connection ${i} (${w.node}, resumed ${w.resumed}): ${problem}`),
+      ),
+    );
     for (const f of p.resumeFailures) report.resumeFailures.push(`client ${p.index}: ${f}`);
     for (const g of p.gaps) report.outOfOrder.push(`client ${p.index} gap event: ${g}`);
   }
@@ -310,7 +366,9 @@ function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>, epoch:
     const mine = new Map(p.delivered.items.map((d) => [d.seq, d.key]));
     for (let seq = from; seq <= finalSeq; seq++) {
       if (mine.get(seq) !== reference.get(seq)) {
-        report.divergent.push(`client ${p.index} at seq ${seq}: ${mine.get(seq) ?? 'nothing'} vs client 0: ${reference.get(seq) ?? 'nothing'}`);
+        report.divergent.push(
+          `client ${p.index} at seq ${seq}: ${mine.get(seq) ?? 'nothing'} vs client 0: ${reference.get(seq) ?? 'nothing'}`,
+        );
         break;
       }
     }
@@ -334,16 +392,27 @@ function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>, epoch:
     const seen = occurrences.get(text) ?? [];
     if (seen.length === 0) report.lost.push(`${text} (client ${line.client}, ${line.status}${line.seq ? ` as seq ${line.seq}` : ''})`);
     else if (seen.length > 1) report.duplicated.push(`${text} at seqs ${seen.join(', ')}`);
-    else if (line.status !== 'acked') report.lost.push(`${text} (client ${line.client}): delivered at seq ${seen[0]} but never acknowledged`);
+    else if (line.status !== 'acked')
+      report.lost.push(`${text} (client ${line.client}): delivered at seq ${seen[0]} but never acknowledged`);
     else if (all.every((p) => p.delivered.items.some((d) => d.seq === seen[0]))) report.deliveredToAll += 1;
   }
   return report;
 }
 
 function evidence(report: Report, target: ChaosTarget): string[] {
-  const problems = [report.lost, report.duplicated, report.outOfOrder, report.refused, report.resumeFailures, report.spuriousNotices, report.epochs, report.divergent];
+  const problems = [
+    report.lost,
+    report.duplicated,
+    report.outOfOrder,
+    report.refused,
+    report.resumeFailures,
+    report.spuriousNotices,
+    report.epochs,
+    report.divergent,
+  ];
   if (problems.every((list) => list.length === 0)) return [];
-  const section = (title: string, list: readonly string[]) => (list.length ? [`${title} (${list.length}):`, ...list.slice(0, 20).map((l) => `  ${l}`)] : []);
+  const section = (title: string, list: readonly string[]) =>
+    list.length ? [`${title} (${list.length}):`, ...list.slice(0, 20).map((l) => `  ${l}`)] : [];
   return [
     'evidence:',
     ...section('lost', report.lost),

@@ -146,36 +146,40 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     assert.equal((await fetch(`${target.httpUrl}/cluster.json`)).status, 404);
   });
 
-  test("the admin listener serves HAProxy's Prometheus metrics, and the dashboard and report of every gateway", { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    const admin = target.adminUrl;
-    if (!admin) return t.skip(target.cannot.admin);
-    // HAProxy checks every second and each node writes its record every second: poll, bounded.
-    const deadline = Date.now() + 30_000;
-    const poll = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: (value: T) => string): Promise<T> => {
-      for (;;) {
-        const value = await read();
-        if (done(value)) return value;
-        assert.ok(Date.now() < deadline, what(value));
-        await delay(250);
-      }
-    };
-    const active = (m: ReturnType<typeof parsePrometheusText>) => m.value('haproxy_backend_active_servers', { proxy: 'gateways' });
-    const metrics = await poll(
-      async () => parsePrometheusText(await (await fetch(`${admin}/metrics`)).text()),
-      (m) => active(m) >= target.gateways,
-      (m) => `every gateway UP behind the balancer (haproxy_backend_active_servers: ${active(m)})`,
-    );
-    assert.ok(metrics.types.has('haproxy_frontend_current_sessions'));
-    const page = await fetch(`${admin}/`);
-    assert.equal(page.status, 200);
-    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
-    const report = await poll(
-      async () => (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot,
-      (r) => r.nodes.length >= target.gateways && r.nodes.every((n) => n.ready),
-      (r) => `every gateway in /cluster.json, ready (${JSON.stringify(r.nodes.map((n) => [n.node, n.ready]))})`,
-    );
-    assert.equal(new Set(report.nodes.map((n) => n.node)).size, report.nodes.length);
-  });
+  test(
+    "the admin listener serves HAProxy's Prometheus metrics, and the dashboard and report of every gateway",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const admin = target.adminUrl;
+      if (!admin) return t.skip(target.cannot.admin);
+      // HAProxy checks every second and each node writes its record every second: poll, bounded.
+      const deadline = Date.now() + 30_000;
+      const poll = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: (value: T) => string): Promise<T> => {
+        for (;;) {
+          const value = await read();
+          if (done(value)) return value;
+          assert.ok(Date.now() < deadline, what(value));
+          await delay(250);
+        }
+      };
+      const active = (m: ReturnType<typeof parsePrometheusText>) => m.value('haproxy_backend_active_servers', { proxy: 'gateways' });
+      const metrics = await poll(
+        async () => parsePrometheusText(await (await fetch(`${admin}/metrics`)).text()),
+        (m) => active(m) >= target.gateways,
+        (m) => `every gateway UP behind the balancer (haproxy_backend_active_servers: ${active(m)})`,
+      );
+      assert.ok(metrics.types.has('haproxy_frontend_current_sessions'));
+      const page = await fetch(`${admin}/`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+      const report = await poll(
+        async () => (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot,
+        (r) => r.nodes.length >= target.gateways && r.nodes.every((n) => n.ready),
+        (r) => `every gateway in /cluster.json, ready (${JSON.stringify(r.nodes.map((n) => [n.node, n.ready]))})`,
+      );
+      assert.equal(new Set(report.nodes.map((n) => n.node)).size, report.nodes.length);
+    },
+  );
 
   test('a gateway added behind the running balancer receives new connections', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (!target.scaleUp) return t.skip(target.cannot.scaleUp);
@@ -200,32 +204,36 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     await closeAll([...clients, ...fresh]);
   });
 
-  test('a gateway killed with SIGKILL drops its clients; the others keep chatting; reconnects land on live nodes', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    if (!target.kill) return t.skip(target.cannot.kill);
-    const live = await crowd();
-    const victim = live[0]!.node;
-    const dropped = live.filter((c) => c.node === victim);
-    const survivors = live.filter((c) => c.node !== victim);
-    assert.ok(survivors.length > 0, 'no client on another node');
+  test(
+    'a gateway killed with SIGKILL drops its clients; the others keep chatting; reconnects land on live nodes',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      if (!target.kill) return t.skip(target.cannot.kill);
+      const live = await crowd();
+      const victim = live[0]!.node;
+      const dropped = live.filter((c) => c.node === victim);
+      const survivors = live.filter((c) => c.node !== victim);
+      assert.ok(survivors.length > 0, 'no client on another node');
 
-    await target.kill(victim);
-    await Promise.all(dropped.map((c) => closedWithin(c, FRAME_TIMEOUT_MS)));
-    assert.ok(survivors.every(isOpen), 'a client of another node was dropped too');
-    await deliver(survivors[0]!, unique('after-kill'), survivors);
+      await target.kill(victim);
+      await Promise.all(dropped.map((c) => closedWithin(c, FRAME_TIMEOUT_MS)));
+      assert.ok(survivors.every(isOpen), 'a client of another node was dropped too');
+      await deliver(survivors[0]!, unique('after-kill'), survivors);
 
-    // Reconnect at once, before health checks have caught up, and more times than
-    // there are gateways: the balancer must retry or redispatch, never hand out
-    // the dead one.
-    const reconnects = Math.max(dropped.length, target.gateways + 1);
-    const back: ChatClient[] = [];
-    for (let i = 0; i < reconnects; i++) {
-      const client = await connect();
-      assert.notEqual(client.node, victim, `reconnect ${i + 1} landed on the killed gateway`);
-      back.push(client);
-    }
-    console.error(`e2e: killed ${victim}; ${back.length} reconnects landed on ${[...nodesOf(back)].join(', ')}`);
-    await deliver(back[0]!, unique('reconnected'), [...survivors, ...back]);
-    await deliver(survivors[0]!, unique('welcome-back'), back);
-    await closeAll([...survivors, ...back]);
-  });
+      // Reconnect at once, before health checks have caught up, and more times than
+      // there are gateways: the balancer must retry or redispatch, never hand out
+      // the dead one.
+      const reconnects = Math.max(dropped.length, target.gateways + 1);
+      const back: ChatClient[] = [];
+      for (let i = 0; i < reconnects; i++) {
+        const client = await connect();
+        assert.notEqual(client.node, victim, `reconnect ${i + 1} landed on the killed gateway`);
+        back.push(client);
+      }
+      console.error(`e2e: killed ${victim}; ${back.length} reconnects landed on ${[...nodesOf(back)].join(', ')}`);
+      await deliver(back[0]!, unique('reconnected'), [...survivors, ...back]);
+      await deliver(survivors[0]!, unique('welcome-back'), back);
+      await closeAll([...survivors, ...back]);
+    },
+  );
 });

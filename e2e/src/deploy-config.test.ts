@@ -91,13 +91,24 @@ describe('deployment files', () => {
     }
   });
 
-  test('promtool check config accepts infra/prometheus/prometheus.yml, which finds the gateways through Docker\'s DNS and scrapes HAProxy', (t) => {
+  test("promtool check config accepts infra/prometheus/prometheus.yml, which finds the gateways through Docker's DNS and scrapes HAProxy", (t) => {
     const config = readFileSync(PROMETHEUS_CONFIG, 'utf8');
-    const scrape = (parse(config) as { scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }>; static_configs?: Array<{ targets: string[] }> }> }).scrape_configs;
+    const scrape = (
+      parse(config) as {
+        scrape_configs: Array<{
+          job_name: string;
+          dns_sd_configs?: Array<{ names: string[]; port: number }>;
+          static_configs?: Array<{ targets: string[] }>;
+        }>;
+      }
+    ).scrape_configs;
     const gateways = scrape.find((job) => job.dns_sd_configs);
     assert.deepEqual(gateways?.dns_sd_configs?.[0]?.names, ['gateway']);
     assert.equal(gateways?.dns_sd_configs?.[0]?.port, 9464);
-    assert.ok(scrape.some((job) => job.static_configs?.some((s) => s.targets.includes('lb:8404'))), "HAProxy's exporter is scraped");
+    assert.ok(
+      scrape.some((job) => job.static_configs?.some((s) => s.targets.includes('lb:8404'))),
+      "HAProxy's exporter is scraped",
+    );
     if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0) {
       return t.skip('promtool is not installed (apt-get install prometheus)');
     }
@@ -106,10 +117,14 @@ describe('deployment files', () => {
   });
 
   test('Grafana gets the Prometheus data source and the board provisioned, and every panel names that data source', () => {
-    const sources = parse(readFileSync(join(GRAFANA, 'provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string; url: string }> };
+    const sources = parse(readFileSync(join(GRAFANA, 'provisioning/datasources/prometheus.yml'), 'utf8')) as {
+      datasources: Array<{ uid: string; url: string }>;
+    };
     const [source] = sources.datasources;
     assert.equal(source?.url, 'http://prometheus:9090');
-    const providers = parse(readFileSync(join(GRAFANA, 'provisioning/dashboards/switchboard.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+    const providers = parse(readFileSync(join(GRAFANA, 'provisioning/dashboards/switchboard.yml'), 'utf8')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
     const grafana = service('grafana');
     const mounted = (grafana.volumes ?? []).map((v) => v.split(':')[1]);
     assert.ok(mounted.includes(providers.providers[0]?.options.path), 'the provider reads the mounted boards');
@@ -153,10 +168,11 @@ describe('deployment files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-lb-start-'));
     try {
       const pem = join(dir, 'switchboard.pem');
-      const run = () => spawnSync('sh', [LB_START, 'sh', '-c', 'echo "LB_TLS_CERT=${LB_TLS_CERT-unset}"'], {
-        encoding: 'utf8',
-        env: { PATH: '/usr/bin:/bin', LB_TLS_CERT: pem },
-      });
+      const run = () =>
+        spawnSync('sh', [LB_START, 'sh', '-c', 'echo "LB_TLS_CERT=${LB_TLS_CERT-unset}"'], {
+          encoding: 'utf8',
+          env: { PATH: '/usr/bin:/bin', LB_TLS_CERT: pem },
+        });
       const without = run();
       assert.equal(without.status, 0, without.stderr);
       assert.match(without.stdout, /no certificate at .*: plain HTTP only/);

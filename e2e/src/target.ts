@@ -39,7 +39,8 @@ export interface Target {
 
 export async function openTarget(env: NodeJS.ProcessEnv = process.env): Promise<Target> {
   const gateways = Number(env.E2E_GATEWAYS ?? 3);
-  if (!Number.isInteger(gateways) || gateways < 2) throw new Error(`E2E_GATEWAYS must be an integer of at least 2, got ${env.E2E_GATEWAYS}`);
+  if (!Number.isInteger(gateways) || gateways < 2)
+    throw new Error(`E2E_GATEWAYS must be an integer of at least 2, got ${env.E2E_GATEWAYS}`);
   const scaleCmd = env.E2E_SCALE_CMD;
   const scaleUp = scaleCmd ? () => shell(scaleCmd, {}) : undefined;
   const noScale = 'E2E_SCALE_CMD is not set (npm run e2e:docker sets it: docker-compose up --scale gateway=4)';

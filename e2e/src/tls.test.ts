@@ -109,25 +109,29 @@ describe('the load balancer over TLS', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
     }
   });
 
-  test('the plain listener redirects to https:// (path and query kept), but for /healthz and /readyz', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    if ('skip' in target) return t.skip(target.skip);
-    const { plainUrl, httpsUrl } = tls();
-    if (!plainUrl) return t.skip('E2E_PLAIN_URL is not set: the plain listener is unknown');
-    for (const path of ['/', '/ws', '/app.js?v=1']) {
-      const answer = await httpGet(`${plainUrl}${path}`);
-      assert.equal(answer.status, 301, path);
-      assert.equal(answer.headers.location, `${httpsUrl}${path}`, path);
-      assert.equal(answer.headers['strict-transport-security'], undefined, 'never over plain HTTP');
-    }
-    for (const path of ['/healthz', '/readyz']) {
-      const answer = await httpGet(`${plainUrl}${path}`);
-      assert.equal(answer.status, 200, `${path} is answered in plain HTTP, for probes`);
-    }
-    // A plain WebSocket is sent to wss:// as well: this client does not follow, so it is refused.
-    const ws = new URL('/ws', plainUrl);
-    ws.protocol = 'ws:';
-    await assert.rejects(ChatClient.connect(ws.href, { timeoutMs: CONNECT_TIMEOUT_MS }), /301/);
-  });
+  test(
+    'the plain listener redirects to https:// (path and query kept), but for /healthz and /readyz',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      if ('skip' in target) return t.skip(target.skip);
+      const { plainUrl, httpsUrl } = tls();
+      if (!plainUrl) return t.skip('E2E_PLAIN_URL is not set: the plain listener is unknown');
+      for (const path of ['/', '/ws', '/app.js?v=1']) {
+        const answer = await httpGet(`${plainUrl}${path}`);
+        assert.equal(answer.status, 301, path);
+        assert.equal(answer.headers.location, `${httpsUrl}${path}`, path);
+        assert.equal(answer.headers['strict-transport-security'], undefined, 'never over plain HTTP');
+      }
+      for (const path of ['/healthz', '/readyz']) {
+        const answer = await httpGet(`${plainUrl}${path}`);
+        assert.equal(answer.status, 200, `${path} is answered in plain HTTP, for probes`);
+      }
+      // A plain WebSocket is sent to wss:// as well: this client does not follow, so it is refused.
+      const ws = new URL('/ws', plainUrl);
+      ws.protocol = 'ws:';
+      await assert.rejects(ChatClient.connect(ws.href, { timeoutMs: CONNECT_TIMEOUT_MS }), /301/);
+    },
+  );
 
   test('plain HTTP on the TLS port fails the handshake', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     if ('skip' in target) return t.skip(target.skip);

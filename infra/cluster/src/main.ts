@@ -67,7 +67,9 @@ for (const gateway of cluster.gateways) {
 }
 console.log(`haproxy    ${cluster.httpUrl}`);
 if (cluster.plainUrl) console.log(`haproxy    ${cluster.plainUrl}  redirects to ${cluster.httpUrl} (but /healthz, /readyz)`);
-console.log(`admin      ${cluster.adminUrl}/  the live dashboard · ${cluster.adminUrl}/metrics  HAProxy's Prometheus metrics · ${cluster.lb.statsUrl}`);
+console.log(
+  `admin      ${cluster.adminUrl}/  the live dashboard · ${cluster.adminUrl}/metrics  HAProxy's Prometheus metrics · ${cluster.lb.statsUrl}`,
+);
 console.log(`\nSwitchboard is up: ${cluster.httpUrl}  (WebSocket ${cluster.wsUrl}); all ${gateways} gateways UP`);
 const e2eCa = tlsCert ? ' E2E_CA=<the authority that signed it, e.g. infra/tls/ca.crt>' : '';
 console.log(`E2E_URL=${cluster.httpUrl}${e2eCa} npm run e2e   runs the end-to-end suite against it. Ctrl-C stops everything.`);

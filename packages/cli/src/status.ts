@@ -40,7 +40,10 @@ export function statusTable(snapshot: ClusterSnapshot): string {
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   // Names and health read left to right; numbers line up on the right.
   const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const sum = (pick: (n: NodeStats) => number) => snapshot.nodes.reduce((total, n) => total + pick(n), 0);
   const ready = snapshot.nodes.filter((n) => n.ready).length;
   const out = [line(COLUMNS), ...rows.map(line), ''];

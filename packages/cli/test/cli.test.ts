@@ -38,7 +38,11 @@ describe('switchboard command line', () => {
     assert.deepEqual(parseArgs(['client', 'ada'], {}), { kind: 'client', nickname: 'ada', url: DEFAULT_URL });
     assert.deepEqual(parseArgs(['client', '--url', 'ws://h:1/ws', 'ada'], {}), { kind: 'client', nickname: 'ada', url: 'ws://h:1/ws' });
     assert.deepEqual(parseArgs(['client', 'ada', '--url=ws://h:2/ws'], {}), { kind: 'client', nickname: 'ada', url: 'ws://h:2/ws' });
-    assert.deepEqual(parseArgs(['client', 'ada'], { SWITCHBOARD_URL: 'ws://env/ws' }), { kind: 'client', nickname: 'ada', url: 'ws://env/ws' });
+    assert.deepEqual(parseArgs(['client', 'ada'], { SWITCHBOARD_URL: 'ws://env/ws' }), {
+      kind: 'client',
+      nickname: 'ada',
+      url: 'ws://env/ws',
+    });
     assert.deepEqual(parseArgs(['server', '--port', '0'], {}), { kind: 'server', args: ['--port', '0'] });
     assert.deepEqual(parseArgs([], {}), { kind: 'help' });
     assert.throws(() => parseArgs(['client'], {}), /client needs exactly one NAME/);
@@ -48,7 +52,12 @@ describe('switchboard command line', () => {
   });
 
   it('reads `--ca FILE` and `--ca=FILE` beside --url, in any order', () => {
-    assert.deepEqual(parseArgs(['client', 'ada', '--ca', '/etc/ca.pem'], {}), { kind: 'client', nickname: 'ada', url: DEFAULT_URL, ca: '/etc/ca.pem' });
+    assert.deepEqual(parseArgs(['client', 'ada', '--ca', '/etc/ca.pem'], {}), {
+      kind: 'client',
+      nickname: 'ada',
+      url: DEFAULT_URL,
+      ca: '/etc/ca.pem',
+    });
     assert.deepEqual(parseArgs(['client', '--ca=/c.pem', '--url', 'wss://h/ws', 'ada'], {}), {
       kind: 'client',
       nickname: 'ada',
@@ -58,7 +67,7 @@ describe('switchboard command line', () => {
     assert.throws(() => parseArgs(['client', 'a', '--ca'], {}), /--ca needs a value/);
   });
 
-  it('prints other people\'s text with every control character defused', () => {
+  it("prints other people's text with every control character defused", () => {
     assert.equal(safeText('red \x1b[31m bell \x07 rtl \u202e end'), 'red \uFFFD[31m bell \uFFFD rtl \uFFFD end');
     const line = chatLine({ type: 'message', id: 'x', nickname: 'a\x1bb', message: 'hi\r\nthere', time: Date.UTC(2026, 0, 1) } as never);
     assert.match(line ?? '', /^\[\d\d:\d\d:\d\d\] <a\uFFFDb> hi\uFFFD\uFFFDthere$/);
@@ -89,7 +98,11 @@ describe('switchboard client, driven through a pipe against a real gateway', () 
   it('takes its name, prints lines with nick and time, sends stdin lines and /nick, and exits 0 on end of input', async () => {
     const cli = runCli(['client', 'alice', '--url', node.wsUrl]);
     const joined = await bob.waitFor((f) => f.type === 'nick_update' && f.nickname === 'alice', 'alice to take her name');
-    await cli.err.waitFor((l) => l === '* connected to node cli-node as ' + (joined as { previous: string }).previous, WAIT_MS, 'the connected status');
+    await cli.err.waitFor(
+      (l) => l === '* connected to node cli-node as ' + (joined as { previous: string }).previous,
+      WAIT_MS,
+      'the connected status',
+    );
     await cli.out.waitFor((l) => / \* Client \S+ changed to alice$/.test(l), WAIT_MS, 'her own rename');
 
     bob.send('hi alice \x1b[2J <b>bold</b>');

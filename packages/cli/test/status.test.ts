@@ -23,8 +23,20 @@ async function run(args: string[]): Promise<{ code: number | null; out: string; 
 }
 
 const node = (over: Partial<NodeStats>): NodeStats => ({
-  node: 'gw1', at: 1_000_000, startedAt: 1_000_000 - 3_723_000, bus: 'redis', ready: true, connections: 12, connectionsV2: 10,
-  linesPerSec: 4.25, deliveriesPerSec: 51, bytesPerSec: 5000, refusalsPerSec: 0, latencyP99Ms: 2.5, eventLoopLagMs: 1.2, rssBytes: 1e8,
+  node: 'gw1',
+  at: 1_000_000,
+  startedAt: 1_000_000 - 3_723_000,
+  bus: 'redis',
+  ready: true,
+  connections: 12,
+  connectionsV2: 10,
+  linesPerSec: 4.25,
+  deliveriesPerSec: 51,
+  bytesPerSec: 5000,
+  refusalsPerSec: 0,
+  latencyP99Ms: 2.5,
+  eventLoopLagMs: 1.2,
+  rssBytes: 1e8,
   ...over,
 });
 
@@ -40,7 +52,17 @@ describe('switchboard status', () => {
     const snapshot: ClusterSnapshot = {
       at: 1_000_000,
       servedBy: 'gw1',
-      nodes: [node({}), node({ node: 'gw2\x1b[2J', ready: false, reason: 'redis subscriber reconnecting', connections: 3, connectionsV2: 0, latencyP99Ms: null })],
+      nodes: [
+        node({}),
+        node({
+          node: 'gw2\x1b[2J',
+          ready: false,
+          reason: 'redis subscriber reconnecting',
+          connections: 3,
+          connectionsV2: 0,
+          latencyP99Ms: null,
+        }),
+      ],
     };
     const lines = statusTable(snapshot).trimEnd().split('\n');
     assert.match(lines[0]!, /^NODE\s+HEALTH\s+CONNS\s+V2\s+LINES\/S\s+DELIV\/S\s+P99 MS\s+LAG MS\s+REFUSED\/S\s+UP$/);
@@ -67,7 +89,8 @@ describe('switchboard status', () => {
       const deadline = Date.now() + STATS_WAIT_MS;
       let result = await run(['status', '--url', gateway.metricsUrl]);
       // The record is sampled every second: wait for one that counts the client.
-      while (!/^status-node\s+ready\s+1\s/m.test(result.out) && Date.now() < deadline) result = await run(['status', '--url', gateway.metricsUrl]);
+      while (!/^status-node\s+ready\s+1\s/m.test(result.out) && Date.now() < deadline)
+        result = await run(['status', '--url', gateway.metricsUrl]);
       assert.equal(result.code, 0, result.err);
       assert.match(result.out, /^status-node\s+ready\s+1\s+0\s/m);
       assert.match(result.out, /^1 node, 1 ready · 1 connections · .* served by status-node$/m);

@@ -48,7 +48,14 @@ function serve(socket: FakeSocket, broadcast: (frame: Record<string, unknown>) =
     const me = { id: 'id-ada', nickname: 'ada' };
     if (frame.type === 'message') broadcast({ type: 'message', ...me, message: frame.message, ref: frame.ref });
     if (frame.type === 'nick') {
-      broadcast({ type: 'nick_update', ...me, nickname: frame.nickname, previous: 'ada', message: `Client ada changed to ${String(frame.nickname)}`, ref: frame.ref });
+      broadcast({
+        type: 'nick_update',
+        ...me,
+        nickname: frame.nickname,
+        previous: 'ada',
+        message: `Client ada changed to ${String(frame.nickname)}`,
+        ref: frame.ref,
+      });
     }
   };
   socket.close = (code?: number, reason?: string) => {
@@ -57,7 +64,18 @@ function serve(socket: FakeSocket, broadcast: (frame: Record<string, unknown>) =
   };
   queueMicrotask(() => {
     socket.open('switchboard.v2');
-    socket.frame({ type: 'welcome', id: 'id-ada', nickname: 'ada', node: 'gw-fake', message: 'Welcome, ada!', session: 's', epoch: EPOCH, seq: 10, resumed: false, limits: LIMITS });
+    socket.frame({
+      type: 'welcome',
+      id: 'id-ada',
+      nickname: 'ada',
+      node: 'gw-fake',
+      message: 'Welcome, ada!',
+      session: 's',
+      epoch: EPOCH,
+      seq: 10,
+      resumed: false,
+      limits: LIMITS,
+    });
   });
 }
 
@@ -82,18 +100,19 @@ describe('switchboard client rendering, on a fake gateway', () => {
     t.server.broadcast({ type: 'notification', id: 'c', nickname: 'cy', message: 'cy has connected', event: 'connected' });
     t.server.broadcast({ type: 'nick_update', id: 'b', nickname: 'rob', previous: 'bob', message: 'Client bob changed to rob' });
     await t.out.waitFor((l) => l.includes('changed to rob'), WAIT_MS, 'the rename');
-    assert.deepEqual(t.out.items, [
-      '[12:03:04] <bob> hi ada',
-      '[12:03:04] * cy has connected',
-      '[12:03:04] * Client bob changed to rob',
-    ]);
+    assert.deepEqual(t.out.items, ['[12:03:04] <bob> hi ada', '[12:03:04] * cy has connected', '[12:03:04] * Client bob changed to rob']);
     assert.equal(await quit(t), 0);
   });
 
   it('shows control characters from others as \uFFFD, in names, lines and status, and markup as typed', async () => {
     const t = terminal();
     await t.err.waitFor((l) => l.startsWith('* connected'), WAIT_MS, 'the connected status');
-    t.server.broadcast({ type: 'message', id: 'b', nickname: 'b\x1b[31mob', message: 'clear \x1b[2J bell \x07 rtl \u202e <b>bold</b>\r\nnext' });
+    t.server.broadcast({
+      type: 'message',
+      id: 'b',
+      nickname: 'b\x1b[31mob',
+      message: 'clear \x1b[2J bell \x07 rtl \u202e <b>bold</b>\r\nnext',
+    });
     const line = await t.out.waitFor((l) => l.includes('clear'), WAIT_MS, "bob's line");
     assert.equal(line, '[12:03:04] <b\uFFFD[31mob> clear \uFFFD[2J bell \uFFFD rtl \uFFFD <b>bold</b>\uFFFD\uFFFDnext');
     t.server.socket.frame({ type: 'error', id: 'id-ada', nickname: 'ada', code: 'NICK_INVALID', message: 'bad \x1b name' });
@@ -106,10 +125,17 @@ describe('switchboard client rendering, on a fake gateway', () => {
     await t.err.waitFor((l) => l.startsWith('* connected'), WAIT_MS, 'the connected status');
     t.input.write(`${'x'.repeat(LIMITS.maxMessageBytes)}\n`);
     await t.err.waitFor((l) => l.startsWith('! Too long:'), WAIT_MS, 'the refusal');
-    assert.match(t.err.items.find((l) => l.startsWith('! Too long:')) ?? '', new RegExp(`over the server's limit of ${LIMITS.maxMessageBytes}; nothing was sent`));
+    assert.match(
+      t.err.items.find((l) => l.startsWith('! Too long:')) ?? '',
+      new RegExp(`over the server's limit of ${LIMITS.maxMessageBytes}; nothing was sent`),
+    );
     t.input.write('short and sweet\n'); // about 65 bytes as a v2 frame
     await t.out.waitFor((l) => l === '[12:03:04] <ada> short and sweet', WAIT_MS, 'the next line, echoed');
-    assert.deepEqual(t.server.received().map((f) => f.message), ['short and sweet'], 'only the line that fits was sent');
+    assert.deepEqual(
+      t.server.received().map((f) => f.message),
+      ['short and sweet'],
+      'only the line that fits was sent',
+    );
     assert.equal(await quit(t), 0);
   });
 

@@ -108,10 +108,14 @@ function wholePositive(value: number, name: string): number {
 
 function checkResumePoint(point: ResumePoint): ResumePoint {
   const ok =
-    typeof point === 'object' && point !== null &&
-    typeof point.session === 'string' && point.session.length > 0 &&
-    typeof point.id === 'string' && typeof point.epoch === 'string' &&
-    Number.isSafeInteger(point.since) && point.since >= 0;
+    typeof point === 'object' &&
+    point !== null &&
+    typeof point.session === 'string' &&
+    point.session.length > 0 &&
+    typeof point.id === 'string' &&
+    typeof point.epoch === 'string' &&
+    Number.isSafeInteger(point.since) &&
+    point.since >= 0;
   if (!ok) throw new TypeError('resume must be { session, id, epoch, since } as read from client.resumePoint');
   return { session: point.session, id: point.id, epoch: point.epoch, since: point.since };
 }

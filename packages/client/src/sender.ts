@@ -205,10 +205,13 @@ export class Sender {
 
   private flushLater(): void {
     if (this.paceTimer !== undefined) return;
-    this.paceTimer = setTimeout(() => {
-      this.paceTimer = undefined;
-      this.flush();
-    }, Math.max(1, this.bucket.waitMs()));
+    this.paceTimer = setTimeout(
+      () => {
+        this.paceTimer = undefined;
+        this.flush();
+      },
+      Math.max(1, this.bucket.waitMs()),
+    );
   }
 
   private reject(entry: OutboxEntry, error: ClientError): void {

@@ -31,9 +31,7 @@ export const SocketState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as 
 export function resolveWebSocket(given: WebSocketConstructor | undefined): WebSocketConstructor {
   const found = given ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (found === undefined) {
-    throw new TypeError(
-      'no WebSocket implementation: pass options.WebSocket (in Node 20: import { WebSocket } from "ws")',
-    );
+    throw new TypeError('no WebSocket implementation: pass options.WebSocket (in Node 20: import { WebSocket } from "ws")');
   }
   return found;
 }

@@ -32,15 +32,28 @@ describe('SwitchboardClient, protocol v2', () => {
     assert.notEqual(m?.ref, n?.ref);
     assert.equal(client.pending, 2);
     socket(0).frame({ ...message(11, 'one', { ref: m?.ref }), id: 'id-1' });
-    socket(0).frame({ type: 'nick_update', id: 'id-1', nickname: 'ada', previous: 'AnonymousUser1', message: 'x', time: 1, seq: 12, epoch: EPOCH, ref: n?.ref });
+    socket(0).frame({
+      type: 'nick_update',
+      id: 'id-1',
+      nickname: 'ada',
+      previous: 'AnonymousUser1',
+      message: 'x',
+      time: 1,
+      seq: 12,
+      epoch: EPOCH,
+      ref: n?.ref,
+    });
     assert.deepEqual(await first, { ref: m?.ref, kind: 'message', text: 'one', seq: 11, epoch: EPOCH });
     assert.equal((await second)?.seq, 12);
-    assert.deepEqual(acked.map((a) => a.seq), [11, 12]);
+    assert.deepEqual(
+      acked.map((a) => a.seq),
+      [11, 12],
+    );
     assert.equal(client.pending, 0);
     assert.equal(client.nickname, 'ada');
   });
 
-  it('does not take a ref echoed on another client\'s event as its own acknowledgement', async () => {
+  it("does not take a ref echoed on another client's event as its own acknowledgement", async () => {
     const { client, socket } = setup();
     const connected = client.connect();
     welcome(socket(0));
@@ -59,7 +72,10 @@ describe('SwitchboardClient, protocol v2', () => {
     welcome(socket(0), { seq: 10 });
     await connected;
     for (const seq of [10, 11, 12, 11, 12, 13, 9, 15]) socket(0).frame(message(seq, `m${seq}`));
-    assert.deepEqual(delivered.map((d) => d.seq), [11, 12, 13, 15]);
+    assert.deepEqual(
+      delivered.map((d) => d.seq),
+      [11, 12, 13, 15],
+    );
     assert.deepEqual(seen, [11, 12, 13, 15], 'duplicates do not reach "frame" either');
     assert.deepEqual(gaps, [{ reason: 'seq', epoch: EPOCH, from: 14, to: 14 }]);
     assert.deepEqual(client.position, { epoch: EPOCH, seq: 15 });
@@ -74,7 +90,10 @@ describe('SwitchboardClient, protocol v2', () => {
     socket(0).frame(message(1, 'new world', { epoch: 'ep-2' }));
     socket(0).frame(message(2, 'next', { epoch: 'ep-2' }));
     socket(0).frame(message(1, 'again', { epoch: 'ep-2' }));
-    assert.deepEqual(delivered.map((d) => d.message), ['old', 'new world', 'next']);
+    assert.deepEqual(
+      delivered.map((d) => d.message),
+      ['old', 'new world', 'next'],
+    );
     assert.deepEqual(gaps, [{ reason: 'epoch', previous: EPOCH, epoch: 'ep-2' }]);
     assert.deepEqual(client.resumePoint, { session: 'tok-1', id: 'id-1', epoch: 'ep-2', since: 2 });
   });
@@ -98,7 +117,10 @@ describe('SwitchboardClient, protocol v2', () => {
     const hello = welcome(socket(1), { nickname: 'ada', seq: 11, resumed: true, node: 'gw-2' });
     assert.deepEqual(hello, { type: 'hello', session: 'tok-1', since: 11, epoch: EPOCH });
     const resent = after(socket(1));
-    assert.deepEqual(resent.map((f) => f.message), ['in flight', 'typed during the drop']);
+    assert.deepEqual(
+      resent.map((f) => f.message),
+      ['in flight', 'typed during the drop'],
+    );
     assert.equal(resent[0]?.ref, ref1, 'the same ref as before the drop');
     const ref2 = resent[1]?.ref;
 
@@ -109,7 +131,10 @@ describe('SwitchboardClient, protocol v2', () => {
     socket(1).frame({ ...message(13, 'typed during the drop', { ref: ref2 }), id: 'id-1' });
     assert.equal((await inFlight)?.seq, 12);
     assert.equal((await duringDrop)?.seq, 13);
-    assert.deepEqual(delivered.map((d) => d.seq), [11, 12, 13]);
+    assert.deepEqual(
+      delivered.map((d) => d.seq),
+      [11, 12, 13],
+    );
     assert.deepEqual(failures, []);
     assert.equal(client.nickname, 'ada');
     assert.ok(!after(socket(1)).some((f) => f.type === 'nick'), 'a resumed session keeps its name: no rename');
@@ -138,10 +163,17 @@ describe('SwitchboardClient, protocol v2', () => {
     mock.timers.tick(199);
     assert.equal(after(socket(0)).length, 1, 'waits the backoff');
     mock.timers.tick(1);
-    assert.deepEqual(after(socket(0)).map((f) => f.ref), [ref, ref]);
+    assert.deepEqual(
+      after(socket(0)).map((f) => f.ref),
+      [ref, ref],
+    );
     socket(0).frame(error('RATE_LIMITED', ref));
     mock.timers.tick(400);
-    assert.deepEqual(after(socket(0)).map((f) => f.ref), [ref, ref, ref], 'the second delay is doubled');
+    assert.deepEqual(
+      after(socket(0)).map((f) => f.ref),
+      [ref, ref, ref],
+      'the second delay is doubled',
+    );
     socket(0).frame({ ...message(11, 'through the outage', { ref }), id: 'id-1' });
     assert.equal((await line)?.seq, 11);
 
@@ -149,7 +181,10 @@ describe('SwitchboardClient, protocol v2', () => {
     const badRef = after(socket(0))[3]?.ref;
     socket(0).frame(error('NICK_INVALID', badRef));
     await assert.rejects(bad, (err: ClientError) => err.code === 'NICK_INVALID' && err.message === 'NICK_INVALID!');
-    assert.deepEqual(rejected.map((r) => [r.ref, r.error.code]), [[badRef, 'NICK_INVALID']]);
+    assert.deepEqual(
+      rejected.map((r) => [r.ref, r.error.code]),
+      [[badRef, 'NICK_INVALID']],
+    );
     mock.timers.tick(60_000);
     assert.equal(after(socket(0)).length, 4, 'a final error is not retried');
   });
@@ -165,7 +200,10 @@ describe('SwitchboardClient, protocol v2', () => {
     socket(0).drop(1012);
     mock.timers.tick(100);
     welcome(socket(1), { resumed: true });
-    assert.deepEqual(after(socket(1)).map((f) => f.ref), [ref]);
+    assert.deepEqual(
+      after(socket(1)).map((f) => f.ref),
+      [ref],
+    );
     mock.timers.tick(5_000);
     assert.equal(after(socket(1)).length, 1, 'the cancelled backoff does not send it twice');
   });
@@ -193,7 +231,10 @@ describe('SwitchboardClient, protocol v2', () => {
       assert.deepEqual(failure.missed, missed);
       const next = (fields.seq ?? 0) + 1;
       socket(1).frame(message(next, 'after', { epoch: fields.epoch ?? EPOCH }));
-      assert.deepEqual(delivered.map((d) => d.message), ['a', 'b', 'after']);
+      assert.deepEqual(
+        delivered.map((d) => d.message),
+        ['a', 'b', 'after'],
+      );
     });
   }
 
@@ -204,7 +245,17 @@ describe('SwitchboardClient, protocol v2', () => {
     await connected;
     const rename = after(socket(0))[0];
     assert.deepEqual([rename?.type, rename?.nickname], ['nick', 'ada']);
-    socket(0).frame({ type: 'nick_update', id: 'id-1', nickname: 'ada', previous: 'AnonymousUser1', message: 'x', time: 1, seq: 11, epoch: EPOCH, ref: rename?.ref });
+    socket(0).frame({
+      type: 'nick_update',
+      id: 'id-1',
+      nickname: 'ada',
+      previous: 'AnonymousUser1',
+      message: 'x',
+      time: 1,
+      seq: 11,
+      epoch: EPOCH,
+      ref: rename?.ref,
+    });
     socket(0).drop(1006);
     mock.timers.tick(100);
     welcome(socket(1), { id: 'id-2', nickname: 'AnonymousUser2', session: 'tok-2', seq: 30 });
@@ -220,7 +271,10 @@ describe('SwitchboardClient, protocol v2', () => {
     await connected;
     assert.deepEqual(hello, { type: 'hello', session: 'saved', since: 77, epoch: EPOCH });
     assert.deepEqual(failures, []);
-    assert.throws(() => setup({ resume: { session: '', id: 'x', epoch: 'e', since: 1 } }), /resume must be \{ session, id, epoch, since \}/);
+    assert.throws(
+      () => setup({ resume: { session: '', id: 'x', epoch: 'e', since: 1 } }),
+      /resume must be \{ session, id, epoch, since \}/,
+    );
   });
 
   for (const code of [1001, 1006, 1012]) {
@@ -266,7 +320,10 @@ describe('SwitchboardClient, protocol v2', () => {
     await closing;
     await assert.rejects(waiting, (err: ClientError) => err.code === 'CLOSED');
     assert.equal(client.resumePoint, undefined);
-    assert.throws(() => client.send('after close'), (err: ClientError) => err.code === 'NOT_OPEN');
+    assert.throws(
+      () => client.send('after close'),
+      (err: ClientError) => err.code === 'NOT_OPEN',
+    );
   });
 
   it('never closes with 1000 when it abandons a stalled attempt: the session must survive', () => {
@@ -283,14 +340,20 @@ describe('SwitchboardClient, protocol v2', () => {
     void client.connect();
     void client.send('1');
     void client.send('2');
-    assert.throws(() => client.send('3'), (err: ClientError) => err.code === 'OUTBOX_FULL');
+    assert.throws(
+      () => client.send('3'),
+      (err: ClientError) => err.code === 'OUTBOX_FULL',
+    );
     assert.equal(client.pending, 2);
   });
 
   it('measures the v2 frame, ref included, against maxMessageBytes', () => {
     const { client } = setup();
     void client.connect();
-    assert.throws(() => client.send('x'.repeat(500)), (err: ClientError) => err.code === 'MESSAGE_TOO_BIG');
+    assert.throws(
+      () => client.send('x'.repeat(500)),
+      (err: ClientError) => err.code === 'MESSAGE_TOO_BIG',
+    );
     assert.equal(client.pending, 0);
   });
 

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { TERMINAL_CLOSE_CODES } from '@switchboard/protocol';
-import { ClientError, SwitchboardClient, backoffDelay, resolveReconnectOptions, type ClientOptions, type StateChange } from '../src/index.js';
+import {
+  ClientError,
+  SwitchboardClient,
+  backoffDelay,
+  resolveReconnectOptions,
+  type ClientOptions,
+  type StateChange,
+} from '../src/index.js';
 import { fakeWebSocket, type FakeSocket } from './fake-socket.js';
 
 const URL = 'ws://gateway.test/ws';
@@ -21,8 +28,26 @@ function setup(options: Partial<ClientOptions> = {}) {
 
 const broadcast = {
   message: { type: 'message', id: 'b', nickname: 'bob', message: 'hi', time: 1, seq: 1, epoch: 'e' },
-  notification: { type: 'notification', id: 'b', nickname: 'bob', message: 'bob has connected', event: 'connected', time: 1, seq: 2, epoch: 'e' },
-  nick_update: { type: 'nick_update', id: 'b', nickname: 'rob', previous: 'bob', message: 'Client bob changed to rob', time: 1, seq: 3, epoch: 'e' },
+  notification: {
+    type: 'notification',
+    id: 'b',
+    nickname: 'bob',
+    message: 'bob has connected',
+    event: 'connected',
+    time: 1,
+    seq: 2,
+    epoch: 'e',
+  },
+  nick_update: {
+    type: 'nick_update',
+    id: 'b',
+    nickname: 'rob',
+    previous: 'bob',
+    message: 'Client bob changed to rob',
+    time: 1,
+    seq: 3,
+    epoch: 'e',
+  },
   error: { type: 'error', id: 'id-1', nickname: 'AnonymousUser1', code: 'RATE_LIMITED', message: 'Slow down.' },
 } as const;
 
@@ -38,7 +63,10 @@ describe('SwitchboardClient', () => {
     socket(0).accept('id-1', 'AnonymousUser1', 'gw-7');
     const welcome = await connected;
     assert.equal(welcome.nickname, 'AnonymousUser1');
-    assert.deepEqual(states.map((s) => s.state), ['connecting', 'open']);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ['connecting', 'open'],
+    );
     assert.equal(client.id, 'id-1');
     assert.equal(client.node, 'gw-7');
     assert.equal(socket(0).url, URL);
@@ -61,11 +89,16 @@ describe('SwitchboardClient', () => {
     socket(0).raw('not json');
     socket(0).raw(new Uint8Array([1, 2])); // binary: not part of the protocol, ignored
     assert.deepEqual(seen, [
-      'frame:welcome', 'welcome:gw-1',
-      'frame:message', 'message:bob:hi',
-      'frame:notification', 'notification:connected',
-      'frame:nick_update', 'nick_update:bob->rob',
-      'frame:error', 'error:RATE_LIMITED',
+      'frame:welcome',
+      'welcome:gw-1',
+      'frame:message',
+      'message:bob:hi',
+      'frame:notification',
+      'notification:connected',
+      'frame:nick_update',
+      'nick_update:bob->rob',
+      'frame:error',
+      'error:RATE_LIMITED',
       'unknown:not json',
     ]);
   });
@@ -96,21 +129,48 @@ describe('SwitchboardClient', () => {
       }
       return 'sent';
     };
-    assert.equal(code(() => client.send('   ')), 'EMPTY_MESSAGE');
-    assert.equal(code(() => client.send('é'.repeat(300))), 'MESSAGE_TOO_BIG');
-    assert.equal(code(() => client.setNick('')), 'NICK_REQUIRED');
-    assert.equal(code(() => client.setNick('x'.repeat(33))), 'NICK_TOO_LONG');
-    assert.equal(code(() => client.setNick('two words')), 'NICK_INVALID');
-    assert.equal(code(() => client.submit('/nick')), 'NICK_REQUIRED');
+    assert.equal(
+      code(() => client.send('   ')),
+      'EMPTY_MESSAGE',
+    );
+    assert.equal(
+      code(() => client.send('é'.repeat(300))),
+      'MESSAGE_TOO_BIG',
+    );
+    assert.equal(
+      code(() => client.setNick('')),
+      'NICK_REQUIRED',
+    );
+    assert.equal(
+      code(() => client.setNick('x'.repeat(33))),
+      'NICK_TOO_LONG',
+    );
+    assert.equal(
+      code(() => client.setNick('two words')),
+      'NICK_INVALID',
+    );
+    assert.equal(
+      code(() => client.submit('/nick')),
+      'NICK_REQUIRED',
+    );
     assert.deepEqual(socket(0).sent, []);
-    assert.equal(code(() => client.send('x'.repeat(512))), 'sent');
+    assert.equal(
+      code(() => client.send('x'.repeat(512))),
+      'sent',
+    );
   });
 
   it('throws NOT_OPEN when not connected, and keeps nothing (protocol v1)', () => {
     const { client } = setup({ protocol: 'v1' });
-    assert.throws(() => client.send('early'), (err: ClientError) => err.code === 'NOT_OPEN');
+    assert.throws(
+      () => client.send('early'),
+      (err: ClientError) => err.code === 'NOT_OPEN',
+    );
     void client.connect();
-    assert.throws(() => client.send('still early'), (err: ClientError) => err.code === 'NOT_OPEN');
+    assert.throws(
+      () => client.send('still early'),
+      (err: ClientError) => err.code === 'NOT_OPEN',
+    );
   });
 
   it('reconnects after a lost connection with backoff, then takes its nickname back', async () => {
@@ -183,7 +243,10 @@ describe('SwitchboardClient', () => {
     await closing;
     mock.timers.tick(60_000);
     assert.equal(sockets.length, 1);
-    assert.deepEqual(states.map((s) => s.state), ['connecting', 'open', 'closed']);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ['connecting', 'open', 'closed'],
+    );
   });
 
   it('retries at once on reconnectNow() while waiting, and only then', () => {
@@ -263,24 +326,48 @@ describe('SwitchboardClient', () => {
   it('fails early on bad options, naming them', () => {
     const { WebSocket } = fakeWebSocket();
     assert.throws(() => new SwitchboardClient({ url: URL }), /no WebSocket implementation: pass options.WebSocket/);
-    assert.throws(() => new SwitchboardClient({ url: 'http://x/ws', WebSocket }), /url must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/x\/ws"/);
-    assert.throws(() => new SwitchboardClient({ url: URL, WebSocket, reconnect: { jitter: 2 } }), /reconnect.jitter must be between 0 and 1, got 2/);
+    assert.throws(
+      () => new SwitchboardClient({ url: 'http://x/ws', WebSocket }),
+      /url must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/x\/ws"/,
+    );
+    assert.throws(
+      () => new SwitchboardClient({ url: URL, WebSocket, reconnect: { jitter: 2 } }),
+      /reconnect.jitter must be between 0 and 1, got 2/,
+    );
     assert.throws(() => new SwitchboardClient({ url: URL, WebSocket, nickname: 'a b' }), /one word/);
-    assert.throws(() => new SwitchboardClient({ url: URL, WebSocket, connectTimeoutMs: 0 }), /connectTimeoutMs must be a finite number > 0, got 0/);
+    assert.throws(
+      () => new SwitchboardClient({ url: URL, WebSocket, connectTimeoutMs: 0 }),
+      /connectTimeoutMs must be a finite number > 0, got 0/,
+    );
   });
 });
 
 describe('backoffDelay', () => {
   it('grows by factor, caps at maxDelayMs and takes off at most jitter of each delay', () => {
     const options = resolveReconnectOptions({ initialDelayMs: 500, maxDelayMs: 10_000, factor: 2, jitter: 0.5 });
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, options, () => 0)), [500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
-    assert.deepEqual([0, 5].map((n) => backoffDelay(n, options, () => 1)), [250, 5000]);
-    assert.equal(backoffDelay(3, { ...options, jitter: 0 }, () => 0.9), 4000);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, options, () => 0)),
+      [500, 1000, 2000, 4000, 8000, 10_000, 10_000],
+    );
+    assert.deepEqual(
+      [0, 5].map((n) => backoffDelay(n, options, () => 1)),
+      [250, 5000],
+    );
+    assert.equal(
+      backoffDelay(3, { ...options, jitter: 0 }, () => 0.9),
+      4000,
+    );
   });
 
   it('rejects options that make no sense', () => {
-    assert.throws(() => resolveReconnectOptions({ maxDelayMs: 10, initialDelayMs: 100 }), /reconnect.maxDelayMs must be a finite number >= initialDelayMs \(100\), got 10/);
+    assert.throws(
+      () => resolveReconnectOptions({ maxDelayMs: 10, initialDelayMs: 100 }),
+      /reconnect.maxDelayMs must be a finite number >= initialDelayMs \(100\), got 10/,
+    );
     assert.throws(() => resolveReconnectOptions({ factor: 0.5 }), /reconnect.factor must be a finite number >= 1, got 0.5/);
-    assert.throws(() => resolveReconnectOptions({ maxAttempts: 1.5 }), /reconnect.maxAttempts must be a whole number >= 0 or Infinity, got 1.5/);
+    assert.throws(
+      () => resolveReconnectOptions({ maxAttempts: 1.5 }),
+      /reconnect.maxAttempts must be a whole number >= 0 or Infinity, got 1.5/,
+    );
   });
 });

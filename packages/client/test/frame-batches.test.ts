@@ -14,7 +14,11 @@ describe('SwitchboardClient reading protocol v2 batches', () => {
     welcome(socket(0), { seq: 10 });
     await connected;
     socket(0).batch([message(11, 'a'), message(12, 'b'), message(11, 'a again'), message(12, 'b again'), message(14, 'd')]);
-    assert.deepEqual(delivered.map((d) => d.message), ['a', 'b', 'd'], 'duplicates inside a batch are dropped');
+    assert.deepEqual(
+      delivered.map((d) => d.message),
+      ['a', 'b', 'd'],
+      'duplicates inside a batch are dropped',
+    );
     assert.deepEqual(gaps, [{ reason: 'seq', epoch: EPOCH, from: 13, to: 13 }]);
     assert.deepEqual(seen, ['welcome', 'message', 'message', 'message']);
     assert.deepEqual(client.resumePoint?.since, 14);
@@ -36,7 +40,10 @@ describe('SwitchboardClient reading protocol v2 batches', () => {
       { ...message(12, 'in flight', { ref }), id: 'id-1' },
     ]);
     assert.equal(client.state, 'open');
-    assert.deepEqual(delivered.map((d) => d.seq), [11, 12]);
+    assert.deepEqual(
+      delivered.map((d) => d.seq),
+      [11, 12],
+    );
     assert.equal((await waiting)?.seq, 12);
     assert.deepEqual(failures, []);
   });
@@ -54,7 +61,11 @@ describe('SwitchboardClient reading protocol v2 batches', () => {
     assert.deepEqual(unknown, [text, `${JSON.stringify(message(11, 'good'))}\n`]);
     assert.equal(delivered.length, 0);
     socket(0).frame(message(11, 'next'));
-    assert.deepEqual(delivered.map((d) => d.message), ['next'], 'the connection goes on');
+    assert.deepEqual(
+      delivered.map((d) => d.message),
+      ['next'],
+      'the connection goes on',
+    );
   });
 
   it('stops reading a batch once a listener closes the client', async () => {
@@ -64,7 +75,10 @@ describe('SwitchboardClient reading protocol v2 batches', () => {
     await connected;
     client.on('message', (m) => m.message === 'stop' && void client.close());
     socket(0).batch([message(11, 'stop'), message(12, 'after the close')]);
-    assert.deepEqual(delivered.map((d) => d.message), ['stop']);
+    assert.deepEqual(
+      delivered.map((d) => d.message),
+      ['stop'],
+    );
     assert.equal(client.state, 'closed');
   });
 

@@ -19,7 +19,12 @@ describe('SwitchboardClient against a gateway with its own limits', () => {
     const c = new SwitchboardClient({ url: node.wsUrl, WebSocket, ...options });
     clients.push(c);
     const events = watch<ClientEvents>(c);
-    return Object.assign(c, { watcher: events, messages: events.record('message'), errors: events.record('error'), closes: events.record('close') });
+    return Object.assign(c, {
+      watcher: events,
+      messages: events.record('message'),
+      errors: events.record('error'),
+      closes: events.record('close'),
+    });
   };
 
   before(async () => {
@@ -45,12 +50,19 @@ describe('SwitchboardClient against a gateway with its own limits', () => {
       });
 
       const tooBig = 'x'.repeat(MAX_BYTES + 44);
-      assert.throws(() => ada.send(tooBig), (err: ClientError) => err.code === 'MESSAGE_TOO_BIG');
+      assert.throws(
+        () => ada.send(tooBig),
+        (err: ClientError) => err.code === 'MESSAGE_TOO_BIG',
+      );
       // The largest line that fits: the whole raw text in v1, the text less the JSON around it in v2.
       let longest = 'y'.repeat(MAX_BYTES);
       while (ada.frameBytes(longest) > MAX_BYTES) longest = longest.slice(1);
       assert.equal(ada.frameBytes(longest), MAX_BYTES);
-      if (protocol === 'v2') assert.throws(() => ada.send(`${longest}y`), (err: ClientError) => err.code === 'MESSAGE_TOO_BIG');
+      if (protocol === 'v2')
+        assert.throws(
+          () => ada.send(`${longest}y`),
+          (err: ClientError) => err.code === 'MESSAGE_TOO_BIG',
+        );
 
       const heard = bob.watcher.next('message', (m) => m.message === longest, WAIT_MS, 'the longest line that fits');
       await ada.send(longest);
@@ -70,8 +82,16 @@ describe('SwitchboardClient against a gateway with its own limits', () => {
     const sent = Array.from({ length: count }, (_, i) => cy.send(`paced ${i}`));
     const acks = await Promise.all(sent);
     const seqs = acks.map((a) => a?.seq ?? 0);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'broadcast in the order sent');
-    assert.deepEqual(cy.errors.items.filter((e) => e.code === ErrorCode.RATE_LIMITED), [], 'no RATE_LIMITED from the gateway');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'broadcast in the order sent',
+    );
+    assert.deepEqual(
+      cy.errors.items.filter((e) => e.code === ErrorCode.RATE_LIMITED),
+      [],
+      'no RATE_LIMITED from the gateway',
+    );
     await cy.messages.waitFor((m) => m.message === `paced ${count - 1}`, WAIT_MS, 'the last paced line');
   });
 });

@@ -44,7 +44,10 @@ describe('SwitchboardClient limits from welcome', () => {
     assert.deepEqual(client.limits, announced);
     socket(0).drop(1012);
     mock.timers.tick(100);
-    welcome(socket(1), { resumed: true, limits: { maxMessageBytes: 300, messageRatePerSec: -1, maxNicknameLength: Number.NaN } as unknown as ClientLimits });
+    welcome(socket(1), {
+      resumed: true,
+      limits: { maxMessageBytes: 300, messageRatePerSec: -1, maxNicknameLength: Number.NaN } as unknown as ClientLimits,
+    });
     assert.deepEqual(client.limits, { ...DEFAULT_LIMITS, maxMessageBytes: 300 });
   });
 
@@ -55,7 +58,10 @@ describe('SwitchboardClient limits from welcome', () => {
     await connected;
     const quotes = '"'.repeat(30); // 30 bytes typed, 60 as JSON
     assert.ok(client.frameBytes(quotes) > announced.maxMessageBytes);
-    assert.equal(outcome(() => client.send(quotes)), 'MESSAGE_TOO_BIG');
+    assert.equal(
+      outcome(() => client.send(quotes)),
+      'MESSAGE_TOO_BIG',
+    );
     assert.throws(() => client.send(quotes), /bytes as sent, over the server's limit of 100; nothing was sent/);
     assert.deepEqual(after(socket(0)), []);
     assert.equal(client.state, 'open');
@@ -63,7 +69,10 @@ describe('SwitchboardClient limits from welcome', () => {
 
     const fits = 'x'.repeat(20);
     const expected = client.frameBytes(fits);
-    assert.equal(outcome(() => client.send(fits)), 'sent');
+    assert.equal(
+      outcome(() => client.send(fits)),
+      'sent',
+    );
     assert.equal(Buffer.byteLength(socket(0).sent.at(-1) ?? ''), expected, 'frameBytes measures the frame as written');
   });
 
@@ -74,8 +83,14 @@ describe('SwitchboardClient limits from welcome', () => {
     socket(0).frame({ type: 'welcome', id: 'id-1', nickname: 'n', node: 'gw', message: 'hi', limits: announced });
     await connected;
     assert.equal(client.frameBytes('é'.repeat(50)), 100);
-    assert.equal(outcome(() => client.send('é'.repeat(50))), 'sent');
-    assert.equal(outcome(() => client.send(`${'é'.repeat(50)}x`)), 'MESSAGE_TOO_BIG');
+    assert.equal(
+      outcome(() => client.send('é'.repeat(50))),
+      'sent',
+    );
+    assert.equal(
+      outcome(() => client.send(`${'é'.repeat(50)}x`)),
+      'MESSAGE_TOO_BIG',
+    );
     assert.deepEqual(socket(0).sent, ['é'.repeat(50)]);
     assert.equal(client.state, 'open');
   });
@@ -85,11 +100,26 @@ describe('SwitchboardClient limits from welcome', () => {
     const connected = client.connect();
     welcome(socket(0), { limits: announced });
     await connected;
-    assert.throws(() => client.setNick('ninechars'), (err: ClientError) => err.code === 'NICK_TOO_LONG' && /at most 8 characters/.test(err.message));
-    assert.throws(() => client.submit('/nick ninechars'), (err: ClientError) => err.code === 'NICK_TOO_LONG');
-    assert.equal(outcome(() => client.setNick('eightchr')), 'sent');
-    assert.equal(outcome(() => client.setNick('bad\u0007')), 'NICK_INVALID');
-    assert.deepEqual(after(socket(0)).map((f) => f.nickname), ['eightchr']);
+    assert.throws(
+      () => client.setNick('ninechars'),
+      (err: ClientError) => err.code === 'NICK_TOO_LONG' && /at most 8 characters/.test(err.message),
+    );
+    assert.throws(
+      () => client.submit('/nick ninechars'),
+      (err: ClientError) => err.code === 'NICK_TOO_LONG',
+    );
+    assert.equal(
+      outcome(() => client.setNick('eightchr')),
+      'sent',
+    );
+    assert.equal(
+      outcome(() => client.setNick('bad\u0007')),
+      'NICK_INVALID',
+    );
+    assert.deepEqual(
+      after(socket(0)).map((f) => f.nickname),
+      ['eightchr'],
+    );
   });
 
   it('lets options.maxMessageBytes replace the announced size', async () => {
@@ -98,7 +128,10 @@ describe('SwitchboardClient limits from welcome', () => {
     welcome(socket(0), { limits: announced });
     await connected;
     assert.equal(client.limits.maxMessageBytes, 1000);
-    assert.equal(outcome(() => client.send('x'.repeat(500))), 'sent');
+    assert.equal(
+      outcome(() => client.send('x'.repeat(500))),
+      'sent',
+    );
   });
 
   it('rejects a frame queued while reconnecting that no longer fits the limit the new node announces', async () => {
@@ -111,7 +144,10 @@ describe('SwitchboardClient limits from welcome', () => {
     mock.timers.tick(100);
     welcome(socket(1), { resumed: true, limits: announced });
     await assert.rejects(queued, (err: ClientError) => err.code === 'MESSAGE_TOO_BIG');
-    assert.deepEqual(rejected.map((r) => r.error.code), ['MESSAGE_TOO_BIG']);
+    assert.deepEqual(
+      rejected.map((r) => r.error.code),
+      ['MESSAGE_TOO_BIG'],
+    );
     assert.deepEqual(after(socket(1)), [], 'never written: the server would have closed the connection');
     assert.equal(client.state, 'open');
   });

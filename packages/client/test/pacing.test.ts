@@ -57,7 +57,7 @@ describe('SwitchboardClient pacing its sends to the announced rate', () => {
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 }));
   afterEach(() => mock.timers.reset());
 
-  it('sends a burst at once, keeps a reserve of the server\'s burst, then one line per 1/rate seconds, in order', async () => {
+  it("sends a burst at once, keeps a reserve of the server's burst, then one line per 1/rate seconds, in order", async () => {
     const { client, socket } = setup({ maxOutbox: 500 });
     const connected = client.connect();
     welcome(socket(0), { limits: limits(20, 40) });
@@ -70,10 +70,13 @@ describe('SwitchboardClient pacing its sends to the announced rate', () => {
     mock.timers.tick(1);
     assert.equal(after(socket(0)).length, 31);
     mock.timers.tick(19 * 50);
-    assert.deepEqual(after(socket(0)).map((f) => f.message), Array.from({ length: 50 }, (_, i) => `line ${i}`));
+    assert.deepEqual(
+      after(socket(0)).map((f) => f.message),
+      Array.from({ length: 50 }, (_, i) => `line ${i}`),
+    );
   });
 
-  it('paces afresh after a welcome: the new connection\'s server bucket is full', async () => {
+  it("paces afresh after a welcome: the new connection's server bucket is full", async () => {
     const { client, socket } = setup({ maxOutbox: 500 });
     const connected = client.connect();
     welcome(socket(0), { limits: limits(10, 10) });
@@ -103,13 +106,24 @@ describe('SwitchboardClient pacing its sends to the announced rate', () => {
     assert.equal(client.pending, 0);
   });
 
-  it('never empties the server\'s bucket, even with arrivals bunched by up to 400 ms of jitter', async () => {
+  it("never empties the server's bucket, even with arrivals bunched by up to 400 ms of jitter", async () => {
     const { rate, burst } = { rate: 20, burst: 40 };
     const { client, socket } = setup({ maxOutbox: 2_000 });
     const connected = client.connect();
     socket(0).open('switchboard.v2');
     const times = writeTimes(socket(0));
-    socket(0).frame({ type: 'welcome', id: 'id-1', nickname: 'n', node: 'gw', message: 'hi', session: 's', epoch: 'e', seq: 0, resumed: false, limits: limits(rate, burst) });
+    socket(0).frame({
+      type: 'welcome',
+      id: 'id-1',
+      nickname: 'n',
+      node: 'gw',
+      message: 'hi',
+      session: 's',
+      epoch: 'e',
+      seq: 0,
+      resumed: false,
+      limits: limits(rate, burst),
+    });
     await connected;
 
     // An application that sends in bursts and at random, far faster than the rate on average.

@@ -41,7 +41,11 @@ function sdkClient(lb: ReturnType<typeof balancer>) {
 function assertContiguous(events: readonly BroadcastEvent[]): void {
   const seqs = events.map((e) => e.seq);
   const first = seqs[0] ?? 0;
-  assert.deepEqual(seqs, seqs.map((_, i) => first + i), `delivered seqs are contiguous, without repeats: ${seqs.join(',')}`);
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => first + i),
+    `delivered seqs are contiguous, without repeats: ${seqs.join(',')}`,
+  );
 }
 
 describe('SwitchboardClient v2 against real gateways: resume, exactly once', { timeout: 180_000 }, () => {
@@ -63,44 +67,55 @@ describe('SwitchboardClient v2 against real gateways: resume, exactly once', { t
     await redis?.dispose();
   });
 
-  it('resumes on another node after its node is SIGKILLed: same id and name, every line once, in order, no notices', { timeout: 60_000 }, async () => {
-    const watcher = await ChatClient.connect(nodes[2]!.wsUrl);
-    closers.push(() => watcher.close());
-    const lb = balancer(nodes[0]!.wsUrl);
-    const ada = sdkClient(lb);
-    closers.push(() => ada.client.close());
-    await ada.client.connect();
-    await ada.client.setNick('ada');
-    assert.equal(ada.client.node, 'sdk-1');
-    const id = ada.client.id;
+  it(
+    'resumes on another node after its node is SIGKILLed: same id and name, every line once, in order, no notices',
+    { timeout: 60_000 },
+    async () => {
+      const watcher = await ChatClient.connect(nodes[2]!.wsUrl);
+      closers.push(() => watcher.close());
+      const lb = balancer(nodes[0]!.wsUrl);
+      const ada = sdkClient(lb);
+      closers.push(() => ada.client.close());
+      await ada.client.connect();
+      await ada.client.setNick('ada');
+      assert.equal(ada.client.node, 'sdk-1');
+      const id = ada.client.id;
 
-    for (let i = 0; i < 5; i++) watcher.send(`before ${i}`);
-    await ada.delivered.waitFor((e) => e.message === 'before 4', WAIT_MS, 'the lines before the kill');
+      for (let i = 0; i < 5; i++) watcher.send(`before ${i}`);
+      await ada.delivered.waitFor((e) => e.message === 'before 4', WAIT_MS, 'the lines before the kill');
 
-    const port = nodes[0]!.port;
-    lb.target = nodes[1]!.wsUrl;
-    const reopened = ada.events.next('welcome', () => true, WAIT_MS, 'the welcome after the kill');
-    await nodes[0]!.kill();
-    for (let i = 0; i < 5; i++) watcher.send(`while away ${i}`);
-    const welcome = await reopened;
-    for (let i = 0; i < 5; i++) watcher.send(`after ${i}`);
-    await ada.delivered.waitFor((e) => e.message === 'after 4', WAIT_MS, 'the lines after the resume');
+      const port = nodes[0]!.port;
+      lb.target = nodes[1]!.wsUrl;
+      const reopened = ada.events.next('welcome', () => true, WAIT_MS, 'the welcome after the kill');
+      await nodes[0]!.kill();
+      for (let i = 0; i < 5; i++) watcher.send(`while away ${i}`);
+      const welcome = await reopened;
+      for (let i = 0; i < 5; i++) watcher.send(`after ${i}`);
+      await ada.delivered.waitFor((e) => e.message === 'after 4', WAIT_MS, 'the lines after the resume');
 
-    assert.equal(welcome.resumed, true);
-    assert.equal(welcome.node, 'sdk-2');
-    assert.equal(ada.client.id, id);
-    assert.equal(ada.client.nickname, 'ada');
-    assert.deepEqual(ada.failed.items, []);
-    assertContiguous(ada.delivered.items);
-    const lines = ada.delivered.items.filter((e) => e.type === 'message').map((e) => e.message);
-    for (const phase of ['before', 'while away', 'after']) {
-      for (let i = 0; i < 5; i++) assert.equal(lines.filter((l) => l === `${phase} ${i}`).length, 1, `${phase} ${i} once`);
-    }
-    await watcher.waitForMessage('message', 'after 4');
-    assert.ok(!watcher.events.some((e) => e.type === 'notification' && e.id === id && e.event === 'disconnected'), 'no disconnect notice');
-    assert.equal(watcher.events.filter((e) => e.type === 'notification' && e.id === id).length, 1, 'one connect notice: the first connection only');
-    nodes[0] = await start(1, port);
-  });
+      assert.equal(welcome.resumed, true);
+      assert.equal(welcome.node, 'sdk-2');
+      assert.equal(ada.client.id, id);
+      assert.equal(ada.client.nickname, 'ada');
+      assert.deepEqual(ada.failed.items, []);
+      assertContiguous(ada.delivered.items);
+      const lines = ada.delivered.items.filter((e) => e.type === 'message').map((e) => e.message);
+      for (const phase of ['before', 'while away', 'after']) {
+        for (let i = 0; i < 5; i++) assert.equal(lines.filter((l) => l === `${phase} ${i}`).length, 1, `${phase} ${i} once`);
+      }
+      await watcher.waitForMessage('message', 'after 4');
+      assert.ok(
+        !watcher.events.some((e) => e.type === 'notification' && e.id === id && e.event === 'disconnected'),
+        'no disconnect notice',
+      );
+      assert.equal(
+        watcher.events.filter((e) => e.type === 'notification' && e.id === id).length,
+        1,
+        'one connect notice: the first connection only',
+      );
+      nodes[0] = await start(1, port);
+    },
+  );
 
   it('delivers exactly once a line whose echo was lost in the drop, and a line sent while down', { timeout: 60_000 }, async () => {
     const watcher = await ChatClient.connect(nodes[2]!.wsUrl);

@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ClientLimits } from '@switchboard/protocol';
-import {
-  SwitchboardClient,
-  type Acknowledgement,
-  type ClientOptions,
-  type Gap,
-  type Rejection,
-  type ResumeFailure,
-} from '../src/index.js';
+import { SwitchboardClient, type Acknowledgement, type ClientOptions, type Gap, type Rejection, type ResumeFailure } from '../src/index.js';
 import { fakeWebSocket, type FakeSocket } from './fake-socket.js';
 
 /** Helpers for the protocol v2 tests: a client on fake sockets and the frames a v2 server sends. */
@@ -19,7 +12,13 @@ export const EPOCH = 'ep-1';
 /** A client on fake sockets, recording every v2 event the tests look at. */
 export function setup(options: Partial<ClientOptions> = {}) {
   const fake = fakeWebSocket();
-  const client = new SwitchboardClient({ url: URL, WebSocket: fake.WebSocket, random: () => 0, reconnect: { initialDelayMs: 100, jitter: 0 }, ...options });
+  const client = new SwitchboardClient({
+    url: URL,
+    WebSocket: fake.WebSocket,
+    random: () => 0,
+    reconnect: { initialDelayMs: 100, jitter: 0 },
+    ...options,
+  });
   const delivered: Array<{ seq: number; message: string }> = [];
   const acked: Acknowledgement[] = [];
   const rejected: Rejection[] = [];
@@ -51,7 +50,16 @@ export interface WelcomeFields {
 
 /** The welcome a v2 server sends, with defaults for every field not given. */
 export function welcomeFrame(fields: WelcomeFields = {}): Record<string, unknown> {
-  const { id = 'id-1', nickname = 'AnonymousUser1', session = 'tok-1', epoch = EPOCH, seq = 10, resumed = false, node = 'gw-1', limits } = fields;
+  const {
+    id = 'id-1',
+    nickname = 'AnonymousUser1',
+    session = 'tok-1',
+    epoch = EPOCH,
+    seq = 10,
+    resumed = false,
+    node = 'gw-1',
+    limits,
+  } = fields;
   return { type: 'welcome', id, nickname, node, message: `Welcome, ${nickname}!`, session, epoch, seq, resumed, ...(limits && { limits }) };
 }
 

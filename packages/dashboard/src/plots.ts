@@ -83,8 +83,14 @@ export class Plots {
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1)] } },
-        axes: [{ ...axis, space: 80, values: (_u, splits, _axis, _space, step) => splits.map((at) => clock(at, step < 60)) }, { ...axis, size: 48 }],
-        series: [{}, ...this.nodes.map((node, i) => ({ label: node, stroke: colourOf(i), width: 2, spanGaps: false, points: { show: false } }))],
+        axes: [
+          { ...axis, space: 80, values: (_u, splits, _axis, _space, step) => splits.map((at) => clock(at, step < 60)) },
+          { ...axis, size: 48 },
+        ],
+        series: [
+          {},
+          ...this.nodes.map((node, i) => ({ label: node, stroke: colourOf(i), width: 2, spanGaps: false, points: { show: false } })),
+        ],
       };
       const chart = new uPlot(options, series.data(field, this.nodes), figure);
       this.charts.push({ field, chart, figure });

@@ -40,7 +40,10 @@ describe('the dashboard page in Chromium, on a three-node cluster', () => {
   const problems: string[] = [];
 
   async function open(options: { width: number; height: number; dark?: boolean }): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: options.width, height: options.height }, colorScheme: options.dark ? 'dark' : 'light' });
+    const context = await browser.newContext({
+      viewport: { width: options.width, height: options.height },
+      colorScheme: options.dark ? 'dark' : 'light',
+    });
     const page = await context.newPage();
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
     page.on('console', (msg) => msg.type() === 'error' && problems.push(`console: ${msg.text()}`));
@@ -71,7 +74,9 @@ describe('the dashboard page in Chromium, on a three-node cluster', () => {
   before(async () => {
     redis = await RedisServer.start();
     gateways = await Promise.all(
-      NODES.map((node) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: node, METRICS_PORT: '0', MESSAGE_RATE_PER_SEC: '100' } })),
+      NODES.map((node) =>
+        GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: node, METRICS_PORT: '0', MESSAGE_RATE_PER_SEC: '100' } }),
+      ),
     );
     // Two clients on the first node, three on the second, one on the third: the connections plot tells them apart.
     clients = await Promise.all([0, 0, 1, 1, 1, 2].map((i) => ChatClient.connect(gateways[i]!.wsUrl)));
@@ -110,7 +115,11 @@ describe('the dashboard page in Chromium, on a three-node cluster', () => {
     assert.match(await page.locator('#status').innerText(), /Live · 3 nodes \(3 ready\) · served by dash-1/);
     // The plots keep moving: more points a few seconds later.
     const earlier = await points(page);
-    await waitUntil(page, `Number(document.querySelector('.plot[data-field="connections"]').dataset.points) >= ${earlier + 6}`, 'new points');
+    await waitUntil(
+      page,
+      `Number(document.querySelector('.plot[data-field="connections"]').dataset.points) >= ${earlier + 6}`,
+      'new points',
+    );
     await traffic;
     await page.screenshot({ path: `${SHOTS}dashboard.png`, fullPage: true });
     await page.context().close();

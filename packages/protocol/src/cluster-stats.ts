@@ -75,7 +75,18 @@ export interface ClusterReport extends ClusterSnapshot {
 export function isNodeStats(value: unknown): value is NodeStats {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  const numbers = ['at', 'startedAt', 'connections', 'connectionsV2', 'linesPerSec', 'deliveriesPerSec', 'bytesPerSec', 'refusalsPerSec', 'eventLoopLagMs', 'rssBytes'];
+  const numbers = [
+    'at',
+    'startedAt',
+    'connections',
+    'connectionsV2',
+    'linesPerSec',
+    'deliveriesPerSec',
+    'bytesPerSec',
+    'refusalsPerSec',
+    'eventLoopLagMs',
+    'rssBytes',
+  ];
   return (
     typeof v.node === 'string' &&
     v.node.length > 0 &&

@@ -10,5 +10,4 @@ export type ClientCommand =
 
 /** A parsed command, or the refusal to send back (with the frame's `ref`, when it had one). */
 export type ParseResult =
-  | { readonly ok: true; readonly command: ClientCommand }
-  | { readonly ok: false; readonly error: ProtocolErrorInfo; readonly ref?: string };
+  { readonly ok: true; readonly command: ClientCommand } | { readonly ok: false; readonly error: ProtocolErrorInfo; readonly ref?: string };

@@ -27,9 +27,7 @@ const FORBIDDEN = /[\p{Cc}\p{Cs}\p{Bidi_Control}\u2028\u2029\u200b-\u200d\u2060\
 const SPACE = /\p{White_Space}+/u;
 const EDGE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
 
-export type NicknameResult =
-  | { readonly ok: true; readonly nickname: string }
-  | { readonly ok: false; readonly error: ProtocolErrorInfo };
+export type NicknameResult = { readonly ok: true; readonly nickname: string } | { readonly ok: false; readonly error: ProtocolErrorInfo };
 
 /**
  * The nickname a rename request asks for: `requested` (what follows `/nick`, or

@@ -1,10 +1,5 @@
 import { ProtocolError } from './errors.js';
-import {
-  BROADCAST_TYPES,
-  SERVER_FRAME_TYPES,
-  type BroadcastEvent,
-  type ServerFrame,
-} from './server-frames.js';
+import { BROADCAST_TYPES, SERVER_FRAME_TYPES, type BroadcastEvent, type ServerFrame } from './server-frames.js';
 
 /** Serialize a server frame. The gateway calls this once per event per node, never per client. */
 export function encodeServerFrame(frame: ServerFrame): string {

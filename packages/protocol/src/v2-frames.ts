@@ -36,9 +36,7 @@ export interface NickRequest {
 
 export type ClientFrameV2 = HelloFrame | MessageRequest | NickRequest;
 
-export type HelloResult =
-  | { readonly ok: true; readonly hello: HelloFrame }
-  | { readonly ok: false; readonly error: ProtocolErrorInfo };
+export type HelloResult = { readonly ok: true; readonly hello: HelloFrame } | { readonly ok: false; readonly error: ProtocolErrorInfo };
 
 /** Parse the first v2 frame, which must be `hello`. Never throws. */
 export function parseHello(text: string): HelloResult {

@@ -2,8 +2,26 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProtocolError, encodeServerFrame, joinServerFrames, parseServerFrames, type ServerFrame } from '@switchboard/protocol';
 
-const welcome: ServerFrame = { type: 'welcome', id: 'a', nickname: 'n', message: 'Welcome, n!', node: 'gw-1', epoch: 'e', seq: 4, session: 's', resumed: true };
-const line = (seq: number, message: string): ServerFrame => ({ type: 'message', id: 'b', nickname: 'bob', message, time: 1, seq, epoch: 'e' });
+const welcome: ServerFrame = {
+  type: 'welcome',
+  id: 'a',
+  nickname: 'n',
+  message: 'Welcome, n!',
+  node: 'gw-1',
+  epoch: 'e',
+  seq: 4,
+  session: 's',
+  resumed: true,
+};
+const line = (seq: number, message: string): ServerFrame => ({
+  type: 'message',
+  id: 'b',
+  nickname: 'bob',
+  message,
+  time: 1,
+  seq,
+  epoch: 'e',
+});
 
 describe('server frame batches (protocol v2)', () => {
   it('reads one frame without a newline as a batch of one', () => {
@@ -25,7 +43,10 @@ describe('server frame batches (protocol v2)', () => {
   it('refuses the whole batch when any line is not a valid frame, naming the line', () => {
     const good = encodeServerFrame(line(5, 'ok'));
     assert.throws(() => parseServerFrames(`${good}\nnot json`), /batch line 2/);
-    assert.throws(() => parseServerFrames(`${good}\n{"type":"bogus","id":"a","nickname":"n","message":"m"}`), /batch line 2: unknown server frame type: bogus/);
+    assert.throws(
+      () => parseServerFrames(`${good}\n{"type":"bogus","id":"a","nickname":"n","message":"m"}`),
+      /batch line 2: unknown server frame type: bogus/,
+    );
     assert.throws(() => parseServerFrames(`${good}\n{"type":"message","id":"a","nickname":"n"}`), /batch line 2: .*"message"/);
     assert.throws(() => parseServerFrames(`{"type":"message"\n,"id":"a","nickname":"n","message":"m"}`), ProtocolError);
   });

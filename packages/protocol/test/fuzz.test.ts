@@ -24,10 +24,19 @@ const params = { numRuns: NUM_RUNS, ...(seed === undefined ? {} : { seed }) };
 
 /** The characters a nickname may not hold, listed here independently of the rule in nickname.ts. */
 const FORBIDDEN_CODE_POINTS = [
-  ...range(0x00, 0x1f), 0x7f, ...range(0x80, 0x9f), // control characters
-  0x2028, 0x2029, // line and paragraph separators
-  ...range(0x202a, 0x202e), ...range(0x2066, 0x2069), 0x061c, 0x200e, 0x200f, // bidi controls
-  ...range(0x200b, 0x200d), 0x2060, 0xfeff, // zero-width characters
+  ...range(0x00, 0x1f),
+  0x7f,
+  ...range(0x80, 0x9f), // control characters
+  0x2028,
+  0x2029, // line and paragraph separators
+  ...range(0x202a, 0x202e),
+  ...range(0x2066, 0x2069),
+  0x061c,
+  0x200e,
+  0x200f, // bidi controls
+  ...range(0x200b, 0x200d),
+  0x2060,
+  0xfeff, // zero-width characters
 ];
 const FORBIDDEN = new Set(FORBIDDEN_CODE_POINTS);
 const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
@@ -41,7 +50,21 @@ const LONGEST_REFUSAL = 200;
 /** Single characters that matter to the nickname rule: forbidden ones, spaces, composing marks, lone surrogates. */
 const trickyChar = fc.oneof(
   fc.constantFrom(...FORBIDDEN_CODE_POINTS.map((cp) => String.fromCodePoint(cp))),
-  fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u3000', '\u1680', 'e\u0301', '\u00e9', 'A\u030a', '\u212b', '\u1e9b\u0323', '한', '\u1100\u1161'),
+  fc.constantFrom(
+    ' ',
+    '\t',
+    '\n',
+    '\u00a0',
+    '\u3000',
+    '\u1680',
+    'e\u0301',
+    '\u00e9',
+    'A\u030a',
+    '\u212b',
+    '\u1e9b\u0323',
+    '한',
+    '\u1100\u1161',
+  ),
   fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit)),
   fc.constantFrom('/nick', '/nick ', '{', '"', '\\', 'ada'),
 );
@@ -159,9 +182,16 @@ function commandOutcome(result: ParseResult): string {
 describe('fuzzing the seed text parser (parseClientText)', () => {
   it('answers any text with a command or a catalogue error, never an exception', () => {
     fc.assert(
-      fc.property(fc.oneof(anyText, anyText.map((rest) => `/nick${rest}`), anyText.map((rest) => `/nick ${rest}`)), (text) => {
-        assertDefined(parseClientText(text));
-      }),
+      fc.property(
+        fc.oneof(
+          anyText,
+          anyText.map((rest) => `/nick${rest}`),
+          anyText.map((rest) => `/nick ${rest}`),
+        ),
+        (text) => {
+          assertDefined(parseClientText(text));
+        },
+      ),
       params,
     );
   });
@@ -281,7 +311,19 @@ describe('the nickname rule, by example', () => {
   const nicknameOf = (result: ParseResult) => (result.ok && result.command.type === 'nick' ? result.command.nickname : undefined);
 
   it('refuses bidi overrides, isolates and zero-width characters in both protocols', () => {
-    for (const name of ['ad\u202ea', 'ada\u2066', '\u2069ada', 'a\u200bda', 'ada\u200d', 'ad\u2060a', 'a\u200fda', 'ad\u0007a', '\u200b', '\ufeffada', 'ad\ufeffa']) {
+    for (const name of [
+      'ad\u202ea',
+      'ada\u2066',
+      '\u2069ada',
+      'a\u200bda',
+      'ada\u200d',
+      'ad\u2060a',
+      'a\u200fda',
+      'ad\u0007a',
+      '\u200b',
+      '\ufeffada',
+      'ad\ufeffa',
+    ]) {
       for (const result of both(name)) assert.equal(!result.ok && result.error.code, ErrorCode.NICK_INVALID, JSON.stringify(name));
     }
   });

@@ -64,7 +64,17 @@ describe('server frames', () => {
     const frames = [
       { seq: 1, epoch: 'e', type: 'message', id: 'a', nickname: 'n', message: 'hi', time: 1 },
       { seq: 2, epoch: 'e', type: 'notification', id: 'a', nickname: 'n', message: 'n has connected', event: 'connected', time: 1 },
-      { seq: 3, epoch: 'e', type: 'nick_update', id: 'a', nickname: 'm', message: nickChangedText('n', 'm'), previous: 'n', time: 1, ref: 'r' },
+      {
+        seq: 3,
+        epoch: 'e',
+        type: 'nick_update',
+        id: 'a',
+        nickname: 'm',
+        message: nickChangedText('n', 'm'),
+        previous: 'n',
+        time: 1,
+        ref: 'r',
+      },
       { type: 'welcome', id: 'a', nickname: 'n', message: 'Welcome', node: 'node-1', epoch: 'e', seq: 0, session: 's', resumed: false },
       { type: 'error', id: 'a', nickname: 'n', message: 'no', code: ErrorCode.NICK_REQUIRED, ref: 'r' },
       { type: 'ack', id: 'a', nickname: 'n', message: 'Already sent', ref: 'r', seq: 3, epoch: 'e' },

@@ -77,7 +77,13 @@ export class LocalCluster {
       const gateways = await Promise.all(
         metricsPorts.map((metricsPort, i) =>
           GatewayProcess.start({
-            env: { REDIS_URL: redis.url, NODE_ID: `gw${i + 1}`, TRUSTED_PROXIES: LB_PEER, METRICS_PORT: String(metricsPort), ...options.gatewayEnv },
+            env: {
+              REDIS_URL: redis.url,
+              NODE_ID: `gw${i + 1}`,
+              TRUSTED_PROXIES: LB_PEER,
+              METRICS_PORT: String(metricsPort),
+              ...options.gatewayEnv,
+            },
             liftAddressLimits: false,
           }).then((gateway) => {
             started.push(gateway);
@@ -88,7 +94,13 @@ export class LocalCluster {
       const [lbPort, adminPort] = [options.lbPort ?? (await freePort()), await freePort()];
       const plainPort = options.tlsCert === undefined ? undefined : (options.plainPort ?? (await freePort()));
       const backendFile = join(dir, 'local.cfg');
-      writeFileSync(backendFile, localBackendConfig(gateways.map((g) => g.port), metricsPorts));
+      writeFileSync(
+        backendFile,
+        localBackendConfig(
+          gateways.map((g) => g.port),
+          metricsPorts,
+        ),
+      );
       const lb = await HaproxyProcess.start({
         configFiles: [HAPROXY_CONFIG, backendFile],
         statsUrl: `http://127.0.0.1:${adminPort}/stats`,

@@ -50,9 +50,7 @@ export class RedisServer {
   cli(...args: string[]): Promise<string> {
     const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
     return new Promise((resolve, reject) => {
-      execFile(binary, ['-h', '127.0.0.1', '-p', String(this.port), ...args], (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
-      );
+      execFile(binary, ['-h', '127.0.0.1', '-p', String(this.port), ...args], (err, stdout) => (err ? reject(err) : resolve(stdout)));
     });
   }
 
@@ -82,12 +80,18 @@ export class RedisServer {
     const child = spawn(
       binary,
       [
-        '--port', String(this.port),
-        '--bind', '127.0.0.1',
-        '--save', '',
-        '--appendonly', 'no',
-        '--dir', this.dir,
-        '--loglevel', 'notice',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--loglevel',
+        'notice',
         ...(this.options.args ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },

@@ -146,7 +146,9 @@ describe('the chat page rendering frames from a fake gateway', () => {
     await broadcast(page, { type: 'message', message: 'still me', time: NOON + 60_000 });
     await broadcast(page, { type: 'notification', nickname: 'cy', id: 'id-cy', message: 'cy has connected', event: 'connected' });
     await broadcast(page, { type: 'nick_update', nickname: 'rob', previous: 'bob', message: 'Client bob changed to rob' });
-    await server(page, 'frame', [{ type: 'error', id: 'id-me', nickname: 'me', code: 'NICK_REQUIRED', message: 'Usage: /nick NAME (a name is required).' }]);
+    await server(page, 'frame', [
+      { type: 'error', id: 'id-me', nickname: 'me', code: 'NICK_REQUIRED', message: 'Usage: /nick NAME (a name is required).' },
+    ]);
 
     const entries = page.locator('#log li');
     const kinds = [];
@@ -158,7 +160,11 @@ describe('the chat page rendering frames from a fake gateway', () => {
     assert.equal(await first.locator('time').innerText(), '12:03');
     assert.equal(await first.locator('time').getAttribute('datetime'), '2026-01-01T12:03:04.000Z');
     assert.equal(await first.locator('time').getAttribute('title'), '1 Jan 2026, 12:03:04');
-    assert.match((await entries.nth(2).getAttribute('class')) ?? '', /entry--cont/, 'a second line from one sender within two minutes shares the heading');
+    assert.match(
+      (await entries.nth(2).getAttribute('class')) ?? '',
+      /entry--cont/,
+      'a second line from one sender within two minutes shares the heading',
+    );
     assert.equal(await entries.nth(2).locator('time').textContent(), '12:04', 'its time is there, if not shown');
     assert.equal(await entries.nth(3).getAttribute('data-event'), 'connected');
     assert.equal(await entries.nth(3).locator('.text').innerText(), 'cy has connected');
@@ -228,7 +234,10 @@ describe('the chat page rendering frames from a fake gateway', () => {
     await server(page, 'refuseNext', ['NICK_INVALID', 'Nicknames cannot contain control characters.']);
     await page.locator('#nick').fill('fine');
     await page.locator('#nick').press('Enter');
-    await page.locator('#log li[data-kind="error"]').filter({ hasText: 'Nicknames cannot contain control characters.' }).waitFor({ timeout: WAIT_MS });
+    await page
+      .locator('#log li[data-kind="error"]')
+      .filter({ hasText: 'Nicknames cannot contain control characters.' })
+      .waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator('#hint').innerText(), 'Nicknames cannot contain control characters.');
     await page.context().close();
     assert.deepEqual(problems, []);

@@ -143,10 +143,20 @@ describe('the chat page in Chromium, across two gateways', () => {
     assert.equal(await page.locator('#nick').inputValue(), 'phoenix');
     assert.equal(await page.locator('#log li[data-kind="nick"]').count(), 1, 'the session kept its name: no rename after the resume');
     assert.equal(await page.locator('#log li[data-kind="system"]').count(), 1, 'one welcome line, no "missed messages" notice');
-    assert.equal(await other.locator('#log li[data-kind="notice"]').filter({ hasText: /phoenix has/ }).count(), 0, 'no disconnect or connect notice');
+    assert.equal(
+      await other
+        .locator('#log li[data-kind="notice"]')
+        .filter({ hasText: /phoenix has/ })
+        .count(),
+      0,
+      'no disconnect or connect notice',
+    );
     await Promise.all([page.context().close(), other.context().close()]);
     // The dropped connection makes Chromium log one failed WebSocket; nothing else may fail.
-    assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
   });
 
   it('keeps its session across a reload: same name, the lines sent meanwhile, no notices for the others', async () => {
@@ -168,7 +178,14 @@ describe('the chat page in Chromium, across two gateways', () => {
     await say(page, 'back after the reload');
     const back = await entry(other, 'message', /back after the reload/);
     assert.equal(await back.locator('.who').innerText(), 'reloader');
-    assert.equal(await other.locator('#log li[data-kind="notice"]').filter({ hasText: /reloader has/ }).count(), 0, 'no disconnect or connect notice');
+    assert.equal(
+      await other
+        .locator('#log li[data-kind="notice"]')
+        .filter({ hasText: /reloader has/ })
+        .count(),
+      0,
+      'no disconnect or connect notice',
+    );
 
     // A session that cannot be resumed (here: a forged token) says so, and takes the name back.
     await page.evaluate(`(() => {
@@ -178,9 +195,16 @@ describe('the chat page in Chromium, across two gateways', () => {
     await page.reload();
     await waitState(page, 'open');
     await entry(page, 'system', /you may have missed messages/);
-    await other.locator('#log li[data-kind="nick"]').filter({ hasText: /changed to reloader$/ }).nth(1).waitFor({ timeout: WAIT_MS });
+    await other
+      .locator('#log li[data-kind="nick"]')
+      .filter({ hasText: /changed to reloader$/ })
+      .nth(1)
+      .waitFor({ timeout: WAIT_MS });
     await Promise.all([page.context().close(), other.context().close()]);
-    assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
   });
 
   it('lets a duplicated tab take the session; the original tab becomes a new person instead of taking it back', async () => {
@@ -211,9 +235,18 @@ describe('the chat page in Chromium, across two gateways', () => {
     const line = await entry(other, 'message', /the copy is twin now/);
     assert.equal(await line.locator('.who').innerText(), 'twin');
     await waitState(dup, 'open');
-    assert.equal(await other.locator('#log li[data-kind="notice"]').filter({ hasText: /^twin has disconnected/ }).count(), 0);
+    assert.equal(
+      await other
+        .locator('#log li[data-kind="notice"]')
+        .filter({ hasText: /^twin has disconnected/ })
+        .count(),
+      0,
+    );
     await Promise.all([first.context().close(), other.context().close()]);
-    assert.deepEqual(problems.filter((p) => !p.includes('WebSocket')), []);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
   });
 });
 

@@ -93,7 +93,7 @@ describe('security headers in Chromium: the bundled page and a custom PUBLIC_DIR
     await context.close();
   });
 
-  it('lets a page frame its own origin, and keeps the bundled page out of another site\'s frame', async () => {
+  it("lets a page frame its own origin, and keeps the bundled page out of another site's frame", async () => {
     const { page, context } = await open(custom.httpUrl);
     /** Add an iframe named `name` showing `src`, once it has loaded (an error page, if the browser refused it). */
     const frame = async (name: string, src: string) => {

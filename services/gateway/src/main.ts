@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
   // METRICS_PORT set: Prometheus metrics and the dashboard on a server of their own; unset: nothing is counted.
-  const prom = config.metricsPort === undefined ? undefined : new PromMetrics({ node: config.nodeId, bus: config.redisUrl ? 'redis' : 'memory' });
+  const prom =
+    config.metricsPort === undefined ? undefined : new PromMetrics({ node: config.nodeId, bus: config.redisUrl ? 'redis' : 'memory' });
   const parts = createCluster(config, logger, prom ?? noMetrics);
   const gateway = new Gateway(config, parts, logger, prom ?? noMetrics);
   const observability = prom && (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness() }, logger));
@@ -80,15 +81,16 @@ async function main(): Promise<void> {
       process.exit(0);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    gateway.shutdown().then(
-      () => observability?.close(),
-    ).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    gateway
+      .shutdown()
+      .then(() => observability?.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -33,7 +33,10 @@ export class AddressSet {
 /** The settings' kind of TRUSTED_PROXIES: a comma-separated list of addresses and networks. */
 export function addressRanges(): Kind<string[]> {
   const range = kind('an IPv4 or IPv6 address or network (10.0.0.0/8, ::1, fd00::/8)', (error) =>
-    z.string().trim().refine((value) => parseRange(value) !== undefined, { error }),
+    z
+      .string()
+      .trim()
+      .refine((value) => parseRange(value) !== undefined, { error }),
   );
   return list(range);
 }
@@ -68,7 +71,12 @@ export function normalizeAddress(text: string): IpAddress | undefined {
 export function addressKey(address: IpAddress): string {
   if (isIP(address) !== 6) return address;
   const groups = ipv6Groups(address);
-  return groups ? `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64` : address;
+  return groups
+    ? `${groups
+        .slice(0, 4)
+        .map((g) => g.toString(16))
+        .join(':')}::/64`
+    : address;
 }
 
 /** `address` or `address/prefix`, the address valid and the prefix within its length. */

@@ -2,13 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** Why an upgrade was refused: the `reason` of the JSON body and of the log line. */
-export type RefusalReason =
-  | 'not-found'
-  | 'origin-not-allowed'
-  | 'not-ready'
-  | 'node-full'
-  | 'address-full'
-  | 'address-rate';
+export type RefusalReason = 'not-found' | 'origin-not-allowed' | 'not-ready' | 'node-full' | 'address-full' | 'address-rate';
 
 /** An upgrade refused before any WebSocket exists: an HTTP status and a small JSON body. */
 export interface Refusal {

@@ -1,6 +1,5 @@
 import type { BroadcastEvent, Epoch, EventDraft, Position } from '@switchboard/protocol';
 
-
 /** Where a published event landed. `duplicate`: its `ref` was already published by the same client; nothing was sent. */
 export interface PublishResult extends Position {
   readonly duplicate: boolean;

@@ -1,5 +1,13 @@
 import { nanoid } from 'nanoid';
-import { encodeServerFrame, type BroadcastEvent, type ClientId, type Epoch, type EventDraft, type Position, type Seq } from '@switchboard/protocol';
+import {
+  encodeServerFrame,
+  type BroadcastEvent,
+  type ClientId,
+  type Epoch,
+  type EventDraft,
+  type Position,
+  type Seq,
+} from '@switchboard/protocol';
 import {
   BusUnavailableError,
   type Bus,

@@ -24,9 +24,7 @@ export function helpText(command: string, settings: Settings): string {
 
 /** The README's configuration table, in Markdown. */
 export function markdownTable(settings: Settings): string {
-  const rows = Object.values(settings).map(
-    (s) => `| \`${s.env}\` | \`${s.flag}\` | ${cell(s.defaultDoc)} | ${cell(s.doc)} |`,
-  );
+  const rows = Object.values(settings).map((s) => `| \`${s.env}\` | \`${s.flag}\` | ${cell(s.defaultDoc)} | ${cell(s.doc)} |`);
   return ['| variable | flag | default | meaning, and what happens past a limit |', '|---|---|---|---|', ...rows].join('\n');
 }
 

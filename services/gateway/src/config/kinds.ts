@@ -46,9 +46,7 @@ export function oneOf<const V extends readonly [string, ...string[]]>(values: V)
 /** A URL whose scheme is one of `schemes` (without `:`), e.g. `['redis', 'rediss']`. */
 export function url(schemes: readonly [string, ...string[]]): Kind<string> {
   const protocol = new RegExp(`^(${schemes.join('|')})$`);
-  return kind(`a ${schemes.map((s) => `${s}://`).join(' or ')} URL`, (error) =>
-    z.string().trim().pipe(z.url({ protocol, error })),
-  );
+  return kind(`a ${schemes.map((s) => `${s}://`).join(' or ')} URL`, (error) => z.string().trim().pipe(z.url({ protocol, error })));
 }
 
 /**
@@ -61,7 +59,12 @@ export function list(item: Kind<unknown> = text()): Kind<unknown[]> {
   return kind(`a comma-separated list, each ${item.expects}`, (error) =>
     z
       .string()
-      .transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+      .transform((raw) =>
+        raw
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== ''),
+      )
       .pipe(z.array(z.string(), { error }).min(1, { error }))
       .transform((items, ctx) => {
         const parsed = items.map((value) => item.schema.safeParse(value));

@@ -18,12 +18,7 @@ export function privateKeyFile(): Kind<string> {
  * settings (`certEnv`, `keyEnv`), or undefined when nothing is: both or neither
  * must be set, and the key must be the certificate's. Each file is known to parse.
  */
-export function tlsPairProblem(
-  cert: string | undefined,
-  key: string | undefined,
-  certEnv: string,
-  keyEnv: string,
-): string | undefined {
+export function tlsPairProblem(cert: string | undefined, key: string | undefined, certEnv: string, keyEnv: string): string | undefined {
   if (cert === undefined && key === undefined) return undefined;
   if (key === undefined) return `${keyEnv} must be set when ${certEnv} is (both or neither)`;
   if (cert === undefined) return `${certEnv} must be set when ${keyEnv} is (both or neither)`;

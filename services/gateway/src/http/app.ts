@@ -61,7 +61,10 @@ export function createHttpApp({ publicDir, readiness, logger }: HttpAppOptions):
   app.use((err: Error & { status?: number }, req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const status = err.status ?? 500;
     if (status >= 500) log.error({ err, path: req.path }, 'request failed');
-    res.status(status).type('text/plain').send(status === 404 ? 'Not found' : 'Internal error');
+    res
+      .status(status)
+      .type('text/plain')
+      .send(status === 404 ? 'Not found' : 'Internal error');
   });
 
   return app;

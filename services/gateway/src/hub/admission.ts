@@ -136,7 +136,14 @@ export class Admission {
   sessionOf(member: Member): SessionInfo | undefined {
     if (member.token === undefined || member.sessionStart === undefined || !member.admitted) return undefined;
     const { peer } = member;
-    return { token: member.token, id: peer.id, nickname: peer.nickname, conn: peer.conn, graceMs: this.graceOf(member), start: member.sessionStart };
+    return {
+      token: member.token,
+      id: peer.id,
+      nickname: peer.nickname,
+      conn: peer.conn,
+      graceMs: this.graceOf(member),
+      start: member.sessionStart,
+    };
   }
 
   /** Close the connection that held the session until now, wherever it is, before this one is welcomed. */

@@ -20,7 +20,12 @@ export class CommandHandler {
     switch (command.type) {
       case 'message':
         this.publisher.publish(member, {
-          type: 'message', id: peer.id, nickname: peer.nickname, message: command.message, time: Date.now(), ...ref,
+          type: 'message',
+          id: peer.id,
+          nickname: peer.nickname,
+          message: command.message,
+          time: Date.now(),
+          ...ref,
         });
         return;
       case 'nick': {

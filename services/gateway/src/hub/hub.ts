@@ -53,7 +53,11 @@ export class Hub {
   start(): void {
     this.bus.start((event) => this.sequencer.onEvent(event));
     this.bus.onHealthChange((health) => {
-      if (health.ready) void this.sequencer.init().then(() => this.sequencer.resync(), () => undefined);
+      if (health.ready)
+        void this.sequencer.init().then(
+          () => this.sequencer.resync(),
+          () => undefined,
+        );
     });
     this.sessions.start(
       () => this.liveSessions(),

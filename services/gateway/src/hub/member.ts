@@ -21,7 +21,16 @@ export interface Member {
 }
 
 export function newMember(peer: Peer): Member {
-  return { peer, token: undefined, sessionStart: undefined, position: undefined, backlog: [], tail: Promise.resolve(), admitted: false, closedWith: undefined };
+  return {
+    peer,
+    token: undefined,
+    sessionStart: undefined,
+    position: undefined,
+    backlog: [],
+    tail: Promise.resolve(),
+    admitted: false,
+    closedWith: undefined,
+  };
 }
 
 /** Send one frame to one peer (frames for a single client: welcome, error, ack). */

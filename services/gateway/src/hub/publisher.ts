@@ -51,7 +51,13 @@ export class OrderedPublisher {
         if (draft.type !== 'notification' && this.present(member)) {
           const refusal = errorInfo(ErrorCode.BUS_UNAVAILABLE);
           this.metrics.frameRefused(refusal.code);
-          sendFrame(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...refusal, ...(draft.ref === undefined ? {} : { ref: draft.ref }) });
+          sendFrame(peer, {
+            type: 'error',
+            id: peer.id,
+            nickname: peer.nickname,
+            ...refusal,
+            ...(draft.ref === undefined ? {} : { ref: draft.ref }),
+          });
         }
       },
     );

@@ -84,7 +84,10 @@ export class MetricsServer {
       });
     });
     const address = this.server.address() as AddressInfo;
-    this.log.info({ metricsPort: address.port, host: address.address }, `metrics and dashboard on http://${address.address}:${address.port}`);
+    this.log.info(
+      { metricsPort: address.port, host: address.address },
+      `metrics and dashboard on http://${address.address}:${address.port}`,
+    );
     return address;
   }
 
@@ -134,7 +137,12 @@ export class MetricsServer {
       send(res, 503, 'text/plain', 'Too many dashboards open on this node');
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     const write = (snapshot: ClusterSnapshot) => {
       if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
         res.destroy();

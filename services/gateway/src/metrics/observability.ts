@@ -29,7 +29,12 @@ export async function startObservability(
   const { nodeId } = config;
   const { readiness } = node;
   metrics.observe({ busUp: () => node.bus.health().ready, ready: () => readiness().ready });
-  const sampler = new NodeStatsSampler({ node: nodeId, bus: config.redisUrl ? 'redis' : 'memory', tally: () => metrics.tally(), readiness });
+  const sampler = new NodeStatsSampler({
+    node: nodeId,
+    bus: config.redisUrl ? 'redis' : 'memory',
+    tally: () => metrics.tally(),
+    readiness,
+  });
   const store = config.redisUrl
     ? new RedisStatsStore({ url: config.redisUrl, prefix: config.redisPrefix, nodeId, logger })
     : new LocalStatsStore();

@@ -85,66 +85,134 @@ export class PromMetrics implements Metrics {
     const self = this;
 
     new Gauge({
-      name: 'switchboard_node_info', help: 'Always 1: the node id and bus of this gateway process.', labelNames: ['node', 'bus'], registers,
-      collect() { this.set(info, 1); },
+      name: 'switchboard_node_info',
+      help: 'Always 1: the node id and bus of this gateway process.',
+      labelNames: ['node', 'bus'],
+      registers,
+      collect() {
+        this.set(info, 1);
+      },
     });
     new Gauge({
-      name: 'switchboard_connections', help: 'WebSocket connections open now, by protocol.', labelNames: ['protocol'], registers,
-      collect() { for (const protocol of PROTOCOLS) this.set({ protocol }, tallies.connections[protocol]); },
+      name: 'switchboard_connections',
+      help: 'WebSocket connections open now, by protocol.',
+      labelNames: ['protocol'],
+      registers,
+      collect() {
+        for (const protocol of PROTOCOLS) this.set({ protocol }, tallies.connections[protocol]);
+      },
     });
-    this.opened = new Counter({ name: 'switchboard_connections_opened_total', help: 'WebSocket upgrades accepted, by protocol.', labelNames: ['protocol'], registers });
+    this.opened = new Counter({
+      name: 'switchboard_connections_opened_total',
+      help: 'WebSocket upgrades accepted, by protocol.',
+      labelNames: ['protocol'],
+      registers,
+    });
     this.refused = new Counter({
       name: 'switchboard_connections_refused_total',
       help: 'WebSocket upgrades refused with an HTTP status, by reason (origin, limits, not_ready: 503, not_found: 404).',
-      labelNames: ['reason'], registers,
+      labelNames: ['reason'],
+      registers,
     });
     this.serverCloses = new Counter({
       name: 'switchboard_server_closes_total',
       help: 'Connections the node closed itself, by reason (slow_consumer: 4001, heartbeat: no pong, drain: 1012 on SIGTERM, hello_timeout: 4003).',
-      labelNames: ['reason'], registers,
+      labelNames: ['reason'],
+      registers,
     });
     new Counter({
-      name: 'switchboard_client_frames_received_total', help: 'WebSocket frames received from clients.', registers,
-      collect() { this.inc(pending.frames); pending.frames = 0; },
+      name: 'switchboard_client_frames_received_total',
+      help: 'WebSocket frames received from clients.',
+      registers,
+      collect() {
+        this.inc(pending.frames);
+        pending.frames = 0;
+      },
     });
     this.framesRefused = new Counter({
-      name: 'switchboard_client_frames_refused_total', help: 'Client frames answered with an error frame, by error code.', labelNames: ['code'], registers,
+      name: 'switchboard_client_frames_refused_total',
+      help: 'Client frames answered with an error frame, by error code.',
+      labelNames: ['code'],
+      registers,
     });
     this.publishedEvents = new Counter({
-      name: 'switchboard_events_published_total', help: "Events the bus took from this node's clients (lines, renames, connect notices), by type; disconnect notices, which the session registry publishes, are not counted.", labelNames: ['type'], registers,
+      name: 'switchboard_events_published_total',
+      help: "Events the bus took from this node's clients (lines, renames, connect notices), by type; disconnect notices, which the session registry publishes, are not counted.",
+      labelNames: ['type'],
+      registers,
     });
     this.publishLatency = new Histogram({
-      name: 'switchboard_publish_latency_seconds', help: "Seconds from a client's frame (or a notice) to the bus's acknowledgement.",
-      buckets: [...LATENCY_BUCKETS_SECONDS], registers,
+      name: 'switchboard_publish_latency_seconds',
+      help: "Seconds from a client's frame (or a notice) to the bus's acknowledgement.",
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers,
     });
     new Counter({
-      name: 'switchboard_deliveries_total', help: 'Broadcast events handed to local sockets (one per event and client).', registers,
-      collect() { this.inc(pending.deliveries); pending.deliveries = 0; },
+      name: 'switchboard_deliveries_total',
+      help: 'Broadcast events handed to local sockets (one per event and client).',
+      registers,
+      collect() {
+        this.inc(pending.deliveries);
+        pending.deliveries = 0;
+      },
     });
     new Counter({
-      name: 'switchboard_delivered_bytes_total', help: 'Bytes of broadcast events handed to local sockets.', registers,
-      collect() { this.inc(pending.bytes); pending.bytes = 0; },
+      name: 'switchboard_delivered_bytes_total',
+      help: 'Bytes of broadcast events handed to local sockets.',
+      registers,
+      collect() {
+        this.inc(pending.bytes);
+        pending.bytes = 0;
+      },
     });
     this.deliveryLatency = new Histogram({
       name: 'switchboard_bus_to_socket_latency_seconds',
       help: "Seconds from a live event's time (when its node took the client's frame) to its hand-over to this node's sockets: the bus round trip included.",
-      buckets: [...LATENCY_BUCKETS_SECONDS], registers,
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers,
     });
     this.resumes = new Counter({
-      name: 'switchboard_resumes_total', help: 'Protocol v2 hellos that named a session, by outcome (resumed, not_replayed, expired).', labelNames: ['outcome'], registers,
+      name: 'switchboard_resumes_total',
+      help: 'Protocol v2 hellos that named a session, by outcome (resumed, not_replayed, expired).',
+      labelNames: ['outcome'],
+      registers,
     });
-    this.replayedEvents = new Counter({ name: 'switchboard_replayed_events_total', help: 'Events replayed to resuming clients.', registers });
-    this.gaps = new Counter({ name: 'switchboard_gaps_repaired_total', help: "Gaps in the bus's sequence closed from the history.", registers });
-    this.lost = new Counter({ name: 'switchboard_events_lost_total', help: 'Events the history no longer had when a gap was repaired: skipped.', registers });
+    this.replayedEvents = new Counter({
+      name: 'switchboard_replayed_events_total',
+      help: 'Events replayed to resuming clients.',
+      registers,
+    });
+    this.gaps = new Counter({
+      name: 'switchboard_gaps_repaired_total',
+      help: "Gaps in the bus's sequence closed from the history.",
+      registers,
+    });
+    this.lost = new Counter({
+      name: 'switchboard_events_lost_total',
+      help: 'Events the history no longer had when a gap was repaired: skipped.',
+      registers,
+    });
     new Gauge({
-      name: 'switchboard_bus_up', help: '1 while the bus can carry events (Redis connected and subscribed), else 0.', registers,
-      collect() { this.set(self.probes.busUp() ? 1 : 0); },
+      name: 'switchboard_bus_up',
+      help: '1 while the bus can carry events (Redis connected and subscribed), else 0.',
+      registers,
+      collect() {
+        this.set(self.probes.busUp() ? 1 : 0);
+      },
     });
     new Gauge({
-      name: 'switchboard_ready', help: '1 while the node takes new clients (/readyz is 200), else 0.', registers,
-      collect() { this.set(self.probes.ready() ? 1 : 0); },
+      name: 'switchboard_ready',
+      help: '1 while the node takes new clients (/readyz is 200), else 0.',
+      registers,
+      collect() {
+        this.set(self.probes.ready() ? 1 : 0);
+      },
     });
-    this.reconnects = new Counter({ name: 'switchboard_redis_reconnects_total', help: "Reconnect attempts of the bus's Redis connections.", registers });
+    this.reconnects = new Counter({
+      name: 'switchboard_redis_reconnects_total',
+      help: "Reconnect attempts of the bus's Redis connections.",
+      registers,
+    });
 
     // Every label value exists from the start, at 0: rate() and the dashboards see it before it first happens.
     for (const protocol of PROTOCOLS) this.opened.inc({ protocol }, 0);

@@ -61,7 +61,12 @@ export class RedisStatsStore implements StatsStore {
   async close(): Promise<void> {
     const node = this.options.nodeId;
     if (this.redis.status === 'ready') {
-      await this.redis.multi().del(this.keys.stats(node)).zrem(this.keys.statsIndex, node).exec().catch(() => undefined);
+      await this.redis
+        .multi()
+        .del(this.keys.stats(node))
+        .zrem(this.keys.statsIndex, node)
+        .exec()
+        .catch(() => undefined);
     }
     await this.redis.quit().catch(() => undefined);
     this.redis.disconnect();

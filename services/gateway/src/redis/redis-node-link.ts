@@ -44,10 +44,13 @@ export class RedisNodeLink implements NodeLink {
     this.onClose = onClose;
     this.sub.on('message', (_channel: string, payload: string) => this.onMessage(payload));
     // ioredis subscribes again by itself after a reconnect (autoResubscribe).
-    this.sub.connect().then(
-      () => this.sub.subscribe(this.keys.nodeChannel(this.options.nodeId)),
-      () => undefined,
-    ).catch((err: Error) => this.log.warn({ err: err.message }, 'node link not subscribed'));
+    this.sub
+      .connect()
+      .then(
+        () => this.sub.subscribe(this.keys.nodeChannel(this.options.nodeId)),
+        () => undefined,
+      )
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'node link not subscribed'));
     this.pub.connect().catch(() => undefined);
   }
 

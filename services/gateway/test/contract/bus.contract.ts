@@ -53,9 +53,23 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
     test('numbers events 1, 2, 3 within one epoch and delivers each, in that order', async ({ bus, events }) => {
       const results: PublishResult[] = [];
       for (const m of ['a', 'b', 'c']) results.push(await bus.publish(line(m)));
-      assert.deepEqual(results.map((r) => [r.seq, r.duplicate]), [[1, false], [2, false], [3, false]]);
+      assert.deepEqual(
+        results.map((r) => [r.seq, r.duplicate]),
+        [
+          [1, false],
+          [2, false],
+          [3, false],
+        ],
+      );
       await events.waitFor((e) => e.message === 'c', WAIT_MS, 'event c');
-      assert.deepEqual(events.items.map((e) => [e.seq, e.message]), [[1, 'a'], [2, 'b'], [3, 'c']]);
+      assert.deepEqual(
+        events.items.map((e) => [e.seq, e.message]),
+        [
+          [1, 'a'],
+          [2, 'b'],
+          [3, 'c'],
+        ],
+      );
       assert.ok(events.items.every((e) => e.epoch === results[0]!.epoch));
       assert.deepEqual(await bus.head(), { epoch: results[0]!.epoch, seq: 3 });
     });
@@ -67,7 +81,13 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       await other.bus.publish(line('from two'));
       for (const log of [events, other.events]) {
         await log.waitFor((e) => e.message === 'from two', WAIT_MS, 'the second event');
-        assert.deepEqual(log.items.map((e) => [e.seq, e.message]), [[1, 'from one'], [2, 'from two']]);
+        assert.deepEqual(
+          log.items.map((e) => [e.seq, e.message]),
+          [
+            [1, 'from one'],
+            [2, 'from two'],
+          ],
+        );
       }
     });
 
@@ -76,7 +96,13 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       const { epoch } = await bus.head();
       const after = await bus.history({ epoch, seq: 2 });
       assert.ok(after.ok);
-      assert.deepEqual(after.events.map((e) => [e.seq, e.message]), [[3, 'c'], [4, 'd']]);
+      assert.deepEqual(
+        after.events.map((e) => [e.seq, e.message]),
+        [
+          [3, 'c'],
+          [4, 'd'],
+        ],
+      );
       assert.deepEqual(after.head, { epoch, seq: 4 });
       assert.deepEqual(await bus.history({ epoch, seq: 4 }), { ok: true, head: { epoch, seq: 4 }, events: [] });
     });
@@ -90,28 +116,42 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 0 }, { maxEvents: 3 }), { ok: false, head, reason: 'too far behind' });
     });
 
-    test('trims its history to HISTORY_MAX_EVENTS: a position before the kept events is refused as trimmed', async ({ bus }) => {
-      for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
-      const head = await bus.head();
-      const kept = await bus.history({ epoch: head.epoch, seq: 2 });
-      assert.ok(kept.ok);
-      assert.deepEqual(kept.events.map((e) => e.message), ['c', 'd', 'e']);
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
-    }, { historyMaxEvents: 3 });
+    test(
+      'trims its history to HISTORY_MAX_EVENTS: a position before the kept events is refused as trimmed',
+      async ({ bus }) => {
+        for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
+        const head = await bus.head();
+        const kept = await bus.history({ epoch: head.epoch, seq: 2 });
+        assert.ok(kept.ok);
+        assert.deepEqual(
+          kept.events.map((e) => e.message),
+          ['c', 'd', 'e'],
+        );
+        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
+      },
+      { historyMaxEvents: 3 },
+    );
 
-    test('trims events older than HISTORY_MAX_AGE_MS, also when nothing new is published', async ({ bus, clock }) => {
-      for (const m of ['a', 'b']) await bus.publish(line(m));
-      clock.now += 600;
-      await bus.publish(line('c'));
-      const head = await bus.head();
-      clock.now += 600; // a and b are older than a second now; c is not
-      const kept = await bus.history({ epoch: head.epoch, seq: 2 });
-      assert.ok(kept.ok);
-      assert.deepEqual(kept.events.map((e) => e.message), ['c']);
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
-      clock.now += 1_000;
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
-    }, { historyMaxAgeMs: 1_000 });
+    test(
+      'trims events older than HISTORY_MAX_AGE_MS, also when nothing new is published',
+      async ({ bus, clock }) => {
+        for (const m of ['a', 'b']) await bus.publish(line(m));
+        clock.now += 600;
+        await bus.publish(line('c'));
+        const head = await bus.head();
+        clock.now += 600; // a and b are older than a second now; c is not
+        const kept = await bus.history({ epoch: head.epoch, seq: 2 });
+        assert.ok(kept.ok);
+        assert.deepEqual(
+          kept.events.map((e) => e.message),
+          ['c'],
+        );
+        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
+        clock.now += 1_000;
+        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
+      },
+      { historyMaxAgeMs: 1_000 },
+    );
 
     test('refuses a replay of more bytes than asked for; trims its history to HISTORY_MAX_BYTES', async ({ bus }) => {
       for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m.repeat(100)));
@@ -121,47 +161,78 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       const sizes = all.events.map((e) => Buffer.byteLength(JSON.stringify(e)));
       const two = sizes[2]! + sizes[3]!;
       assert.equal((await bus.history({ epoch: head.epoch, seq: 2 }, { maxBytes: two + 20 })).ok, true);
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }, { maxBytes: two + 20 }), { ok: false, head, reason: 'too far behind' });
+      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }, { maxBytes: two + 20 }), {
+        ok: false,
+        head,
+        reason: 'too far behind',
+      });
     });
 
-    test('keeps no more bytes of events than HISTORY_MAX_BYTES, dropping the oldest', async ({ bus }) => {
-      for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m.repeat(200)));
-      const head = await bus.head();
-      const kept = await bus.history({ epoch: head.epoch, seq: 3 });
-      assert.ok(kept.ok, 'the newest events are kept');
-      assert.deepEqual(kept.events.map((e) => e.message[0]), ['d', 'e']);
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
-    }, { historyMaxBytes: 800 });
+    test(
+      'keeps no more bytes of events than HISTORY_MAX_BYTES, dropping the oldest',
+      async ({ bus }) => {
+        for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m.repeat(200)));
+        const head = await bus.head();
+        const kept = await bus.history({ epoch: head.epoch, seq: 3 });
+        assert.ok(kept.ok, 'the newest events are kept');
+        assert.deepEqual(
+          kept.events.map((e) => e.message[0]),
+          ['d', 'e'],
+        );
+        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
+      },
+      { historyMaxBytes: 800 },
+    );
 
-    test('reads its history a page at a time, however far behind', async ({ bus }) => {
-      for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
-      const head = await bus.head();
-      const first = await bus.historyPage({ epoch: head.epoch, seq: 0 }, 2);
-      assert.ok(first.ok);
-      assert.deepEqual(first.events.map((e) => e.seq), [1, 2]);
-      const last = await bus.historyPage({ epoch: head.epoch, seq: 4 }, 2);
-      assert.ok(last.ok);
-      assert.deepEqual(last.events.map((e) => e.seq), [5]);
-      assert.deepEqual(await bus.historyPage({ epoch: head.epoch, seq: 5 }, 2), { ok: true, head, events: [] });
-      assert.deepEqual(await bus.historyPage({ epoch: 'another', seq: 0 }, 2), { ok: false, head, reason: 'epoch changed' });
-    }, { historyMaxEvents: 100 });
+    test(
+      'reads its history a page at a time, however far behind',
+      async ({ bus }) => {
+        for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
+        const head = await bus.head();
+        const first = await bus.historyPage({ epoch: head.epoch, seq: 0 }, 2);
+        assert.ok(first.ok);
+        assert.deepEqual(
+          first.events.map((e) => e.seq),
+          [1, 2],
+        );
+        const last = await bus.historyPage({ epoch: head.epoch, seq: 4 }, 2);
+        assert.ok(last.ok);
+        assert.deepEqual(
+          last.events.map((e) => e.seq),
+          [5],
+        );
+        assert.deepEqual(await bus.historyPage({ epoch: head.epoch, seq: 5 }, 2), { ok: true, head, events: [] });
+        assert.deepEqual(await bus.historyPage({ epoch: 'another', seq: 0 }, 2), { ok: false, head, reason: 'epoch changed' });
+      },
+      { historyMaxEvents: 100 },
+    );
 
-    test('publishes a ref once per client: a retry gets where the original landed; another client may use the same ref', async ({ bus, events }) => {
+    test('publishes a ref once per client: a retry gets where the original landed; another client may use the same ref', async ({
+      bus,
+      events,
+    }) => {
       const first = await bus.publish(line('once', 'r1'));
       const again = await bus.publish(line('once', 'r1'));
       assert.deepEqual(again, { ...first, duplicate: true });
       const other = await bus.publish(line('mine too', 'r1', 'client-2'));
       assert.equal(other.duplicate, false);
-      await events.waitFor((e) => e.message === 'mine too', WAIT_MS, 'the other client\'s line');
-      assert.deepEqual(events.items.map((e) => e.message), ['once', 'mine too']);
+      await events.waitFor((e) => e.message === 'mine too', WAIT_MS, "the other client's line");
+      assert.deepEqual(
+        events.items.map((e) => e.message),
+        ['once', 'mine too'],
+      );
     });
 
-    test('remembers at most REFS_PER_CLIENT refs per client, forgetting the oldest first', async ({ bus }) => {
-      for (const ref of ['r1', 'r2', 'r3', 'r4']) await bus.publish(line(ref, ref));
-      assert.equal((await bus.publish(line('r4', 'r4'))).duplicate, true, 'a recent ref is remembered');
-      assert.equal((await bus.publish(line('r2', 'r2'))).duplicate, true);
-      assert.equal((await bus.publish(line('r1', 'r1'))).duplicate, false, 'the oldest ref was forgotten');
-    }, { refsPerClient: 3 });
+    test(
+      'remembers at most REFS_PER_CLIENT refs per client, forgetting the oldest first',
+      async ({ bus }) => {
+        for (const ref of ['r1', 'r2', 'r3', 'r4']) await bus.publish(line(ref, ref));
+        assert.equal((await bus.publish(line('r4', 'r4'))).duplicate, true, 'a recent ref is remembered');
+        assert.equal((await bus.publish(line('r2', 'r2'))).duplicate, true);
+        assert.equal((await bus.publish(line('r1', 'r1'))).duplicate, false, 'the oldest ref was forgotten');
+      },
+      { refsPerClient: 3 },
+    );
 
     test('starts a new epoch on renewEpoch(stale), at seq 0 with an empty history, only once however many ask', async ({ bus }) => {
       await bus.publish(line('old', 'r1'));

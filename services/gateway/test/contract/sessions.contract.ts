@@ -31,7 +31,14 @@ export const CONTRACT_GRACE_MS = 300;
 let counter = 0;
 const session = (graceMs = CONTRACT_GRACE_MS, nickname = 'ann'): SessionInfo => {
   const n = ++counter;
-  return { token: `token-${n}-${Math.random().toString(36).slice(2)}`, id: `id-${n}`, nickname, conn: `conn-${n}-a`, graceMs, start: { epoch: 'e', seq: n } };
+  return {
+    token: `token-${n}-${Math.random().toString(36).slice(2)}`,
+    id: `id-${n}`,
+    nickname,
+    conn: `conn-${n}-a`,
+    graceMs,
+    start: { epoch: 'e', seq: n },
+  };
 };
 
 const disconnects = (events: EventLog<BroadcastEvent>, id: string) =>
@@ -62,7 +69,10 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
         }
       });
 
-    test('resumes a live session on another connection with its identity and start, naming the connection that held it', async ({ sessions, nodeId }) => {
+    test('resumes a live session on another connection with its identity and start, naming the connection that held it', async ({
+      sessions,
+      nodeId,
+    }) => {
       const s = session();
       await sessions.create(s);
       assert.deepEqual(await sessions.resume(s.token, 'conn-b'), {
@@ -84,7 +94,11 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       const s = session(10_000);
       await sessions.create(s);
       await sessions.detach(s.token, s.conn);
-      assert.deepEqual(await sessions.resume(s.token, 'conn-b'), { identity: { id: s.id, nickname: s.nickname }, live: true, start: s.start });
+      assert.deepEqual(await sessions.resume(s.token, 'conn-b'), {
+        identity: { id: s.id, nickname: s.nickname },
+        live: true,
+        start: s.start,
+      });
     });
 
     test('ends a session on leave and announces it once, with its latest nickname', async ({ sessions, bus, events }) => {
@@ -100,7 +114,11 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       assert.equal(disconnects(events, s.id).length, 1);
     });
 
-    test('ends a session unannounced when asked, and ignores a leave from a connection that no longer holds it', async ({ sessions, bus, events }) => {
+    test('ends a session unannounced when asked, and ignores a leave from a connection that no longer holds it', async ({
+      sessions,
+      bus,
+      events,
+    }) => {
       const quiet = session();
       await sessions.create(quiet);
       await sessions.end(quiet.token, quiet.conn, false);
@@ -124,7 +142,11 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       assert.deepEqual(disconnects(events, s.id), []);
     });
 
-    test('ends a detached session when its grace passes, announced once; its token then gives its identity back once', async ({ sessions, bus, events }) => {
+    test('ends a detached session when its grace passes, announced once; its token then gives its identity back once', async ({
+      sessions,
+      bus,
+      events,
+    }) => {
       const s = session();
       await sessions.create(s);
       await sessions.detach(s.token, s.conn);

@@ -64,7 +64,12 @@ function tryUpgrade(port: number, headers: Record<string, string> = {}): Promise
 
 /** Wait for the gateway's log line about a refused upgrade with `reason` (after log line `from`). */
 function refusalLogged(gateway: GatewayProcess, reason: string, from = 0): Promise<LogLine> {
-  return gateway.logs.waitFor((l) => l.msg === 'upgrade refused' && l.reason === reason, LOG_WAIT_MS, `an upgrade refused for ${reason}`, from);
+  return gateway.logs.waitFor(
+    (l) => l.msg === 'upgrade refused' && l.reason === reason,
+    LOG_WAIT_MS,
+    `an upgrade refused for ${reason}`,
+    from,
+  );
 }
 
 /** The connect and disconnect notices of others `watcher` has seen since event `from`, as `event id`. */
@@ -167,8 +172,15 @@ describe('connection caps: per node and per client address, behind a trusted pro
     const c1 = await ChatClient.connect(proxied.wsUrl, via('198.51.100.4'));
     await proxied.logs.waitFor((l) => l.msg === 'connection opened' && l.remote === '198.51.100.4', LOG_WAIT_MS, 'c1 logged', from);
 
-    const opened = proxied.logs.items.slice(from).filter((l) => l.msg === 'connection opened').map((l) => l.remote);
-    assert.deepEqual(opened, ['198.51.100.1', '198.51.100.2', '198.51.100.2', '198.51.100.3', '198.51.100.4'], 'logged with the client address');
+    const opened = proxied.logs.items
+      .slice(from)
+      .filter((l) => l.msg === 'connection opened')
+      .map((l) => l.remote);
+    assert.deepEqual(
+      opened,
+      ['198.51.100.1', '198.51.100.2', '198.51.100.2', '198.51.100.3', '198.51.100.4'],
+      'logged with the client address',
+    );
 
     await watcher.barrier('caps');
     const expected = [...[a1, a2, b1, c1].map((c) => `connected ${c.id}`), `disconnected ${a1.id}`];
@@ -183,7 +195,10 @@ describe('connection caps: per node and per client address, behind a trusted pro
     const spoofed = await tryUpgrade(direct.port, { 'X-Forwarded-For': '198.51.100.11' });
     assert.equal(spoofed.status, 429, 'every connection counts as 127.0.0.1, whatever it claims');
     assert.equal((await refusalLogged(direct, 'address-full', from)).remote, '127.0.0.1');
-    const opened = direct.logs.items.slice(from).filter((l) => l.msg === 'connection opened').map((l) => l.remote);
+    const opened = direct.logs.items
+      .slice(from)
+      .filter((l) => l.msg === 'connection opened')
+      .map((l) => l.remote);
     assert.deepEqual(opened, ['127.0.0.1', '127.0.0.1']);
     await Promise.all([x.close(), y.close()]);
   });
@@ -195,7 +210,11 @@ describe('connection rate per client address', () => {
   const BURST = 3;
 
   before(async () => {
-    node = await start('rate', { TRUSTED_PROXIES: '127.0.0.1', CONNECTION_RATE_PER_IP: String(RATE), CONNECTION_BURST_PER_IP: String(BURST) });
+    node = await start('rate', {
+      TRUSTED_PROXIES: '127.0.0.1',
+      CONNECTION_RATE_PER_IP: String(RATE),
+      CONNECTION_BURST_PER_IP: String(BURST),
+    });
   });
 
   after(async () => {
@@ -203,9 +222,14 @@ describe('connection rate per client address', () => {
   });
 
   /** `count` upgrades at once, the forwarded header of each from `forwardedFor(i)`; the answers, upgraded sockets destroyed. */
-  async function storm(count: number, forwardedFor: (i: number) => string): Promise<{ admitted: number; refused: UpgradeAnswer[]; seconds: number }> {
+  async function storm(
+    count: number,
+    forwardedFor: (i: number) => string,
+  ): Promise<{ admitted: number; refused: UpgradeAnswer[]; seconds: number }> {
     const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: count }, (_, i) => tryUpgrade(node.port, { 'X-Forwarded-For': forwardedFor(i) })));
+    const answers = await Promise.all(
+      Array.from({ length: count }, (_, i) => tryUpgrade(node.port, { 'X-Forwarded-For': forwardedFor(i) })),
+    );
     const seconds = (performance.now() - started) / 1000;
     for (const answer of answers) answer.socket?.destroy();
     return { admitted: answers.filter((a) => a.status === 101).length, refused: answers.filter((a) => a.status !== 101), seconds };
@@ -341,7 +365,12 @@ describe('nicknames that hide or reorder text', () => {
     for (const name of ['ad\u202emin', 'ada\u2066', 'a\u200bda', 'ad\u2060a', 'ad\ufeffa', 'ad\u200fa']) {
       const from = seed.frames.items.length;
       seed.send(`/nick ${name}`);
-      const refusal = await seed.frames.waitFor((f) => f.type === 'error', FRAME_TIMEOUT_MS, `the refusal of ${JSON.stringify(name)}`, from);
+      const refusal = await seed.frames.waitFor(
+        (f) => f.type === 'error',
+        FRAME_TIMEOUT_MS,
+        `the refusal of ${JSON.stringify(name)}`,
+        from,
+      );
       assert.equal(refusal.type === 'error' && refusal.code, ErrorCode.NICK_INVALID, JSON.stringify(name));
 
       const ref = `nick-${modern.frames.items.length}`;
@@ -357,7 +386,10 @@ describe('nicknames that hide or reorder text', () => {
     await watcher.waitForMessage('nick_update', `Client ${modern.welcome.nickname} changed to Zoë`);
 
     await watcher.barrier('nicks');
-    const renames = watcher.events.slice(mark).filter((e) => e.type === 'nick_update').map((e) => e.nickname);
+    const renames = watcher.events
+      .slice(mark)
+      .filter((e) => e.type === 'nick_update')
+      .map((e) => e.nickname);
     assert.deepEqual(renames.sort(), ['José', 'Zoë'], 'no refused name was broadcast');
     await Promise.all([watcher.close(), seed.close(), modern.close()]);
   });

@@ -20,7 +20,9 @@ describe('one holder per session', () => {
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await Promise.all([1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `holder-${n}`, ...TIMINGS } })));
+    nodes = await Promise.all(
+      [1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `holder-${n}`, ...TIMINGS } })),
+    );
   });
 
   after(async () => {
@@ -28,14 +30,21 @@ describe('one holder per session', () => {
     await redis?.dispose();
   });
 
-  for (const [where, other] of [['on another node', 1], ['on the same node', 0]] as const) {
+  for (const [where, other] of [
+    ['on another node', 1],
+    ['on the same node', 0],
+  ] as const) {
     it(`closes the older connection with 4004 when its session is resumed ${where}, before the new one is welcomed; nobody hears a leave`, async () => {
       const watcher = await ChatClient.connect(nodes[1]!.wsUrl);
       const first = await v2(nodes[0]!.wsUrl);
       await watcher.waitForMessage('notification', `${first.welcome.nickname} has connected`);
       let firstClosed = false;
       void first.closed.then(() => (firstClosed = true));
-      const second = await v2(nodes[other]!.wsUrl, { session: first.welcome.session, since: first.welcome.seq, epoch: first.welcome.epoch });
+      const second = await v2(nodes[other]!.wsUrl, {
+        session: first.welcome.session,
+        since: first.welcome.seq,
+        epoch: first.welcome.epoch,
+      });
       assert.equal(second.welcome.resumed, true);
       assert.equal(second.welcome.id, first.welcome.id);
       const closed = await first.closed;
@@ -128,16 +137,27 @@ describe('bounded Redis', () => {
 
   it('answers a full Redis (maxmemory, noeviction) like an outage, and recovers when it has room', async () => {
     const redis = await RedisServer.start({ args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction'] });
-    const node = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'full', MESSAGE_RATE_PER_SEC: '100000', MESSAGE_BURST: '100000' } });
+    const node = await GatewayProcess.start({
+      env: { REDIS_URL: redis.url, NODE_ID: 'full', MESSAGE_RATE_PER_SEC: '100000', MESSAGE_BURST: '100000' },
+    });
     try {
       const client = await ChatClient.connect(node.wsUrl);
       const line = 'y'.repeat(400);
       let refused: ErrorFrame | undefined;
-      void client.waitFor((f) => f.type === 'error', 'a refusal', 120_000).then((f) => (refused = f as ErrorFrame), () => undefined);
+      void client
+        .waitFor((f) => f.type === 'error', 'a refusal', 120_000)
+        .then(
+          (f) => (refused = f as ErrorFrame),
+          () => undefined,
+        );
       // Bounded: at most 100 batches of 200 lines (about 8 MB), until Redis is full.
       for (let batch = 0; batch < 100 && !refused; batch++) {
         for (let i = 0; i < 200; i++) client.send(`${line} ${batch}.${i}`);
-        await client.waitFor((f) => (f.type === 'message' && f.message === `${line} ${batch}.199`) || f.type === 'error', 'the batch or a refusal', WAIT_MS);
+        await client.waitFor(
+          (f) => (f.type === 'message' && f.message === `${line} ${batch}.199`) || f.type === 'error',
+          'the batch or a refusal',
+          WAIT_MS,
+        );
       }
       assert.ok(refused, 'Redis never filled up');
       assert.equal(refused.code, ErrorCode.BUS_UNAVAILABLE);
@@ -158,45 +178,60 @@ describe('bounded Redis', () => {
 });
 
 describe('a busy node is not a dead one', () => {
-  it('announces no leave for clients that stay connected while their node is flooded, and still sweeps a killed node', { timeout: 180_000 }, async () => {
-    const redis = await RedisServer.start();
-    const env = { REDIS_URL: redis.url, LEASE_TTL_MS: '1000', SWEEP_INTERVAL_MS: '200', MESSAGE_RATE_PER_SEC: '100', MESSAGE_BURST: '200', MAX_BUFFERED_BYTES: '262144' };
-    const [busy, senders, doomed] = await Promise.all(
-      ['busy', 'senders', 'doomed'].map((name) => GatewayProcess.start({ env: { ...env, NODE_ID: name } })),
-    );
-    try {
-      const watcher = await ChatClient.connect(senders!.wsUrl);
-      // On the busy node: clients that read, and many that stop reading.
-      const readers = await Promise.all(Array.from({ length: 10 }, () => ChatClient.connect(busy!.wsUrl)));
-      const stalled = await Promise.all(Array.from({ length: 60 }, () => ChatClient.connect(busy!.wsUrl)));
-      for (const s of stalled) s.stallReading();
-      const talkers = await Promise.all(Array.from({ length: 20 }, () => ChatClient.connect(senders!.wsUrl)));
-      const line = 'z'.repeat(400);
-      // Bounded: 20 talkers x 10 rounds x 5 lines = 1,000 lines of 400 bytes, in about 10 s.
-      for (let round = 0; round < 10; round++) {
-        for (const [t, talker] of talkers.entries()) for (let i = 0; i < 5; i++) talker.send(`${line} ${round}.${t}.${i}`);
-        await watcher.waitForMessage('message', `${line} ${round}.${talkers.length - 1}.4`, WAIT_MS);
+  it(
+    'announces no leave for clients that stay connected while their node is flooded, and still sweeps a killed node',
+    { timeout: 180_000 },
+    async () => {
+      const redis = await RedisServer.start();
+      const env = {
+        REDIS_URL: redis.url,
+        LEASE_TTL_MS: '1000',
+        SWEEP_INTERVAL_MS: '200',
+        MESSAGE_RATE_PER_SEC: '100',
+        MESSAGE_BURST: '200',
+        MAX_BUFFERED_BYTES: '262144',
+      };
+      const [busy, senders, doomed] = await Promise.all(
+        ['busy', 'senders', 'doomed'].map((name) => GatewayProcess.start({ env: { ...env, NODE_ID: name } })),
+      );
+      try {
+        const watcher = await ChatClient.connect(senders!.wsUrl);
+        // On the busy node: clients that read, and many that stop reading.
+        const readers = await Promise.all(Array.from({ length: 10 }, () => ChatClient.connect(busy!.wsUrl)));
+        const stalled = await Promise.all(Array.from({ length: 60 }, () => ChatClient.connect(busy!.wsUrl)));
+        for (const s of stalled) s.stallReading();
+        const talkers = await Promise.all(Array.from({ length: 20 }, () => ChatClient.connect(senders!.wsUrl)));
+        const line = 'z'.repeat(400);
+        // Bounded: 20 talkers x 10 rounds x 5 lines = 1,000 lines of 400 bytes, in about 10 s.
+        for (let round = 0; round < 10; round++) {
+          for (const [t, talker] of talkers.entries()) for (let i = 0; i < 5; i++) talker.send(`${line} ${round}.${t}.${i}`);
+          await watcher.waitForMessage('message', `${line} ${round}.${talkers.length - 1}.4`, WAIT_MS);
+        }
+        // The clients that kept reading got every line, on the busy node too.
+        for (const reader of readers) await reader.waitForMessage('message', `${line} 9.${talkers.length - 1}.4`, WAIT_MS);
+
+        // A killed node is still found dead and its client announced as gone.
+        const victim = await ChatClient.connect(doomed!.wsUrl);
+        await watcher.waitForMessage('notification', `${victim.welcome.nickname} has connected`);
+        await doomed!.kill();
+        await watcher.waitForMessage('notification', `${victim.welcome.nickname} has disconnected`, WAIT_MS);
+
+        await watcher.barrier('busy');
+        const stayed = new Set([...readers, ...talkers].map((c) => c.id));
+        const falseLeaves = watcher.events.filter((e) => e.type === 'notification' && e.event === 'disconnected' && stayed.has(e.id));
+        assert.deepEqual(
+          falseLeaves.map((e) => e.nickname),
+          [],
+          'clients that stayed connected were announced as gone',
+        );
+        await Promise.all([watcher, ...readers, ...talkers].map((c) => c.close()));
+        for (const s of stalled) s.drop();
+      } finally {
+        await Promise.all([busy, senders, doomed].map((n) => n?.kill()));
+        await redis.dispose();
       }
-      // The clients that kept reading got every line, on the busy node too.
-      for (const reader of readers) await reader.waitForMessage('message', `${line} 9.${talkers.length - 1}.4`, WAIT_MS);
-
-      // A killed node is still found dead and its client announced as gone.
-      const victim = await ChatClient.connect(doomed!.wsUrl);
-      await watcher.waitForMessage('notification', `${victim.welcome.nickname} has connected`);
-      await doomed!.kill();
-      await watcher.waitForMessage('notification', `${victim.welcome.nickname} has disconnected`, WAIT_MS);
-
-      await watcher.barrier('busy');
-      const stayed = new Set([...readers, ...talkers].map((c) => c.id));
-      const falseLeaves = watcher.events.filter((e) => e.type === 'notification' && e.event === 'disconnected' && stayed.has(e.id));
-      assert.deepEqual(falseLeaves.map((e) => e.nickname), [], 'clients that stayed connected were announced as gone');
-      await Promise.all([watcher, ...readers, ...talkers].map((c) => c.close()));
-      for (const s of stalled) s.drop();
-    } finally {
-      await Promise.all([busy, senders, doomed].map((n) => n?.kill()));
-      await redis.dispose();
-    }
-  });
+    },
+  );
 
   it('sheds load while its event loop lags: not ready (so new clients go elsewhere), then ready again, its clients kept', async () => {
     const node = await GatewayProcess.start({ env: { NODE_ID: 'laggy', MAX_EVENT_LOOP_LAG_MS: '300' } });

@@ -10,9 +10,7 @@ describe('three gateways over a real Redis', () => {
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await Promise.all(
-      [1, 2, 3].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `node-${n}` } })),
-    );
+    nodes = await Promise.all([1, 2, 3].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `node-${n}` } })));
   });
 
   after(async () => {

@@ -22,9 +22,7 @@ describe('edge cases of sessions and ordering', () => {
 
   before(async () => {
     redis = await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    nodes = await Promise.all(
-      [1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `edge-${n}`, ...TIMINGS } })),
-    );
+    nodes = await Promise.all([1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `edge-${n}`, ...TIMINGS } })));
   });
 
   after(async () => {
@@ -117,7 +115,9 @@ describe('edge cases of sessions and ordering', () => {
       try {
         // A sweeper has looked at it: lease lapsed, connections open: slow, not dead.
         await Promise.any(
-          nodes.map((n, i) => n.logs.waitFor((l) => /slow, not dead/.test(l.msg) && l.node === 'edge-slow', SWEEP_WAIT_MS, 'the slow node noticed', marks[i])),
+          nodes.map((n, i) =>
+            n.logs.waitFor((l) => /slow, not dead/.test(l.msg) && l.node === 'edge-slow', SWEEP_WAIT_MS, 'the slow node noticed', marks[i]),
+          ),
         );
       } finally {
         process.kill(paused.pid!, 'SIGCONT');

@@ -76,7 +76,8 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
     const [frame] = await Promise.all([a1, a2, b1].map((c) => c.waitForMessage('message', line)));
     const [afterA, afterB] = await Promise.all([scrape(`${a.metricsUrl}/metrics`), scrape(`${b.metricsUrl}/metrics`)]);
 
-    const delta = (before: Scrape, later: Scrape, name: string, labels?: Record<string, string>) => later.value(name, labels) - before.value(name, labels);
+    const delta = (before: Scrape, later: Scrape, name: string, labels?: Record<string, string>) =>
+      later.value(name, labels) - before.value(name, labels);
     assert.equal(delta(beforeA, afterA, 'switchboard_deliveries_total'), 2, 'node a has two clients');
     assert.equal(delta(beforeB, afterB, 'switchboard_deliveries_total'), 1, 'node b has one');
     const bytes = Buffer.byteLength(JSON.stringify(frame));
@@ -101,11 +102,19 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
     client.send('   ');
     await client.waitFor((f) => f.type === 'error', 'the refusal');
     const later = await scrape(`${a.metricsUrl}/metrics`);
-    assert.equal(later.value('switchboard_connections_refused_total', { reason: 'not_found' }) - before.value('switchboard_connections_refused_total', { reason: 'not_found' }), 1);
+    assert.equal(
+      later.value('switchboard_connections_refused_total', { reason: 'not_found' }) -
+        before.value('switchboard_connections_refused_total', { reason: 'not_found' }),
+      1,
+    );
     const refused = (s: Scrape) => s.value('switchboard_client_frames_refused_total', { code: ErrorCode.EMPTY_MESSAGE });
     assert.equal(refused(later) - refused(before), 1);
     for (const reason of ['origin', 'limits', 'not_ready']) {
-      assert.equal(later.samples.filter((s) => s.name === 'switchboard_connections_refused_total' && s.labels.reason === reason).length, 1, `${reason} is exported from the start`);
+      assert.equal(
+        later.samples.filter((s) => s.name === 'switchboard_connections_refused_total' && s.labels.reason === reason).length,
+        1,
+        `${reason} is exported from the start`,
+      );
     }
     await client.close();
   });
@@ -121,7 +130,9 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
     await other.waitForMessage('message', 'missed while away');
     const back = await ChatClient.connect(b.wsUrl, { hello: { session: welcome.session!, since: welcome.seq!, epoch: welcome.epoch! } });
     assert.equal(back.welcome.resumed, true);
-    const stranger = await ChatClient.connect(b.wsUrl, { hello: { session: 'no-such-session-token-at-all-000', since: 0, epoch: welcome.epoch! } });
+    const stranger = await ChatClient.connect(b.wsUrl, {
+      hello: { session: 'no-such-session-token-at-all-000', since: 0, epoch: welcome.epoch! },
+    });
     assert.equal(stranger.welcome.resumed, false);
 
     const [afterA, afterB] = await Promise.all([scrape(`${a.metricsUrl}/metrics`), scrape(`${b.metricsUrl}/metrics`)]);
@@ -136,7 +147,10 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
   it('shows every node in /cluster.json on either node, with a history of the plotted fields', async () => {
     const report = await clusterReport(b.metricsUrl, (r) => r.nodes.length === 2, 'both nodes', '?history');
     assert.equal(report.servedBy, 'metrics-b');
-    assert.deepEqual(report.nodes.map((n) => n.node), ['metrics-a', 'metrics-b']);
+    assert.deepEqual(
+      report.nodes.map((n) => n.node),
+      ['metrics-a', 'metrics-b'],
+    );
     for (const node of report.nodes) {
       assert.equal(node.bus, 'redis');
       assert.equal(node.ready, true);
@@ -169,13 +183,16 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
 
   it('exports every metric the Grafana dashboard queries', async () => {
     const exported = seriesNames(await scrape(`${a.metricsUrl}/metrics`));
-    const dashboard = JSON.parse(readFileSync(GRAFANA_DASHBOARD, 'utf8')) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync(GRAFANA_DASHBOARD, 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+    };
     let queried = 0;
     for (const panel of dashboard.panels) {
       for (const target of panel.targets ?? []) {
         const names = queriedMetrics(target.expr);
         assert.ok(names.length > 0, `panel "${panel.title}" queries a metric: ${target.expr}`);
-        for (const name of names) assert.ok(exported.has(name), `panel "${panel.title}" queries ${name}, which the gateway does not export`);
+        for (const name of names)
+          assert.ok(exported.has(name), `panel "${panel.title}" queries ${name}, which the gateway does not export`);
         queried += names.length;
       }
     }
@@ -198,7 +215,9 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
  */
 function queriedMetrics(expr: string): string[] {
   const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  const withoutLabels = withoutStrings.replace(/\{[^}]*\}/g, '').replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+  const withoutLabels = withoutStrings
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
   const withoutRanges = withoutLabels.replace(/\[[^\]]*\]/g, '');
   const names = [...withoutRanges.matchAll(/\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()/g)].map((m) => m[0]);
   return [...new Set(names.filter((name) => !/^(and|or|unless|bool|offset|le|inf|nan)$/i.test(name)))];

@@ -28,7 +28,9 @@ after(async () => {
   await redis?.dispose();
 });
 
-async function startBus(options: BusLimits & { prefix: string; nodeId: string; now?: () => number }): Promise<BusUnderTest & { bus: RedisBus }> {
+async function startBus(
+  options: BusLimits & { prefix: string; nodeId: string; now?: () => number },
+): Promise<BusUnderTest & { bus: RedisBus }> {
   const bus = new RedisBus({ ...options, url: redis.url, logger });
   const events = new EventLog<BroadcastEvent>();
   bus.start((e) => events.push(e));

@@ -12,9 +12,7 @@ describe('when Redis goes away and comes back empty', () => {
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await Promise.all(
-      [1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `node-${n}` } })),
-    );
+    nodes = await Promise.all([1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `node-${n}` } })));
   });
 
   after(async () => {
@@ -74,9 +72,7 @@ describe('when Redis goes away and comes back empty', () => {
 describe('when Redis restarts with its append-only file', () => {
   it('keeps the history and the epoch: a client resumes across the restart with nothing lost', async () => {
     const redis = await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    const nodes = await Promise.all(
-      [1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `aof-${n}` } })),
-    );
+    const nodes = await Promise.all([1, 2].map((n) => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: `aof-${n}` } })));
     try {
       const talker = await ChatClient.connect(nodes[0]!.wsUrl);
       const modern = await ChatClient.connect(nodes[1]!.wsUrl, { hello: {} });

@@ -94,7 +94,11 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
       !watcher.events.some((e) => e.type === 'notification' && e.id === ann.id && e.event !== 'connected'),
       'no disconnect notice within the grace window',
     );
-    assert.equal(watcher.events.filter((e) => e.type === 'notification' && e.id === ann.id).length, 1, 'one connect notice, from the first connection only');
+    assert.equal(
+      watcher.events.filter((e) => e.type === 'notification' && e.id === ann.id).length,
+      1,
+      'one connect notice, from the first connection only',
+    );
     await Promise.all([back.close(), watcher.close()]);
   });
 
@@ -113,7 +117,10 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     for (let i = 0; i < 5; i++) sender.send(`during the gap ${i}`);
     await onNode2.waitForMessage('message', 'during the gap 4', GRACE_WAIT_MS);
     await nodes[1]!.logs.waitFor((l) => l.msg === 'gap repaired from history', GRACE_WAIT_MS, 'the repair log line', mark);
-    assertContiguous(onNode2.events.filter((e) => e.seq > from), from + 1);
+    assertContiguous(
+      onNode2.events.filter((e) => e.seq > from),
+      from + 1,
+    );
     await Promise.all([sender.close(), onNode2.close()]);
   });
 

@@ -82,7 +82,10 @@ describe('per-connection limits', () => {
       stalled.stallReading();
       const gone = reader.waitForMessage('notification', `${stalled.welcome.nickname} has disconnected`, 60_000);
       let stalledIsGone = false;
-      void gone.then(() => (stalledIsGone = true), () => undefined);
+      void gone.then(
+        () => (stalledIsGone = true),
+        () => undefined,
+      );
       // Lines of about 400 bytes fill the buffer quickly; never past the node's limit (room left for the counter).
       const payload = 'y'.repeat(Math.min(400, limitsOf(sender).maxMessageBytes - 8));
       let sent = 0;

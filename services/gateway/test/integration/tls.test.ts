@@ -11,8 +11,11 @@ const YEAR_SECONDS = 31_536_000;
 /** Run the gateway with `env` until it exits by itself (a bad setting): its status and stderr. */
 function runGateway(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [GATEWAY_ENTRY], { env: { ...process.env, PORT: '0', REDIS_URL: '', ...env }, timeout: 30_000 }, (err, _out, stderr) =>
-      resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+    execFile(
+      process.execPath,
+      [GATEWAY_ENTRY],
+      { env: { ...process.env, PORT: '0', REDIS_URL: '', ...env }, timeout: 30_000 },
+      (err, _out, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
     );
   });
 }
@@ -99,24 +102,40 @@ describe('TLS settings', () => {
     const fromEnv = loadConfig([], { TLS_CERT: certs.certFile, TLS_KEY: certs.keyFile });
     assert.ok(fromEnv !== 'help' && fromEnv.tlsCert === certs.certFile && fromEnv.tlsKey === certs.keyFile);
     const fromFlags = loadConfig(['--tls-cert', certs.pemFile, '--tls-key', certs.pemFile, '--hsts-max-age-seconds', '0'], {});
-    assert.ok(fromFlags !== 'help' && fromFlags.tlsCert === certs.pemFile && fromFlags.hstsMaxAgeSeconds === 0, 'HAProxy’s combined PEM serves as both');
+    assert.ok(
+      fromFlags !== 'help' && fromFlags.tlsCert === certs.pemFile && fromFlags.hstsMaxAgeSeconds === 0,
+      'HAProxy’s combined PEM serves as both',
+    );
   });
 
   it('refuse, naming the setting, a file that is missing, not PEM, or not the certificate’s key, and one without the other', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ TLS_CERT: certs.certFile }, /^TLS_KEY must be set when TLS_CERT is \(both or neither\)$/],
       [{ TLS_KEY: certs.keyFile }, /^TLS_CERT must be set when TLS_KEY is/],
-      [{ TLS_CERT: '/no/such/cert.pem', TLS_KEY: certs.keyFile }, /^TLS_CERT must be the path of a readable file, got "\/no\/such\/cert.pem"$/],
+      [
+        { TLS_CERT: '/no/such/cert.pem', TLS_KEY: certs.keyFile },
+        /^TLS_CERT must be the path of a readable file, got "\/no\/such\/cert.pem"$/,
+      ],
       [{ TLS_CERT: certs.certFile, TLS_KEY: certs.dir }, /^TLS_KEY must be the path of a readable file/],
       [{ TLS_CERT: README, TLS_KEY: certs.keyFile }, /^TLS_CERT must be a file holding a PEM certificate, got ".*README.md"$/],
       [{ TLS_CERT: certs.keyFile, TLS_KEY: certs.keyFile }, /^TLS_CERT must be a file holding a PEM certificate/],
       [{ TLS_CERT: certs.certFile, TLS_KEY: certs.certFile }, /^TLS_KEY must be a file holding an unencrypted PEM private key/],
-      [{ TLS_CERT: certs.certFile, TLS_KEY: certs.caKeyFile }, /^TLS_KEY \(.*ca\.key\) is not the private key of the certificate in TLS_CERT \(.*switchboard\.crt\)$/],
+      [
+        { TLS_CERT: certs.certFile, TLS_KEY: certs.caKeyFile },
+        /^TLS_KEY \(.*ca\.key\) is not the private key of the certificate in TLS_CERT \(.*switchboard\.crt\)$/,
+      ],
     ];
     for (const [env, message] of cases) {
-      assert.throws(() => loadConfig([], env), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+      assert.throws(
+        () => loadConfig([], env),
+        (err: Error) => err instanceof ConfigError && message.test(err.message),
+        JSON.stringify(env),
+      );
     }
-    assert.throws(() => loadConfig(['--tls-cert', '/nowhere'], {}), new ConfigError('--tls-cert must be the path of a readable file, got "/nowhere"'));
+    assert.throws(
+      () => loadConfig(['--tls-cert', '/nowhere'], {}),
+      new ConfigError('--tls-cert must be the path of a readable file, got "/nowhere"'),
+    );
   });
 
   it('make the gateway exit 2 with that message', async () => {
@@ -125,7 +144,11 @@ describe('TLS settings', () => {
       runGateway({ TLS_CERT: '/no/such/cert.pem', TLS_KEY: certs.keyFile }),
       runGateway({ TLS_CERT: certs.certFile, TLS_KEY: certs.caKeyFile }),
     ]);
-    assert.deepEqual(runs.map((r) => r.status), [2, 2, 2], runs.map((r) => r.stderr).join(''));
+    assert.deepEqual(
+      runs.map((r) => r.status),
+      [2, 2, 2],
+      runs.map((r) => r.stderr).join(''),
+    );
     assert.match(runs[0]!.stderr, /^switchboard-gateway: TLS_KEY must be set when TLS_CERT is/);
     assert.match(runs[1]!.stderr, /^switchboard-gateway: TLS_CERT must be the path of a readable file/);
     assert.match(runs[2]!.stderr, /^switchboard-gateway: TLS_KEY \(.*\) is not the private key of the certificate in TLS_CERT/);

@@ -86,7 +86,10 @@ describe('origins', () => {
   });
 
   it('refuses a setting that is not origins, naming it', () => {
-    assert.throws(() => config({ ALLOWED_ORIGINS: 'https://chat.example.com/path' }), /ALLOWED_ORIGINS must be \* or a comma-separated list/);
+    assert.throws(
+      () => config({ ALLOWED_ORIGINS: 'https://chat.example.com/path' }),
+      /ALLOWED_ORIGINS must be \* or a comma-separated list/,
+    );
     assert.throws(() => config({ ALLOWED_ORIGINS: '*, https://a.example' }), /ALLOWED_ORIGINS/);
     assert.throws(() => config({ TRUSTED_PROXIES: '10.0.0.0/33' }), /TRUSTED_PROXIES must be a comma-separated list/);
     assert.throws(() => config({ TRUSTED_PROXIES: 'haproxy' }), /TRUSTED_PROXIES/);

@@ -63,12 +63,24 @@ describe('loadConfig', () => {
 
   it('names the setting, as given, in the error for a bad value', () => {
     assert.throws(() => load([], { PORT: 'eighty' }), new ConfigError('PORT must be a whole number from 0 to 65535, got "eighty"'));
-    assert.throws(() => load([], { MAX_MESSAGE_BYTES: 'lots' }), new ConfigError('MAX_MESSAGE_BYTES must be a whole number from 1 to 1048576, got "lots"'));
-    assert.throws(() => load(['--max-message-bytes', '-1']), new ConfigError('--max-message-bytes must be a whole number from 1 to 1048576, got "-1"'));
+    assert.throws(
+      () => load([], { MAX_MESSAGE_BYTES: 'lots' }),
+      new ConfigError('MAX_MESSAGE_BYTES must be a whole number from 1 to 1048576, got "lots"'),
+    );
+    assert.throws(
+      () => load(['--max-message-bytes', '-1']),
+      new ConfigError('--max-message-bytes must be a whole number from 1 to 1048576, got "-1"'),
+    );
     assert.throws(() => load(['--port=70000']), new ConfigError('--port must be a whole number from 0 to 65535, got "70000"'));
-    assert.throws(() => load([], { REDIS_URL: 'http://x' }), new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, got "http://x"'));
+    assert.throws(
+      () => load([], { REDIS_URL: 'http://x' }),
+      new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, got "http://x"'),
+    );
     assert.throws(() => load([], { REDIS_URL: 'not a url' }), /REDIS_URL must be a redis:\/\//);
-    assert.throws(() => load([], { LOG_LEVEL: 'loud' }), new ConfigError('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'));
+    assert.throws(
+      () => load([], { LOG_LEVEL: 'loud' }),
+      new ConfigError('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'),
+    );
     assert.throws(() => load([], { HOST: '   ' }), new ConfigError('HOST must not be empty'));
     assert.throws(() => load(['--host='], { HOST: 'x' }), new ConfigError('--host must not be empty'));
   });
@@ -84,7 +96,11 @@ describe('loadConfig', () => {
     assert.throws(() => load(['8080']), new ConfigError('unknown option 8080 (see --help)'));
     assert.throws(() => load(['--', '--port=1']), new ConfigError('unknown option -- (see --help)'));
     assert.throws(() => load(['--port']), new ConfigError('--port needs a value'));
-    assert.throws(() => load(['--port', '--help']), /--port must be a whole number .*, got "--help"/, 'a flag takes the next argument as its value');
+    assert.throws(
+      () => load(['--port', '--help']),
+      /--port must be a whole number .*, got "--help"/,
+      'a flag takes the next argument as its value',
+    );
   });
 
   it('refuses a pong timeout that does not exceed the ping interval', () => {
@@ -133,7 +149,12 @@ describe('the settings', () => {
 
   it('give clients the limits of the live configuration', () => {
     const limits = clientLimits(load(['--max-message-bytes=256'], { MESSAGE_RATE_PER_SEC: '5', MESSAGE_BURST: '7' }));
-    assert.deepEqual(limits, { maxMessageBytes: 256, messageRatePerSec: 5, messageBurst: 7, maxNicknameLength: protocol.MAX_NICKNAME_LENGTH });
+    assert.deepEqual(limits, {
+      maxMessageBytes: 256,
+      messageRatePerSec: 5,
+      messageBurst: 7,
+      maxNicknameLength: protocol.MAX_NICKNAME_LENGTH,
+    });
     assert.equal(clientLimits(defaultConfig()).maxMessageBytes, protocol.MAX_MESSAGE_BYTES);
   });
 });
@@ -167,9 +188,15 @@ describe('setting kinds', () => {
   });
 
   it('read a comma-separated list, dropping blanks, and refuse an empty one', () => {
-    assert.deepEqual(read({ ALLOWED_ORIGINS: ' https://a.example, ,https://b.example ' }).allowedOrigins, ['https://a.example', 'https://b.example']);
+    assert.deepEqual(read({ ALLOWED_ORIGINS: ' https://a.example, ,https://b.example ' }).allowedOrigins, [
+      'https://a.example',
+      'https://b.example',
+    ]);
     assert.deepEqual(read({}, ['--trusted-proxies=10.0.0.0/8']).trustedProxies, ['10.0.0.0/8']);
-    assert.throws(() => read({ ALLOWED_ORIGINS: ' , ' }), new ConfigError('ALLOWED_ORIGINS must be a comma-separated list, each any text, got " , "'));
+    assert.throws(
+      () => read({ ALLOWED_ORIGINS: ' , ' }),
+      new ConfigError('ALLOWED_ORIGINS must be a comma-separated list, each any text, got " , "'),
+    );
   });
 
   it('check list items with the kind of the item', () => {
@@ -183,12 +210,18 @@ describe('setting kinds', () => {
 
   it('read an optional port, and refuse one out of range', () => {
     assert.equal(read({ METRICS_PORT: '9100' }).metricsPort, 9100);
-    assert.throws(() => read({ METRICS_PORT: '65536' }), new ConfigError('METRICS_PORT must be a whole number from 0 to 65535, got "65536"'));
+    assert.throws(
+      () => read({ METRICS_PORT: '65536' }),
+      new ConfigError('METRICS_PORT must be a whole number from 0 to 65535, got "65536"'),
+    );
   });
 
   it('accept a file that exists and refuse one that does not', () => {
     assert.equal(read({ TLS_CERT: file }).tlsCert, file);
-    assert.throws(() => read({}, ['--tls-cert', `${file}.missing`]), new ConfigError(`--tls-cert must be the path of a readable file, got "${file}.missing"`));
+    assert.throws(
+      () => read({}, ['--tls-cert', `${file}.missing`]),
+      new ConfigError(`--tls-cert must be the path of a readable file, got "${file}.missing"`),
+    );
     assert.throws(() => read({ TLS_CERT: tmpdir() }), /TLS_CERT must be the path of a readable file/, 'a folder is not a file');
   });
 
@@ -196,6 +229,9 @@ describe('setting kinds', () => {
     assert.equal(read({ MODE: 'Fast' }).mode, 'fast');
     assert.throws(() => read({ MODE: 'slow' }), new ConfigError('MODE must be one of fast, safe, got "slow"'));
     assert.equal(read({ UPSTREAM: 'https://example.com/x' }).upstream, 'https://example.com/x');
-    assert.throws(() => read({ UPSTREAM: 'ftp://example.com' }), new ConfigError('UPSTREAM must be a http:// or https:// URL, got "ftp://example.com"'));
+    assert.throws(
+      () => read({ UPSTREAM: 'ftp://example.com' }),
+      new ConfigError('UPSTREAM must be a http:// or https:// URL, got "ftp://example.com"'),
+    );
   });
 });

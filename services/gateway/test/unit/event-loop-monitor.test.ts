@@ -8,7 +8,11 @@ describe('EventLoopMonitor', () => {
     try {
       let now = 0;
       const changes: boolean[] = [];
-      const monitor = new EventLoopMonitor(500, (overloaded) => changes.push(overloaded), () => now);
+      const monitor = new EventLoopMonitor(
+        500,
+        (overloaded) => changes.push(overloaded),
+        () => now,
+      );
       monitor.start();
       const sample = (lagMs: number) => {
         now += 250 + lagMs;

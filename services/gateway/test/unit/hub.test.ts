@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import {
-  ErrorCode,
-  parseClientText,
-  parseServerFrame,
-  type ServerFrame,
-} from '@switchboard/protocol';
+import { ErrorCode, parseClientText, parseServerFrame, type ServerFrame } from '@switchboard/protocol';
 import { BusUnavailableError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { clientLimits, defaultConfig } from '../../src/config.js';
@@ -44,7 +39,13 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 function hubWith(bus: Bus = new MemoryBus(LIMITS)): Hub {
   const config = defaultConfig();
   const sessions = new MemorySessionRegistry(bus, { nodeId: 'node-a', tombstoneTtlMs: 60_000 }, logger);
-  const options = { nodeId: 'node-a', resumeGraceMs: 1_000, resumeMaxEvents: 100, resumeMaxBytes: config.resumeMaxBytes, clientLimits: clientLimits(config) };
+  const options = {
+    nodeId: 'node-a',
+    resumeGraceMs: 1_000,
+    resumeMaxEvents: 100,
+    resumeMaxBytes: config.resumeMaxBytes,
+    clientLimits: clientLimits(config),
+  };
   const hub = new Hub(bus, sessions, new LocalNodeLink('node-a'), options, logger);
   hub.start();
   return hub;
@@ -82,7 +83,10 @@ describe('Hub', () => {
     await settle();
     const last = peers.map((p) => p.raw.at(-1));
     assert.equal(parseServerFrame(last[0]!.toString()).message, 'hello');
-    assert.ok(last.every((b) => b === last[0]), 'every peer got the same Buffer instance');
+    assert.ok(
+      last.every((b) => b === last[0]),
+      'every peer got the same Buffer instance',
+    );
   });
 
   it('numbers broadcasts 1, 2, 3 ... and echoes a chat line to the sender too, as the seed does', async () => {

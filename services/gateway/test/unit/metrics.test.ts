@@ -32,7 +32,13 @@ describe('NodeStatsSampler', () => {
   it('turns running totals into rates per second over the time since the previous sample', () => {
     const metrics = new PromMetrics({ node: 'n1', bus: 'memory' });
     let now = 1_000_000;
-    const sampler = new NodeStatsSampler({ node: 'n1', bus: 'memory', tally: () => metrics.tally(), readiness: () => ({ ready: true }), now: () => now });
+    const sampler = new NodeStatsSampler({
+      node: 'n1',
+      bus: 'memory',
+      tally: () => metrics.tally(),
+      readiness: () => ({ ready: true }),
+      now: () => now,
+    });
     try {
       metrics.connectionOpened('v1');
       metrics.connectionOpened('v2');
@@ -63,7 +69,12 @@ describe('NodeStatsSampler', () => {
 
   it('says why a node is not ready', () => {
     const metrics = new PromMetrics({ node: 'n1', bus: 'redis' });
-    const sampler = new NodeStatsSampler({ node: 'n1', bus: 'redis', tally: () => metrics.tally(), readiness: () => ({ ready: false, reason: 'redis publisher connecting' }) });
+    const sampler = new NodeStatsSampler({
+      node: 'n1',
+      bus: 'redis',
+      tally: () => metrics.tally(),
+      readiness: () => ({ ready: false, reason: 'redis publisher connecting' }),
+    });
     try {
       const stats = sampler.sample();
       assert.equal(stats.ready, false);

@@ -1,0 +1,61 @@
+// One lint configuration for the whole repository: typescript-eslint, type-aware
+// (strict), over every package's sources and every test. `npm run lint`.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'bench/fanout.ts',
+      'services/gateway/public/**',
+      'services/gateway/dashboard/**',
+      'test-output/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        // The packages' own projects, and one for the tests and scripts (tsconfig.tests.json).
+        project: [
+          './tsconfig.tests.json',
+          './packages/*/tsconfig.json',
+          './services/*/tsconfig.json',
+          './infra/*/tsconfig.json',
+          './e2e/tsconfig.json',
+        ],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // Numbers and booleans in template literals are how messages and keys are built here.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // `void promise` marks a deliberate fire-and-forget; node:test's describe/it return promises nobody awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          ignoreVoid: true,
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // With noUncheckedIndexedAccess, `list[i]!` after a bounds check is the honest way to say "this exists".
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // `(x) => doSomething(x)` as a callback is how listeners are written here.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);
