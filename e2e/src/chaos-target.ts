@@ -96,7 +96,9 @@ export async function openChaosTarget(env: NodeJS.ProcessEnv = process.env): Pro
     target: {
       wsUrl: cluster.wsUrl,
       gateways,
-      kill: async (node) => void (await cluster.gateways[slot(node)]!.kill()),
+      kill: async (node) => {
+        await cluster.gateways[slot(node)]!.kill();
+      },
       drain: async (node) => {
         const exit = await cluster.gateways[slot(node)]!.stop('SIGTERM');
         if (exit.code !== 0) throw new Error(`${node} exited ${exit.code ?? exit.signal} after SIGTERM, not 0`);
@@ -115,7 +117,9 @@ export async function openChaosTarget(env: NodeJS.ProcessEnv = process.env): Pro
         await delay(downMs);
         await cluster.redis.restart();
       },
-      settled: async () => void (await cluster.waitForBackends(30_000)),
+      settled: async () => {
+        await cluster.waitForBackends(30_000);
+      },
       gatewayProblems: () => everyProcess.flatMap((g) => g.logs.items.filter(isProblem).map((l) => `${g.nodeId}: ${JSON.stringify(l)}`)),
       close: () => cluster.stop(),
     },

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { isBroadcastEvent, parseServerFrames, type BroadcastEvent } from '@switchboard/protocol';
-import { SwitchboardClient, type ClientEvents, type WebSocketConstructor } from '@switchboard/client';
+import { SwitchboardClient, type ClientEvents } from '@switchboard/client';
 import { EventLog, watch } from '@switchboard/testkit';
 import { openChaosTarget, type ChaosTarget } from './chaos-target.js';
 import { within } from './wait.js';
@@ -86,7 +86,7 @@ class Probe {
     }
     this.client = new SwitchboardClient({
       url,
-      WebSocket: Tapped as unknown as WebSocketConstructor,
+      WebSocket: Tapped,
       reconnect: { initialDelayMs: 100, maxDelayMs: 1_000 },
       sendRetry: { initialDelayMs: 100, maxDelayMs: 1_000 },
       connectTimeoutMs: 5_000,
@@ -160,7 +160,10 @@ describe('chaos: 30 v2 clients sending through a SIGKILL, a drain and a Redis re
     'every client ends with the same contiguous sequence holding every line exactly once',
     { timeout: SCENARIO_TIMEOUT_MS },
     async (t) => {
-      if ('cannot' in opened) return t.skip(opened.cannot);
+      if ('cannot' in opened) {
+        t.skip(opened.cannot);
+        return;
+      }
       const target = opened.target;
       const started = Date.now();
       const log = (text: string) => console.error(`chaos +${((Date.now() - started) / 1000).toFixed(1)}s: ${text}`);
@@ -258,9 +261,17 @@ describe('chaos: 30 v2 clients sending through a SIGKILL, a drain and a Redis re
           probes.map(
             (p) =>
               new Promise<void>((resolve) => {
-                if (p.client.pending === 0) return resolve();
-                const off = p.client.on('acked', () => p.client.pending === 0 && (off(), resolve()));
-                p.client.on('rejected', () => p.client.pending === 0 && (off(), resolve()));
+                if (p.client.pending === 0) {
+                  resolve();
+                  return;
+                }
+                const settle = () => {
+                  if (p.client.pending !== 0) return;
+                  off();
+                  resolve();
+                };
+                const off = p.client.on('acked', settle);
+                p.client.on('rejected', settle);
               }),
           ),
         ),

@@ -48,7 +48,10 @@ function composeCommand(): string[] | undefined {
 describe('deployment files', () => {
   test('docker-compose.yml validates (docker compose config -q)', (t) => {
     const command = composeCommand();
-    if (!command) return t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+    if (!command) {
+      t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+      return;
+    }
     const [bin, ...args] = command;
     const result = spawnSync(bin!, [...args, '-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8', cwd: ROOT });
     assert.equal(result.status, 0, `${command.join(' ')} config -q: ${result.stderr}`);
@@ -56,7 +59,10 @@ describe('deployment files', () => {
 
   test('docker-compose.yml validates with the observability profile (--profile observability config)', (t) => {
     const command = composeCommand();
-    if (!command) return t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+    if (!command) {
+      t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+      return;
+    }
     const [bin, ...args] = command;
     const result = spawnSync(bin!, [...args, '-f', COMPOSE_FILE, '--profile', 'observability', 'config'], { encoding: 'utf8', cwd: ROOT });
     assert.equal(result.status, 0, `${command.join(' ')} --profile observability config: ${result.stderr}`);
@@ -87,7 +93,11 @@ describe('deployment files', () => {
     for (const name of OBSERVABILITY) {
       const ports = service(name).ports ?? [];
       assert.equal(ports.length, 1);
-      assert.match(String(ports[0]), /^\$\{[A-Z_]+_PUBLISH:-127\.0\.0\.1:\d+\}:\d+$/, `${name} publishes on 127.0.0.1 only`);
+      assert.match(
+        typeof ports[0] === 'string' ? ports[0] : JSON.stringify(ports[0]),
+        /^\$\{[A-Z_]+_PUBLISH:-127\.0\.0\.1:\d+\}:\d+$/,
+        `${name} publishes on 127.0.0.1 only`,
+      );
     }
   });
 
@@ -110,7 +120,8 @@ describe('deployment files', () => {
       "HAProxy's exporter is scraped",
     );
     if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0) {
-      return t.skip('promtool is not installed (apt-get install prometheus)');
+      t.skip('promtool is not installed (apt-get install prometheus)');
+      return;
     }
     const result = spawnSync('promtool', ['check', 'config', PROMETHEUS_CONFIG], { encoding: 'utf8' });
     assert.equal(result.status, 0, `promtool check config:\n${result.stdout}${result.stderr}`);

@@ -89,7 +89,7 @@ export function readCa(env: NodeJS.ProcessEnv): Buffer | undefined {
   try {
     return readFileSync(env.E2E_CA);
   } catch (err) {
-    throw new Error(`E2E_CA must be the path of a readable PEM file, got "${env.E2E_CA}": ${(err as Error).message}`);
+    throw new Error(`E2E_CA must be the path of a readable PEM file, got "${env.E2E_CA}": ${(err as Error).message}`, { cause: err });
   }
 }
 

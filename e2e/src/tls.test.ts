@@ -89,7 +89,10 @@ after(async () => {
 
 describe('the load balancer over TLS', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
   test('carries the chat over wss:// to clients on every gateway', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    if ('skip' in target) return t.skip(target.skip);
+    if ('skip' in target) {
+      t.skip(target.skip);
+      return;
+    }
     const clients: ChatClient[] = [];
     const nodes = () => new Set(clients.map((c) => c.node));
     while (nodes().size < tls().gateways && clients.length < SPREAD_MAX_CONNECTIONS) clients.push(await connect());
@@ -101,7 +104,10 @@ describe('the load balancer over TLS', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
   });
 
   test('answers over https:// with Strict-Transport-Security', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    if ('skip' in target) return t.skip(target.skip);
+    if ('skip' in target) {
+      t.skip(target.skip);
+      return;
+    }
     for (const path of ['/', '/healthz']) {
       const answer = await httpGet(`${tls().httpsUrl}${path}`, { ca: tls().ca });
       assert.equal(answer.status, 200, path);
@@ -113,9 +119,15 @@ describe('the load balancer over TLS', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
     'the plain listener redirects to https:// (path and query kept), but for /healthz and /readyz',
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      if ('skip' in target) return t.skip(target.skip);
+      if ('skip' in target) {
+        t.skip(target.skip);
+        return;
+      }
       const { plainUrl, httpsUrl } = tls();
-      if (!plainUrl) return t.skip('E2E_PLAIN_URL is not set: the plain listener is unknown');
+      if (!plainUrl) {
+        t.skip('E2E_PLAIN_URL is not set: the plain listener is unknown');
+        return;
+      }
       for (const path of ['/', '/ws', '/app.js?v=1']) {
         const answer = await httpGet(`${plainUrl}${path}`);
         assert.equal(answer.status, 301, path);
@@ -134,7 +146,10 @@ describe('the load balancer over TLS', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
   );
 
   test('plain HTTP on the TLS port fails the handshake', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    if ('skip' in target) return t.skip(target.skip);
+    if ('skip' in target) {
+      t.skip(target.skip);
+      return;
+    }
     const plainOnTls = new URL(tls().httpsUrl);
     const port = plainOnTls.port || '443';
     plainOnTls.protocol = 'http:';

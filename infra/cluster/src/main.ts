@@ -49,13 +49,13 @@ async function stop(signal: string): Promise<void> {
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 
-cluster.lb.exited.then(({ code, signal }) => {
+void cluster.lb.exited.then(({ code, signal }) => {
   if (stopping) return;
   console.error(`HAProxy exited (${code ?? signal}); stopping`);
   void stop('HAProxy exit').then(() => process.exit(1));
 });
 for (const gateway of cluster.gateways) {
-  gateway.exited.then(({ code, signal }) => {
+  void gateway.exited.then(({ code, signal }) => {
     if (!stopping) console.error(`gateway ${gateway.nodeId} (port ${gateway.port}) exited (${code ?? signal}); HAProxy takes it out`);
   });
 }

@@ -2,6 +2,7 @@ import type { ServerFrame } from '@switchboard/protocol';
 
 // Controls (C0, DEL, C1), line/paragraph separators and bidi overrides: printed as
 // they are, other people's text could move the cursor, recolour or rewrite the terminal.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this must find
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 
 /** Text from the network, made safe to print: every control character becomes U+FFFD. */

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     }
     case 'status':
       process.exit(await runStatus(command.url, process.stdout, process.stderr));
+      break;
     case 'client': {
       const session = runTerminal({
         url: command.url,
@@ -58,10 +59,10 @@ async function main(): Promise<void> {
         input: process.stdin,
         output: process.stdout,
         status: process.stderr,
-        interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+        interactive: process.stdin.isTTY && process.stdout.isTTY,
       });
-      process.once('SIGINT', session.stop);
-      process.once('SIGTERM', session.stop);
+      process.once('SIGINT', () => session.stop());
+      process.once('SIGTERM', () => session.stop());
       process.exit(await session.done);
     }
   }

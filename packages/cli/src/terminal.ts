@@ -51,7 +51,8 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
   };
   const note = (line: string) => print(status, `* ${line}`);
 
-  let stopping = false;
+  /** Set by stop() (Ctrl-C) or the end of input; read in callbacks, so kept in an object the types do not narrow. */
+  const run = { stopping: false };
   let exitCode = 0;
   let closing: Promise<void> | undefined;
   // Lines sent and not yet acknowledged: on end of input the client waits for them.
@@ -61,13 +62,13 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
   client.on('state', ({ state, attempt, delayMs }) => {
     if (state === 'connecting') note(`connecting to ${options.url}`);
     if (state === 'reconnecting') note(`connection lost; retry ${attempt} in ${((delayMs ?? 0) / 1000).toFixed(1)} s`);
-    if (state === 'closed' && !stopping) {
+    if (state === 'closed' && !run.stopping) {
       exitCode = 1;
       rl.close();
     }
   });
   client.on('close', ({ code, reason, willReconnect }) => {
-    if (!stopping && !willReconnect) note(`connection closed (${code}${reason ? `: ${safeText(reason)}` : ''})`);
+    if (!run.stopping && !willReconnect) note(`connection closed (${code}${reason ? `: ${safeText(reason)}` : ''})`);
   });
   client.on('welcome', (frame) =>
     note(`${frame.resumed ? 'resumed on' : 'connected to'} node ${safeText(frame.node)} as ${safeText(frame.nickname)}`),
@@ -83,7 +84,7 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
   client.on('rejected', ({ error }) => error.code !== 'CLOSED' && print(status, `! ${safeText(error.message)}`));
 
   const stop = () => {
-    stopping = true;
+    run.stopping = true;
     rl.close();
     void closeClient();
   };
@@ -111,8 +112,8 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
         print(status, `! ${err.message}`);
       }
     }
-    if (!stopping && unacknowledged.size > 0) await acknowledged(ECHO_WAIT_MS);
-    stopping = true;
+    if (!run.stopping && unacknowledged.size > 0) await acknowledged(ECHO_WAIT_MS);
+    run.stopping = true;
     await closeClient();
     return exitCode;
   })();

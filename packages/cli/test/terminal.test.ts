@@ -35,7 +35,7 @@ function terminal() {
     /** The frames the client sent after its hello, parsed. */
     received: (): Array<Record<string, unknown>> => socket.sentJson.slice(1),
   };
-  serve(socket, server.broadcast);
+  serve(socket, (frame) => server.broadcast(frame));
   return { session, input, out, err, server };
 }
 

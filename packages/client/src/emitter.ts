@@ -16,7 +16,7 @@ export class Emitter<Events extends object> {
       set = new Set();
       this.listeners.set(type, set);
     }
-    set.add(listener as Listener<never>);
+    set.add(listener);
     return () => this.off(type, listener);
   }
 
@@ -30,7 +30,7 @@ export class Emitter<Events extends object> {
   }
 
   off<K extends keyof Events>(type: K, listener: Listener<Events[K]>): void {
-    this.listeners.get(type)?.delete(listener as Listener<never>);
+    this.listeners.get(type)?.delete(listener);
   }
 
   emit<K extends keyof Events>(type: K, value: Events[K]): void {

@@ -4,6 +4,7 @@ import {
   MAX_NICKNAME_LENGTH,
   MESSAGE_BURST,
   MESSAGE_RATE_PER_SEC,
+  codePointLength,
   validateNickname,
   type ClientLimits,
   type WelcomeFrame,
@@ -44,7 +45,7 @@ export function limitsOf(welcome: WelcomeFrame | undefined, maxMessageBytes: num
  */
 export function checkNickname(nickname: string, limits: ClientLimits): string {
   const max = limits.maxNicknameLength;
-  if ([...nickname].length > max) throw new ClientError(ErrorCode.NICK_TOO_LONG, `Nicknames are at most ${max} characters.`);
+  if (codePointLength(nickname) > max) throw new ClientError(ErrorCode.NICK_TOO_LONG, `Nicknames are at most ${max} characters.`);
   const error = validateNickname(nickname);
   // validateNickname knows only the default length; the announced one was checked above.
   if (error && error.code !== ErrorCode.NICK_TOO_LONG) throw new ClientError(error.code, error.message);

@@ -66,7 +66,8 @@ const DEFAULT_SEND_RETRY: Partial<ReconnectOptions> = { initialDelayMs: 250, max
 export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
   const url = checkUrl(options.url);
   const WebSocket = resolveWebSocket(options.WebSocket);
-  const protocol = options.protocol ?? 'v2';
+  // Checked at run time too: JavaScript callers are not held to the types.
+  const protocol = (options.protocol ?? 'v2') as unknown;
   if (protocol !== 'v1' && protocol !== 'v2') throw new RangeError(`protocol must be "v1" or "v2", got "${String(protocol)}"`);
   return {
     url,
@@ -106,7 +107,9 @@ function wholePositive(value: number, name: string): number {
   return value;
 }
 
-function checkResumePoint(point: ResumePoint): ResumePoint {
+function checkResumePoint(given: ResumePoint): ResumePoint {
+  // Checked at run time too: it often comes from storage (sessionStorage) or a JavaScript caller.
+  const point = given as Partial<Record<keyof ResumePoint, unknown>> | null;
   const ok =
     typeof point === 'object' &&
     point !== null &&
@@ -114,8 +117,9 @@ function checkResumePoint(point: ResumePoint): ResumePoint {
     point.session.length > 0 &&
     typeof point.id === 'string' &&
     typeof point.epoch === 'string' &&
+    typeof point.since === 'number' &&
     Number.isSafeInteger(point.since) &&
     point.since >= 0;
   if (!ok) throw new TypeError('resume must be { session, id, epoch, since } as read from client.resumePoint');
-  return { session: point.session, id: point.id, epoch: point.epoch, since: point.since };
+  return given;
 }

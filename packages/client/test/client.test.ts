@@ -108,10 +108,10 @@ describe('SwitchboardClient', () => {
     const connected = client.connect();
     socket(0).accept();
     await connected;
-    client.send('hello <b>there</b>');
-    client.setNick('ada');
-    client.submit('/nick grace');
-    client.submit('/me waves');
+    void client.send('hello <b>there</b>');
+    void client.setNick('ada');
+    void client.submit('/nick grace');
+    void client.submit('/me waves');
     assert.deepEqual(socket(0).sent, ['hello <b>there</b>', '/nick ada', '/nick grace', '/me waves']);
   });
 
@@ -120,7 +120,7 @@ describe('SwitchboardClient', () => {
     const connected = client.connect();
     socket(0).accept();
     await connected;
-    const code = (fn: () => void) => {
+    const code = (fn: () => unknown) => {
       try {
         fn();
       } catch (err) {

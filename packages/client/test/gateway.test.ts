@@ -18,7 +18,7 @@ describe('SwitchboardClient against a real gateway', () => {
     const frames = events.record('frame');
     const renamedTo = (name: string) =>
       frames.waitFor((f) => f.type === 'nick_update' && f.id === c.id && f.nickname === name, 10_000, `${name}'s rename`, 0);
-    return Object.assign(c, { next: events.next, frames, renamedTo });
+    return Object.assign(c, { next: events.next.bind(events), frames, renamedTo });
   };
 
   before(async () => {
@@ -39,14 +39,14 @@ describe('SwitchboardClient against a real gateway', () => {
     await ada.renamedTo('ada');
 
     const heard = bob.next('message', (f) => f.message === 'hello from ada');
-    ada.send('hello from ada');
+    void ada.send('hello from ada');
     const message = await heard;
     assert.equal(message.nickname, 'ada');
     assert.equal(message.id, ada.id);
     assert.equal(typeof message.time, 'number');
 
     const renamed = bob.next('nick_update', (f) => f.id === ada.id);
-    ada.setNick('countess');
+    void ada.setNick('countess');
     assert.equal((await renamed).previous, 'ada');
     await ada.renamedTo('countess');
     assert.equal(ada.nickname, 'countess');
@@ -76,7 +76,7 @@ describe('SwitchboardClient against a real gateway', () => {
     const rude = client({ maxMessageBytes: 4096 });
     await rude.connect();
     const closed = rude.next('close');
-    rude.send('x'.repeat(600));
+    void rude.send('x'.repeat(600));
     const info = await closed;
     assert.equal(info.code, 1009);
     assert.equal(info.willReconnect, false);

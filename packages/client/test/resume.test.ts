@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import type { BroadcastEvent } from '@switchboard/protocol';
 import { ChatClient, EventLog, GatewayProcess, RedisServer, watch } from '@switchboard/testkit';
-import { SwitchboardClient, type ClientEvents, type WebSocketConstructor } from '../src/index.js';
+import { SwitchboardClient, type ClientEvents } from '../src/index.js';
 
 /** Short timings, so a drop is resumed well within the grace period and a drain is quick. */
 const TIMINGS = { RESUME_GRACE_MS: '10000', LEASE_TTL_MS: '3000', SWEEP_INTERVAL_MS: '200', DRAIN_DELAY_MS: '200' };
@@ -22,7 +22,7 @@ function balancer(first: string) {
       state.sockets.push(this);
     }
   }
-  return Object.assign(state, { WebSocket: Balanced as unknown as WebSocketConstructor });
+  return Object.assign(state, { WebSocket: Balanced });
 }
 
 /** The SDK over the stand-in balancer, with every delivered broadcast recorded. */

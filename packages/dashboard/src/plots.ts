@@ -82,7 +82,7 @@ export class Plots {
         height: PLOT_HEIGHT,
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1)] } },
+        scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, orZero(min)), Math.max(1, orZero(max))] } },
         axes: [
           { ...axis, space: 80, values: (_u, splits, _axis, _space, step) => splits.map((at) => clock(at, step < 60)) },
           { ...axis, size: 48 },
@@ -107,4 +107,9 @@ export class Plots {
   private widthFor(figure: HTMLElement): number {
     return Math.max(240, Math.floor(figure.clientWidth || this.container.clientWidth));
   }
+}
+
+/** uPlot passes null for an axis with no data, though its types say number. */
+function orZero(value: number | null): number {
+  return value ?? 0;
 }

@@ -21,7 +21,8 @@ export class Series {
     series.times.push(...history.times.map((ms) => ms / 1000));
     for (const [node, fields] of Object.entries(history.nodes)) {
       const record = {} as Record<PlottedField, Column>;
-      for (const field of PLOTTED_FIELDS) record[field] = [...(fields[field] ?? [])];
+      // A record from an older node may lack a field.
+      for (const field of PLOTTED_FIELDS) record[field] = [...((fields as Partial<typeof fields>)[field] ?? [])];
       series.columns.set(node, record);
     }
     series.trim();

@@ -47,7 +47,14 @@ export function parseNickname(requested: string): NicknameResult {
  */
 export function validateNickname(nickname: string): ProtocolErrorInfo | undefined {
   if (nickname.length === 0) return errorInfo(ErrorCode.NICK_REQUIRED);
-  if ([...nickname].length > MAX_NICKNAME_LENGTH) return errorInfo(ErrorCode.NICK_TOO_LONG);
+  if (codePointLength(nickname) > MAX_NICKNAME_LENGTH) return errorInfo(ErrorCode.NICK_TOO_LONG);
   if (FORBIDDEN.test(nickname)) return errorInfo(ErrorCode.NICK_INVALID);
   return undefined;
+}
+
+/** Length in code points (what a person counts as characters, near enough), not UTF-16 units. */
+export function codePointLength(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }

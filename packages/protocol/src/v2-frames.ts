@@ -48,9 +48,9 @@ export function parseHello(text: string): HelloResult {
   if (epoch !== undefined && typeof epoch !== 'string') return badHello(BadFrame.BAD_EPOCH);
   const hello: HelloFrame = {
     type: 'hello',
-    ...(session !== undefined && { session: session as string }),
+    ...(session !== undefined && { session: session }),
     ...(since !== undefined && { since: since as number }),
-    ...(epoch !== undefined && { epoch: epoch as string }),
+    ...(epoch !== undefined && { epoch: epoch }),
   };
   return { ok: true, hello };
 }
@@ -63,7 +63,7 @@ export function parseClientFrameV2(text: string): ParseResult {
   if (ref !== undefined && (typeof ref !== 'string' || ref.length === 0 || ref.length > MAX_REF_LENGTH)) {
     return fail(BadFrame.BAD_REF);
   }
-  const withRef = ref === undefined ? {} : { ref: ref as string };
+  const withRef = ref === undefined ? {} : { ref: ref };
   switch (value.type) {
     case 'message': {
       if (typeof value.message !== 'string') return fail(BadFrame.MESSAGE_NOT_STRING, withRef.ref);

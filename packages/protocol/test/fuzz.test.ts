@@ -149,7 +149,7 @@ function assertRef(ref: string): void {
 
 /** What every accepted nickname is: NFC, one word, 1 to MAX_NICKNAME_LENGTH code points, nothing forbidden. */
 function assertAcceptableNickname(nickname: string): void {
-  const codePoints = [...nickname].map((c) => c.codePointAt(0)!);
+  const codePoints = Array.from(nickname, (c) => c.codePointAt(0)!);
   assert.ok(codePoints.length >= 1 && codePoints.length <= MAX_NICKNAME_LENGTH, `length ${codePoints.length}`);
   assert.equal(nickname, nickname.normalize('NFC'), 'NFC');
   assert.equal(nickname, nickname.trim(), 'trimmed');

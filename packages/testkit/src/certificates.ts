@@ -39,7 +39,7 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     const { stderr, message } = err as { stderr?: string; message: string };
-    throw new Error(`cannot make test certificates with ${DEV_CERT_SCRIPT}: ${stderr || message}`);
+    throw new Error(`cannot make test certificates with ${DEV_CERT_SCRIPT}: ${stderr || message}`, { cause: err });
   }
   const caFile = join(dir, 'ca.crt');
   return {

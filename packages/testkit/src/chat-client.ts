@@ -44,7 +44,7 @@ export class ChatClient {
   ) {
     socket.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const text = data.toString();
+      const text = (data as Buffer).toString();
       if (batches) for (const frame of parseServerFrames(text)) this.frames.push(frame);
       else this.frames.push(parseServerFrame(text));
     });

@@ -97,7 +97,7 @@ export class GatewayProcess {
       await gateway.logs.waitFor((l) => l.msg === 'gateway ready', timeoutMs, 'the gateway to be ready');
     } catch (err) {
       child.kill('SIGKILL');
-      throw new Error(`${(err as Error).message}\nstderr: ${gateway.stderr}`);
+      throw new Error(`${(err as Error).message}\nstderr: ${gateway.stderr}`, { cause: err });
     }
     return gateway;
   }
@@ -121,7 +121,7 @@ export class GatewayProcess {
 
   get nodeId(): string {
     const ready = this.logs.items.find((l) => l.msg === 'gateway ready');
-    return String(ready?.node ?? '');
+    return typeof ready?.node === 'string' ? ready.node : '';
   }
 
   /** The metrics server (METRICS_PORT), as logged; throws if the node runs without one. */

@@ -123,7 +123,7 @@ export class HaproxyProcess {
         if (!response.ok) throw new Error(`stats answered ${response.status}`);
         return parseStatsCsv(await response.text()).filter((s) => backend === undefined || s.backend === backend);
       } catch (err) {
-        if (Date.now() >= deadline) throw new Error(`HAProxy stats at ${this.statsUrl}: ${(err as Error).message}`);
+        if (Date.now() >= deadline) throw new Error(`HAProxy stats at ${this.statsUrl}: ${(err as Error).message}`, { cause: err });
         await delay(STATS_POLL_MS);
       }
     }
@@ -175,7 +175,7 @@ function run(
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', (err) => reject(new Error(missingBinaryMessage(bin, err as NodeJS.ErrnoException))));
+    child.once('error', (err) => reject(new Error(missingBinaryMessage(bin, err))));
     child.once('close', (status) => resolve({ status, output }));
   });
 }

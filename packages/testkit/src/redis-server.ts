@@ -50,7 +50,10 @@ export class RedisServer {
   cli(...args: string[]): Promise<string> {
     const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
     return new Promise((resolve, reject) => {
-      execFile(binary, ['-h', '127.0.0.1', '-p', String(this.port), ...args], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      execFile(binary, ['-h', '127.0.0.1', '-p', String(this.port), ...args], (err, stdout) => {
+        if (err) reject(new Error(`redis-cli ${args.join(' ')}: ${err.message}`, { cause: err }));
+        else resolve(stdout);
+      });
     });
   }
 
@@ -97,7 +100,7 @@ export class RedisServer {
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.child = child;
-    const output = linesOf(child.stdout!, (line) => line);
+    const output = linesOf(child.stdout, (line) => line);
     const spawnError = once(child, 'error').then(([err]) => {
       throw new Error(`cannot start ${binary}: ${(err as Error).message}`);
     });

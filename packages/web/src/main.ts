@@ -125,7 +125,7 @@ document.addEventListener('visibilitychange', () => {
 void client.connect().catch(() => undefined); // failures show as state changes
 
 /** Run an SDK call; show its refusal to the person instead of throwing. */
-function act(call: () => void): boolean {
+function act(call: () => unknown): boolean {
   try {
     call();
     say('');

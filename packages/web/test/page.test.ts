@@ -213,7 +213,7 @@ describe('the chat page in Chromium, across two gateways', () => {
     await first.locator('#nick').fill('twin');
     await first.locator('#nick').press('Enter');
     await entry(other, 'nick', /changed to twin$/);
-    const saved = (await first.evaluate("sessionStorage.getItem('switchboard.session')")) as string;
+    const saved = await first.evaluate<string>("sessionStorage.getItem('switchboard.session')");
     await first.evaluate('window.__beforeTakeover = true');
 
     // Duplicating a tab copies its sessionStorage: the copy resumes the same session.
@@ -227,7 +227,7 @@ describe('the chat page in Chromium, across two gateways', () => {
     // The first tab was closed with 4004 and started over as a new session.
     await first.waitForFunction('window.__beforeTakeover === undefined', undefined, { timeout: WAIT_MS });
     await waitState(first, 'open');
-    const now = JSON.parse((await first.evaluate("sessionStorage.getItem('switchboard.session')")) as string) as { session: string };
+    const now = JSON.parse(await first.evaluate<string>("sessionStorage.getItem('switchboard.session')")) as { session: string };
     assert.notEqual(now.session, (JSON.parse(saved) as { session: string }).session, 'the first tab has a session of its own');
 
     // No tug of war: the copy keeps its session and chats as twin; nobody heard twin leave.

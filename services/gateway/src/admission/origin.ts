@@ -43,7 +43,7 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   const normalized = parseOrigin(origin);
   if (normalized === undefined) return false;
   if (allowed !== undefined) return allowed.includes(normalized);
-  if (host === undefined || !/^[\w.\-]+(:\d+)?$|^\[[\da-fA-F:.]+\](:\d+)?$/.test(host)) return false;
+  if (host === undefined || !/^[\w.-]+(:\d+)?$|^\[[\da-fA-F:.]+\](:\d+)?$/.test(host)) return false;
   // Host as the browser would have written it for this scheme (so `:443` on https is no port).
   const scheme = new URL(normalized).protocol;
   const sameHost = parseUrl(`${scheme}//${host}`);

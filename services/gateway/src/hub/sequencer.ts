@@ -46,10 +46,10 @@ export class Sequencer {
   async init(): Promise<void> {
     if (this.epoch !== undefined) return;
     const head = await this.bus.head();
-    if (this.epoch === undefined) {
-      this.epoch = head.epoch;
-      this.last = head.seq;
-    }
+    // An event may have set the position while head() was on its way: then it stands.
+    if (this.position() !== undefined) return;
+    this.epoch = head.epoch;
+    this.last = head.seq;
   }
 
   onEvent(event: BroadcastEvent): void {

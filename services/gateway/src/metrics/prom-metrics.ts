@@ -82,7 +82,8 @@ export class PromMetrics implements Metrics {
     // Gauges that prom-client names with `_total`, against the conventions (promtool check metrics refuses them).
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     const { tallies, pending } = this;
-    const self = this;
+    // Read at scrape time, so the values are never stale (prom-client calls collect() with the gauge as `this`).
+    const probes = () => this.probes;
 
     new Gauge({
       name: 'switchboard_node_info',
@@ -197,7 +198,7 @@ export class PromMetrics implements Metrics {
       help: '1 while the bus can carry events (Redis connected and subscribed), else 0.',
       registers,
       collect() {
-        this.set(self.probes.busUp() ? 1 : 0);
+        this.set(probes().busUp() ? 1 : 0);
       },
     });
     new Gauge({
@@ -205,7 +206,7 @@ export class PromMetrics implements Metrics {
       help: '1 while the node takes new clients (/readyz is 200), else 0.',
       registers,
       collect() {
-        this.set(self.probes.ready() ? 1 : 0);
+        this.set(probes().ready() ? 1 : 0);
       },
     });
     this.reconnects = new Counter({

@@ -107,7 +107,7 @@ export class RedisNodeLink implements NodeLink {
       this.waiting.get(message.id)?.(true);
       return;
     }
-    if (message.t === 'close' && typeof message.conn === 'string') {
+    if (typeof message.conn === 'string') {
       const held = this.onClose(message.conn);
       this.log.info({ conn: message.conn, by: message.from, held }, 'closed a connection whose session was resumed elsewhere');
       this.send(message.from, { t: 'closed', id: message.id }).catch((err: Error) =>

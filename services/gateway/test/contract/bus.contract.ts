@@ -9,7 +9,7 @@ export interface BusUnderTest {
   readonly bus: Bus;
   readonly events: EventLog<BroadcastEvent>;
   /** Another bus on the same medium (another node), when the medium has more than one node. */
-  peer?(): Promise<BusUnderTest>;
+  readonly peer?: () => Promise<BusUnderTest>;
 }
 
 export interface BusFactory {
@@ -39,8 +39,8 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
   describe(`Bus contract: ${name}`, () => {
     type Case = BusUnderTest & { readonly clock: { now: number } };
     /** One test on a fresh bus (with `limits` over the defaults), cleaned up whatever happens. */
-    const test = (title: string, body: (c: Case, t: TestContext) => Promise<unknown>, limits: Partial<BusLimits> = {}) =>
-      it(title, async (t) => {
+    const test = (title: string, body: (c: Case, t: TestContext) => Promise<unknown>, limits: Partial<BusLimits> = {}): void => {
+      void it(title, async (t) => {
         const clock = { now: 1_000_000 };
         const f = factory();
         try {
@@ -49,6 +49,7 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
           await f.cleanup();
         }
       });
+    };
 
     test('numbers events 1, 2, 3 within one epoch and delivers each, in that order', async ({ bus, events }) => {
       const results: PublishResult[] = [];
@@ -75,7 +76,10 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
     });
 
     test('delivers every event to every node on the medium, each node its own and the others', async ({ bus, events, peer }, t) => {
-      if (!peer) return t.skip('one node only');
+      if (!peer) {
+        t.skip('one node only');
+        return;
+      }
       const other = await peer();
       await bus.publish(line('from one'));
       await other.bus.publish(line('from two'));

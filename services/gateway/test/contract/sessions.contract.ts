@@ -16,7 +16,7 @@ export interface RegistryUnderTest {
    * Another node's registry on the same store, when the store has more than one
    * node: `live` is what it reports as its own sessions.
    */
-  node?(live: () => Iterable<SessionInfo>): Promise<RegistryUnderTest & { kill(): Promise<void> }>;
+  readonly node?: (live: () => Iterable<SessionInfo>) => Promise<RegistryUnderTest & { kill(): Promise<void> }>;
 }
 
 export interface RegistryFactory {
@@ -59,8 +59,8 @@ async function barrier(bus: Bus, events: EventLog<BroadcastEvent>): Promise<void
 export function describeSessionContract(name: string, factory: () => RegistryFactory): void {
   describe(`SessionRegistry contract: ${name}`, () => {
     /** One test on a fresh registry, cleaned up whatever happens. */
-    const test = (title: string, body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>) =>
-      it(title, async (t) => {
+    const test = (title: string, body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>): void => {
+      void it(title, async (t) => {
         const f = factory();
         try {
           await body(await f.make(), t);
@@ -68,6 +68,7 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
           await f.cleanup();
         }
       });
+    };
 
     test('resumes a live session on another connection with its identity and start, naming the connection that held it', async ({
       sessions,
@@ -166,7 +167,10 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
     });
 
     test('ends, once, the sessions of a node that died, after their grace', async ({ node, bus, events }, t) => {
-      if (!node) return t.skip('one node only');
+      if (!node) {
+        t.skip('one node only');
+        return;
+      }
       const held: SessionInfo[] = [];
       const doomed = await node(() => held);
       const seed = session(0);

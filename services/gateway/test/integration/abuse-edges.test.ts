@@ -50,7 +50,7 @@ function tryUpgrade(port: number, headers: Record<string, string> = {}): Promise
         ...headers,
       },
     });
-    req.once('upgrade', (res, socket) => resolve({ status: res.statusCode!, headers: res.headers, body: {}, socket: socket as Socket }));
+    req.once('upgrade', (res, socket) => resolve({ status: res.statusCode!, headers: res.headers, body: {}, socket: socket }));
     req.once('response', (res) => {
       let text = '';
       res.setEncoding('utf8');

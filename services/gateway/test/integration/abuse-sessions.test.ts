@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode, ErrorCode, type ErrorFrame, type WelcomeFrame } from '@switchboard/protocol';
+import { CloseCode, ErrorCode, type ErrorFrame } from '@switchboard/protocol';
 import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
 
 /**
@@ -83,7 +83,7 @@ describe('resume bounds', () => {
     for (let i = 0; i < 10; i++) talker.send(`before you came ${i}`);
     await talker.waitForMessage('message', 'before you came 9');
     const fresh = await v2(node.wsUrl);
-    const welcome = fresh.welcome as WelcomeFrame;
+    const welcome = fresh.welcome;
     fresh.reset();
     const forged = await v2(node.wsUrl, { session: welcome.session, since: welcome.seq! - 8, epoch: welcome.epoch });
     assert.equal(forged.welcome.resumed, false, 'a since from before the session began is refused');
@@ -227,7 +227,7 @@ describe('a busy node is not a dead one', () => {
         await Promise.all([watcher, ...readers, ...talkers].map((c) => c.close()));
         for (const s of stalled) s.drop();
       } finally {
-        await Promise.all([busy, senders, doomed].map((n) => n?.kill()));
+        await Promise.all([busy, senders, doomed].filter((n) => n !== undefined).map((n) => n.kill()));
         await redis.dispose();
       }
     },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode, type BroadcastEvent, type WelcomeFrame } from '@switchboard/protocol';
+import { CloseCode, type BroadcastEvent } from '@switchboard/protocol';
 import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
 
 /** Short timings so grace periods and dead-node sweeps happen within a test. */
@@ -19,7 +19,7 @@ const v2 = (url: string, hello: object = {}) => ChatClient.connect(url, { hello 
 /** The hello that resumes `client` where it stopped. */
 function resumeHello(client: ChatClient): { session: string; since: number; epoch: string } {
   const last = client.events.at(-1);
-  const welcome = client.welcome as WelcomeFrame;
+  const welcome = client.welcome;
   return { session: welcome.session!, since: last?.seq ?? welcome.seq!, epoch: last?.epoch ?? welcome.epoch! };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode, ErrorCode } from '@switchboard/protocol';
+import { ErrorCode } from '@switchboard/protocol';
 import { ChatClient, GatewayProcess } from '@switchboard/testkit';
 import { chatScenarios, limitsOf } from './chat-scenarios.js';
 

@@ -149,8 +149,8 @@ describe('TLS settings', () => {
       [2, 2, 2],
       runs.map((r) => r.stderr).join(''),
     );
-    assert.match(runs[0]!.stderr, /^switchboard-gateway: TLS_KEY must be set when TLS_CERT is/);
-    assert.match(runs[1]!.stderr, /^switchboard-gateway: TLS_CERT must be the path of a readable file/);
-    assert.match(runs[2]!.stderr, /^switchboard-gateway: TLS_KEY \(.*\) is not the private key of the certificate in TLS_CERT/);
+    assert.match(runs[0].stderr, /^switchboard-gateway: TLS_KEY must be set when TLS_CERT is/);
+    assert.match(runs[1].stderr, /^switchboard-gateway: TLS_CERT must be the path of a readable file/);
+    assert.match(runs[2].stderr, /^switchboard-gateway: TLS_KEY \(.*\) is not the private key of the certificate in TLS_CERT/);
   });
 });

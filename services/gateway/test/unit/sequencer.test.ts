@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { BroadcastEvent } from '@switchboard/protocol';
-import type { Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { Sequencer } from '../../src/hub/sequencer.js';
 
@@ -14,7 +13,7 @@ async function setup(count: number) {
   const published: BroadcastEvent[] = [];
   bus.start((e) => published.push(e));
   const seen: number[] = [];
-  const sequencer = new Sequencer(bus as Bus, (e) => seen.push(e.seq), logger);
+  const sequencer = new Sequencer(bus, (e) => seen.push(e.seq), logger);
   await sequencer.init();
   for (let i = 1; i <= count; i++) {
     await bus.publish({ type: 'message', id: 'c', nickname: 'n', message: `m${i}`, time: 0 });
