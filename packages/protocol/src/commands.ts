@@ -1,4 +1,5 @@
 import type { ProtocolErrorInfo } from './errors.js';
+import type { RoomName } from './room.js';
 
 /**
  * What a client asks for, whichever protocol it speaks: a seed text line and a
@@ -6,7 +7,13 @@ import type { ProtocolErrorInfo } from './errors.js';
  */
 export type ClientCommand =
   | { readonly type: 'message'; readonly message: string; readonly ref?: string }
-  | { readonly type: 'nick'; readonly nickname: string; readonly ref?: string };
+  | { readonly type: 'nick'; readonly nickname: string; readonly ref?: string }
+  /** Move to another room (`/join ROOM`). */
+  | { readonly type: 'join'; readonly room: RoomName; readonly ref?: string }
+  /** Who is in my room (`/who`): answered to the asker alone. */
+  | { readonly type: 'who'; readonly ref?: string }
+  /** Which rooms have people in them (`/rooms`): answered to the asker alone. */
+  | { readonly type: 'rooms'; readonly ref?: string };
 
 /** A parsed command, or the refusal to send back (with the frame's `ref`, when it had one). */
 export type ParseResult =

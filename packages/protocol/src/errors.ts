@@ -12,6 +12,9 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   BAD_FRAME: 'BAD_FRAME',
   BUS_UNAVAILABLE: 'BUS_UNAVAILABLE',
+  NICK_TAKEN: 'NICK_TAKEN',
+  ROOM_INVALID: 'ROOM_INVALID',
+  ROOM_LIMIT: 'ROOM_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -25,6 +28,9 @@ export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
   RATE_LIMITED: 'Slow down: you are sending too fast; this line was not sent.',
   BAD_FRAME: 'The frame was not understood.',
   BUS_UNAVAILABLE: 'Not delivered: the chat cluster is unreachable right now. Please try again.',
+  NICK_TAKEN: 'That nickname is taken (names are unique, whatever their case): choose another.',
+  ROOM_INVALID: 'Usage: /join ROOM (1 to 32 characters: a-z, 0-9, - and _; a leading # is fine).',
+  ROOM_LIMIT: 'No room for a new room: the cluster has as many rooms as it may. Join one that exists (/rooms lists them).',
 };
 
 /** What a refused input was refused for: a code and its sentence. */
@@ -47,6 +53,7 @@ export const BadFrame = {
   BAD_SESSION: 'Bad hello: "session" must be a string.',
   BAD_SINCE: 'Bad hello: "since" must be a whole number.',
   BAD_EPOCH: 'Bad hello: "epoch" must be a string.',
+  BAD_ROOM: 'Bad hello: "room" must be a room name.',
   MESSAGE_NOT_STRING: '"message" must be a string.',
   unknownType: (type: unknown): string => `Unknown frame type ${describeType(type)}.`,
 } as const;

@@ -1,5 +1,6 @@
 export type { ClientId, NodeId, Nickname, Seq, Epoch, SessionToken, Identity } from './ids.js';
 export * from './position.js';
+export * from './room.js';
 export * from './limits.js';
 export * from './close-codes.js';
 export * from './errors.js';

@@ -85,3 +85,28 @@ export const HISTORY_MAX_BYTES = 8 * 1024 * 1024;
  * so a replay never makes its own client a slow consumer.
  */
 export const RESUME_MAX_BYTES = 512 * 1024;
+
+/** Chat lines of a room sent to a client after its `welcome` or `joined`, marked `history: true`. */
+export const HISTORY_ON_JOIN = 50;
+
+/**
+ * Rooms with people in them, cluster-wide, at most. Past it a `/join` to a new
+ * room gets ROOM_LIMIT (every room costs Redis keys and a subscription).
+ */
+export const MAX_ROOMS = 1_000;
+
+/**
+ * Members of a room above which its comings and goings are no longer announced
+ * one by one, but summed up now and then ("12 people joined, 3 left"), so that a
+ * crowd joining costs linear work, not quadratic.
+ */
+export const PRESENCE_NOTICE_LIMIT = 200;
+
+/** How often a room over PRESENCE_NOTICE_LIMIT hears the summary of its comings and goings, in ms. */
+export const PRESENCE_SUMMARY_INTERVAL_MS = 2_000;
+
+/** Members listed by one `/who` (the `count` says how many there are). */
+export const MAX_MEMBERS_LISTED = 200;
+
+/** Rooms listed by one `/rooms`, the fullest first. */
+export const MAX_ROOMS_LISTED = 100;

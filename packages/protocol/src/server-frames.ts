@@ -1,5 +1,6 @@
 import type { ClientId, Epoch, Nickname, NodeId, Seq } from './ids.js';
 import type { ErrorCode } from './errors.js';
+import type { RoomName } from './room.js';
 
 /**
  * Server -> client frames. Every frame is one JSON object in one text frame with at
@@ -8,18 +9,20 @@ import type { ErrorCode } from './errors.js';
  */
 
 /**
- * Fields every broadcast event carries: its place in the cluster's one order.
- * `seq` rises by exactly 1 per event across the whole cluster; `epoch` names the
- * history it belongs to and changes when that history is lost.
+ * Fields every broadcast event carries: its room and its place in that room's
+ * one order. `seq` rises by exactly 1 per event within a room, across the whole
+ * cluster; `epoch` names the room's history and changes when that history is lost.
  */
 export interface Sequenced {
+  /** The room the event happened in: everyone in it, on every node, gets it. */
+  readonly room: RoomName;
   readonly seq: Seq;
   readonly epoch: Epoch;
   /** The sender's `ref` (protocol v2), echoed as its acknowledgement. */
   readonly ref?: string;
 }
 
-/** A chat line, sent to every client on every node, the sender included. */
+/** A chat line, sent to every client in the room on every node, the sender included. */
 export interface MessageFrame extends Sequenced {
   readonly type: 'message';
   /** The sender's id. */
@@ -29,17 +32,32 @@ export interface MessageFrame extends Sequenced {
   readonly message: string;
   /** When the sender's node accepted the line, in milliseconds since the Unix epoch. */
   readonly time: number;
+  /**
+   * True on the recent lines a client gets after its `welcome` or `joined`, from
+   * before it came: they are history, shown as such, not news.
+   */
+  readonly history?: true;
 }
 
-/** `NICK has connected` / `NICK has disconnected`, to every client on every node. */
+/**
+ * What a notification tells: someone connected or disconnected (in the room
+ * their session is in), joined or left a room, or, in a room too big for a
+ * notice per person (PRESENCE_NOTICE_LIMIT), how many did in the last while.
+ */
+export type NotificationEvent = 'connected' | 'disconnected' | 'joined' | 'left' | 'summary';
+
+/** `NICK has connected`, `NICK has joined`... to every client in the room on every node. */
 export interface NotificationFrame extends Sequenced {
   readonly type: 'notification';
   readonly id: ClientId;
   readonly nickname: Nickname;
   readonly message: string;
   /** What happened, so clients need not parse `message`. */
-  readonly event: 'connected' | 'disconnected';
+  readonly event: NotificationEvent;
   readonly time: number;
+  /** A `summary`: how many came (connected or joined) and went (disconnected or left) since the last one. */
+  readonly joined?: number;
+  readonly left?: number;
 }
 
 /** A `/nick` change, to every client: `nickname` is the new name. */
@@ -89,6 +107,61 @@ export interface WelcomeFrame {
   readonly resumed?: boolean;
   /** The limits this node enforces (absent from servers older than this field). */
   readonly limits?: ClientLimits;
+  /** The room this connection is in (where `epoch` and `seq` belong): `lobby` on connecting, or the resumed session's. */
+  readonly room?: RoomName;
+}
+
+/**
+ * The answer to a join (`/join ROOM`), to the mover alone: from now on it is in
+ * `room`, whose events start after `seq` of `epoch`. The room's recent lines
+ * (`history: true`) follow, then its live events.
+ */
+export interface JoinedFrame {
+  readonly type: 'joined';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  readonly message: string;
+  readonly room: RoomName;
+  readonly epoch: Epoch;
+  readonly seq: Seq;
+  /** Protocol v2: the `ref` of the join request. */
+  readonly ref?: string;
+}
+
+/** Someone in a room, as `/who` lists them. */
+export interface MemberInfo {
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+}
+
+/** The answer to `/who`, to the asker alone: who is in its room, cluster-wide. */
+export interface MembersFrame {
+  readonly type: 'members';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  readonly message: string;
+  readonly room: RoomName;
+  /** At most MAX_MEMBERS_LISTED of them; `count` is how many there are. */
+  readonly members: readonly MemberInfo[];
+  readonly count: number;
+  readonly ref?: string;
+}
+
+/** A room and how many are in it. */
+export interface RoomInfo {
+  readonly room: RoomName;
+  readonly count: number;
+}
+
+/** The answer to `/rooms`, to the asker alone: the rooms with people in them, the fullest first. */
+export interface RoomsFrame {
+  readonly type: 'rooms';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  readonly message: string;
+  /** At most MAX_ROOMS_LISTED of them. */
+  readonly rooms: readonly RoomInfo[];
+  readonly ref?: string;
 }
 
 /** A refusal, to the offending client alone. Nothing was broadcast. */
@@ -113,11 +186,12 @@ export interface AckFrame {
   readonly nickname: Nickname;
   readonly message: string;
   readonly ref: string;
+  readonly room: RoomName;
   readonly seq: Seq;
   readonly epoch: Epoch;
 }
 
-/** Events that are broadcast to the whole cluster. */
+/** Events that are broadcast to a room, across the whole cluster. */
 export type BroadcastEvent = MessageFrame | NotificationFrame | NickUpdateFrame;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -126,10 +200,18 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type EventDraft = DistributiveOmit<BroadcastEvent, 'seq' | 'epoch'>;
 
 /** Every frame the server sends. */
-export type ServerFrame = BroadcastEvent | WelcomeFrame | ErrorFrame | AckFrame;
+export type ServerFrame = BroadcastEvent | WelcomeFrame | ErrorFrame | AckFrame | JoinedFrame | MembersFrame | RoomsFrame;
 
 export type ServerFrameType = ServerFrame['type'];
 
 export const BROADCAST_TYPES: ReadonlySet<string> = new Set(['message', 'notification', 'nick_update']);
 
-export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([...BROADCAST_TYPES, 'welcome', 'error', 'ack']);
+export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([
+  ...BROADCAST_TYPES,
+  'welcome',
+  'error',
+  'ack',
+  'joined',
+  'members',
+  'rooms',
+]);

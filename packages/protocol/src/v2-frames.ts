@@ -3,6 +3,7 @@ import { BadFrame, ErrorCode, errorInfo, type ProtocolErrorInfo } from './errors
 import type { Epoch, Seq, SessionToken } from './ids.js';
 import { MAX_REF_LENGTH } from './limits.js';
 import { parseNickname } from './nickname.js';
+import { parseRoomName, type RoomName } from './room.js';
 
 /** The WebSocket subprotocol that selects protocol v2. Without it a connection speaks the seed protocol. */
 export const SUBPROTOCOL_V2 = 'switchboard.v2';
@@ -18,6 +19,8 @@ export interface HelloFrame {
   readonly since?: Seq;
   /** The `epoch` that `since` belongs to. */
   readonly epoch?: Epoch;
+  /** The room that `since` and `epoch` belong to (each room has its own sequence). */
+  readonly room?: RoomName;
 }
 
 /** A chat line; `ref` (client-chosen) comes back on the broadcast as its acknowledgement. */
@@ -34,7 +37,26 @@ export interface NickRequest {
   readonly ref?: string;
 }
 
-export type ClientFrameV2 = HelloFrame | MessageRequest | NickRequest;
+/** Move to another room; `ref` comes back on the `joined` answer. */
+export interface JoinRequest {
+  readonly type: 'join';
+  readonly room: string;
+  readonly ref?: string;
+}
+
+/** Who is in my room; answered with `members` (carrying `ref`). */
+export interface WhoRequest {
+  readonly type: 'who';
+  readonly ref?: string;
+}
+
+/** Which rooms have people; answered with `rooms` (carrying `ref`). */
+export interface RoomsRequest {
+  readonly type: 'rooms';
+  readonly ref?: string;
+}
+
+export type ClientFrameV2 = HelloFrame | MessageRequest | NickRequest | JoinRequest | WhoRequest | RoomsRequest;
 
 export type HelloResult = { readonly ok: true; readonly hello: HelloFrame } | { readonly ok: false; readonly error: ProtocolErrorInfo };
 
@@ -42,20 +64,23 @@ export type HelloResult = { readonly ok: true; readonly hello: HelloFrame } | { 
 export function parseHello(text: string): HelloResult {
   const value = parseObject(text);
   if (!value || value.type !== 'hello') return badHello(BadFrame.HELLO_FIRST);
-  const { session, since, epoch } = value;
+  const { session, since, epoch, room } = value;
   if (session !== undefined && typeof session !== 'string') return badHello(BadFrame.BAD_SESSION);
   if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) return badHello(BadFrame.BAD_SINCE);
   if (epoch !== undefined && typeof epoch !== 'string') return badHello(BadFrame.BAD_EPOCH);
+  const roomName = room === undefined ? undefined : typeof room === 'string' ? parseRoomName(room) : undefined;
+  if (room !== undefined && !roomName?.ok) return badHello(BadFrame.BAD_ROOM);
   const hello: HelloFrame = {
     type: 'hello',
     ...(session !== undefined && { session: session }),
     ...(since !== undefined && { since: since as number }),
     ...(epoch !== undefined && { epoch: epoch }),
+    ...(roomName?.ok && { room: roomName.room }),
   };
   return { ok: true, hello };
 }
 
-/** Parse a v2 frame after `hello`: a message or a nick request. Never throws; errors carry the `ref`. */
+/** Parse a v2 frame after `hello`: a message, a nick, join, who or rooms request. Never throws; errors carry the `ref`. */
 export function parseClientFrameV2(text: string): ParseResult {
   const value = parseObject(text);
   if (!value) return fail(BadFrame.NOT_AN_OBJECT);
@@ -76,6 +101,15 @@ export function parseClientFrameV2(text: string): ParseResult {
       if (!result.ok) return { ok: false, error: result.error, ...withRef };
       return { ok: true, command: { type: 'nick', nickname: result.nickname, ...withRef } };
     }
+    case 'join': {
+      const result = parseRoomName(typeof value.room === 'string' ? value.room : '');
+      if (!result.ok) return { ok: false, error: result.error, ...withRef };
+      return { ok: true, command: { type: 'join', room: result.room, ...withRef } };
+    }
+    case 'who':
+      return { ok: true, command: { type: 'who', ...withRef } };
+    case 'rooms':
+      return { ok: true, command: { type: 'rooms', ...withRef } };
     case 'hello':
       return fail(BadFrame.HELLO_AGAIN, withRef.ref);
     default:
