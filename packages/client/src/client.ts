@@ -216,7 +216,7 @@ export class SwitchboardClient {
     const parsed = parseClientText(line);
     if (!parsed.ok) throw new ClientError(parsed.error.code, parsed.error.message);
     if (parsed.command.type === 'nick') return this.setNick(parsed.command.nickname);
-    return this.send(parsed.command.message);
+    return this.send(parsed.command.type === 'message' ? parsed.command.message : line);
   }
 
   /**

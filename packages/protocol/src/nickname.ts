@@ -58,3 +58,11 @@ export function codePointLength(text: string): number {
   for (const _ of text) count++;
   return count;
 }
+
+/**
+ * The key under which a nickname is unique in the cluster: the same for names
+ * that differ only in case (`Ada`, `ADA`, `ada`). Names are NFC already (parseNickname).
+ */
+export function nicknameKey(nickname: string): string {
+  return nickname.toLowerCase();
+}

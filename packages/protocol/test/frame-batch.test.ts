@@ -15,6 +15,7 @@ const welcome: ServerFrame = {
 };
 const line = (seq: number, message: string): ServerFrame => ({
   type: 'message',
+  room: 'lobby',
   id: 'b',
   nickname: 'bob',
   message,

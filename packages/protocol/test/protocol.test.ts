@@ -62,9 +62,20 @@ describe('parseClientText', () => {
 describe('server frames', () => {
   it('round-trips every frame type through encode and parse', () => {
     const frames = [
-      { seq: 1, epoch: 'e', type: 'message', id: 'a', nickname: 'n', message: 'hi', time: 1 },
-      { seq: 2, epoch: 'e', type: 'notification', id: 'a', nickname: 'n', message: 'n has connected', event: 'connected', time: 1 },
+      { room: 'lobby', seq: 1, epoch: 'e', type: 'message', id: 'a', nickname: 'n', message: 'hi', time: 1 },
       {
+        room: 'lobby',
+        seq: 2,
+        epoch: 'e',
+        type: 'notification',
+        id: 'a',
+        nickname: 'n',
+        message: 'n has connected',
+        event: 'connected',
+        time: 1,
+      },
+      {
+        room: 'lobby',
         seq: 3,
         epoch: 'e',
         type: 'nick_update',
@@ -77,7 +88,18 @@ describe('server frames', () => {
       },
       { type: 'welcome', id: 'a', nickname: 'n', message: 'Welcome', node: 'node-1', epoch: 'e', seq: 0, session: 's', resumed: false },
       { type: 'error', id: 'a', nickname: 'n', message: 'no', code: ErrorCode.NICK_REQUIRED, ref: 'r' },
-      { type: 'ack', id: 'a', nickname: 'n', message: 'Already sent', ref: 'r', seq: 3, epoch: 'e' },
+      { type: 'ack', id: 'a', nickname: 'n', message: 'Already sent', ref: 'r', room: 'lobby', seq: 3, epoch: 'e' },
+      { type: 'joined', id: 'a', nickname: 'n', message: 'You are in #dev.', room: 'dev', epoch: 'f', seq: 7, ref: 'r' },
+      {
+        type: 'members',
+        id: 'a',
+        nickname: 'n',
+        message: '1 person in #dev: n',
+        room: 'dev',
+        members: [{ id: 'a', nickname: 'n' }],
+        count: 1,
+      },
+      { type: 'rooms', id: 'a', nickname: 'n', message: 'Rooms: #dev (1)', rooms: [{ room: 'dev', count: 1 }] },
     ] as const;
     for (const frame of frames) assert.deepEqual(parseServerFrame(encodeServerFrame(frame)), frame);
   });

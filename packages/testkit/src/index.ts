@@ -10,3 +10,4 @@ export { SEED_STYLE_PAGE_DIR } from './fixtures.js';
 export { makeTestCertificates, DEV_CERT_SCRIPT, type TestCertificates } from './certificates.js';
 export { httpGet, type HttpAnswer, type HttpGetOptions } from './http-get.js';
 export { parsePrometheusText, scrape, type MetricSample, type Scrape } from './prometheus-text.js';
+export { RedisCluster, type RedisClusterOptions } from './redis-cluster.js';

@@ -6,6 +6,10 @@ import {
   HELLO_TIMEOUT_MS,
   HISTORY_MAX_AGE_MS,
   HISTORY_MAX_BYTES,
+  HISTORY_ON_JOIN,
+  MAX_ROOMS,
+  PRESENCE_NOTICE_LIMIT,
+  PRESENCE_SUMMARY_INTERVAL_MS,
   HISTORY_MAX_EVENTS,
   MAX_BUFFERED_BYTES,
   MAX_MESSAGE_BYTES,
@@ -23,7 +27,7 @@ import {
 import { addressRanges } from './admission/address.js';
 import { allowedOrigins } from './admission/origin.js';
 import { helpText as helpFor } from './config/docs.js';
-import { integer, oneOf, port, text, url } from './config/kinds.js';
+import { hostPort, integer, list, oneOf, port, text, url } from './config/kinds.js';
 import { readSettings } from './config/read.js';
 import { schemaOf, setting } from './config/setting.js';
 import { certificateFile, privateKeyFile, tlsPairProblem } from './config/tls-files.js';
@@ -83,7 +87,14 @@ export const SETTINGS = {
   redisUrl: setting({
     env: 'REDIS_URL',
     kind: url(['redis', 'rediss']),
-    doc: '`redis://host:port/db`. Unset: one node, in-memory bus. Set: Redis pub/sub, a cluster',
+    doc: '`redis://host:port/db`. Unset (and no `REDIS_CLUSTER`): one node, in-memory bus. Set: Redis pub/sub, a cluster',
+  }),
+  /** Instead of REDIS_URL: a Redis Cluster, by some of its nodes (the client finds the rest). */
+  redisCluster: setting({
+    env: 'REDIS_CLUSTER',
+    kind: list(hostPort()),
+    defaultDoc: 'unset',
+    doc: 'a Redis Cluster instead of one Redis: `host:port,host:port,...`, some of its masters (the others are found). Rooms spread over its shards; sessions and presence live on one. Not with `REDIS_URL`',
   }),
   redisPrefix: setting({
     env: 'REDIS_PREFIX',
@@ -270,6 +281,34 @@ export const SETTINGS = {
     unit: 'bytes',
     doc: 'bytes of events (encoded JSON) kept in the history. Past it: the oldest are trimmed, as past HISTORY_MAX_EVENTS',
   }),
+  historyOnJoin: setting({
+    env: 'HISTORY_ON_JOIN',
+    kind: integer(0, 1_000),
+    default: HISTORY_ON_JOIN,
+    unit: 'lines',
+    doc: "chat lines of a room sent, marked `history: true`, after `welcome` and after a join (`0`: none). They are the room's last ones; older lines are not kept for this",
+  }),
+  maxRooms: setting({
+    env: 'MAX_ROOMS',
+    kind: integer(1, 1_000_000),
+    default: MAX_ROOMS,
+    unit: 'rooms',
+    doc: 'rooms with people in them, cluster-wide. Past it: a `/join` to a new room gets `error` `ROOM_LIMIT` (the lobby is always open)',
+  }),
+  presenceNoticeLimit: setting({
+    env: 'PRESENCE_NOTICE_LIMIT',
+    kind: integer(0, 10_000_000),
+    default: PRESENCE_NOTICE_LIMIT,
+    unit: 'members',
+    doc: 'members of a room past which its comings and goings are not announced one by one but summed up (`12 people joined, 3 left`) every `PRESENCE_SUMMARY_INTERVAL_MS`: a crowd joining costs linear work',
+  }),
+  presenceSummaryIntervalMs: setting({
+    env: 'PRESENCE_SUMMARY_INTERVAL_MS',
+    kind: integer(100, 600_000),
+    default: PRESENCE_SUMMARY_INTERVAL_MS,
+    unit: 'ms',
+    doc: 'how often a room past `PRESENCE_NOTICE_LIMIT` hears the sum of its comings and goings, ms',
+  }),
   refsPerClient: setting({
     env: 'REFS_PER_CLIENT',
     kind: integer(10, 1_000_000),
@@ -297,6 +336,13 @@ export const SETTINGS = {
 const configSchema = schemaOf(SETTINGS).check((ctx) => {
   const tls = tlsPairProblem(ctx.value.tlsCert, ctx.value.tlsKey, SETTINGS.tlsCert.env, SETTINGS.tlsKey.env);
   if (tls !== undefined) ctx.issues.push({ code: 'custom', input: ctx.value, message: tls });
+  if (ctx.value.redisUrl !== undefined && ctx.value.redisCluster !== undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `set ${SETTINGS.redisUrl.env} or ${SETTINGS.redisCluster.env}, not both`,
+    });
+  }
   const { pingIntervalMs, pongTimeoutMs } = ctx.value;
   if (pongTimeoutMs <= pingIntervalMs) {
     const [pong, ping] = [SETTINGS.pongTimeoutMs.env, SETTINGS.pingIntervalMs.env];

@@ -54,12 +54,12 @@ export class Gateway {
       else this.log.info({ lagMs }, 'load back to normal');
       this.logReadiness();
     });
-    const { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes } = config;
+    const { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, historyOnJoin } = config;
     this.hub = new Hub(
       this.bus,
       this.sessions,
       this.link,
-      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, clientLimits: clientLimits(config), metrics },
+      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, historyOnJoin, clientLimits: clientLimits(config), metrics },
       logger,
     );
     const readiness = () => this.readiness();

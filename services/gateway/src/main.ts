@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
 import { startObservability } from './metrics/observability.js';
 import { PromMetrics } from './metrics/prom-metrics.js';
+import { redisTargetOf } from './redis/connection.js';
 import { RedisBus } from './redis/redis-bus.js';
 import { RedisNodeLink } from './redis/redis-node-link.js';
 import { RedisSessionRegistry } from './redis/redis-session-registry.js';
@@ -39,13 +40,16 @@ function readConfig(): Config {
 /** The one place that picks the medium: memory for one node, Redis for a cluster. */
 function createCluster(config: Config, logger: Logger, metrics: Metrics): ClusterParts {
   const { nodeId } = config;
-  if (config.redisUrl === undefined) {
+  const target = redisTargetOf(config);
+  const presence = { summaryIntervalMs: config.presenceSummaryIntervalMs };
+  if (target === undefined) {
     const bus = new MemoryBus(config);
-    const sessions = new MemorySessionRegistry(bus, { nodeId, tombstoneTtlMs: config.historyMaxAgeMs }, logger);
+    const sessions = new MemorySessionRegistry(bus, { ...config, ...presence, tombstoneTtlMs: config.historyMaxAgeMs }, logger);
     return { bus, sessions, link: new LocalNodeLink(nodeId) };
   }
-  const shared = { ...config, url: config.redisUrl, prefix: config.redisPrefix, logger, metrics };
-  return { bus: new RedisBus(shared), sessions: new RedisSessionRegistry(shared), link: new RedisNodeLink(shared) };
+  const shared = { ...config, ...presence, target, prefix: config.redisPrefix, logger, metrics };
+  const bus = new RedisBus(shared);
+  return { bus, sessions: new RedisSessionRegistry(shared, bus), link: new RedisNodeLink(shared) };
 }
 
 async function main(): Promise<void> {
@@ -54,7 +58,9 @@ async function main(): Promise<void> {
   const log = logger.child({ module: 'main' });
   // METRICS_PORT set: Prometheus metrics and the dashboard on a server of their own; unset: nothing is counted.
   const prom =
-    config.metricsPort === undefined ? undefined : new PromMetrics({ node: config.nodeId, bus: config.redisUrl ? 'redis' : 'memory' });
+    config.metricsPort === undefined
+      ? undefined
+      : new PromMetrics({ node: config.nodeId, bus: redisTargetOf(config) ? 'redis' : 'memory' });
   const parts = createCluster(config, logger, prom ?? noMetrics);
   const gateway = new Gateway(config, parts, logger, prom ?? noMetrics);
   const observability = prom && (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness() }, logger));
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
   });
 
   const address = await gateway.listen();
-  log.info({ port: address.port, bus: config.redisUrl ? 'redis' : 'memory' }, 'gateway started');
+  log.info({ port: address.port, bus: redisTargetOf(config) ? 'redis' : 'memory' }, 'gateway started');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

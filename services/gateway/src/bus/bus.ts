@@ -1,4 +1,4 @@
-import type { BroadcastEvent, Epoch, EventDraft, Position } from '@switchboard/protocol';
+import type { BroadcastEvent, Epoch, EventDraft, Position, RoomName } from '@switchboard/protocol';
 
 /** Where a published event landed. `duplicate`: its `ref` was already published by the same client; nothing was sent. */
 export interface PublishResult extends Position {
@@ -23,47 +23,71 @@ export interface BusHealth {
   readonly reason?: string;
 }
 
-/** Called for every event on the bus, including this node's own, in arrival order. */
+/** Called for every event of every room this node subscribes to, including this node's own, in arrival order. */
 export type BusEventHandler = (event: BroadcastEvent) => void;
 
+/** A room's newest position, and its last chat lines (oldest first), read together. */
+export interface RecentLines {
+  readonly head: Position;
+  readonly lines: readonly BroadcastEvent[];
+}
+
 /**
- * The broadcast channel between gateway nodes, with a bounded history.
+ * The broadcast channel between gateway nodes: one ordered stream per room,
+ * each with a bounded history.
  *
- * publish() gives each event its place atomically with storing it: `seq` rises by
- * exactly 1 per event across the cluster within an `epoch`, and a new epoch starts
- * whenever the history is lost. Events arrive at every node in `seq` order, but a
- * node can miss some (a dropped subscription): history() fills such gaps.
+ * publish() gives each event its place in its room atomically with storing it:
+ * `seq` rises by exactly 1 per event of a room across the cluster within an
+ * `epoch`, and a new epoch starts whenever the room's history is lost. A node
+ * gets the events of the rooms it subscribes to (those where it has members),
+ * and nothing of the others. Events arrive in `seq` order, but a node can miss
+ * some (a dropped subscription): history() fills such gaps.
  *
- * Implementations: MemoryBus (one node) and RedisBus (a cluster). The hub never
- * knows which one it has.
+ * Implementations: MemoryBus (one node) and RedisBus (a cluster, on one Redis or
+ * a Redis Cluster). The hub never knows which one it has.
  */
 export interface Bus {
-  /** Connect, subscribe and deliver every event to `onEvent` from now on. Returns at once; see health(). */
+  /** Connect and deliver the events of subscribed rooms to `onEvent` from now on. Returns at once; see health(). */
   start(onEvent: BusEventHandler): void;
   /**
-   * Give the event its place, store it and send it to every node. A draft with a
-   * `ref` already published by the same client (`id`) is not sent again.
+   * Start receiving `room`'s events. Resolves once they flow (every event
+   * published after that reaches `onEvent`); rejects with BusUnavailableError.
+   * Subscriptions outlive reconnects.
+   */
+  subscribe(room: RoomName): Promise<void>;
+  /** Stop receiving `room`'s events. */
+  unsubscribe(room: RoomName): Promise<void>;
+  /** The rooms subscribed to now. */
+  subscriptions(): ReadonlySet<RoomName>;
+  /**
+   * Give the event its place in its room (`draft.room`), store it and send it to
+   * every node subscribed to that room. A draft with a `ref` already published by
+   * the same client (`id`) in that room is not sent again; nor is one whose `once`
+   * key was already published in that room (the registry's notices, which may be
+   * published by more than one node, carry one; it is never broadcast).
    * Rejects with BusUnavailableError when nothing could be sent.
    */
-  publish(draft: EventDraft): Promise<PublishResult>;
+  publish(draft: EventDraft, once?: string): Promise<PublishResult>;
   /**
-   * Every event after `since`, when `since` is in the current epoch and nothing
-   * after it was trimmed, and there are no more than `bounds` allow (events, and
-   * bytes of encoded events).
+   * Every event of `room` after `since`, when `since` is in the room's current
+   * epoch and nothing after it was trimmed, and there are no more than `bounds`
+   * allow (events, and bytes of encoded events).
    */
-  history(since: Position, bounds?: ReplayBounds): Promise<HistoryResult>;
+  history(room: RoomName, since: Position, bounds?: ReplayBounds): Promise<HistoryResult>;
   /**
-   * The first `limit` events after `since` (fewer at the head), for catching up
-   * a page at a time. Refused as history() is, but never as 'too far behind'.
+   * The first `limit` events of `room` after `since` (fewer at the head), for
+   * catching up a page at a time. Refused as history() is, but never as 'too far behind'.
    */
-  historyPage(since: Position, limit: number): Promise<HistoryResult>;
-  /** The newest position (creating the epoch if there is none yet). */
-  head(): Promise<Position>;
+  historyPage(room: RoomName, since: Position, limit: number): Promise<HistoryResult>;
+  /** The room's newest position (creating its epoch if there is none yet). */
+  head(room: RoomName): Promise<Position>;
+  /** The room's newest position and its last `count` chat lines (`message` events), oldest first. */
+  recent(room: RoomName, count: number): Promise<RecentLines>;
   /**
-   * Start a new epoch if `stale` is still the current one: the history went back in
-   * time (lost writes), so its numbers cannot be trusted. Returns the new head.
+   * Start a new epoch of `room` if `stale` is still its current one: the history
+   * went back in time (lost writes), so its numbers cannot be trusted. Returns the new head.
    */
-  renewEpoch(stale: Epoch): Promise<Position>;
+  renewEpoch(room: RoomName, stale: Epoch): Promise<Position>;
   /** The next number for a default nickname, unique across the cluster (1, 2, ...). */
   nextGuestNumber(): Promise<number>;
   health(): BusHealth;
@@ -92,7 +116,13 @@ export interface ReplayBounds {
   readonly maxBytes?: number;
 }
 
-/** Everything a bus keeps is bounded: the history, and the refs of each client (as long as the history, at most this many). */
+/**
+ * Everything a bus keeps is bounded: each room's history, the refs of each
+ * client in a room (as long as the history, at most this many), and the recent
+ * chat lines kept for newcomers.
+ */
 export interface BusLimits extends HistoryLimits {
   readonly refsPerClient: number;
+  /** Chat lines kept per room for history on join (HISTORY_ON_JOIN). */
+  readonly historyOnJoin: number;
 }

@@ -6,6 +6,7 @@ import {
   type Epoch,
   type EventDraft,
   type Position,
+  type RoomName,
   type Seq,
 } from '@switchboard/protocol';
 import {
@@ -17,8 +18,12 @@ import {
   type HistoryRefusal,
   type HistoryResult,
   type PublishResult,
+  type RecentLines,
   type ReplayBounds,
 } from './bus.js';
+
+/** Whose refs a room's `once` keys are kept as: no client's id is empty. */
+const ONCE_OWNER = '';
 
 interface Stored {
   readonly event: BroadcastEvent;
@@ -27,94 +32,70 @@ interface Stored {
   readonly bytes: number;
 }
 
-/**
- * The bus of a single node, with the same contract as RedisBus: sequenced events,
- * a bounded history, ref de-duplication. Delivery is asynchronous (a microtask),
- * as it is over Redis, so callers cannot come to rely on a synchronous echo.
- */
-export class MemoryBus implements Bus {
-  private handler: BusEventHandler | undefined;
-  private guests = 0;
-  private closed = false;
-  private epoch: Epoch = nanoid(12);
-  private seq = 0;
+/** One room's stream: its epoch, its last seq, its bounded history, its clients' refs and its recent chat lines. */
+class RoomLog {
+  epoch: Epoch = nanoid(12);
+  seq = 0;
+  /** The history: `entries[first..]` are kept, oldest first. */
+  entries: Stored[] = [];
+  first = 0;
   /** Bytes of the events kept. */
-  private bytes = 0;
-  /** The history: `entries[head..]` are kept, oldest first. */
-  private entries: Stored[] = [];
-  private first = 0;
+  bytes = 0;
   /** Per client, its published refs and their seq, oldest first; at most refsPerClient each, as old as the history. */
-  private readonly refs = new Map<ClientId, { map: Map<string, Seq>; at: number }>();
+  readonly refs = new Map<ClientId, { map: Map<string, Seq>; at: number }>();
+  /** The last chat lines, oldest first (at most historyOnJoin). */
+  recent: BroadcastEvent[] = [];
 
   constructor(
     private readonly limits: BusLimits,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
   ) {}
 
-  start(onEvent: BusEventHandler): void {
-    this.handler = onEvent;
+  get head(): Position {
+    return { epoch: this.epoch, seq: this.seq };
   }
 
-  publish(draft: EventDraft): Promise<PublishResult> {
-    const handler = this.handler;
-    if (this.closed || !handler) return Promise.reject(new BusUnavailableError('memory bus is closed'));
-    const earlier = draft.ref === undefined ? undefined : this.refsOf(draft.id)?.get(draft.ref);
-    if (earlier !== undefined) return Promise.resolve({ epoch: this.epoch, seq: earlier, duplicate: true });
-
+  publish(draft: EventDraft, once: string | undefined): { event?: BroadcastEvent; result: PublishResult } {
+    // A `once` key is kept among the room's own keys, not the client's (ONCE_OWNER).
+    const [owner, ref] = once === undefined ? [draft.id, draft.ref] : [ONCE_OWNER, once];
+    const earlier = ref === undefined ? undefined : this.refsOf(owner)?.get(ref);
+    if (earlier !== undefined) return { result: { epoch: this.epoch, seq: earlier, duplicate: true } };
     const event = { seq: ++this.seq, epoch: this.epoch, ...draft } as BroadcastEvent;
     this.store(event);
-    if (draft.ref !== undefined) this.remember(draft.id, draft.ref, event.seq);
-    queueMicrotask(() => handler(event));
-    return Promise.resolve({ epoch: this.epoch, seq: event.seq, duplicate: false });
-  }
-
-  history(since: Position, { maxEvents = Infinity, maxBytes = Infinity }: ReplayBounds = {}): Promise<HistoryResult> {
-    const after = this.after(since, Infinity, maxEvents);
-    if (!after.ok) return Promise.resolve(after);
-    let bytes = 0;
-    for (const stored of after.stored) {
-      bytes += stored.bytes;
-      if (bytes > maxBytes) return Promise.resolve({ ok: false, head: after.head, reason: 'too far behind' });
+    if (ref !== undefined) this.remember(owner, ref, event.seq);
+    if (event.type === 'message') {
+      this.recent.push(event);
+      if (this.recent.length > this.limits.historyOnJoin) this.recent.shift();
     }
-    return Promise.resolve({ ok: true, head: after.head, events: after.stored.map((s) => s.event) });
+    return { event, result: { epoch: this.epoch, seq: event.seq, duplicate: false } };
   }
 
-  historyPage(since: Position, limit: number): Promise<HistoryResult> {
-    const after = this.after(since, limit, Infinity);
-    return Promise.resolve(after.ok ? { ok: true, head: after.head, events: after.stored.map((s) => s.event) } : after);
+  /** Up to `limit` stored events after `since`, or why not (more than `maxEvents` follow it: too far behind). */
+  after(
+    since: Position,
+    limit: number,
+    maxEvents: number,
+  ): { ok: true; head: Position; stored: readonly Stored[] } | { ok: false; head: Position; reason: HistoryRefusal } {
+    this.trim();
+    const head = this.head;
+    const kept = this.entries.length - this.first;
+    const oldest = this.seq - kept + 1;
+    if (since.epoch !== this.epoch) return { ok: false, head, reason: 'epoch changed' };
+    if (since.seq > this.seq) return { ok: false, head, reason: 'position is ahead of the history' };
+    if (since.seq === this.seq) return { ok: true, head, stored: [] };
+    if (this.seq - since.seq > maxEvents) return { ok: false, head, reason: 'too far behind' };
+    if (since.seq + 1 < oldest) return { ok: false, head, reason: 'history trimmed' };
+    const from = this.first + (since.seq + 1 - oldest);
+    return { ok: true, head, stored: this.entries.slice(from, from + limit) };
   }
 
-  head(): Promise<Position> {
-    return Promise.resolve({ epoch: this.epoch, seq: this.seq });
-  }
-
-  renewEpoch(stale: Epoch): Promise<Position> {
-    if (stale === this.epoch) {
-      this.epoch = nanoid(12);
-      this.seq = 0;
-      this.entries = [];
-      this.first = 0;
-      this.bytes = 0;
-    }
-    return this.head();
-  }
-
-  nextGuestNumber(): Promise<number> {
-    return Promise.resolve(++this.guests);
-  }
-
-  health(): BusHealth {
-    return this.closed ? { ready: false, reason: 'bus closed' } : { ready: true };
-  }
-
-  onHealthChange(): void {
-    // Always ready until closed: nothing to report.
-  }
-
-  close(): Promise<void> {
-    this.closed = true;
-    this.handler = undefined;
-    return Promise.resolve();
+  renew(): void {
+    this.epoch = nanoid(12);
+    this.seq = 0;
+    this.entries = [];
+    this.first = 0;
+    this.bytes = 0;
+    this.recent = [];
   }
 
   /** A client's refs, unless they expired with the history. */
@@ -134,35 +115,11 @@ export class MemoryBus implements Bus {
     // Re-inserted, so the map of clients stays ordered by last use and the stalest can go first.
     this.refs.delete(client);
     this.refs.set(client, { map, at: this.now() });
-    this.forgetStaleRefs();
-  }
-
-  /** Drop the refs of clients that have published nothing for as long as the history lasts. */
-  private forgetStaleRefs(): void {
     const cutoff = this.now() - this.limits.historyMaxAgeMs;
-    for (const [client, entry] of this.refs) {
+    for (const [stale, entry] of this.refs) {
       if (entry.at >= cutoff) break;
-      this.refs.delete(client);
+      this.refs.delete(stale);
     }
-  }
-
-  /** Up to `limit` stored events after `since`, or why not (more than `maxEvents` follow it: too far behind). */
-  private after(
-    since: Position,
-    limit: number,
-    maxEvents: number,
-  ): { ok: true; head: Position; stored: readonly Stored[] } | { ok: false; head: Position; reason: HistoryRefusal } {
-    this.trim();
-    const head = { epoch: this.epoch, seq: this.seq };
-    const kept = this.entries.length - this.first;
-    const oldest = this.seq - kept + 1;
-    if (since.epoch !== this.epoch) return { ok: false, head, reason: 'epoch changed' };
-    if (since.seq > this.seq) return { ok: false, head, reason: 'position is ahead of the history' };
-    if (since.seq === this.seq) return { ok: true, head, stored: [] };
-    if (this.seq - since.seq > maxEvents) return { ok: false, head, reason: 'too far behind' };
-    if (since.seq + 1 < oldest) return { ok: false, head, reason: 'history trimmed' };
-    const from = this.first + (since.seq + 1 - oldest);
-    return { ok: true, head, stored: this.entries.slice(from, from + limit) };
   }
 
   private store(event: BroadcastEvent): void {
@@ -187,5 +144,110 @@ export class MemoryBus implements Bus {
       this.bytes -= oldest.bytes;
       this.first++;
     }
+  }
+}
+
+/**
+ * The bus of a single node, with the same contract as RedisBus: per-room
+ * sequenced events, bounded histories, ref de-duplication, recent chat lines;
+ * events of rooms not subscribed to are not delivered. Delivery is asynchronous
+ * (a microtask), as it is over Redis, so callers cannot come to rely on a
+ * synchronous echo.
+ */
+export class MemoryBus implements Bus {
+  private handler: BusEventHandler | undefined;
+  private guests = 0;
+  private closed = false;
+  private readonly rooms = new Map<RoomName, RoomLog>();
+  private readonly subscribed = new Set<RoomName>();
+
+  constructor(
+    private readonly limits: BusLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(onEvent: BusEventHandler): void {
+    this.handler = onEvent;
+  }
+
+  subscribe(room: RoomName): Promise<void> {
+    if (this.closed) return Promise.reject(new BusUnavailableError('memory bus is closed'));
+    this.subscribed.add(room);
+    return Promise.resolve();
+  }
+
+  unsubscribe(room: RoomName): Promise<void> {
+    this.subscribed.delete(room);
+    return Promise.resolve();
+  }
+
+  subscriptions(): ReadonlySet<RoomName> {
+    return this.subscribed;
+  }
+
+  publish(draft: EventDraft, once?: string): Promise<PublishResult> {
+    const handler = this.handler;
+    if (this.closed || !handler) return Promise.reject(new BusUnavailableError('memory bus is closed'));
+    const { event, result } = this.log(draft.room).publish(draft, once);
+    if (event && this.subscribed.has(event.room)) queueMicrotask(() => handler(event));
+    return Promise.resolve(result);
+  }
+
+  history(room: RoomName, since: Position, { maxEvents = Infinity, maxBytes = Infinity }: ReplayBounds = {}): Promise<HistoryResult> {
+    const after = this.log(room).after(since, Infinity, maxEvents);
+    if (!after.ok) return Promise.resolve(after);
+    let bytes = 0;
+    for (const stored of after.stored) {
+      bytes += stored.bytes;
+      if (bytes > maxBytes) return Promise.resolve({ ok: false, head: after.head, reason: 'too far behind' });
+    }
+    return Promise.resolve({ ok: true, head: after.head, events: after.stored.map((s) => s.event) });
+  }
+
+  historyPage(room: RoomName, since: Position, limit: number): Promise<HistoryResult> {
+    const after = this.log(room).after(since, limit, Infinity);
+    return Promise.resolve(after.ok ? { ok: true, head: after.head, events: after.stored.map((s) => s.event) } : after);
+  }
+
+  head(room: RoomName): Promise<Position> {
+    return Promise.resolve(this.log(room).head);
+  }
+
+  recent(room: RoomName, count: number): Promise<RecentLines> {
+    const log = this.log(room);
+    return Promise.resolve({ head: log.head, lines: count > 0 ? log.recent.slice(-count) : [] });
+  }
+
+  renewEpoch(room: RoomName, stale: Epoch): Promise<Position> {
+    const log = this.log(room);
+    if (stale === log.epoch) log.renew();
+    return Promise.resolve(log.head);
+  }
+
+  nextGuestNumber(): Promise<number> {
+    return Promise.resolve(++this.guests);
+  }
+
+  health(): BusHealth {
+    return this.closed ? { ready: false, reason: 'bus closed' } : { ready: true };
+  }
+
+  onHealthChange(): void {
+    // Always ready until closed: nothing to report.
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.handler = undefined;
+    return Promise.resolve();
+  }
+
+  private log(room: RoomName): RoomLog {
+    let log = this.rooms.get(room);
+    if (!log) {
+      log = new RoomLog(this.limits, this.now);
+      this.rooms.set(room, log);
+    }
+    return log;
   }
 }

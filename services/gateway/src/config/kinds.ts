@@ -88,3 +88,18 @@ function isReadableFile(path: string): boolean {
     return false;
   }
 }
+
+/** `host:port`, as a Redis Cluster's seed nodes are named. */
+export function hostPort(): Kind<{ host: string; port: number }> {
+  return kind('host:port', (error) =>
+    z
+      .string()
+      .trim()
+      .regex(/^[^\s:]+:\d{1,5}$/, { error })
+      .transform((text) => {
+        const colon = text.lastIndexOf(':');
+        return { host: text.slice(0, colon), port: Number(text.slice(colon + 1)) };
+      })
+      .pipe(z.object({ host: z.string(), port: z.int().min(1, { error }).max(65_535, { error }) })),
+  );
+}

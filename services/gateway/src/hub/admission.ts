@@ -2,7 +2,8 @@ import { nanoid } from 'nanoid';
 import {
   CloseCode,
   DEFAULT_NICKNAME_PREFIX,
-  connectedNotice,
+  DEFAULT_ROOM,
+  presenceNotice,
   welcomeText,
   type BroadcastEvent,
   type ClientLimits,
@@ -10,15 +11,16 @@ import {
   type Identity,
   type NodeId,
   type Position,
+  type RoomName,
 } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { NodeLink } from '../cluster/node-link.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
+import type { Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
 import { sendFrame, type Member } from './member.js';
 import type { OrderedPublisher } from './publisher.js';
-import type { Sequencer } from './sequencer.js';
+import type { RoomStreams } from './room-streams.js';
 
 export interface AdmissionOptions {
   readonly nodeId: NodeId;
@@ -28,6 +30,8 @@ export interface AdmissionOptions {
   readonly resumeMaxEvents: number;
   /** Most bytes of events replayed on one resume. */
   readonly resumeMaxBytes: number;
+  /** Chat lines of the room sent (as history) after a welcome or a join. */
+  readonly historyOnJoin: number;
   /** What this node enforces on clients, told to each in `welcome`. */
   readonly clientLimits: ClientLimits;
   /** Where resumes and replays are counted (none by default). */
@@ -36,18 +40,30 @@ export interface AdmissionOptions {
 
 /** Length of a session token (nanoid characters): a secret, never derived from the client id. */
 const SESSION_TOKEN_LENGTH = 32;
+/** Default names tried when the next `AnonymousUser<N>` is taken (someone chose it). */
+const GUEST_NAME_TRIES = 5;
+
+/** Where a member's events start, what comes before them, and whether it is a resume. */
+interface Start {
+  readonly position: Position;
+  readonly replay: readonly BroadcastEvent[];
+  readonly history: readonly BroadcastEvent[];
+  readonly resumed: boolean;
+}
 
 /**
  * A member's session from its first frame to its leave: resume it or start a
- * new one, send `welcome` first, then (on a resume) every event it missed, then
- * live events, and announce a new session to the cluster; on leave, detach a
- * resumable session or end it, after the member's own publishes.
+ * new one (in the lobby, with a name of its own), subscribe to its room, send
+ * `welcome` first, then (on a resume) every event it missed or (otherwise) the
+ * room's recent lines, then live events, and announce a new session to its room;
+ * on leave, detach a resumable session or end it, after the member's own
+ * publishes.
  */
 export class Admission {
   constructor(
     private readonly bus: Bus,
     private readonly sessions: SessionRegistry,
-    private readonly sequencer: Sequencer,
+    private readonly streams: RoomStreams,
     private readonly fanout: LocalFanout,
     private readonly publisher: OrderedPublisher,
     private readonly link: NodeLink,
@@ -55,40 +71,42 @@ export class Admission {
   ) {}
 
   /**
-   * Admit a member. Rejects (BusUnavailableError) when the cluster cannot be
-   * reached; the caller closes the connection. A member whose connection closed
-   * meanwhile (`closedWith`) is let go quietly: a session it never announced ends unannounced.
+   * Admit a member: true once it is welcomed and its session announced. Rejects
+   * (BusUnavailableError) when the cluster cannot be reached; the caller closes
+   * the connection. A member whose connection closed before its welcome
+   * (`closedWith`) is let go quietly (false): a session it never announced ends unannounced.
    *
    * A session has one holder: resuming one that another connection still holds
    * (on this node or another) closes that connection with 4004 first.
    */
-  async admit(member: Member, hello?: HelloFrame): Promise<void> {
+  async admit(member: Member, hello?: HelloFrame): Promise<boolean> {
     const { peer } = member;
     let fresh = true;
+    let notices: readonly Notice[] = [];
+    /** The room held here for the member, once it is. */
+    let held: RoomName | undefined;
     try {
-      await this.sequencer.init();
       const found = hello?.session === undefined ? undefined : await this.sessions.resume(hello.session, peer.conn);
-      // A session that ended gives back its id, so refs the client resends are still recognised.
-      const identity: Identity = found?.identity ?? (await this.identify());
       fresh = !found?.live;
+      const room = found?.live ? found.room : DEFAULT_ROOM;
+      await this.streams.acquire(room);
+      held = room;
       if (found?.live) {
         member.token = hello!.session;
         member.sessionStart = found.start;
+        this.identify(member, found.identity);
         await this.takeOver(member, found);
       } else {
-        const token = nanoid(SESSION_TOKEN_LENGTH);
-        const start = this.sequencer.position() ?? (await this.bus.head());
-        await this.sessions.create({ token, ...identity, conn: peer.conn, graceMs: this.graceOf(member), start });
-        member.token = token;
-        member.sessionStart = start;
+        // A session that ended gives back its id, so refs the client resends are still recognised.
+        notices = await this.createSession(member, found?.identity, room);
       }
-      peer.id = identity.id;
-      peer.nickname = identity.nickname;
-
-      const { start, replay, resumed } = await this.catchUp(member, fresh ? undefined : hello);
+      this.fanout.enter(member, room);
+      const start = await this.startOf(member, room, fresh ? undefined : hello);
       if (member.closedWith !== undefined) {
+        this.fanout.leave(member);
+        this.streams.release(room);
         this.release(member, member.closedWith, !fresh);
-        return;
+        return false;
       }
       sendFrame(peer, {
         type: 'welcome',
@@ -96,18 +114,23 @@ export class Admission {
         nickname: peer.nickname,
         message: welcomeText(peer.nickname),
         node: this.options.nodeId,
-        epoch: start.epoch,
-        seq: start.seq,
-        ...(peer.protocol === 'v2' && { session: member.token, resumed }),
+        epoch: start.position.epoch,
+        seq: start.position.seq,
+        room,
+        ...(peer.protocol === 'v2' && { session: member.token, resumed: start.resumed }),
         limits: this.options.clientLimits,
       });
-      this.fanout.startAt(member, start, replay);
+      this.fanout.startAt(member, start.position, start.replay, start.history);
+      if (hello?.session !== undefined) this.options.metrics?.resume(start.resumed ? 'resumed' : fresh ? 'expired' : 'not_replayed');
+      this.options.metrics?.replayed(start.replay.length);
+      peer.log.info({ id: peer.id, nickname: peer.nickname, room, resumed: start.resumed, replayed: start.replay.length }, 'joined');
+      // Published before anything the member sends: its first line comes after its connect notice.
+      await this.sessions.announce(notices);
       member.admitted = true;
-      if (hello?.session !== undefined) this.options.metrics?.resume(resumed ? 'resumed' : fresh ? 'expired' : 'not_replayed');
-      this.options.metrics?.replayed(replay.length);
-      peer.log.info({ id: peer.id, nickname: peer.nickname, resumed, replayed: replay.length }, 'joined');
-      if (fresh) this.announceConnected(member);
+      return true;
     } catch (err) {
+      this.fanout.leave(member);
+      if (held !== undefined) this.streams.release(held);
       this.release(member, CloseCode.TRY_AGAIN_LATER, !fresh);
       throw err;
     }
@@ -127,14 +150,15 @@ export class Admission {
     );
   }
 
-  /** Tell the cluster that the member's session started (or is here again after being taken for gone). */
-  announceConnected(member: Member): void {
-    this.publisher.publish(member, connectedNotice(member.peer, Date.now()));
+  /** Tell the member's room it is here again, after it was taken for gone (its node was taken for dead). */
+  announceBack(member: Member): void {
+    if (member.room === undefined) return;
+    this.publisher.publish(member, presenceNotice('connected', member.peer, member.room, Date.now()));
   }
 
   /** The member's session as the registry keeps it. */
   sessionOf(member: Member): SessionInfo | undefined {
-    if (member.token === undefined || member.sessionStart === undefined || !member.admitted) return undefined;
+    if (member.token === undefined || member.sessionStart === undefined || member.room === undefined || !member.admitted) return undefined;
     const { peer } = member;
     return {
       token: member.token,
@@ -143,7 +167,48 @@ export class Admission {
       conn: peer.conn,
       graceMs: this.graceOf(member),
       start: member.sessionStart,
+      room: member.room,
     };
+  }
+
+  /**
+   * Where a member's stream in `room` starts: for a resume whose `since` is
+   * still in the room's history, not before its session began and not too far
+   * behind (events and bytes), right after `since` with the missed events to
+   * replay; otherwise at the room's head, with its recent lines as history.
+   */
+  async startOf(member: Member, room: RoomName, hello: HelloFrame | undefined): Promise<Start> {
+    const replayed = hello ? await this.replay(member, room, hello) : undefined;
+    if (replayed) return replayed;
+    const recent = await this.bus.recent(room, this.options.historyOnJoin);
+    return { position: recent.head, replay: [], history: recent.lines, resumed: false };
+  }
+
+  /** A new session for the member (with `identity` when an ended one gives it back), in `room`: its notices, to publish. */
+  private async createSession(member: Member, identity: Identity | undefined, room: RoomName): Promise<readonly Notice[]> {
+    const token = nanoid(SESSION_TOKEN_LENGTH);
+    const start = this.streams.position(room) ?? (await this.bus.head(room));
+    const id = identity?.id ?? nanoid();
+    // The name given back may be someone else's by now: then a default name, as for anyone new.
+    const names = identity ? [identity.nickname] : [];
+    for (let attempt = 0; attempt < names.length + GUEST_NAME_TRIES; attempt++) {
+      const nickname = names[attempt] ?? `${DEFAULT_NICKNAME_PREFIX}${await this.bus.nextGuestNumber()}`;
+      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room };
+      const created = await this.sessions.create(session, true);
+      if (created.ok) {
+        member.token = token;
+        member.sessionStart = start;
+        this.identify(member, { id, nickname });
+        return created.notices;
+      }
+      if (created.reason === 'room-limit') break;
+    }
+    throw new Error('no session could be created (names taken, or no room left)');
+  }
+
+  private identify(member: Member, who: Identity): void {
+    member.peer.id = who.id;
+    member.peer.nickname = who.nickname;
   }
 
   /** Close the connection that held the session until now, wherever it is, before this one is welcomed. */
@@ -154,36 +219,25 @@ export class Admission {
     member.peer.log.info({ holder, confirmed }, 'session taken over from another connection');
   }
 
-  /**
-   * Where the member's events start: for a resume whose `since` is still in the
-   * history, not before its session began and not too far behind (events and
-   * bytes), right after `since` with the missed events to replay; otherwise at
-   * the head, with nothing to replay.
-   */
-  private async catchUp(
-    member: Member,
-    hello: HelloFrame | undefined,
-  ): Promise<{ start: Position; replay: readonly BroadcastEvent[]; resumed: boolean }> {
-    const head = this.sequencer.position() ?? (await this.bus.head());
-    if (hello?.since === undefined || hello.epoch === undefined) return { start: head, replay: [], resumed: false };
-    const since = { epoch: hello.epoch, seq: hello.since };
+  /** The events a resuming member missed in `room`, or undefined when they cannot all be replayed. */
+  private async replay(member: Member, room: RoomName, hello: HelloFrame): Promise<Start | undefined> {
+    if (hello.since === undefined || hello.epoch === undefined) return undefined;
     const { log } = member.peer;
+    if (hello.room !== undefined && hello.room !== room) {
+      log.info({ asked: hello.room, room }, 'resume without replay: the session is in another room');
+      return undefined;
+    }
+    const since = { epoch: hello.epoch, seq: hello.since };
     const began = member.sessionStart;
     if (began !== undefined && began.epoch === since.epoch && since.seq < began.seq) {
       log.warn({ since: since.seq, sessionStart: began.seq }, 'resume without replay: from before the session began');
-      return { start: head, replay: [], resumed: false };
+      return undefined;
     }
     const bounds = { maxEvents: this.options.resumeMaxEvents, maxBytes: this.options.resumeMaxBytes };
-    const history = await this.bus.history(since, bounds).catch(() => undefined);
-    if (history?.ok) return { start: since, replay: history.events, resumed: true };
+    const history = await this.bus.history(room, since, bounds).catch(() => undefined);
+    if (history?.ok) return { position: since, replay: history.events, history: [], resumed: true };
     log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');
-    return { start: head, replay: [], resumed: false };
-  }
-
-  /** A fresh identity: a nanoid and `AnonymousUser<N>` with N unique in the cluster. */
-  private async identify(): Promise<Identity> {
-    const n = await this.bus.nextGuestNumber();
-    return { id: nanoid(), nickname: `${DEFAULT_NICKNAME_PREFIX}${n}` };
+    return undefined;
   }
 
   private graceOf(member: Member): number {

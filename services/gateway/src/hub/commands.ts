@@ -1,51 +1,209 @@
-import { nickChangedText, type ClientCommand } from '@switchboard/protocol';
+import {
+  ErrorCode,
+  MAX_MEMBERS_LISTED,
+  MAX_ROOMS_LISTED,
+  errorInfo,
+  membersText,
+  nickChangedText,
+  roomsText,
+  youJoinedText,
+  type ClientCommand,
+  type RoomName,
+} from '@switchboard/protocol';
+import type { Bus } from '../bus/bus.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
-import type { Member } from './member.js';
+import type { Admission } from './admission.js';
+import type { LocalFanout } from './fanout.js';
+import { sendFrame, type Member } from './member.js';
 import type { OrderedPublisher } from './publisher.js';
+import type { RoomStreams } from './room-streams.js';
 
 /**
- * What each client command becomes: a chat line a `message` event, a rename a
- * `nick_update` event (and the session's new name, for its disconnect notice).
- * Everything a client asks for reaches others only through the bus.
+ * What each client command becomes: a chat line a `message` event in the
+ * member's room; a rename (if the name is free, cluster-wide) a `nick_update`;
+ * a join a move to another room (its `left` and `joined` notices, the `joined`
+ * answer, the new room's recent lines); who and rooms an answer to the asker
+ * alone. Everything a client asks for reaches others only through the bus.
+ *
+ * A rename and a join take a round trip to the registry; the commands a member
+ * sends meanwhile wait their turn, so that a line sent after `/join dev` is said
+ * in #dev, and a line sent after `/nick ada` is said by ada.
  */
 export class CommandHandler {
   constructor(
+    private readonly bus: Bus,
     private readonly publisher: OrderedPublisher,
     private readonly sessions: SessionRegistry,
+    private readonly streams: RoomStreams,
+    private readonly fanout: LocalFanout,
+    private readonly admission: Admission,
   ) {}
 
   handle(member: Member, command: ClientCommand): void {
-    const { peer } = member;
-    const ref = command.ref === undefined ? {} : { ref: command.ref };
+    if (member.held) {
+      member.held.push(command);
+      return;
+    }
     switch (command.type) {
       case 'message':
-        this.publisher.publish(member, {
-          type: 'message',
-          id: peer.id,
-          nickname: peer.nickname,
-          message: command.message,
-          time: Date.now(),
-          ...ref,
-        });
+        this.say(member, command.message, command.ref);
         return;
-      case 'nick': {
-        const previous = peer.nickname;
-        const nickname = command.nickname;
-        peer.nickname = nickname;
-        peer.log.info({ previous, nickname }, 'nick changed');
-        this.publisher.publish(
-          member,
-          { type: 'nick_update', id: peer.id, nickname, message: nickChangedText(previous, nickname), previous, time: Date.now(), ...ref },
-          {
-            // The cluster never heard of the new name: keep the old one.
-            onFailure: () => {
-              if (peer.nickname === nickname) peer.nickname = previous;
-            },
-            onSuccess: () => this.sessions.rename(member.token!, { id: peer.id, nickname }),
-          },
-        );
+      case 'nick':
+        this.hold(member, () => this.rename(member, command.nickname, command.ref));
         return;
-      }
+      case 'join':
+        this.hold(member, () => this.join(member, command.room, command.ref));
+        return;
+      case 'who':
+        void this.who(member, command.ref);
+        return;
+      case 'rooms':
+        void this.rooms(member, command.ref);
+        return;
     }
+  }
+
+  private say(member: Member, message: string, ref: string | undefined): void {
+    const { peer } = member;
+    this.publisher.publish(member, {
+      type: 'message',
+      room: member.room!,
+      id: peer.id,
+      nickname: peer.nickname,
+      message,
+      time: Date.now(),
+      ...(ref === undefined ? {} : { ref }),
+    });
+  }
+
+  /**
+   * Run `work`, holding the member's next commands until it is done; then run
+   * them, in order. The member's leave waits for all of it (OrderedPublisher.afterPublishes).
+   */
+  private hold(member: Member, work: () => Promise<void>): void {
+    member.held = [];
+    member.busy = work()
+      .catch((err: Error) => member.peer.log.warn({ err: err.message }, 'command failed'))
+      .finally(() => {
+        const held = member.held ?? [];
+        member.held = undefined;
+        for (const next of held) this.handle(member, next);
+      });
+  }
+
+  private async rename(member: Member, nickname: string, ref: string | undefined): Promise<void> {
+    const { peer } = member;
+    const previous = peer.nickname;
+    if (nickname === previous) return;
+    const refusal = (code: ErrorCode) => this.refuse(member, code, ref);
+    const taken = await this.sessions.rename(member.token!, { id: peer.id, nickname }).catch(() => undefined);
+    if (taken === undefined) return refusal(ErrorCode.BUS_UNAVAILABLE);
+    if (taken === 'nick-taken') return refusal(ErrorCode.NICK_TAKEN);
+    peer.nickname = nickname;
+    peer.log.info({ previous, nickname }, 'nick changed');
+    this.publisher.publish(
+      member,
+      {
+        type: 'nick_update',
+        room: member.room!,
+        id: peer.id,
+        nickname,
+        message: nickChangedText(previous, nickname),
+        previous,
+        time: Date.now(),
+        ...(ref === undefined ? {} : { ref }),
+      },
+      {
+        // The cluster never heard of the new name: give it back and keep the old one.
+        onFailure: () => {
+          if (peer.nickname === nickname) peer.nickname = previous;
+          void this.sessions.rename(member.token!, { id: peer.id, nickname: previous }).catch(() => undefined);
+        },
+      },
+    );
+  }
+
+  /** Move the member to `to`: the registry first (the room limit), then its stream, notices, answer and history. */
+  private async join(member: Member, to: RoomName, ref: string | undefined): Promise<void> {
+    const { peer } = member;
+    const from = member.room!;
+    const answer = () => this.answerJoined(member, ref);
+    if (to === from) return answer();
+    try {
+      await this.streams.acquire(to);
+    } catch {
+      return this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+    }
+    const moved = await this.sessions.join(member.token!, peer.conn, to).catch(() => undefined);
+    if (!moved?.ok) {
+      this.streams.release(to);
+      if (moved?.reason === 'same-room') return answer();
+      return this.refuse(member, moved?.reason === 'room-limit' ? ErrorCode.ROOM_LIMIT : ErrorCode.BUS_UNAVAILABLE, ref);
+    }
+    this.fanout.enter(member, to);
+    const start = await this.admission.startOf(member, to, undefined).catch(() => undefined);
+    // Its leave and arrival are published before anything it says in the new room.
+    await this.sessions.announce(moved.notices);
+    const position = start?.position ?? this.streams.position(to) ?? (await this.bus.head(to));
+    this.sendJoined(member, position, ref);
+    this.fanout.startAt(member, position, [], start?.history ?? []);
+    this.streams.release(from);
+    peer.log.info({ from, to }, 'moved rooms');
+  }
+
+  /** `joined` again, for a join to the room the member is in: where it stands now, and no history. */
+  private answerJoined(member: Member, ref: string | undefined): void {
+    this.sendJoined(member, member.position ?? { epoch: '', seq: 0 }, ref);
+  }
+
+  private sendJoined(member: Member, position: { epoch: string; seq: number }, ref: string | undefined): void {
+    const { peer } = member;
+    const room = member.room!;
+    sendFrame(peer, {
+      type: 'joined',
+      id: peer.id,
+      nickname: peer.nickname,
+      message: youJoinedText(room),
+      room,
+      epoch: position.epoch,
+      seq: position.seq,
+      ...(ref === undefined ? {} : { ref }),
+    });
+  }
+
+  private async who(member: Member, ref: string | undefined): Promise<void> {
+    const { peer } = member;
+    const room = member.room!;
+    const found = await this.sessions.members(room, MAX_MEMBERS_LISTED).catch(() => undefined);
+    if (!found) return this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+    sendFrame(peer, {
+      type: 'members',
+      id: peer.id,
+      nickname: peer.nickname,
+      message: membersText(room, found.members, found.count),
+      room,
+      members: found.members,
+      count: found.count,
+      ...(ref === undefined ? {} : { ref }),
+    });
+  }
+
+  private async rooms(member: Member, ref: string | undefined): Promise<void> {
+    const { peer } = member;
+    const rooms = await this.sessions.rooms(MAX_ROOMS_LISTED).catch(() => undefined);
+    if (!rooms) return this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+    sendFrame(peer, {
+      type: 'rooms',
+      id: peer.id,
+      nickname: peer.nickname,
+      message: roomsText(rooms),
+      rooms,
+      ...(ref === undefined ? {} : { ref }),
+    });
+  }
+
+  private refuse(member: Member, code: ErrorCode, ref: string | undefined): void {
+    const { peer } = member;
+    sendFrame(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...errorInfo(code), ...(ref === undefined ? {} : { ref }) });
   }
 }

@@ -1,42 +1,68 @@
-import { advance, encodeServerFrame, type BroadcastEvent, type Position } from '@switchboard/protocol';
+import { advance, encodeServerFrame, type BroadcastEvent, type Position, type RoomName } from '@switchboard/protocol';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Member } from './member.js';
 import { Outgoing } from './peer.js';
 
 /**
  * Local delivery: every event that comes back from the bus (in order, through
- * the Sequencer) goes to every local member, encoded once per node and the same
- * bytes handed to every peer. Each member gets an event at most once, by the
- * protocol's one ordering rule; a member still catching up holds live events in
- * its backlog until its welcome and replay are out.
+ * its room's Sequencer) goes to every local member in that room, encoded once
+ * per node and the same bytes handed to every peer. Each member gets an event at
+ * most once, by the protocol's one ordering rule; a member still catching up
+ * (its welcome or join, its history or replay not yet out) holds live events in
+ * its backlog until then.
  */
 export class LocalFanout {
-  constructor(
-    private readonly members: () => Iterable<Member>,
-    private readonly metrics: Metrics,
-  ) {}
+  private readonly rooms = new Map<RoomName, Set<Member>>();
 
-  /** Fan one event out to every local member. */
+  constructor(private readonly metrics: Metrics) {}
+
+  /** The member gets `room`'s events from now on (held in its backlog until startAt). */
+  enter(member: Member, room: RoomName): void {
+    this.leave(member);
+    member.room = room;
+    member.backlog ??= [];
+    let members = this.rooms.get(room);
+    if (!members) {
+      members = new Set();
+      this.rooms.set(room, members);
+    }
+    members.add(member);
+  }
+
+  /** The member gets no more events. */
+  leave(member: Member): void {
+    if (member.room === undefined) return;
+    const members = this.rooms.get(member.room);
+    members?.delete(member);
+    if (members?.size === 0) this.rooms.delete(member.room);
+  }
+
+  /** Fan one event out to every local member of its room. */
   deliver(event: BroadcastEvent): void {
+    const members = this.rooms.get(event.room);
+    if (!members) return;
     const out = new Outgoing(encodeServerFrame(event));
     this.metrics.busToSocketLatency((Date.now() - event.time) / 1000);
-    for (const member of this.members()) this.forward(member, event, out);
+    for (const member of members) this.forward(member, event, out);
   }
 
   /**
-   * Start a member's stream at `start` (what its welcome said): the replay, then
-   * whatever arrived live meanwhile, each at most once; live events flow from now on.
+   * Start a member's stream at `start` (what its welcome or join said): the
+   * room's recent lines marked as history, then the replay, then whatever
+   * arrived live meanwhile, each at most once; live events flow from now on.
    */
-  startAt(member: Member, start: Position, replay: readonly BroadcastEvent[]): void {
+  startAt(member: Member, start: Position, replay: readonly BroadcastEvent[], history: readonly BroadcastEvent[] = []): void {
     member.position = start;
     const backlog = member.backlog ?? [];
     member.backlog = undefined;
+    for (const line of history) member.peer.send(new Outgoing(encodeServerFrame({ ...line, history: true } as BroadcastEvent)));
     for (const event of replay) this.forward(member, event);
     for (const event of backlog) this.forward(member, event);
   }
 
   /** Send an event to one member unless it already has it; hold it while the member catches up. */
   private forward(member: Member, event: BroadcastEvent, out?: Outgoing): void {
+    if (event.room !== member.room) return;
     if (member.backlog) {
       member.backlog.push(event);
       return;

@@ -10,24 +10,25 @@ import { LocalFanout } from './fanout.js';
 import { newMember, sendFrame, type Member } from './member.js';
 import type { Peer } from './peer.js';
 import { OrderedPublisher } from './publisher.js';
-import { Sequencer } from './sequencer.js';
+import { RoomStreams } from './room-streams.js';
 
 export type HubOptions = AdmissionOptions;
 
 /**
  * The chat hub of one node, a small facade over its parts: Admission (sessions,
- * welcome, replay), CommandHandler (what clients ask for becomes events),
- * OrderedPublisher (per-member ordered publishing to the bus), Sequencer (the
- * bus's events in one contiguous order) and LocalFanout (each event to every
- * local peer, encoded once). It knows the Bus and SessionRegistry interfaces
- * only, never Redis.
+ * welcome, replay or history), CommandHandler (what clients ask for becomes
+ * events, moves and answers), OrderedPublisher (per-member ordered publishing to
+ * the bus), RoomStreams (the rooms this node serves: their subscriptions and
+ * Sequencers, each room's events in one contiguous order) and LocalFanout (each
+ * event to every local peer in its room, encoded once). It knows the Bus and
+ * SessionRegistry interfaces only, never Redis.
  *
  * Local delivery happens only from the bus, the sender's own echo included, so
- * all clients on all nodes see one order.
+ * all clients in a room, on all nodes, see one order.
  */
 export class Hub {
   private readonly members = new Map<string, Member>();
-  private readonly sequencer: Sequencer;
+  private readonly streams: RoomStreams;
   private readonly fanout: LocalFanout;
   private readonly publisher: OrderedPublisher;
   private readonly admission: Admission;
@@ -42,32 +43,27 @@ export class Hub {
     logger: Logger,
   ) {
     this.metrics = options.metrics ?? noMetrics;
-    this.fanout = new LocalFanout(() => this.members.values(), this.metrics);
-    this.sequencer = new Sequencer(bus, (event) => this.fanout.deliver(event), logger, this.metrics);
+    this.fanout = new LocalFanout(this.metrics);
+    this.streams = new RoomStreams(bus, (event) => this.fanout.deliver(event), logger, this.metrics);
     this.publisher = new OrderedPublisher(bus, (member) => this.members.get(member.peer.conn) === member, this.metrics);
-    this.admission = new Admission(bus, sessions, this.sequencer, this.fanout, this.publisher, link, options);
-    this.commands = new CommandHandler(this.publisher, sessions);
+    this.admission = new Admission(bus, sessions, this.streams, this.fanout, this.publisher, link, options);
+    this.commands = new CommandHandler(bus, this.publisher, sessions, this.streams, this.fanout, this.admission);
   }
 
   /** Start receiving events from the bus and keeping sessions. */
   start(): void {
-    this.bus.start((event) => this.sequencer.onEvent(event));
+    this.bus.start((event) => this.streams.onEvent(event));
     this.bus.onHealthChange((health) => {
-      if (health.ready)
-        void this.sequencer.init().then(
-          () => this.sequencer.resync(),
-          () => undefined,
-        );
+      if (health.ready) this.streams.resync();
     });
     this.sessions.start(
       () => this.liveSessions(),
       (session) => {
         const member = this.members.get(session.conn);
-        if (member) this.admission.announceConnected(member);
+        if (member) this.admission.announceBack(member);
       },
     );
     this.link.start((conn) => this.closeResumedElsewhere(conn));
-    void this.sequencer.init().catch(() => undefined);
   }
 
   /** Number of local peers. */
@@ -80,11 +76,19 @@ export class Hub {
     const member = newMember(peer);
     this.members.set(peer.conn, member);
     try {
-      await this.admission.admit(member, hello);
+      if (!(await this.admission.admit(member, hello))) {
+        this.members.delete(peer.conn);
+        return;
+      }
     } catch (err) {
       this.members.delete(peer.conn);
       throw err;
     }
+    // What it sent while being admitted, in order; then, if it left meanwhile, its leave after all of it.
+    const early = member.early ?? [];
+    member.early = undefined;
+    for (const parsed of early) this.handle(member, parsed);
+    if (member.closedWith !== undefined) this.leave(peer, member.closedWith);
   }
 
   /**
@@ -96,19 +100,26 @@ export class Hub {
   leave(peer: Peer, code: number): void {
     const member = this.members.get(peer.conn);
     if (!member) return;
-    this.members.delete(peer.conn);
-    if (!member.admitted) {
+    if (member.early) {
       member.closedWith = code; // admission lets it go when it gets there
       return;
     }
+    this.members.delete(peer.conn);
     peer.log.info({ id: peer.id, nickname: peer.nickname, code, peers: this.members.size }, 'left');
+    this.letGo(member);
     this.admission.release(member, code, true);
   }
 
-  /** Handle one parsed frame from an admitted peer. */
+  /** Handle one parsed frame from a peer (kept until it is admitted). */
   receive(peer: Peer, parsed: ParseResult): void {
     const member = this.members.get(peer.conn);
     if (!member) return;
+    if (member.early) member.early.push(parsed);
+    else this.handle(member, parsed);
+  }
+
+  private handle(member: Member, parsed: ParseResult): void {
+    const { peer } = member;
     if (!parsed.ok) {
       peer.log.info({ code: parsed.error.code }, 'refused client input');
       this.refuse(peer, parsed.error, parsed.ref);
@@ -134,9 +145,16 @@ export class Hub {
     if (!member) return false;
     // Gone from the hub at once: it gets no more events and can send nothing more as this session.
     this.members.delete(conn);
+    this.letGo(member);
     member.peer.log.info({ reason: 'SESSION_RESUMED_ELSEWHERE' }, 'closing connection: its session was resumed by another');
     member.peer.close(CloseCode.SESSION_RESUMED_ELSEWHERE, 'session resumed elsewhere');
     return true;
+  }
+
+  /** The member gets nothing more, and no longer holds its room here. */
+  private letGo(member: Member): void {
+    this.fanout.leave(member);
+    if (member.room !== undefined) this.streams.release(member.room);
   }
 
   private *liveSessions(): Iterable<SessionInfo> {

@@ -39,6 +39,7 @@ export class OrderedPublisher {
             nickname: peer.nickname,
             message: ALREADY_SENT_TEXT,
             ref: draft.ref,
+            room: draft.room,
             seq: result.seq,
             epoch: result.epoch,
           });
@@ -66,9 +67,16 @@ export class OrderedPublisher {
     this.track(settled);
   }
 
-  /** Run `work` once every publish of the member so far has settled; tracked for drain(). */
+  /**
+   * Run `work` once every publish of the member has settled, and every command it
+   * sent (one held behind a rename or a join included); tracked for drain().
+   */
   afterPublishes(member: Member, work: () => Promise<void>): void {
-    this.track(member.tail.then(work).catch((err: Error) => member.peer.log.warn({ err: err.message }, 'session not updated on leave')));
+    this.track(
+      settled(member)
+        .then(work)
+        .catch((err: Error) => member.peer.log.warn({ err: err.message }, 'session not updated on leave')),
+    );
   }
 
   /** Wait until every publish and follow-up that was started has finished (for shutdown). */
@@ -79,5 +87,15 @@ export class OrderedPublisher {
   private track(promise: Promise<unknown>): void {
     this.inFlight.add(promise);
     void promise.finally(() => this.inFlight.delete(promise));
+  }
+}
+
+/** Settles once the member's commands are through and the publishes they started have settled (they may start more). */
+async function settled(member: Member): Promise<void> {
+  for (;;) {
+    const { busy, tail } = member;
+    await busy;
+    await tail;
+    if (member.busy === busy && member.tail === tail) return;
   }
 }

@@ -1,5 +1,5 @@
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
-import { advance, type BroadcastEvent, type Epoch, type Position, type Seq } from '@switchboard/protocol';
+import { advance, type BroadcastEvent, type Epoch, type Position, type RoomName, type Seq } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
@@ -14,7 +14,7 @@ const MAX_REPAIR_ROUNDS = 5;
 const REPAIR_PAGE_EVENTS = 500;
 
 /**
- * Turns what the bus delivers into a contiguous sequence for this node: events
+ * Turns what the bus delivers of one room into a contiguous sequence for this node: events
  * pass on in `seq` order with no gap and no duplicate. When an event arrives
  * ahead of its turn (the subscription dropped, or Redis delivered a later event
  * first), it waits while the missing ones are read from the bus's history.
@@ -29,12 +29,13 @@ export class Sequencer {
   private readonly log: Logger;
 
   constructor(
+    private readonly room: RoomName,
     private readonly bus: Bus,
     private readonly deliver: (event: BroadcastEvent) => void,
     logger: Logger,
     private readonly metrics: Metrics = noMetrics,
   ) {
-    this.log = logger.child({ module: 'sequencer' });
+    this.log = logger.child({ module: 'sequencer', room });
   }
 
   /** The last event passed on, or undefined before the first. */
@@ -45,7 +46,7 @@ export class Sequencer {
   /** Start from the bus's current head (no event before it concerns this node's clients). */
   async init(): Promise<void> {
     if (this.epoch !== undefined) return;
-    const head = await this.bus.head();
+    const head = await this.bus.head(this.room);
     // An event may have set the position while head() was on its way: then it stands.
     if (this.position() !== undefined) return;
     this.epoch = head.epoch;
@@ -83,7 +84,7 @@ export class Sequencer {
     try {
       for (let round = 0; round < MAX_REPAIR_ROUNDS; round++) {
         const from = this.last;
-        const result = await this.bus.historyPage({ epoch: this.epoch, seq: this.last }, REPAIR_PAGE_EVENTS);
+        const result = await this.bus.historyPage(this.room, { epoch: this.epoch, seq: this.last }, REPAIR_PAGE_EVENTS);
         if (result.ok) {
           for (const event of result.events) if (advance(this.position(), event).kind === 'next') this.pass(event);
         } else if (result.reason === 'epoch changed') {
@@ -93,7 +94,7 @@ export class Sequencer {
           // Redis went back in time within one epoch (it lost its newest writes: a crash
           // before the append-only file was synced, a failover to a lagging replica).
           // Numbers after its head would be reused for new events: start a new epoch.
-          const head = await this.bus.renewEpoch(this.epoch);
+          const head = await this.bus.renewEpoch(this.room, this.epoch);
           this.log.error({ last: this.last, head: result.head.seq, epoch: head.epoch }, 'history went back in time: new epoch');
           this.startEpoch(head.epoch);
           continue;

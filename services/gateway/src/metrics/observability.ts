@@ -5,6 +5,7 @@ import { ClusterView } from './cluster-view.js';
 import { MetricsServer } from './metrics-server.js';
 import { NodeStatsSampler } from './node-stats.js';
 import type { PromMetrics } from './prom-metrics.js';
+import { redisTargetOf } from '../redis/connection.js';
 import { RedisStatsStore } from './redis-stats-store.js';
 import { LocalStatsStore } from './stats-store.js';
 
@@ -28,16 +29,15 @@ export async function startObservability(
 ): Promise<Observability> {
   const { nodeId } = config;
   const { readiness } = node;
+  const target = redisTargetOf(config);
   metrics.observe({ busUp: () => node.bus.health().ready, ready: () => readiness().ready });
   const sampler = new NodeStatsSampler({
     node: nodeId,
-    bus: config.redisUrl ? 'redis' : 'memory',
+    bus: target ? 'redis' : 'memory',
     tally: () => metrics.tally(),
     readiness,
   });
-  const store = config.redisUrl
-    ? new RedisStatsStore({ url: config.redisUrl, prefix: config.redisPrefix, nodeId, logger })
-    : new LocalStatsStore();
+  const store = target ? new RedisStatsStore({ target, prefix: config.redisPrefix, nodeId, logger }) : new LocalStatsStore();
   const view = new ClusterView(nodeId, sampler, store, logger);
   const server = new MetricsServer({
     port: config.metricsPort ?? 0,

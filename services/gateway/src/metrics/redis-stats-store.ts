@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { isNodeStats, type NodeId, type NodeStats } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
-import { createRedis } from '../redis/connection.js';
+import { createRedis, type RedisClient, type RedisTarget } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
 import { MAX_NODES, type StatsStore } from './stats-store.js';
 
@@ -11,7 +10,7 @@ export const STATS_TTL_MS = 5_000;
 const INDEX_TTL_MS = 60_000;
 
 export interface RedisStatsStoreOptions {
-  readonly url: string;
+  readonly target: RedisTarget;
   readonly prefix: string;
   readonly nodeId: NodeId;
   readonly logger: Logger;
@@ -26,11 +25,11 @@ export interface RedisStatsStoreOptions {
  */
 export class RedisStatsStore implements StatsStore {
   private readonly keys: RedisKeys;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
   constructor(private readonly options: RedisStatsStoreOptions) {
     this.keys = new RedisKeys(options.prefix);
-    this.redis = createRedis(options.url, `${options.nodeId}:stats`, options.logger.child({ module: 'stats' }));
+    this.redis = createRedis(options.target, `${options.nodeId}:stats`, options.logger.child({ module: 'stats' }));
     this.redis.connect().catch(() => undefined); // it keeps retrying by itself
   }
 

@@ -1,49 +1,50 @@
 import { LUA_LIBRARY } from './lua-library.js';
 
 /**
- * The bus's scripts: publishing (with ref de-duplication), reading the history,
- * the head, and starting a new epoch. See lua-library.ts for the conventions.
+ * The scripts of a room's stream: publishing (with ref de-duplication), reading
+ * the history, the head and the recent lines, and starting a new epoch. Every
+ * one takes the stream's keys and arguments first (lua-library.ts).
  */
 export const BUS_SCRIPTS = {
   /**
-   * KEYS 1-5: stream; 6: the client's refs zset. ARGV 1-5: publishArgs(); 6: body
-   * (event JSON without its opening brace); 7: ref or ''; 8: most refs kept per client.
-   * Returns {seq, epoch, duplicate}.
+   * KEYS 1-6: stream; 7: the client's refs zset. ARGV 1-7: streamArgs(); 8: body
+   * (event JSON without its opening brace); 9: ref or ''; 10: most refs kept per
+   * client; 11: '1' for a chat line. Returns {seq, epoch, duplicate}.
    */
   sbPublish: {
-    keys: 6,
+    keys: 7,
     lua: `${LUA_LIBRARY}
-local K_REFS = KEYS[6]
-local ref = ARGV[7]
+local K_REFS = KEYS[7]
+local ref = ARGV[9]
 if ref ~= '' then
   local prev = redis.call('ZSCORE', K_REFS, ref)
   if prev then return {tonumber(prev), ensure_epoch(ARGV[5]), 1} end
 end
-local seq, epoch = publish(ARGV[6])
+local seq, epoch = publish(ARGV[8], ARGV[11] == '1')
 if ref ~= '' then
   redis.call('ZADD', K_REFS, seq, ref)
-  redis.call('ZREMRANGEBYRANK', K_REFS, 0, -1 - tonumber(ARGV[8]))
+  redis.call('ZREMRANGEBYRANK', K_REFS, 0, -1 - tonumber(ARGV[10]))
   redis.call('PEXPIRE', K_REFS, ARGV[3])
 end
 return {seq, epoch, 0}`,
   },
 
   /**
-   * KEYS 1-5: stream. ARGV 1-5: publishArgs(); 6: since seq; 7: since epoch; 8: most
-   * events; 9: most bytes. Trims first, as publishing does. Returns {epoch, head,
+   * KEYS 1-6: stream. ARGV 1-7: streamArgs(); 8: since seq; 9: since epoch; 10: most
+   * events; 11: most bytes. Trims first, as publishing does. Returns {epoch, head,
    * reason, events...}; with `reason` '' the events after `since`, all of them.
    */
   sbHistory: {
-    keys: 5,
+    keys: 6,
     lua: `${LUA_LIBRARY}
-local since = tonumber(ARGV[6])
-local epoch, head, refusal = check_since(ARGV[5], ARGV[7], since)
+local since = tonumber(ARGV[8])
+local epoch, head, refusal = check_since(ARGV[5], ARGV[9], since)
 if refusal ~= '' or since == head then return {epoch, head, refusal} end
-if head - since > tonumber(ARGV[8]) then return {epoch, head, 'too far behind'} end
+if head - since > tonumber(ARGV[10]) then return {epoch, head, 'too far behind'} end
 trim()
 if not kept_after(since) then return {epoch, head, 'history trimmed'} end
 local out = {epoch, head, ''}
-local max_bytes, bytes = tonumber(ARGV[9]), 0
+local max_bytes, bytes = tonumber(ARGV[11]), 0
 local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '+')
 for i = 1, #entries do
   local event = entries[i][2][4]
@@ -55,40 +56,55 @@ return out`,
   },
 
   /**
-   * KEYS 1-4: history. ARGV 1: since seq; 2: since epoch; 3: a candidate epoch; 4: most
+   * KEYS 1-6: stream. ARGV 1-7: streamArgs(); 8: since seq; 9: since epoch; 10: most
    * events. Up to that many events after `since` (a page, for gap repair). Returns
    * {epoch, head, reason, events...}.
    */
   sbHistoryPage: {
-    keys: 4,
+    keys: 6,
     lua: `${LUA_LIBRARY}
-local since = tonumber(ARGV[1])
-local epoch, head, refusal = check_since(ARGV[3], ARGV[2], since)
+local since = tonumber(ARGV[8])
+local epoch, head, refusal = check_since(ARGV[5], ARGV[9], since)
 if refusal ~= '' or since == head then return {epoch, head, refusal} end
 if not kept_after(since) then return {epoch, head, 'history trimmed'} end
 local out = {epoch, head, ''}
-local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '+', 'COUNT', tonumber(ARGV[4]))
+local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '+', 'COUNT', tonumber(ARGV[10]))
 for i = 1, #entries do out[#out + 1] = entries[i][2][4] end
 return out`,
   },
 
-  /** KEYS 1-4: history. ARGV 1: the stale epoch; 2: a new epoch. Replaces the epoch (and empties the history) only if it is still the stale one. Returns {epoch, seq}. */
-  sbRenewEpoch: {
-    keys: 4,
+  /** KEYS 1-6: stream. ARGV 1-7: streamArgs(); 8: how many lines. Returns {epoch, head, lines (oldest first)...}. */
+  sbRecent: {
+    keys: 6,
     lua: `${LUA_LIBRARY}
-local epoch = ensure_epoch(ARGV[2])
-if epoch == ARGV[1] then
-  epoch = ARGV[2]
+local epoch = ensure_epoch(ARGV[5])
+local head = tonumber(redis.call('GET', K_SEQ) or '0')
+local out = {epoch, head}
+local count = tonumber(ARGV[8])
+if count > 0 then
+  local lines = redis.call('LRANGE', K_RECENT, 0, count - 1)
+  for i = #lines, 1, -1 do out[#out + 1] = lines[i] end
+end
+return out`,
+  },
+
+  /** KEYS 1-6: stream. ARGV 1-7: streamArgs(); 8: the stale epoch. Replaces the epoch (and empties the history) only if it is still the stale one. Returns {epoch, seq}. */
+  sbRenewEpoch: {
+    keys: 6,
+    lua: `${LUA_LIBRARY}
+local epoch = ensure_epoch(ARGV[5])
+if epoch == ARGV[8] then
+  epoch = ARGV[5]
   reset_history(epoch)
 end
 return {epoch, tonumber(redis.call('GET', K_SEQ) or '0')}`,
   },
 
-  /** KEYS 1-4: history. ARGV 1: candidate epoch. Returns {epoch, seq}. */
+  /** KEYS 1-6: stream. ARGV 1-7: streamArgs(). Returns {epoch, seq}. */
   sbHead: {
-    keys: 4,
+    keys: 6,
     lua: `${LUA_LIBRARY}
-local epoch = ensure_epoch(ARGV[1])
+local epoch = ensure_epoch(ARGV[5])
 return {epoch, tonumber(redis.call('GET', K_SEQ) or '0')}`,
   },
 } as const;

@@ -1,97 +1,134 @@
-import type { ClientId, NodeId, SessionToken } from '@switchboard/protocol';
+import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/protocol';
 
 /**
  * Switchboard's Redis key layout, in one place. Every key starts with the prefix
- * (REDIS_PREFIX, default `switchboard`) so several clusters can share one Redis.
+ * P (REDIS_PREFIX, default `switchboard`) so several clusters can share a Redis.
  *
- *   <p>:epoch                 the current history's id (a new one when the history is lost)
- *   <p>:seq                   the last seq given out
- *   <p>:history               stream of events, entry id `0-<seq>`, fields t (ms) and e (event JSON)
- *   <p>:history-bytes         the bytes of event JSON the history holds (bounded by HISTORY_MAX_BYTES)
- *   <p>:events                the pub/sub channel every node subscribes to
- *   <p>:refs:<client>         zset: the client's published refs, scored by their seq (count-capped, expires with the history)
- *   <p>:guest-counter         N of AnonymousUser<N>
- *   <p>:session:<token>       hash: id, nickname, node, conn, grace, bye (its disconnect notice, encoded)
- *   <p>:tomb:<token>          hash: id, nickname of an ended v2 session, for as long as the history lasts
- *   <p>:node-sessions:<node>  set of tokens held by a node's live connections
- *   <p>:detached              zset: token -> the time its grace ends
- *   <p>:nodes                 set of node ids;  <p>:lease:<node>  expires when a node stops renewing it
- *   <p>:probe:<node>          a short-lived key written to learn whether a full Redis has room again
- *   <p>:node:<node>           pub/sub channel of requests to one node, and its answers (RedisNodeLink)
- *   <p>:stats:<node>          a node's stats record (JSON, for the dashboard), expires unless renewed every second
- *   <p>:stats-nodes           zset: node -> when it last wrote its stats record (an index of the above, pruned)
+ * Keys carry a hash tag (the part in braces), so that each script touches keys of
+ * one slot only and the layout works on a Redis Cluster as on one Redis:
+ *
+ * Each room's stream, tag `{P:<room>}` (rooms spread over the shards):
+ *   {P:r}:epoch               the current history's id (a new one when the history is lost)
+ *   {P:r}:seq                 the last seq given out
+ *   {P:r}:history             stream of events, entry id `0-<seq>`, fields t (ms) and e (event JSON)
+ *   {P:r}:history-bytes       the bytes of event JSON the history holds (bounded by HISTORY_MAX_BYTES)
+ *   {P:r}:recent              list of the room's last chat lines, newest first (HISTORY_ON_JOIN of them)
+ *   {P:r}:events              the room's sharded pub/sub channel (SPUBLISH / SSUBSCRIBE)
+ *   {P:r}:refs:<client>       zset: the client's published refs in the room, scored by their seq
+ *   {P:r}:once                zset: the same for the `once` keys of notices (Bus.publish)
+ *
+ * Sessions, presence and nodes, tag `{P}` (one slot: the cluster's control plane):
+ *   {P}:session:<token>       hash: id, nickname, nkey, node, conn, grace, se, ss (where it began), room, moves
+ *   {P}:tomb:<token>          hash: id, nickname of an ended v2 session, for as long as the history lasts
+ *   {P}:node-sessions:<node>  set of tokens held by a node's live connections
+ *   {P}:detached              zset: token -> the time its grace ends
+ *   {P}:nodes                 set of node ids;  {P}:lease:<node>  expires when a node stops renewing it
+ *   {P}:nicks                 hash: nickname key (case-folded) -> the token of the session holding it
+ *   {P}:members:<room>        hash: token -> {"id","nickname"} of everyone in the room
+ *   {P}:rooms                 zset: room -> how many are in it (rooms with no one are removed)
+ *   {P}:outbox                zset: presence notices decided but not yet published, by time (see session-scripts.ts)
+ *   {P}:summary               hash: "<room>\n<joined|left>" -> count, for rooms too big for a notice per person
+ *   {P}:guest-counter         N of AnonymousUser<N>
+ *   {P}:node:<node>           pub/sub channel of requests to one node, and its answers (RedisNodeLink)
+ *   {P}:probe:<node>          a short-lived key written to learn whether a full Redis has room again
+ *   {P}:stats:<node>, {P}:stats-nodes   the nodes' stats records (metrics/node-stats.ts)
  *
  * Scripts get the keys they touch as KEYS. The exceptions are keys named by data
- * the script itself reads (the node that holds a session, the nodes to sweep):
- * those scripts get the prefix and build them with the same names as below.
+ * the script itself reads (the node that holds a session, the room a session is
+ * in, the nodes to sweep): those scripts get the tag-prefixed `{P}` and build them
+ * with the same names as below; all of them live in the `{P}` slot.
  */
 export class RedisKeys {
-  readonly epoch: string;
-  readonly seq: string;
-  readonly history: string;
-  readonly historyBytes: string;
-  readonly channel: string;
+  /** `{P}`: the prefix of every session, presence and node key. */
+  readonly control: string;
   readonly guestCounter: string;
   readonly detached: string;
   readonly nodes: string;
+  readonly nicks: string;
+  readonly rooms: string;
+  readonly outbox: string;
+  readonly summary: string;
+  readonly statsIndex: string;
 
   constructor(readonly prefix: string) {
-    this.epoch = `${prefix}:epoch`;
-    this.seq = `${prefix}:seq`;
-    this.history = `${prefix}:history`;
-    this.historyBytes = `${prefix}:history-bytes`;
-    this.channel = `${prefix}:events`;
-    this.guestCounter = `${prefix}:guest-counter`;
-    this.detached = `${prefix}:detached`;
-    this.nodes = `${prefix}:nodes`;
+    this.control = `{${prefix}}`;
+    this.guestCounter = `${this.control}:guest-counter`;
+    this.detached = `${this.control}:detached`;
+    this.nodes = `${this.control}:nodes`;
+    this.nicks = `${this.control}:nicks`;
+    this.rooms = `${this.control}:rooms`;
+    this.outbox = `${this.control}:outbox`;
+    this.summary = `${this.control}:summary`;
+    this.statsIndex = `${this.control}:stats-nodes`;
   }
 
-  /** What every publishing script gets first, in this order (see lua-library.ts). */
-  get stream(): [string, string, string, string, string] {
-    return [this.epoch, this.seq, this.history, this.historyBytes, this.channel];
-  }
-
-  /** What a script that reads the history or renews its epoch gets. */
-  get historyKeys(): [string, string, string, string] {
-    return [this.epoch, this.seq, this.history, this.historyBytes];
-  }
-
-  refs(client: ClientId): string {
-    return `${this.prefix}:refs:${client}`;
+  room(room: RoomName): RoomKeys {
+    return new RoomKeys(`{${this.prefix}:${room}}`);
   }
 
   session(token: SessionToken): string {
-    return `${this.prefix}:session:${token}`;
+    return `${this.control}:session:${token}`;
   }
 
   tomb(token: SessionToken): string {
-    return `${this.prefix}:tomb:${token}`;
+    return `${this.control}:tomb:${token}`;
   }
 
   nodeSessions(node: NodeId): string {
-    return `${this.prefix}:node-sessions:${node}`;
+    return `${this.control}:node-sessions:${node}`;
   }
 
   lease(node: NodeId): string {
-    return `${this.prefix}:lease:${node}`;
+    return `${this.control}:lease:${node}`;
+  }
+
+  members(room: RoomName): string {
+    return `${this.control}:members:${room}`;
   }
 
   /** A small key a node writes to learn whether a full Redis has room again. */
   probe(node: NodeId): string {
-    return `${this.prefix}:probe:${node}`;
+    return `${this.control}:probe:${node}`;
+  }
+
+  stats(node: NodeId): string {
+    return `${this.control}:stats:${node}`;
   }
 
   nodeChannel(node: NodeId): string {
-    return `${this.prefix}:node:${node}`;
+    return `${this.control}:node:${node}`;
+  }
+}
+
+/** The keys of one room's stream, all in one slot (`{P:room}`). */
+export class RoomKeys {
+  readonly epoch: string;
+  readonly seq: string;
+  readonly history: string;
+  readonly historyBytes: string;
+  readonly recent: string;
+  readonly channel: string;
+
+  constructor(readonly tag: string) {
+    this.epoch = `${tag}:epoch`;
+    this.seq = `${tag}:seq`;
+    this.history = `${tag}:history`;
+    this.historyBytes = `${tag}:history-bytes`;
+    this.recent = `${tag}:recent`;
+    this.channel = `${tag}:events`;
   }
 
-  /** A node's stats record (metrics/redis-stats-store.ts). */
-  stats(node: NodeId): string {
-    return `${this.prefix}:stats:${node}`;
+  /** What every script of the room's stream gets first, in this order (see lua-library.ts). */
+  get stream(): [string, string, string, string, string, string] {
+    return [this.epoch, this.seq, this.history, this.historyBytes, this.recent, this.channel];
   }
 
-  /** The nodes that wrote a stats record lately. */
-  get statsIndex(): string {
-    return `${this.prefix}:stats-nodes`;
+  refs(client: ClientId): string {
+    return `${this.tag}:refs:${client}`;
+  }
+
+  /** The room's `once` keys (notices that more than one node may publish), as a client's refs. */
+  get once(): string {
+    return `${this.tag}:once`;
   }
 }

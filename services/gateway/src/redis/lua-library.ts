@@ -1,21 +1,22 @@
 /**
- * Lua shared by every script that publishes: giving an event its `seq` happens
- * together with storing it in the history and publishing it, in one script, so
- * a node that dies half-way cannot lose or double an event.
+ * Lua shared by the scripts of a room's stream: giving an event its `seq`
+ * happens together with storing it in the history and publishing it, in one
+ * script, so a node that dies half-way cannot lose or double an event. Every
+ * key of a room shares its hash tag, so each script runs on one shard.
  *
- * Conventions of a publishing script (and of sbHistory, which trims too):
- *   KEYS[1..5]  epoch, seq, history, history bytes, channel (RedisKeys.stream)
- *   ARGV[1..5]  now (ms), history max events, max age (ms), max bytes, a candidate epoch (publishArgs)
- * Its own keys and arguments follow from KEYS[6] and ARGV[6]. Scripts that only
- * read or renew the epoch take KEYS[1..4] (RedisKeys.history).
+ * Conventions of a stream script:
+ *   KEYS[1..6]  epoch, seq, history, history bytes, recent lines, channel (RoomKeys.stream)
+ *   ARGV[1..7]  now (ms), history max events, max age (ms), max bytes, a candidate epoch,
+ *               recent lines kept (HISTORY_ON_JOIN), how long an idle room's keys live (ms)  (streamArgs)
+ * Its own keys and arguments follow from KEYS[7] and ARGV[8].
  */
 export const LUA_LIBRARY = `
-local K_EPOCH, K_SEQ, K_HISTORY, K_BYTES, K_CHANNEL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_EPOCH, K_SEQ, K_HISTORY, K_BYTES, K_RECENT, K_CHANNEL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 -- Forget the history: a new epoch starts from seq 0.
 local function reset_history(epoch)
   redis.call('SET', K_EPOCH, epoch)
-  redis.call('DEL', K_SEQ, K_HISTORY, K_BYTES)
+  redis.call('DEL', K_SEQ, K_HISTORY, K_BYTES, K_RECENT)
 end
 
 local function ensure_epoch(candidate)
@@ -51,15 +52,27 @@ local function trim()
   end
 end
 
--- body: an event's JSON without its opening brace. Returns seq, epoch.
-local function publish(body)
+-- A room nobody publishes in for ARGV[7] ms forgets its keys (its history is
+-- long trimmed by then); each publish pushes that moment back.
+local function keep_alive()
+  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+end
+
+-- body: an event's JSON without its opening brace; chat: whether it is a chat
+-- line (kept among the room's recent lines). Returns seq, epoch.
+local function publish(body, chat)
   local epoch = ensure_epoch(ARGV[5])
   local seq = redis.call('INCR', K_SEQ)
   local event = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. body
   redis.call('XADD', K_HISTORY, '0-' .. seq, 't', ARGV[1], 'e', event)
   redis.call('INCRBY', K_BYTES, #event)
   trim()
-  redis.call('PUBLISH', K_CHANNEL, event)
+  if chat then
+    redis.call('LPUSH', K_RECENT, event)
+    redis.call('LTRIM', K_RECENT, 0, tonumber(ARGV[6]) - 1)
+  end
+  keep_alive()
+  redis.call('SPUBLISH', K_CHANNEL, event)
   return seq, epoch
 end
 
@@ -79,10 +92,5 @@ local function kept_after(since)
   local first = redis.call('XRANGE', K_HISTORY, '-', '+', 'COUNT', 1)
   if #first == 0 then return false end
   return tonumber(string.match(first[1][1], '^0%-(%d+)$')) <= since + 1
-end
-
--- bye: a disconnect notice as stored with its session (JSON without braces or time).
-local function announce(bye)
-  return publish(bye .. ',"time":' .. ARGV[1] .. '}')
 end
 `;

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { NodeId } from '@switchboard/protocol';
+import { serversOf, type RedisClient } from './connection.js';
 
 /**
  * A node whose lease lapsed but whose connections to Redis are still open is
@@ -17,8 +17,9 @@ export const STALLED_NODE_DEAD_AFTER_S = 60;
  * connection is named `<node>:<role>` (see connection.ts), which is how CLIENT
  * LIST tells whose it is.
  */
-export async function deadNodes(redis: Redis, nodes: readonly NodeId[]): Promise<{ dead: NodeId[]; slow: NodeId[] }> {
-  const list = (await redis.call('CLIENT', 'LIST')) as string;
+export async function deadNodes(redis: RedisClient, nodes: readonly NodeId[]): Promise<{ dead: NodeId[]; slow: NodeId[] }> {
+  // On a Redis Cluster a node is connected to every shard: any of them shows it alive.
+  const list = (await Promise.all(serversOf(redis).map((server) => server.call('CLIENT', 'LIST') as Promise<string>))).join('\n');
   const quietest = new Map<NodeId, number>();
   for (const line of list.split('\n')) {
     const name = / name=(\S*)/.exec(line)?.[1];

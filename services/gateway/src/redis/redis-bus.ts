@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   isBroadcastEvent,
   validateServerFrame,
@@ -6,37 +5,37 @@ import {
   type EventDraft,
   type NodeId,
   type Position,
+  type RoomName,
 } from '@switchboard/protocol';
 import {
   BusUnavailableError,
   type Bus,
   type BusEventHandler,
   type BusHealth,
-  type HistoryLimits,
+  type BusLimits,
   type HistoryRefusal,
   type HistoryResult,
   type PublishResult,
+  type RecentLines,
   type ReplayBounds,
 } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { createRedis } from './connection.js';
-import { RedisKeys } from './keys.js';
-import { defineScripts, newEpoch, publishArgs, runScript, scriptBody, type ScriptName } from './scripts.js';
+import { createRedis, type RedisClient, type RedisTarget } from './connection.js';
+import { RedisKeys, type RoomKeys } from './keys.js';
+import { defineScripts, runScript, scriptBody, streamArgs, type ScriptName } from './scripts.js';
 
 /** How Redis words a write refused past `maxmemory`. */
 const OUT_OF_MEMORY = /\bOOM\b/;
 /** How often a bus that found Redis full tries a small write to see whether it has room again, in ms. */
 const MEMORY_PROBE_INTERVAL_MS = 1_000;
 
-export interface RedisBusOptions extends HistoryLimits {
-  readonly url: string;
-  /** Prefix of the channel and keys (see keys.ts). */
+export interface RedisBusOptions extends BusLimits {
+  readonly target: RedisTarget;
+  /** Prefix of the channels and keys (see keys.ts). */
   readonly prefix: string;
   readonly nodeId: NodeId;
   readonly logger: Logger;
-  /** Most refs remembered per client for de-duplication (the oldest are forgotten first). */
-  readonly refsPerClient: number;
   /** The clock that dates events (history trimming by age); Date.now by default. */
   readonly now?: () => number;
   /** Where reconnects are counted (none by default). */
@@ -44,19 +43,29 @@ export interface RedisBusOptions extends HistoryLimits {
 }
 
 /**
- * The cluster bus over Redis: a Lua script gives each event its seq, stores it in
- * a bounded stream (the history) and publishes it, all at once. Two connections,
- * as Redis requires: one runs commands, the other only subscribes. Both reconnect
- * forever; the subscriber subscribes again on every reconnect, and health() is
- * ready only while both are up and subscribed. Nothing is queued while Redis is
- * away: publish() fails at once with BusUnavailableError.
+ * The cluster bus over Redis (one server, or a Redis Cluster): per room, a Lua
+ * script gives each event its seq, stores it in a bounded stream (the history)
+ * and publishes it on the room's sharded channel (SPUBLISH), all at once; every
+ * key and the channel of a room share a hash tag, so a room lives on one shard
+ * and rooms spread over the shards. A node subscribes (SSUBSCRIBE) to a room
+ * only while it has members there, so it hears nothing of rooms it does not serve.
+ *
+ * Two connections, as Redis requires: one runs commands, the other only
+ * subscribes. Both reconnect forever; the subscriber subscribes again to every
+ * room on every reconnect, and health() is ready only while both are up and
+ * subscribed. Nothing is queued while Redis is away: publish() fails at once
+ * with BusUnavailableError.
  */
 export class RedisBus implements Bus {
   private readonly keys: RedisKeys;
-  private readonly pub: Redis;
-  private readonly sub: Redis;
+  private readonly pub: RedisClient;
+  private readonly sub: RedisClient;
   private readonly log: Logger;
   private handler: BusEventHandler | undefined;
+  /** The rooms this node wants; `channels` maps their channels back to them. */
+  private readonly rooms = new Set<RoomName>();
+  private readonly channels = new Map<string, RoomName>();
+  /** Whether the subscriber has (re)subscribed to every room since it last connected. */
   private subscribed = false;
   /** Redis refused a write for want of memory, and no probe write has succeeded since. */
   private full = false;
@@ -67,8 +76,8 @@ export class RedisBus implements Bus {
   constructor(private readonly options: RedisBusOptions) {
     this.keys = new RedisKeys(options.prefix);
     this.log = options.logger.child({ module: 'redis-bus' });
-    this.pub = createRedis(options.url, `${options.nodeId}:pub`, this.log);
-    this.sub = createRedis(options.url, `${options.nodeId}:sub`, this.log, { autoResubscribe: false });
+    this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
+    this.sub = createRedis(options.target, `${options.nodeId}:sub`, this.log, { autoResubscribe: false, shardedSubscriber: true });
     defineScripts(this.pub);
   }
 
@@ -76,39 +85,72 @@ export class RedisBus implements Bus {
     this.handler = onEvent;
     this.watch(this.pub, 'pub');
     this.watch(this.sub, 'sub');
-    this.sub.on('ready', () => void this.subscribe());
-    this.sub.on('message', (channel: string, payload: string) => this.onMessage(channel, payload));
+    this.sub.on('ready', () => void this.resubscribe());
+    // Redis Cluster: a shard's subscriber came (back): events of its rooms may have been missed meanwhile.
+    this.sub.on('+subscriber', () => {
+      if (this.health().ready) for (const listener of this.healthListeners) listener(this.health());
+    });
+    this.sub.on('smessage', (channel: string, payload: string) => this.onMessage(channel, payload));
     // connect() rejects on the first failure, but ioredis keeps retrying by itself.
     this.pub.connect().catch(() => undefined);
     this.sub.connect().catch(() => undefined);
   }
 
-  async publish(draft: EventDraft): Promise<PublishResult> {
+  async subscribe(room: RoomName): Promise<void> {
+    const channel = this.keys.room(room).channel;
+    this.rooms.add(room);
+    this.channels.set(channel, room);
+    try {
+      await this.sub.ssubscribe(channel);
+    } catch (err) {
+      // Kept in `rooms`: the next reconnect subscribes to it.
+      throw new BusUnavailableError(`redis SSUBSCRIBE failed: ${(err as Error).message}`);
+    }
+  }
+
+  async unsubscribe(room: RoomName): Promise<void> {
+    const channel = this.keys.room(room).channel;
+    this.rooms.delete(room);
+    this.channels.delete(channel);
+    await this.sub.sunsubscribe(channel).catch((err: Error) => this.log.warn({ room, err: err.message }, 'unsubscribe failed'));
+  }
+
+  subscriptions(): ReadonlySet<RoomName> {
+    return this.rooms;
+  }
+
+  async publish(draft: EventDraft, once?: string): Promise<PublishResult> {
+    const room = this.keys.room(draft.room);
+    const [refs, ref] = once === undefined ? [room.refs(draft.id), draft.ref ?? ''] : [room.once, once];
     const reply = (await this.run(
       'sbPublish',
-      [...this.keys.stream, this.keys.refs(draft.id)],
-      [...publishArgs(this.options, this.now()), scriptBody(draft), draft.ref ?? '', this.options.refsPerClient],
+      [...room.stream, refs],
+      [...this.args(), scriptBody(draft), ref, this.options.refsPerClient, draft.type === 'message' ? '1' : '0'],
     )) as [number, string, number];
     return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
   }
 
-  async history(since: Position, bounds: ReplayBounds = {}): Promise<HistoryResult> {
+  async history(room: RoomName, since: Position, bounds: ReplayBounds = {}): Promise<HistoryResult> {
     const { maxEvents = Number.MAX_SAFE_INTEGER, maxBytes = Number.MAX_SAFE_INTEGER } = bounds;
-    const args = [...publishArgs(this.options, this.now()), since.seq, since.epoch, maxEvents, maxBytes];
-    return this.historyReply(await this.run('sbHistory', this.keys.stream, args));
+    return this.historyReply(await this.runOn(room, 'sbHistory', [since.seq, since.epoch, maxEvents, maxBytes]));
   }
 
-  async historyPage(since: Position, limit: number): Promise<HistoryResult> {
-    return this.historyReply(await this.run('sbHistoryPage', this.keys.historyKeys, [since.seq, since.epoch, newEpoch(), limit]));
+  async historyPage(room: RoomName, since: Position, limit: number): Promise<HistoryResult> {
+    return this.historyReply(await this.runOn(room, 'sbHistoryPage', [since.seq, since.epoch, limit]));
   }
 
-  async head(): Promise<Position> {
-    const [epoch, seq] = (await this.run('sbHead', this.keys.historyKeys, [newEpoch()])) as [string, number];
+  async head(room: RoomName): Promise<Position> {
+    const [epoch, seq] = (await this.runOn(room, 'sbHead', [])) as [string, number];
     return { epoch, seq };
   }
 
-  async renewEpoch(stale: string): Promise<Position> {
-    const [epoch, seq] = (await this.run('sbRenewEpoch', this.keys.historyKeys, [stale, newEpoch()])) as [string, number];
+  async recent(room: RoomName, count: number): Promise<RecentLines> {
+    const [epoch, seq, ...payloads] = (await this.runOn(room, 'sbRecent', [count])) as [string, number, ...string[]];
+    return { head: { epoch, seq }, lines: this.parseAll(payloads) };
+  }
+
+  async renewEpoch(room: RoomName, stale: string): Promise<Position> {
+    const [epoch, seq] = (await this.runOn(room, 'sbRenewEpoch', [stale])) as [string, number];
     return { epoch, seq };
   }
 
@@ -141,16 +183,30 @@ export class RedisBus implements Bus {
     this.sub.disconnect();
   }
 
-  private async subscribe(): Promise<void> {
+  /** After the subscriber (re)connects: subscribe to every room wanted, then say the bus is ready. */
+  private async resubscribe(): Promise<void> {
+    this.subscribed = false;
+    const channels = [...this.channels.keys()];
     try {
-      await this.sub.subscribe(this.keys.channel);
+      for (const channel of channels) await this.sub.ssubscribe(channel);
       this.subscribed = true;
-      this.log.info({ channel: this.keys.channel }, 'subscribed');
+      this.log.info({ rooms: channels.length }, 'subscribed');
     } catch (err) {
       // The connection dropped again; the next 'ready' subscribes once more.
-      this.log.warn({ err: (err as Error).message, channel: this.keys.channel }, 'subscribe failed');
+      this.log.warn({ err: (err as Error).message }, 'subscribe failed');
     }
     this.reportHealth();
+  }
+
+  /** Stream arguments as of now. */
+  private args(): Array<string | number> {
+    return streamArgs(this.options, (this.options.now ?? Date.now)());
+  }
+
+  /** Run a stream script of `room` with its keys and the stream arguments first. */
+  private runOn(room: RoomName, name: ScriptName, args: ReadonlyArray<string | number>): Promise<unknown> {
+    const keys: RoomKeys = this.keys.room(room);
+    return this.run(name, keys.stream, [...this.args(), ...args]);
   }
 
   /**
@@ -187,25 +243,24 @@ export class RedisBus implements Bus {
     probe.unref();
   }
 
-  private now(): number {
-    return (this.options.now ?? Date.now)();
-  }
-
   /** {epoch, head, reason, events...} as the history scripts answer. */
   private historyReply(reply: unknown): HistoryResult {
     const [epoch, seq, reason, ...payloads] = reply as [string, number, HistoryRefusal | '', ...string[]];
     const head = { epoch, seq };
     if (reason !== '') return { ok: false, head, reason };
+    return { ok: true, head, events: this.parseAll(payloads) };
+  }
+
+  private parseAll(payloads: readonly string[]): BroadcastEvent[] {
     const events: BroadcastEvent[] = [];
     for (const payload of payloads) {
       const event = this.parse(payload);
       if (event) events.push(event);
     }
-    return { ok: true, head, events };
+    return events;
   }
 
-  private watch(conn: Redis, role: 'pub' | 'sub'): void {
-    conn.on('reconnecting', () => this.options.metrics?.redisReconnect());
+  private watch(conn: RedisClient, role: 'pub' | 'sub'): void {
     conn.on('ready', () => {
       this.log.info({ role }, 'redis connection ready');
       this.reportHealth();
@@ -214,10 +269,11 @@ export class RedisBus implements Bus {
       if (role === 'sub') this.subscribed = false;
       this.reportHealth();
     });
+    conn.on('reconnecting', () => this.options.metrics?.redisReconnect());
   }
 
   private onMessage(channel: string, payload: string): void {
-    if (channel !== this.keys.channel || !this.handler) return;
+    if (!this.handler || !this.channels.has(channel)) return;
     const event = this.parse(payload);
     if (event) this.handler(event);
   }

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import type { NodeId } from '@switchboard/protocol';
 import type { CloseRequestHandler, NodeLink } from '../cluster/node-link.js';
 import type { Logger } from '../logger.js';
-import { createRedis } from './connection.js';
+import { createRedis, type RedisClient, type RedisTarget } from './connection.js';
 import { RedisKeys } from './keys.js';
 
 /** How long a node waits for another to confirm a request, in ms; past it, it goes on without the answer. */
@@ -14,7 +13,7 @@ type LinkMessage =
   | { readonly t: 'closed'; readonly id: string };
 
 export interface RedisNodeLinkOptions {
-  readonly url: string;
+  readonly target: RedisTarget;
   readonly prefix: string;
   readonly nodeId: NodeId;
   readonly logger: Logger;
@@ -27,8 +26,8 @@ export interface RedisNodeLinkOptions {
  */
 export class RedisNodeLink implements NodeLink {
   private readonly keys: RedisKeys;
-  private readonly pub: Redis;
-  private readonly sub: Redis;
+  private readonly pub: RedisClient;
+  private readonly sub: RedisClient;
   private readonly log: Logger;
   private readonly waiting = new Map<string, (answered: boolean) => void>();
   private onClose: CloseRequestHandler = () => false;
@@ -36,8 +35,8 @@ export class RedisNodeLink implements NodeLink {
   constructor(private readonly options: RedisNodeLinkOptions) {
     this.keys = new RedisKeys(options.prefix);
     this.log = options.logger.child({ module: 'node-link' });
-    this.pub = createRedis(options.url, `${options.nodeId}:link`, this.log);
-    this.sub = createRedis(options.url, `${options.nodeId}:link-sub`, this.log);
+    this.pub = createRedis(options.target, `${options.nodeId}:link`, this.log);
+    this.sub = createRedis(options.target, `${options.nodeId}:link-sub`, this.log);
   }
 
   start(onClose: CloseRequestHandler): void {

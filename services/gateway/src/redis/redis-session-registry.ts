@@ -1,47 +1,94 @@
-import type { Redis } from 'ioredis';
-import { disconnectedNotice, type Identity, type NodeId, type SessionToken } from '@switchboard/protocol';
-import type { HistoryLimits } from '../bus/bus.js';
+import {
+  DEFAULT_ROOM,
+  nicknameKey,
+  presenceNotice,
+  summaryNotice,
+  type Identity,
+  type MemberInfo,
+  type NodeId,
+  type PresenceEvent,
+  type RoomInfo,
+  type RoomName,
+  type SessionToken,
+} from '@switchboard/protocol';
+import { nanoid } from 'nanoid';
+import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
-import type { Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
-import { createRedis } from './connection.js';
+import type {
+  Created,
+  Joined,
+  Members,
+  Notice,
+  PresenceLimits,
+  Resumed,
+  SessionInfo,
+  SessionRefusal,
+  SessionRegistry,
+} from '../sessions/session-registry.js';
+import { createRedis, type RedisClient, type RedisTarget } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { deadNodes } from './node-liveness.js';
-import { defineScripts, publishArgs, runScript, storedNotice } from './scripts.js';
+import { defineScripts, runScript } from './scripts.js';
 
-export interface RedisSessionRegistryOptions extends HistoryLimits {
-  readonly url: string;
+export interface RedisSessionRegistryOptions extends PresenceLimits {
+  readonly target: RedisTarget;
   readonly prefix: string;
   readonly nodeId: NodeId;
   readonly logger: Logger;
+  /** How long an ended v2 session's identity is kept for its token (the history's age), in ms. */
+  readonly historyMaxAgeMs: number;
   /** A node whose lease is this old is dead: its sessions start their grace period. In ms. */
   readonly leaseTtlMs: number;
   /** How often this node renews its lease and sweeps ended sessions, in ms. */
   readonly sweepIntervalMs: number;
+  /** How often a crowded room hears the sum of its comings and goings, in ms. */
+  readonly summaryIntervalMs: number;
 }
 
 /** Sessions ended per sweep at most; the rest wait for the next sweep. */
 const SWEEP_BATCH = 200;
 /** How long a detached session's key outlives its grace period, in ms (a safety net; the sweep ends it first). */
 const SESSION_KEY_MARGIN_MS = 60_000;
+/**
+ * A notice still in the outbox this long after it was decided was left behind
+ * (its node died, or Redis was away when it tried): a sweep publishes it. In ms.
+ */
+const OUTBOX_STALE_MS = 5_000;
+/** Outbox entries published per sweep at most. */
+const OUTBOX_BATCH = 200;
 
 /** A leave that could not be written (Redis away): written when Redis is back. */
 type PendingLeave =
   | { readonly op: 'end'; readonly token: SessionToken; readonly conn: string; readonly announce: boolean }
   | { readonly op: 'detach'; readonly token: SessionToken; readonly conn: string };
 
+/** A presence notice as a session script writes it to the outbox. */
+interface OutboxEntry {
+  readonly room: RoomName;
+  readonly event: PresenceEvent;
+  readonly id: string;
+  readonly nickname: string;
+  readonly ref: string;
+  readonly time: number;
+}
+
 /**
- * Sessions in Redis, shared by every node. Ending a session and announcing its
- * disconnect is one Lua script, so the notice is published exactly once however
- * many nodes sweep, and even if the node that held the session was killed.
+ * Sessions, presence and nicknames in Redis (one server, or the `{P}` slot of a
+ * Redis Cluster), shared by every node. Every change is one script; the presence
+ * notices a change implies are decided in the same script and written to an
+ * outbox, then published by this node with a ref each (see session-scripts.ts),
+ * so each is published exactly once however many nodes sweep, and even if the
+ * node that held the session was killed.
  *
  * A node sweeps for dead nodes only after it has itself been connected for a
  * whole lease period, so that after a Redis outage the first node back does not
  * take the others, whose leases lapsed while Redis was away, for dead. A node
- * that finds it was taken for dead anyway (a long pause) registers its sessions
- * again and reports the ones that had been ended.
+ * whose lease lapsed but whose connections are open is slow, not dead
+ * (node-liveness.ts). A node that finds it was taken for dead anyway registers
+ * its sessions again and reports the ones that had been ended.
  */
 export class RedisSessionRegistry implements SessionRegistry {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly log: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -54,13 +101,17 @@ export class RedisSessionRegistry implements SessionRegistry {
   private registered = false;
   /** Nodes found slow (lease lapsed, still connected), each reported once while it stays so. */
   private readonly slowNodes = new Set<NodeId>();
+  private lastSummary = 0;
   private everReady = false;
   private closed = false;
 
-  constructor(private readonly options: RedisSessionRegistryOptions) {
+  constructor(
+    private readonly options: RedisSessionRegistryOptions,
+    private readonly bus: Bus,
+  ) {
     this.log = options.logger.child({ module: 'sessions' });
     this.keys = new RedisKeys(options.prefix);
-    this.redis = createRedis(options.url, `${options.nodeId}:sessions`, this.log);
+    this.redis = createRedis(options.target, `${options.nodeId}:sessions`, this.log);
     defineScripts(this.redis);
   }
 
@@ -93,8 +144,10 @@ export class RedisSessionRegistry implements SessionRegistry {
     this.healthListeners.push(listener);
   }
 
-  async create(s: SessionInfo): Promise<void> {
-    await this.register(s);
+  async create(session: SessionInfo, announce: boolean): Promise<Created> {
+    const reply = await this.register(session, announce);
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] };
+    return { ok: true, notices: this.noticesOf([reply[2]]) };
   }
 
   async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
@@ -102,19 +155,62 @@ export class RedisSessionRegistry implements SessionRegistry {
     const reply = (await runScript(
       this.redis,
       'sbSessionResume',
-      [keys.session(token), keys.tomb(token), keys.detached, keys.nodeSessions(this.options.nodeId)],
-      [keys.prefix, token, this.options.nodeId, conn],
-    )) as [string, string, 'ended'] | [string, string, 'live', string, string, string, string] | null;
+      [keys.session(token), keys.tomb(token)],
+      [keys.control, token, this.options.nodeId, conn],
+    )) as [string, string, 'ended'] | [string, string, 'live', string, string, string, string, string] | null;
     if (!reply) return undefined;
     const identity = { id: reply[0], nickname: reply[1] };
     if (reply[2] === 'ended') return { identity, live: false };
-    const [, , , startEpoch, startSeq, holderNode, holderConn] = reply;
+    const [, , , startEpoch, startSeq, holderNode, holderConn, room] = reply;
     const start = { epoch: startEpoch, seq: Number(startSeq) };
-    return { identity, live: true, start, ...(holderConn === '' ? {} : { holder: { node: holderNode, conn: holderConn } }) };
+    return { identity, live: true, start, room, ...(holderConn === '' ? {} : { holder: { node: holderNode, conn: holderConn } }) };
   }
 
-  async rename(token: SessionToken, who: Identity): Promise<void> {
-    await runScript(this.redis, 'sbSessionRename', [this.keys.session(token)], [who.nickname, byeOf(who)]);
+  async rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'> {
+    const { keys } = this;
+    const reply = (await runScript(
+      this.redis,
+      'sbSessionRename',
+      [keys.session(token), keys.nicks],
+      [keys.control, token, who.nickname, nicknameKey(who.nickname)],
+    )) as 'ok' | 'nick-taken' | 'gone';
+    return reply === 'nick-taken' ? 'nick-taken' : 'ok';
+  }
+
+  async join(token: SessionToken, conn: string, room: RoomName): Promise<Joined> {
+    const { keys, options } = this;
+    const reply = (await runScript(
+      this.redis,
+      'sbSessionJoin',
+      [keys.session(token)],
+      [keys.control, token, conn, room, Date.now(), options.maxRooms, DEFAULT_ROOM, options.presenceNoticeLimit],
+    )) as ['ok', RoomName, string, string] | ['same'] | ['room-limit'] | ['not-held'];
+    if (reply[0] === 'ok') return { ok: true, from: reply[1], notices: this.noticesOf([reply[2], reply[3]]) };
+    return { ok: false, reason: reply[0] === 'same' ? 'same-room' : reply[0] };
+  }
+
+  async members(room: RoomName, max: number): Promise<Members> {
+    const [count, ...entries] = (await runScript(this.redis, 'sbMembers', [this.keys.members(room)], [max])) as [number, ...string[]];
+    return { count, members: entries.map((entry) => JSON.parse(entry) as MemberInfo) };
+  }
+
+  async rooms(max: number): Promise<readonly RoomInfo[]> {
+    const flat = await this.redis.zrevrange(this.keys.rooms, 0, max - 1, 'WITHSCORES');
+    const rooms: RoomInfo[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) rooms.push({ room: flat[i]!, count: Number(flat[i + 1]) });
+    return rooms;
+  }
+
+  async announce(notices: readonly Notice[]): Promise<void> {
+    for (const notice of notices) {
+      try {
+        await this.bus.publish(notice.draft, notice.once);
+        await this.redis.zrem(this.keys.outbox, notice.key);
+      } catch (err) {
+        // Left in the outbox: a sweep publishes it (its ref makes a second publish harmless).
+        this.log.warn({ err: (err as Error).message, room: notice.draft.room }, 'notice not published yet; the outbox keeps it');
+      }
+    }
   }
 
   async detach(token: SessionToken, conn: string): Promise<void> {
@@ -163,21 +259,23 @@ export class RedisSessionRegistry implements SessionRegistry {
   }
 
   private async writeLeave(leave: PendingLeave): Promise<void> {
+    const { keys, options } = this;
     if (leave.op === 'detach') {
       await runScript(
         this.redis,
         'sbSessionDetach',
-        [this.keys.session(leave.token), this.keys.detached],
-        [this.keys.prefix, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS],
+        [keys.session(leave.token)],
+        [keys.control, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS],
       );
-    } else {
-      await runScript(
-        this.redis,
-        'sbSessionEnd',
-        [...this.keys.stream, this.keys.session(leave.token), this.keys.detached, this.keys.tomb(leave.token)],
-        [...publishArgs(this.options, Date.now()), this.keys.prefix, leave.token, leave.conn, leave.announce ? '1' : '0'],
-      );
+      return;
     }
+    const [, entry] = (await runScript(
+      this.redis,
+      'sbSessionEnd',
+      [keys.session(leave.token)],
+      [keys.control, leave.token, leave.conn, leave.announce ? '1' : '0', Date.now(), options.presenceNoticeLimit, options.historyMaxAgeMs],
+    )) as [number, string];
+    await this.announce(this.noticesOf([entry]));
   }
 
   private async flushPending(): Promise<void> {
@@ -192,17 +290,34 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
   }
 
-  /** Register a session; true if Redis still had it. */
-  private async register(s: SessionInfo): Promise<boolean> {
-    const { keys } = this;
-    const { nodeId } = this.options;
-    const existed = await runScript(
+  /** Register a session (again); the script's answer. */
+  private async register(s: SessionInfo, announce: boolean): Promise<['ok', number, string] | [SessionRefusal]> {
+    const { keys, options } = this;
+    const { nodeId } = options;
+    return (await runScript(
       this.redis,
       'sbSessionCreate',
-      [keys.session(s.token), keys.detached, keys.nodeSessions(nodeId)],
-      [keys.prefix, s.token, s.id, s.nickname, nodeId, s.conn, s.graceMs, byeOf(s), s.start.epoch, s.start.seq],
-    );
-    return existed === 1;
+      [keys.session(s.token), keys.nicks],
+      [
+        keys.control,
+        s.token,
+        s.id,
+        s.nickname,
+        nicknameKey(s.nickname),
+        nodeId,
+        s.conn,
+        s.graceMs,
+        s.start.epoch,
+        s.start.seq,
+        s.room,
+        Date.now(),
+        options.maxRooms,
+        DEFAULT_ROOM,
+        options.presenceNoticeLimit,
+        announce ? '1' : '0',
+        nanoid(12),
+      ],
+    )) as ['ok', number, string] | [SessionRefusal];
   }
 
   private async renewLease(): Promise<void> {
@@ -228,24 +343,59 @@ export class RedisSessionRegistry implements SessionRegistry {
   /**
    * End what others left behind: the sessions of nodes found dead (their lease
    * lapsed and their connections to Redis are gone: a node that is merely slow
-   * keeps its clients), and sessions whose grace period passed.
+   * keeps its clients), sessions whose grace period passed, and notices left in
+   * the outbox; and publish the summed presence of crowded rooms.
    */
   private async sweep(): Promise<void> {
     if (this.closed || this.readySince === undefined) return;
     // Only a node that has renewed its own lease for a whole period judges the others.
     if (Date.now() - this.readySince < this.options.leaseTtlMs) return;
+    const { keys, options } = this;
     try {
       const dead = await this.findDeadNodes();
-      const [reaped, ended] = (await runScript(
+      const [reaped, ...entries] = (await runScript(
         this.redis,
         'sbSweep',
-        [...this.keys.stream, this.keys.nodes, this.keys.detached],
-        [...publishArgs(this.options, Date.now()), this.keys.prefix, this.options.nodeId, SWEEP_BATCH, SESSION_KEY_MARGIN_MS, ...dead],
-      )) as [number, number];
+        [keys.nodes],
+        [
+          keys.control,
+          options.nodeId,
+          Date.now(),
+          SWEEP_BATCH,
+          SESSION_KEY_MARGIN_MS,
+          options.presenceNoticeLimit,
+          options.historyMaxAgeMs,
+          ...dead,
+        ],
+      )) as [number, ...string[]];
       if (reaped > 0) this.log.warn({ sessions: reaped, nodes: dead }, 'took over the sessions of a dead node');
-      if (ended > 0) this.log.info({ sessions: ended }, 'ended sessions whose grace period passed');
+      if (entries.length > 0) this.log.info({ sessions: entries.length }, 'ended sessions whose grace period passed');
+      await this.announce(this.noticesOf(entries));
+      const stale = (await runScript(this.redis, 'sbOutboxStale', [keys.outbox], [Date.now() - OUTBOX_STALE_MS, OUTBOX_BATCH])) as string[];
+      if (stale.length > 0) this.log.warn({ notices: stale.length }, 'publishing notices left in the outbox');
+      await this.announce(this.noticesOf(stale));
+      await this.publishSummaries();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'sweep failed');
+    }
+  }
+
+  /** The summed comings and goings of crowded rooms, taken (by one node) and published, each summaryIntervalMs. */
+  private async publishSummaries(): Promise<void> {
+    if (Date.now() - this.lastSummary < this.options.summaryIntervalMs) return;
+    this.lastSummary = Date.now();
+    const flat = (await runScript(this.redis, 'sbTakeSummaries', [this.keys.summary], [])) as string[];
+    const sums = new Map<RoomName, { joined: number; left: number }>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [room, kind] = flat[i]!.split('\n') as [RoomName, 'joined' | 'left'];
+      const sum = sums.get(room) ?? { joined: 0, left: 0 };
+      sum[kind] += Number(flat[i + 1]);
+      sums.set(room, sum);
+    }
+    for (const [room, { joined, left }] of sums) {
+      await this.bus.publish(summaryNotice(room, joined, left, Date.now())).catch((err: Error) => {
+        this.log.warn({ err: err.message, room }, 'presence summary not published');
+      });
     }
   }
 
@@ -271,7 +421,8 @@ export class RedisSessionRegistry implements SessionRegistry {
     let count = 0;
     for (const s of this.live()) {
       try {
-        if (!(await this.register(s)) && report) this.revived(s);
+        const reply = await this.register(s, false);
+        if (reply[0] === 'ok' && reply[1] === 0 && report) this.revived(s);
         count++;
       } catch (err) {
         this.log.warn({ err: (err as Error).message, id: s.id }, 'session not restored');
@@ -279,9 +430,14 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
     if (count > 0) this.log.info({ sessions: count }, 'registered live sessions again');
   }
-}
 
-/** A session's disconnect notice as Redis keeps it, to be announced by whichever node ends the session. */
-function byeOf(who: Identity): string {
-  return storedNotice(disconnectedNotice(who, 0));
+  /** The notices behind outbox entries ('' for none). */
+  private noticesOf(entries: readonly string[]): Notice[] {
+    return entries
+      .filter((entry) => entry !== '')
+      .map((entry) => {
+        const e = JSON.parse(entry) as OutboxEntry;
+        return { draft: presenceNotice(e.event, e, e.room, e.time), once: e.ref, key: entry };
+      });
+  }
 }

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import type { EventDraft } from '@switchboard/protocol';
-import { BusUnavailableError, type HistoryLimits } from '../bus/bus.js';
+import { BusUnavailableError, type BusLimits } from '../bus/bus.js';
 import { BUS_SCRIPTS } from './bus-scripts.js';
+import type { RedisClient } from './connection.js';
 import { SESSION_SCRIPTS } from './session-scripts.js';
 
 const SCRIPTS = { ...BUS_SCRIPTS, ...SESSION_SCRIPTS };
@@ -13,7 +13,7 @@ export type ScriptName = keyof typeof SCRIPTS;
 export const newEpoch = (): string => nanoid(12);
 
 /** Register every script on a connection (ioredis sends EVALSHA and falls back to EVAL). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: keys, lua });
 }
 
@@ -22,7 +22,7 @@ export function defineScripts(redis: Redis): void {
  * failure is a BusUnavailableError (nothing is known to have run).
  */
 export async function runScript(
-  redis: Redis,
+  redis: RedisClient,
   name: ScriptName,
   keys: readonly string[],
   args: ReadonlyArray<string | number>,
@@ -36,21 +36,22 @@ export async function runScript(
   }
 }
 
-/** ARGV[1..5] of a publishing script (see lua-library.ts): now (ms), history bounds, candidate epoch. */
-export function publishArgs(limits: HistoryLimits, now: number): Array<string | number> {
-  return [now, limits.historyMaxEvents, limits.historyMaxAgeMs, limits.historyMaxBytes, newEpoch()];
+/**
+ * How long a room's keys live after its last event, in ms: a room nobody speaks
+ * in for this long forgets its history's epoch (its history was trimmed long
+ * before), so rooms that come and go leave nothing behind in Redis.
+ */
+export const ROOM_KEYS_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * ARGV[1..7] of a stream script (see lua-library.ts): now (ms), history bounds, a
+ * candidate epoch, recent lines kept, room keys' lifetime.
+ */
+export function streamArgs(limits: BusLimits, now: number): Array<string | number> {
+  return [now, limits.historyMaxEvents, limits.historyMaxAgeMs, limits.historyMaxBytes, newEpoch(), limits.historyOnJoin, ROOM_KEYS_TTL_MS];
 }
 
 /** An event draft as a publishing script takes it: its JSON without the opening brace (the script puts seq and epoch first). */
 export function scriptBody(draft: EventDraft): string {
   return JSON.stringify(draft).slice(1);
-}
-
-/**
- * A disconnect notice as kept with its session (`bye`): JSON without braces and
- * without `time`, which the script that ends the session adds when it announces it.
- */
-export function storedNotice(draft: EventDraft): string {
-  const { time: _time, ...rest } = draft;
-  return JSON.stringify(rest).slice(1, -1);
 }

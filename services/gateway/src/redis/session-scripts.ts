@@ -1,155 +1,292 @@
-import { LUA_LIBRARY } from './lua-library.js';
-
 /**
- * The session registry's scripts. Ending a session and announcing its
- * disconnect happen in one script, so the notice is published exactly once
- * however many nodes sweep. Scripts that end sessions are publishing scripts
- * (see lua-library.ts); the others take their keys from KEYS[1].
+ * The session registry's scripts, all on the `{P}` slot (sessions, presence,
+ * nicknames, nodes): each change of a session, of who is in which room and of
+ * who holds which name is one atomic script.
  *
- * `P` (an ARGV) is the key prefix, for the keys named by data the script reads
- * (`node-sessions:<node>` of the node that holds a session; the nodes to sweep).
+ * Presence notices (connected, disconnected, joined, left) belong to rooms,
+ * whose streams live on other slots, so a script cannot publish them itself.
+ * Instead it decides them atomically with the change and writes them to the
+ * outbox (`{P}:outbox`, scored by time); the node then publishes them, each with
+ * a `once` key of its own (`p:<registration>:<event>[:<n>]`), and removes them. A node that dies
+ * in between leaves them in the outbox, and a sweeper publishes them later: the
+ * once key makes a second publish a no-op, so every notice is published exactly once.
+ * A room with more than PRESENCE_NOTICE_LIMIT members gets no notice per
+ * person: the script counts the coming or going in `{P}:summary` instead, and a
+ * sweeper publishes the sums now and then.
+ *
+ * `P` (an ARGV) is the tag-prefixed `{prefix}`, for keys named by data the
+ * script reads (the node that holds a session, the room it is in).
  */
 const SESSION_LIBRARY = `
-local function node_sessions(P, node) return P .. ':node-sessions:' .. node end
+local P = ARGV[1]
+local function node_sessions(node) return P .. ':node-sessions:' .. node end
+local function members(room) return P .. ':members:' .. room end
 
--- Remember who an ended v2 session was, as long as the history (ARGV[3]): a client
--- that comes back with its old token gets its old id, so its refs stay de-duplicated.
--- A seed-protocol session (grace 0) has no token to come back with: nothing to keep.
-local function bury(tomb, grace, id, nickname)
-  if tonumber(grace or '0') <= 0 then return end
-  redis.call('HSET', tomb, 'id', id, 'nickname', nickname)
-  redis.call('PEXPIRE', tomb, ARGV[3])
+-- A presence notice for the outbox (or, in a crowded room, a count for the summary).
+-- Returns the outbox entry, or '' when there is none.
+local function notice(room, event, id, nickname, ref, now, limit)
+  local count = redis.call('HLEN', members(room))
+  if event == 'left' or event == 'disconnected' then count = count + 1 end
+  if count > tonumber(limit) then
+    local kind = 'joined'
+    if event == 'left' or event == 'disconnected' then kind = 'left' end
+    redis.call('HINCRBY', P .. ':summary', room .. '\\n' .. kind, 1)
+    return ''
+  end
+  local entry = cjson.encode({room = room, event = event, id = id, nickname = nickname, ref = ref, time = tonumber(now)})
+  redis.call('ZADD', P .. ':outbox', now, entry)
+  return entry
+end
+
+local function enter(room, token, id, nickname)
+  if redis.call('HSET', members(room), token, cjson.encode({id = id, nickname = nickname})) == 1 then
+    redis.call('ZINCRBY', P .. ':rooms', 1, room)
+  end
+end
+
+local function leave(room, token)
+  if redis.call('HDEL', members(room), token) == 1 then
+    if tonumber(redis.call('ZINCRBY', P .. ':rooms', -1, room)) <= 0 then redis.call('ZREM', P .. ':rooms', room) end
+  end
+end
+
+-- Whether a new member may enter \`room\`: it has people already, it is the exempt
+-- room (the lobby), or the cluster has fewer rooms than max_rooms.
+local function room_allowed(room, max_rooms, exempt)
+  if room == exempt or redis.call('ZSCORE', P .. ':rooms', room) then return true end
+  return redis.call('ZCARD', P .. ':rooms') < tonumber(max_rooms)
+end
+
+local function release_nick(nkey, token)
+  if nkey and redis.call('HGET', P .. ':nicks', nkey) == token then redis.call('HDEL', P .. ':nicks', nkey) end
+end
+
+-- End a session now: out of its room, its name released, remembered (v2: a tomb
+-- for tomb_ttl ms) and, if asked, its disconnect decided. Returns the notice entry or ''.
+local function finish(token, announce, now, limit, tomb_ttl)
+  local key = P .. ':session:' .. token
+  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc')
+  if not s[1] then return '' end
+  redis.call('DEL', key)
+  if s[3] then redis.call('SREM', node_sessions(s[3]), token) end
+  redis.call('ZREM', P .. ':detached', token)
+  release_nick(s[6], token)
+  local room = s[5] or 'lobby'
+  leave(room, token)
+  local entry = ''
+  if announce then entry = notice(room, 'disconnected', s[1], s[2], 'p:' .. (s[7] or token) .. ':disconnected', now, limit) end
+  if tonumber(s[4] or '0') > 0 then
+    local tomb = P .. ':tomb:' .. token
+    redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2])
+    redis.call('PEXPIRE', tomb, tomb_ttl)
+  end
+  return entry
 end
 `;
 
 export const SESSION_SCRIPTS = {
   /**
-   * KEYS 1: session; 2: detached; 3: this node's sessions. ARGV 1: prefix; 2: token;
-   * 3: id; 4: nickname; 5: node; 6: conn; 7: grace ms; 8: bye (the disconnect notice);
-   * 9, 10: the epoch and seq where it began. Registers (or re-registers) a live
-   * session. Returns 1 if it existed, 0 if not.
+   * KEYS 1: session; 2: nicks. ARGV 1: P; 2: token; 3: id; 4: nickname; 5: nickname
+   * key; 6: node; 7: conn; 8: grace ms; 9, 10: the epoch and seq where it began;
+   * 11: room; 12: now; 13: most rooms; 14: the room exempt from it; 15: presence
+   * notice limit; 16: '1' to announce it connected; 17: this registration's id
+   * (names its notices' once keys: never the token, a secret).
+   * Registers (or registers again) a live session, in its room, holding its name.
+   * Returns {'ok', existed (1/0), notice entry or ''}, or {'nick-taken'} / {'room-limit'}.
    */
   sbSessionCreate: {
-    keys: 3,
+    keys: 2,
     lua: `${SESSION_LIBRARY}
-local existed = redis.call('EXISTS', KEYS[1])
-local old = redis.call('HGET', KEYS[1], 'node')
-if old and old ~= ARGV[5] then redis.call('SREM', node_sessions(ARGV[1], old), ARGV[2]) end
-redis.call('HSET', KEYS[1], 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[5], 'conn', ARGV[6], 'grace', ARGV[7], 'bye', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10])
-redis.call('PERSIST', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[2])
-return existed`,
+local key, token, room = KEYS[1], ARGV[2], ARGV[11]
+local holder = redis.call('HGET', KEYS[2], ARGV[5])
+if holder and holder ~= token then return {'nick-taken'} end
+local existed = redis.call('EXISTS', key)
+local old = redis.call('HMGET', key, 'node', 'room', 'nkey')
+if old[2] ~= room and not room_allowed(room, ARGV[13], ARGV[14]) then return {'room-limit'} end
+if old[1] and old[1] ~= ARGV[6] then redis.call('SREM', node_sessions(old[1]), token) end
+if old[2] and old[2] ~= room then leave(old[2], token) end
+if old[3] and old[3] ~= ARGV[5] then release_nick(old[3], token) end
+redis.call('HSET', KEYS[2], ARGV[5], token)
+redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'nkey', ARGV[5], 'node', ARGV[6], 'conn', ARGV[7],
+  'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0)
+redis.call('PERSIST', key)
+redis.call('ZREM', P .. ':detached', token)
+redis.call('SADD', node_sessions(ARGV[6]), token)
+enter(room, token, ARGV[3], ARGV[4])
+local entry = ''
+if ARGV[16] == '1' then entry = notice(room, 'connected', ARGV[3], ARGV[4], 'p:' .. ARGV[17] .. ':connected', ARGV[12], ARGV[15]) end
+return {'ok', existed, entry}`,
   },
 
   /**
-   * KEYS 1: session; 2: tomb; 3: detached; 4: this node's sessions. ARGV 1: prefix;
-   * 2: token; 3: node; 4: conn. Moves a live session to this connection: {id,
-   * nickname, 'live', start epoch, start seq, holder node, holder conn ('' when
-   * none held it)}. For a session that has ended: {id, nickname, 'ended'} (once).
-   * Unknown token: nil.
+   * KEYS 1: session; 2: tomb. ARGV 1: P; 2: token; 3: node; 4: conn. Moves a live
+   * session to this connection: {id, nickname, 'live', start epoch, start seq,
+   * holder node, holder conn ('' when none held it), room}. For a session that has
+   * ended: {id, nickname, 'ended'} (once). Unknown token: nil.
    */
   sbSessionResume: {
-    keys: 4,
+    keys: 2,
     lua: `${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss')
+local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss', 'room')
 if not s[1] then
   local t = redis.call('HMGET', KEYS[2], 'id', 'nickname')
   if not t[1] then return false end
   redis.call('DEL', KEYS[2])
   return {t[1], t[2], 'ended'}
 end
-if s[3] and s[3] ~= ARGV[3] then redis.call('SREM', node_sessions(ARGV[1], s[3]), ARGV[2]) end
+if s[3] and s[3] ~= ARGV[3] then redis.call('SREM', node_sessions(s[3]), ARGV[2]) end
 redis.call('HSET', KEYS[1], 'node', ARGV[3], 'conn', ARGV[4])
 redis.call('PERSIST', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[2])
-return {s[1], s[2], 'live', s[5] or '', s[6] or '0', s[3] or '', s[4] or ''}`,
-  },
-
-  /** KEYS 1: session. ARGV 1: nickname; 2: bye (the disconnect notice with the new name). */
-  sbSessionRename: {
-    keys: 1,
-    lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'nickname', ARGV[1], 'bye', ARGV[2]) end
-return 1`,
+redis.call('ZREM', P .. ':detached', ARGV[2])
+redis.call('SADD', node_sessions(ARGV[3]), ARGV[2])
+return {s[1], s[2], 'live', s[5] or '', s[6] or '0', s[3] or '', s[4] or '', s[7] or 'lobby'}`,
   },
 
   /**
-   * KEYS 1: session; 2: detached. ARGV 1: prefix; 2: token; 3: conn; 4: now; 5: extra ttl ms.
+   * KEYS 1: session; 2: nicks. ARGV 1: P; 2: token; 3: nickname; 4: nickname key.
+   * Gives the session the name, if no other session holds it (its old name is
+   * released). Returns 'ok', 'nick-taken' or 'gone'.
+   */
+  sbSessionRename: {
+    keys: 2,
+    lua: `${SESSION_LIBRARY}
+local s = redis.call('HMGET', KEYS[1], 'id', 'nkey', 'room')
+if not s[1] then return 'gone' end
+local holder = redis.call('HGET', KEYS[2], ARGV[4])
+if holder and holder ~= ARGV[2] then return 'nick-taken' end
+if s[2] ~= ARGV[4] then release_nick(s[2], ARGV[2]) end
+redis.call('HSET', KEYS[2], ARGV[4], ARGV[2])
+redis.call('HSET', KEYS[1], 'nickname', ARGV[3], 'nkey', ARGV[4])
+local room = s[3] or 'lobby'
+if redis.call('HEXISTS', members(room), ARGV[2]) == 1 then
+  redis.call('HSET', members(room), ARGV[2], cjson.encode({id = s[1], nickname = ARGV[3]}))
+end
+return 'ok'`,
+  },
+
+  /**
+   * KEYS 1: session. ARGV 1: P; 2: token; 3: conn; 4: the room to join; 5: now;
+   * 6: most rooms; 7: the room exempt from it; 8: presence notice limit. Moves the
+   * session (if `conn` holds it) to the room. Returns {'ok', from, left entry,
+   * joined entry}, or {'same'}, {'room-limit'}, {'not-held'}.
+   */
+  sbSessionJoin: {
+    keys: 1,
+    lua: `${SESSION_LIBRARY}
+local token, to = ARGV[2], ARGV[4]
+local s = redis.call('HMGET', KEYS[1], 'conn', 'id', 'nickname', 'room', 'inc')
+if not s[2] or s[1] ~= ARGV[3] then return {'not-held'} end
+local inc = s[5] or token
+local from = s[4] or 'lobby'
+if from == to then return {'same'} end
+if not room_allowed(to, ARGV[6], ARGV[7]) then return {'room-limit'} end
+local moves = redis.call('HINCRBY', KEYS[1], 'moves', 1)
+leave(from, token)
+local left = notice(from, 'left', s[2], s[3], 'p:' .. inc .. ':left:' .. moves, ARGV[5], ARGV[8])
+enter(to, token, s[2], s[3])
+local joined = notice(to, 'joined', s[2], s[3], 'p:' .. inc .. ':joined:' .. moves, ARGV[5], ARGV[8])
+redis.call('HSET', KEYS[1], 'room', to)
+return {'ok', from, left, joined}`,
+  },
+
+  /**
+   * KEYS 1: session. ARGV 1: P; 2: token; 3: conn; 4: now; 5: extra ttl ms.
    * Starts the grace period if `conn` still holds the session.
    */
   sbSessionDetach: {
-    keys: 2,
+    keys: 1,
     lua: `${SESSION_LIBRARY}
 local s = redis.call('HMGET', KEYS[1], 'conn', 'node', 'grace')
 if s[1] ~= ARGV[3] then return 0 end
-redis.call('SREM', node_sessions(ARGV[1], s[2]), ARGV[2])
+redis.call('SREM', node_sessions(s[2]), ARGV[2])
 redis.call('HSET', KEYS[1], 'conn', '')
 local grace = tonumber(s[3] or '0')
-redis.call('ZADD', KEYS[2], tonumber(ARGV[4]) + grace, ARGV[2])
+redis.call('ZADD', P .. ':detached', tonumber(ARGV[4]) + grace, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], grace + tonumber(ARGV[5]))
 return 1`,
   },
 
   /**
-   * KEYS 1-5: stream; 6: session; 7: detached; 8: tomb. ARGV 1-5: publishArgs();
-   * 6: prefix; 7: token; 8: conn; 9: '1' to announce. Ends the session now (and
-   * announces it), if `conn` still holds it.
+   * KEYS 1: session. ARGV 1: P; 2: token; 3: conn; 4: '1' to announce; 5: now;
+   * 6: presence notice limit; 7: how long a tomb lasts, ms. Ends the session now,
+   * if `conn` still holds it. Returns {ended (1/0), notice entry or ''}.
    */
   sbSessionEnd: {
-    keys: 8,
-    lua: `${LUA_LIBRARY}${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[6], 'conn', 'node', 'id', 'nickname', 'grace', 'bye')
-if not s[3] or s[1] ~= ARGV[8] then return 0 end
-redis.call('DEL', KEYS[6])
-redis.call('SREM', node_sessions(ARGV[6], s[2]), ARGV[7])
-redis.call('ZREM', KEYS[7], ARGV[7])
-bury(KEYS[8], s[5], s[3], s[4])
-if ARGV[9] == '1' then announce(s[6]) end
-return 1`,
+    keys: 1,
+    lua: `${SESSION_LIBRARY}
+local conn = redis.call('HGET', KEYS[1], 'conn')
+if conn ~= ARGV[3] then return {0, ''} end
+return {1, finish(ARGV[2], ARGV[4] == '1', ARGV[5], ARGV[6], ARGV[7])}`,
   },
 
   /**
-   * KEYS 1-5: stream; 6: nodes; 7: detached. ARGV 1-5: publishArgs(); 6: prefix;
-   * 7: this node; 8: most sessions to end; 9: extra ttl ms; 10...: the nodes found
-   * dead (lease expired and no connection left to Redis). Detaches the sessions
-   * of those of them whose lease is still expired, then ends (and announces, once)
-   * every session whose grace is over. Returns {reaped, ended}.
+   * KEYS 1: nodes. ARGV 1: P; 2: this node; 3: now; 4: most sessions to end; 5:
+   * extra ttl ms; 6: presence notice limit; 7: tomb ttl ms; 8...: the nodes found
+   * dead (lease expired and no connection left to Redis). Detaches the sessions of
+   * those of them whose lease is still expired, then ends every session whose
+   * grace is over. Returns {reaped, notice entries...}.
    */
   sbSweep: {
-    keys: 7,
-    lua: `${LUA_LIBRARY}${SESSION_LIBRARY}
-local P, now = ARGV[6], tonumber(ARGV[1])
+    keys: 1,
+    lua: `${SESSION_LIBRARY}
+local now = tonumber(ARGV[3])
 local reaped = 0
-for i = 10, #ARGV do
+for i = 8, #ARGV do
   local node = ARGV[i]
-  if node ~= ARGV[7] and redis.call('SISMEMBER', KEYS[6], node) == 1 and redis.call('EXISTS', P .. ':lease:' .. node) == 0 then
-    local set = node_sessions(P, node)
+  if node ~= ARGV[2] and redis.call('SISMEMBER', KEYS[1], node) == 1 and redis.call('EXISTS', P .. ':lease:' .. node) == 0 then
+    local set = node_sessions(node)
     for _, token in ipairs(redis.call('SMEMBERS', set)) do
       local key = P .. ':session:' .. token
       local grace = tonumber(redis.call('HGET', key, 'grace') or '0')
       redis.call('HSET', key, 'conn', '')
-      redis.call('PEXPIRE', key, grace + tonumber(ARGV[9]))
-      redis.call('ZADD', KEYS[7], now + grace, token)
+      redis.call('PEXPIRE', key, grace + tonumber(ARGV[5]))
+      redis.call('ZADD', P .. ':detached', now + grace, token)
       reaped = reaped + 1
     end
     redis.call('DEL', set)
-    redis.call('SREM', KEYS[6], node)
+    redis.call('SREM', KEYS[1], node)
   end
 end
-local ended = 0
-for _, token in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))) do
-  redis.call('ZREM', KEYS[7], token)
-  local key = P .. ':session:' .. token
-  local s = redis.call('HMGET', key, 'id', 'nickname', 'grace', 'bye')
-  redis.call('DEL', key)
-  if s[1] then
-    bury(P .. ':tomb:' .. token, s[3], s[1], s[2])
-    announce(s[4])
-    ended = ended + 1
-  end
+local out = {reaped}
+for _, token in ipairs(redis.call('ZRANGEBYSCORE', P .. ':detached', '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))) do
+  redis.call('ZREM', P .. ':detached', token)
+  local entry = finish(token, true, ARGV[3], ARGV[6], ARGV[7])
+  if entry ~= '' then out[#out + 1] = entry end
 end
-return {reaped, ended}`,
+return out`,
+  },
+
+  /** KEYS 1: members of the room. ARGV 1: most to list. Returns {count, member JSON...}. */
+  sbMembers: {
+    keys: 1,
+    lua: `
+local count = redis.call('HLEN', KEYS[1])
+local max = tonumber(ARGV[1])
+local out = {count}
+local cursor = '0'
+repeat
+  local page = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', 100)
+  cursor = page[1]
+  for i = 2, #page[2], 2 do
+    if #out > max then break end
+    out[#out + 1] = page[2][i]
+  end
+until cursor == '0' or #out > max
+return out`,
+  },
+
+  /** KEYS 1: outbox. ARGV 1: older than (ms since the epoch); 2: most entries. Returns entries the nodes that decided them did not publish. */
+  sbOutboxStale: {
+    keys: 1,
+    lua: `return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))`,
+  },
+
+  /** KEYS 1: summary. Takes the summed comings and goings (once: whoever takes them publishes them). Returns {field, count, ...}. */
+  sbTakeSummaries: {
+    keys: 1,
+    lua: `
+local all = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return all`,
   },
 } as const;

@@ -1,7 +1,23 @@
-import { disconnectedNotice, type Identity, type Nickname, type NodeId, type Position, type SessionToken } from '@switchboard/protocol';
+import {
+  DEFAULT_ROOM,
+  disconnectedNotice,
+  nicknameKey,
+  presenceNotice,
+  summaryNotice,
+  type Identity,
+  type MemberInfo,
+  type Nickname,
+  type NodeId,
+  type Position,
+  type PresenceEvent,
+  type RoomInfo,
+  type RoomName,
+  type SessionToken,
+} from '@switchboard/protocol';
+import { nanoid } from 'nanoid';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
-import type { Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
+import type { Created, Joined, Members, Notice, PresenceLimits, Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
 
 /** Ended sessions remembered at most (oldest forgotten first). */
 const MAX_TOMBSTONES = 10_000;
@@ -12,21 +28,39 @@ interface Entry {
   conn: string;
   graceMs: number;
   start: Position;
+  room: RoomName;
+  /** How many times it moved rooms: numbers the `once` keys of its join and leave notices. */
+  moves: number;
+  /** This registration of the session (a session registered again is a new one): names its notices' `once` keys. */
+  readonly incarnation: string;
   timer?: NodeJS.Timeout;
 }
 
-export interface MemorySessionRegistryOptions {
+export interface MemorySessionRegistryOptions extends PresenceLimits {
   /** This node: the holder of every session here. */
   readonly nodeId: NodeId;
   /** How long an ended session's identity is remembered, in ms (the history's age). */
   readonly tombstoneTtlMs: number;
+  /** How often a crowded room hears the sum of its comings and goings, in ms. */
+  readonly summaryIntervalMs: number;
 }
 
-/** Sessions of a single node, kept in memory; the disconnect notice goes through the bus. */
+/**
+ * Sessions, presence and nicknames of a single node, kept in memory; notices go
+ * through the bus. The same contract as RedisSessionRegistry (the contract
+ * tests hold both to it).
+ */
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly sessions = new Map<SessionToken, Entry>();
   /** Ended sessions: who they were and until when that is remembered. */
   private readonly tombstones = new Map<SessionToken, { identity: Identity; until: number }>();
+  /** Nickname key -> the token holding it. */
+  private readonly nicks = new Map<string, SessionToken>();
+  /** Room -> token -> who. */
+  private readonly roomMembers = new Map<RoomName, Map<SessionToken, MemberInfo>>();
+  /** Comings and goings of crowded rooms since the last summary. */
+  private readonly summaries = new Map<RoomName, { joined: number; left: number }>();
+  private summaryTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -38,7 +72,9 @@ export class MemorySessionRegistry implements SessionRegistry {
   }
 
   start(): void {
-    // One process: no leases, no other node to sweep for.
+    // One process: no leases, no other node to sweep for; only the summaries of crowded rooms.
+    this.summaryTimer = setInterval(() => void this.publishSummaries(), this.options.summaryIntervalMs);
+    this.summaryTimer.unref();
   }
 
   ready(): boolean {
@@ -49,9 +85,17 @@ export class MemorySessionRegistry implements SessionRegistry {
     // Always ready: nothing to report.
   }
 
-  create(session: SessionInfo): Promise<void> {
-    this.sessions.set(session.token, { ...session });
-    return Promise.resolve();
+  create(session: SessionInfo, announce: boolean): Promise<Created> {
+    const key = nicknameKey(session.nickname);
+    const holder = this.nicks.get(key);
+    if (holder !== undefined && holder !== session.token) return Promise.resolve({ ok: false, reason: 'nick-taken' });
+    if (!this.roomAllowed(session.room)) return Promise.resolve({ ok: false, reason: 'room-limit' });
+    this.nicks.set(key, session.token);
+    const incarnation = nanoid(12);
+    this.sessions.set(session.token, { ...session, moves: 0, incarnation });
+    this.enter(session.room, session.token, session);
+    const notice = announce ? this.notice(session.room, 'connected', session, `p:${incarnation}:connected`) : undefined;
+    return Promise.resolve({ ok: true, notices: notice ? [notice] : [] });
   }
 
   resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
@@ -66,13 +110,56 @@ export class MemorySessionRegistry implements SessionRegistry {
     entry.timer = undefined;
     const holder = entry.conn === '' ? {} : { holder: { node: this.options.nodeId, conn: entry.conn } };
     entry.conn = conn;
-    return Promise.resolve({ identity: { id: entry.id, nickname: entry.nickname }, live: true, start: entry.start, ...holder });
+    const identity = { id: entry.id, nickname: entry.nickname };
+    return Promise.resolve({ identity, live: true, start: entry.start, room: entry.room, ...holder });
   }
 
-  rename(token: SessionToken, who: Identity): Promise<void> {
+  rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'> {
     const entry = this.sessions.get(token);
-    if (entry) entry.nickname = who.nickname;
-    return Promise.resolve();
+    if (!entry) return Promise.resolve('ok');
+    const key = nicknameKey(who.nickname);
+    const holder = this.nicks.get(key);
+    if (holder !== undefined && holder !== token) return Promise.resolve('nick-taken');
+    this.releaseNick(entry.nickname, token);
+    this.nicks.set(key, token);
+    entry.nickname = who.nickname;
+    this.roomMembers.get(entry.room)?.set(token, { id: entry.id, nickname: who.nickname });
+    return Promise.resolve('ok');
+  }
+
+  join(token: SessionToken, conn: string, room: RoomName): Promise<Joined> {
+    const entry = this.sessions.get(token);
+    if (!entry || entry.conn !== conn) return Promise.resolve({ ok: false, reason: 'not-held' });
+    const from = entry.room;
+    if (from === room) return Promise.resolve({ ok: false, reason: 'same-room' });
+    if (!this.roomAllowed(room)) return Promise.resolve({ ok: false, reason: 'room-limit' });
+    entry.moves += 1;
+    this.leaveRoom(from, token);
+    const left = this.notice(from, 'left', entry, `p:${entry.incarnation}:left:${entry.moves}`);
+    entry.room = room;
+    this.enter(room, token, entry);
+    const joined = this.notice(room, 'joined', entry, `p:${entry.incarnation}:joined:${entry.moves}`);
+    return Promise.resolve({ ok: true, from, notices: [left, joined].filter((n) => n !== undefined) });
+  }
+
+  members(room: RoomName, max: number): Promise<Members> {
+    const all = this.roomMembers.get(room);
+    return Promise.resolve({ members: all ? [...all.values()].slice(0, max) : [], count: all?.size ?? 0 });
+  }
+
+  rooms(max: number): Promise<readonly RoomInfo[]> {
+    const rooms = [...this.roomMembers].map(([room, members]) => ({ room, count: members.size }));
+    return Promise.resolve(rooms.sort((a, b) => b.count - a.count || a.room.localeCompare(b.room)).slice(0, max));
+  }
+
+  async announce(notices: readonly Notice[]): Promise<void> {
+    for (const notice of notices) {
+      try {
+        await this.bus.publish(notice.draft, notice.once);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, room: notice.draft.room }, 'notice not published');
+      }
+    }
   }
 
   detach(token: SessionToken, conn: string): Promise<void> {
@@ -91,6 +178,7 @@ export class MemorySessionRegistry implements SessionRegistry {
   }
 
   close(): Promise<void> {
+    clearInterval(this.summaryTimer);
     for (const entry of this.sessions.values()) clearTimeout(entry.timer);
     return Promise.resolve();
   }
@@ -99,16 +187,65 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (this.sessions.get(token) !== entry) return;
     this.sessions.delete(token);
     clearTimeout(entry.timer);
+    this.releaseNick(entry.nickname, token);
+    this.leaveRoom(entry.room, token);
     // A seed-protocol session (no grace) has no token to come back with: nothing to remember.
     if (entry.graceMs > 0) {
       this.tombstones.set(token, { identity: { id: entry.id, nickname: entry.nickname }, until: Date.now() + this.options.tombstoneTtlMs });
       if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
     }
     if (!announce) return;
-    try {
-      await this.bus.publish(disconnectedNotice(entry, Date.now()));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, id: entry.id }, 'disconnect notice not published');
+    const notice = this.notice(entry.room, 'disconnected', entry, `p:${entry.incarnation}:disconnected`);
+    if (notice) await this.announce([notice]);
+  }
+
+  /** A presence notice, or (in a room past the limit) a count toward its next summary. */
+  private notice(room: RoomName, event: PresenceEvent, who: Identity, ref: string): Notice | undefined {
+    const going = event === 'left' || event === 'disconnected';
+    const count = (this.roomMembers.get(room)?.size ?? 0) + (going ? 1 : 0);
+    if (count > this.options.presenceNoticeLimit) {
+      const sums = this.summaries.get(room) ?? { joined: 0, left: 0 };
+      if (going) sums.left += 1;
+      else sums.joined += 1;
+      this.summaries.set(room, sums);
+      return undefined;
     }
+    const draft = event === 'disconnected' ? disconnectedNotice(who, room, Date.now()) : presenceNotice(event, who, room, Date.now());
+    return { draft, once: ref, key: ref };
+  }
+
+  private async publishSummaries(): Promise<void> {
+    const taken = [...this.summaries];
+    this.summaries.clear();
+    for (const [room, { joined, left }] of taken) {
+      await this.bus.publish(summaryNotice(room, joined, left, Date.now())).catch((err: Error) => {
+        this.log.warn({ err: err.message, room }, 'presence summary not published');
+      });
+    }
+  }
+
+  private roomAllowed(room: RoomName): boolean {
+    return room === DEFAULT_ROOM || this.roomMembers.has(room) || this.roomMembers.size < this.options.maxRooms;
+  }
+
+  private enter(room: RoomName, token: SessionToken, who: Identity): void {
+    let members = this.roomMembers.get(room);
+    if (!members) {
+      members = new Map();
+      this.roomMembers.set(room, members);
+    }
+    members.set(token, { id: who.id, nickname: who.nickname });
+  }
+
+  private leaveRoom(room: RoomName, token: SessionToken): void {
+    const members = this.roomMembers.get(room);
+    if (!members) return;
+    members.delete(token);
+    if (members.size === 0) this.roomMembers.delete(room);
+  }
+
+  private releaseNick(nickname: Nickname, token: SessionToken): void {
+    const key = nicknameKey(nickname);
+    if (this.nicks.get(key) === token) this.nicks.delete(key);
   }
 }

@@ -1,6 +1,17 @@
-import type { ClientId, Identity, Nickname, NodeId, Position, SessionToken } from '@switchboard/protocol';
+import type {
+  ClientId,
+  EventDraft,
+  Identity,
+  MemberInfo,
+  Nickname,
+  NodeId,
+  Position,
+  RoomInfo,
+  RoomName,
+  SessionToken,
+} from '@switchboard/protocol';
 
-/** One client session: who it is, which connection holds it, how long it survives a drop. */
+/** One client session: who it is, which connection holds it, where it is, how long it survives a drop. */
 export interface SessionInfo {
   readonly token: SessionToken;
   readonly id: ClientId;
@@ -9,8 +20,10 @@ export interface SessionInfo {
   readonly conn: string;
   /** How long after a drop the session may be resumed, in ms (0: seed-protocol clients). */
   readonly graceMs: number;
-  /** Where the session began in the event order: a resume never replays from before it. */
+  /** Where the session began in the event order of its first room: a resume never replays from before it. */
   readonly start: Position;
+  /** The room the session is in. */
+  readonly room: RoomName;
 }
 
 /** The connection that held a session when another resumed it. */
@@ -25,17 +38,55 @@ export type Resumed =
       readonly identity: Identity;
       readonly live: true;
       readonly start: Position;
+      readonly room: RoomName;
       /** The connection that still held the session (on this node or another): it must be closed. */
       readonly holder?: Holder;
     }
   | { readonly identity: Identity; readonly live: false };
 
 /**
- * Where sessions live, so that any node can resume one and exactly one
- * `NICK has disconnected` is announced when a session ends: at once on a
- * deliberate leave, or when the grace period after a drop passes without a
- * resume, even if the node that held the connection died (nodes hold leases;
- * a live node takes over the sessions of a node whose lease expired).
+ * A presence notice the registry decided (atomically with the change it tells
+ * of), to be published by the caller at the right moment with announce(). Its
+ * `once` key (Bus.publish) makes publishing it twice harmless; it names the
+ * session's registration, never its token (a secret).
+ */
+export interface Notice {
+  readonly draft: EventDraft;
+  readonly once: string;
+  /** The registry's own handle on it (Redis: its outbox entry). */
+  readonly key: string;
+}
+
+/** Why a session could not be created, renamed or moved. */
+export type SessionRefusal = 'nick-taken' | 'room-limit';
+
+export type Created = { readonly ok: true; readonly notices: readonly Notice[] } | { readonly ok: false; readonly reason: SessionRefusal };
+
+export type Joined =
+  | { readonly ok: true; readonly from: RoomName; readonly notices: readonly Notice[] }
+  | { readonly ok: false; readonly reason: SessionRefusal | 'same-room' | 'not-held' };
+
+/** Members of a room: a bounded list, and how many there are. */
+export interface Members {
+  readonly members: readonly MemberInfo[];
+  readonly count: number;
+}
+
+/** Bounds of the cluster's presence: rooms, and the room size past which comings and goings are summed up. */
+export interface PresenceLimits {
+  /** Rooms with people, at most (MAX_ROOMS); the default room is always allowed. */
+  readonly maxRooms: number;
+  /** Members of a room past which its presence notices become summaries (PRESENCE_NOTICE_LIMIT). */
+  readonly presenceNoticeLimit: number;
+}
+
+/**
+ * Where sessions live, and with them presence (who is in which room) and the
+ * cluster's nicknames (unique, case-insensitive), so that any node can resume a
+ * session and exactly one `NICK has disconnected` is announced when a session
+ * ends: at once on a deliberate leave, or when the grace period after a drop
+ * passes without a resume, even if the node that held the connection died (nodes
+ * hold leases; a live node takes over the sessions of a node found dead).
  *
  * Implementations: MemorySessionRegistry (one node), RedisSessionRegistry (a cluster).
  */
@@ -51,19 +102,32 @@ export interface SessionRegistry {
   ready(): boolean;
   /** Register a listener called whenever ready() may have changed. */
   onHealthChange(listener: () => void): void;
-  /** Register a new session held by `session.conn`. */
-  create(session: SessionInfo): Promise<void>;
+  /**
+   * Register a new session held by `session.conn`, in its room, holding its
+   * nickname; `announce`: decide its `connected` notice (returned, to publish once
+   * the client has its welcome). Refused when the name is taken or the room would
+   * pass MAX_ROOMS.
+   */
+  create(session: SessionInfo, announce: boolean): Promise<Created>;
   /**
    * Move a live session to connection `conn` on this node, and say which
    * connection held it until now, if one did (one holder per session: the caller
-   * closes that one). For a session that
-   * ended within the history's lifetime, its identity with `live: false` (once):
-   * the caller starts a new session with the same id, so refs the client resends
-   * are still recognised. Undefined when the token is unknown.
+   * closes that one). For a session that ended within the history's lifetime,
+   * its identity with `live: false` (once): the caller starts a new session with
+   * the same id, so refs the client resends are still recognised. Undefined when
+   * the token is unknown.
    */
   resume(token: SessionToken, conn: string): Promise<Resumed | undefined>;
-  /** Record a new nickname, for the disconnect notice. */
-  rename(token: SessionToken, who: Identity): Promise<void>;
+  /** Give the session a new nickname, if nobody else's session holds it (case-insensitively). */
+  rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'>;
+  /** Move the session (held by `conn`) to `room`: its `left` and `joined` notices are returned, to publish. */
+  join(token: SessionToken, conn: string, room: RoomName): Promise<Joined>;
+  /** Who is in `room`, cluster-wide: at most `max` of them, and how many. */
+  members(room: RoomName, max: number): Promise<Members>;
+  /** The rooms with people in them, the fullest first, at most `max`. */
+  rooms(max: number): Promise<readonly RoomInfo[]>;
+  /** Publish notices the registry decided, in order. Kept and published later by a sweep if this fails. */
+  announce(notices: readonly Notice[]): Promise<void>;
   /** The connection dropped: start the grace period, if `conn` still holds the session. Kept and retried if the store is away. */
   detach(token: SessionToken, conn: string): Promise<void>;
   /**

@@ -11,7 +11,6 @@ import {
   type ClientId,
   type HelloFrame,
   type Nickname,
-  type ParseResult,
 } from '@switchboard/protocol';
 import type { Hub } from '../hub/hub.js';
 import type { Outgoing, Peer, ProtocolVersion } from '../hub/peer.js';
@@ -78,8 +77,6 @@ export class Connection implements Peer, Flushable, Beating {
   private lastPing: number;
   /** Protocol v2: until when `hello` may come (0 once it has, or for the seed protocol). */
   private helloDeadline: number;
-  /** Frames that arrived before the hub admitted this connection, in order; undefined once admitted. */
-  private pending: ParseResult[] | undefined = [];
   private admitting = false;
   /** Frames queued this turn, and their bytes. */
   private outbox: Outgoing[] = [];
@@ -188,17 +185,10 @@ export class Connection implements Peer, Flushable, Beating {
   private admit(hello?: HelloFrame): void {
     this.admitting = true;
     this.helloDeadline = 0;
-    this.context.hub.admit(this, hello).then(
-      () => {
-        const queued = this.pending ?? [];
-        this.pending = undefined;
-        for (const parsed of queued) this.context.hub.receive(this, parsed);
-      },
-      (err: Error) => {
-        this.log.warn({ reason: 'ADMISSION_FAILED', err: err.message }, 'closing connection: cluster unavailable');
-        this.close(CloseCode.TRY_AGAIN_LATER, 'cluster unavailable, try again');
-      },
-    );
+    this.context.hub.admit(this, hello).catch((err: Error) => {
+      this.log.warn({ reason: 'ADMISSION_FAILED', err: err.message }, 'closing connection: cluster unavailable');
+      this.close(CloseCode.TRY_AGAIN_LATER, 'cluster unavailable, try again');
+    });
   }
 
   /** Any frame or pong from the client restarts its heartbeat deadline. */
@@ -232,7 +222,6 @@ export class Connection implements Peer, Flushable, Beating {
       this.context.hub.refuse(this, errorInfo(ErrorCode.RATE_LIMITED), parsed.ok ? parsed.command.ref : parsed.ref);
       return;
     }
-    if (this.pending) this.pending.push(parsed);
-    else this.context.hub.receive(this, parsed);
+    this.context.hub.receive(this, parsed);
   }
 }

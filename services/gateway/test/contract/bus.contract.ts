@@ -13,17 +13,26 @@ export interface BusUnderTest {
 }
 
 export interface BusFactory {
-  /** Make a started, ready bus. `now` is the clock that dates events. */
+  /** Make a started, ready bus, subscribed to ROOM. `now` is the clock that dates events. */
   make(limits: BusLimits, now: () => number): Promise<BusUnderTest>;
   /** Release everything made. */
   cleanup(): Promise<void>;
 }
 
 const WAIT_MS = 10_000;
-const LIMITS: BusLimits = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1_000_000, refsPerClient: 100 };
+const LIMITS: BusLimits = {
+  historyMaxEvents: 100,
+  historyMaxAgeMs: 60_000,
+  historyMaxBytes: 1_000_000,
+  refsPerClient: 100,
+  historyOnJoin: 3,
+};
+/** The room most tests publish in; every bus made here is subscribed to it. */
+export const ROOM = 'lobby';
 
-export const line = (message: string, ref?: string, id = 'client-1'): EventDraft => ({
+export const line = (message: string, ref?: string, id = 'client-1', room = ROOM): EventDraft => ({
   type: 'message',
+  room,
   id,
   nickname: 'ann',
   message,
@@ -72,7 +81,7 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
         ],
       );
       assert.ok(events.items.every((e) => e.epoch === results[0]!.epoch));
-      assert.deepEqual(await bus.head(), { epoch: results[0]!.epoch, seq: 3 });
+      assert.deepEqual(await bus.head(ROOM), { epoch: results[0]!.epoch, seq: 3 });
     });
 
     test('delivers every event to every node on the medium, each node its own and the others', async ({ bus, events, peer }, t) => {
@@ -97,8 +106,8 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
 
     test('gives every event after a position from its history, in order; none at the head', async ({ bus }) => {
       for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m));
-      const { epoch } = await bus.head();
-      const after = await bus.history({ epoch, seq: 2 });
+      const { epoch } = await bus.head(ROOM);
+      const after = await bus.history(ROOM, { epoch, seq: 2 });
       assert.ok(after.ok);
       assert.deepEqual(
         after.events.map((e) => [e.seq, e.message]),
@@ -108,30 +117,38 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
         ],
       );
       assert.deepEqual(after.head, { epoch, seq: 4 });
-      assert.deepEqual(await bus.history({ epoch, seq: 4 }), { ok: true, head: { epoch, seq: 4 }, events: [] });
+      assert.deepEqual(await bus.history(ROOM, { epoch, seq: 4 }), { ok: true, head: { epoch, seq: 4 }, events: [] });
     });
 
     test('refuses a history from another epoch, from past the head, or longer than asked for, saying why', async ({ bus }) => {
       for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m));
-      const head = await bus.head();
-      assert.deepEqual(await bus.history({ epoch: 'another', seq: 2 }), { ok: false, head, reason: 'epoch changed' });
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 9 }), { ok: false, head, reason: 'position is ahead of the history' });
-      assert.equal((await bus.history({ epoch: head.epoch, seq: 1 }, { maxEvents: 3 })).ok, true);
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 0 }, { maxEvents: 3 }), { ok: false, head, reason: 'too far behind' });
+      const head = await bus.head(ROOM);
+      assert.deepEqual(await bus.history(ROOM, { epoch: 'another', seq: 2 }), { ok: false, head, reason: 'epoch changed' });
+      assert.deepEqual(await bus.history(ROOM, { epoch: head.epoch, seq: 9 }), {
+        ok: false,
+        head,
+        reason: 'position is ahead of the history',
+      });
+      assert.equal((await bus.history(ROOM, { epoch: head.epoch, seq: 1 }, { maxEvents: 3 })).ok, true);
+      assert.deepEqual(await bus.history(ROOM, { epoch: head.epoch, seq: 0 }, { maxEvents: 3 }), {
+        ok: false,
+        head,
+        reason: 'too far behind',
+      });
     });
 
     test(
       'trims its history to HISTORY_MAX_EVENTS: a position before the kept events is refused as trimmed',
       async ({ bus }) => {
         for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
-        const head = await bus.head();
-        const kept = await bus.history({ epoch: head.epoch, seq: 2 });
+        const head = await bus.head(ROOM);
+        const kept = await bus.history(ROOM, { epoch: head.epoch, seq: 2 });
         assert.ok(kept.ok);
         assert.deepEqual(
           kept.events.map((e) => e.message),
           ['c', 'd', 'e'],
         );
-        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
+        assert.deepEqual(await bus.history(ROOM, { epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
       },
       { historyMaxEvents: 3 },
     );
@@ -142,30 +159,30 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
         for (const m of ['a', 'b']) await bus.publish(line(m));
         clock.now += 600;
         await bus.publish(line('c'));
-        const head = await bus.head();
+        const head = await bus.head(ROOM);
         clock.now += 600; // a and b are older than a second now; c is not
-        const kept = await bus.history({ epoch: head.epoch, seq: 2 });
+        const kept = await bus.history(ROOM, { epoch: head.epoch, seq: 2 });
         assert.ok(kept.ok);
         assert.deepEqual(
           kept.events.map((e) => e.message),
           ['c'],
         );
-        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
+        assert.deepEqual(await bus.history(ROOM, { epoch: head.epoch, seq: 1 }), { ok: false, head, reason: 'history trimmed' });
         clock.now += 1_000;
-        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
+        assert.deepEqual(await bus.history(ROOM, { epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
       },
       { historyMaxAgeMs: 1_000 },
     );
 
     test('refuses a replay of more bytes than asked for; trims its history to HISTORY_MAX_BYTES', async ({ bus }) => {
       for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m.repeat(100)));
-      const head = await bus.head();
-      const all = await bus.history({ epoch: head.epoch, seq: 0 });
+      const head = await bus.head(ROOM);
+      const all = await bus.history(ROOM, { epoch: head.epoch, seq: 0 });
       assert.ok(all.ok);
       const sizes = all.events.map((e) => Buffer.byteLength(JSON.stringify(e)));
       const two = sizes[2]! + sizes[3]!;
-      assert.equal((await bus.history({ epoch: head.epoch, seq: 2 }, { maxBytes: two + 20 })).ok, true);
-      assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 1 }, { maxBytes: two + 20 }), {
+      assert.equal((await bus.history(ROOM, { epoch: head.epoch, seq: 2 }, { maxBytes: two + 20 })).ok, true);
+      assert.deepEqual(await bus.history(ROOM, { epoch: head.epoch, seq: 1 }, { maxBytes: two + 20 }), {
         ok: false,
         head,
         reason: 'too far behind',
@@ -176,14 +193,14 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       'keeps no more bytes of events than HISTORY_MAX_BYTES, dropping the oldest',
       async ({ bus }) => {
         for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m.repeat(200)));
-        const head = await bus.head();
-        const kept = await bus.history({ epoch: head.epoch, seq: 3 });
+        const head = await bus.head(ROOM);
+        const kept = await bus.history(ROOM, { epoch: head.epoch, seq: 3 });
         assert.ok(kept.ok, 'the newest events are kept');
         assert.deepEqual(
           kept.events.map((e) => e.message[0]),
           ['d', 'e'],
         );
-        assert.deepEqual(await bus.history({ epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
+        assert.deepEqual(await bus.history(ROOM, { epoch: head.epoch, seq: 2 }), { ok: false, head, reason: 'history trimmed' });
       },
       { historyMaxBytes: 800 },
     );
@@ -192,21 +209,21 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       'reads its history a page at a time, however far behind',
       async ({ bus }) => {
         for (const m of ['a', 'b', 'c', 'd', 'e']) await bus.publish(line(m));
-        const head = await bus.head();
-        const first = await bus.historyPage({ epoch: head.epoch, seq: 0 }, 2);
+        const head = await bus.head(ROOM);
+        const first = await bus.historyPage(ROOM, { epoch: head.epoch, seq: 0 }, 2);
         assert.ok(first.ok);
         assert.deepEqual(
           first.events.map((e) => e.seq),
           [1, 2],
         );
-        const last = await bus.historyPage({ epoch: head.epoch, seq: 4 }, 2);
+        const last = await bus.historyPage(ROOM, { epoch: head.epoch, seq: 4 }, 2);
         assert.ok(last.ok);
         assert.deepEqual(
           last.events.map((e) => e.seq),
           [5],
         );
-        assert.deepEqual(await bus.historyPage({ epoch: head.epoch, seq: 5 }, 2), { ok: true, head, events: [] });
-        assert.deepEqual(await bus.historyPage({ epoch: 'another', seq: 0 }, 2), { ok: false, head, reason: 'epoch changed' });
+        assert.deepEqual(await bus.historyPage(ROOM, { epoch: head.epoch, seq: 5 }, 2), { ok: true, head, events: [] });
+        assert.deepEqual(await bus.historyPage(ROOM, { epoch: 'another', seq: 0 }, 2), { ok: false, head, reason: 'epoch changed' });
       },
       { historyMaxEvents: 100 },
     );
@@ -227,6 +244,32 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       );
     });
 
+    test('publishes an event with a `once` key at most once in its room, whoever publishes it, and broadcasts no ref for it', async ({
+      bus,
+      events,
+    }) => {
+      const notice = {
+        type: 'notification',
+        room: ROOM,
+        id: 'ann',
+        nickname: 'ann',
+        message: 'ann has joined',
+        event: 'joined',
+        time: 0,
+      } as const;
+      const first = await bus.publish(notice, 'p:reg-1:joined:1');
+      assert.deepEqual(await bus.publish(notice, 'p:reg-1:joined:1'), { ...first, duplicate: true });
+      assert.equal((await bus.publish(line('mine', 'p:reg-1:joined:1', 'ann'))).duplicate, false, "a client's ref is another matter");
+      await events.waitFor((e) => e.message === 'mine', WAIT_MS, 'the line');
+      assert.deepEqual(
+        events.items.map((e) => [e.message, e.ref]),
+        [
+          ['ann has joined', undefined],
+          ['mine', 'p:reg-1:joined:1'],
+        ],
+      );
+    });
+
     test(
       'remembers at most REFS_PER_CLIENT refs per client, forgetting the oldest first',
       async ({ bus }) => {
@@ -240,15 +283,69 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
 
     test('starts a new epoch on renewEpoch(stale), at seq 0 with an empty history, only once however many ask', async ({ bus }) => {
       await bus.publish(line('old', 'r1'));
-      const stale = await bus.head();
-      const renewed = await bus.renewEpoch(stale.epoch);
+      const stale = await bus.head(ROOM);
+      const renewed = await bus.renewEpoch(ROOM, stale.epoch);
       assert.notEqual(renewed.epoch, stale.epoch);
       assert.equal(renewed.seq, 0);
-      assert.deepEqual(await bus.renewEpoch(stale.epoch), renewed, 'a second node asking for the same renewal gets the same epoch');
-      assert.deepEqual(await bus.history({ epoch: stale.epoch, seq: 0 }), { ok: false, head: renewed, reason: 'epoch changed' });
+      assert.deepEqual(await bus.renewEpoch(ROOM, stale.epoch), renewed, 'a second node asking for the same renewal gets the same epoch');
+      assert.deepEqual(await bus.history(ROOM, { epoch: stale.epoch, seq: 0 }), { ok: false, head: renewed, reason: 'epoch changed' });
       const next = await bus.publish(line('new'));
       assert.deepEqual([next.epoch, next.seq], [renewed.epoch, 1]);
       assert.equal((await bus.publish(line('old', 'r1'))).duplicate, true, 'a ref from before the new epoch is still not published twice');
+    });
+
+    test('keeps rooms apart: each its own sequence and history, and a node hears only the rooms it subscribes to', async ({
+      bus,
+      events,
+    }) => {
+      await bus.publish(line('in the lobby'));
+      const dev = await bus.publish(line('in dev', undefined, 'client-1', 'dev'));
+      assert.equal(dev.seq, 1, "dev's sequence is its own");
+      assert.notEqual(dev.epoch, (await bus.head(ROOM)).epoch, 'and so is its epoch');
+      await bus.subscribe('dev');
+      assert.deepEqual([...bus.subscriptions()].sort(), ['dev', ROOM]);
+      await bus.publish(line('heard in dev', undefined, 'client-1', 'dev'));
+      await events.waitFor((e) => e.message === 'heard in dev', WAIT_MS, 'the dev line after subscribing');
+      await bus.unsubscribe('dev');
+      await bus.publish(line('not heard in dev', undefined, 'client-1', 'dev'));
+      await bus.publish(line('lobby after'));
+      await events.waitFor((e) => e.message === 'lobby after', WAIT_MS, 'the last lobby line');
+      assert.deepEqual(
+        events.items.map((e) => [e.room, e.seq, e.message]),
+        [
+          [ROOM, 1, 'in the lobby'],
+          ['dev', 2, 'heard in dev'],
+          [ROOM, 2, 'lobby after'],
+        ],
+      );
+      const devHistory = await bus.history('dev', { epoch: dev.epoch, seq: 0 });
+      assert.ok(devHistory.ok);
+      assert.deepEqual(
+        devHistory.events.map((e) => e.message),
+        ['in dev', 'heard in dev', 'not heard in dev'],
+      );
+    });
+
+    test("gives a room's last chat lines (HISTORY_ON_JOIN of them, notices left out) with its head, read together", async ({ bus }) => {
+      for (const m of ['one', 'two', 'three', 'four']) await bus.publish(line(m));
+      await bus.publish({ type: 'notification', room: ROOM, id: 'x', nickname: 'x', message: 'x has joined', event: 'joined', time: 0 });
+      const recent = await bus.recent(ROOM, 10);
+      assert.deepEqual(recent.head, await bus.head(ROOM));
+      assert.equal(recent.head.seq, 5);
+      assert.deepEqual(
+        recent.lines.map((e) => [e.seq, e.message]),
+        [
+          [2, 'two'],
+          [3, 'three'],
+          [4, 'four'],
+        ],
+        'the last three (historyOnJoin) chat lines, oldest first',
+      );
+      assert.deepEqual(
+        (await bus.recent(ROOM, 2)).lines.map((e) => e.message),
+        ['three', 'four'],
+      );
+      assert.deepEqual((await bus.recent('empty', 10)).lines, []);
     });
 
     test('counts guests 1, 2, 3', async ({ bus }) => {

@@ -5,7 +5,7 @@ import type { EventLog } from '@switchboard/testkit';
 import type { Bus } from '../../src/bus/bus.js';
 import type { SessionInfo, SessionRegistry } from '../../src/sessions/session-registry.js';
 
-/** A registry made for one test (started), with the bus it announces on and that bus's events. */
+/** A registry made for one test (started), with the bus it announces on and that bus's events (of every room used here). */
 export interface RegistryUnderTest {
   readonly sessions: SessionRegistry;
   /** The node `sessions` belongs to (the holder it names for its own connections). */
@@ -20,16 +20,20 @@ export interface RegistryUnderTest {
 }
 
 export interface RegistryFactory {
-  make(): Promise<RegistryUnderTest>;
+  /** A started registry, and a bus subscribed to the rooms `lobby`, `dev` and `crowd`. */
+  make(limits?: { maxRooms?: number; presenceNoticeLimit?: number }): Promise<RegistryUnderTest>;
   cleanup(): Promise<void>;
 }
+
+/** The rooms the contract uses; the factory's bus hears them all. */
+export const CONTRACT_ROOMS = ['lobby', 'dev', 'crowd'] as const;
 
 const WAIT_MS = 15_000;
 /** The grace window of v2 sessions in these tests, in ms: short, so expiry happens within a test. */
 export const CONTRACT_GRACE_MS = 300;
 
 let counter = 0;
-const session = (graceMs = CONTRACT_GRACE_MS, nickname = 'ann'): SessionInfo => {
+const session = (graceMs = CONTRACT_GRACE_MS, nickname = `ann${++counter}`, room = 'lobby'): SessionInfo => {
   const n = ++counter;
   return {
     token: `token-${n}-${Math.random().toString(36).slice(2)}`,
@@ -38,81 +42,115 @@ const session = (graceMs = CONTRACT_GRACE_MS, nickname = 'ann'): SessionInfo => 
     conn: `conn-${n}-a`,
     graceMs,
     start: { epoch: 'e', seq: n },
+    room,
   };
 };
 
-const disconnects = (events: EventLog<BroadcastEvent>, id: string) =>
-  events.items.filter((e) => e.type === 'notification' && e.event === 'disconnected' && e.id === id);
+const notices = (events: EventLog<BroadcastEvent>, id: string, event: string) =>
+  events.items.filter((e) => e.type === 'notification' && e.event === event && e.id === id);
 
-/** Publish a marker and wait for it: every notice published before it has been delivered by then. */
+/** Publish a marker in each room and wait for it: every notice published before it has been delivered by then. */
 async function barrier(bus: Bus, events: EventLog<BroadcastEvent>): Promise<void> {
-  const text = `barrier ${Math.random()}`;
-  await bus.publish({ type: 'message', id: 'barrier', nickname: 'barrier', message: text, time: 0 });
-  await events.waitFor((e) => e.message === text, WAIT_MS, 'the barrier');
+  for (const room of CONTRACT_ROOMS) {
+    const text = `barrier ${Math.random()}`;
+    await bus.publish({ type: 'message', room, id: 'barrier', nickname: 'barrier', message: text, time: 0 });
+    await events.waitFor((e) => e.message === text, WAIT_MS, `the barrier in ${room}`);
+  }
+}
+
+/** Create a session, publishing what its creation announces (as the hub does once the client has its welcome). */
+async function created(sessions: SessionRegistry, s: SessionInfo, announce = true): Promise<void> {
+  const result = await sessions.create(s, announce);
+  assert.ok(result.ok, `session ${s.nickname} created`);
+  await sessions.announce(result.notices);
 }
 
 /**
  * The SessionRegistry contract, run against every registry: sessions are
- * created, resumed from any connection, detached and ended, and exactly one
- * `NICK has disconnected` is announced when a session ends.
+ * created, resumed from any connection, moved between rooms, detached and
+ * ended; presence and nicknames follow them; and exactly one notice is
+ * published for each coming and going.
  */
 export function describeSessionContract(name: string, factory: () => RegistryFactory): void {
   describe(`SessionRegistry contract: ${name}`, () => {
     /** One test on a fresh registry, cleaned up whatever happens. */
-    const test = (title: string, body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>): void => {
+    const test = (
+      title: string,
+      body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>,
+      limits?: { maxRooms?: number; presenceNoticeLimit?: number },
+    ): void => {
       void it(title, async (t) => {
         const f = factory();
         try {
-          await body(await f.make(), t);
+          await body(await f.make(limits), t);
         } finally {
           await f.cleanup();
         }
       });
     };
 
-    test('resumes a live session on another connection with its identity and start, naming the connection that held it', async ({
+    test('resumes a live session on another connection with its identity, start and room, naming the connection that held it', async ({
       sessions,
       nodeId,
     }) => {
       const s = session();
-      await sessions.create(s);
+      await created(sessions, s);
+      const identity = { id: s.id, nickname: s.nickname };
       assert.deepEqual(await sessions.resume(s.token, 'conn-b'), {
-        identity: { id: s.id, nickname: s.nickname },
+        identity,
         live: true,
         start: s.start,
+        room: 'lobby',
         holder: { node: nodeId, conn: s.conn },
       });
-      assert.deepEqual((await sessions.resume(s.token, 'conn-c'))?.live && (await sessions.resume(s.token, 'conn-d')), {
-        identity: { id: s.id, nickname: s.nickname },
+      assert.deepEqual(await sessions.resume(s.token, 'conn-c'), {
+        identity,
         live: true,
         start: s.start,
-        holder: { node: nodeId, conn: 'conn-c' },
+        room: 'lobby',
+        holder: { node: nodeId, conn: 'conn-b' },
       });
       assert.equal(await sessions.resume('no-such-token', 'conn-e'), undefined);
     });
 
     test('names no holder when the session was detached', async ({ sessions }) => {
       const s = session(10_000);
-      await sessions.create(s);
+      await created(sessions, s);
       await sessions.detach(s.token, s.conn);
       assert.deepEqual(await sessions.resume(s.token, 'conn-b'), {
         identity: { id: s.id, nickname: s.nickname },
         live: true,
         start: s.start,
+        room: 'lobby',
       });
     });
 
-    test('ends a session on leave and announces it once, with its latest nickname', async ({ sessions, bus, events }) => {
+    test('announces a new session once, in its room, when asked', async ({ sessions, bus, events }) => {
+      const loud = session();
+      const quiet = session();
+      await created(sessions, loud);
+      await created(sessions, quiet, false);
+      const notice = await events.waitFor((e) => e.id === loud.id, WAIT_MS, 'the connect notice');
+      assert.equal(notice.message, `${loud.nickname} has connected`);
+      assert.equal(notice.room, 'lobby');
+      assert.equal(notice.ref, undefined, 'a notice carries no ref');
+      assert.ok(!JSON.stringify(events.items).includes(loud.token), 'no notice reveals a session token');
+      await barrier(bus, events);
+      assert.equal(notices(events, loud.id, 'connected').length, 1);
+      assert.deepEqual(notices(events, quiet.id, 'connected'), []);
+    });
+
+    test('ends a session on leave and announces it once, with its latest nickname, in its room', async ({ sessions, bus, events }) => {
       const s = session();
-      await sessions.create(s);
-      await sessions.rename(s.token, { id: s.id, nickname: 'annie' });
+      await created(sessions, s, false);
+      assert.equal(await sessions.rename(s.token, { id: s.id, nickname: 'annie' }), 'ok');
       await sessions.end(s.token, s.conn, true);
       const notice = await events.waitFor((e) => e.id === s.id, WAIT_MS, 'the disconnect notice');
       assert.equal(notice.message, 'annie has disconnected');
       assert.equal(notice.type === 'notification' && notice.event, 'disconnected');
       await sessions.end(s.token, s.conn, true);
       await barrier(bus, events);
-      assert.equal(disconnects(events, s.id).length, 1);
+      assert.equal(notices(events, s.id, 'disconnected').length, 1);
     });
 
     test('ends a session unannounced when asked, and ignores a leave from a connection that no longer holds it', async ({
@@ -121,26 +159,26 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       events,
     }) => {
       const quiet = session();
-      await sessions.create(quiet);
+      await created(sessions, quiet, false);
       await sessions.end(quiet.token, quiet.conn, false);
       const moved = session();
-      await sessions.create(moved);
+      await created(sessions, moved, false);
       await sessions.resume(moved.token, 'conn-new');
       await sessions.end(moved.token, moved.conn, true);
       await sessions.detach(moved.token, moved.conn);
       await barrier(bus, events);
-      assert.deepEqual(disconnects(events, quiet.id), []);
-      assert.deepEqual(disconnects(events, moved.id), [], 'the old connection cannot end the session the new one holds');
+      assert.deepEqual(notices(events, quiet.id, 'disconnected'), []);
+      assert.deepEqual(notices(events, moved.id, 'disconnected'), [], 'the old connection cannot end the session the new one holds');
       assert.equal((await sessions.resume(moved.token, 'conn-newer'))?.live, true);
     });
 
     test('keeps a detached session resumable within its grace, with no notice', async ({ sessions, bus, events }) => {
       const s = session(10_000);
-      await sessions.create(s);
+      await created(sessions, s, false);
       await sessions.detach(s.token, s.conn);
       assert.equal((await sessions.resume(s.token, 'conn-b'))?.live, true);
       await barrier(bus, events);
-      assert.deepEqual(disconnects(events, s.id), []);
+      assert.deepEqual(notices(events, s.id, 'disconnected'), []);
     });
 
     test('ends a detached session when its grace passes, announced once; its token then gives its identity back once', async ({
@@ -149,34 +187,147 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       events,
     }) => {
       const s = session();
-      await sessions.create(s);
+      await created(sessions, s, false);
       await sessions.detach(s.token, s.conn);
       await events.waitFor((e) => e.id === s.id, WAIT_MS, 'the disconnect notice after the grace window');
       assert.deepEqual(await sessions.resume(s.token, 'conn-late'), { identity: { id: s.id, nickname: s.nickname }, live: false });
       assert.equal(await sessions.resume(s.token, 'conn-later'), undefined, 'the identity is given back once');
       await barrier(bus, events);
-      assert.equal(disconnects(events, s.id).length, 1);
+      assert.equal(notices(events, s.id, 'disconnected').length, 1);
     });
 
     test('keeps nothing of an ended seed-protocol session (no grace): its token is unknown', async ({ sessions, events }) => {
       const s = session(0);
-      await sessions.create(s);
+      await created(sessions, s, false);
       await sessions.end(s.token, s.conn, true);
       await events.waitFor((e) => e.id === s.id, WAIT_MS, 'the disconnect notice');
       assert.equal(await sessions.resume(s.token, 'conn-b'), undefined);
     });
 
+    test('keeps nicknames unique, whatever their case, and frees a name when its session ends', async ({ sessions }) => {
+      const ada = session(0, 'Ada');
+      await created(sessions, ada, false);
+      assert.deepEqual(await sessions.create(session(0, 'ADA'), false), { ok: false, reason: 'nick-taken' });
+      const bob = session(0, 'bob');
+      await created(sessions, bob, false);
+      assert.equal(await sessions.rename(bob.token, { id: bob.id, nickname: 'ada' }), 'nick-taken');
+      assert.equal(await sessions.rename(ada.token, { id: ada.id, nickname: 'ADA' }), 'ok', "one may change the case of one's own name");
+      assert.equal(await sessions.rename(ada.token, { id: ada.id, nickname: 'countess' }), 'ok');
+      assert.equal(await sessions.rename(bob.token, { id: bob.id, nickname: 'Ada' }), 'ok', 'a name given up is free');
+      await sessions.end(bob.token, bob.conn, false);
+      await created(sessions, session(0, 'ada'), false);
+    });
+
+    test('moves a session between rooms: presence follows, and each room hears it leave or arrive, once', async ({
+      sessions,
+      bus,
+      events,
+    }) => {
+      const s = session(0, 'mover');
+      const stay = session(0, 'stayer');
+      await created(sessions, s, false);
+      await created(sessions, stay, false);
+      const moved = await sessions.join(s.token, s.conn, 'dev');
+      assert.ok(moved.ok);
+      assert.equal(moved.from, 'lobby');
+      await sessions.announce(moved.notices);
+      await sessions.announce(moved.notices); // announcing twice publishes once
+      const left = await events.waitFor((e) => e.id === s.id && e.type === 'notification' && e.event === 'left', WAIT_MS, 'the leave');
+      const joined = await events.waitFor(
+        (e) => e.id === s.id && e.type === 'notification' && e.event === 'joined',
+        WAIT_MS,
+        'the arrival',
+      );
+      assert.deepEqual([left.room, left.message], ['lobby', 'mover has left']);
+      assert.deepEqual([joined.room, joined.message], ['dev', 'mover has joined']);
+      assert.deepEqual(await sessions.members('dev', 10), { members: [{ id: s.id, nickname: 'mover' }], count: 1 });
+      assert.deepEqual(await sessions.members('lobby', 10), { members: [{ id: stay.id, nickname: 'stayer' }], count: 1 });
+      assert.deepEqual(
+        [...(await sessions.rooms(10))].sort((a, b) => a.room.localeCompare(b.room)),
+        [
+          { room: 'dev', count: 1 },
+          { room: 'lobby', count: 1 },
+        ],
+      );
+      assert.deepEqual(await sessions.join(s.token, s.conn, 'dev'), { ok: false, reason: 'same-room' });
+      assert.deepEqual(await sessions.join(s.token, 'not-the-holder', 'lobby'), { ok: false, reason: 'not-held' });
+      await sessions.end(s.token, s.conn, true);
+      const gone = await events.waitFor(
+        (e) => e.id === s.id && e.type === 'notification' && e.event === 'disconnected',
+        WAIT_MS,
+        'the disconnect',
+      );
+      assert.equal(gone.room, 'dev', 'a session ends in the room it is in');
+      assert.deepEqual(await sessions.members('dev', 10), { members: [], count: 0 });
+      assert.deepEqual(await sessions.rooms(10), [{ room: 'lobby', count: 1 }]);
+      await barrier(bus, events);
+      for (const event of ['left', 'joined', 'disconnected']) assert.equal(notices(events, s.id, event).length, 1, event);
+    });
+
+    test('lists at most the members asked for, with how many there are; renames show in the list', async ({ sessions }) => {
+      const people = [session(0, 'p1'), session(0, 'p2'), session(0, 'p3')];
+      for (const p of people) await created(sessions, p, false);
+      const some = await sessions.members('lobby', 2);
+      assert.equal(some.count, 3);
+      assert.equal(some.members.length, 2);
+      await sessions.rename(people[0]!.token, { id: people[0]!.id, nickname: 'renamed' });
+      const all = await sessions.members('lobby', 10);
+      assert.deepEqual(all.members.map((m) => m.nickname).sort(), ['p2', 'p3', 'renamed']);
+    });
+
+    test(
+      'refuses a new room past MAX_ROOMS, but never the lobby',
+      async ({ sessions }) => {
+        const a = session(0, 'a');
+        const b = session(0, 'b');
+        await created(sessions, a, false);
+        await created(sessions, b, false);
+        const moved = await sessions.join(a.token, a.conn, 'dev');
+        assert.ok(moved.ok, 'a second room is allowed');
+        assert.deepEqual(await sessions.join(b.token, b.conn, 'crowd'), { ok: false, reason: 'room-limit' });
+        assert.ok((await sessions.join(b.token, b.conn, 'dev')).ok, 'a room with people is always allowed');
+        await created(sessions, session(0, 'c'), false);
+      },
+      { maxRooms: 2 },
+    );
+
+    test(
+      'sums up the comings and goings of a room past PRESENCE_NOTICE_LIMIT instead of announcing each',
+      async ({ sessions, events }) => {
+        const crowd = [session(0, 'c1'), session(0, 'c2'), session(0, 'c3'), session(0, 'c4')];
+        for (const c of crowd) await created(sessions, c, false);
+        for (const c of crowd) {
+          const moved = await sessions.join(c.token, c.conn, 'crowd');
+          assert.ok(moved.ok);
+          await sessions.announce(moved.notices);
+        }
+        await sessions.end(crowd[3]!.token, crowd[3]!.conn, true);
+        // Two came in one by one (at or under the limit of 2); the third and fourth are summed, as is the fourth's leave
+        // (in one summary or more, as the summaries' ticks fall).
+        const sums = () => {
+          const summaries = events.items.filter((e) => e.room === 'crowd' && e.type === 'notification' && e.event === 'summary');
+          const total = (field: 'joined' | 'left') => summaries.reduce((n, e) => n + ((e.type === 'notification' && e[field]) || 0), 0);
+          return [total('joined'), total('left')];
+        };
+        await events.waitFor(() => sums()[0] === 2 && sums()[1] === 1, WAIT_MS, 'summaries of 2 joins and 1 leave');
+        const each = events.items.filter((e) => e.room === 'crowd' && e.type === 'notification' && e.event === 'joined');
+        assert.deepEqual(
+          each.map((e) => e.nickname),
+          ['c1', 'c2'],
+        );
+        assert.deepEqual(notices(events, crowd[3]!.id, 'disconnected'), [], 'no notice of its own');
+      },
+      { presenceNoticeLimit: 2 },
+    );
+
     test('ends, once, the sessions of a node that died, after their grace', async ({ node, bus, events }, t) => {
-      if (!node) {
-        t.skip('one node only');
-        return;
-      }
+      if (!node) return t.skip('one node only');
       const held: SessionInfo[] = [];
       const doomed = await node(() => held);
       const seed = session(0);
       const modern = session(CONTRACT_GRACE_MS);
       for (const s of [seed, modern]) {
-        await doomed.sessions.create(s);
+        await created(doomed.sessions, s, false);
         held.push(s);
       }
       const other = await node(() => []);
@@ -184,9 +335,10 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       await events.waitFor((e) => e.id === seed.id, WAIT_MS, 'the seed session ended');
       await events.waitFor((e) => e.id === modern.id, WAIT_MS, 'the v2 session ended after its grace');
       await barrier(bus, events);
-      assert.equal(disconnects(events, seed.id).length, 1);
-      assert.equal(disconnects(events, modern.id).length, 1);
+      assert.equal(notices(events, seed.id, 'disconnected').length, 1);
+      assert.equal(notices(events, modern.id, 'disconnected').length, 1);
       assert.equal((await other.sessions.resume(modern.token, 'conn-x'))?.live, false);
+      assert.deepEqual(await other.sessions.members('lobby', 10), { members: [], count: 0 }, 'they left the member list too');
     });
   });
 }

@@ -41,7 +41,7 @@ describe('edge cases of sessions and ordering', () => {
       }),
     );
     await eventually(
-      async () => (await redis.cli('SCARD', 'switchboard:node-sessions:edge-1')).trim() === '0',
+      async () => (await redis.cli('SCARD', '{switchboard}:node-sessions:edge-1')).trim() === '0',
       SWEEP_WAIT_MS,
       'edge-1 to hold no session',
     );
@@ -90,8 +90,8 @@ describe('edge cases of sessions and ordering', () => {
     for (const text of ['one', 'two', 'three']) talker.send(text);
     const last = await watcher.waitForMessage('message', 'three');
     // Lose the newest three events, as a Redis that crashed before syncing its AOF would.
-    for (let seq = last.seq; seq > last.seq - 3; seq--) await redis.cli('XDEL', 'switchboard:history', `0-${seq}`);
-    await redis.cli('SET', 'switchboard:seq', String(last.seq - 3));
+    for (let seq = last.seq; seq > last.seq - 3; seq--) await redis.cli('XDEL', '{switchboard:lobby}:history', `0-${seq}`);
+    await redis.cli('SET', '{switchboard:lobby}:seq', String(last.seq - 3));
     const marks = nodes.map((n) => n.logs.items.length);
     await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await Promise.all(

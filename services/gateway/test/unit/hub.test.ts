@@ -11,7 +11,7 @@ import { LocalNodeLink } from '../../src/cluster/local-node-link.js';
 import { MemorySessionRegistry } from '../../src/sessions/memory-session-registry.js';
 
 const logger = pino({ level: 'silent' });
-const LIMITS = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1_000_000, refsPerClient: 100 };
+const LIMITS = { historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1_000_000, refsPerClient: 100, historyOnJoin: 50 };
 
 let nextConn = 0;
 class FakePeer implements Peer {
@@ -38,12 +38,18 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function hubWith(bus: Bus = new MemoryBus(LIMITS)): Hub {
   const config = defaultConfig();
-  const sessions = new MemorySessionRegistry(bus, { nodeId: 'node-a', tombstoneTtlMs: 60_000 }, logger);
+  const presence = {
+    maxRooms: config.maxRooms,
+    presenceNoticeLimit: config.presenceNoticeLimit,
+    summaryIntervalMs: config.presenceSummaryIntervalMs,
+  };
+  const sessions = new MemorySessionRegistry(bus, { ...presence, nodeId: 'node-a', tombstoneTtlMs: 60_000 }, logger);
   const options = {
     nodeId: 'node-a',
     resumeGraceMs: 1_000,
     resumeMaxEvents: 100,
     resumeMaxBytes: config.resumeMaxBytes,
+    historyOnJoin: config.historyOnJoin,
     clientLimits: clientLimits(config),
   };
   const hub = new Hub(bus, sessions, new LocalNodeLink('node-a'), options, logger);

@@ -3,11 +3,13 @@ import type { BroadcastEvent } from '@switchboard/protocol';
 import { EventLog } from '@switchboard/testkit';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { MemorySessionRegistry } from '../../src/sessions/memory-session-registry.js';
-import { describeBusContract } from '../contract/bus.contract.js';
-import { describeSessionContract } from '../contract/sessions.contract.js';
+import { ROOM, describeBusContract } from '../contract/bus.contract.js';
+import { CONTRACT_ROOMS, describeSessionContract } from '../contract/sessions.contract.js';
 
 const logger = pino({ level: 'silent' });
-const HISTORY = { historyMaxEvents: 1_000, historyMaxAgeMs: 600_000, historyMaxBytes: 1_000_000, refsPerClient: 100 };
+const HISTORY = { historyMaxEvents: 1_000, historyMaxAgeMs: 600_000, historyMaxBytes: 1_000_000, refsPerClient: 100, historyOnJoin: 50 };
+/** Presence bounds of the contract's registries (a test may lower them), and a quick summary tick. */
+const PRESENCE = { maxRooms: 1_000, presenceNoticeLimit: 1_000, summaryIntervalMs: 100 };
 
 describeBusContract('MemoryBus', () => {
   const made: MemoryBus[] = [];
@@ -16,6 +18,7 @@ describeBusContract('MemoryBus', () => {
       const bus = new MemoryBus(limits, now);
       const events = new EventLog<BroadcastEvent>();
       bus.start((e) => events.push(e));
+      await bus.subscribe(ROOM);
       made.push(bus);
       return { bus, events };
     },
@@ -28,11 +31,13 @@ describeBusContract('MemoryBus', () => {
 describeSessionContract('MemorySessionRegistry', () => {
   const made: Array<{ bus: MemoryBus; sessions: MemorySessionRegistry }> = [];
   return {
-    make: async () => {
+    make: async (limits = {}) => {
       const bus = new MemoryBus(HISTORY);
       const events = new EventLog<BroadcastEvent>();
       bus.start((e) => events.push(e));
-      const sessions = new MemorySessionRegistry(bus, { nodeId: 'solo', tombstoneTtlMs: HISTORY.historyMaxAgeMs }, logger);
+      for (const room of CONTRACT_ROOMS) await bus.subscribe(room);
+      const options = { ...PRESENCE, ...limits, nodeId: 'solo', tombstoneTtlMs: HISTORY.historyMaxAgeMs };
+      const sessions = new MemorySessionRegistry(bus, options, logger);
       sessions.start();
       made.push({ bus, sessions });
       return { sessions, bus, events, nodeId: 'solo' };

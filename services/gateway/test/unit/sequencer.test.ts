@@ -9,14 +9,21 @@ const logger = pino({ level: 'silent' });
 
 /** A MemoryBus whose deliveries the test takes over: it decides what the sequencer sees, and when. */
 async function setup(count: number) {
-  const bus = new MemoryBus({ historyMaxEvents: 100, historyMaxAgeMs: 60_000, historyMaxBytes: 1_000_000, refsPerClient: 100 });
+  const bus = new MemoryBus({
+    historyMaxEvents: 100,
+    historyMaxAgeMs: 60_000,
+    historyMaxBytes: 1_000_000,
+    refsPerClient: 100,
+    historyOnJoin: 10,
+  });
+  await bus.subscribe('lobby');
   const published: BroadcastEvent[] = [];
   bus.start((e) => published.push(e));
   const seen: number[] = [];
-  const sequencer = new Sequencer(bus, (e) => seen.push(e.seq), logger);
+  const sequencer = new Sequencer('lobby', bus, (e) => seen.push(e.seq), logger);
   await sequencer.init();
   for (let i = 1; i <= count; i++) {
-    await bus.publish({ type: 'message', id: 'c', nickname: 'n', message: `m${i}`, time: 0 });
+    await bus.publish({ type: 'message', room: 'lobby', id: 'c', nickname: 'n', message: `m${i}`, time: 0 });
   }
   await new Promise((resolve) => setImmediate(resolve));
   return { sequencer, published, seen };
