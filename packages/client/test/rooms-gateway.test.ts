@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import type { BroadcastEvent, MessageFrame } from '@switchboard/protocol';
 import { EventLog, GatewayProcess, RedisServer, watch } from '@switchboard/testkit';
 import { ClientError, SwitchboardClient, type ClientEvents, type ClientOptions } from '../src/index.js';
@@ -24,8 +25,7 @@ describe('SwitchboardClient rooms against real gateways', { timeout: 180_000 }, 
 
   /** An SDK client on `node` (or behind a stand-in balancer), recording what it delivers. */
   function sdk(on: GatewayProcess | Balancer, options: Partial<ClientOptions> = {}) {
-    const target =
-      'wsUrl' in on ? { url: on.wsUrl, WebSocket: balancer(on.wsUrl).WebSocket } : { url: 'ws://lb.invalid/ws', WebSocket: on.WebSocket };
+    const target = 'wsUrl' in on ? { url: on.wsUrl, WebSocket } : { url: 'ws://lb.invalid/ws', WebSocket: on.WebSocket };
     const client = new SwitchboardClient({ ...target, reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, ...options });
     clients.push(client);
     const events = watch<ClientEvents>(client);
