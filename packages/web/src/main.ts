@@ -269,10 +269,11 @@ function ask(question: () => Promise<unknown>, failed: () => void, settled: () =
   void answer.catch(failed).finally(settled);
 }
 
-/** Open or close the side panel (a phone shows it over the messages). */
+/** Open or close the side panel (a phone shows it over the messages); opened, its rooms are asked for afresh. */
 function showSide(open: boolean): void {
   side.dataset.open = String(open);
   peopleToggle.setAttribute('aria-expanded', String(open));
+  if (open) askRooms();
 }
 
 /**

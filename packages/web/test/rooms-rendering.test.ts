@@ -11,11 +11,6 @@ const XSS = '<img src=x onerror="window.__pwned=1">';
 const bob = { id: 'id-bob', nickname: 'bob' };
 const cy = { id: 'id-cy', nickname: 'cy' };
 
-/** The names in the member list, in order, as shown. */
-async function memberNames(page: Page): Promise<string[]> {
-  return page.locator('#members li').allInnerTexts();
-}
-
 /** Wait until the member list shows exactly `names`. */
 async function waitMembers(page: Page, names: string[]): Promise<void> {
   const shown = "JSON.stringify([...document.querySelectorAll('#members li')].map((li) => li.textContent))";
@@ -24,13 +19,13 @@ async function waitMembers(page: Page, names: string[]): Promise<void> {
 
 /** The kinds of the log's items, dividers as `divider:earlier` / `divider:now`, history entries as `KIND(history)`. */
 async function logShape(page: Page): Promise<string[]> {
-  return page.locator('#log > li').evaluateAll((items) =>
-    items.map((li) => {
-      const divider = li.getAttribute('data-divider');
-      if (divider) return `divider:${divider}`;
-      return `${li.getAttribute('data-kind') ?? '?'}${li.getAttribute('data-history') ? '(history)' : ''}`;
-    }),
-  );
+  return page.evaluate<string[]>(`[...document.querySelectorAll('#log > li')].map((li) =>
+    li.dataset.divider ? 'divider:' + li.dataset.divider : (li.dataset.kind ?? '?') + (li.dataset.history ? '(history)' : ''))`);
+}
+
+/** The `data-room` of each button in the rooms list, in order. */
+async function listedRooms(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`[...document.querySelectorAll('#rooms button[data-room]')].map((b) => b.dataset.room)`);
 }
 
 /** A computed style of the first element `selector` finds. */
@@ -104,9 +99,8 @@ describe('the chat page with rooms, on a fake gateway', () => {
         await server(p, 'people', ['lobby', [cy]]);
       },
     });
-    const roomButtons = page.locator('#rooms button[data-room]');
     await page.locator('#rooms button[data-room="dev"]').waitFor({ timeout: WAIT_MS });
-    assert.deepEqual(await roomButtons.evaluateAll((bs) => bs.map((b) => b.getAttribute('data-room'))), ['lobby', 'dev']);
+    assert.deepEqual(await listedRooms(page), ['lobby', 'dev']);
     assert.equal(await page.locator('#rooms button[data-room="lobby"]').getAttribute('aria-current'), 'true');
 
     await page.locator('#room').fill('no spaces');
