@@ -159,7 +159,8 @@ export class Sender {
   acknowledge(ref: string, frame: BroadcastEvent | AckFrame): void {
     const entry = this.outbox.get(ref);
     if (entry === undefined) return;
-    const position = { ...(frame.room !== undefined && { room: frame.room }), seq: frame.seq, epoch: frame.epoch };
+    // Servers older than rooms send no room.
+    const position = { ...('room' in frame && { room: frame.room }), seq: frame.seq, epoch: frame.epoch };
     if (entry.kind === 'message' || entry.kind === 'nick') {
       const ack: Acknowledgement = { ref, kind: entry.kind, text: entry.text, ...position };
       this.settle(entry, ack);
