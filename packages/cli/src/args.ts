@@ -24,7 +24,8 @@ export const USAGE = `Usage:
                                              or ${DEFAULT_METRICS_URL}); exit status 1 unless all are ready
 
 In the client, type a line and press Enter to send it; /nick NAME renames;
-Ctrl-D or Ctrl-C quits.
+/join ROOM moves to a room (everyone starts in #lobby), /who lists who is in it,
+/rooms lists the rooms; Ctrl-D or Ctrl-C quits.
 `;
 
 /** A bad command line: main prints the message and the usage, and exits with status 2. */

@@ -1,7 +1,7 @@
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { ClientError, SwitchboardClient, type WebSocketConstructor } from '@switchboard/client';
-import { chatLine, safeText } from './format.js';
+import { answerLine, chatLine, roomTag, safeText } from './format.js';
 
 export interface TerminalOptions {
   readonly url: string;
@@ -9,7 +9,7 @@ export interface TerminalOptions {
   readonly WebSocket: WebSocketConstructor;
   /** Lines to send, one per line; its end (Ctrl-D) quits. */
   readonly input: Readable;
-  /** The conversation: one line per chat line, notice and rename. */
+  /** The conversation: one line per chat line, notice and rename, and the answers to /join, /who and /rooms. */
   readonly output: Writable;
   /** Status and refusals: connecting, reconnecting, errors. */
   readonly status: Writable;
@@ -30,10 +30,12 @@ export interface TerminalSession {
 
 /**
  * The terminal client: prints what arrives with nick and time, sends each input
- * line (`/nick NAME` renames, `/quit` quits), and holds lines typed while the
- * connection is down until it is back. It speaks protocol v2 through the SDK: a
- * dropped connection resumes (same name, the lines missed, no notices), and a
- * line is sent until the server acknowledges it.
+ * line (`/nick NAME` renames, `/join ROOM` moves to a room, `/who` and `/rooms`
+ * ask, `/quit` quits), and holds lines typed while the connection is down until
+ * it is back. It speaks protocol v2 through the SDK: a dropped connection resumes
+ * (same name, same room, the lines missed, no notices), and a line is sent until
+ * the server acknowledges it. A room's recent lines, sent after connecting and
+ * after each join, are printed between `-- earlier in #room --` and `-- now --`.
  */
 export function runTerminal(options: TerminalOptions): TerminalSession {
   const { input, output, status, interactive } = options;
@@ -50,6 +52,18 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
     if (interactive) rl.prompt(true);
   };
   const note = (line: string) => print(status, `* ${line}`);
+  /** Whether the last line printed was a history line: the next live one gets `-- now --` first. */
+  const shown = { inHistory: false };
+  const conversation = (line: string, history: boolean) => {
+    if (history && !shown.inHistory) print(output, `-- earlier in ${roomTag(client.room ?? '')} --`);
+    if (!history && shown.inHistory) print(output, '-- now --');
+    shown.inHistory = history;
+    print(output, line);
+  };
+  // The prompt names the room (interactive only).
+  const showRoom = () => {
+    if (client.room !== undefined) rl.setPrompt(`${roomTag(client.room)}> `);
+  };
 
   /** Set by stop() (Ctrl-C) or the end of input; read in callbacks, so kept in an object the types do not narrow. */
   const run = { stopping: false };
@@ -70,14 +84,16 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
   client.on('close', ({ code, reason, willReconnect }) => {
     if (!run.stopping && !willReconnect) note(`connection closed (${code}${reason ? `: ${safeText(reason)}` : ''})`);
   });
-  client.on('welcome', (frame) =>
-    note(`${frame.resumed ? 'resumed on' : 'connected to'} node ${safeText(frame.node)} as ${safeText(frame.nickname)}`),
-  );
+  client.on('welcome', (frame) => {
+    note(`${frame.resumed ? 'resumed on' : 'connected to'} node ${safeText(frame.node)} as ${safeText(frame.nickname)}`);
+    showRoom();
+  });
+  client.on('joined', showRoom);
   client.on('resumeFailed', () => note('reconnected, but you may have missed messages'));
   client.on('gap', () => note('you may have missed messages'));
   client.on('frame', (frame) => {
-    const line = chatLine(frame);
-    if (line !== undefined) print(output, line);
+    const line = chatLine(frame) ?? answerLine(frame, Date.now());
+    if (line !== undefined) conversation(line, frame.type === 'message' && frame.history === true);
   });
   // A refusal of a line of ours is the SDK's: retried ("not now") or reported as rejected.
   client.on('error', (frame) => frame.ref === undefined && print(status, `! ${safeText(frame.message)}`));

@@ -1,37 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import {
-  ChatClient,
-  GatewayProcess,
-  RedisServer,
-  freePort,
-  linesOf,
-  makeTestCertificates,
-  type EventLog,
-  type TestCertificates,
-} from '@switchboard/testkit';
+import { ChatClient, GatewayProcess, RedisServer, freePort, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
 import { DEFAULT_URL, parseArgs } from '../src/args.js';
 import { chatLine, safeText } from '../src/format.js';
+import { BIN, runCli } from './run-cli.js';
 
-const BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
 const WAIT_MS = 15_000;
-
-/** The CLI in its own process, its stdin a pipe the test writes to. */
-function runCli(args: string[]): {
-  child: ChildProcessWithoutNullStreams;
-  out: EventLog<string>;
-  err: EventLog<string>;
-  exit: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'pipe' });
-  const out = linesOf(child.stdout, (line) => line);
-  const err = linesOf(child.stderr, (line) => line);
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  return { child, out, err, exit };
-}
 
 describe('switchboard command line', () => {
   it('reads `client NAME [--url URL]`, `server [flags]` and help', () => {

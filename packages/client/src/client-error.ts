@@ -10,13 +10,18 @@ export type ClientErrorCode =
   | 'OUTBOX_FULL'
   /** Protocol v2: the client closed (close(), a terminal close code, out of attempts) before the frame was acknowledged. */
   | 'CLOSED'
+  /** join(), who(), rooms() on a server without rooms (its welcome names no room); nothing was sent. */
+  | 'NOT_SUPPORTED'
   /**
    * The input would be refused by the server anyway (a bad nickname, an empty line),
    * or, for a v2 send, the server refused it for good with this code.
    */
   | ErrorCode;
 
-/** Thrown by send(), setNick() and submit(), or the rejection of their promise; `message` is a sentence a person can read. */
+/**
+ * Thrown by send(), setNick(), join(), who(), rooms() and submit(), or the
+ * rejection of their promise; `message` is a sentence a person can read.
+ */
 export class ClientError extends Error {
   override readonly name = 'ClientError';
 

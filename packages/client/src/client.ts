@@ -6,9 +6,14 @@ import {
   type BroadcastEvent,
   type ClientLimits,
   type ClientId,
+  type JoinedFrame,
+  type MembersFrame,
+  type MessageFrame,
   type Nickname,
   type NodeId,
   type Position,
+  type RoomName,
+  type RoomsFrame,
   type ServerFrame,
   type WelcomeFrame,
 } from '@switchboard/protocol';
@@ -16,9 +21,9 @@ import { ClientError } from './client-error.js';
 import { Emitter, type Listener } from './emitter.js';
 import { EventOrder, gapOf } from './event-order.js';
 import type { ClientEvents } from './events.js';
-import { byteLength, checkNickname, limitsOf } from './limits.js';
+import { byteLength, checkNickname, checkRoom, limitsOf } from './limits.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
-import type { Acknowledgement } from './outbox.js';
+import type { Acknowledgement, Answer, OutgoingKind } from './outbox.js';
 import type { ProtocolVersion } from './protocol-codec.js';
 import { Sender } from './sender.js';
 import { Session, type ResumeFailure, type ResumePoint } from './session.js';
@@ -32,6 +37,10 @@ import { Transport, type ConnectionState } from './transport.js';
  * With protocol v2 (the default) it also resumes its session after a reconnect,
  * delivers broadcast events in seq order exactly once, and keeps every send() in
  * a bounded outbox, sent again with the same `ref` until the server acknowledges it.
+ *
+ * A connection is in one room at a time (`lobby` first): join() moves it, and
+ * the order of events is per room (see EventOrder). The recent lines of a room
+ * sent after a welcome or a joined are `history` events, never `message` ones.
  *
  * This class is the facade: it reads each frame and hands it to the part whose
  * job it is. The socket lifecycle and reconnects are the Transport's, how frames
@@ -49,7 +58,7 @@ export class SwitchboardClient {
 
   constructor(options: ClientOptions) {
     const resolved = resolveClientOptions(options);
-    this.session = new Session(resolved.nickname, resolved.resume);
+    this.session = new Session(resolved.nickname, resolved.room, resolved.resume);
     this.transport = new Transport(resolved, {
       hello: (codec) => this.session.hello(codec),
       message: (text, current) => this.receive(text, current),
@@ -71,6 +80,7 @@ export class SwitchboardClient {
         acked: (ack) => this.events.emit('acked', ack),
         rejected: (rejection) => {
           if (rejection.kind === 'nick' && !this.sender.hasPending('nick')) this.session.keepCurrentName();
+          if (rejection.kind === 'join' && !this.sender.hasPending('join')) this.session.keepCurrentRoom();
           this.events.emit('rejected', rejection);
         },
       },
@@ -102,7 +112,12 @@ export class SwitchboardClient {
     return this.transport.codec.version;
   }
 
-  /** The position of the last broadcast event delivered (or of the latest welcome). */
+  /** The room this connection is in (`lobby` on connecting), by the latest welcome or joined. */
+  get room(): RoomName | undefined {
+    return this.session.room;
+  }
+
+  /** The position, in the current room, of the last broadcast event delivered (or of the latest welcome or joined). */
   get position(): Position | undefined {
     return this.order.position;
   }
@@ -116,7 +131,7 @@ export class SwitchboardClient {
     return this.session.resumePoint;
   }
 
-  /** Frames not acknowledged yet (v2), or not written yet, waiting for their turn under the pace (v1). */
+  /** Frames not acknowledged yet (v2), or not written yet, waiting for their turn under the pace (v1); requests not answered yet. */
   get pending(): number {
     return this.sender.pending;
   }
@@ -211,12 +226,53 @@ export class SwitchboardClient {
     return done;
   }
 
-  /** What a person typed: `/nick NAME` renames, anything else is a chat line. */
-  submit(line: string): Promise<Acknowledgement | undefined> {
+  /**
+   * Move to another room (`#dev` or `dev`; names are lower-cased). Resolves with
+   * the `joined` frame once the server has moved the client: from then on its
+   * events are that room's, after that frame's position, with the room's recent
+   * lines first as `history` events. Rejects with the server's code (ROOM_LIMIT:
+   * the cluster has as many rooms as it may), or CLOSED. Throws ClientError at
+   * once for a name the server would refuse (ROOM_INVALID), and as send() does
+   * (NOT_OPEN, OUTBOX_FULL). The room is kept: after a reconnect that does not
+   * resume the session (a new one starts in `lobby`), the client joins it again.
+   */
+  join(room: string): Promise<JoinedFrame> {
+    const name = checkRoom(room);
+    const done = this.request('join', name);
+    this.session.wantRoom(name);
+    return done;
+  }
+
+  /** Who is in my room, cluster-wide: resolves with the `members` frame (at most MAX_MEMBERS_LISTED; `count` is the total). */
+  who(): Promise<MembersFrame> {
+    return this.request('who', '');
+  }
+
+  /** Which rooms have people in them, the fullest first: resolves with the `rooms` frame. */
+  rooms(): Promise<RoomsFrame> {
+    return this.request('rooms', '');
+  }
+
+  /**
+   * What a person typed: `/nick NAME` renames, `/join ROOM`, `/who` and `/rooms`
+   * ask (as join(), who(), rooms()), anything else is a chat line.
+   */
+  submit(line: string): Promise<Answer> {
     const parsed = parseClientText(line);
     if (!parsed.ok) throw new ClientError(parsed.error.code, parsed.error.message);
-    if (parsed.command.type === 'nick') return this.setNick(parsed.command.nickname);
-    return this.send(parsed.command.type === 'message' ? parsed.command.message : line);
+    const command = parsed.command;
+    switch (command.type) {
+      case 'nick':
+        return this.setNick(command.nickname);
+      case 'join':
+        return this.join(command.room);
+      case 'who':
+        return this.who();
+      case 'rooms':
+        return this.rooms();
+      case 'message':
+        return this.send(command.message);
+    }
   }
 
   /**
@@ -251,14 +307,26 @@ export class SwitchboardClient {
   }
 
   private dispatch(frame: ServerFrame): void {
+    const history = isHistory(frame);
     if (isBroadcastEvent(frame)) {
+      // Acknowledged wherever it is: a line sent just before a join is broadcast in the room left.
       if (frame.ref !== undefined && frame.id === this.id) this.sender.acknowledge(frame.ref, frame);
-      if (!this.inOrder(frame)) return;
+      if (!this.order.inRoom(frame)) return;
+      if (history ? !this.order.acceptHistory(frame) : !this.inOrder(frame)) return;
     }
     let failure: ResumeFailure | undefined;
     switch (frame.type) {
       case 'welcome':
         failure = this.welcomed(frame);
+        break;
+      case 'joined':
+        this.order.startAt(frame, frame.room);
+        this.session.joined(frame);
+        this.sender.answer(frame);
+        break;
+      case 'members':
+      case 'rooms':
+        this.sender.answer(frame);
         break;
       case 'nick_update':
         this.session.renamed(frame);
@@ -274,13 +342,24 @@ export class SwitchboardClient {
       default:
         break;
     }
-    if (isBroadcastEvent(frame)) this.session.delivered(frame);
+    if (isBroadcastEvent(frame) && !history) this.session.delivered(frame);
     this.events.emit('frame', frame);
-    (this.events.emit as (type: string, value: ServerFrame) => void)(frame.type, frame);
+    if (history) this.events.emit('history', frame);
+    else (this.events.emit as (type: string, value: ServerFrame) => void)(frame.type, frame);
     if (frame.type !== 'welcome') return;
     if (failure) this.events.emit('resumeFailed', failure);
     this.sender.resend();
     this.restoreNickname();
+    this.restoreRoom();
+  }
+
+  /** A request (join, who, rooms) through the outbox, as a line is: paced, with a ref, resent after a welcome. */
+  private request<K extends Exclude<OutgoingKind, 'message' | 'nick'>>(kind: K, text: string) {
+    const welcome = this.session.welcome;
+    if (welcome !== undefined && welcome.room === undefined) {
+      throw new ClientError('NOT_SUPPORTED', 'This server has no rooms (its welcome names none); nothing was sent.');
+    }
+    return this.sender.enqueue(kind, text);
   }
 
   /** Whether a broadcast event is new; duplicates are dropped, gaps and epoch changes reported. */
@@ -295,7 +374,7 @@ export class SwitchboardClient {
   /** Take the welcome: identity and resume point, the order's starting point, its limits, then open. */
   private welcomed(frame: WelcomeFrame): ResumeFailure | undefined {
     const failure = this.session.welcomed(frame, this.transport.codec);
-    if (frame.epoch !== undefined && frame.seq !== undefined) this.order.startAt({ epoch: frame.epoch, seq: frame.seq });
+    if (frame.epoch !== undefined && frame.seq !== undefined) this.order.startAt({ epoch: frame.epoch, seq: frame.seq }, frame.room);
     this.sender.welcomed(limitsOf(frame, this.maxMessageBytes));
     this.transport.welcomed();
     return failure;
@@ -316,4 +395,25 @@ export class SwitchboardClient {
       // Outbox full, or closed meanwhile: the next welcome tries again.
     }
   }
+
+  /**
+   * Go back to the room to be in after a welcome elsewhere: a new session (v2),
+   * or any new connection (v1), starts in `lobby`. A join still in the outbox was
+   * just sent again.
+   */
+  private restoreRoom(): void {
+    const wanted = this.session.roomToRestore();
+    if (wanted === undefined || this.state !== 'open' || this.session.welcome?.room === undefined) return;
+    if (this.sender.hasPending('join')) return;
+    try {
+      void this.sender.enqueue('join', wanted);
+    } catch {
+      // Outbox full, or closed meanwhile: the next welcome tries again.
+    }
+  }
+}
+
+/** A recent line sent after a welcome or a joined (`history: true`): shown as such, not news. */
+function isHistory(frame: ServerFrame): frame is MessageFrame & { readonly history: true } {
+  return frame.type === 'message' && frame.history === true;
 }

@@ -1,17 +1,30 @@
-import type { ServerFrame } from '@switchboard/protocol';
+import type { MessageFrame, ServerFrame } from '@switchboard/protocol';
 import type { Gap } from './event-order.js';
 import type { Acknowledgement } from './outbox.js';
 import type { Rejection } from './sender.js';
 import type { ResumeFailure } from './session.js';
 import type { CloseInfo, StateChange } from './transport.js';
 
-/** One event per server frame type, named after it, carrying that frame. */
+/**
+ * One event per server frame type, named after it, carrying that frame: `message`
+ * is a live chat line (history lines are `history` events), `joined` the move to
+ * a room, `members` and `rooms` the answers to who() and rooms().
+ */
 export type FrameEvents = { [F in ServerFrame as F['type']]: F };
 
 /** Everything a SwitchboardClient emits, by event name. */
 export type ClientEvents = FrameEvents & {
-  /** Every frame, whatever its type, before its own event. Duplicate broadcasts are dropped before it. */
+  /**
+   * Every frame, whatever its type, before its own event. Duplicate broadcasts,
+   * and those of a room the client has left, are dropped before it.
+   */
   frame: ServerFrame;
+  /**
+   * A recent chat line of the room, from before the client came (`history: true`):
+   * after a welcome or a joined, before the live events. In order, each once,
+   * never a `message` event, never a gap or a duplicate of the live order.
+   */
+  history: MessageFrame & { readonly history: true };
   /** Every state change, and every new reconnect attempt. */
   state: StateChange;
   /** Every connection that ends, deliberate or not. */

@@ -8,9 +8,12 @@ export type { Gap } from './event-order.js';
 export { backoffDelay, DEFAULT_RECONNECT, resolveReconnectOptions, type ReconnectOptions } from './backoff.js';
 export { ClientError, type ClientErrorCode } from './client-error.js';
 export { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion, type ResumeFrom } from './protocol-codec.js';
-export { type Acknowledgement, type OutgoingKind } from './outbox.js';
+export { type Acknowledgement, type Answer, type Answers, type BroadcastKind, type OutgoingKind } from './outbox.js';
 export { DEFAULT_LIMITS } from './limits.js';
-/** The protocol's own types, re-exported for SDK users: a place in the cluster's one order, the limits a server announces. */
-export type { ClientLimits, Position } from '@switchboard/protocol';
+/**
+ * The protocol's own types, re-exported for SDK users: a place in a room's one
+ * order, the limits a server announces, rooms and the answers about them.
+ */
+export type { ClientLimits, Position, RoomName, JoinedFrame, MembersFrame, RoomsFrame, MemberInfo, RoomInfo } from '@switchboard/protocol';
 export { SocketState, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 export type { Listener } from './emitter.js';

@@ -5,8 +5,10 @@ import {
   MESSAGE_BURST,
   MESSAGE_RATE_PER_SEC,
   codePointLength,
+  parseRoomName,
   validateNickname,
   type ClientLimits,
+  type RoomName,
   type WelcomeFrame,
 } from '@switchboard/protocol';
 import { ClientError } from './client-error.js';
@@ -51,6 +53,16 @@ export function checkNickname(nickname: string, limits: ClientLimits): string {
   if (error && error.code !== ErrorCode.NICK_TOO_LONG) throw new ClientError(error.code, error.message);
   if (/\s/u.test(nickname)) throw new ClientError(ErrorCode.NICK_INVALID, 'Nicknames are one word, without spaces.');
   return nickname;
+}
+
+/**
+ * The room a join asks for, as the server reads it (`#Dev` is `dev`), or
+ * ClientError ROOM_INVALID: 1 to 32 characters of a-z, 0-9, - and _.
+ */
+export function checkRoom(room: string): RoomName {
+  const result = parseRoomName(room);
+  if (!result.ok) throw new ClientError(result.error.code, result.error.message);
+  return result.room;
 }
 
 const encoder = new TextEncoder();

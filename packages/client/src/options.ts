@@ -1,5 +1,6 @@
+import { parseRoomName, type RoomName } from '@switchboard/protocol';
 import { resolveReconnectOptions, type ReconnectOptions } from './backoff.js';
-import { DEFAULT_LIMITS, checkNickname } from './limits.js';
+import { DEFAULT_LIMITS, checkNickname, checkRoom } from './limits.js';
 import { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion } from './protocol-codec.js';
 import type { ResumePoint } from './session.js';
 import { resolveWebSocket, type WebSocketConstructor } from './websocket-like.js';
@@ -16,6 +17,12 @@ export interface ClientOptions {
    * whose name differs (a new session), not after a resume, which keeps the name.
    */
   readonly nickname?: string;
+  /**
+   * A room to be in (`#dev` or `dev`): joined after the first welcome, and again
+   * after any welcome that puts the client elsewhere (a new session starts in
+   * `lobby`). Default: the room of `resume`, else wherever the server puts the client.
+   */
+  readonly room?: string;
   /** Protocol v2: a session to resume on the first connection (e.g. `resumePoint` saved before a page reload). */
   readonly resume?: ResumePoint;
   /** Retry timing, or false to never reconnect. Defaults in DEFAULT_RECONNECT. */
@@ -55,6 +62,7 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number | undefined;
   readonly random: () => number;
   readonly nickname: string | undefined;
+  readonly room: RoomName | undefined;
   readonly resume: ResumePoint | undefined;
 }
 
@@ -80,6 +88,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     maxOutbox: wholePositive(options.maxOutbox ?? DEFAULT_MAX_OUTBOX, 'maxOutbox'),
     nickname: options.nickname === undefined ? undefined : checkNickname(options.nickname, DEFAULT_LIMITS),
+    room: options.room === undefined ? undefined : checkRoom(options.room),
     resume: options.resume === undefined ? undefined : checkResumePoint(options.resume),
   };
 }
@@ -119,7 +128,8 @@ function checkResumePoint(given: ResumePoint): ResumePoint {
     typeof point.epoch === 'string' &&
     typeof point.since === 'number' &&
     Number.isSafeInteger(point.since) &&
-    point.since >= 0;
-  if (!ok) throw new TypeError('resume must be { session, id, epoch, since } as read from client.resumePoint');
+    point.since >= 0 &&
+    (point.room === undefined || (typeof point.room === 'string' && parseRoomName(point.room).ok));
+  if (!ok) throw new TypeError('resume must be { session, id, epoch, since } and an optional room name, as read from client.resumePoint');
   return given;
 }

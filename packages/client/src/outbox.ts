@@ -1,18 +1,41 @@
-import type { Epoch, Seq } from '@switchboard/protocol';
+import type { Epoch, JoinedFrame, MembersFrame, RoomName, RoomsFrame, Seq } from '@switchboard/protocol';
 import { ClientError } from './client-error.js';
 
-/** What a frame in the outbox asks for. */
-export type OutgoingKind = 'message' | 'nick';
+/**
+ * What a frame in the outbox asks for: a chat line or a rename (broadcast: settled
+ * by their echo), or a request the server answers to this client alone (a join,
+ * `who`, `rooms`: settled by its answer).
+ */
+export type OutgoingKind = 'message' | 'nick' | 'join' | 'who' | 'rooms';
+
+/** The kinds that are broadcast, and acknowledged by their echo. */
+export type BroadcastKind = 'message' | 'nick';
 
 /** A frame the server acknowledged: its echo (or an `ack`) stands at `seq`. */
 export interface Acknowledgement {
   readonly ref: string;
-  readonly kind: OutgoingKind;
+  readonly kind: BroadcastKind;
   /** The chat line, or the new nickname. */
   readonly text: string;
+  /** The room it was broadcast in (absent from servers without rooms). */
+  readonly room?: RoomName;
   readonly seq: Seq;
   readonly epoch: Epoch;
 }
+
+/**
+ * What each kind of frame settles with: a chat line or a rename with its
+ * acknowledgement (v2; undefined once written in v1), a request with its answer.
+ */
+export interface Answers {
+  readonly message: Acknowledgement | undefined;
+  readonly nick: Acknowledgement | undefined;
+  readonly join: JoinedFrame;
+  readonly who: MembersFrame;
+  readonly rooms: RoomsFrame;
+}
+
+export type Answer = Answers[OutgoingKind];
 
 /**
  * One frame waiting for its acknowledgement.
@@ -27,8 +50,8 @@ export interface OutboxEntry {
   state: 'unsent' | 'sent' | 'backoff';
   /** Retryable refusals so far. */
   refusals: number;
-  readonly done: Promise<Acknowledgement | undefined>;
-  resolve(ack: Acknowledgement | undefined): void;
+  readonly done: Promise<Answer>;
+  resolve(answer: Answer): void;
   reject(error: ClientError): void;
 }
 
@@ -62,9 +85,14 @@ export class Outbox {
     return ref === undefined ? undefined : this.entries.get(ref);
   }
 
-  /** Whether a rename is waiting for its acknowledgement. */
+  /** Whether a frame of this kind is waiting (a rename for its acknowledgement, a join for its answer...). */
   hasPending(kind: OutgoingKind): boolean {
     return this.list().some((e) => e.kind === kind);
+  }
+
+  /** The oldest frame of `kind` written and not settled: the one an answer without a `ref` (v1) is for. */
+  oldestSent(kind: OutgoingKind): OutboxEntry | undefined {
+    return this.list().find((e) => e.kind === kind && e.state === 'sent');
   }
 
   /** The next ref, without queuing anything (to measure a frame before adding it). */
@@ -72,8 +100,11 @@ export class Outbox {
     return `${this.prefix}-${this.counter + 1}`;
   }
 
-  /** Queue a frame; throws ClientError OUTBOX_FULL when `capacity` frames already wait. */
-  add(kind: OutgoingKind, text: string): OutboxEntry {
+  /**
+   * Queue a frame; throws ClientError OUTBOX_FULL when `capacity` frames already
+   * wait. Its promise settles with Answers[kind] (see settle()).
+   */
+  add<K extends OutgoingKind>(kind: K, text: string): OutboxEntry & { readonly done: Promise<Answers[K]> } {
     if (this.entries.size >= this.capacity) {
       throw new ClientError('OUTBOX_FULL', `${this.capacity} frames already wait for the server; nothing was sent.`);
     }
@@ -81,7 +112,7 @@ export class Outbox {
     const ref = `${this.prefix}-${this.counter}`;
     let resolve!: OutboxEntry['resolve'];
     let reject!: OutboxEntry['reject'];
-    const done = new Promise<Acknowledgement | undefined>((res, rej) => {
+    const done = new Promise<Answer>((res, rej) => {
       resolve = res;
       reject = rej;
     });
@@ -89,16 +120,14 @@ export class Outbox {
     done.catch(() => undefined);
     const entry: OutboxEntry = { ref, kind, text, state: 'unsent', refusals: 0, done, resolve, reject };
     this.entries.set(ref, entry);
-    return entry;
+    // The caller settles it with the answer of its kind (the Sender checks which answer fits which kind).
+    return entry as OutboxEntry & { readonly done: Promise<Answers[K]> };
   }
 
-  /** Acknowledged: resolve its promise and forget it. Returns the entry, if it was waiting. */
-  settle(ref: string, position: { seq: Seq; epoch: Epoch }): OutboxEntry | undefined {
-    const entry = this.entries.get(ref);
-    if (entry === undefined) return undefined;
-    this.entries.delete(ref);
-    entry.resolve({ ref, kind: entry.kind, text: entry.text, seq: position.seq, epoch: position.epoch });
-    return entry;
+  /** Acknowledged or answered: resolve its promise with `answer` (Answers[entry.kind]) and forget it. */
+  settle(entry: OutboxEntry, answer: Answer): void {
+    this.entries.delete(entry.ref);
+    entry.resolve(answer);
   }
 
   /** Written where nothing acknowledges (protocol v1): done once written. */

@@ -3,7 +3,11 @@ import {
   parseServerFrames,
   ProtocolError,
   SUBPROTOCOL_V2,
+  JOIN_COMMAND,
+  ROOMS_COMMAND,
+  WHO_COMMAND,
   type Epoch,
+  type RoomName,
   type Seq,
   type ServerFrame,
   type SessionToken,
@@ -18,6 +22,8 @@ export interface ResumeFrom {
   /** The last `seq` delivered to the application. */
   readonly since: Seq;
   readonly epoch: Epoch;
+  /** The room `since` and `epoch` belong to (each room has its own sequence); absent for servers without rooms. */
+  readonly room?: RoomName;
 }
 
 /**
@@ -37,14 +43,20 @@ export interface ProtocolCodec {
   encodeMessage(text: string, ref?: string): string;
   /** A rename. */
   encodeNick(nickname: string, ref?: string): string;
+  /** A move to another room (a name parseRoomName accepted). */
+  encodeJoin(room: RoomName, ref?: string): string;
+  /** Who is in my room. */
+  encodeWho(ref?: string): string;
+  /** Which rooms have people in them. */
+  encodeRooms(ref?: string): string;
   /** One text frame from the server, as the frames it carries, in order; undefined when it cannot be read. */
   decode(text: string): readonly ServerFrame[] | undefined;
 }
 
 /**
- * Protocol v1, the seed's: plain text frames, `/nick NAME` renames. A chat line
- * that itself starts with `/nick ` is therefore a rename, as in the seed. One
- * server frame per text frame.
+ * Protocol v1, the seed's: plain text frames, `/nick NAME` renames, `/join ROOM`,
+ * `/who` and `/rooms` ask. A chat line that itself starts with one of these
+ * commands is therefore that command, as in the seed. One server frame per text frame.
  */
 export const seedCodec: ProtocolCodec = {
   version: 'v1',
@@ -53,6 +65,9 @@ export const seedCodec: ProtocolCodec = {
   hello: () => undefined,
   encodeMessage: (text) => text,
   encodeNick: (nickname) => `/nick ${nickname}`,
+  encodeJoin: (room) => `${JOIN_COMMAND} ${room}`,
+  encodeWho: () => WHO_COMMAND,
+  encodeRooms: () => ROOMS_COMMAND,
   decode: (text) => unlessInvalid(() => [parseServerFrame(text)]),
 };
 
@@ -68,14 +83,21 @@ export const v2Codec: ProtocolCodec = {
   subprotocol: SUBPROTOCOL_V2,
   acknowledges: true,
   hello: (resume) => JSON.stringify(resume ? { type: 'hello', ...resume } : { type: 'hello' }),
-  encodeMessage: (message, ref) => JSON.stringify({ type: 'message', message, ...(ref === undefined ? {} : { ref }) }),
-  encodeNick: (nickname, ref) => JSON.stringify({ type: 'nick', nickname, ...(ref === undefined ? {} : { ref }) }),
+  encodeMessage: (message, ref) => v2Frame({ type: 'message', message }, ref),
+  encodeNick: (nickname, ref) => v2Frame({ type: 'nick', nickname }, ref),
+  encodeJoin: (room, ref) => v2Frame({ type: 'join', room }, ref),
+  encodeWho: (ref) => v2Frame({ type: 'who' }, ref),
+  encodeRooms: (ref) => v2Frame({ type: 'rooms' }, ref),
   decode: (text) => unlessInvalid(() => parseServerFrames(text)),
 };
 
 /** The codec the server picked, by the subprotocol it answered with. */
 export function pickCodec(codecs: readonly ProtocolCodec[], subprotocol: string): ProtocolCodec {
   return codecs.find((c) => c.subprotocol === subprotocol) ?? seedCodec;
+}
+
+function v2Frame(fields: { readonly type: string } & Record<string, string>, ref: string | undefined): string {
+  return JSON.stringify(ref === undefined ? fields : { ...fields, ref });
 }
 
 function unlessInvalid(parse: () => ServerFrame[]): ServerFrame[] | undefined {

@@ -1,8 +1,16 @@
-import { ErrorCode, type ClientLimits } from '@switchboard/protocol';
+import {
+  ErrorCode,
+  type AckFrame,
+  type BroadcastEvent,
+  type ClientLimits,
+  type JoinedFrame,
+  type MembersFrame,
+  type RoomsFrame,
+} from '@switchboard/protocol';
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { ClientError } from './client-error.js';
 import { checkFrameSize, frameSizeError } from './limits.js';
-import { Outbox, type Acknowledgement, type OutboxEntry, type OutgoingKind } from './outbox.js';
+import { Outbox, type Acknowledgement, type Answers, type OutboxEntry, type OutgoingKind } from './outbox.js';
 import type { ProtocolCodec } from './protocol-codec.js';
 import { TokenBucket } from './token-bucket.js';
 import type { ConnectionState } from './transport.js';
@@ -41,6 +49,14 @@ export interface SenderOptions {
 /** Refusals that say "not now" rather than "no": the frame is sent again after a delay. */
 const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([ErrorCode.BUS_UNAVAILABLE, ErrorCode.RATE_LIMITED]);
 
+/** Refusals only a join gets: one without a `ref` (v1) is for the oldest join written. */
+const JOIN_ERRORS: ReadonlySet<string> = new Set([ErrorCode.ROOM_INVALID, ErrorCode.ROOM_LIMIT]);
+
+/** A direct answer to a request, and the kind of request it answers. */
+export type RequestAnswer = JoinedFrame | MembersFrame | RoomsFrame;
+
+const ANSWERED_KIND = { joined: 'join', members: 'who', rooms: 'rooms' } as const satisfies Record<RequestAnswer['type'], OutgoingKind>;
+
 /**
  * Network jitter can bring frames to the server closer together than they were
  * sent. The local bucket is smaller than the server's by what the rate refills
@@ -54,7 +70,9 @@ const JITTER_ALLOWANCE_MS = 500;
  * announced rate and burst (a local token bucket, so a well-behaved application
  * is never refused with RATE_LIMITED). Every frame waits in the bounded outbox
  * until it is written (v1) or, v2, until the server acknowledges it (its echo,
- * or an `ack`); a "not now" refusal sends it again after a backoff, and every
+ * or an `ack`); a request (join, who, rooms) waits for its answer, in both
+ * protocols (v1 answers carry no `ref`: each is for the oldest request of its
+ * kind). A "not now" refusal sends a frame again after a backoff, and every
  * frame still waiting goes out again after each welcome.
  */
 export class Sender {
@@ -95,13 +113,14 @@ export class Sender {
   }
 
   /**
-   * Send a chat line or a rename; it goes out as soon as the pace allows. v1:
-   * NOT_OPEN unless open, resolves with undefined once written. v2: NOT_OPEN only
-   * when idle or closed (it waits while connecting or reconnecting), resolves
-   * with its acknowledgement. Either way MESSAGE_TOO_BIG past the limit, and
-   * OUTBOX_FULL when maxOutbox frames already wait.
+   * Send a chat line, a rename or a request; it goes out as soon as the pace
+   * allows. v1: NOT_OPEN unless open; a line or rename resolves with undefined
+   * once written. v2: NOT_OPEN only when idle or closed (it waits while
+   * connecting or reconnecting); a line or rename resolves with its
+   * acknowledgement. A request resolves with its answer. Either way
+   * MESSAGE_TOO_BIG past the limit, and OUTBOX_FULL when maxOutbox frames already wait.
    */
-  enqueue(kind: OutgoingKind, text: string): Promise<Acknowledgement | undefined> {
+  enqueue<K extends OutgoingKind>(kind: K, text: string): Promise<Answers[K]> {
     const state = this.link.state;
     if (!this.link.codec.acknowledges && state !== 'open') {
       throw new ClientError('NOT_OPEN', `Not connected (${state}); nothing was sent.`);
@@ -130,12 +149,36 @@ export class Sender {
     this.flush();
   }
 
-  /** The server broadcast (or had broadcast) the frame with this ref at `position`. */
-  acknowledge(ref: string, position: Pick<Acknowledgement, 'seq' | 'epoch'>): void {
-    const entry = this.outbox.settle(ref, position);
+  /**
+   * The server broadcast (the echo) or had broadcast (an `ack`) the frame with
+   * this ref: a chat line or rename is acknowledged. A join is settled by an
+   * `ack` too (a join carried out before a reconnect, retried): with a `joined`
+   * made of it. Any other pairing (the ref of a join on a presence notice) is not
+   * an answer.
+   */
+  acknowledge(ref: string, frame: BroadcastEvent | AckFrame): void {
+    const entry = this.outbox.get(ref);
     if (entry === undefined) return;
-    this.clearRetry(ref);
-    this.handlers.acked({ ref, kind: entry.kind, text: entry.text, seq: position.seq, epoch: position.epoch });
+    // Servers older than rooms send no room.
+    const position = { ...('room' in frame && { room: frame.room }), seq: frame.seq, epoch: frame.epoch };
+    if (entry.kind === 'message' || entry.kind === 'nick') {
+      const ack: Acknowledgement = { ref, kind: entry.kind, text: entry.text, ...position };
+      this.settle(entry, ack);
+      this.handlers.acked(ack);
+    } else if (entry.kind === 'join' && frame.type === 'ack') {
+      const { id, nickname, message } = frame;
+      this.settle(entry, { type: 'joined', id, nickname, message, room: frame.room, seq: frame.seq, epoch: frame.epoch, ref });
+    }
+  }
+
+  /**
+   * A direct answer (`joined`, `members`, `rooms`): it settles the request with
+   * its ref, or, without one (v1), the oldest request of its kind written.
+   */
+  answer(frame: RequestAnswer): void {
+    const kind = ANSWERED_KIND[frame.type];
+    const entry = frame.ref === undefined ? this.outbox.oldestSent(kind) : this.outbox.get(frame.ref);
+    if (entry?.kind === kind) this.settle(entry, frame);
   }
 
   /**
@@ -143,7 +186,7 @@ export class Sender {
    * delay; any other fails it. False when `ref` names no frame waiting here.
    */
   refused(ref: string | undefined, code: string, message: string): boolean {
-    const entry = this.outbox.get(ref);
+    const entry = ref === undefined && JOIN_ERRORS.has(code) ? this.outbox.oldestSent('join') : this.outbox.get(ref);
     if (entry === undefined) return false;
     const retry = this.options.sendRetry;
     if (RETRYABLE_ERRORS.has(code) && entry.refusals < retry.maxAttempts) {
@@ -198,7 +241,8 @@ export class Sender {
       } catch {
         return; // closed meanwhile: the next welcome sends it
       }
-      if (codec.acknowledges) entry.state = 'sent';
+      // Without acknowledgements a line or rename is done once written; a request still waits for its answer.
+      if (codec.acknowledges || !isBroadcastKind(entry.kind)) entry.state = 'sent';
       else this.outbox.written(entry);
     }
   }
@@ -212,6 +256,11 @@ export class Sender {
       },
       Math.max(1, this.bucket.waitMs()),
     );
+  }
+
+  private settle(entry: OutboxEntry, answer: Answers[OutgoingKind]): void {
+    this.outbox.settle(entry, answer);
+    this.clearRetry(entry.ref);
   }
 
   private reject(entry: OutboxEntry, error: ClientError): void {
@@ -233,5 +282,20 @@ function pacing(limits: ClientLimits): TokenBucket {
 }
 
 function encode(codec: ProtocolCodec, kind: OutgoingKind, text: string, ref?: string): string {
-  return kind === 'nick' ? codec.encodeNick(text, ref) : codec.encodeMessage(text, ref);
+  switch (kind) {
+    case 'message':
+      return codec.encodeMessage(text, ref);
+    case 'nick':
+      return codec.encodeNick(text, ref);
+    case 'join':
+      return codec.encodeJoin(text, ref);
+    case 'who':
+      return codec.encodeWho(ref);
+    case 'rooms':
+      return codec.encodeRooms(ref);
+  }
+}
+
+function isBroadcastKind(kind: OutgoingKind): kind is 'message' | 'nick' {
+  return kind === 'message' || kind === 'nick';
 }

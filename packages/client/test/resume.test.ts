@@ -1,32 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WebSocket } from 'ws';
 import type { BroadcastEvent } from '@switchboard/protocol';
 import { ChatClient, EventLog, GatewayProcess, RedisServer, watch } from '@switchboard/testkit';
 import { SwitchboardClient, type ClientEvents } from '../src/index.js';
+import { balancer, type Balancer } from './balancer.js';
 
 /** Short timings, so a drop is resumed well within the grace period and a drain is quick. */
 const TIMINGS = { RESUME_GRACE_MS: '10000', LEASE_TTL_MS: '3000', SWEEP_INTERVAL_MS: '200', DRAIN_DELAY_MS: '200' };
 const WAIT_MS = 20_000;
 
-/**
- * A stand-in for the load balancer: every socket the SDK opens goes to the node
- * the test points it at now, whatever URL the SDK asked for. The sockets are kept
- * so a test can cut one.
- */
-function balancer(first: string) {
-  const state = { target: first, sockets: [] as WebSocket[] };
-  class Balanced extends WebSocket {
-    constructor(_url: string, protocols?: string | string[]) {
-      super(state.target, protocols);
-      state.sockets.push(this);
-    }
-  }
-  return Object.assign(state, { WebSocket: Balanced });
-}
-
 /** The SDK over the stand-in balancer, with every delivered broadcast recorded. */
-function sdkClient(lb: ReturnType<typeof balancer>) {
+function sdkClient(lb: Balancer) {
   const client = new SwitchboardClient({
     url: 'ws://balancer.invalid/ws',
     WebSocket: lb.WebSocket,

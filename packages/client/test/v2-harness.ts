@@ -46,6 +46,8 @@ export interface WelcomeFields {
   resumed?: boolean;
   node?: string;
   limits?: ClientLimits;
+  /** The room the welcome names; none (a server without rooms) unless given. */
+  room?: string;
 }
 
 /** The welcome a v2 server sends, with defaults for every field not given. */
@@ -59,8 +61,21 @@ export function welcomeFrame(fields: WelcomeFields = {}): Record<string, unknown
     resumed = false,
     node = 'gw-1',
     limits,
+    room,
   } = fields;
-  return { type: 'welcome', id, nickname, node, message: `Welcome, ${nickname}!`, session, epoch, seq, resumed, ...(limits && { limits }) };
+  return {
+    type: 'welcome',
+    id,
+    nickname,
+    node,
+    message: `Welcome, ${nickname}!`,
+    session,
+    epoch,
+    seq,
+    resumed,
+    ...(limits && { limits }),
+    ...(room !== undefined && { room }),
+  };
 }
 
 /** Open the socket as a v2 server would and check the client's hello; returns the hello. */

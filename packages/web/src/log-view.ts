@@ -1,4 +1,4 @@
-import type { ClientId, ServerFrame } from '@switchboard/protocol';
+import type { ClientId, RoomName, ServerFrame } from '@switchboard/protocol';
 
 /** What an entry in the message list is, and so how it looks. */
 export type EntryKind = 'message' | 'notice' | 'nick' | 'error' | 'system';
@@ -11,8 +11,12 @@ export interface Entry {
   /** The speaker, for chat lines. */
   readonly nickname?: string;
   readonly senderId?: ClientId;
-  /** connected / disconnected, for notices. */
+  /** connected, disconnected, joined, left, summary, for notices; joined for the page's own move to a room. */
   readonly event?: string;
+  /** A recent line of the room from before the page came (`history: true`): shown apart, as earlier. */
+  readonly history?: boolean;
+  /** The room the entry belongs to, when it has one. */
+  readonly room?: RoomName;
 }
 
 /** Consecutive lines from one sender within this long share one heading. */
@@ -27,9 +31,19 @@ const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', tim
 export function entryOf(frame: ServerFrame): Entry | undefined {
   switch (frame.type) {
     case 'message':
-      return { kind: 'message', text: frame.message, time: frame.time, nickname: frame.nickname, senderId: frame.id };
+      return {
+        kind: 'message',
+        text: frame.message,
+        time: frame.time,
+        nickname: frame.nickname,
+        senderId: frame.id,
+        room: frame.room,
+        ...(frame.history === true && { history: true }),
+      };
     case 'notification':
       return { kind: 'notice', text: frame.message, time: frame.time, event: frame.event };
+    case 'joined':
+      return { kind: 'system', text: frame.message, time: Date.now(), event: 'joined', room: frame.room };
     case 'nick_update':
       return { kind: 'nick', text: frame.message, time: frame.time };
     case 'welcome':
@@ -43,10 +57,14 @@ export function entryOf(frame: ServerFrame): Entry | undefined {
 
 /**
  * The message list. Every piece of user text goes in with textContent: never
- * parsed as HTML, whatever it contains.
+ * parsed as HTML, whatever it contains. A run of history lines (a room's recent
+ * lines, from before the page came) is set apart: a divider "Earlier in #room"
+ * before it, the lines muted, and a divider "Now" before the first live entry after it.
  */
 export class LogView {
-  private last: { senderId?: ClientId; time: number; kind: EntryKind } | undefined;
+  private last: { senderId?: ClientId; time: number; kind: EntryKind; history: boolean } | undefined;
+  /** Whether the latest entry was a history line: the next live one gets the "Now" divider. */
+  private inHistory = false;
 
   constructor(
     private readonly list: HTMLOListElement,
@@ -55,14 +73,24 @@ export class LogView {
 
   add(entry: Entry): void {
     const stick = this.atBottom();
+    const history = entry.history === true;
+    if (history !== this.inHistory) {
+      this.divider(history ? `Earlier${entry.room === undefined ? '' : ` in #${entry.room}`}` : 'Now', history ? 'earlier' : 'now');
+      this.inHistory = history;
+    }
     const item = document.createElement('li');
     item.className = `entry entry--${entry.kind}`;
     item.dataset.kind = entry.kind;
     if (entry.event) item.dataset.event = entry.event;
+    if (history) {
+      item.classList.add('entry--history');
+      item.dataset.history = 'true';
+    }
 
     const continues =
       entry.kind === 'message' &&
       this.last?.kind === 'message' &&
+      this.last.history === history &&
       this.last.senderId === entry.senderId &&
       entry.time - this.last.time < GROUP_WINDOW_MS;
     if (continues) item.classList.add('entry--cont');
@@ -82,8 +110,21 @@ export class LogView {
     item.append(text);
 
     this.list.append(item);
-    this.last = { senderId: entry.senderId, time: entry.time, kind: entry.kind };
+    this.last = { senderId: entry.senderId, time: entry.time, kind: entry.kind, history };
     if (stick) item.scrollIntoView({ block: 'end' });
+  }
+
+  /** A separator line in the list: `earlier` before history lines, `now` before the live ones after them. */
+  private divider(text: string, which: 'earlier' | 'now'): void {
+    const item = document.createElement('li');
+    item.className = `divider divider--${which}`;
+    item.dataset.divider = which;
+    item.setAttribute('role', 'separator');
+    const label = document.createElement('span');
+    label.textContent = text;
+    item.append(label);
+    this.list.append(item);
+    this.last = undefined;
   }
 
   private atBottom(): boolean {

@@ -1,12 +1,15 @@
 /**
  * The chat page: wires the DOM in index.html to a SwitchboardClient. The page
  * connects to the gateway that served it, on `/ws`, with protocol v2: a reload
- * or a network blip resumes the session (same name, the missed lines, no
+ * or a network blip resumes the session (same name, room, the missed lines, no
  * connect/disconnect notices), from the resume point kept in sessionStorage.
+ * Beside the messages: who is in the room (live) and the rooms there are.
  */
-import { ClientError, SwitchboardClient, type ResumePoint, type StateChange } from '@switchboard/client';
-import { CloseCode, validateNickname } from '@switchboard/protocol';
+import { ClientError, SwitchboardClient, type Answer, type ResumePoint, type StateChange } from '@switchboard/client';
+import { CloseCode, ErrorCode, parseRoomName, validateNickname } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
+import { MemberList } from './members.js';
+import { SidePanel } from './side-panel.js';
 
 const NICK_KEY = 'switchboard.nickname';
 /** Per tab: two tabs are two sessions. */
@@ -29,10 +32,23 @@ const compose = $<HTMLFormElement>('compose');
 const textInput = $<HTMLInputElement>('text');
 const counter = $<HTMLElement>('counter');
 const hint = $<HTMLElement>('hint');
+const roomName = $<HTMLElement>('room-name');
+const roomForm = $<HTMLFormElement>('room-form');
+const roomInput = $<HTMLInputElement>('room');
+const side = $<HTMLElement>('side');
+const peopleToggle = $<HTMLButtonElement>('people-toggle');
 
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
 const client = newClient();
 const log = new LogView($<HTMLOListElement>('log'), () => client.id);
+const members = new MemberList();
+const panel = new SidePanel(
+  { peopleTitle: $<HTMLElement>('people-title'), members: $<HTMLUListElement>('members'), rooms: $<HTMLUListElement>('rooms') },
+  () => client.id,
+  (room) => joinRoom(room),
+);
+/** One question of each kind in flight at a time; another asked meanwhile is asked once it is answered. */
+const asking = { who: false, whoAgain: false, rooms: false };
 
 let lastSent = '';
 let unread = 0;
@@ -48,15 +64,23 @@ client.on('frame', (frame) => {
   const shown = !(frame.type === 'welcome' && frame.resumed) && !(frame.type === 'error' && frame.ref !== undefined);
   const entry = shown ? entryOf(frame) : undefined;
   if (entry) log.add(entry);
-  if (frame.type === 'message' && document.hidden) {
+  if (frame.type === 'message' && frame.history !== true && document.hidden) {
     unread += 1;
-    document.title = `(${unread}) ${baseTitle}`;
+    showTitle();
   }
 });
 client.on('welcome', () => {
   showNickname();
   showLimits();
+  enteredRoom();
 });
+// A move to another room: its people, and the rooms' counts, afresh.
+client.on('joined', () => enteredRoom());
+client.on('members', (frame) => {
+  if (members.answer(frame)) panel.showMembers(members);
+});
+client.on('rooms', (frame) => panel.showRooms(frame.rooms, client.room));
+client.on('notification', (frame) => presence(members.change(frame)));
 client.on('close', ({ code }) => {
   // Another tab or window (a duplicated tab copies this one's session) resumed
   // this session: it is theirs now. This tab becomes a new person, not a rival
@@ -65,13 +89,17 @@ client.on('close', ({ code }) => {
 });
 client.on('resumeFailed', () => missedNotice());
 client.on('gap', () => missedNotice());
-client.on('rejected', ({ error }) => {
+client.on('rejected', ({ kind, error }) => {
   if (error.code === 'CLOSED') return;
   log.add({ kind: 'error', text: error.message, time: Date.now() });
   say(error.message);
+  if (error.code === ErrorCode.NICK_TAKEN) invalid(nickInput, true);
+  if (kind === 'join') invalid(roomInput, true);
 });
 client.on('nick_update', (frame) => {
+  presence(members.change(frame));
   if (frame.id !== client.id) return;
+  invalid(nickInput, false);
   showNickname();
   try {
     localStorage.setItem(NICK_KEY, frame.nickname);
@@ -85,7 +113,7 @@ compose.addEventListener('submit', (event) => {
   event.preventDefault();
   const line = textInput.value;
   if (line.trim() === '') return;
-  if (act(() => client.submit(line))) {
+  if (act(() => showAnswer(client.submit(line)))) {
     lastSent = line;
     textInput.value = '';
     updateCounter();
@@ -96,6 +124,16 @@ nickForm.addEventListener('submit', (event) => {
   event.preventDefault();
   if (act(() => client.setNick(nickInput.value.trim()))) textInput.focus();
 });
+nickInput.addEventListener('input', () => invalid(nickInput, false));
+
+roomForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  joinRoom(roomInput.value);
+});
+roomInput.addEventListener('input', () => invalid(roomInput, false));
+$<HTMLButtonElement>('rooms-refresh').addEventListener('click', () => askRooms());
+
+peopleToggle.addEventListener('click', () => showSide(side.dataset.open !== 'true'));
 
 textInput.addEventListener('keydown', (event) => {
   if (event.key === 'ArrowUp' && textInput.value === '' && lastSent !== '') {
@@ -119,7 +157,7 @@ document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;
   client.reconnectNow(); // a phone waking up should not wait out a long backoff
   unread = 0;
-  document.title = baseTitle;
+  showTitle();
 });
 
 void client.connect().catch(() => undefined); // failures show as state changes
@@ -135,6 +173,123 @@ function act(call: () => unknown): boolean {
     say(err.code === 'NOT_OPEN' ? 'Not connected right now: your text is kept, try again in a moment.' : err.message);
     return false;
   }
+}
+
+/** Join a room typed or picked; a name the server would refuse is said at once, and kept to be corrected. */
+function joinRoom(room: string): void {
+  const parsed = parseRoomName(room);
+  if (parsed.ok && parsed.room === client.room) {
+    roomInput.value = '';
+    showSide(false);
+    return;
+  }
+  if (act(() => client.join(room))) {
+    roomInput.value = '';
+    invalid(roomInput, false);
+    showSide(false);
+    textInput.focus();
+  } else {
+    invalid(roomInput, true);
+  }
+}
+
+/** `/who` and `/rooms` typed in the message box: their answers go in the list, as a line. */
+function showAnswer(answer: Promise<Answer>): void {
+  void answer.then(
+    (frame) => {
+      if (frame !== undefined && 'type' in frame && (frame.type === 'members' || frame.type === 'rooms')) {
+        log.add({ kind: 'system', event: frame.type, text: frame.message, time: Date.now() });
+      }
+    },
+    () => undefined, // a refusal is the 'rejected' event's
+  );
+}
+
+/** After a welcome or a joined: the room's name, its people asked for, and the rooms. */
+function enteredRoom(): void {
+  const room = client.room;
+  if (room === undefined) return;
+  roomName.textContent = `#${room}`;
+  showTitle();
+  members.enter(room);
+  panel.showMembers(members);
+  askMembers();
+  askRooms();
+}
+
+/** A notice or rename changed the people of the room, or says to ask for them again (a summary). */
+function presence(result: ReturnType<MemberList['change']>): void {
+  if (result === 'changed') panel.showMembers(members);
+  if (result === 'ask') askMembers();
+}
+
+/** Who is in the room: one question at a time, another once it is answered when asked for meanwhile. */
+function askMembers(): void {
+  if (asking.who) {
+    asking.whoAgain = true;
+    return;
+  }
+  asking.who = true;
+  members.asking();
+  ask(
+    () => client.who(),
+    () => members.abandoned(),
+    () => {
+      asking.who = false;
+      if (asking.whoAgain) {
+        asking.whoAgain = false;
+        askMembers();
+      }
+    },
+  );
+}
+
+function askRooms(): void {
+  if (asking.rooms) return;
+  asking.rooms = true;
+  ask(
+    () => client.rooms(),
+    () => undefined,
+    () => {
+      asking.rooms = false;
+    },
+  );
+}
+
+/** Ask the server (the answer is handled by its event); `failed` when it will not be answered, `settled` either way. */
+function ask(question: () => Promise<unknown>, failed: () => void, settled: () => void): void {
+  let answer: Promise<unknown>;
+  try {
+    answer = question();
+  } catch {
+    failed();
+    settled();
+    return;
+  }
+  void answer.catch(failed).finally(settled);
+}
+
+/** Open or close the side panel (a phone shows it over the messages); opened, its rooms are asked for afresh. */
+function showSide(open: boolean): void {
+  side.dataset.open = String(open);
+  peopleToggle.setAttribute('aria-expanded', String(open));
+  if (open) askRooms();
+}
+
+/**
+ * Mark a field as refused (a taken nickname, a room that cannot be joined: the
+ * hint and the message list say why), or as fine again. Focus stays where the
+ * person is: a refusal can come long after they moved on.
+ */
+function invalid(input: HTMLInputElement, refused: boolean): void {
+  if (refused) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+/** The tab's title: the room, and how many lines came while it was hidden. */
+function showTitle(): void {
+  const room = client.room === undefined ? '' : `#${client.room} · `;
+  document.title = `${unread > 0 ? `(${unread}) ` : ''}${room}${baseTitle}`;
 }
 
 function say(text: string): void {

@@ -1,99 +1,14 @@
 import assert from 'node:assert/strict';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { ClientLimits } from '@switchboard/protocol';
+import { NOON, WAIT_MS, launchChromium, openPage, server } from './fake-gateway-page.js';
 
-/** Debian's chromium, as in page.test.ts; playwright never downloads a browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** The built page (npm run build): index.html, app.js, style.css. */
-const PUBLIC = fileURLToPath(new URL('../../../services/gateway/public/', import.meta.url));
-const ORIGIN = 'http://page.test';
-const WAIT_MS = 10_000;
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
-/** 12:03:04 UTC on 1 January 2026; the pages run in UTC. */
-const NOON = Date.UTC(2026, 0, 1, 12, 3, 4);
 
-/**
- * Installed in the page before its own script: a WebSocket that goes nowhere,
- * and `__server`, a v2 gateway the test drives with page.evaluate. It opens every
- * socket with `switchboard.v2` and broadcasts each line or rename the page sends
- * back to it, with its ref, as a gateway does.
- */
-const FAKE_GATEWAY = `(() => {
-  let socket;
-  let seq = 10;
-  let refusal;
-  const me = { id: 'id-me', nickname: 'me' };
-  class FakeWebSocket {
-    constructor(url, protocols) {
-      Object.assign(this, { url, protocols, readyState: 0, protocol: '', sent: [], onopen: null, onmessage: null, onclose: null, onerror: null });
-      socket = this;
-      setTimeout(() => { this.readyState = 1; this.protocol = 'switchboard.v2'; this.onopen?.({}); });
-    }
-    send(data) {
-      if (this.readyState !== 1) throw new Error('not open');
-      this.sent.push(data);
-      const f = JSON.parse(data);
-      if (f.type !== 'hello' && refusal) {
-        server.answer({ type: 'error', ...me, ...refusal, ref: f.ref });
-        refusal = undefined;
-        return;
-      }
-      if (f.type === 'message') server.answer({ type: 'message', ...me, message: f.message, ref: f.ref, time: ${NOON}, seq: ++seq, epoch: 'e' });
-      if (f.type === 'nick') {
-        server.answer({ type: 'nick_update', ...me, nickname: f.nickname, previous: me.nickname, message: 'Client ' + me.nickname + ' changed to ' + f.nickname, ref: f.ref, time: ${NOON}, seq: ++seq, epoch: 'e' });
-        me.nickname = f.nickname;
-      }
-    }
-    close(code, reason) {
-      this.readyState = 3;
-      setTimeout(() => this.onclose?.({ code: code ?? 1005, reason: reason ?? '' }));
-    }
-  }
-  const server = {
-    welcome: (limits) => server.frame({ type: 'welcome', ...me, message: 'Welcome, me! Type /nick NAME to change your name.', node: 'gw-fake', session: 's', epoch: 'e', seq, resumed: false, ...(limits ? { limits } : {}) }),
-    frame: (frame) => socket.onmessage?.({ data: JSON.stringify(frame) }),
-    /** What the gateway answers comes later, over the network, never inside the page's send(). */
-    answer: (frame) => setTimeout(() => server.frame(frame)),
-    nextSeq: () => ++seq,
-    sent: () => socket.sent.slice(1),
-    ready: () => socket?.readyState === 1,
-    refuseNext: (code, message) => { refusal = { code, message }; },
-  };
-  window.WebSocket = FakeWebSocket;
-  window.__server = server;
-})();`;
-
-/** What FAKE_GATEWAY puts on the page, as the test sees it. */
-interface FakeServer {
-  welcome(limits?: ClientLimits): void;
-  frame(frame: Record<string, unknown>): void;
-  nextSeq(): number;
-  sent(): string[];
-  ready(): boolean;
-  /** Answer the next frame the page sends with this error, carrying its ref. */
-  refuseNext(code: string, message: string): void;
-}
-
-type Call = { [K in keyof FakeServer]: [K, Parameters<FakeServer[K]>] }[keyof FakeServer];
-
-/** Call a method of the page's fake gateway. */
-function server<C extends Call>(page: Page, ...[method, args]: C): Promise<unknown> {
-  return page.evaluate(
-    ([m, a]) => {
-      const fake = (globalThis as unknown as { __server: Record<string, (...rest: unknown[]) => unknown> }).__server;
-      return fake[m]!(...a);
-    },
-    [method, args] as [string, unknown[]],
-  );
-}
-
-/** A broadcast from someone else, at NOON unless told. */
+/** A broadcast from someone else (bob, at NOON, unless told). */
 async function broadcast(page: Page, frame: Record<string, unknown>): Promise<void> {
-  const seq = (await server(page, 'nextSeq', [])) as number;
-  await server(page, 'frame', [{ id: 'id-bob', nickname: 'bob', time: NOON, epoch: 'e', seq, ...frame }]);
+  await server(page, 'broadcast', [frame]);
 }
 
 /**
@@ -106,30 +21,10 @@ describe('the chat page rendering frames from a fake gateway', () => {
   const problems: string[] = [];
 
   /** The page, open and welcomed with `limits` (none: an older gateway that announces none). */
-  async function open(limits?: ClientLimits): Promise<Page> {
-    const context = await browser.newContext({ timezoneId: 'UTC', locale: 'en-GB' });
-    await context.route(`${ORIGIN}/**`, (route) => {
-      const path = new URL(route.request().url()).pathname;
-      const file = path === '/' ? 'index.html' : path.slice(1);
-      const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
-      return route.fulfill({ path: join(PUBLIC, file), contentType: types[extname(file)] ?? 'application/octet-stream' });
-    });
-    await context.addInitScript(FAKE_GATEWAY);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => msg.type() === 'error' && problems.push(`console: ${msg.text()}`));
-    await page.goto(`${ORIGIN}/`);
-    await page.waitForFunction(() => (globalThis as unknown as { __server: FakeServer }).__server.ready(), undefined, { timeout: WAIT_MS });
-    await server(page, 'welcome', limits ? [limits] : []);
-    await page.locator('#status[data-state="open"]').waitFor({ timeout: WAIT_MS });
-    return page;
-  }
+  const open = (limits?: ClientLimits): Promise<Page> => openPage(browser, problems, limits ? { limits } : {});
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -4,14 +4,11 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { GatewayProcess, LocalCluster, RedisServer, freePort, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
+import { WAIT_MS, entry, launchChromium, openConnected, say, waitState } from './page-steps.js';
 
-/** Debian's chromium (CI installs it with apt); playwright never downloads a browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
-const WAIT_MS = 20_000;
 /**
  * Protocol v2 keeps a dropped session this long (ms) before the others hear the
  * leave: long enough for a node restart and a reload, short enough to see a
@@ -36,22 +33,15 @@ describe('the chat page in Chromium, across two gateways', () => {
   const startB = () => GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-b', PORT: String(portB), ...GRACE } });
 
   /** A page in its own context (its own storage), on `node`, failing the test on any script error. */
-  async function open(node: GatewayProcess, viewport = { width: 1100, height: 720 }): Promise<Page> {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => msg.type() === 'error' && problems.push(`console: ${msg.text()}`));
-    await page.goto(node.httpUrl);
-    await waitState(page, 'open');
-    return page;
-  }
+  const open = (node: GatewayProcess, viewport = { width: 1100, height: 720 }): Promise<Page> =>
+    openConnected(browser, node.httpUrl, problems, { viewport });
 
   before(async () => {
     redis = await RedisServer.start();
     portB = await freePort();
     nodeA = await GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'web-a', ...GRACE } });
     nodeB = await startB();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     await mkdir(SHOTS, { recursive: true });
   });
 
@@ -275,10 +265,7 @@ describe('the chat page over https:// through the load balancer', () => {
     cluster = await LocalCluster.start({ gateways: 2, tlsCert: certs.pemFile });
     await cluster.waitForBackends();
     const spki = new X509Certificate(readFileSync(certs.certFile)).publicKey.export({ type: 'spki', format: 'der' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`],
-    });
+    browser = await launchChromium([`--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`]);
     await mkdir(SHOTS, { recursive: true });
   });
 
@@ -310,20 +297,3 @@ describe('the chat page over https:// through the load balancer', () => {
     assert.deepEqual(problems, []);
   });
 });
-
-async function waitState(page: Page, state: string): Promise<void> {
-  await page.locator(`#status[data-state="${state}"]`).waitFor({ timeout: WAIT_MS });
-}
-
-/** Type a line in the message box and press Enter. */
-async function say(page: Page, text: string): Promise<void> {
-  await page.locator('#text').fill(text);
-  await page.locator('#text').press('Enter');
-}
-
-/** The first entry of `kind` in the message list whose text matches, once it is there. */
-async function entry(page: Page, kind: string, text: RegExp, timeout = WAIT_MS) {
-  const found = page.locator(`#log li[data-kind="${kind}"]`).filter({ hasText: text }).first();
-  await found.waitFor({ timeout });
-  return found;
-}
