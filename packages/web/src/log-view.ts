@@ -82,6 +82,7 @@ export class LogView {
     item.className = `entry entry--${entry.kind}`;
     item.dataset.kind = entry.kind;
     if (entry.event) item.dataset.event = entry.event;
+    if (entry.room !== undefined) item.dataset.room = entry.room;
     if (history) {
       item.classList.add('entry--history');
       item.dataset.history = 'true';

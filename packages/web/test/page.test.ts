@@ -177,12 +177,15 @@ describe('the chat page in Chromium, across two gateways', () => {
       'no disconnect or connect notice',
     );
 
-    // A session that cannot be resumed (here: a forged token) says so, and takes the name back.
+    // A session that cannot be resumed (here: a forged token, once the real one has ended, so that its name
+    // is free again: names are unique) says so, and takes the name back.
     await page.evaluate(`(() => {
       const saved = JSON.parse(sessionStorage.getItem('switchboard.session'));
       sessionStorage.setItem('switchboard.session', JSON.stringify({ ...saved, session: 'not-a-real-session-token' }));
     })()`);
-    await page.reload();
+    await page.goto('about:blank');
+    await entry(other, 'notice', /reloader has disconnected/, LEAVE_WAIT_MS);
+    await page.goto(nodeA.httpUrl);
     await waitState(page, 'open');
     await entry(page, 'system', /you may have missed messages/);
     await other

@@ -101,14 +101,14 @@ describe('the chat page with rooms, across two gateways', () => {
 
     const dee = await open(nodeB);
     await joinRoom(dee, 'archive');
-    await dee.locator('#log li[data-divider="earlier"]').waitFor({ timeout: WAIT_MS });
-    const earlier = dee.locator('#log li[data-history="true"]');
+    await dee.locator('#log li[data-divider="earlier"]').filter({ hasText: 'Earlier in #archive' }).waitFor({ timeout: WAIT_MS });
+    const earlier = dee.locator('#log li[data-history="true"][data-room="archive"]');
     await earlier.filter({ hasText: 'second of old' }).waitFor({ timeout: WAIT_MS });
     assert.deepEqual(await earlier.locator('.text').allInnerTexts(), ['first of old', 'second of old']);
     await say(cy, 'new since dee came');
     const live = await entry(dee, 'message', /new since dee came/);
     assert.equal(await live.getAttribute('data-history'), null);
-    await dee.locator('#log li[data-divider="now"]').waitFor({ timeout: WAIT_MS });
+    await dee.locator('#log li[data-divider="now"]').last().waitFor({ timeout: WAIT_MS });
     await Promise.all([cy.context().close(), dee.context().close()]);
     assert.deepEqual(problems, []);
   });
@@ -119,7 +119,7 @@ describe('the chat page with rooms, across two gateways', () => {
     await rename(first, 'Unique');
     await second.locator('#nick').fill('unique');
     await second.locator('#nick').press('Enter');
-    await entry(second, 'error', new RegExp(ERROR_SENTENCES.NICK_TAKEN.slice(0, 24)));
+    await entry(second, 'error', new RegExp(escapeRegExp(ERROR_SENTENCES.NICK_TAKEN.slice(0, 24))));
     assert.equal(await second.locator('#nick').getAttribute('aria-invalid'), 'true');
     assert.equal(await second.locator('#hint').innerText(), ERROR_SENTENCES.NICK_TAKEN);
     await Promise.all([first.context().close(), second.context().close()]);
@@ -145,3 +145,7 @@ describe('the chat page with rooms, across two gateways', () => {
     );
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -97,8 +97,14 @@ export class CommandHandler {
     if (nickname === previous) return;
     const refusal = (code: ErrorCode) => this.refuse(member, code, ref);
     const taken = await this.sessions.rename(member.token!, { id: peer.id, nickname }).catch(() => undefined);
-    if (taken === undefined) return refusal(ErrorCode.BUS_UNAVAILABLE);
-    if (taken === 'nick-taken') return refusal(ErrorCode.NICK_TAKEN);
+    if (taken === undefined) {
+      refusal(ErrorCode.BUS_UNAVAILABLE);
+      return;
+    }
+    if (taken === 'nick-taken') {
+      refusal(ErrorCode.NICK_TAKEN);
+      return;
+    }
     peer.nickname = nickname;
     peer.log.info({ previous, nickname }, 'nick changed');
     this.publisher.publish(
@@ -128,17 +134,25 @@ export class CommandHandler {
     const { peer } = member;
     const from = member.room!;
     const answer = () => this.answerJoined(member, ref);
-    if (to === from) return answer();
+    if (to === from) {
+      answer();
+      return;
+    }
     try {
       await this.streams.acquire(to);
     } catch {
-      return this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+      this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+      return;
     }
     const moved = await this.sessions.join(member.token!, peer.conn, to).catch(() => undefined);
     if (!moved?.ok) {
       this.streams.release(to);
-      if (moved?.reason === 'same-room') return answer();
-      return this.refuse(member, moved?.reason === 'room-limit' ? ErrorCode.ROOM_LIMIT : ErrorCode.BUS_UNAVAILABLE, ref);
+      if (moved?.reason === 'same-room') {
+        answer();
+        return;
+      }
+      this.refuse(member, moved?.reason === 'room-limit' ? ErrorCode.ROOM_LIMIT : ErrorCode.BUS_UNAVAILABLE, ref);
+      return;
     }
     this.fanout.enter(member, to);
     const start = await this.admission.startOf(member, to, undefined).catch(() => undefined);
@@ -175,7 +189,10 @@ export class CommandHandler {
     const { peer } = member;
     const room = member.room!;
     const found = await this.sessions.members(room, MAX_MEMBERS_LISTED).catch(() => undefined);
-    if (!found) return this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+    if (!found) {
+      this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+      return;
+    }
     sendFrame(peer, {
       type: 'members',
       id: peer.id,
@@ -191,7 +208,10 @@ export class CommandHandler {
   private async rooms(member: Member, ref: string | undefined): Promise<void> {
     const { peer } = member;
     const rooms = await this.sessions.rooms(MAX_ROOMS_LISTED).catch(() => undefined);
-    if (!rooms) return this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+    if (!rooms) {
+      this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
+      return;
+    }
     sendFrame(peer, {
       type: 'rooms',
       id: peer.id,
