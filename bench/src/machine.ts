@@ -1,0 +1,40 @@
+/** What the numbers were measured on: printed above the tables, and whether the machine was shared. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { createRequire } from 'node:module';
+
+export function machineInfo(): string {
+  const require = createRequire(import.meta.url);
+  const version = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const busy = busyProcesses();
+  return [
+    `machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown model'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`,
+    `software: node ${process.version}, ${redisVersion()}, socket.io ${version('socket.io')}, @socket.io/redis-adapter ${version('@socket.io/redis-adapter')}, ws ${version('ws')}, ioredis ${version('ioredis')}`,
+    `load average at start: ${load}${busy.length ? `; shared: ${busy.join(', ')} running` : ''}`,
+  ].join('\n');
+}
+
+/** Processes another session may be loading the machine with (a `stress` loop, test runners). */
+export function busyProcesses(): string[] {
+  const found = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm === 'stress' || comm === 'stress-ng') found.set(comm, (found.get(comm) ?? 0) + 1);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [...found].map(([comm, n]) => `${comm} (${n} processes)`);
+}
+
+function redisVersion(): string {
+  try {
+    const out = execFileSync(process.env.REDIS_SERVER_BIN ?? 'redis-server', ['--version'], { encoding: 'utf8' });
+    return `redis ${/v=(\S+)/.exec(out)?.[1] ?? out.trim()}`;
+  } catch {
+    return 'redis-server not found';
+  }
+}
