@@ -7,17 +7,21 @@ import { createRequire } from 'node:module';
 export function machineInfo(): string {
   const require = createRequire(import.meta.url);
   const version = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-  const busy = busyProcesses();
   return [
     `machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown model'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`,
     `software: node ${process.version}, ${redisVersion()}, socket.io ${version('socket.io')}, @socket.io/redis-adapter ${version('@socket.io/redis-adapter')}, ws ${version('ws')}, ioredis ${version('ioredis')}`,
-    `load average at start: ${load}${busy.length ? `; shared: ${busy.join(', ')} running` : ''}`,
+    `at start: ${loadNow()}`,
   ].join('\n');
 }
 
+/** The load average now, and any process known to load the machine besides us. */
+export function loadNow(): string {
+  const busy = busyProcesses();
+  return `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}${busy.length ? `; shared: ${busy.join(', ')} running` : ''}`;
+}
+
 /** Processes another session may be loading the machine with (a `stress` loop, test runners). */
-export function busyProcesses(): string[] {
+function busyProcesses(): string[] {
   const found = new Map<string, number>();
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {

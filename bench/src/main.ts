@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { topSelfTime, type Window } from './cpu-profile.js';
-import { machineInfo } from './machine.js';
+import { loadNow, machineInfo } from './machine.js';
 import { helpText, loadOptions, numbers, type Options } from './options.js';
 import { fanoutTable, joinTable, reconnectTable, type Failed } from './report.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('fanout')) await fanout(options);
   if (scenarios.includes('join')) await joinStorm(options);
   if (scenarios.includes('reconnect')) await reconnect(options);
-  out(`total: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  out(`total: ${((Date.now() - started) / 1000).toFixed(0)} s; ${loadNow()}`);
 }
 
 async function fanout(options: Options): Promise<void> {

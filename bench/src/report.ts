@@ -96,12 +96,13 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
       `${ms(r.storm.latency, 50)} / ${ms(r.storm.latency, 99)} / ${num(r.storm.latency.maxUs / 1000, 1)}`,
       lost(r.stormExpected, r.storm.received),
       r.reconnectMs === undefined ? `not all (${num(r.reconnected)} of ${num(o.stormClients)})` : num(r.reconnectMs / 1000, 2),
+      `${num(r.storm.reconnectFailures)}${r.storm.reconnectError ? ` (${r.storm.reconnectError})` : ''}`,
       num(r.storm.notices),
       `${num(r.cpu.server, 1)} (${num(r.cpu.nodes, 1)} + ${num(r.cpu.redis, 1)})`,
     ];
   });
   return `${title}\n\n${table(
-    ['system', 'before: p50 / p99 / max ms', 'storm: p50 / p99 / max ms', 'lost in storm', 'time to all reconnected s', 'notices delivered', 'server CPU-s from kill (nodes + redis)'],
+    ['system', 'before: p50 / p99 / max ms', 'storm: p50 / p99 / max ms', 'lost in storm', 'time to all reconnected s', 'failed attempts', 'notices delivered', 'server CPU-s from kill (nodes + redis)'],
     body,
   )}`;
 }

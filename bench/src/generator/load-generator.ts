@@ -51,6 +51,8 @@ export interface Stats {
   readonly open: number;
   readonly reconnecting: number;
   readonly reconnected: number;
+  readonly reconnectFailures: number;
+  readonly reconnectError?: string;
   readonly lastReconnectUs: number;
 }
 
@@ -169,6 +171,8 @@ export class LoadGenerator {
       open: sum(all.map((s) => s.open)),
       reconnecting: sum(all.map((s) => s.reconnecting)),
       reconnected: sum(all.map((s) => s.reconnected)),
+      reconnectFailures: sum(all.map((s) => s.reconnectFailures)),
+      ...(all.find((s) => s.reconnectError) && { reconnectError: all.find((s) => s.reconnectError)!.reconnectError }),
       lastReconnectUs: Math.max(...all.map((s) => s.lastReconnectUs)),
     };
   }

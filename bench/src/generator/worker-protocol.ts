@@ -70,6 +70,9 @@ export interface WorkerStats {
   readonly open: number;
   readonly reconnecting: number;
   readonly reconnected: number;
+  /** Reconnect attempts that failed (and were tried again), with the first reason. */
+  readonly reconnectFailures: number;
+  readonly reconnectError?: string;
   readonly lastReconnectUs: number;
 }
 

@@ -40,6 +40,8 @@ class Worker {
   private readonly closes: Record<string, number> = {};
   private reconnecting = 0;
   private reconnected = 0;
+  private reconnectFailures = 0;
+  private reconnectError: string | undefined;
   private lastReconnectUs = 0;
 
   async connect(args: ConnectArgs): Promise<ConnectResult> {
@@ -111,6 +113,8 @@ class Worker {
       open: this.slots.filter((s) => s.client?.open).length,
       reconnecting: this.reconnecting,
       reconnected: this.reconnected,
+      reconnectFailures: this.reconnectFailures,
+      ...(this.reconnectError && { reconnectError: this.reconnectError }),
       lastReconnectUs: this.lastReconnectUs,
     };
   }
@@ -163,7 +167,9 @@ class Worker {
         this.reconnected++;
         this.lastReconnectUs = nowUs();
         return;
-      } catch {
+      } catch (err) {
+        this.reconnectFailures++;
+        this.reconnectError ??= (err as Error).message;
         await delay(RECONNECT_RETRY_MS * (1 + Math.random()));
       }
     }
