@@ -24,8 +24,13 @@ const READY_TIMEOUT_MS = 30_000;
 
 export class NodeProcess {
   readonly exited: Promise<void>;
+  /** Every line it printed, in order (servers run at LOG_LEVEL=warn: these are warnings and errors). */
+  readonly output: string[] = [];
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly label: string,
+  ) {
     this.exited = once(child, 'exit').then(() => undefined);
   }
 
@@ -37,14 +42,19 @@ export class NodeProcess {
       ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, ...(options.execArgv ?? []), script, ...args],
       { env: { ...process.env, ...options.env }, stdio },
     );
+    const node = new NodeProcess(child, options.label);
     // Servers log at warn and above only; show it, marked, so a run's oddities are visible.
     for (const stream of [child.stdout!, child.stderr!]) {
       stream.setEncoding('utf8');
       stream.on('data', (text: string) => {
-        for (const line of text.split('\n')) if (line.trim()) process.stderr.write(`  [${options.label}] ${line.slice(0, 300)}\n`);
+        for (const line of text.split('\n')) {
+          if (!line.trim()) continue;
+          node.output.push(line);
+          process.stderr.write(`  [${options.label}] ${line.slice(0, 300)}\n`);
+        }
       });
     }
-    return new NodeProcess(child);
+    return node;
   }
 
   get pid(): number {

@@ -45,7 +45,7 @@ export function fanoutTable(o: FanoutOptions, rows: ReadonlyArray<Row<FanoutResu
   return `${title}\n\n${table(
     ['system', 'deliveries/s', 'CPU-s per M deliveries', 'nodes', 'redis', 'CPU vs Socket.IO', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'refused / closed', 'generator CPU-s'],
     body,
-  )}`;
+  )}${notes(rows)}`;
 }
 
 export function joinTable(o: JoinOptions, rows: ReadonlyArray<Row<JoinResult>>): string {
@@ -80,7 +80,7 @@ export function joinTable(o: JoinOptions, rows: ReadonlyArray<Row<JoinResult>>):
       'generator CPU-s',
     ],
     body,
-  )}`;
+  )}${notes(rows)}`;
 }
 
 export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<ReconnectResult>>): string {
@@ -95,8 +95,8 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
       `${ms(r.before.latency, 50)} / ${ms(r.before.latency, 99)} / ${num(r.before.latency.maxUs / 1000, 1)}`,
       `${ms(r.storm.latency, 50)} / ${ms(r.storm.latency, 99)} / ${num(r.storm.latency.maxUs / 1000, 1)}`,
       lost(r.stormExpected, r.storm.received),
-      r.reconnectMs === undefined ? `not all (${num(r.reconnected)} of ${num(o.stormClients)})` : num(r.reconnectMs / 1000, 2),
-      `${num(r.storm.reconnectFailures)}${r.storm.reconnectError ? ` (${r.storm.reconnectError})` : ''}`,
+      r.reconnectMs === undefined ? `not all: ${num(r.reconnected)} of ${num(o.stormClients)}` : num(r.reconnectMs / 1000, 2),
+      `${num(r.reconnectFailures)}${r.reconnectError ? ` (${r.reconnectError})` : ''}`,
       num(r.storm.notices),
       `${num(r.cpu.server, 1)} (${num(r.cpu.nodes, 1)} + ${num(r.cpu.redis, 1)})`,
     ];
@@ -104,10 +104,16 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
   return `${title}\n\n${table(
     ['system', 'before: p50 / p99 / max ms', 'storm: p50 / p99 / max ms', 'lost in storm', 'time to all reconnected s', 'failed attempts', 'notices delivered', 'server CPU-s from kill (nodes + redis)'],
     body,
-  )}`;
+  )}${notes(rows)}`;
 }
 
 function closes(byCode: Record<string, number>): string {
   const entries = Object.entries(byCode);
   return entries.length === 0 ? '0' : entries.map(([code, n]) => `${num(n)}x${code}`).join(' ');
+}
+
+/** What the servers logged while measured, one line per system that logged anything, under its table. */
+function notes(rows: ReadonlyArray<Row<{ readonly system: string; readonly serverLog: readonly string[] }>>): string {
+  const lines = rows.flatMap((r) => (isFailed(r) || r.serverLog.length === 0 ? [] : [`- ${r.system} logged: ${r.serverLog.join('; ')}`]));
+  return lines.length ? `\n\nServer warnings and errors while measured:\n${lines.join('\n')}` : '';
 }

@@ -41,6 +41,8 @@ export interface FanoutResult {
   readonly closes: Record<string, number>;
   /** From the first measured send to the end of the drain, monotonic µs (to cut CPU profiles to). */
   readonly window: Window;
+  /** What the nodes logged (warnings, errors) while measured. */
+  readonly serverLog: string[];
 }
 
 const WARMUP = 1;
@@ -62,6 +64,7 @@ export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Prom
     const senders = Array.from({ length: o.senders }, (_, i) => i);
     await generator.send(WARMUP, o.rate, o.warmupMs, o.bytes, senders);
 
+    const mark = running.logMark();
     const meter = new CpuMeter(running.nodePids, running.redisPid, generator.pids).start();
     const startUs = nowUs();
     const { sent } = await generator.send(MEASURED, o.rate, o.durationMs, o.bytes, senders);
@@ -79,6 +82,7 @@ export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Prom
       refused: stats.errors,
       closes: stats.closes,
       window: { startUs, endUs: nowUs() },
+      serverLog: running.logSince(mark),
     };
   } finally {
     await generator.close();

@@ -37,6 +37,8 @@ export interface JoinResult {
   readonly cpuToQuiet: CpuUse;
   readonly rssBefore: number;
   readonly rssAfter: number;
+  /** What the node logged (warnings, errors) during the storm. */
+  readonly serverLog: string[];
 }
 
 /** The storm is over when nothing arrived for this long, ms. */
@@ -50,6 +52,7 @@ export async function runJoin(system: SystemUnderTest, o: JoinOptions): Promise<
   try {
     const node = running.nodePids[0]!;
     const rssBefore = rssBytes(node);
+    const mark = running.logMark();
     const meter = new CpuMeter([node], running.redisPid, generator.pids).start();
     const specs = Array.from({ length: o.clients }, () => ({ url: running.urls[0]!, record: false }));
     const joined = await generator.connect(specs, { batch: o.batch, deadlineMs: o.timeoutMs, timeoutMs: 60_000 });
@@ -68,6 +71,7 @@ export async function runJoin(system: SystemUnderTest, o: JoinOptions): Promise<
       cpuToQuiet,
       rssBefore,
       rssAfter: rssBytes(node),
+      serverLog: running.logSince(mark),
     };
   } finally {
     await generator.close();

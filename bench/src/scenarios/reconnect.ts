@@ -31,17 +31,24 @@ export interface ReconnectResult {
   readonly beforeExpected: number;
   readonly storm: Stats;
   readonly stormExpected: number;
-  /** From the kill to the last storm client's welcome, ms; undefined if some never came back. */
+  /** From the kill to the last storm client's welcome, ms; undefined if some were not back within the drain and a minute more. */
   readonly reconnectMs: number | undefined;
   readonly reconnected: number;
+  /** Reconnect attempts that failed and were tried again, and the first reason. */
+  readonly reconnectFailures: number;
+  readonly reconnectError?: string;
   /** Server CPU from the kill to the end of the drain (surviving nodes and Redis). */
   readonly cpu: CpuUse;
+  /** What the nodes logged (warnings, errors) from the kill on. */
+  readonly serverLog: string[];
 }
 
 const WARMUP = 1;
 const BEFORE = 2;
 const STORM = 3;
 const QUIET_MS = 3_000;
+/** After the drain, how much longer to wait for the last storm clients to be back, ms. */
+const RECONNECT_WAIT_MS = 60_000;
 const NODES = 3;
 
 export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions): Promise<ReconnectResult> {
@@ -63,12 +70,14 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
     const before = await generator.send(BEFORE, o.rate, o.beforeMs, o.bytes, senders);
     const sending = generator.send(STORM, o.rate, o.stormMs, o.bytes, senders);
     const meter = new CpuMeter(running.nodePids.slice(1), running.redisPid, generator.pids).start();
+    const mark = running.logMark();
     const killedUs = nowUs();
     await running.kill(0);
     const { sent } = await sending;
     const stormExpected = sent * o.stable;
     const stormStats = await generator.settle(STORM, (s) => s.received >= stormExpected && s.reconnecting === 0, QUIET_MS, o.drainMs);
     const cpu = meter.read();
+    const back = await generator.settle(STORM, (s) => s.reconnecting === 0, Infinity, RECONNECT_WAIT_MS);
     const beforeStats = await generator.stats(BEFORE);
     return {
       system: system.name,
@@ -76,9 +85,12 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
       beforeExpected: before.sent * o.stable,
       storm: stormStats,
       stormExpected,
-      reconnectMs: stormStats.reconnecting === 0 && stormStats.reconnected > 0 ? (stormStats.lastReconnectUs - killedUs) / 1000 : undefined,
-      reconnected: stormStats.reconnected,
+      reconnectMs: back.reconnecting === 0 && back.reconnected > 0 ? (back.lastReconnectUs - killedUs) / 1000 : undefined,
+      reconnected: back.reconnected,
+      reconnectFailures: back.reconnectFailures,
+      ...(back.reconnectError && { reconnectError: back.reconnectError }),
       cpu,
+      serverLog: running.logSince(mark),
     };
   } finally {
     await generator.close();

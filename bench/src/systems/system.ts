@@ -42,6 +42,26 @@ export class RunningSystem {
     return this.redis.pid!;
   }
 
+  /** Where each node's output stands now, for logSince(). */
+  logMark(): number[] {
+    return this.nodes.map((n) => n.output.length);
+  }
+
+  /**
+   * What the nodes printed since `mark`, one entry per distinct message with its
+   * count: "gw3: this node was taken for dead... (x1)". Pino lines are shown by their msg.
+   */
+  logSince(mark: readonly number[]): string[] {
+    const counts = new Map<string, number>();
+    this.nodes.forEach((node, i) => {
+      for (const line of node.output.slice(mark[i] ?? 0)) {
+        const text = `${node.label}: ${messageOf(line)}`;
+        counts.set(text, (counts.get(text) ?? 0) + 1);
+      }
+    });
+    return [...counts].map(([text, n]) => `${text} (x${n})`);
+  }
+
   /** SIGKILL one node: it dies without closing anything. */
   async kill(node: number): Promise<void> {
     await this.nodes[node]!.stop('SIGKILL');
@@ -52,4 +72,15 @@ export class RunningSystem {
     await Promise.all(this.nodes.map((n) => n.stop(signal)));
     await this.redis.dispose();
   }
+}
+
+/** A pino line's msg (and reason, if any); any other line as printed, cut short. */
+function messageOf(line: string): string {
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; reason?: unknown };
+    if (typeof entry.msg === 'string') return typeof entry.reason === 'string' ? `${entry.msg} (${entry.reason})` : entry.msg;
+  } catch {
+    // not JSON
+  }
+  return line.slice(0, 160);
 }
