@@ -1,9 +1,9 @@
 /**
  * CPU-seconds used by groups of processes between start() and read(): the
  * system's nodes, its redis-server, and the load generator (reported, never
- * counted as the system's).
+ * counted as the system's); and by everything else on the machine meanwhile.
  */
-import { cpuSeconds } from './proc-stats.js';
+import { cpuSeconds, machineBusySeconds } from './proc-stats.js';
 
 export interface CpuUse {
   /** All nodes of the system together (gateways, Socket.IO or relay processes). */
@@ -13,10 +13,13 @@ export interface CpuUse {
   readonly server: number;
   /** The load generator's workers: not the system's cost. */
   readonly generator: number;
+  /** Every other process on the machine (other sessions' work, the kernel's): what the measurement shared the CPUs with. */
+  readonly others: number;
 }
 
 export class CpuMeter {
   private before: number[] = [];
+  private machineBefore = 0;
 
   constructor(
     private readonly nodePids: readonly number[],
@@ -26,15 +29,18 @@ export class CpuMeter {
 
   start(): this {
     this.before = this.sample();
+    this.machineBefore = machineBusySeconds();
     return this;
   }
 
   read(): CpuUse {
     const used = this.sample().map((value, i) => value - this.before[i]!);
+    const machine = machineBusySeconds() - this.machineBefore;
     const n = this.nodePids.length;
     const nodes = sum(used.slice(0, n));
     const redis = used[n]!;
-    return { nodes, redis, server: nodes + redis, generator: sum(used.slice(n + 1)) };
+    const generator = sum(used.slice(n + 1));
+    return { nodes, redis, server: nodes + redis, generator, others: Math.max(0, machine - nodes - redis - generator) };
   }
 
   private sample(): number[] {

@@ -40,10 +40,11 @@ export function fanoutTable(o: FanoutOptions, rows: ReadonlyArray<Row<FanoutResu
       num(r.latency.maxUs / 1000, 1),
       `${num(r.refused)} / ${closes(r.closes)}`,
       num(r.cpu.generator, 1),
+      num(r.cpu.others, 1),
     ];
   });
   return `${title}\n\n${table(
-    ['system', 'deliveries/s', 'CPU-s per M deliveries', 'nodes', 'redis', 'CPU vs Socket.IO', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'refused / closed', 'generator CPU-s'],
+    ['system', 'deliveries/s', 'CPU-s per M deliveries', 'nodes', 'redis', 'CPU vs Socket.IO', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'refused / closed', 'generator CPU-s', 'others CPU-s'],
     body,
   )}${notes(rows)}`;
 }
@@ -65,6 +66,7 @@ export function joinTable(o: JoinOptions, rows: ReadonlyArray<Row<JoinResult>>):
       `${num(r.rssBefore / MiB, 1)} -> ${num(r.rssAfter / MiB, 1)}`,
       num((r.rssAfter - r.rssBefore) / r.joined / 1024, 1),
       num(r.cpuToQuiet.generator, 1),
+      num(r.cpuToQuiet.others, 1),
     ];
   });
   return `${title}\n\n${table(
@@ -78,6 +80,7 @@ export function joinTable(o: JoinOptions, rows: ReadonlyArray<Row<JoinResult>>):
       'node RSS MiB',
       'RSS per connection KiB',
       'generator CPU-s',
+      'others CPU-s',
     ],
     body,
   )}${notes(rows)}`;
@@ -99,10 +102,12 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
       `${num(r.reconnectFailures)}${r.reconnectError ? ` (${r.reconnectError})` : ''}`,
       num(r.storm.notices),
       `${num(r.cpu.server, 1)} (${num(r.cpu.nodes, 1)} + ${num(r.cpu.redis, 1)})`,
+      num(r.cpu.generator, 1),
+      num(r.cpu.others, 1),
     ];
   });
   return `${title}\n\n${table(
-    ['system', 'before: p50 / p99 / max ms', 'storm: p50 / p99 / max ms', 'lost in storm', 'time to all reconnected s', 'failed attempts', 'notices delivered', 'server CPU-s from kill (nodes + redis)'],
+    ['system', 'before: p50 / p99 / max ms', 'storm: p50 / p99 / max ms', 'lost in storm', 'time to all reconnected s', 'failed attempts', 'notices delivered', 'server CPU-s from kill (nodes + redis)', 'generator CPU-s', 'others CPU-s'],
     body,
   )}${notes(rows)}`;
 }

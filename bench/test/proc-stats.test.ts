@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuSeconds, rssBytes } from '../src/proc-stats.js';
+import { cpuSeconds, machineBusySeconds, rssBytes } from '../src/proc-stats.js';
 
 describe('proc-stats', () => {
   it('reads the CPU time this process has used, which only grows', () => {
@@ -15,6 +15,10 @@ describe('proc-stats', () => {
     const rss = rssBytes(process.pid);
     const own = process.memoryUsage().rss;
     assert.ok(rss > own / 2 && rss < own * 2, `${rss} vs ${own}`);
+  });
+
+  it('reads the machine as at least as busy as this process', () => {
+    assert.ok(machineBusySeconds() >= cpuSeconds(process.pid));
   });
 
   it('fails for a process that does not exist', () => {
