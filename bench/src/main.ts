@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { topSelfTime, type Window } from './cpu-profile.js';
 import { loadNow, machineInfo } from './machine.js';
+import { killTracked } from './node-process.js';
 import { helpText, loadOptions, numbers, type Options } from './options.js';
 import { fanoutTable, joinTable, reconnectTable, type Failed } from './report.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
@@ -140,6 +141,14 @@ function fail(message: string): never {
 
 function out(text: string): void {
   process.stdout.write(`${text}\n\n`);
+}
+
+// Stopped from outside (Ctrl-C, SIGTERM): no server, Redis or generator of ours stays behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killTracked();
+    process.exit(130);
+  });
 }
 
 main().catch((err: unknown) => {

@@ -18,6 +18,29 @@ export interface NodeProcessOptions {
   readonly label: string;
 }
 
+/** Every process the bench started and has not seen exit: killed if the bench itself is stopped. */
+const started = new Set<number>();
+
+/** Count `pid` as ours until untrack(): killTracked() ends it. */
+export function track(pid: number): void {
+  started.add(pid);
+}
+
+export function untrack(pid: number): void {
+  started.delete(pid);
+}
+
+/** SIGKILL every process the bench started that still runs (on Ctrl-C or SIGTERM of the bench). */
+export function killTracked(): void {
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** How often readiness is polled, and for how long at most, in ms. */
 const READY_POLL_MS = 100;
 const READY_TIMEOUT_MS = 30_000;
@@ -31,7 +54,8 @@ export class NodeProcess {
     readonly child: ChildProcess,
     readonly label: string,
   ) {
-    this.exited = once(child, 'exit').then(() => undefined);
+    track(child.pid!);
+    this.exited = once(child, 'exit').then(() => untrack(child.pid!));
   }
 
   /** Start `script` with node; `sh` raises the soft fd limit, then `exec`s node (same pid). */

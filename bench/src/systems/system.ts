@@ -3,7 +3,7 @@
  * its own process, started fresh for each measurement.
  */
 import type { RedisServer } from '@switchboard/testkit';
-import type { NodeProcess } from '../node-process.js';
+import { track, untrack, type NodeProcess } from '../node-process.js';
 
 /** How the load generator speaks to a system: seed-protocol text frames over ws, or socket.io-client. */
 export type ClientKind = 'ws-json' | 'socket.io';
@@ -32,7 +32,9 @@ export class RunningSystem {
     /** What a client connects to, one per node. */
     readonly urls: readonly string[],
     readonly redis: RedisServer,
-  ) {}
+  ) {
+    track(redis.pid!);
+  }
 
   get nodePids(): number[] {
     return this.nodes.map((n) => n.pid);
@@ -70,6 +72,7 @@ export class RunningSystem {
   /** Stop every node (SIGINT when profiling, so the profile is written; else SIGKILL), then Redis. */
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop(signal)));
+    untrack(this.redisPid);
     await this.redis.dispose();
   }
 }
