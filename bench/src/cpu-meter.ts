@@ -3,6 +3,7 @@
  * system's nodes, its redis-server, and the load generator (reported, never
  * counted as the system's); and by everything else on the machine meanwhile.
  */
+import { performance } from 'node:perf_hooks';
 import { cpuSeconds, machineBusySeconds } from './proc-stats.js';
 
 export interface CpuUse {
@@ -15,11 +16,14 @@ export interface CpuUse {
   readonly generator: number;
   /** Every other process on the machine (other sessions' work, the kernel's): what the measurement shared the CPUs with. */
   readonly others: number;
+  /** Wall-clock seconds between start() and read(). */
+  readonly seconds: number;
 }
 
 export class CpuMeter {
   private before: number[] = [];
   private machineBefore = 0;
+  private startedAt = 0;
 
   constructor(
     private readonly nodePids: readonly number[],
@@ -30,6 +34,7 @@ export class CpuMeter {
   start(): this {
     this.before = this.sample();
     this.machineBefore = machineBusySeconds();
+    this.startedAt = performance.now();
     return this;
   }
 
@@ -40,7 +45,8 @@ export class CpuMeter {
     const nodes = sum(used.slice(0, n));
     const redis = used[n]!;
     const generator = sum(used.slice(n + 1));
-    return { nodes, redis, server: nodes + redis, generator, others: Math.max(0, machine - nodes - redis - generator) };
+    const others = Math.max(0, machine - nodes - redis - generator);
+    return { nodes, redis, server: nodes + redis, generator, others, seconds: (performance.now() - this.startedAt) / 1000 };
   }
 
   private sample(): number[] {

@@ -1,8 +1,15 @@
 /** What the numbers were measured on: printed above the tables, and whether the machine was shared. */
 import { execFileSync } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
+import { machineBusySeconds } from './proc-stats.js';
+
+/** Others may use this much of the machine, in cores, for it to count as quiet. */
+const QUIET_CORES = 0.25;
+/** Over how long the machine's load is judged, ms. */
+const QUIET_WINDOW_MS = 3_000;
 
 export function machineInfo(): string {
   const require = createRequire(import.meta.url);
@@ -40,5 +47,27 @@ function redisVersion(): string {
     return `redis ${/v=(\S+)/.exec(out)?.[1] ?? out.trim()}`;
   } catch {
     return 'redis-server not found';
+  }
+}
+
+/**
+ * Between measurements (nothing of ours runs), wait until other processes use
+ * less than QUIET_CORES for QUIET_WINDOW_MS, at most `timeoutMs`: on a shared
+ * machine, another session's test suite would otherwise land in the numbers.
+ * Resolves with what others used in the last window, in cores.
+ */
+export async function waitForQuiet(timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  for (;;) {
+    const before = machineBusySeconds();
+    await delay(QUIET_WINDOW_MS);
+    const cores = (machineBusySeconds() - before) / (QUIET_WINDOW_MS / 1000);
+    if (cores < QUIET_CORES || Date.now() >= deadline) {
+      if (said) process.stderr.write(`  ${cores < QUIET_CORES ? 'quiet now' : 'still busy; measuring anyway'} (${cores.toFixed(2)} cores used by others)\n`);
+      return cores;
+    }
+    if (!said) process.stderr.write(`  the machine is busy (${cores.toFixed(2)} cores used by others); waiting up to ${timeoutMs / 1000} s for it to quieten\n`);
+    said = true;
   }
 }

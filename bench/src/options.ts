@@ -31,6 +31,8 @@ export const SETTINGS = [
   { flag: 'stable', env: 'STABLE', fallback: '100', help: 'reconnect: clients on the surviving nodes, whose latency is measured' },
   { flag: 'storm-rate', env: 'STORM_RATE', fallback: '20', help: 'reconnect: lines per second during the storm' },
   { flag: 'storm-duration', env: 'STORM_S', fallback: '15', help: 'reconnect: measured from the kill on, seconds (5 s are measured before it)' },
+  { flag: 'quiet-wait', env: 'QUIET_WAIT_S', fallback: '300', help: 'before each measurement, wait up to this long, seconds, until other processes use under 0.25 cores (a shared machine); 0: do not wait' },
+  { flag: 'retries', env: 'RETRIES', fallback: '1', help: 'measure a system again (this many times at most) when other processes used over 0.25 cores meanwhile; the table shows the last' },
   { flag: 'workers', env: 'WORKERS', fallback: '1', help: 'load generator processes' },
   { flag: 'cpu-prof', env: 'CPU_PROF_DIR', fallback: undefined, help: 'fanout: profile every node (node --cpu-prof) into this folder and list the top self-time functions; the CPU numbers of such a run are not a baseline' },
   { flag: 'help', env: '', fallback: '', boolean: true, help: 'print this and exit' },

@@ -27,14 +27,16 @@ export function rssBytes(pid: number): number {
 }
 
 /**
- * CPU-seconds the whole machine has been busy, all CPUs together (/proc/stat:
- * user, nice, system, irq, softirq, steal): set against our processes' own, it
- * tells how much else ran meanwhile on a shared machine.
+ * CPU-seconds the whole machine has spent in processes, all CPUs together
+ * (/proc/stat: user, nice, system, and steal by the hypervisor): set against our
+ * processes' own, it tells how much else ran meanwhile on a shared machine.
+ * Interrupt time is left out: our own loopback traffic's share of it may not be
+ * charged to our processes.
  */
 export function machineBusySeconds(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS;
+  const [user, nice, system, , , , , steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (steal ?? 0)) / CLOCK_TICKS;
 }
 
 function clockTicks(): number {
