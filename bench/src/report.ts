@@ -34,7 +34,7 @@ export function fanoutTable(o: FanoutOptions, rows: ReadonlyArray<Row<FanoutResu
       num(perMillion(r, r.cpu.nodes), 1),
       num(perMillion(r, r.cpu.redis), 1),
       num(ratio, 2),
-      `${num(lost)} (${num((lost / r.expected) * 100, 1)} %)`,
+      `${num(lost)} (${num((lost / r.expected) * 100, 1)} %${r.stillArriving ? ', still arriving' : ''})`,
       ms(r.latency, 50),
       ms(r.latency, 99),
       num(r.latency.maxUs / 1000, 1),

@@ -3,7 +3,7 @@
  * sending `bytes`-byte lines at `rate` lines/s in total; every client receives
  * every line (the sender's echo included). After a warm-up, `durationMs` of
  * measured sending, then a drain until every delivery arrived (or nothing came
- * for a while): what did not arrive by then is lost.
+ * for a while, or the drain's time is up): what did not arrive by then is lost.
  */
 import { CpuMeter, type CpuUse } from '../cpu-meter.js';
 import { LoadGenerator } from '../generator/load-generator.js';
@@ -32,6 +32,8 @@ export interface FanoutResult {
   readonly sent: number;
   readonly expected: number;
   readonly received: number;
+  /** Deliveries were still arriving when the drain ended: the lost ones are late, perhaps not gone. */
+  readonly stillArriving: boolean;
   /** Deliveries per second, from the first measured send to the last delivery. */
   readonly deliveriesPerSec: number;
   readonly cpu: CpuUse;
@@ -76,6 +78,7 @@ export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Prom
       sent,
       expected,
       received: stats.received,
+      stillArriving: stats.received < expected && nowUs() - stats.lastUs < QUIET_MS * 1000,
       deliveriesPerSec: stats.received / ((stats.lastUs - startUs) / 1e6),
       cpu,
       latency: stats.latency,
