@@ -90,14 +90,15 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
   const title =
     `Reconnect storm: ${num(o.stormClients)} clients on node 1 of 3, ${o.stable} on nodes 2 and 3 (${o.senders} of them sending ${o.rate} lines/s); ` +
     `node 1 SIGKILLed, its clients reconnect at once to a random surviving node; latency of the stable clients ${o.beforeMs / 1000} s before and ${o.stormMs / 1000} s from the kill`;
-  const lost = (expected: number, received: number) => `${num(expected - received)} (${num(((expected - received) / expected) * 100, 1)} %)`;
+  const lost = (expected: number, received: number, late: boolean) =>
+    `${num(expected - received)} (${num(((expected - received) / expected) * 100, 1)} %${late ? ', still arriving' : ''})`;
   const body = rows.map((r) => {
     if (isFailed(r)) return [r.system, `failed: ${r.error}`];
     return [
       r.system,
       `${ms(r.before.latency, 50)} / ${ms(r.before.latency, 99)} / ${num(r.before.latency.maxUs / 1000, 1)}`,
       `${ms(r.storm.latency, 50)} / ${ms(r.storm.latency, 99)} / ${num(r.storm.latency.maxUs / 1000, 1)}`,
-      lost(r.stormExpected, r.storm.received),
+      lost(r.stormExpected, r.storm.received, r.stillArriving),
       r.reconnectMs === undefined ? `not all: ${num(r.reconnected)} of ${num(o.stormClients)}` : num(r.reconnectMs / 1000, 2),
       `${num(r.reconnectFailures)}${r.reconnectError ? ` (${r.reconnectError})` : ''}`,
       num(r.storm.notices),

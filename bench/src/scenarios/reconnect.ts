@@ -31,6 +31,8 @@ export interface ReconnectResult {
   readonly beforeExpected: number;
   readonly storm: Stats;
   readonly stormExpected: number;
+  /** Storm lines were still arriving when the drain ended: the lost ones are late, perhaps not gone. */
+  readonly stillArriving: boolean;
   /** From the kill to the last storm client's welcome, ms; undefined if some were not back within the drain and a minute more. */
   readonly reconnectMs: number | undefined;
   readonly reconnected: number;
@@ -77,6 +79,7 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
     const stormExpected = sent * o.stable;
     const stormStats = await generator.settle(STORM, (s) => s.received >= stormExpected && s.reconnecting === 0, QUIET_MS, o.drainMs);
     const cpu = meter.read();
+    const stillArriving = stormStats.received < stormExpected && nowUs() - stormStats.lastUs < QUIET_MS * 1000;
     const back = await generator.settle(STORM, (s) => s.reconnecting === 0, Infinity, RECONNECT_WAIT_MS);
     const beforeStats = await generator.stats(BEFORE);
     return {
@@ -85,6 +88,7 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
       beforeExpected: before.sent * o.stable,
       storm: stormStats,
       stormExpected,
+      stillArriving,
       reconnectMs: back.reconnecting === 0 && back.reconnected > 0 ? (back.lastReconnectUs - killedUs) / 1000 : undefined,
       reconnected: back.reconnected,
       reconnectFailures: back.reconnectFailures,
