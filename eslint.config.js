@@ -8,7 +8,6 @@ export default tseslint.config(
     ignores: [
       '**/dist/**',
       '**/node_modules/**',
-      'bench/fanout.ts',
       'services/gateway/public/**',
       'services/gateway/dashboard/**',
       'test-output/**',
@@ -26,6 +25,7 @@ export default tseslint.config(
           './services/*/tsconfig.json',
           './infra/*/tsconfig.json',
           './e2e/tsconfig.json',
+          './bench/tsconfig.json',
         ],
         tsconfigRootDir: import.meta.dirname,
       },

@@ -1,0 +1,34 @@
+/** Switchboard as it is: N gateways (services/gateway/dist/main.js) over one redis-server. */
+import { GATEWAY_ENTRY, RedisServer, freePort } from '@switchboard/testkit';
+import { NodeProcess } from '../node-process.js';
+import { RunningSystem, type StartOptions, type SystemUnderTest } from './system.js';
+
+/** Gateway settings for the benchmark: quiet logs, and senders never throttled. */
+export const GATEWAY_ENV = {
+  LOG_LEVEL: 'warn',
+  MESSAGE_RATE_PER_SEC: '100000',
+  MESSAGE_BURST: '100000',
+};
+
+export const switchboard: SystemUnderTest = {
+  id: 'switchboard',
+  name: 'Switchboard',
+  client: 'ws-json',
+  async start(options: StartOptions): Promise<RunningSystem> {
+    const redis = await RedisServer.start();
+    const ports = await Promise.all(Array.from({ length: options.nodes }, () => freePort()));
+    const nodes = ports.map((port, i) =>
+      NodeProcess.start(GATEWAY_ENTRY, [], {
+        label: `gw${i + 1}`,
+        env: { ...GATEWAY_ENV, REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(port), NODE_ID: `gw${i + 1}` },
+        execArgv: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
+      }),
+    );
+    await Promise.all(nodes.map((node, i) => node.waitForHttp(`http://127.0.0.1:${ports[i]}/readyz`)));
+    return new RunningSystem(
+      nodes,
+      ports.map((port) => `ws://127.0.0.1:${port}/ws`),
+      redis,
+    );
+  },
+};
