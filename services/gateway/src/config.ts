@@ -211,6 +211,13 @@ export const SETTINGS = {
     unit: 'frames',
     doc: 'frames a client may send at once before the rate applies',
   }),
+  writeCoalesceMs: setting({
+    env: 'WRITE_COALESCE_MS',
+    kind: integer(0, 1_000),
+    default: 20,
+    unit: 'ms',
+    doc: 'while events keep coming, the least time between two writes to a client, ms (`0`: a write every turn of the event loop). Events that arrive meanwhile go out together in one write (one WebSocket frame each, or one v2 batch): each waits at most this long, and a busy node makes far fewer system calls. A quiet node writes at once',
+  }),
   maxEventLoopLagMs: setting({
     env: 'MAX_EVENT_LOOP_LAG_MS',
     kind: integer(0, 60_000),

@@ -43,7 +43,9 @@ export class LocalFanout {
     if (!members) return;
     const out = new Outgoing(encodeServerFrame(event));
     this.metrics.busToSocketLatency((Date.now() - event.time) / 1000);
-    for (const member of members) this.forward(member, event, out);
+    let sent = 0;
+    for (const member of members) if (this.forward(member, event, out)) sent++;
+    this.metrics.delivered(sent, sent * out.payload.length);
   }
 
   /**
@@ -60,17 +62,25 @@ export class LocalFanout {
     for (const event of backlog) this.forward(member, event);
   }
 
-  /** Send an event to one member unless it already has it; hold it while the member catches up. */
-  private forward(member: Member, event: BroadcastEvent, out?: Outgoing): void {
-    if (event.room !== member.room) return;
+  /**
+   * Send an event to one member unless it already has it; hold it while the
+   * member catches up. True when it was sent with `out` (the caller counts those).
+   */
+  private forward(member: Member, event: BroadcastEvent, out?: Outgoing): boolean {
+    if (event.room !== member.room) return false;
     if (member.backlog) {
       member.backlog.push(event);
-      return;
+      return false;
     }
-    if (advance(member.position, event).kind === 'duplicate') return;
+    if (advance(member.position, event).kind === 'duplicate') return false;
     member.position = { epoch: event.epoch, seq: event.seq };
-    const sent = out ?? new Outgoing(encodeServerFrame(event));
-    member.peer.send(sent);
-    this.metrics.delivered(1, sent.payload.length);
+    if (out) {
+      member.peer.send(out);
+      return true;
+    }
+    const own = new Outgoing(encodeServerFrame(event));
+    member.peer.send(own);
+    this.metrics.delivered(1, own.payload.length);
+    return false;
   }
 }

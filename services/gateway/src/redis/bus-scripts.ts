@@ -41,7 +41,7 @@ local since = tonumber(ARGV[8])
 local epoch, head, refusal = check_since(ARGV[5], ARGV[9], since)
 if refusal ~= '' or since == head then return {epoch, head, refusal} end
 if head - since > tonumber(ARGV[10]) then return {epoch, head, 'too far behind'} end
-trim()
+trim(true)
 if not kept_after(since) then return {epoch, head, 'history trimmed'} end
 local out = {epoch, head, ''}
 local max_bytes, bytes = tonumber(ARGV[11]), 0
@@ -98,6 +98,18 @@ if epoch == ARGV[8] then
   reset_history(epoch)
 end
 return {epoch, tonumber(redis.call('GET', K_SEQ) or '0')}`,
+  },
+
+  /**
+   * KEYS 1-6: stream. ARGV 1-7: streamArgs(). A room no node serves forgets its
+   * keys ARGV[7] ms after this was last run for it (the nodes that serve it run
+   * it now and then: RedisBus), so rooms that come and go leave nothing behind.
+   */
+  sbKeepAlive: {
+    keys: 6,
+    lua: `
+for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+return 1`,
   },
 
   /** KEYS 1-6: stream. ARGV 1-7: streamArgs(). Returns {epoch, seq}. */

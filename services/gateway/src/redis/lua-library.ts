@@ -7,7 +7,7 @@
  * Conventions of a stream script:
  *   KEYS[1..6]  epoch, seq, history, history bytes, recent lines, channel (RoomKeys.stream)
  *   ARGV[1..7]  now (ms), history max events, max age (ms), max bytes, a candidate epoch,
- *               recent lines kept (HISTORY_ON_JOIN), how long an idle room's keys live (ms)  (streamArgs)
+ *               recent lines kept (HISTORY_ON_JOIN), how long a room's keys live unless kept alive (ms)  (streamArgs)
  * Its own keys and arguments follow from KEYS[7] and ARGV[8].
  */
 export const LUA_LIBRARY = `
@@ -29,12 +29,16 @@ local function ensure_epoch(candidate)
 end
 
 -- Drop the oldest events while the history holds more than its bounds: events
--- (ARGV[2]), age (ARGV[3], as of ARGV[1]) and bytes (ARGV[4]). At most 100 per call.
-local function trim()
+-- (ARGV[2]), bytes (ARGV[4]) and, with by_age, age (ARGV[3], as of ARGV[1]). At
+-- most 100 per call. Publishing checks the age every 16th event only (the oldest
+-- events are read once per check; reading the history checks it every time).
+local function trim(by_age)
   local count = redis.call('XLEN', K_HISTORY)
   local bytes = tonumber(redis.call('GET', K_BYTES) or '0')
   local max_events, max_bytes = tonumber(ARGV[2]), tonumber(ARGV[4])
+  if not by_age and count <= max_events and bytes <= max_bytes then return end
   local cutoff = tonumber(ARGV[1]) - tonumber(ARGV[3])
+  if not by_age then cutoff = -1 end
   local dropped = 0
   for _ = 1, 100 do
     local first = redis.call('XRANGE', K_HISTORY, '-', '+', 'COUNT', 1)
@@ -52,12 +56,6 @@ local function trim()
   end
 end
 
--- A room nobody publishes in for ARGV[7] ms forgets its keys (its history is
--- long trimmed by then); each publish pushes that moment back.
-local function keep_alive()
-  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
-end
-
 -- body: an event's JSON without its opening brace; chat: whether it is a chat
 -- line (kept among the room's recent lines). Returns seq, epoch.
 local function publish(body, chat)
@@ -66,12 +64,11 @@ local function publish(body, chat)
   local event = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. body
   redis.call('XADD', K_HISTORY, '0-' .. seq, 't', ARGV[1], 'e', event)
   redis.call('INCRBY', K_BYTES, #event)
-  trim()
+  trim(seq % 16 == 0)
   if chat then
     redis.call('LPUSH', K_RECENT, event)
     redis.call('LTRIM', K_RECENT, 0, tonumber(ARGV[6]) - 1)
   end
-  keep_alive()
   redis.call('SPUBLISH', K_CHANNEL, event)
   return seq, epoch
 end

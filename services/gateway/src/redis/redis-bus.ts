@@ -23,7 +23,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { createRedis, type RedisClient, type RedisTarget } from './connection.js';
 import { RedisKeys, type RoomKeys } from './keys.js';
-import { defineScripts, runScript, scriptBody, streamArgs, type ScriptName } from './scripts.js';
+import { ROOM_KEEPALIVE_MS, defineScripts, runScript, scriptBody, streamArgs, type ScriptName } from './scripts.js';
 
 /** How Redis words a write refused past `maxmemory`. */
 const OUT_OF_MEMORY = /\bOOM\b/;
@@ -72,11 +72,13 @@ export class RedisBus implements Bus {
   private closing = false;
   private lastHealth: BusHealth = { ready: false, reason: 'connecting to redis' };
   private readonly healthListeners: Array<(health: BusHealth) => void> = [];
+  private keepAliveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RedisBusOptions) {
     this.keys = new RedisKeys(options.prefix);
     this.log = options.logger.child({ module: 'redis-bus' });
-    this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
+    // Publishes issued in the same turn (a burst of lines) go to Redis in one write.
+    this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log, { autoPipelining: true });
     this.sub = createRedis(options.target, `${options.nodeId}:sub`, this.log, { autoResubscribe: false, shardedSubscriber: true });
     defineScripts(this.pub);
   }
@@ -94,6 +96,10 @@ export class RedisBus implements Bus {
     // connect() rejects on the first failure, but ioredis keeps retrying by itself.
     this.pub.connect().catch(() => undefined);
     this.sub.connect().catch(() => undefined);
+    this.keepAliveTimer = setInterval(() => {
+      for (const room of this.rooms) this.keepAlive(room);
+    }, ROOM_KEEPALIVE_MS);
+    this.keepAliveTimer.unref();
   }
 
   async subscribe(room: RoomName): Promise<void> {
@@ -106,6 +112,7 @@ export class RedisBus implements Bus {
       // Kept in `rooms`: the next reconnect subscribes to it.
       throw new BusUnavailableError(`redis SSUBSCRIBE failed: ${(err as Error).message}`);
     }
+    this.keepAlive(room);
   }
 
   async unsubscribe(room: RoomName): Promise<void> {
@@ -177,6 +184,7 @@ export class RedisBus implements Bus {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.keepAliveTimer);
     this.handler = undefined;
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
@@ -196,6 +204,11 @@ export class RedisBus implements Bus {
       this.log.warn({ err: (err as Error).message }, 'subscribe failed');
     }
     this.reportHealth();
+  }
+
+  /** Renew the keys of a room this node serves (see sbKeepAlive); best effort. */
+  private keepAlive(room: RoomName): void {
+    this.runOn(room, 'sbKeepAlive', []).catch((err: Error) => this.log.debug({ room, err: err.message }, 'room keys not renewed'));
   }
 
   /** Stream arguments as of now. */

@@ -37,11 +37,15 @@ export async function runScript(
 }
 
 /**
- * How long a room's keys live after its last event, in ms: a room nobody speaks
- * in for this long forgets its history's epoch (its history was trimmed long
- * before), so rooms that come and go leave nothing behind in Redis.
+ * How long a room's keys live once no node serves it, in ms: it forgets its
+ * history's epoch (the history was trimmed long before), so rooms that come and
+ * go leave nothing behind in Redis. Nodes that serve a room keep it alive every
+ * ROOM_KEEPALIVE_MS (RedisBus).
  */
 export const ROOM_KEYS_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** How often a node renews the keys of the rooms it serves, in ms. */
+export const ROOM_KEEPALIVE_MS = 60 * 60 * 1000;
 
 /**
  * ARGV[1..7] of a stream script (see lua-library.ts): now (ms), history bounds, a

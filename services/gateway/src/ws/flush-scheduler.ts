@@ -7,25 +7,39 @@ export interface Flushable {
 }
 
 /**
- * Writes coalesced per turn of the event loop: a connection that gets frames
- * queues them and asks to be flushed; once per turn (setImmediate, after the I/O
- * that brought the events in) every such connection writes all it has at once,
- * so a burst costs one write per socket, not one per event. One scheduler serves
- * the whole node: no timer per connection.
+ * Writes coalesced: a connection that gets frames queues them and asks to be
+ * flushed; then every such connection writes all it has at once, so a burst
+ * costs one write (one system call) per socket, not one per event. When the node
+ * is quiet, that happens on the next turn of the event loop (setImmediate, after
+ * the I/O that brought the events in): no delay. When it is busy (the last flush
+ * was less than `intervalMs` ago), the next one waits until `intervalMs` after
+ * it, gathering what arrives meanwhile: each event waits at most that long, and
+ * a socket is written at most every `intervalMs` however many events there are.
+ * One scheduler serves the whole node: no timer per connection.
  */
 export class FlushScheduler {
   private dirty: Flushable[] = [];
   private scheduled = false;
+  private lastFlush = 0;
+
+  constructor(
+    /** WRITE_COALESCE_MS: the least time between two flushes while events keep coming, in ms (0: every turn). */
+    private readonly intervalMs = 0,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   schedule(target: Flushable): void {
     this.dirty.push(target);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    const wait = this.lastFlush + this.intervalMs - this.now();
+    if (wait > 0) setTimeout(() => this.flush(), wait);
+    else setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.scheduled = false;
+    this.lastFlush = this.now();
     const targets = this.dirty;
     this.dirty = [];
     const batches = new BatchCache();

@@ -26,6 +26,8 @@ export const WEBSOCKET_PATH = '/ws';
 
 export interface SocketServerOptions extends ConnectionLimits, UpgradeGateOptions {
   readonly maxMessageBytes: number;
+  /** WRITE_COALESCE_MS: see FlushScheduler. */
+  readonly writeCoalesceMs: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export class SocketServer {
     this.context = {
       hub,
       limits: options,
-      flush: new FlushScheduler(),
+      flush: new FlushScheduler(options.writeCoalesceMs),
       heartbeat: new Heartbeat(options.pingIntervalMs),
       log: logger.child({ module: 'connection' }),
       metrics,
