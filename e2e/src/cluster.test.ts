@@ -142,8 +142,8 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
   });
 
   test('the public frontend serves no metrics: /metrics and /cluster.json are 404 there', { timeout: TEST_TIMEOUT_MS }, async () => {
-    assert.equal((await fetch(`${target.httpUrl}/metrics`)).status, 404);
-    assert.equal((await fetch(`${target.httpUrl}/cluster.json`)).status, 404);
+    assert.equal((await httpGet(`${target.httpUrl}/metrics`, { ca: target.ca })).status, 404);
+    assert.equal((await httpGet(`${target.httpUrl}/cluster.json`, { ca: target.ca })).status, 404);
   });
 
   test(
