@@ -71,6 +71,8 @@ export class RedisBus implements Bus {
   private full = false;
   private closing = false;
   private lastHealth: BusHealth = { ready: false, reason: 'connecting to redis' };
+  /** Steps towards the first `bus ready` are start-up, not news: logged at debug. */
+  private everReady = false;
   private readonly healthListeners: Array<(health: BusHealth) => void> = [];
   private keepAliveTimer: NodeJS.Timeout | undefined;
 
@@ -306,7 +308,10 @@ export class RedisBus implements Bus {
     const health = this.health();
     if (health.ready === this.lastHealth.ready && health.reason === this.lastHealth.reason) return;
     this.lastHealth = health;
-    if (health.ready) this.log.info('bus ready');
+    if (health.ready) {
+      this.everReady = true;
+      this.log.info('bus ready');
+    } else if (!this.everReady) this.log.debug({ reason: health.reason }, 'bus starting');
     else if (!this.closing) this.log.warn({ reason: health.reason }, 'bus not ready');
     for (const listener of this.healthListeners) listener(health);
   }
