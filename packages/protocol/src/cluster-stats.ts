@@ -1,5 +1,8 @@
 import type { NodeId } from './ids.js';
 
+/** What carries a node's events: in-process (one node), one Redis, or a Redis Cluster. */
+export type BusKind = 'memory' | 'redis' | 'redis-cluster';
+
 /**
  * What the metrics port says about the cluster (`/cluster.json`, `/events`):
  * one small record per node, sampled every second. Each node publishes its own
@@ -12,7 +15,7 @@ export interface NodeStats {
   readonly at: number;
   /** When the node started, ms since the Unix epoch. */
   readonly startedAt: number;
-  readonly bus: 'memory' | 'redis';
+  readonly bus: BusKind;
   /** Whether the node takes new clients (its /readyz), and if not, why. */
   readonly ready: boolean;
   readonly reason?: string;

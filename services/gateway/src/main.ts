@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
 import { startObservability } from './metrics/observability.js';
 import { PromMetrics } from './metrics/prom-metrics.js';
-import { redisTargetOf } from './redis/connection.js';
+import { busKindOf, redisTargetOf } from './redis/connection.js';
 import { RedisBus } from './redis/redis-bus.js';
 import { RedisNodeLink } from './redis/redis-node-link.js';
 import { RedisSessionRegistry } from './redis/redis-session-registry.js';
@@ -57,10 +57,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
   // METRICS_PORT set: Prometheus metrics and the dashboard on a server of their own; unset: nothing is counted.
-  const prom =
-    config.metricsPort === undefined
-      ? undefined
-      : new PromMetrics({ node: config.nodeId, bus: redisTargetOf(config) ? 'redis' : 'memory' });
+  const prom = config.metricsPort === undefined ? undefined : new PromMetrics({ node: config.nodeId, bus: busKindOf(config) });
   const parts = createCluster(config, logger, prom ?? noMetrics);
   const gateway = new Gateway(config, parts, logger, prom ?? noMetrics);
   const observability = prom && (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness() }, logger));
@@ -75,7 +72,7 @@ async function main(): Promise<void> {
   });
 
   const address = await gateway.listen();
-  log.info({ port: address.port, bus: redisTargetOf(config) ? 'redis' : 'memory' }, 'gateway started');
+  log.info({ port: address.port, bus: busKindOf(config) }, 'gateway started');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -5,7 +5,7 @@ import { ClusterView } from './cluster-view.js';
 import { MetricsServer } from './metrics-server.js';
 import { NodeStatsSampler } from './node-stats.js';
 import type { PromMetrics } from './prom-metrics.js';
-import { redisTargetOf } from '../redis/connection.js';
+import { busKindOf, redisTargetOf } from '../redis/connection.js';
 import { RedisStatsStore } from './redis-stats-store.js';
 import { LocalStatsStore } from './stats-store.js';
 
@@ -33,7 +33,7 @@ export async function startObservability(
   metrics.observe({ busUp: () => node.bus.health().ready, ready: () => readiness().ready });
   const sampler = new NodeStatsSampler({
     node: nodeId,
-    bus: target ? 'redis' : 'memory',
+    bus: busKindOf(config),
     tally: () => metrics.tally(),
     readiness,
   });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ErrorCode } from '@switchboard/protocol';
+import type { BusKind, ErrorCode } from '@switchboard/protocol';
 import { ErrorCode as ERROR_CODES } from '@switchboard/protocol';
 import type { ProtocolVersion } from '../hub/peer.js';
 import { LATENCY_BUCKETS_SECONDS, LatencyWindow } from './latency-window.js';
@@ -76,7 +76,7 @@ export class PromMetrics implements Metrics {
   private readonly lost: Counter;
   private readonly reconnects: Counter;
 
-  constructor(info: { readonly node: string; readonly bus: 'memory' | 'redis' }) {
+  constructor(info: { readonly node: string; readonly bus: BusKind }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     // Gauges that prom-client names with `_total`, against the conventions (promtool check metrics refuses them).

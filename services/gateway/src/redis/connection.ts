@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import type { BusKind } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
 
 /** Longest pause between reconnect attempts, in milliseconds. */
@@ -15,6 +16,13 @@ export function redisTargetOf(settings: {
   if (settings.redisCluster !== undefined) return { clusterNodes: settings.redisCluster };
   if (settings.redisUrl !== undefined) return { url: settings.redisUrl };
   return undefined;
+}
+
+/** The kind of bus these settings give, as metrics and /cluster.json name it. */
+export function busKindOf(settings: Parameters<typeof redisTargetOf>[0]): BusKind {
+  const target = redisTargetOf(settings);
+  if (target === undefined) return 'memory';
+  return 'clusterNodes' in target ? 'redis-cluster' : 'redis';
 }
 
 /** A connection to either: ioredis' Redis or Cluster, which answer the same commands. */
