@@ -4,6 +4,7 @@ import { LatencyWindow } from '../../src/metrics/latency-window.js';
 import { NodeStatsSampler } from '../../src/metrics/node-stats.js';
 import { PromMetrics } from '../../src/metrics/prom-metrics.js';
 import { noMetrics, type Metrics } from '../../src/metrics/metrics.js';
+import { busKindOf } from '../../src/redis/connection.js';
 import { parsePrometheusText } from '@switchboard/testkit';
 
 describe('LatencyWindow', () => {
@@ -114,5 +115,13 @@ describe('PromMetrics', () => {
     scrape = parsePrometheusText(await prom.scrape());
     assert.equal(scrape.value('switchboard_deliveries_total'), 4);
     assert.equal(scrape.value('switchboard_client_frames_received_total'), 1);
+  });
+});
+
+describe('busKindOf', () => {
+  it('tells one Redis from a Redis Cluster', () => {
+    assert.equal(busKindOf({}), 'memory');
+    assert.equal(busKindOf({ redisUrl: 'redis://127.0.0.1:6379' }), 'redis');
+    assert.equal(busKindOf({ redisCluster: [{ host: '127.0.0.1', port: 7000 }] }), 'redis-cluster');
   });
 });
