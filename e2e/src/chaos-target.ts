@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { GatewayProcess, LocalCluster, type LogLine } from '@switchboard/testkit';
+import type { RoomName } from '@switchboard/protocol';
+import { GatewayProcess, LocalCluster, RedisServer, type LogLine } from '@switchboard/testkit';
 import { readCa, shell, wsUrlOf } from './target.js';
 
 /**
@@ -29,6 +30,11 @@ export interface ChaosTarget {
   readonly restartRedis: (downMs: number) => Promise<void>;
   /** Resolves once the balancer sends clients to every gateway again (as far as the target can tell). */
   readonly settled: () => Promise<void>;
+  /**
+   * On a Redis Cluster (local only, `redisMasters`): the address of the master
+   * that serves `room` (its keys and channel); undefined elsewhere.
+   */
+  readonly shardOf?: (room: RoomName) => Promise<string>;
   /** Warnings and errors the gateways logged (local cluster only), for evidence. */
   readonly gatewayProblems: () => string[];
   close(): Promise<void>;
@@ -47,8 +53,26 @@ export const CHAOS_GATEWAY_ENV = {
 /** Redis keeps the history across a restart: the epoch must not change. */
 export const CHAOS_REDIS_ARGS = ['--appendonly', 'yes'] as const;
 
-export async function openChaosTarget(env: NodeJS.ProcessEnv = process.env): Promise<{ target: ChaosTarget } | { cannot: string }> {
+/** The gateways' key prefix (REDIS_PREFIX's default): a room's keys and channel carry the hash tag `{switchboard:<room>}`. */
+const REDIS_PREFIX = 'switchboard';
+
+export interface ChaosTargetOptions {
+  /**
+   * Run the local cluster on a Redis Cluster of this many masters instead of one
+   * redis-server. Against E2E_URL the scenario cannot know what Redis is behind
+   * it, so it is skipped. Its restartRedis is not offered (it rejects).
+   */
+  readonly redisMasters?: number;
+}
+
+export async function openChaosTarget(
+  env: NodeJS.ProcessEnv = process.env,
+  options: ChaosTargetOptions = {},
+): Promise<{ target: ChaosTarget } | { cannot: string }> {
   const gateways = Number(env.E2E_GATEWAYS ?? 3);
+  if (env.E2E_URL && options.redisMasters !== undefined) {
+    return { cannot: `the Redis Cluster variant runs on a local cluster it starts itself, not at ${env.E2E_URL}` };
+  }
   if (env.E2E_URL) {
     const commands = {
       kill: env.E2E_KILL_CMD,
@@ -83,7 +107,13 @@ export async function openChaosTarget(env: NodeJS.ProcessEnv = process.env): Pro
     };
   }
 
-  const cluster = await LocalCluster.start({ gateways, gatewayEnv: CHAOS_GATEWAY_ENV, redisArgs: CHAOS_REDIS_ARGS });
+  const cluster = await LocalCluster.start({
+    gateways,
+    gatewayEnv: CHAOS_GATEWAY_ENV,
+    redisArgs: CHAOS_REDIS_ARGS,
+    redisMasters: options.redisMasters,
+  });
+  const redis = cluster.redis;
   await cluster.waitForBackends();
   /** Every gateway process the scenario ran, restarted ones included, for their logs. */
   const everyProcess: GatewayProcess[] = [...cluster.gateways];
@@ -107,16 +137,20 @@ export async function openChaosTarget(env: NodeJS.ProcessEnv = process.env): Pro
         const index = slot(node);
         const old = cluster.gateways[index]!;
         const fresh = await GatewayProcess.start({
-          env: { REDIS_URL: cluster.redis.url, NODE_ID: node, PORT: String(old.port), ...CHAOS_GATEWAY_ENV },
+          env: { ...cluster.redisEnv, NODE_ID: node, PORT: String(old.port), ...CHAOS_GATEWAY_ENV },
         });
         cluster.gateways[index] = fresh;
         everyProcess.push(fresh);
       },
       restartRedis: async (downMs) => {
-        await cluster.redis.stop();
+        if (!(redis instanceof RedisServer)) throw new Error('restartRedis is not offered on a Redis Cluster');
+        await redis.stop();
         await delay(downMs);
-        await cluster.redis.restart();
+        await redis.restart();
       },
+      ...(!(redis instanceof RedisServer) && {
+        shardOf: async (room: RoomName) => `127.0.0.1:${(await redis.nodeFor(`{${REDIS_PREFIX}:${room}}`)).port}`,
+      }),
       settled: async () => {
         await cluster.waitForBackends(30_000);
       },

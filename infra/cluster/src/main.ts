@@ -8,6 +8,8 @@
  *             `npm run dev-cert`): HTTPS and WSS on LB_PORT, TLS ending at HAProxy
  *   LB_HTTP_PORT  with LB_TLS_CERT, a plain HTTP port that redirects to LB_PORT
  *             (but /healthz, /readyz); default a free one
+ *   REDIS_MASTERS  run the gateways on a Redis Cluster of this many masters (3 to
+ *             16) instead of one redis-server; default 0: one redis-server
  *
  * Prints the URL once HAProxy has found every gateway UP, and the admin
  * listener's (HAProxy's Prometheus metrics, its stats, the live dashboard) on a
@@ -21,6 +23,11 @@ const lbPort = intSetting('LB_PORT', 8080, 0, 65_535);
 const lbHost = process.env.LB_HOST ?? '127.0.0.1';
 const tlsCert = fileSetting('LB_TLS_CERT');
 const plainPort = intSetting('LB_HTTP_PORT', 0, 0, 65_535);
+const redisMasters = intSetting('REDIS_MASTERS', 0, 0, 16);
+if (redisMasters > 0 && redisMasters < 3) {
+  console.error(`cluster: REDIS_MASTERS must be 0 (one redis-server) or 3 to 16, got ${redisMasters}`);
+  process.exit(2);
+}
 
 const cluster = await LocalCluster.start({
   gateways,
@@ -28,6 +35,7 @@ const cluster = await LocalCluster.start({
   lbHost,
   tlsCert,
   plainPort: plainPort === 0 ? undefined : plainPort,
+  redisMasters: redisMasters === 0 ? undefined : redisMasters,
   // Server state changes only, not one line per request.
   onLbLine: (line) => {
     if (/^(\[\w+\]\s+\(\d+\) : )?(Server |Proxy |backend )/.test(line)) console.log(`[lb] ${line}`);
@@ -61,7 +69,9 @@ for (const gateway of cluster.gateways) {
 }
 
 await cluster.waitForBackends();
-console.log(`redis      ${cluster.redis.url}`);
+console.log(
+  `redis      ${'url' in cluster.redis ? cluster.redis.url : `a Redis Cluster of ${redisMasters} masters: ${cluster.redis.seeds}`}`,
+);
 for (const gateway of cluster.gateways) {
   console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  metrics ${gateway.metricsUrl}/metrics  pid ${gateway.pid}`);
 }

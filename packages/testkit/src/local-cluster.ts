@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
 import { GatewayProcess } from './gateway-process.js';
 import { HaproxyProcess, isServerUp, type ServerStat } from './haproxy-process.js';
+import { RedisCluster } from './redis-cluster.js';
 import { RedisServer } from './redis-server.js';
 
 /** The load balancer settings shared with docker-compose.yml. */
@@ -34,6 +35,12 @@ export interface LocalClusterOptions {
   /** Extra redis-server arguments, e.g. ['--appendonly', 'yes'] so a Redis restart keeps the history. */
   readonly redisArgs?: readonly string[];
   /**
+   * Run the gateways on a Redis Cluster of this many masters (REDIS_CLUSTER; at
+   * least 3, no replicas) instead of one redis-server (REDIS_URL). Unset: one
+   * redis-server. `redisArgs` apply to every node.
+   */
+  readonly redisMasters?: number;
+  /**
    * A PEM file in HAProxy's format (certificate, chain, key): HAProxy then serves
    * HTTPS and WSS on `lbPort`, and plain HTTP on `plainPort` redirects there (but
    * /healthz and /readyz). The gateways stay plain HTTP: TLS ends at the balancer.
@@ -44,14 +51,16 @@ export interface LocalClusterOptions {
 }
 
 /**
- * The deployed topology on one machine, no Docker: a redis-server of its own,
- * N gateways on free ports of 127.0.0.1 (node ids gw1..gwN) and HAProxy in
- * front, with infra/haproxy/haproxy.cfg plus a backend listing those gateways.
- * With `tlsCert`, HAProxy ends TLS: https:// and wss:// on lbPort.
+ * The deployed topology on one machine, no Docker: a redis-server of its own
+ * (or, with `redisMasters`, a Redis Cluster), N gateways on free ports of
+ * 127.0.0.1 (node ids gw1..gwN) and HAProxy in front, with
+ * infra/haproxy/haproxy.cfg plus a backend listing those gateways. With
+ * `tlsCert`, HAProxy ends TLS: https:// and wss:// on lbPort.
  */
 export class LocalCluster {
   private constructor(
-    readonly redis: RedisServer,
+    /** The one redis-server, or the Redis Cluster (`redisMasters`). */
+    readonly redis: RedisServer | RedisCluster,
     readonly gateways: GatewayProcess[],
     readonly lb: HaproxyProcess,
     readonly lbHost: string,
@@ -70,7 +79,10 @@ export class LocalCluster {
     const started: Array<{ stop(): Promise<unknown> }> = [];
     try {
       await HaproxyProcess.version(); // fails fast, before starting anything, when haproxy is missing
-      const redis = await RedisServer.start({ args: options.redisArgs });
+      const redis =
+        options.redisMasters === undefined
+          ? await RedisServer.start({ args: options.redisArgs })
+          : await RedisCluster.start({ masters: options.redisMasters, args: options.redisArgs });
       started.push({ stop: () => redis.dispose() });
       // Each gateway's metrics port is chosen here, so a gateway restarted on it is found again behind the admin listener.
       const metricsPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
@@ -78,7 +90,7 @@ export class LocalCluster {
         metricsPorts.map((metricsPort, i) =>
           GatewayProcess.start({
             env: {
-              REDIS_URL: redis.url,
+              ...redisEnvOf(redis),
               NODE_ID: `gw${i + 1}`,
               TRUSTED_PROXIES: LB_PEER,
               METRICS_PORT: String(metricsPort),
@@ -113,6 +125,11 @@ export class LocalCluster {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /** Where the gateways find Redis: REDIS_URL, or REDIS_CLUSTER (the other one unset). Give it to a gateway started later. */
+  get redisEnv(): Readonly<Record<string, string | undefined>> {
+    return redisEnvOf(this.redis);
   }
 
   /** Whether HAProxy serves HTTPS and WSS on lbPort. */
@@ -181,6 +198,12 @@ export function localBackendConfig(gatewayPorts: readonly number[], metricsPorts
     ...metricsPorts.map((port, i) => `    server dash${i + 1} 127.0.0.1:${port} check`),
     '',
   ].join('\n');
+}
+
+function redisEnvOf(redis: RedisServer | RedisCluster): Record<string, string | undefined> {
+  return redis instanceof RedisCluster
+    ? { REDIS_CLUSTER: redis.seeds, REDIS_URL: undefined }
+    : { REDIS_URL: redis.url, REDIS_CLUSTER: undefined };
 }
 
 /**
