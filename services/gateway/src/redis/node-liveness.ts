@@ -12,6 +12,17 @@ import { serversOf, type RedisClient } from './connection.js';
 export const STALLED_NODE_DEAD_AFTER_S = 60;
 
 /**
+ * The node a connection named `<node>:<role>` belongs to. On a Redis Cluster,
+ * ioredis names the connections it opens itself (the sharded subscribers among
+ * them) `ioredis-cluster(<component>):<our name>`: the prefix is not ours.
+ */
+export function nodeOfConnectionName(name: string): NodeId | undefined {
+  const ours = name.replace(/^ioredis-cluster\([^)]*\):/, '');
+  const colon = ours.lastIndexOf(':');
+  return colon > 0 ? ours.slice(0, colon) : undefined;
+}
+
+/**
  * Of `nodes` (whose leases lapsed), those that are dead: no connection to Redis
  * left, or all of them silent for STALLED_NODE_DEAD_AFTER_S. Every Switchboard
  * connection is named `<node>:<role>` (see connection.ts), which is how CLIENT
@@ -25,9 +36,8 @@ export async function deadNodes(redis: RedisClient, nodes: readonly NodeId[]): P
     const name = / name=(\S*)/.exec(line)?.[1];
     const idle = Number(/ idle=(\d+)/.exec(line)?.[1] ?? 'NaN');
     if (!name || Number.isNaN(idle)) continue;
-    const colon = name.lastIndexOf(':');
-    if (colon <= 0) continue;
-    const node = name.slice(0, colon);
+    const node = nodeOfConnectionName(name);
+    if (node === undefined) continue;
     quietest.set(node, Math.min(idle, quietest.get(node) ?? Infinity));
   }
   const dead: NodeId[] = [];
