@@ -161,6 +161,7 @@ export function roomsTable(o: RoomsOptions, rows: ReadonlyArray<Row<RoomsResult>
       num(perMillion(r, r.cpu.redis), 1),
       shardCpu(r.cpu),
       num((Math.max(...r.cpu.redisEach) / r.cpu.seconds) * 100, 0),
+      r.idleCpu.redisEach.map((s) => num((s / r.idleCpu.seconds) * 100, 1)).join(' + '),
       r.roomsSubscribed.map((n, i) => `${n}/${r.roomsServed[i] ?? '-'}`).join(' '),
       `${num(r.refused)} / ${closes(r.closes)}`,
       num(r.cpu.generator, 1),

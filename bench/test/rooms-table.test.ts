@@ -38,6 +38,7 @@ function result(system: string, redisEach: number[], received: number): RoomsRes
       others: 1,
       seconds: 20,
     },
+    idleCpu: { nodes: 0.1, redis: 0, redisEach: redisEach.map(() => 0.05), server: 0.1, generator: 0, others: 0, seconds: 5 },
     latency,
     refused: 0,
     closes: {},
@@ -60,8 +61,8 @@ describe('rooms table', () => {
     );
     const rows = text.split('\n').filter((l) => l.startsWith('| Switchboard') || l.startsWith('| broken'));
     const cells = rows.map((row) => row.split('|').map((c) => c.trim()));
-    // system, deliveries/s, lost, strays, p50, p99, gateway per M, redis per M, per shard, busiest %, subscribed/served
-    assert.deepEqual(cells[0]!.slice(1, 12), [
+    // system, deliveries/s, lost, strays, p50, p99, gateway per M, redis per M, per shard, busiest %, idle %, subscribed/served
+    assert.deepEqual(cells[0]!.slice(1, 13), [
       'Switchboard',
       '20,000',
       '0 (0.0 %)',
@@ -72,10 +73,11 @@ describe('rooms table', () => {
       '7.5',
       '3.0',
       '15',
+      '1.0',
       '17/17 17/17 16/16',
     ]);
     assert.deepEqual(cells[1]!.slice(2, 4), ['19,950', '1,000 (0.3 %)']);
-    assert.deepEqual(cells[1]!.slice(9, 11), ['1.2 + 1.0 + 0.8', '6']);
+    assert.deepEqual(cells[1]!.slice(9, 12), ['1.2 + 1.0 + 0.8', '6', '1.0 + 1.0 + 1.0']);
     assert.equal(cells[2]![2], 'failed: no cluster');
   });
 });

@@ -7,6 +7,7 @@
  * a Redis Cluster shows what the shards take: Redis CPU per redis-server, and the
  * rooms each gateway is subscribed to (it hears of no others).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { CpuMeter, type CpuUse } from '../cpu-meter.js';
 import { LoadGenerator } from '../generator/load-generator.js';
 import { nowUs } from '../generator/line.js';
@@ -45,6 +46,8 @@ export interface RoomsResult {
   readonly deliveriesPerSec: number;
   /** redisEach: one entry per redis-server (per shard). */
   readonly cpu: CpuUse;
+  /** The same for IDLE_MS with everyone in their rooms and nobody sending: what the system costs at rest (leases, sweeps, a cluster's gossip). */
+  readonly idleCpu: CpuUse;
   readonly latency: Histogram;
   readonly refused: number;
   readonly closes: Record<string, number>;
@@ -65,6 +68,8 @@ const CONNECT_TIMEOUT_MS = 60_000;
 const QUIET_MS = 3_000;
 /** Longest wait for the presence notices of the joins to pass before the warm-up, ms. */
 const NOTICES_MS = 60_000;
+/** How long the system's CPU at rest is measured, before the warm-up, ms. */
+const IDLE_MS = 5_000;
 
 export async function runRooms(system: SystemUnderTest, o: RoomsOptions): Promise<RoomsResult> {
   const plan = planRooms(o);
@@ -76,6 +81,9 @@ export async function runRooms(system: SystemUnderTest, o: RoomsOptions): Promis
     if (joined.connected < plan.length)
       throw new Error(`${system.name}: only ${joined.connected} of ${plan.length} clients connected and joined (${joined.firstError})`);
     await generator.settle(0, () => false, 1_000, NOTICES_MS);
+    const idleMeter = new CpuMeter(running.nodePids, running.redisPids, generator.pids).start();
+    await delay(IDLE_MS);
+    const idleCpu = idleMeter.read();
     const senders = plan.flatMap((c, i) => (c.sender ? [i] : []));
     const rate = o.ratePerRoom * o.rooms;
     await generator.send(WARMUP, rate, o.warmupMs, o.bytes, senders);
@@ -98,6 +106,7 @@ export async function runRooms(system: SystemUnderTest, o: RoomsOptions): Promis
       stillArriving: stats.received < expected && nowUs() - stats.lastUs < QUIET_MS * 1000,
       deliveriesPerSec: stats.received / ((stats.lastUs - startUs) / 1e6),
       cpu,
+      idleCpu,
       latency: stats.latency,
       refused: stats.errors,
       closes: stats.closes,
