@@ -168,27 +168,26 @@ export function roomsTable(o: RoomsOptions, rows: ReadonlyArray<Row<RoomsResult>
       num(r.cpu.others, 1),
     ];
   });
-  return `${title}
-
-${table(
-  [
-    'system',
-    'deliveries/s',
-    'lost',
-    'strays',
-    'p50 ms',
-    'p99 ms',
-    'gateway CPU-s per M deliveries',
-    'redis CPU-s per M',
-    'redis CPU-s per shard',
-    'busiest redis % of a core',
-    'rooms subscribed/served per gateway',
-    'refused / closed',
-    'generator CPU-s',
-    'others CPU-s',
-  ],
-  body,
-)}${notes(rows)}`;
+  return `${title}\n\n${table(
+    [
+      'system',
+      'deliveries/s',
+      'lost',
+      'strays',
+      'p50 ms',
+      'p99 ms',
+      'gateway CPU-s per M deliveries',
+      'redis CPU-s per M',
+      'redis CPU-s per shard',
+      'busiest redis % of a core',
+      'idle: redis % of a core',
+      'rooms subscribed/served per gateway',
+      'refused / closed',
+      'generator CPU-s',
+      'others CPU-s',
+    ],
+    body,
+  )}${notes(rows)}`;
 }
 
 /** Each redis-server's CPU-seconds (`0.8 + 0.7 + 0.9`), or the one's. */

@@ -61,6 +61,16 @@ describe('rooms table', () => {
     );
     const rows = text.split('\n').filter((l) => l.startsWith('| Switchboard') || l.startsWith('| broken'));
     const cells = rows.map((row) => row.split('|').map((c) => c.trim()));
+    const headers = text
+      .split('\n')
+      .find((l) => l.startsWith('| system'))!
+      .split('|')
+      .map((c) => c.trim());
+    assert.equal(headers.length, cells[0]!.length, 'a header for every column');
+    assert.deepEqual(
+      [headers[10], headers[11], headers[12]],
+      ['busiest redis % of a core', 'idle: redis % of a core', 'rooms subscribed/served per gateway'],
+    );
     // system, deliveries/s, lost, strays, p50, p99, gateway per M, redis per M, per shard, busiest %, idle %, subscribed/served
     assert.deepEqual(cells[0]!.slice(1, 13), [
       'Switchboard',
