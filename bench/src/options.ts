@@ -72,7 +72,7 @@ export const SETTINGS = [
     fallback: '15',
     help: 'reconnect: measured from the kill on, seconds (5 s are measured before it)',
   },
-  { flag: 'rooms', env: 'ROOMS', fallback: '50', help: 'rooms: rooms' },
+  { flag: 'rooms', env: 'ROOMS', fallback: '50', help: 'rooms: how many rooms (room-1, room-2...)' },
   {
     flag: 'room-clients',
     env: 'ROOM_CLIENTS',
