@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Switchboard beside Socket.IO + redis-adapter and a naive ws +
  * ioredis relay, one after another in one run, driven by the same load
- * generator; one table per scenario. `npm run bench -- --help` lists the flags.
+ * generator; one table per scenario. The rooms scenario (opt-in) sets
+ * Switchboard on one Redis beside Switchboard on a Redis Cluster. `npm run bench -- --help` lists the flags.
  * Everything runs on 127.0.0.1, and every load is bounded in count and time.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -10,18 +11,26 @@ import { topSelfTime, type Window } from './cpu-profile.js';
 import { loadNow, machineInfo, waitForQuiet } from './machine.js';
 import { killTracked } from './node-process.js';
 import { helpText, loadOptions, numbers, type Options } from './options.js';
-import { fanoutTable, joinTable, reconnectTable, type Failed } from './report.js';
+import { fanoutTable, joinTable, reconnectTable, roomsTable, type Failed } from './report.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
 import { runJoin, type JoinOptions } from './scenarios/join.js';
 import { runReconnect, type ReconnectOptions } from './scenarios/reconnect.js';
+import { runRooms, type RoomsOptions } from './scenarios/rooms.js';
 import { naive } from './systems/naive.js';
 import { socketio } from './systems/socketio.js';
-import { switchboard } from './systems/switchboard.js';
+import { switchboard, switchboardCluster } from './systems/switchboard.js';
 import type { SystemUnderTest } from './systems/system.js';
 import type { CpuUse } from './cpu-meter.js';
 
-const SYSTEMS: readonly SystemUnderTest[] = [switchboard, socketio, naive];
-const SCENARIOS = ['fanout', 'join', 'reconnect'];
+const SYSTEMS: readonly SystemUnderTest[] = [switchboard, switchboardCluster, socketio, naive];
+/** Each scenario's systems unless --systems says otherwise. */
+const DEFAULT_SYSTEMS: Readonly<Record<string, readonly SystemUnderTest[]>> = {
+  fanout: [switchboard, socketio, naive],
+  join: [switchboard, socketio, naive],
+  reconnect: [switchboard],
+  rooms: [switchboard, switchboardCluster],
+};
+const SCENARIOS = Object.keys(DEFAULT_SYSTEMS);
 /** How long to wait for a quiet machine before each measurement, ms (--quiet-wait). */
 let quietWaitMs = 0;
 /** Measurements taken again when others used more than SHARED_CORES meanwhile (--retries). */
@@ -47,6 +56,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('fanout')) await fanout(options);
   if (scenarios.includes('join')) await joinStorm(options);
   if (scenarios.includes('reconnect')) await reconnect(options);
+  if (scenarios.includes('rooms')) await rooms(options);
   out(`total: ${((Date.now() - started) / 1000).toFixed(0)} s; ${loadNow()}`);
 }
 
@@ -135,8 +145,37 @@ async function reconnect(options: Options): Promise<void> {
   out(reconnectTable(o, rows));
 }
 
+async function rooms(options: Options): Promise<void> {
+  for (const ratePerRoom of numbers(options['room-rate'], 'room-rate')) {
+    const o: RoomsOptions = {
+      rooms: numbers(options.rooms, 'rooms')[0]!,
+      clientsPerRoom: numbers(options['room-clients'], 'room-clients')[0]!,
+      sendersPerRoom: numbers(options['room-senders'], 'room-senders')[0]!,
+      roomNodes: numbers(options['room-nodes'], 'room-nodes')[0]!,
+      nodes: numbers(options.nodes, 'nodes')[0]!,
+      ratePerRoom,
+      bytes: numbers(options.bytes, 'bytes')[0]!,
+      warmupMs: seconds(options.warmup, 'warmup'),
+      durationMs: seconds(options.duration, 'duration'),
+      drainMs: seconds(options.drain, 'drain'),
+      workers: numbers(options.workers, 'workers')[0]!,
+    };
+    const rows = [];
+    for (const system of systems(options, 'rooms'))
+      rows.push(
+        await attempt(
+          system,
+          `rooms, ${ratePerRoom} lines/s per room`,
+          () => runRooms(system, o),
+          (r) => r.cpu,
+        ),
+      );
+    out(roomsTable(o, rows));
+  }
+}
+
 function systems(options: Options, scenario: string): SystemUnderTest[] {
-  const ids = (options.systems ?? (scenario === 'reconnect' ? 'switchboard' : SYSTEMS.map((s) => s.id).join(','))).split(',');
+  const ids = (options.systems ?? DEFAULT_SYSTEMS[scenario]!.map((s) => s.id).join(',')).split(',');
   const chosen = ids.map(
     (id) => SYSTEMS.find((s) => s.id === id) ?? fail(`unknown system ${id} (known: ${SYSTEMS.map((s) => s.id).join(', ')})`),
   );

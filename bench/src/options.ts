@@ -19,13 +19,13 @@ export const SETTINGS = [
     flag: 'scenario',
     env: 'SCENARIO',
     fallback: 'fanout,join,reconnect',
-    help: 'scenarios to run, comma-separated: fanout, join, reconnect',
+    help: 'scenarios to run, comma-separated: fanout, join, reconnect, rooms (rooms: opt-in)',
   },
   {
     flag: 'systems',
     env: 'SYSTEMS',
     fallback: undefined,
-    help: 'systems, comma-separated: switchboard, socketio, naive (default: all three; reconnect: switchboard only)',
+    help: 'systems, comma-separated: switchboard, switchboard-cluster (on a 3-master Redis Cluster), socketio, naive (default: switchboard, socketio, naive; reconnect: switchboard; rooms: switchboard, switchboard-cluster)',
   },
   {
     flag: 'clients',
@@ -39,8 +39,8 @@ export const SETTINGS = [
     fallback: '200,400',
     help: 'fanout: lines per second, all senders together; comma-separated for one table each',
   },
-  { flag: 'duration', env: 'DURATION_S', fallback: '20', help: 'fanout: measured sending, seconds' },
-  { flag: 'warmup', env: 'WARMUP_S', fallback: '3', help: 'fanout and reconnect: sending before measuring, seconds' },
+  { flag: 'duration', env: 'DURATION_S', fallback: '20', help: 'fanout and rooms: measured sending, seconds' },
+  { flag: 'warmup', env: 'WARMUP_S', fallback: '3', help: 'fanout, rooms and reconnect: sending before measuring, seconds' },
   {
     flag: 'drain',
     env: 'DRAIN_S',
@@ -49,7 +49,7 @@ export const SETTINGS = [
   },
   { flag: 'senders', env: 'SENDERS', fallback: '5', help: 'clients that send, in turn' },
   { flag: 'bytes', env: 'BYTES', fallback: '64', help: 'size of each line, bytes' },
-  { flag: 'nodes', env: 'NODES', fallback: '3', help: 'fanout: server processes per system' },
+  { flag: 'nodes', env: 'NODES', fallback: '3', help: 'fanout and rooms: server processes per system' },
   { flag: 'batch', env: 'BATCH', fallback: '100', help: 'join: clients connecting at once' },
   {
     flag: 'join-timeout',
@@ -71,6 +71,26 @@ export const SETTINGS = [
     env: 'STORM_S',
     fallback: '15',
     help: 'reconnect: measured from the kill on, seconds (5 s are measured before it)',
+  },
+  { flag: 'rooms', env: 'ROOMS', fallback: '50', help: 'rooms: how many rooms (room-1, room-2...)' },
+  {
+    flag: 'room-clients',
+    env: 'ROOM_CLIENTS',
+    fallback: '20',
+    help: 'rooms: clients per room (each joins its room with /join before it counts)',
+  },
+  { flag: 'room-senders', env: 'ROOM_SENDERS', fallback: '1', help: 'rooms: clients of each room that send' },
+  {
+    flag: 'room-rate',
+    env: 'ROOM_RATE',
+    fallback: '20',
+    help: 'rooms: lines per second per room, its senders together; comma-separated for one table each',
+  },
+  {
+    flag: 'room-nodes',
+    env: 'ROOM_NODES',
+    fallback: '1',
+    help: "rooms: gateways each room's clients are spread over (1: a room on one gateway, as a room-aware balancer places it; 3: on all)",
   },
   {
     flag: 'quiet-wait',

@@ -2,8 +2,10 @@
 import type { FanoutOptions, FanoutResult } from './scenarios/fanout.js';
 import type { JoinOptions, JoinResult } from './scenarios/join.js';
 import type { ReconnectOptions, ReconnectResult } from './scenarios/reconnect.js';
+import type { RoomsOptions, RoomsResult } from './scenarios/rooms.js';
 import type { Histogram } from './generator/histogram.js';
 import { num, table } from './table.js';
+import type { CpuUse } from './cpu-meter.js';
 
 /** A system whose run failed: its row says why. */
 export interface Failed {
@@ -136,6 +138,61 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
     ],
     body,
   )}${notes(rows)}`;
+}
+
+export function roomsTable(o: RoomsOptions, rows: ReadonlyArray<Row<RoomsResult>>): string {
+  const spread = o.roomNodes === 1 ? 'each room on one gateway' : `each room spread over ${o.roomNodes} gateways`;
+  const title =
+    `Rooms: ${o.rooms} rooms x ${o.clientsPerRoom} clients on ${o.nodes} gateways (${spread}), ${o.sendersPerRoom} sender(s) per room, ` +
+    `${o.ratePerRoom} lines/s per room (${num(o.ratePerRoom * o.rooms)} lines/s, ${num(o.ratePerRoom * o.rooms * o.clientsPerRoom)} deliveries/s offered), ` +
+    `${o.bytes}-byte lines, for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up`;
+  const perMillion = (r: RoomsResult, cpu: number) => (cpu / r.received) * 1e6;
+  const body = rows.map((r) => {
+    if (isFailed(r)) return [r.system, `failed: ${r.error}`];
+    const lost = r.expected - r.received;
+    return [
+      r.system,
+      num(r.deliveriesPerSec),
+      `${num(lost)} (${num((lost / r.expected) * 100, 1)} %${r.stillArriving ? ', still arriving' : ''})`,
+      num(r.strays),
+      ms(r.latency, 50),
+      ms(r.latency, 99),
+      num(perMillion(r, r.cpu.nodes), 1),
+      num(perMillion(r, r.cpu.redis), 1),
+      shardCpu(r.cpu),
+      num((Math.max(...r.cpu.redisEach) / r.cpu.seconds) * 100, 0),
+      r.idleCpu.redisEach.map((s) => num((s / r.idleCpu.seconds) * 100, 1)).join(' + '),
+      r.roomsSubscribed.map((n, i) => `${n}/${r.roomsServed[i] ?? '-'}`).join(' '),
+      `${num(r.refused)} / ${closes(r.closes)}`,
+      num(r.cpu.generator, 1),
+      num(r.cpu.others, 1),
+    ];
+  });
+  return `${title}\n\n${table(
+    [
+      'system',
+      'deliveries/s',
+      'lost',
+      'strays',
+      'p50 ms',
+      'p99 ms',
+      'gateway CPU-s per M deliveries',
+      'redis CPU-s per M',
+      'redis CPU-s per shard',
+      'busiest redis % of a core',
+      'idle: redis % of a core',
+      'rooms subscribed/served per gateway',
+      'refused / closed',
+      'generator CPU-s',
+      'others CPU-s',
+    ],
+    body,
+  )}${notes(rows)}`;
+}
+
+/** Each redis-server's CPU-seconds (`0.8 + 0.7 + 0.9`), or the one's. */
+export function shardCpu(cpu: Pick<CpuUse, 'redisEach'>): string {
+  return cpu.redisEach.map((s) => num(s, 1)).join(' + ');
 }
 
 function closes(byCode: Record<string, number>): string {

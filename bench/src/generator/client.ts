@@ -25,7 +25,20 @@ export interface LoadClient {
   terminate(): void;
 }
 
-/** Connect and resolve once the server has welcomed the client (welcome frame, or socket.io's connect). */
-export function connectClient(kind: ClientKind, url: string, handlers: ClientHandlers, timeoutMs: number): Promise<LoadClient> {
-  return kind === 'socket.io' ? connectSocketIo(url, handlers, timeoutMs) : connectWs(url, handlers, timeoutMs);
+/**
+ * Connect and resolve once the server has welcomed the client (welcome frame, or
+ * socket.io's connect) and, given a `room`, once it is in that room (Switchboard only).
+ */
+export function connectClient(
+  kind: ClientKind,
+  url: string,
+  handlers: ClientHandlers,
+  timeoutMs: number,
+  room?: string,
+): Promise<LoadClient> {
+  if (kind === 'socket.io') {
+    if (room !== undefined) return Promise.reject(new Error('the socket.io clients of the bench join no rooms'));
+    return connectSocketIo(url, handlers, timeoutMs);
+  }
+  return connectWs(url, handlers, timeoutMs, room);
 }

@@ -1,6 +1,7 @@
 /**
- * The chat lines the generator sends: `~<phase>~<sentUs>~<n>~` padded with `x`
- * to the line size. The phase tells warm-up lines from measured ones; the send
+ * The chat lines the generator sends: `~<phase>~<sentUs>~<room>~<n>~` padded
+ * with `x` to the line size. The phase tells warm-up lines from measured ones;
+ * the room, the room it was said in (0 where there are no rooms); the send
  * time is CLOCK_MONOTONIC in microseconds, the same clock in every process of
  * this machine (and in V8's CPU profiles), so a receiver in another process can
  * take the latency. Reading a line allocates nothing: it runs once per delivery.
@@ -24,20 +25,21 @@ export function nowUs(): number {
 }
 
 /** One line of exactly `bytes` bytes (longer if the header alone is longer). */
-export function makeLine(phase: number, sentUs: number, n: number, bytes: number): string {
-  const head = `${LINE_MARK}${phase}${LINE_MARK}${Math.round(sentUs)}${LINE_MARK}${n}${LINE_MARK}`;
+export function makeLine(phase: number, sentUs: number, n: number, bytes: number, room = 0): string {
+  const head = `${LINE_MARK}${phase}${LINE_MARK}${Math.round(sentUs)}${LINE_MARK}${room}${LINE_MARK}${n}${LINE_MARK}`;
   return head.length >= bytes ? head : head + 'x'.repeat(bytes - head.length);
 }
 
-/** A line's phase and send time, as read by readLine(). */
+/** A line's phase, send time and room, as read by readLine(). */
 export interface LineStamp {
   phase: number;
   sentUs: number;
+  room: number;
 }
 
 /**
- * Read the phase and send time of the line at `at` in `text` (a string, or the
- * bytes of an ASCII frame) into `into`; false if it is not a bench line.
+ * Read the phase, send time and room of the line at `at` in `text` (a string,
+ * or the bytes of an ASCII frame) into `into`; false if it is not a bench line.
  */
 export function readLine(text: string | Buffer, at: number, into: LineStamp): boolean {
   if (code(text, at) !== MARK) return false;
@@ -48,8 +50,12 @@ export function readLine(text: string | Buffer, at: number, into: LineStamp): bo
   let sentUs = 0;
   for (let c = code(text, ++i); c >= ZERO && c <= ZERO + 9; c = code(text, ++i)) sentUs = sentUs * 10 + c - ZERO;
   if (code(text, i) !== MARK) return false;
+  let room = 0;
+  for (let c = code(text, ++i); c >= ZERO && c <= ZERO + 9; c = code(text, ++i)) room = room * 10 + c - ZERO;
+  if (code(text, i) !== MARK) return false;
   into.phase = phase;
   into.sentUs = sentUs;
+  into.room = room;
   return true;
 }
 

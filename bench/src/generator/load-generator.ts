@@ -42,6 +42,8 @@ export interface Sent {
 
 export interface Stats {
   readonly received: number;
+  /** Lines that reached a client of another room (none, unless rooms leak). */
+  readonly strays: number;
   readonly latency: Histogram;
   readonly lastUs: number;
   readonly frames: number;
@@ -173,6 +175,7 @@ export class LoadGenerator {
     }
     return {
       received: sum(all.map((s) => s.phases[phase]!.received)),
+      strays: sum(all.map((s) => s.phases[phase]!.strays)),
       latency,
       lastUs: Math.max(...all.map((s) => s.phases[phase]!.lastUs)),
       frames: sum(all.map((s) => s.frames)),

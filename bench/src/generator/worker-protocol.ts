@@ -2,9 +2,15 @@
 import type { ClientKind } from '../systems/system.js';
 import type { HistogramData } from './histogram.js';
 
-/** One client to connect: where, whether its deliveries are measured, where it goes when its node dies. */
+/** One client to connect: where, which room it joins, whether its deliveries are measured, where it goes when its node dies. */
 export interface ClientSpec {
   readonly url: string;
+  /**
+   * After the welcome, join this room (its index; the name by roomName()) and
+   * count as connected once the server says it is in; its lines are said there,
+   * and a line of another room reaching it is counted as a stray, not a delivery.
+   */
+  readonly room?: number;
   /** Count its deliveries and their latency (else it only receives). */
   readonly record: boolean;
   /** When the server drops it, reconnect at once to one of these, at random. */
@@ -52,8 +58,10 @@ export interface SendResult {
 }
 
 export interface PhaseStats {
-  /** Deliveries of this phase's lines to recording clients. */
+  /** Deliveries of this phase's lines to recording clients (in a room: lines of that room only). */
   readonly received: number;
+  /** Lines of this phase that reached a client in another room than theirs. */
+  readonly strays: number;
   readonly latency: HistogramData;
   /** When the latest of them arrived. */
   readonly lastUs: number;

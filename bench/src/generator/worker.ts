@@ -8,6 +8,7 @@ import type { ClientKind } from '../systems/system.js';
 import { connectClient, type ClientHandlers, type LoadClient } from './client.js';
 import { Histogram } from './histogram.js';
 import { makeLine, nowUs, readLine, type LineStamp } from './line.js';
+import { roomName } from '../room-plan.js';
 import type {
   ClientSpec,
   ConnectArgs,
@@ -26,7 +27,7 @@ const SEND_TICK_MS = 2;
 const RECONNECT_RETRY_MS = 100;
 
 /** Where readLine() puts what it read: one object for every delivery. */
-const stamp: LineStamp = { phase: 0, sentUs: 0 };
+const stamp: LineStamp = { phase: 0, sentUs: 0, room: 0 };
 
 interface Slot {
   readonly spec: ClientSpec;
@@ -35,6 +36,7 @@ interface Slot {
 
 class Phase {
   received = 0;
+  strays = 0;
   lastUs = 0;
   readonly latency = new Histogram();
 }
@@ -71,7 +73,13 @@ class Worker {
       await Promise.all(
         slots.slice(next, next + args.batch).map(async (slot, i) => {
           try {
-            slot.client = await connectClient(this.kind, slot.spec.url, this.handlers(first + next + i), this.timeoutMs);
+            slot.client = await connectClient(
+              this.kind,
+              slot.spec.url,
+              this.handlers(first + next + i),
+              this.timeoutMs,
+              slot.spec.room === undefined ? undefined : roomName(slot.spec.room),
+            );
             connected++;
             lastWelcomeUs = nowUs();
           } catch (err) {
@@ -95,9 +103,10 @@ class Worker {
     for (let now = startUs; now < endUs; now = nowUs()) {
       const target = Math.floor(((now - startUs) / 1e6) * args.rate);
       for (; due < target; due++) {
-        const client = senders[due % senders.length]!.client;
+        const sender = senders[due % senders.length]!;
+        const client = sender.client;
         if (client?.open) {
-          client.send(makeLine(args.phase, nowUs(), due, args.bytes));
+          client.send(makeLine(args.phase, nowUs(), due, args.bytes, sender.spec.room));
           sent++;
         } else {
           skipped++;
@@ -112,7 +121,7 @@ class Worker {
     const byPhase: Record<number, PhaseStats> = {};
     for (const id of phases) {
       const phase = this.phases.get(id) ?? new Phase();
-      byPhase[id] = { received: phase.received, latency: phase.latency.toData(), lastUs: phase.lastUs };
+      byPhase[id] = { received: phase.received, strays: phase.strays, latency: phase.latency.toData(), lastUs: phase.lastUs };
     }
     return {
       phases: byPhase,
@@ -143,6 +152,11 @@ class Worker {
         const now = nowUs();
         let phase = this.phases.get(stamp.phase);
         if (!phase) this.phases.set(stamp.phase, (phase = new Phase()));
+        const room = slot().spec.room;
+        if (room !== undefined && stamp.room !== room) {
+          phase.strays++;
+          return;
+        }
         phase.received++;
         phase.lastUs = now;
         phase.latency.record(now - stamp.sentUs);

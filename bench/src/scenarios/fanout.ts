@@ -68,7 +68,7 @@ export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Prom
     await generator.send(WARMUP, o.rate, o.warmupMs, o.bytes, senders);
 
     const mark = running.logMark();
-    const meter = new CpuMeter(running.nodePids, running.redisPid, generator.pids).start();
+    const meter = new CpuMeter(running.nodePids, running.redisPids, generator.pids).start();
     const startUs = nowUs();
     const { sent } = await generator.send(MEASURED, o.rate, o.durationMs, o.bytes, senders);
     const expected = sent * o.clients;

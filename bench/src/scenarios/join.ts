@@ -53,7 +53,7 @@ export async function runJoin(system: SystemUnderTest, o: JoinOptions): Promise<
     const node = running.nodePids[0]!;
     const rssBefore = rssBytes(node);
     const mark = running.logMark();
-    const meter = new CpuMeter([node], running.redisPid, generator.pids).start();
+    const meter = new CpuMeter([node], running.redisPids, generator.pids).start();
     const specs = Array.from({ length: o.clients }, () => ({ url: running.urls[0]!, record: false }));
     const joined = await generator.connect(specs, { batch: o.batch, deadlineMs: o.timeoutMs, timeoutMs: 60_000 });
     const cpuToJoined = meter.read();

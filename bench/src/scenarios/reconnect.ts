@@ -75,7 +75,7 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
 
     const before = await generator.send(BEFORE, o.rate, o.beforeMs, o.bytes, senders);
     const sending = generator.send(STORM, o.rate, o.stormMs, o.bytes, senders);
-    const meter = new CpuMeter(running.nodePids.slice(1), running.redisPid, generator.pids).start();
+    const meter = new CpuMeter(running.nodePids.slice(1), running.redisPids, generator.pids).start();
     const mark = running.logMark();
     const killedUs = nowUs();
     await running.kill(0);

@@ -23,5 +23,5 @@ export async function startComparison(
     }),
   );
   await Promise.all(nodes.map((node, i) => node.waitForHttp(`http://127.0.0.1:${ports[i]}/readyz`)));
-  return new RunningSystem(nodes, ports.map(url), redis);
+  return new RunningSystem(nodes, ports.map(url), [redis]);
 }

@@ -1,5 +1,9 @@
-/** Switchboard as it is: N gateways (services/gateway/dist/main.js) over one redis-server. */
-import { GATEWAY_ENTRY, RedisServer, freePort } from '@switchboard/testkit';
+/**
+ * Switchboard as it is: N gateways (services/gateway/dist/main.js) over one
+ * redis-server (`switchboard`), or over a 3-master Redis Cluster of its own
+ * (`switchboard-cluster`, REDIS_CLUSTER: rooms spread over the shards).
+ */
+import { GATEWAY_ENTRY, RedisCluster, RedisServer, freePort } from '@switchboard/testkit';
 import { NodeProcess } from '../node-process.js';
 import { RunningSystem, type StartOptions, type SystemUnderTest } from './system.js';
 
@@ -19,25 +23,53 @@ export const GATEWAY_ENV = {
   MAX_EVENT_LOOP_LAG_MS: '0',
 };
 
+/** Masters of the Redis Cluster of `switchboard-cluster` (no replicas: the bench measures load, not failover). */
+const CLUSTER_MASTERS = 3;
+
 export const switchboard: SystemUnderTest = {
   id: 'switchboard',
   name: 'Switchboard',
   client: 'ws-json',
   async start(options: StartOptions): Promise<RunningSystem> {
     const redis = await RedisServer.start();
-    const ports = await Promise.all(Array.from({ length: options.nodes }, () => freePort()));
-    const nodes = ports.map((port, i) =>
-      NodeProcess.start(GATEWAY_ENTRY, [], {
-        label: `gw${i + 1}`,
-        env: { ...GATEWAY_ENV, REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(port), NODE_ID: `gw${i + 1}` },
-        execArgv: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
-      }),
-    );
-    await Promise.all(nodes.map((node, i) => node.waitForHttp(`http://127.0.0.1:${ports[i]}/readyz`)));
-    return new RunningSystem(
-      nodes,
-      ports.map((port) => `ws://127.0.0.1:${port}/ws`),
-      redis,
-    );
+    return startGateways(options, { REDIS_URL: redis.url }, [redis]);
   },
 };
+
+export const switchboardCluster: SystemUnderTest = {
+  id: 'switchboard-cluster',
+  name: `Switchboard, Redis Cluster (${CLUSTER_MASTERS} masters)`,
+  client: 'ws-json',
+  async start(options: StartOptions): Promise<RunningSystem> {
+    const cluster = await RedisCluster.start({ masters: CLUSTER_MASTERS });
+    return startGateways(options, { REDIS_CLUSTER: cluster.seeds }, cluster.nodes);
+  },
+};
+
+/** Start the gateways with `redisEnv` (where Redis is) and wait until each answers /readyz. */
+async function startGateways(
+  options: StartOptions,
+  redisEnv: Readonly<Record<string, string>>,
+  redis: readonly RedisServer[],
+): Promise<RunningSystem> {
+  const ports = await Promise.all(Array.from({ length: options.nodes }, () => freePort()));
+  const nodes = ports.map((port, i) =>
+    NodeProcess.start(GATEWAY_ENTRY, [], {
+      label: `gw${i + 1}`,
+      env: { ...GATEWAY_ENV, ...redisEnv, HOST: '127.0.0.1', PORT: String(port), NODE_ID: `gw${i + 1}` },
+      execArgv: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
+    }),
+  );
+  const running = new RunningSystem(
+    nodes,
+    ports.map((port) => `ws://127.0.0.1:${port}/ws`),
+    redis,
+  );
+  try {
+    await Promise.all(nodes.map((node, i) => node.waitForHttp(`http://127.0.0.1:${ports[i]}/readyz`)));
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return running;
+}

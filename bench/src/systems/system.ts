@@ -1,6 +1,7 @@
 /**
- * A system under test: N server nodes and the redis-server they share, each in
- * its own process, started fresh for each measurement.
+ * A system under test: N server nodes and the redis-server(s) they share (one,
+ * or the masters of a Redis Cluster), each in its own process, started fresh
+ * for each measurement.
  */
 import type { RedisServer } from '@switchboard/testkit';
 import { track, untrack, type NodeProcess } from '../node-process.js';
@@ -31,17 +32,19 @@ export class RunningSystem {
     readonly nodes: readonly NodeProcess[],
     /** What a client connects to, one per node. */
     readonly urls: readonly string[],
-    readonly redis: RedisServer,
+    /** One redis-server, or every master of a Redis Cluster (its shards). */
+    readonly redis: readonly RedisServer[],
   ) {
-    track(redis.pid!);
+    for (const server of redis) track(server.pid!);
   }
 
   get nodePids(): number[] {
     return this.nodes.map((n) => n.pid);
   }
 
-  get redisPid(): number {
-    return this.redis.pid!;
+  /** One per redis-server (per shard of a Redis Cluster). */
+  get redisPids(): number[] {
+    return this.redis.map((r) => r.pid!);
   }
 
   /** Where each node's output stands now, for logSince(). */
@@ -72,8 +75,8 @@ export class RunningSystem {
   /** Stop every node (SIGINT when profiling, so the profile is written; else SIGKILL), then Redis. */
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop(signal)));
-    untrack(this.redisPid);
-    await this.redis.dispose();
+    for (const pid of this.redisPids) untrack(pid);
+    await Promise.all(this.redis.map((r) => r.dispose()));
   }
 }
 
