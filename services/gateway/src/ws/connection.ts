@@ -73,7 +73,7 @@ export class Connection implements Peer, Flushable, Beating {
   private readonly rate: RateLimiter;
   private closeTimer: NodeJS.Timeout | undefined;
   private isClosed = false;
-  /** When the client last showed it is alive (a frame or a pong), and when it was last pinged, in ms. */
+  /** When the client last showed it is alive (a frame or a pong), and when it was last pinged: heartbeat time, ms. */
   private lastSeen: number;
   private lastPing: number;
   /** Protocol v2: until when `hello` may come (0 once it has, or for the seed protocol). */
@@ -90,7 +90,7 @@ export class Connection implements Peer, Flushable, Beating {
   ) {
     const { limits } = context;
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
-    this.lastSeen = this.lastPing = Date.now();
+    this.lastSeen = this.lastPing = context.heartbeat.now();
     this.helloDeadline = protocol === 'v2' ? this.lastSeen + limits.helloTimeoutMs : 0;
 
     (socket as TaggedSocket)[CONNECTION] = this;
@@ -214,7 +214,7 @@ export class Connection implements Peer, Flushable, Beating {
 
   /** Any frame or pong from the client restarts its heartbeat deadline. Called by the socket listeners below. */
   alive(): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = this.context.heartbeat.now();
   }
 
   /** A frame from the client. Called by the socket listeners below. */
