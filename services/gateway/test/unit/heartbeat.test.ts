@@ -81,6 +81,21 @@ describe('Heartbeat', () => {
     assert.equal(wall, 3_500);
   });
 
+  it('does not take the time it had nobody to beat for as lag', () => {
+    const first = new Client(heartbeat);
+    heartbeat.add(first);
+    beatAfter(BEAT_MS);
+    heartbeat.delete(first);
+    wall += 60_000; // idle: no timer, no beats
+    const client = new Client(heartbeat);
+    heartbeat.add(client);
+    beatAfter(BEAT_MS);
+    assert.equal(heartbeat.lagMs, 0);
+    beatAfter(BEAT_MS);
+    beatAfter(BEAT_MS);
+    assert.equal(client.droppedAt, client.lastSeen + PONG_TIMEOUT_MS, 'dropped on time');
+  });
+
   it('gives every member the same time on a beat, and stops beating when the last one leaves', () => {
     const seen: number[] = [];
     const member: Beating = { beat: (now) => seen.push(now) };
