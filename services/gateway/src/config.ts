@@ -188,7 +188,7 @@ export const SETTINGS = {
     kind: integer(10, 3_600_000),
     default: PONG_TIMEOUT_MS,
     unit: 'ms',
-    doc: 'a client silent this long (no pong, no frame), ms, is dropped and the cluster told it disconnected. Must exceed `PING_INTERVAL_MS`',
+    doc: 'a client silent this long (no pong, no frame), ms, is dropped and the cluster told it disconnected; time the node itself was behind (event loop lag) does not count. Must exceed `PING_INTERVAL_MS`',
   }),
   maxBufferedBytes: setting({
     env: 'MAX_BUFFERED_BYTES',

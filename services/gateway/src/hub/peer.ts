@@ -32,7 +32,7 @@ export interface Peer {
   /** The client id; set by the hub on admission. */
   id: ClientId;
   nickname: Nickname;
-  /** A child logger carrying this peer's `conn` id. */
+  /** A logger carrying this peer's `conn` id (a connection makes it when asked: read it only to log). */
   readonly log: Logger;
   /**
    * Queue one encoded server frame. Never throws; a peer past its budget closes

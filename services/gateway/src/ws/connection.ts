@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { Socket } from 'node:net';
 import { nanoid } from 'nanoid';
 import {
@@ -32,6 +32,8 @@ export interface ConnectionLimits {
 
 /** What every connection of a node shares. */
 export interface ConnectionContext {
+  /** Called once for each connection, when it has closed and the hub has been told. */
+  readonly ended: (conn: Connection) => void;
   readonly hub: Hub;
   readonly limits: ConnectionLimits;
   readonly flush: FlushScheduler;
@@ -66,13 +68,12 @@ export class Connection implements Peer, Flushable, Beating {
   readonly conn = nanoid(12);
   id: ClientId = '';
   nickname: Nickname = '';
-  readonly log: Logger;
-  /** Resolves once the socket is closed and the hub has been told. */
-  readonly closed: Promise<void>;
+  /** Settles whenClosed(), once someone waits for it. */
+  private onClosed: (() => void) | undefined;
   private readonly rate: RateLimiter;
   private closeTimer: NodeJS.Timeout | undefined;
   private isClosed = false;
-  /** When the client last showed it is alive (a frame or a pong), and when it was last pinged, in ms. */
+  /** When the client last showed it is alive (a frame or a pong), and when it was last pinged: heartbeat time, ms. */
   private lastSeen: number;
   private lastPing: number;
   /** Protocol v2: until when `hello` may come (0 once it has, or for the seed protocol). */
@@ -88,30 +89,37 @@ export class Connection implements Peer, Flushable, Beating {
     private readonly context: ConnectionContext,
   ) {
     const { limits } = context;
-    this.log = context.log.child({ conn: this.conn });
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
-    this.lastSeen = this.lastPing = Date.now();
+    this.lastSeen = this.lastPing = context.heartbeat.now();
     this.helloDeadline = protocol === 'v2' ? this.lastSeen + limits.helloTimeoutMs : 0;
 
-    socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    socket.on('pong', () => this.alive());
-    socket.on('error', (err: Error & { code?: string }) => {
-      // ws has already started closing with the matching code (1009, 1007, 1002...).
-      this.log.warn({ reason: err.code ?? 'SOCKET_ERROR', err: err.message }, 'closing connection on protocol error');
-    });
-    this.closed = new Promise((resolve) => {
-      socket.once('close', (code: number, reason: Buffer) => {
-        this.isClosed = true;
-        this.outbox = [];
-        context.heartbeat.delete(this);
-        clearTimeout(this.closeTimer);
-        this.log.info({ code, reason: reason.toString() }, 'connection closed');
-        context.hub.leave(this, code);
-        resolve();
-      });
-    });
+    (socket as TaggedSocket)[CONNECTION] = this;
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
     context.heartbeat.add(this);
     if (protocol === 'v1') this.admit();
+  }
+
+  /** Resolves once the socket is closed and the hub has been told. */
+  whenClosed(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const before = this.onClosed;
+      this.onClosed = () => {
+        before?.();
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * A logger carrying this connection's `conn` id, made when something is logged
+   * and not kept: an idle connection holds no logger of its own.
+   */
+  get log(): Logger {
+    return this.context.log.child({ conn: this.conn });
   }
 
   send(out: Outgoing): void {
@@ -178,6 +186,19 @@ export class Connection implements Peer, Flushable, Beating {
     }
   }
 
+  /** The socket closed (with `code`): stop its deadlines and tell the hub. Called by the socket listeners below. */
+  ended(code: number, reason: Buffer): void {
+    this.isClosed = true;
+    this.outbox = [];
+    this.context.heartbeat.delete(this);
+    clearTimeout(this.closeTimer);
+    this.log.info({ code, reason: reason.toString() }, 'connection closed');
+    this.context.hub.leave(this, code);
+    this.context.ended(this);
+    this.onClosed?.();
+    this.onClosed = undefined;
+  }
+
   private flushNow(): void {
     if (this.outbox.length > 0) this.flush(new BatchCache());
   }
@@ -191,12 +212,13 @@ export class Connection implements Peer, Flushable, Beating {
     });
   }
 
-  /** Any frame or pong from the client restarts its heartbeat deadline. */
-  private alive(): void {
-    this.lastSeen = Date.now();
+  /** Any frame or pong from the client restarts its heartbeat deadline. Called by the socket listeners below. */
+  alive(): void {
+    this.lastSeen = this.context.heartbeat.now();
   }
 
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  /** A frame from the client. Called by the socket listeners below. */
+  onFrame(data: Buffer, isBinary: boolean): void {
     this.context.metrics.frameReceived();
     this.alive();
     if (this.socket.readyState !== this.socket.OPEN) return;
@@ -224,4 +246,33 @@ export class Connection implements Peer, Flushable, Beating {
     }
     this.context.hub.receive(this, parsed);
   }
+}
+
+/**
+ * The socket listeners, shared by every connection: ws calls them with the socket
+ * as `this`, which leads to its Connection. No closure per connection.
+ */
+const CONNECTION = Symbol('connection');
+
+type TaggedSocket = WebSocket & { [CONNECTION]?: Connection };
+
+function connectionOf(socket: WebSocket): Connection {
+  return (socket as TaggedSocket)[CONNECTION]!;
+}
+
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connectionOf(this).onFrame(data as Buffer, isBinary);
+}
+
+function onSocketPong(this: WebSocket): void {
+  connectionOf(this).alive();
+}
+
+function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
+  // ws has already started closing with the matching code (1009, 1007, 1002...).
+  connectionOf(this).log.warn({ reason: err.code ?? 'SOCKET_ERROR', err: err.message }, 'closing connection on protocol error');
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  connectionOf(this).ended(code, reason);
 }

@@ -55,6 +55,10 @@ export class SocketServer {
   ) {
     this.log = logger.child({ module: 'ws' });
     this.context = {
+      ended: (conn) => {
+        this.connections.delete(conn);
+        this.metrics.connectionClosed(conn.protocol);
+      },
       hub,
       limits: options,
       flush: new FlushScheduler(options.writeCoalesceMs),
@@ -85,11 +89,17 @@ export class SocketServer {
   async closeAll(code: number, reason: string): Promise<void> {
     const all = [...this.connections];
     for (const conn of all) conn.close(code, reason);
-    await Promise.all(all.map((conn) => conn.closed));
+    await Promise.all(all.map((conn) => conn.whenClosed()));
   }
 
+  /**
+   * Errors of a socket until ws takes it over; one listener for all (a closure
+   * made in onUpgrade would keep the upgrade request alive as long as the socket).
+   */
+  private readonly onUpgradeError = (err: Error): void => this.log.debug({ err: err.message }, 'upgrade socket error');
+
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (err) => this.log.debug({ err: err.message }, 'upgrade socket error'));
+    socket.on('error', this.onUpgradeError);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WEBSOCKET_PATH) {
       this.refuse(req, socket, Refusals.notFound(WEBSOCKET_PATH));
@@ -107,8 +117,12 @@ export class SocketServer {
     }
     // The raw socket closes whatever happens next (a failed handshake, the end of the connection).
     if (socket.closed) admitted.release();
-    else socket.once('close', admitted.release);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, admitted.address));
+    else socket.on('close', admitted.release);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws listens for the socket's errors from here on.
+      socket.off('error', this.onUpgradeError);
+      this.accept(ws, req, admitted.address);
+    });
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, address: string): void {
@@ -116,8 +130,6 @@ export class SocketServer {
     const conn = new Connection(ws, protocol, this.context);
     this.connections.add(conn);
     this.metrics.connectionOpened(protocol);
-    void conn.closed.then(() => this.connections.delete(conn));
-    void conn.closed.then(() => this.metrics.connectionClosed(protocol));
     conn.log.info(
       {
         protocol,
