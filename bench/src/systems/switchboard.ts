@@ -3,7 +3,7 @@
  * redis-server (`switchboard`), or over a 3-master Redis Cluster of its own
  * (`switchboard-cluster`, REDIS_CLUSTER: rooms spread over the shards).
  */
-import { GATEWAY_ENTRY, RedisCluster, RedisServer, freePort } from '@switchboard/testkit';
+import { GATEWAY_ENTRY, GATEWAY_NODE_FLAGS, RedisCluster, RedisServer, freePort } from '@switchboard/testkit';
 import { NodeProcess } from '../node-process.js';
 import { RunningSystem, type StartOptions, type SystemUnderTest } from './system.js';
 
@@ -57,7 +57,7 @@ async function startGateways(
     NodeProcess.start(GATEWAY_ENTRY, [], {
       label: `gw${i + 1}`,
       env: { ...GATEWAY_ENV, ...redisEnv, HOST: '127.0.0.1', PORT: String(port), NODE_ID: `gw${i + 1}` },
-      execArgv: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
+      execArgv: [...GATEWAY_NODE_FLAGS, ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [])],
     }),
   );
   const running = new RunningSystem(
