@@ -1,7 +1,8 @@
 #!/bin/sh
 # The redis-cluster job of docker-compose.cluster.yml: join the nodes named in
 # the arguments (service names, port 6379) into one Redis Cluster of masters,
-# unless they already are one (a volume kept from an earlier run), then wait
+# when every one of them is alone (on a first start; with volumes kept from an
+# earlier run they already know each other and nothing is created), then wait
 # until every node reports cluster_state:ok. Exits 0 once it does; 1 after
 # CLUSTER_WAIT_SECONDS (default 120).
 set -eu
@@ -23,7 +24,9 @@ ok() { info "$1" | grep -qx 'cluster_state:ok'; }
 
 for node in "$@"; do wait_for "$node to answer" answers "$node"; done
 
-if alone "$1"; then
+all_alone=yes
+for node in "$@"; do alone "$node" || all_alone=no; done
+if [ "$all_alone" = yes ]; then
   addresses=""
   for node in "$@"; do
     # An address, as CLUSTER MEET wants; the name if it cannot be resolved here.
@@ -32,9 +35,11 @@ if alone "$1"; then
   done
   echo "redis-cluster: creating a cluster of$addresses"
   # shellcheck disable=SC2086 # one word per address
-  redis-cli --cluster create $addresses --cluster-replicas 0 --cluster-yes
+  # redis-cli waits for the nodes to meet without end if they cannot: bounded by the deadline.
+  timeout "$(($deadline - $(date +%s)))" redis-cli --cluster create $addresses --cluster-replicas 0 --cluster-yes \
+    || { echo "redis-cluster: redis-cli --cluster create failed or timed out" >&2; exit 1; }
 else
-  echo "redis-cluster: $1 already knows other nodes: the cluster exists"
+  echo "redis-cluster: the nodes already know each other: the cluster exists"
 fi
 
 for node in "$@"; do wait_for "$node to report cluster_state:ok" ok "$node"; done
