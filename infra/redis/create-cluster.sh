@@ -34,10 +34,10 @@ if [ "$all_alone" = yes ]; then
     addresses="$addresses ${ip:-$node}:6379"
   done
   echo "redis-cluster: creating a cluster of$addresses"
-  # shellcheck disable=SC2086 # one word per address
   # redis-cli waits for the nodes to meet without end if they cannot: bounded by the deadline.
   left=$((deadline - $(date +%s)))
   [ "$left" -gt 0 ] || left=1
+  # shellcheck disable=SC2086 # one word per address
   timeout "$left" redis-cli --cluster create $addresses --cluster-replicas 0 --cluster-yes \
     || { echo "redis-cluster: redis-cli --cluster create failed or timed out" >&2; exit 1; }
 else
