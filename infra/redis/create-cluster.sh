@@ -1,10 +1,11 @@
 #!/bin/sh
 # The redis-cluster job of docker-compose.cluster.yml: join the nodes named in
 # the arguments (service names, port 6379) into one Redis Cluster of masters,
-# when every one of them is alone (on a first start; with volumes kept from an
-# earlier run they already know each other and nothing is created), then wait
-# until every node reports cluster_state:ok. Exits 0 once it does; 1 after
-# CLUSTER_WAIT_SECONDS (default 120).
+# when every one of them is alone (a first start); with volumes kept from an
+# earlier run, introduce them again at their current addresses instead. Then wait
+# until every node reports cluster_state:ok: exit 0 once they do, 1 after
+# CLUSTER_WAIT_SECONDS (default 120). Safe to run again at any time (`up -d`
+# runs it again after a `down` without `-v`).
 set -eu
 [ $# -ge 3 ] || { echo "usage: create-cluster.sh NODE NODE NODE..." >&2; exit 2; }
 deadline=$(($(date +%s) + ${CLUSTER_WAIT_SECONDS:-120}))
@@ -24,15 +25,17 @@ ok() { info "$1" | grep -qx 'cluster_state:ok'; }
 
 for node in "$@"; do wait_for "$node to answer" answers "$node"; done
 
+# A node's address, as CLUSTER MEET wants it; the name if it cannot be resolved here.
+address_of() {
+  ip="$(getent hosts "$1" 2>/dev/null | awk '{ print $1; exit }')" || true
+  echo "${ip:-$1}"
+}
+
 all_alone=yes
 for node in "$@"; do alone "$node" || all_alone=no; done
 if [ "$all_alone" = yes ]; then
   addresses=""
-  for node in "$@"; do
-    # An address, as CLUSTER MEET wants; the name if it cannot be resolved here.
-    ip="$(getent hosts "$node" 2>/dev/null | awk '{ print $1; exit }')" || true
-    addresses="$addresses ${ip:-$node}:6379"
-  done
+  for node in "$@"; do addresses="$addresses $(address_of "$node"):6379"; done
   echo "redis-cluster: creating a cluster of$addresses"
   # redis-cli waits for the nodes to meet without end if they cannot: bounded by the deadline.
   left=$((deadline - $(date +%s)))
@@ -41,7 +44,16 @@ if [ "$all_alone" = yes ]; then
   timeout "$left" redis-cli --cluster create $addresses --cluster-replicas 0 --cluster-yes \
     || { echo "redis-cluster: redis-cli --cluster create failed or timed out" >&2; exit 1; }
 else
-  echo "redis-cluster: the nodes already know each other: the cluster exists"
+  # Volumes kept from an earlier run: the nodes know each other, but by the addresses
+  # their containers had then (nodes.conf), and recreated containers get new ones.
+  # A MEET at the current address makes a node update a peer it already knows (and
+  # tells the peer its own new address): harmless when nothing changed.
+  echo "redis-cluster: the nodes already form a cluster: introducing them at their current addresses"
+  for node in "$@"; do
+    for peer in "$@"; do
+      [ "$peer" = "$node" ] || redis-cli -h "$node" cluster meet "$(address_of "$peer")" 6379 >/dev/null || true
+    done
+  done
 fi
 
 for node in "$@"; do wait_for "$node to report cluster_state:ok" ok "$node"; done
