@@ -9,7 +9,9 @@
 # SIGKILLing a gateway with `docker kill`, scaling to 4 gateways while clients stay
 # connected; the plain listener's redirects), checks the balancer was never
 # restarted, then that it starts and serves plain HTTP with no certificate, and
-# tears everything down.
+# tears everything down. Then the same on a 3-master Redis Cluster
+# (docker-compose.cluster.yml on top): e2e/dist/cluster.test.js only, and every
+# shard must be used by the gateways.
 #
 # When no Docker engine can be started or run a container here, it prints
 # "e2e:docker NOT RUN: <why>" and exits 0 (E2E_DOCKER_REQUIRED=1: exits 1).
@@ -17,8 +19,12 @@
 #   E2E_DOCKER_IMAGES   auto (default): upstream images if present or pullable, else local ones;
 #                       local: always build local stand-ins; upstream: never
 #   E2E_DOCKER_KEEP=1   leave the cluster running (and a dockerd this script started)
+#   E2E_DOCKER_VARIANTS "single cluster" (default): which deployments to test, in that order:
+#                       single (docker-compose.yml, one Redis), cluster (+ docker-compose.cluster.yml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+variants="${E2E_DOCKER_VARIANTS:-single cluster}"
+want() { case " $variants " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 say() { printf '[e2e:docker] %s\n' "$*"; }
 not_run() {
@@ -118,9 +124,6 @@ compose=("${compose_bin[@]}" -f docker-compose.yml)
 say "building the gateway image $GATEWAY_IMAGE"
 "${compose[@]}" build gateway >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
 
-say "docker-compose up -d --scale gateway=3 (project $COMPOSE_PROJECT_NAME, balancer on $LB_PUBLISH, TLS on $LB_TLS_PUBLISH)"
-"${compose[@]}" up -d --scale gateway=3 >"$work/up.log" 2>&1 || { cat "$work/up.log"; exit 1; }
-
 # Every gateway container healthy (its HEALTHCHECK on /healthz), at most 120 s.
 wait_healthy() {
   local want=$1 healthy=0
@@ -136,15 +139,19 @@ wait_healthy() {
   "${compose[@]}" ps
   return 1
 }
+# The suite's way to SIGKILL a node: a node id is <container hostname>-<random>; the hostname is the container id's start.
+export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
+export E2E_URL="https://$LB_TLS_PUBLISH" E2E_CA="$work/tls/ca.crt" E2E_PLAIN_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3 E2E_ADMIN_URL="http://$ADMIN_PUBLISH"
+
+if want single; then
+say "docker-compose up -d --scale gateway=3 (project $COMPOSE_PROJECT_NAME, balancer on $LB_PUBLISH, TLS on $LB_TLS_PUBLISH)"
+"${compose[@]}" up -d --scale gateway=3 >"$work/up.log" 2>&1 || { cat "$work/up.log"; exit 1; }
 wait_healthy 3
 lb_id="$("${compose[@]}" ps -q lb)"
 lb_started="$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")"
 "${compose[@]}" ps
 
 # --- the suite ---------------------------------------------------------------
-export E2E_URL="https://$LB_TLS_PUBLISH" E2E_CA="$work/tls/ca.crt" E2E_PLAIN_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3 E2E_ADMIN_URL="http://$ADMIN_PUBLISH"
-# A node id is <container hostname>-<random>; the hostname is the container id's start.
-export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
 # The chaos scenario's hooks: drain (SIGTERM, wait for the exit), start again and
 # wait for /readyz inside the container, restart Redis (AOF on its volume) and
 # wait for PONG. The waits poll outside state, bounded to 30 s each.
@@ -208,4 +215,49 @@ say "with no certificate the balancer starts and serves plain HTTP, as before"
 
 say "balancer's view of the servers:"
 "${compose[@]}" logs --no-color lb 2>/dev/null | grep -v '\[WARNING\]' | grep -E "Server gateways/gw[0-9]+ .*is (UP|DOWN)" | sed 's/^/  /' | tail -12 || true
-say "PASSED"
+say "PASSED (single Redis)"
+fi
+
+# --- the Redis Cluster variant -------------------------------------------------
+if want cluster; then
+cluster_nodes=(redis redis-2 redis-3)
+if want single; then
+  say "tearing down the single-Redis deployment"
+  "${compose[@]}" down -v --remove-orphans --timeout 20 >"$work/down-single.log" 2>&1 || { cat "$work/down-single.log"; exit 1; }
+fi
+compose=("${compose_bin[@]}" -f docker-compose.yml -f docker-compose.cluster.yml)
+say "docker-compose -f docker-compose.yml -f docker-compose.cluster.yml up -d --scale gateway=3 (a 3-master Redis Cluster)"
+"${compose[@]}" up -d --scale gateway=3 >"$work/up-cluster.log" 2>&1 || {
+  cat "$work/up-cluster.log"
+  "${compose[@]}" logs --no-color redis-cluster redis || true
+  exit 1
+}
+"${compose[@]}" logs --no-color redis-cluster 2>/dev/null | grep 'redis-cluster:' | sed 's/^/  /' || true
+wait_healthy 3
+"${compose[@]}" ps
+
+# The cluster test only: the chaos scenario restarts one Redis, and scaling is the same as above.
+unset E2E_SCALE_CMD
+say "running e2e/dist/cluster.test.js against $E2E_URL (gateways on the Redis Cluster)"
+[ -f e2e/dist/cluster.test.js ] || npm run build --silent
+suite=0
+node --test --test-concurrency=1 --test-reporter=spec e2e/dist/cluster.test.js || suite=$?
+if [ "$suite" != 0 ]; then
+  say "the suite failed on the Redis Cluster; the gateways' last lines:"
+  "${compose[@]}" logs --no-color --tail 20 gateway || true
+  exit "$suite"
+fi
+
+# Every shard is used: each node has connections from the gateways (named <node>:<role>), and keys.
+for node in "${cluster_nodes[@]}"; do
+  id="$("${compose[@]}" ps -q "$node")"
+  state="$(docker exec "$id" redis-cli cluster info | tr -d '\r' | grep '^cluster_state:')"
+  gateway_connections="$(docker exec "$id" redis-cli client list | grep -cE ' name=[^ ]+:(pub|sub|sessions|link|link-sub|stats) ' || true)"
+  keys="$(docker exec "$id" redis-cli dbsize | tr -d '\r')"
+  say "$node: $state, $gateway_connections connections from gateways, $keys keys"
+  [ "$state" = cluster_state:ok ] || { say "$node does not say cluster_state:ok"; exit 1; }
+  [ "$gateway_connections" -gt 0 ] || { say "no gateway is connected to $node: the shard is unused"; exit 1; }
+done
+say "PASSED (Redis Cluster)"
+fi
+say "PASSED: ${variants}"

@@ -134,6 +134,40 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     await closeAll(clients);
   });
 
+  test(
+    "a line said in a room reaches that room's members on every node, and no one in another room",
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const clients = await crowd();
+      // Two rooms, members taken in turn, so a node that serves one usually serves both
+      // (on a Redis Cluster the two rooms usually live on different shards).
+      const rooms = [unique('a'), unique('b')];
+      const members = rooms.map((_, r) => clients.filter((_, i) => i % rooms.length === r));
+      await Promise.all(
+        clients.map(async (client, i) => {
+          const room = rooms[i % rooms.length]!;
+          client.send(`/join ${room}`);
+          await client.waitFor((f) => f.type === 'joined' && f.room === room, `joined ${room}`, FRAME_TIMEOUT_MS);
+        }),
+      );
+      const [inA, inB] = members as [ChatClient[], ChatClient[]];
+      const lineA = unique('in-a');
+      inA[0]!.send(lineA);
+      const echoes = await Promise.all(inA.map((c) => c.waitForMessage('message', lineA, FRAME_TIMEOUT_MS)));
+      for (const echo of echoes) assert.equal(echo.room, rooms[0]);
+      await deliver(inB.at(-1)!, unique('in-b'), inB);
+      // A node hands an event to all its local members of the room at once: a member of
+      // the other room on a node whose members of the first have the line would have it too.
+      const shared = inB.filter((b) => inA.some((a) => a.node === b.node));
+      assert.ok(shared.length > 0, 'no node serves both rooms');
+      for (const c of inB) {
+        const leaked = c.events.find((e) => e.room === rooms[0]);
+        assert.equal(leaked, undefined, `a member of ${rooms[1]} on ${c.node} got an event of ${rooms[0]}: ${JSON.stringify(leaked)}`);
+      }
+      await closeAll(clients);
+    },
+  );
+
   test('GET / serves the chat page', { timeout: TEST_TIMEOUT_MS }, async () => {
     const response = await httpGet(`${target.httpUrl}/`, { ca: target.ca });
     assert.equal(response.status, 200);

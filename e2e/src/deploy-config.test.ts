@@ -4,12 +4,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { HAPROXY_CONFIG, HaproxyProcess, localBackendConfig, makeTestCertificates } from '@switchboard/testkit';
 import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+const CLUSTER_COMPOSE_FILE = join(ROOT, 'docker-compose.cluster.yml');
+const CLUSTER_NODE_CONFIG = join(ROOT, 'infra/redis/cluster-node.conf');
+/** The Redis Cluster variant's nodes (service names). */
+const CLUSTER_NODES = ['redis', 'redis-2', 'redis-3'];
 const DOCKER_HAPROXY = join(ROOT, 'infra/haproxy/docker.cfg');
 const DOCKERFILE = join(ROOT, 'services/gateway/Dockerfile');
 const LB_START = join(ROOT, 'infra/haproxy/start.sh');
@@ -38,6 +42,17 @@ const service = (name: string): ComposeService => {
   return found;
 };
 
+/** A redis-server command's `--option value` pairs. */
+function redisOptions(redis: ComposeService): Map<string, string> {
+  const command = redis.command ?? [];
+  assert.equal(command[0], 'redis-server', 'the command runs redis-server');
+  const options = new Map<string, string>();
+  // A configuration file may come first (redis-server FILE --option value...).
+  const first = command[1]?.startsWith('--') ? 1 : 2;
+  for (let i = first; i < command.length; i += 2) options.set(command[i]!, command[i + 1] ?? '');
+  return options;
+}
+
 /** `docker compose` (v2) if there is one, else `docker-compose` (1.29), else undefined. */
 function composeCommand(): string[] | undefined {
   if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
@@ -45,28 +60,32 @@ function composeCommand(): string[] | undefined {
   return undefined;
 }
 
+type Resolved = { services: Record<string, ComposeService> };
+
+/**
+ * `docker compose <args> config` (the files merged, variables substituted), which
+ * must succeed; undefined (and `t` skipped) when no compose is installed.
+ */
+function composeConfig(t: TestContext, args: readonly string[], env: Record<string, string> = {}): Resolved | undefined {
+  const command = composeCommand();
+  if (!command) {
+    t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+    return undefined;
+  }
+  const [bin, ...first] = command;
+  const result = spawnSync(bin!, [...first, ...args, 'config'], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, ...env } });
+  assert.equal(result.status, 0, `${[...command, ...args].join(' ')} config: ${result.stderr}`);
+  return parse(result.stdout) as Resolved;
+}
+
 describe('deployment files', () => {
-  test('docker-compose.yml validates (docker compose config -q)', (t) => {
-    const command = composeCommand();
-    if (!command) {
-      t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
-      return;
-    }
-    const [bin, ...args] = command;
-    const result = spawnSync(bin!, [...args, '-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8', cwd: ROOT });
-    assert.equal(result.status, 0, `${command.join(' ')} config -q: ${result.stderr}`);
+  test('docker-compose.yml validates (docker compose config)', (t) => {
+    composeConfig(t, ['-f', COMPOSE_FILE]);
   });
 
   test('docker-compose.yml validates with the observability profile (--profile observability config)', (t) => {
-    const command = composeCommand();
-    if (!command) {
-      t.skip('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
-      return;
-    }
-    const [bin, ...args] = command;
-    const result = spawnSync(bin!, [...args, '-f', COMPOSE_FILE, '--profile', 'observability', 'config'], { encoding: 'utf8', cwd: ROOT });
-    assert.equal(result.status, 0, `${command.join(' ')} --profile observability config: ${result.stderr}`);
-    const resolved = parse(result.stdout) as { services: Record<string, unknown> };
+    const resolved = composeConfig(t, ['-f', COMPOSE_FILE, '--profile', 'observability']);
+    if (!resolved) return;
     assert.deepEqual(Object.keys(resolved.services).sort(), ['gateway', 'grafana', 'lb', 'prometheus', 'redis']);
   });
 
@@ -156,6 +175,56 @@ describe('deployment files', () => {
     assert.equal(gateway.ports, undefined);
     assert.deepEqual(gateway.depends_on, { redis: { condition: 'service_healthy' } });
     assert.ok(service('redis').healthcheck?.test, 'redis has a health check');
+  });
+
+  test('Redis is bounded: --maxmemory (REDIS_MAXMEMORY, 256mb by default) with --maxmemory-policy noeviction, never evicting', () => {
+    const options = redisOptions(service('redis'));
+    assert.equal(options.get('--maxmemory'), '${REDIS_MAXMEMORY:-256mb}');
+    assert.equal(options.get('--maxmemory-policy'), 'noeviction');
+  });
+
+  test('REDIS_MAXMEMORY overrides the bound (docker compose config)', (t) => {
+    const resolved = composeConfig(t, ['-f', COMPOSE_FILE], { REDIS_MAXMEMORY: '64mb' });
+    if (!resolved) return;
+    const options = redisOptions(resolved.services.redis!);
+    assert.equal(options.get('--maxmemory'), '64mb');
+    assert.equal(options.get('--maxmemory-policy'), 'noeviction');
+  });
+
+  test('docker-compose.cluster.yml, on top of docker-compose.yml, runs 3 Redis Cluster nodes, a one-shot job that joins them, and gateways on REDIS_CLUSTER', (t) => {
+    const resolved = composeConfig(t, ['-f', COMPOSE_FILE, '-f', CLUSTER_COMPOSE_FILE]);
+    if (!resolved) return;
+    // Those that `up` starts (docker-compose 1.29's config also lists the profiles' services).
+    const started = Object.keys(resolved.services).filter((name) => resolved.services[name]!.profiles === undefined);
+    assert.deepEqual(started.sort(), ['gateway', 'lb', 'redis', 'redis-2', 'redis-3', 'redis-cluster']);
+    const gateway = resolved.services.gateway!;
+    // Empty counts as unset (the gateway refuses REDIS_URL and REDIS_CLUSTER together).
+    assert.equal(gateway.environment?.REDIS_URL, '');
+    assert.equal(gateway.environment?.REDIS_CLUSTER, CLUSTER_NODES.map((n) => `${n}:6379`).join(','));
+    assert.deepEqual(gateway.depends_on, {
+      redis: { condition: 'service_healthy' },
+      'redis-cluster': { condition: 'service_completed_successfully' },
+    });
+    assert.match(JSON.stringify(resolved.services.redis!.healthcheck?.test), /cluster_state:ok/);
+    const job = resolved.services['redis-cluster']!;
+    assert.deepEqual(job.command, CLUSTER_NODES);
+    assert.ok(job.entrypoint?.some((arg) => arg.endsWith('/create-cluster.sh')));
+    for (const name of CLUSTER_NODES) {
+      const node: ComposeService = resolved.services[name]!;
+      const options = redisOptions(node);
+      assert.equal(node.command?.[1], '/usr/local/etc/redis/cluster-node.conf', `${name} reads the cluster node configuration`);
+      assert.equal(options.get('--cluster-announce-hostname'), name, `${name} announces its service name`);
+      assert.equal(options.get('--maxmemory'), '256mb', `${name}'s memory bound`);
+      assert.equal(options.get('--maxmemory-policy'), 'noeviction', `${name} never evicts`);
+      assert.ok(
+        node.volumes?.some((v) => v.split(':')[1] === '/data'),
+        `${name} keeps its data (append-only file, nodes.conf) on a volume`,
+      );
+    }
+    const conf = readFileSync(CLUSTER_NODE_CONFIG, 'utf8');
+    for (const line of ['cluster-enabled yes', 'cluster-preferred-endpoint-type hostname', 'appendonly yes', 'dir /data']) {
+      assert.match(conf, new RegExp(`^${line}$`, 'm'));
+    }
   });
 
   test('the load balancer publishes 8080, 8443 (TLS), and its admin listener on 127.0.0.1 only, and loads the shared and the Docker HAProxy files', () => {
