@@ -93,8 +93,9 @@ export class CommandHandler {
 
   private async rename(member: Member, nickname: string, ref: string | undefined): Promise<void> {
     const { peer } = member;
+    // A rename to the name already held is answered like any other (the seed
+    // broadcasts it too): a v2 client waits for the answer to its `ref`.
     const previous = peer.nickname;
-    if (nickname === previous) return;
     const refusal = (code: ErrorCode) => this.refuse(member, code, ref);
     const taken = await this.sessions.rename(member.token!, { id: peer.id, nickname }).catch(() => undefined);
     if (taken === undefined) {

@@ -55,6 +55,18 @@ describe('protocol v2: resume, ordering and failures across three gateways', () 
     await client.close();
   });
 
+  it('answers a rename to the name already held like any other (as the seed does): a nick_update for everyone, with the ref', async () => {
+    const watcher = await ChatClient.connect(nodes[1]!.wsUrl);
+    const sam = await v2(nodes[0]!.wsUrl);
+    sam.sendJson({ type: 'nick', nickname: 'samey', ref: 's1' });
+    await sam.waitFor((f) => f.type === 'nick_update' && f.ref === 's1', 'the first rename answered');
+    sam.sendJson({ type: 'nick', nickname: 'samey', ref: 's2' });
+    const answer = await sam.waitFor((f) => 'ref' in f && f.ref === 's2', 'the same-name rename answered');
+    assert.equal(answer.type, 'nick_update');
+    await watcher.waitForMessage('nick_update', 'Client samey changed to samey');
+    await Promise.all([sam.close(), watcher.close()]);
+  });
+
   it('closes a v2 connection whose first frame is not hello with 4003', async () => {
     const { WebSocket } = await import('ws');
     const socket = new WebSocket(nodes[0]!.wsUrl, 'switchboard.v2');
