@@ -17,15 +17,19 @@ export type Step =
   /** From another epoch: the history was lost; start over from this event. */
   | { readonly kind: 'epoch'; readonly previous: Epoch };
 
+/** The steps without data, made once: advance() runs once per event per member. */
+const NEXT: Step = Object.freeze({ kind: 'next' });
+const DUPLICATE: Step = Object.freeze({ kind: 'duplicate' });
+
 /**
  * The one rule every reader of the event order applies (the gateway's sequencer
  * and fan-out, the SDK): within an epoch seqs rise by exactly 1, so `seq <= last`
  * is a duplicate and `seq > last + 1` skips events; a new epoch starts afresh.
  */
 export function advance(last: Position | undefined, event: Position): Step {
-  if (last === undefined) return { kind: 'next' };
+  if (last === undefined) return NEXT;
   if (event.epoch !== last.epoch) return { kind: 'epoch', previous: last.epoch };
-  if (event.seq <= last.seq) return { kind: 'duplicate' };
+  if (event.seq <= last.seq) return DUPLICATE;
   if (event.seq > last.seq + 1) return { kind: 'gap', from: last.seq + 1, to: event.seq - 1 };
-  return { kind: 'next' };
+  return NEXT;
 }

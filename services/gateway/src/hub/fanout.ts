@@ -73,7 +73,8 @@ export class LocalFanout {
       return false;
     }
     if (advance(member.position, event).kind === 'duplicate') return false;
-    member.position = { epoch: event.epoch, seq: event.seq };
+    // The event is its own position (epoch, seq): no object per delivery.
+    member.position = event;
     if (out) {
       member.peer.send(out);
       return true;

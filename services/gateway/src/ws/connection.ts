@@ -1,5 +1,4 @@
 import type { RawData, WebSocket } from 'ws';
-import type { Socket } from 'node:net';
 import { nanoid } from 'nanoid';
 import {
   CloseCode,
@@ -19,7 +18,6 @@ import type { Metrics } from '../metrics/metrics.js';
 import { BatchCache, type FlushScheduler, type Flushable } from './flush-scheduler.js';
 import type { Beating, Heartbeat } from './heartbeat.js';
 import { RateLimiter } from './rate-limiter.js';
-import { wireOf } from './text-frame.js';
 
 export interface ConnectionLimits {
   readonly pingIntervalMs: number;
@@ -45,9 +43,8 @@ export interface ConnectionContext {
 /** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** The parts of ws's WebSocket this file writes through: its sender's frame writer and the TCP socket under it (ws#617). */
+/** The part of ws's WebSocket this file writes through: its sender's writer of framed bytes (ws#617). */
 interface WsInternals {
-  readonly _socket: Socket;
   readonly _sender: { sendFrame(list: Buffer[]): void };
 }
 
@@ -82,6 +79,12 @@ export class Connection implements Peer, Flushable, Beating {
   /** Frames queued this turn, and their bytes. */
   private outbox: Outgoing[] = [];
   private outboxBytes = 0;
+  /**
+   * The socket's buffered bytes as of the last flush: an upper bound until the
+   * next one (only writes add to it), so send() reads ws's getter only when this
+   * bound says the budget may be passed, not once per event.
+   */
+  private socketBytes = 0;
 
   constructor(
     private readonly socket: WebSocket,
@@ -124,8 +127,9 @@ export class Connection implements Peer, Flushable, Beating {
 
   send(out: Outgoing): void {
     if (this.isClosed || this.closeTimer || this.socket.readyState !== this.socket.OPEN) return;
-    const buffered = this.socket.bufferedAmount + this.outboxBytes;
     const budget = this.context.limits.maxBufferedBytes;
+    if (this.socketBytes + this.outboxBytes + out.payload.length > budget) this.socketBytes = this.socket.bufferedAmount;
+    const buffered = this.socketBytes + this.outboxBytes;
     if (buffered + out.payload.length > budget) {
       this.log.warn({ reason: 'SLOW_CONSUMER', buffered, budget }, 'slow consumer: outbound buffer over budget');
       this.context.metrics.closed('slow_consumer');
@@ -145,13 +149,8 @@ export class Connection implements Peer, Flushable, Beating {
     this.outboxBytes = 0;
     if (this.socket.readyState !== this.socket.OPEN) return;
     const ws = this.socket as unknown as WsInternals;
-    if (this.protocol === 'v2') {
-      ws._sender.sendFrame([batches.batch(items)]);
-      return;
-    }
-    if (items.length > 1) ws._socket.cork();
-    for (const item of items) ws._sender.sendFrame([wireOf(item)]);
-    if (items.length > 1) ws._socket.uncork();
+    ws._sender.sendFrame([this.protocol === 'v2' ? batches.batch(items) : batches.run(items)]);
+    this.socketBytes = this.socket.bufferedAmount;
   }
 
   /** Close with a code, after what is queued; the socket is destroyed if the peer does not answer in time. */

@@ -47,23 +47,41 @@ export class FlushScheduler {
   }
 }
 
+/** Wire bytes made for one list of queued frames, and that list. */
+interface Made {
+  readonly items: readonly Outgoing[];
+  readonly wire: Buffer;
+}
+
 /**
- * Protocol v2 batch frames made during one flush, shared: when several
- * connections have the very same frames queued (the common case: every member
- * got the same events this turn), the batch is joined and framed once.
+ * The bytes written during one flush, shared: when several connections have the
+ * very same frames queued (the common case: every member got the same events
+ * this turn), they are put together once and every such socket gets one write
+ * of the same buffer.
  */
 export class BatchCache {
-  private readonly made = new Map<Outgoing, Array<{ items: readonly Outgoing[]; wire: Buffer }>>();
+  private readonly batches = new Map<Outgoing, Made[]>();
+  private readonly runs = new Map<Outgoing, Made[]>();
 
-  /** The wire bytes of one text frame carrying `items` one per line (docs/protocol.md, Batches). */
+  /** Protocol v2: the wire bytes of one text frame carrying `items` one per line (docs/protocol.md, Batches). */
   batch(items: readonly Outgoing[]): Buffer {
     if (items.length === 1) return wireOf(items[0]!);
-    const candidates = this.made.get(items[0]!) ?? [];
+    return this.shared(this.batches, items, () => textFrame(Buffer.from(items.map((item) => item.text).join('\n'))));
+  }
+
+  /** The seed protocol: one text frame per item (its clients parse one JSON object per frame), back to back in one buffer. */
+  run(items: readonly Outgoing[]): Buffer {
+    if (items.length === 1) return wireOf(items[0]!);
+    return this.shared(this.runs, items, () => Buffer.concat(items.map(wireOf)));
+  }
+
+  private shared(made: Map<Outgoing, Made[]>, items: readonly Outgoing[], make: () => Buffer): Buffer {
+    const candidates = made.get(items[0]!) ?? [];
     const found = candidates.find((c) => c.items.length === items.length && c.items.every((item, i) => item === items[i]));
     if (found) return found.wire;
-    const wire = textFrame(Buffer.from(items.map((item) => item.text).join('\n')));
+    const wire = make();
     candidates.push({ items, wire });
-    this.made.set(items[0]!, candidates);
+    made.set(items[0]!, candidates);
     return wire;
   }
 }
