@@ -1,7 +1,14 @@
 export { freePort } from './free-port.js';
 export { EventLog, linesOf } from './event-log.js';
 export { RedisServer, type RedisServerOptions } from './redis-server.js';
-export { GatewayProcess, GATEWAY_ENTRY, GATEWAY_NODE_FLAGS, LIFTED_ADDRESS_LIMITS, type GatewayOptions, type LogLine } from './gateway-process.js';
+export {
+  GatewayProcess,
+  GATEWAY_ENTRY,
+  GATEWAY_NODE_FLAGS,
+  LIFTED_ADDRESS_LIMITS,
+  type GatewayOptions,
+  type LogLine,
+} from './gateway-process.js';
 export { ChatClient, FRAME_TIMEOUT_MS, type ChatClientOptions, type CloseInfo } from './chat-client.js';
 export { watch, type Subscribable, type Watcher } from './next-event.js';
 export { HaproxyProcess, isServerUp, type HaproxyOptions, type ServerStat } from './haproxy-process.js';
