@@ -1,7 +1,8 @@
 import type { NodeId } from './ids.js';
 
 /** What carries a node's events: in-process (one node), one Redis, or a Redis Cluster. */
-export type BusKind = 'memory' | 'redis' | 'redis-cluster';
+export const BUS_KINDS = ['memory', 'redis', 'redis-cluster'] as const;
+export type BusKind = (typeof BUS_KINDS)[number];
 
 /**
  * What the metrics port says about the cluster (`/cluster.json`, `/events`):
@@ -93,7 +94,7 @@ export function isNodeStats(value: unknown): value is NodeStats {
   return (
     typeof v.node === 'string' &&
     v.node.length > 0 &&
-    (v.bus === 'memory' || v.bus === 'redis') &&
+    (BUS_KINDS as readonly unknown[]).includes(v.bus) &&
     typeof v.ready === 'boolean' &&
     (v.reason === undefined || typeof v.reason === 'string') &&
     (v.latencyP99Ms === null || isFiniteNumber(v.latencyP99Ms)) &&

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { DEFAULT_ROOM, ErrorCode, type BroadcastEvent, type MembersFrame, type RoomName } from '@switchboard/protocol';
+import {
+  DEFAULT_ROOM,
+  ErrorCode,
+  type BroadcastEvent,
+  type ClusterSnapshot,
+  type MembersFrame,
+  type RoomName,
+} from '@switchboard/protocol';
 import { ChatClient, GatewayProcess, RedisCluster, type RedisServer } from '@switchboard/testkit';
 
 /** The gateways' key prefix (REDIS_PREFIX's default): a room's keys and channel carry the tag `{switchboard:<room>}`. */
@@ -49,7 +56,8 @@ describe('rooms on a 3-master Redis Cluster under three gateways', { timeout: 30
   const clients: ChatClient[] = [];
   let fresh = 0;
 
-  const start = (name: string) => GatewayProcess.start({ env: { REDIS_CLUSTER: cluster.seeds, NODE_ID: name, ...TIMINGS } });
+  const start = (name: string) =>
+    GatewayProcess.start({ env: { REDIS_CLUSTER: cluster.seeds, NODE_ID: name, METRICS_PORT: '0', ...TIMINGS } });
 
   /** A seed client on `node`, moved to `room` (unless it is the lobby): resolves once it is in. */
   async function seedIn(node: GatewayProcess, room: RoomName): Promise<ChatClient> {
@@ -120,6 +128,24 @@ describe('rooms on a 3-master Redis Cluster under three gateways', { timeout: 30
     await Promise.allSettled(clients.map((c) => c.close()));
     await Promise.allSettled([...nodes, ...extra].map((n) => n.kill()));
     await cluster?.dispose();
+  });
+
+  it("shows every gateway in any node's /cluster.json (the live dashboard), each on the redis-cluster bus", async () => {
+    const names = nodes.map((n) => n.nodeId).sort();
+    const deadline = Date.now() + SETTLE_MS;
+    let snapshot: ClusterSnapshot;
+    for (;;) {
+      snapshot = (await (await fetch(`${nodes[2]!.metricsUrl}/cluster.json`)).json()) as ClusterSnapshot;
+      const seen = snapshot.nodes.map((n) => n.node).filter((n) => names.includes(n));
+      if (seen.length === names.length || Date.now() > deadline) break;
+      await delay(POLL_MS * 4);
+    }
+    assert.deepEqual(
+      snapshot.nodes.map((n) => n.node).filter((n) => names.includes(n)),
+      names,
+      `every gateway listed (${JSON.stringify(snapshot.nodes.map((n) => n.node))})`,
+    );
+    for (const node of snapshot.nodes) assert.equal(node.bus, 'redis-cluster');
   });
 
   it('carries each room across gateways from its own shard, and no line leaves its room', async () => {
