@@ -11,7 +11,7 @@ import { topSelfTime, type Window } from './cpu-profile.js';
 import { loadNow, machineInfo, waitForQuiet } from './machine.js';
 import { killTracked } from './node-process.js';
 import { helpText, loadOptions, numbers, type Options } from './options.js';
-import { fanoutTable, joinTable, reconnectTable, roomsTable, type Failed } from './report.js';
+import { fanoutRoundsTable, fanoutTable, joinTable, reconnectTable, roomsTable, type Failed } from './report.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
 import { runJoin, type JoinOptions } from './scenarios/join.js';
 import { runReconnect, type ReconnectOptions } from './scenarios/reconnect.js';
@@ -75,23 +75,29 @@ async function fanout(options: Options): Promise<void> {
         drainMs: seconds(options.drain, 'drain'),
         workers: numbers(options.workers, 'workers')[0]!,
       };
-      const rows = [];
-      for (const system of systems(options, 'fanout')) {
-        const dir = profileDir && join(profileDir, `${system.id}-${rate}`);
-        if (dir) {
-          rmSync(dir, { recursive: true, force: true });
-          mkdirSync(dir, { recursive: true });
+      const rounds = numbers(options.rounds, 'rounds')[0]!;
+      const all = [];
+      for (let round = 1; round <= rounds; round++) {
+        const rows = [];
+        for (const system of systems(options, 'fanout')) {
+          const dir = profileDir && join(profileDir, `${system.id}-${rate}${rounds > 1 ? `-round${round}` : ''}`);
+          if (dir) {
+            rmSync(dir, { recursive: true, force: true });
+            mkdirSync(dir, { recursive: true });
+          }
+          const row = await attempt(
+            system,
+            `fanout ${rate} lines/s, ${clients} clients${rounds > 1 ? `, round ${round} of ${rounds}` : ''}`,
+            () => runFanout(system, { ...o, ...(dir && { cpuProfileDir: dir }) }),
+            (r) => r.cpu,
+          );
+          rows.push(row);
+          if (dir && !('error' in row)) profiles(system, dir, row.window);
         }
-        const row = await attempt(
-          system,
-          `fanout ${rate} lines/s, ${clients} clients`,
-          () => runFanout(system, { ...o, ...(dir && { cpuProfileDir: dir }) }),
-          (r) => r.cpu,
-        );
-        rows.push(row);
-        if (dir && !('error' in row)) profiles(system, dir, row.window);
+        out(fanoutTable(o, rows));
+        all.push(rows);
       }
-      out(fanoutTable(o, rows));
+      if (rounds > 1) out(fanoutRoundsTable(o, all));
     }
   }
 }

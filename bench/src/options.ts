@@ -104,6 +104,12 @@ export const SETTINGS = [
     fallback: '1',
     help: 'measure a system again (this many times at most) when other processes used over 0.25 cores meanwhile; the table shows the last',
   },
+  {
+    flag: 'rounds',
+    env: 'ROUNDS',
+    fallback: '1',
+    help: 'fanout: measure every system this many times, in turn (A B A B...), and add a table of medians and ranges',
+  },
   { flag: 'workers', env: 'WORKERS', fallback: '1', help: 'load generator processes' },
   {
     flag: 'cpu-prof',

@@ -6,6 +6,7 @@ import type { RoomsOptions, RoomsResult } from './scenarios/rooms.js';
 import type { Histogram } from './generator/histogram.js';
 import { num, table } from './table.js';
 import type { CpuUse } from './cpu-meter.js';
+import { summarizeRounds, type RoundFigures, type Spread } from './rounds.js';
 
 /** A system whose run failed: its row says why. */
 export interface Failed {
@@ -204,4 +205,37 @@ function closes(byCode: Record<string, number>): string {
 function notes(rows: ReadonlyArray<Row<{ readonly system: string; readonly serverLog: readonly string[] }>>): string {
   const lines = rows.flatMap((r) => (isFailed(r) || r.serverLog.length === 0 ? [] : [`- ${r.system} logged: ${r.serverLog.join('; ')}`]));
   return lines.length ? `\n\nServer warnings and errors while measured:\n${lines.join('\n')}` : '';
+}
+
+/** One round's figures of each system that measured (failed rows left out). */
+function figuresOf(rows: ReadonlyArray<Row<FanoutResult>>): RoundFigures[] {
+  return rows
+    .filter((r): r is FanoutResult => !isFailed(r))
+    .map((r) => ({
+      system: r.system,
+      cpuPerMillion: (r.cpu.server / r.received) * 1e6,
+      p99Ms: r.latency.percentile(99) / 1000,
+      lost: r.expected - r.received,
+    }));
+}
+
+/** `median (min-max)` of a spread. */
+const spreadText = (s: Spread | undefined, digits: number) =>
+  s === undefined ? '-' : `${num(s.median, digits)} (${num(s.min, digits)}-${num(s.max, digits)})`;
+
+/** The medians of several rounds of one fan-out measurement (--rounds), each system against Socket.IO in the same round. */
+export function fanoutRoundsTable(o: FanoutOptions, rounds: ReadonlyArray<ReadonlyArray<Row<FanoutResult>>>): string {
+  const summary = summarizeRounds(rounds.map(figuresOf), (system) => system.startsWith('Socket.IO'));
+  const title = `Fan-out at ${o.rate} lines/s, ${o.clients} clients: medians (and ranges) over ${rounds.length} rounds, every system in turn each round`;
+  return `${title}\n\n${table(
+    ['system', 'rounds', 'CPU-s per M deliveries', 'CPU vs Socket.IO (same round)', 'p99 ms', 'lost (all rounds)'],
+    summary.map((s) => [
+      s.system,
+      String(s.rounds),
+      spreadText(s.cpuPerMillion, 1),
+      spreadText(s.ratio, 2),
+      spreadText(s.p99Ms, 1),
+      num(s.lost),
+    ]),
+  )}`;
 }
