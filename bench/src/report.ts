@@ -19,16 +19,21 @@ type Row<T> = T | Failed;
 const isFailed = <T extends object>(row: Row<T>): row is Failed => 'error' in row;
 const ms = (h: Histogram, p: number) => num(h.percentile(p) / 1000, 1);
 const MiB = 2 ** 20;
+/** CPU-seconds per million of a result's deliveries. */
+const perMillion = (r: { readonly received: number }, cpu: number) => (cpu / r.received) * 1e6;
+/** `12 (0.1 %)` of `expected` deliveries not received; `still arriving` when the drain ended on deliveries, not silence. */
+const lostCell = (expected: number, received: number, late: boolean) =>
+  `${num(expected - received)} (${num(((expected - received) / expected) * 100, 1)} %${late ? ', still arriving' : ''})`;
+/** The system every CPU ratio is taken against. */
+const isReference = (system: string) => system.startsWith('Socket.IO');
 
 export function fanoutTable(o: FanoutOptions, rows: ReadonlyArray<Row<FanoutResult>>): string {
   const title =
     `Fan-out: ${o.clients} clients on ${o.nodes} nodes, ${o.senders} senders, ${o.bytes}-byte lines, ${o.rate} lines/s ` +
     `(${num(o.rate * o.clients)} deliveries/s offered) for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up`;
-  const perMillion = (r: FanoutResult, cpu: number) => (cpu / r.received) * 1e6;
-  const reference = rows.find((r): r is FanoutResult => !isFailed(r) && r.system.startsWith('Socket.IO'));
+  const reference = rows.find((r): r is FanoutResult => !isFailed(r) && isReference(r.system));
   const body = rows.map((r) => {
     if (isFailed(r)) return [r.system, `failed: ${r.error}`];
-    const lost = r.expected - r.received;
     const ratio = reference ? perMillion(r, r.cpu.server) / perMillion(reference, reference.cpu.server) : NaN;
     return [
       r.system,
@@ -37,7 +42,7 @@ export function fanoutTable(o: FanoutOptions, rows: ReadonlyArray<Row<FanoutResu
       num(perMillion(r, r.cpu.nodes), 1),
       num(perMillion(r, r.cpu.redis), 1),
       num(ratio, 2),
-      `${num(lost)} (${num((lost / r.expected) * 100, 1)} %${r.stillArriving ? ', still arriving' : ''})`,
+      lostCell(r.expected, r.received, r.stillArriving),
       ms(r.latency, 50),
       ms(r.latency, 99),
       num(r.latency.maxUs / 1000, 1),
@@ -107,15 +112,13 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
   const title =
     `Reconnect storm: ${num(o.stormClients)} clients on node 1 of 3, ${o.stable} on nodes 2 and 3 (${o.senders} of them sending ${o.rate} lines/s); ` +
     `node 1 SIGKILLed, its clients reconnect at once to a random surviving node; latency of the stable clients ${o.beforeMs / 1000} s before and ${o.stormMs / 1000} s from the kill`;
-  const lost = (expected: number, received: number, late: boolean) =>
-    `${num(expected - received)} (${num(((expected - received) / expected) * 100, 1)} %${late ? ', still arriving' : ''})`;
   const body = rows.map((r) => {
     if (isFailed(r)) return [r.system, `failed: ${r.error}`];
     return [
       r.system,
       `${ms(r.before.latency, 50)} / ${ms(r.before.latency, 99)} / ${num(r.before.latency.maxUs / 1000, 1)}`,
       `${ms(r.storm.latency, 50)} / ${ms(r.storm.latency, 99)} / ${num(r.storm.latency.maxUs / 1000, 1)}`,
-      lost(r.stormExpected, r.storm.received, r.stillArriving),
+      lostCell(r.stormExpected, r.storm.received, r.stillArriving),
       r.reconnectMs === undefined ? `not all: ${num(r.reconnected)} of ${num(o.stormClients)}` : num(r.reconnectMs / 1000, 2),
       `${num(r.reconnectFailures)}${r.reconnectError ? ` (${r.reconnectError})` : ''}`,
       num(r.storm.notices),
@@ -147,14 +150,12 @@ export function roomsTable(o: RoomsOptions, rows: ReadonlyArray<Row<RoomsResult>
     `Rooms: ${o.rooms} rooms x ${o.clientsPerRoom} clients on ${o.nodes} gateways (${spread}), ${o.sendersPerRoom} sender(s) per room, ` +
     `${o.ratePerRoom} lines/s per room (${num(o.ratePerRoom * o.rooms)} lines/s, ${num(o.ratePerRoom * o.rooms * o.clientsPerRoom)} deliveries/s offered), ` +
     `${o.bytes}-byte lines, for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up`;
-  const perMillion = (r: RoomsResult, cpu: number) => (cpu / r.received) * 1e6;
   const body = rows.map((r) => {
     if (isFailed(r)) return [r.system, `failed: ${r.error}`];
-    const lost = r.expected - r.received;
     return [
       r.system,
       num(r.deliveriesPerSec),
-      `${num(lost)} (${num((lost / r.expected) * 100, 1)} %${r.stillArriving ? ', still arriving' : ''})`,
+      lostCell(r.expected, r.received, r.stillArriving),
       num(r.strays),
       ms(r.latency, 50),
       ms(r.latency, 99),
@@ -213,7 +214,7 @@ function figuresOf(rows: ReadonlyArray<Row<FanoutResult>>): RoundFigures[] {
     .filter((r): r is FanoutResult => !isFailed(r))
     .map((r) => ({
       system: r.system,
-      cpuPerMillion: (r.cpu.server / r.received) * 1e6,
+      cpuPerMillion: perMillion(r, r.cpu.server),
       p99Ms: r.latency.percentile(99) / 1000,
       lost: r.expected - r.received,
     }));
@@ -225,7 +226,7 @@ const spreadText = (s: Spread | undefined, digits: number) =>
 
 /** The medians of several rounds of one fan-out measurement (--rounds), each system against Socket.IO in the same round. */
 export function fanoutRoundsTable(o: FanoutOptions, rounds: ReadonlyArray<ReadonlyArray<Row<FanoutResult>>>): string {
-  const summary = summarizeRounds(rounds.map(figuresOf), (system) => system.startsWith('Socket.IO'));
+  const summary = summarizeRounds(rounds.map(figuresOf), isReference);
   const title = `Fan-out at ${o.rate} lines/s, ${o.clients} clients: medians (and ranges) over ${rounds.length} rounds, every system in turn each round`;
   return `${title}\n\n${table(
     ['system', 'rounds', 'CPU-s per M deliveries', 'CPU vs Socket.IO (same round)', 'p99 ms', 'lost (all rounds)'],
