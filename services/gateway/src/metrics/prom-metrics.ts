@@ -84,6 +84,17 @@ export class PromMetrics implements Metrics {
     const { tallies, pending } = this;
     // Read at scrape time, so the values are never stale (prom-client calls collect() with the gauge as `this`).
     const probes = () => this.probes;
+    // Counters bumped on the hot path as plain numbers, handed to prom-client at scrape time.
+    const pendingCounter = (name: string, help: string, key: keyof typeof pending) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.inc(pending[key]);
+          pending[key] = 0;
+        },
+      });
 
     new Gauge({
       name: 'switchboard_node_info',
@@ -121,15 +132,7 @@ export class PromMetrics implements Metrics {
       labelNames: ['reason'],
       registers,
     });
-    new Counter({
-      name: 'switchboard_client_frames_received_total',
-      help: 'WebSocket frames received from clients.',
-      registers,
-      collect() {
-        this.inc(pending.frames);
-        pending.frames = 0;
-      },
-    });
+    pendingCounter('switchboard_client_frames_received_total', 'WebSocket frames received from clients.', 'frames');
     this.framesRefused = new Counter({
       name: 'switchboard_client_frames_refused_total',
       help: 'Client frames answered with an error frame, by error code.',
@@ -148,24 +151,8 @@ export class PromMetrics implements Metrics {
       buckets: [...LATENCY_BUCKETS_SECONDS],
       registers,
     });
-    new Counter({
-      name: 'switchboard_deliveries_total',
-      help: 'Broadcast events handed to local sockets (one per event and client).',
-      registers,
-      collect() {
-        this.inc(pending.deliveries);
-        pending.deliveries = 0;
-      },
-    });
-    new Counter({
-      name: 'switchboard_delivered_bytes_total',
-      help: 'Bytes of broadcast events handed to local sockets.',
-      registers,
-      collect() {
-        this.inc(pending.bytes);
-        pending.bytes = 0;
-      },
-    });
+    pendingCounter('switchboard_deliveries_total', 'Broadcast events handed to local sockets (one per event and client).', 'deliveries');
+    pendingCounter('switchboard_delivered_bytes_total', 'Bytes of broadcast events handed to local sockets.', 'bytes');
     this.deliveryLatency = new Histogram({
       name: 'switchboard_bus_to_socket_latency_seconds',
       help: "Seconds from a live event's time (when its node took the client's frame) to its hand-over to this node's sockets: the bus round trip included.",
