@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { NodeProcess } from '../node-process.js';
 import type { ClientKind } from '../systems/system.js';
 import { Histogram } from './histogram.js';
-import type { ClientSpec, ConnectResult, Reply, Request, SendResult, WorkerStats } from './worker-protocol.js';
+import type { ClientSpec, ConnectResult, PhaseStats, Reply, Request, SendResult, WorkerStats } from './worker-protocol.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** A young generation big enough that the per-delivery garbage costs few scavenges. */
@@ -40,23 +40,8 @@ export interface Sent {
   readonly skipped: number;
 }
 
-export interface Stats {
-  readonly received: number;
-  /** Lines that reached a client of another room (none, unless rooms leak). */
-  readonly strays: number;
-  readonly latency: Histogram;
-  readonly lastUs: number;
-  readonly frames: number;
-  readonly notices: number;
-  readonly errors: number;
-  readonly closes: Record<string, number>;
-  readonly open: number;
-  readonly reconnecting: number;
-  readonly reconnected: number;
-  readonly reconnectFailures: number;
-  readonly reconnectError?: string;
-  readonly lastReconnectUs: number;
-}
+/** Every worker's figures summed up: the measured phases' deliveries (their latencies merged), and the rest. */
+export type Stats = Omit<PhaseStats, 'latency'> & Omit<WorkerStats, 'phases'> & { readonly latency: Histogram };
 
 class WorkerHandle {
   private nextId = 1;
