@@ -11,6 +11,7 @@ import { nowUs } from '../generator/line.js';
 import type { Histogram } from '../generator/histogram.js';
 import type { SystemUnderTest } from '../systems/system.js';
 import type { Window } from '../cpu-profile.js';
+import { DRAIN_QUIET_MS, stillArriving } from './drain.js';
 
 export interface FanoutOptions {
   readonly clients: number;
@@ -51,8 +52,6 @@ const WARMUP = 1;
 const MEASURED = 2;
 /** Clients connecting at once. */
 const CONNECT_BATCH = 100;
-/** A drain ends when nothing arrived for this long, ms. */
-const QUIET_MS = 3_000;
 
 export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Promise<FanoutResult> {
   const running = await system.start({ nodes: o.nodes, joinNotices: false, ...(o.cpuProfileDir && { cpuProfileDir: o.cpuProfileDir }) });
@@ -72,14 +71,14 @@ export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Prom
     const startUs = nowUs();
     const { sent } = await generator.send(MEASURED, o.rate, o.durationMs, o.bytes, senders);
     const expected = sent * o.clients;
-    const stats = await generator.settle(MEASURED, (s) => s.received >= expected, QUIET_MS, o.drainMs);
+    const stats = await generator.settle(MEASURED, (s) => s.received >= expected, DRAIN_QUIET_MS, o.drainMs);
     const cpu = meter.read();
     return {
       system: system.name,
       sent,
       expected,
       received: stats.received,
-      stillArriving: stats.received < expected && nowUs() - stats.lastUs < QUIET_MS * 1000,
+      stillArriving: stillArriving(stats, expected),
       deliveriesPerSec: stats.received / ((stats.lastUs - startUs) / 1e6),
       cpu,
       latency: stats.latency,

@@ -9,6 +9,7 @@ import { CpuMeter, type CpuUse } from '../cpu-meter.js';
 import { LoadGenerator, type Stats } from '../generator/load-generator.js';
 import { nowUs } from '../generator/line.js';
 import type { SystemUnderTest } from '../systems/system.js';
+import { DRAIN_QUIET_MS, stillArriving } from './drain.js';
 
 export interface ReconnectOptions {
   readonly stormClients: number;
@@ -48,7 +49,6 @@ export interface ReconnectResult {
 const WARMUP = 1;
 const BEFORE = 2;
 const STORM = 3;
-const QUIET_MS = 3_000;
 /** After the drain, how much longer to wait for the last storm clients to be back, ms. */
 const RECONNECT_WAIT_MS = 60_000;
 const NODES = 3;
@@ -81,9 +81,9 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
     await running.kill(0);
     const { sent } = await sending;
     const stormExpected = sent * o.stable;
-    const stormStats = await generator.settle(STORM, (s) => s.received >= stormExpected && s.reconnecting === 0, QUIET_MS, o.drainMs);
+    const stormStats = await generator.settle(STORM, (s) => s.received >= stormExpected && s.reconnecting === 0, DRAIN_QUIET_MS, o.drainMs);
     const cpu = meter.read();
-    const stillArriving = stormStats.received < stormExpected && nowUs() - stormStats.lastUs < QUIET_MS * 1000;
+    const late = stillArriving(stormStats, stormExpected);
     const back = await generator.settle(STORM, (s) => s.reconnecting === 0, Infinity, RECONNECT_WAIT_MS);
     const beforeStats = await generator.stats(BEFORE);
     return {
@@ -92,7 +92,7 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
       beforeExpected: before.sent * o.stable,
       storm: stormStats,
       stormExpected,
-      stillArriving,
+      stillArriving: late,
       reconnectMs: back.reconnecting === 0 && back.reconnected > 0 ? (back.lastReconnectUs - killedUs) / 1000 : undefined,
       reconnected: back.reconnected,
       reconnectFailures: back.reconnectFailures,

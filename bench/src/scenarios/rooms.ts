@@ -15,6 +15,7 @@ import type { Histogram } from '../generator/histogram.js';
 import { planRooms, roomsPerNode } from '../room-plan.js';
 import { shardSubscriptions } from '../shard-subscriptions.js';
 import type { SystemUnderTest } from '../systems/system.js';
+import { DRAIN_QUIET_MS, stillArriving } from './drain.js';
 
 export interface RoomsOptions {
   readonly rooms: number;
@@ -64,8 +65,6 @@ const MEASURED = 2;
 const CONNECT_BATCH = 100;
 /** Per-client wait for the welcome and the join's answer, ms. */
 const CONNECT_TIMEOUT_MS = 60_000;
-/** A drain ends when nothing arrived for this long, ms. */
-const QUIET_MS = 3_000;
 /** Longest wait for the presence notices of the joins to pass before the warm-up, ms. */
 const NOTICES_MS = 60_000;
 /** How long the system's CPU at rest is measured, before the warm-up, ms. */
@@ -94,7 +93,7 @@ export async function runRooms(system: SystemUnderTest, o: RoomsOptions): Promis
     const { sent } = await generator.send(MEASURED, rate, o.durationMs, o.bytes, senders);
     // Every room has clientsPerRoom members and its senders send in turn: each line is owed to clientsPerRoom clients.
     const expected = sent * o.clientsPerRoom;
-    const stats = await generator.settle(MEASURED, (s) => s.received >= expected, QUIET_MS, o.drainMs);
+    const stats = await generator.settle(MEASURED, (s) => s.received >= expected, DRAIN_QUIET_MS, o.drainMs);
     const cpu = meter.read();
     const subscriptions = shardSubscriptions(await Promise.all(running.redis.map((r) => r.cli('CLIENT', 'LIST'))));
     return {
@@ -103,7 +102,7 @@ export async function runRooms(system: SystemUnderTest, o: RoomsOptions): Promis
       expected,
       received: stats.received,
       strays: stats.strays,
-      stillArriving: stats.received < expected && nowUs() - stats.lastUs < QUIET_MS * 1000,
+      stillArriving: stillArriving(stats, expected),
       deliveriesPerSec: stats.received / ((stats.lastUs - startUs) / 1e6),
       cpu,
       idleCpu,
