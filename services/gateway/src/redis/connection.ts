@@ -29,8 +29,6 @@ export function busKindOf(settings: Parameters<typeof redisTargetOf>[0]): BusKin
 export type RedisClient = Redis | Cluster;
 
 export interface ConnectionOptions {
-  /** Whether commands issued in the same turn of the event loop go out in one write (ioredis' auto-pipelining). */
-  readonly autoPipelining?: boolean;
   /** Whether ioredis subscribes again by itself after a reconnect (the bus does it itself, to know when). */
   readonly autoResubscribe?: boolean;
   /** A Cluster connection that also serves sharded subscriptions (SSUBSCRIBE), one subscriber per shard. */
@@ -58,7 +56,6 @@ export function createRedis(target: RedisTarget, name: string, logger: Logger, o
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     connectionName: name,
     ...(options.autoResubscribe !== undefined && { autoResubscribe: options.autoResubscribe }),
-    ...(options.autoPipelining && { enableAutoPipelining: true }),
   };
   const redis: RedisClient =
     'url' in target
@@ -69,7 +66,6 @@ export function createRedis(target: RedisTarget, name: string, logger: Logger, o
           enableReadyCheck: true,
           clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
           shardedSubscribers: options.shardedSubscriber ?? false,
-          enableAutoPipelining: options.autoPipelining ?? false,
           redisOptions: common,
         });
   let closing = false;

@@ -79,8 +79,9 @@ export class RedisBus implements Bus {
   constructor(private readonly options: RedisBusOptions) {
     this.keys = new RedisKeys(options.prefix);
     this.log = options.logger.child({ module: 'redis-bus' });
-    // Publishes issued in the same turn (a burst of lines) go to Redis in one write.
-    this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log, { autoPipelining: true });
+    // No auto-pipelining: ioredis builds a Pipeline per turn for it, copying every
+    // defined script onto it, which cost more than the write it saves (bench/RESULTS.md).
+    this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
     this.sub = createRedis(options.target, `${options.nodeId}:sub`, this.log, { autoResubscribe: false, shardedSubscriber: true });
     defineScripts(this.pub);
   }
