@@ -40,12 +40,18 @@ export interface ConnectionContext {
   readonly metrics: Metrics;
 }
 
+/** Slots of a connection's outbox kept from flush to flush; one that held more is let go (memory of idle connections). */
+const OUTBOX_KEPT_SLOTS = 32;
+
 /** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** The part of ws's WebSocket this file writes through: its sender's writer of framed bytes (ws#617). */
+/**
+ * The part of ws's WebSocket this file writes through: its TCP socket, which
+ * ws's own sender writes framed bytes to (`Sender.sendFrame`, ws#617) as we do.
+ */
 interface WsInternals {
-  readonly _sender: { sendFrame(list: Buffer[]): void };
+  readonly _socket: { write(data: Buffer): boolean };
 }
 
 /**
@@ -76,8 +82,13 @@ export class Connection implements Peer, Flushable, Beating {
   /** Protocol v2: until when `hello` may come (0 once it has, or for the seed protocol). */
   private helloDeadline: number;
   private admitting = false;
-  /** Frames queued this turn, and their bytes. */
-  private outbox: Outgoing[] = [];
+  /**
+   * Frames queued this turn: the first `queued` slots of `outbox`, an array kept
+   * from flush to flush (no allocation per flush; slots are cleared once
+   * written), and their bytes.
+   */
+  private outbox: Array<Outgoing | undefined> = [];
+  private queued = 0;
   private outboxBytes = 0;
   /**
    * The socket's buffered bytes as of the last flush: an upper bound until the
@@ -136,21 +147,26 @@ export class Connection implements Peer, Flushable, Beating {
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return;
     }
-    this.outbox.push(out);
+    this.outbox[this.queued++] = out;
     this.outboxBytes += out.payload.length;
-    if (this.outbox.length === 1) this.context.flush.schedule(this);
+    if (this.queued === 1) this.context.flush.schedule(this);
   }
 
-  /** Write everything queued: one write for all of it. */
+  /** Write everything queued: one write for all of it. The outbox is emptied and kept for the next frames. */
   flush(batches: BatchCache): void {
-    const items = this.outbox;
-    if (items.length === 0) return;
-    this.outbox = [];
+    const count = this.queued;
+    if (count === 0) return;
+    const items = this.outbox as Outgoing[];
+    if (this.socket.readyState === this.socket.OPEN) {
+      const wire = this.protocol === 'v2' ? batches.batch(items, count) : batches.run(items, count);
+      (this.socket as unknown as WsInternals)._socket.write(wire);
+      this.socketBytes = this.socket.bufferedAmount;
+    }
+    this.queued = 0;
     this.outboxBytes = 0;
-    if (this.socket.readyState !== this.socket.OPEN) return;
-    const ws = this.socket as unknown as WsInternals;
-    ws._sender.sendFrame([this.protocol === 'v2' ? batches.batch(items) : batches.run(items)]);
-    this.socketBytes = this.socket.bufferedAmount;
+    // A burst's long array is let go; a short one is kept, its slots cleared.
+    if (count > OUTBOX_KEPT_SLOTS) this.outbox = [];
+    else this.outbox.fill(undefined, 0, count);
   }
 
   /** Close with a code, after what is queued; the socket is destroyed if the peer does not answer in time. */
@@ -189,6 +205,7 @@ export class Connection implements Peer, Flushable, Beating {
   ended(code: number, reason: Buffer): void {
     this.isClosed = true;
     this.outbox = [];
+    this.queued = 0;
     this.context.heartbeat.delete(this);
     clearTimeout(this.closeTimer);
     this.log.info({ code, reason: reason.toString() }, 'connection closed');
@@ -199,7 +216,7 @@ export class Connection implements Peer, Flushable, Beating {
   }
 
   private flushNow(): void {
-    if (this.outbox.length > 0) this.flush(new BatchCache());
+    if (this.queued > 0) this.flush(new BatchCache());
   }
 
   private admit(hello?: HelloFrame): void {

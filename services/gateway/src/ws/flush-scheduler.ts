@@ -63,25 +63,54 @@ export class BatchCache {
   private readonly batches = new Map<Outgoing, Made[]>();
   private readonly runs = new Map<Outgoing, Made[]>();
 
-  /** Protocol v2: the wire bytes of one text frame carrying `items` one per line (docs/protocol.md, Batches). */
-  batch(items: readonly Outgoing[]): Buffer {
-    if (items.length === 1) return wireOf(items[0]!);
-    return this.shared(this.batches, items, () => textFrame(Buffer.from(items.map((item) => item.text).join('\n'))));
+  /** Protocol v2: the wire bytes of one text frame carrying the first `count` items one per line (docs/protocol.md, Batches). */
+  batch(items: readonly Outgoing[], count = items.length): Buffer {
+    if (count === 1) return wireOf(items[0]!);
+    return this.shared(this.batches, items, count, batchWire);
   }
 
   /** The seed protocol: one text frame per item (its clients parse one JSON object per frame), back to back in one buffer. */
-  run(items: readonly Outgoing[]): Buffer {
-    if (items.length === 1) return wireOf(items[0]!);
-    return this.shared(this.runs, items, () => Buffer.concat(items.map(wireOf)));
+  run(items: readonly Outgoing[], count = items.length): Buffer {
+    if (count === 1) return wireOf(items[0]!);
+    return this.shared(this.runs, items, count, runWire);
   }
 
-  private shared(made: Map<Outgoing, Made[]>, items: readonly Outgoing[], make: () => Buffer): Buffer {
-    const candidates = made.get(items[0]!) ?? [];
-    const found = candidates.find((c) => c.items.length === items.length && c.items.every((item, i) => item === items[i]));
-    if (found) return found.wire;
-    const wire = make();
-    candidates.push({ items, wire });
-    made.set(items[0]!, candidates);
+  /**
+   * The wire bytes for the first `count` items, made once per flush for each
+   * distinct list; the list is copied when kept (its owner reuses its array).
+   */
+  private shared(
+    made: Map<Outgoing, Made[]>,
+    items: readonly Outgoing[],
+    count: number,
+    make: (list: readonly Outgoing[]) => Buffer,
+  ): Buffer {
+    let candidates = made.get(items[0]!);
+    if (candidates === undefined) {
+      candidates = [];
+      made.set(items[0]!, candidates);
+    }
+    for (const candidate of candidates) if (startsWith(items, count, candidate.items)) return candidate.wire;
+    const list = items.slice(0, count);
+    const wire = make(list);
+    candidates.push({ items: list, wire });
     return wire;
   }
+}
+
+/** Protocol v2's batch frame: one text frame, the items one per line. */
+function batchWire(list: readonly Outgoing[]): Buffer {
+  return textFrame(Buffer.from(list.map((item) => item.text).join('\n')));
+}
+
+/** The seed protocol's run: one text frame per item, back to back. */
+function runWire(list: readonly Outgoing[]): Buffer {
+  return Buffer.concat(list.map(wireOf));
+}
+
+/** Whether the first `count` of `items` are `list`, item for item. */
+function startsWith(items: readonly Outgoing[], count: number, list: readonly Outgoing[]): boolean {
+  if (list.length !== count) return false;
+  for (let i = 0; i < count; i++) if (items[i] !== list[i]) return false;
+  return true;
 }

@@ -35,6 +35,17 @@ describe('BatchCache', () => {
     assert.deepEqual(framesIn(wire), [`${a.text}\n${b.text}`]);
     assert.equal(cache.batch([a, b]), wire);
   });
+
+  it('reads only the queued slots of an array its owner reuses, and keeps a copy of what it matched against', () => {
+    const cache = new BatchCache();
+    const outbox = [a, b, b];
+    const wire = cache.run(outbox, 2);
+    assert.deepEqual(framesIn(wire), [a.text, b.text], 'the slot past the count is not sent');
+    outbox[1] = a; // the owner reuses its array once written
+    assert.deepEqual(framesIn(cache.run(outbox, 2)), [a.text, a.text], 'a different queue is not taken for the first');
+    assert.equal(cache.run([a, b], 2), wire, 'the first queue is still recognised');
+    assert.deepEqual(framesIn(cache.batch([a, b, a], 2)), [`${a.text}\n${b.text}`]);
+  });
 });
 
 describe('FlushScheduler', () => {
