@@ -18,11 +18,11 @@ import { runReconnect, type ReconnectOptions } from './scenarios/reconnect.js';
 import { runRooms, type RoomsOptions } from './scenarios/rooms.js';
 import { naive } from './systems/naive.js';
 import { socketio } from './systems/socketio.js';
-import { switchboard, switchboardCluster } from './systems/switchboard.js';
+import { switchboard, switchboardB, switchboardCluster } from './systems/switchboard.js';
 import type { SystemUnderTest } from './systems/system.js';
 import type { CpuUse } from './cpu-meter.js';
 
-const SYSTEMS: readonly SystemUnderTest[] = [switchboard, switchboardCluster, socketio, naive];
+const SYSTEMS: readonly SystemUnderTest[] = [switchboard, switchboardCluster, switchboardB, socketio, naive];
 /** Each scenario's systems unless --systems says otherwise. */
 const DEFAULT_SYSTEMS: Readonly<Record<string, readonly SystemUnderTest[]>> = {
   fanout: [switchboard, socketio, naive],

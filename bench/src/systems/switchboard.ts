@@ -46,18 +46,43 @@ export const switchboardCluster: SystemUnderTest = {
   },
 };
 
+/**
+ * Switchboard as changed for an A/B, measured beside `switchboard` in the same run:
+ * another build (B_ENTRY: a main.js, e.g. of a second checkout), other Node flags
+ * (B_NODE_FLAGS, space-separated; "-" for none) or extra gateway settings (B_ENV,
+ * KEY=VALUE pairs, space-separated). Unset, it is Switchboard as it is.
+ */
+export const switchboardB: SystemUnderTest = {
+  id: 'switchboard-b',
+  name: `Switchboard B (${[process.env.B_ENTRY, process.env.B_NODE_FLAGS, process.env.B_ENV].filter(Boolean).join('; ') || 'same'})`,
+  client: 'ws-json',
+  async start(options: StartOptions): Promise<RunningSystem> {
+    const redis = await RedisServer.start();
+    const env = Object.fromEntries(
+      (process.env.B_ENV ?? '')
+        .split(' ')
+        .filter(Boolean)
+        .map((pair) => pair.split('=', 2) as [string, string]),
+    );
+    const flags =
+      process.env.B_NODE_FLAGS === undefined ? GATEWAY_NODE_FLAGS : process.env.B_NODE_FLAGS.split(' ').filter((f) => f && f !== '-');
+    return startGateways(options, { REDIS_URL: redis.url, ...env }, [redis], { entry: process.env.B_ENTRY ?? GATEWAY_ENTRY, flags });
+  },
+};
+
 /** Start the gateways with `redisEnv` (where Redis is) and wait until each answers /readyz. */
 async function startGateways(
   options: StartOptions,
   redisEnv: Readonly<Record<string, string>>,
   redis: readonly RedisServer[],
+  build: { readonly entry: string; readonly flags: readonly string[] } = { entry: GATEWAY_ENTRY, flags: GATEWAY_NODE_FLAGS },
 ): Promise<RunningSystem> {
   const ports = await Promise.all(Array.from({ length: options.nodes }, () => freePort()));
   const nodes = ports.map((port, i) =>
-    NodeProcess.start(GATEWAY_ENTRY, [], {
+    NodeProcess.start(build.entry, [], {
       label: `gw${i + 1}`,
       env: { ...GATEWAY_ENV, ...redisEnv, HOST: '127.0.0.1', PORT: String(port), NODE_ID: `gw${i + 1}` },
-      execArgv: [...GATEWAY_NODE_FLAGS, ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [])],
+      execArgv: [...build.flags, ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [])],
     }),
   );
   const running = new RunningSystem(
