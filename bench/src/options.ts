@@ -25,7 +25,7 @@ export const SETTINGS = [
     flag: 'systems',
     env: 'SYSTEMS',
     fallback: undefined,
-    help: 'systems, comma-separated: switchboard, switchboard-cluster (on a 3-master Redis Cluster), socketio, naive (default: switchboard, socketio, naive; reconnect: switchboard; rooms: switchboard, switchboard-cluster)',
+    help: 'systems, comma-separated: switchboard, switchboard-cluster (on a 3-master Redis Cluster), switchboard-b (Switchboard changed for an A/B: B_ENTRY, B_NODE_FLAGS, B_ENV), socketio, naive (default: switchboard, socketio, naive; reconnect: switchboard; rooms: switchboard, switchboard-cluster)',
   },
   {
     flag: 'clients',
