@@ -61,8 +61,9 @@ export const switchboardB: SystemUnderTest = {
     const env = Object.fromEntries(
       (process.env.B_ENV ?? '')
         .split(' ')
-        .filter(Boolean)
-        .map((pair) => pair.split('=', 2) as [string, string]),
+        .filter((pair) => pair.includes('='))
+        // At the first `=` only: a value may hold more (B_ENV="NODE_OPTIONS=--max-old-space-size=64").
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
     );
     const flags =
       process.env.B_NODE_FLAGS === undefined ? GATEWAY_NODE_FLAGS : process.env.B_NODE_FLAGS.split(' ').filter((f) => f && f !== '-');
