@@ -3,7 +3,6 @@ import {
   CloseCode,
   DEFAULT_NICKNAME_PREFIX,
   DEFAULT_ROOM,
-  presenceNotice,
   welcomeText,
   type BroadcastEvent,
   type ClientLimits,
@@ -148,12 +147,6 @@ export class Admission {
     this.publisher.afterPublishes(member, () =>
       detach ? this.sessions.detach(token, peer.conn) : this.sessions.end(token, peer.conn, announce),
     );
-  }
-
-  /** Tell the member's room it is here again, after it was taken for gone (its node was taken for dead). */
-  announceBack(member: Member): void {
-    if (member.room === undefined) return;
-    this.publisher.publish(member, presenceNotice('connected', member.peer, member.room, Date.now()));
   }
 
   /** The member's session as the registry keeps it. */

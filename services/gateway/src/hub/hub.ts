@@ -56,13 +56,7 @@ export class Hub {
     this.bus.onHealthChange((health) => {
       if (health.ready) this.streams.resync();
     });
-    this.sessions.start(
-      () => this.liveSessions(),
-      (session) => {
-        const member = this.members.get(session.conn);
-        if (member) this.admission.announceBack(member);
-      },
-    );
+    this.sessions.start(() => this.liveSessions());
     this.link.start((conn) => this.closeResumedElsewhere(conn));
   }
 

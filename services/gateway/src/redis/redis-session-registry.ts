@@ -94,7 +94,6 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly pending: PendingLeave[] = [];
   private live: () => Iterable<SessionInfo> = () => [];
-  private revived: (session: SessionInfo) => void = () => undefined;
   private readonly healthListeners: Array<() => void> = [];
   /** When the connection last became ready (undefined while it is down). */
   private readySince: number | undefined;
@@ -115,9 +114,8 @@ export class RedisSessionRegistry implements SessionRegistry {
     defineScripts(this.redis);
   }
 
-  start(live: () => Iterable<SessionInfo>, revived: (session: SessionInfo) => void): void {
+  start(live: () => Iterable<SessionInfo>): void {
     this.live = live;
-    this.revived = revived;
     this.redis.on('ready', () => {
       this.readySince = Date.now();
       this.reportHealth();
@@ -145,7 +143,7 @@ export class RedisSessionRegistry implements SessionRegistry {
   }
 
   async create(session: SessionInfo, announce: boolean): Promise<Created> {
-    const reply = await this.register(session, announce);
+    const reply = await this.register(session, announce ? 'always' : 'never');
     if (reply[0] !== 'ok') return { ok: false, reason: reply[0] };
     return { ok: true, notices: this.noticesOf([reply[2]]) };
   }
@@ -290,8 +288,8 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
   }
 
-  /** Register a session (again); the script's answer. */
-  private async register(s: SessionInfo, announce: boolean): Promise<['ok', number, string] | [SessionRefusal]> {
+  /** Register a session (again), deciding its `connected` notice as `announce` says (see sbSessionCreate); the script's answer. */
+  private async register(s: SessionInfo, announce: 'always' | 'if-ended' | 'never'): Promise<['ok', number, string] | [SessionRefusal]> {
     const { keys, options } = this;
     const { nodeId } = options;
     return (await runScript(
@@ -314,7 +312,7 @@ export class RedisSessionRegistry implements SessionRegistry {
         options.maxRooms,
         DEFAULT_ROOM,
         options.presenceNoticeLimit,
-        announce ? '1' : '0',
+        announce,
         nanoid(12),
       ],
     )) as ['ok', number, string] | [SessionRefusal];
@@ -416,13 +414,18 @@ export class RedisSessionRegistry implements SessionRegistry {
     return dead;
   }
 
-  /** Register every live session again; with `report`, report those that had been ended. */
-  private async restore(report: boolean): Promise<void> {
+  /**
+   * Register every live session again. With `announce`, each one that had been
+   * ended meanwhile (its disconnect was announced though the client is still
+   * here) is announced connected again, through the outbox like every notice:
+   * published once, even if the bus is not back yet (the sweep retries it).
+   */
+  private async restore(announce: boolean): Promise<void> {
     let count = 0;
     for (const s of this.live()) {
       try {
-        const reply = await this.register(s, false);
-        if (reply[0] === 'ok' && reply[1] === 0 && report) this.revived(s);
+        const reply = await this.register(s, announce ? 'if-ended' : 'never');
+        if (reply[0] === 'ok') await this.announce(this.noticesOf([reply[2]]));
         count++;
       } catch (err) {
         this.log.warn({ err: (err as Error).message, id: s.id }, 'session not restored');

@@ -89,7 +89,9 @@ export const SESSION_SCRIPTS = {
    * KEYS 1: session; 2: nicks. ARGV 1: P; 2: token; 3: id; 4: nickname; 5: nickname
    * key; 6: node; 7: conn; 8: grace ms; 9, 10: the epoch and seq where it began;
    * 11: room; 12: now; 13: most rooms; 14: the room exempt from it; 15: presence
-   * notice limit; 16: '1' to announce it connected; 17: this registration's id
+   * notice limit; 16: when to announce it connected: 'always', 'if-ended' (only if
+   * the session had ended: a node taken for dead registering its clients again) or
+   * 'never'; 17: this registration's id
    * (names its notices' once keys: never the token, a secret).
    * Registers (or registers again) a live session, in its room, holding its name.
    * Returns {'ok', existed (1/0), notice entry or ''}, or {'nick-taken'} / {'room-limit'}.
@@ -114,7 +116,7 @@ redis.call('ZREM', P .. ':detached', token)
 redis.call('SADD', node_sessions(ARGV[6]), token)
 enter(room, token, ARGV[3], ARGV[4])
 local entry = ''
-if ARGV[16] == '1' then entry = notice(room, 'connected', ARGV[3], ARGV[4], 'p:' .. ARGV[17] .. ':connected', ARGV[12], ARGV[15]) end
+if ARGV[16] == 'always' or (ARGV[16] == 'if-ended' and existed == 0) then entry = notice(room, 'connected', ARGV[3], ARGV[4], 'p:' .. ARGV[17] .. ':connected', ARGV[12], ARGV[15]) end
 return {'ok', existed, entry}`,
   },
 

@@ -94,10 +94,10 @@ export interface SessionRegistry {
   /**
    * Start leases and sweeping. `live` lists this node's sessions; they are
    * registered again whenever the store comes back or this node finds it was
-   * taken for dead. `revived` is called for each one that had been ended meanwhile
-   * (its disconnect was announced though the client is still here).
+   * taken for dead; then each one that had been ended meanwhile (its disconnect
+   * was announced though the client is still here) is announced connected again.
    */
-  start(live: () => Iterable<SessionInfo>, revived: (session: SessionInfo) => void): void;
+  start(live: () => Iterable<SessionInfo>): void;
   /** Whether sessions can be created and resumed now. */
   ready(): boolean;
   /** Register a listener called whenever ready() may have changed. */

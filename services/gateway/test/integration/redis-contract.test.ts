@@ -72,7 +72,7 @@ function describeRedisContracts(kind: string, target: () => RedisTarget): void {
           const nodeId = `node-${++nodes}`;
           const options = { ...HISTORY, ...LEASES, ...PRESENCE, ...limits, target: target(), prefix, nodeId, logger };
           const sessions = new RedisSessionRegistry(options, bus);
-          sessions.start(live, () => undefined);
+          sessions.start(live);
           await untilReady(sessions, `session registry ${nodeId}`);
           closers.push(() => sessions.close());
           return {
