@@ -63,7 +63,7 @@ export class Gateway {
       logger,
     );
     const readiness = () => this.readiness();
-    this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics);
+    this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics, this.bus.reads);
     this.server = createWebServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config, serverTimeouts(config));
     this.sockets.attach(this.server);
   }

@@ -13,6 +13,7 @@ import {
   type BusEventHandler,
   type BusHealth,
   type BusLimits,
+  type HeldReads,
   type HistoryRefusal,
   type HistoryResult,
   type PublishResult,
@@ -21,7 +22,8 @@ import {
 } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { createRedis, type RedisClient, type RedisTarget } from './connection.js';
+import { createRedis, socketsOf, type RedisClient, type RedisTarget } from './connection.js';
+import { SocketReadHold } from './held-reads.js';
 import { RedisKeys, type RoomKeys } from './keys.js';
 import { ROOM_KEEPALIVE_MS, defineScripts, runScript, scriptBody, streamArgs, type ScriptName } from './scripts.js';
 
@@ -75,6 +77,8 @@ export class RedisBus implements Bus {
   private everReady = false;
   private readonly healthListeners: Array<(health: BusHealth) => void> = [];
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Both connections' reading, held between flushes while the node is busy (see HeldReads). */
+  readonly reads: HeldReads = new SocketReadHold(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
   constructor(private readonly options: RedisBusOptions) {
     this.keys = new RedisKeys(options.prefix);

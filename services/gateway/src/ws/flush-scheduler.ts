@@ -1,4 +1,5 @@
 import { textFrame, wireOf } from './text-frame.js';
+import type { HeldReads } from '../bus/bus.js';
 import type { Outgoing } from '../hub/peer.js';
 
 /** Something with frames queued during this turn of the event loop. */
@@ -11,40 +12,57 @@ export interface Flushable {
  * flushed; then every such connection writes all it has at once, so a burst
  * costs one write (one system call) per socket, not one per event. When the node
  * is quiet, that happens on the next turn of the event loop (setImmediate, after
- * the I/O that brought the events in): no delay. When it is busy (the last flush
- * was less than `intervalMs` ago), the next one waits until `intervalMs` after
- * it, gathering what arrives meanwhile: each event waits at most that long, and
- * a socket is written at most every `intervalMs` however many events there are.
- * One scheduler serves the whole node: no timer per connection.
+ * the I/O that brought the events in): no delay. After a flush the node rests
+ * for `intervalMs`: what is queued meanwhile goes out when the rest ends, so
+ * each event waits at most that long, and a socket is written at most every
+ * `intervalMs` however many events there are.
+ *
+ * While it rests, the bus's reading is held (`reads`, see HeldReads): events
+ * that arrive meanwhile wait in the kernel instead of waking the process one by
+ * one, and are read as the rest ends, just before the flush they would have
+ * waited for anyway. One scheduler serves the whole node: no timer per connection.
  */
 export class FlushScheduler {
   private dirty: Flushable[] = [];
+  /** A flush is due: on the next turn, or as the rest ends. */
   private scheduled = false;
-  private lastFlush = 0;
+  /** Within `intervalMs` of the last flush (a timer ends the rest). */
+  private resting = false;
 
   constructor(
     /** WRITE_COALESCE_MS: the least time between two flushes while events keep coming, in ms (0: every turn). */
     private readonly intervalMs = 0,
-    private readonly now: () => number = () => performance.now(),
+    /** Reading to hold while resting (the bus's); none by default. */
+    private readonly reads?: HeldReads,
   ) {}
 
   schedule(target: Flushable): void {
     this.dirty.push(target);
     if (this.scheduled) return;
     this.scheduled = true;
-    const wait = this.lastFlush + this.intervalMs - this.now();
-    if (wait > 0) setTimeout(() => this.flush(), wait);
-    else setImmediate(() => this.flush());
+    if (!this.resting) setImmediate(this.flush);
   }
 
-  private flush(): void {
+  private readonly flush = (): void => {
     this.scheduled = false;
-    this.lastFlush = this.now();
+    if (this.intervalMs > 0) {
+      // The rest counts from the start of this flush, as the interval does.
+      this.resting = true;
+      this.reads?.hold();
+      setTimeout(this.endRest, this.intervalMs);
+    }
     const targets = this.dirty;
     this.dirty = [];
     const batches = new BatchCache();
     for (const target of targets) target.flush(batches);
-  }
+  };
+
+  private readonly endRest = (): void => {
+    this.resting = false;
+    // What the bus held is read in this turn's I/O phase, which comes before setImmediate's.
+    this.reads?.release();
+    if (this.scheduled) setImmediate(this.flush);
+  };
 }
 
 /** Wire bytes made for one list of queued frames, and that list. */

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
 import { Refusals, writeRefusal, type Refusal, type RefusalReason } from '../admission/refusal.js';
 import { UpgradeGate, type UpgradeGateOptions } from '../admission/upgrade-gate.js';
-import type { BusHealth } from '../bus/bus.js';
+import type { BusHealth, HeldReads } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import type { Metrics, RefusalReason as RefusalMetric } from '../metrics/metrics.js';
@@ -52,6 +52,8 @@ export class SocketServer {
     private readonly readiness: () => BusHealth,
     logger: Logger,
     private readonly metrics: Metrics,
+    /** The bus's reading, held while the node rests between flushes (see FlushScheduler). */
+    busReads?: HeldReads,
   ) {
     this.log = logger.child({ module: 'ws' });
     this.context = {
@@ -61,7 +63,7 @@ export class SocketServer {
       },
       hub,
       limits: options,
-      flush: new FlushScheduler(options.writeCoalesceMs),
+      flush: new FlushScheduler(options.writeCoalesceMs, busReads),
       heartbeat: new Heartbeat(options.pingIntervalMs),
       log: logger.child({ module: 'connection' }),
       metrics,

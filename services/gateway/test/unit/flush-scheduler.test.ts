@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { HeldReads } from '../../src/bus/bus.js';
 import { Outgoing } from '../../src/hub/peer.js';
 import { BatchCache, FlushScheduler, type Flushable } from '../../src/ws/flush-scheduler.js';
 
@@ -49,26 +50,55 @@ describe('BatchCache', () => {
 });
 
 describe('FlushScheduler', () => {
-  it('flushes a quiet node on the next turn, then waits out the interval while events keep coming', async () => {
-    let clock = 1_000;
-    const scheduler = new FlushScheduler(20, () => clock);
-    const flushed: number[] = [];
-    let second: () => void = () => {};
-    const secondFlush = new Promise<void>((resolve) => (second = resolve));
-    const target: Flushable = {
-      flush: () => {
-        flushed.push(clock);
-        if (flushed.length === 2) second();
+  /** Resolves on the next turn of the event loop, once the I/O and immediates queued before it have run. */
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('flushes a quiet node on the next turn, then rests for the interval, holding the bus, and flushes what came meanwhile as the rest ends', async () => {
+    const steps: string[] = [];
+    let restOver: () => void = () => {};
+    const reads: HeldReads = {
+      hold: () => steps.push('hold'),
+      release: () => {
+        steps.push('release');
+        restOver();
       },
     };
+    const scheduler = new FlushScheduler(20, reads);
+    const target: Flushable = { flush: () => steps.push('flush') };
+    const other: Flushable = { flush: () => steps.push('flush other') };
+
     scheduler.schedule(target);
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(flushed, [1_000], 'at once when quiet');
-    clock = 1_005;
+    await nextTurn();
+    assert.deepEqual(steps, ['hold', 'flush'], 'at once when quiet, and the bus is held from then on');
+    let released = new Promise<void>((resolve) => (restOver = resolve));
     scheduler.schedule(target);
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(flushed, [1_000], 'held: the last flush was 5 ms ago');
-    await secondFlush;
-    assert.deepEqual(flushed, [1_000, 1_005], 'then flushed once, when the interval was over');
+    scheduler.schedule(other);
+    await nextTurn();
+    assert.deepEqual(steps, ['hold', 'flush'], 'resting: nothing is written before the interval is over');
+    await released;
+    released = new Promise<void>((resolve) => (restOver = resolve));
+    await nextTurn();
+    assert.deepEqual(
+      steps,
+      ['hold', 'flush', 'release', 'hold', 'flush', 'flush other'],
+      'the bus is read before the flush, and everything queued goes in one flush',
+    );
+    await released;
+    await nextTurn();
+    assert.deepEqual(steps.slice(6), ['release'], 'a quiet node: the rest ends with nothing to flush');
+    scheduler.schedule(target);
+    await nextTurn();
+    assert.deepEqual(steps.slice(7), ['hold', 'flush'], 'and the next event goes out at once');
+  });
+
+  it('with no interval, flushes every turn and never holds the bus', async () => {
+    const steps: string[] = [];
+    const scheduler = new FlushScheduler(0, { hold: () => steps.push('hold'), release: () => steps.push('release') });
+    const target: Flushable = { flush: () => steps.push('flush') };
+    scheduler.schedule(target);
+    await nextTurn();
+    scheduler.schedule(target);
+    await nextTurn();
+    assert.deepEqual(steps, ['flush', 'flush']);
   });
 });

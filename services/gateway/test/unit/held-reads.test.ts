@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { SocketReadHold } from '../../src/redis/held-reads.js';
+
+/** Every socket the tests opened, destroyed at the end whatever happened. */
+const opened: Socket[] = [];
+
+/** A TCP client and the server's end of it, on loopback. */
+async function pair(server: Server): Promise<{ client: Socket; peer: Socket }> {
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  opened.push(client);
+  await once(client, 'connect');
+  const [peer] = await accepted;
+  opened.push(peer);
+  return { client, peer };
+}
+
+/** Everything `socket` has emitted as 'data', as text. */
+function collect(socket: Socket): { text: () => string; next: () => Promise<void> } {
+  let text = '';
+  let waiting: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+    waiting?.();
+  });
+  return { text: () => text, next: () => new Promise<void>((resolve) => (waiting = resolve)) };
+}
+
+describe('SocketReadHold (real TCP sockets)', () => {
+  let server: Server;
+  before(async () => {
+    server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  });
+  after(() => {
+    for (const socket of opened) socket.destroy();
+    server.close();
+  });
+
+  it('leaves what arrives while held in the kernel, then reads all of it, in order, once released', async () => {
+    const held = await pair(server);
+    const witness = await pair(server);
+    const heldData = collect(held.client);
+    const witnessData = collect(witness.client);
+    const hold = new SocketReadHold(() => [held.client, undefined]);
+
+    hold.hold();
+    held.peer.write('one ');
+    held.peer.write('two');
+    // Written after the held bytes: once it is read, the held bytes had arrived too.
+    const witnessed = witnessData.next();
+    witness.peer.write('later');
+    await witnessed;
+    // The rest of that I/O phase (the held socket's bytes, were it reading) runs before the next immediate.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(heldData.text(), '', 'nothing read while held');
+
+    const read = heldData.next();
+    hold.release();
+    await read;
+    while (heldData.text().length < 'one two'.length) await heldData.next();
+    assert.equal(heldData.text(), 'one two');
+  });
+
+  it('does not touch a socket closed while held, and holds a socket opened meanwhile only from the next hold', async () => {
+    const first = await pair(server);
+    const sockets = [first.client];
+    const hold = new SocketReadHold(() => sockets);
+    hold.hold();
+    first.client.destroy();
+    const second = await pair(server);
+    sockets.push(second.client);
+    const secondData = collect(second.client);
+    hold.release();
+    const read = secondData.next();
+    second.peer.write('fresh');
+    await read;
+    assert.equal(secondData.text(), 'fresh');
+  });
+});
