@@ -104,6 +104,38 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       }
     });
 
+    test('reads nothing while its reading is held, then every event that came meanwhile, in order, once released', async ({
+      bus,
+      events,
+      peer,
+    }, t) => {
+      if (!peer || !bus.reads) {
+        t.skip('a bus with connections of its own and another node on the medium');
+        return;
+      }
+      const other = await peer();
+      bus.reads.hold();
+      try {
+        await other.bus.publish(line('held 1'));
+        await other.bus.publish(line('held 2'));
+        await other.events.waitFor((e) => e.message === 'held 2', WAIT_MS, 'the other node to get its own event');
+        // One more round trip: the server has written the events to every subscriber by the time it answers.
+        await other.bus.head(ROOM);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(events.items.length, 0, 'nothing read while held');
+      } finally {
+        bus.reads.release();
+      }
+      await events.waitFor((e) => e.message === 'held 2', WAIT_MS, 'the held events');
+      assert.deepEqual(
+        events.items.map((e) => [e.seq, e.message]),
+        [
+          [1, 'held 1'],
+          [2, 'held 2'],
+        ],
+      );
+    });
+
     test('gives every event after a position from its history, in order; none at the head', async ({ bus }) => {
       for (const m of ['a', 'b', 'c', 'd']) await bus.publish(line(m));
       const { epoch } = await bus.head(ROOM);
