@@ -19,13 +19,25 @@ function handleOf(socket: Socket): ReadingHandle | undefined {
 }
 
 /**
+ * Bytes a socket may have brought since it was last held and still be held
+ * again. A held socket can keep only its kernel receive window waiting (about
+ * 90 KiB on loopback), so one that brings more per rest would be capped at a
+ * window per rest and fall behind; it is read as it comes instead (a node that
+ * busy is awake anyway, and its reads are large).
+ */
+export const MAX_HELD_BYTES = 32 * 1024;
+
+/**
  * HeldReads over TCP sockets (the bus's Redis connections): hold() stops reading
- * each socket that is reading now, release() starts exactly those again. A
- * socket closed meanwhile is left alone; one opened meanwhile (a reconnect) was
- * never held. Nothing is lost or reordered: the bytes wait in the kernel.
+ * each socket that is reading now, unless it brought more than MAX_HELD_BYTES
+ * since the last hold; release() starts exactly those again. A socket closed
+ * meanwhile is left alone; one opened meanwhile (a reconnect) was never held.
+ * Nothing is lost or reordered: the bytes wait in the kernel.
  */
 export class SocketReadHold implements HeldReads {
   private held: Socket[] = [];
+  /** Each socket's bytesRead as of the last hold. */
+  private readonly readAtHold = new WeakMap<Socket, number>();
 
   /** `sockets` lists the sockets to hold as of now (they change with reconnects). */
   constructor(private readonly sockets: () => Iterable<Socket | undefined>) {}
@@ -34,11 +46,19 @@ export class SocketReadHold implements HeldReads {
     if (this.held.length > 0) return;
     for (const socket of this.sockets()) {
       const handle = socket && !socket.destroyed ? handleOf(socket) : undefined;
-      if (!handle?.reading) continue;
+      if (!handle?.reading || this.busy(socket!)) continue;
       handle.reading = false;
       if (handle.readStop() === 0) this.held.push(socket!);
       else handle.reading = true;
     }
+  }
+
+  /** Whether the socket brought more than MAX_HELD_BYTES since the last hold (then it is not held this time). */
+  private busy(socket: Socket): boolean {
+    const read = socket.bytesRead;
+    const before = this.readAtHold.get(socket) ?? read;
+    this.readAtHold.set(socket, read);
+    return read - before > MAX_HELD_BYTES;
   }
 
   release(): void {

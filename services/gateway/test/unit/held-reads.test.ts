@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { SocketReadHold } from '../../src/redis/held-reads.js';
+import { MAX_HELD_BYTES, SocketReadHold } from '../../src/redis/held-reads.js';
 
 /** Every socket the tests opened, destroyed at the end whatever happened. */
 const opened: Socket[] = [];
@@ -29,7 +29,7 @@ function collect(socket: Socket): { text: () => string; next: () => Promise<void
   return { text: () => text, next: () => new Promise<void>((resolve) => (waiting = resolve)) };
 }
 
-describe('SocketReadHold (real TCP sockets)', () => {
+describe('SocketReadHold (real TCP sockets)', { timeout: 10_000 }, () => {
   let server: Server;
   before(async () => {
     server = createServer();
@@ -64,6 +64,37 @@ describe('SocketReadHold (real TCP sockets)', () => {
     await read;
     while (heldData.text().length < 'one two'.length) await heldData.next();
     assert.equal(heldData.text(), 'one two');
+  });
+
+  it('does not hold a socket that brought more than MAX_HELD_BYTES since the last hold: it would fall behind a window per rest', async () => {
+    const { client, peer } = await pair(server);
+    const data = collect(client);
+    const hold = new SocketReadHold(() => [client]);
+    hold.hold();
+    hold.release();
+    const bulk = 'x'.repeat(MAX_HELD_BYTES + 1);
+    peer.write(bulk);
+    while (data.text().length < bulk.length) await data.next();
+    hold.hold();
+    const read = data.next();
+    peer.write('y');
+    await read; // read at once: not held
+    assert.equal(data.text().length, bulk.length + 1);
+    hold.release();
+
+    hold.hold(); // quiet since the last hold: held again
+    const witness = await pair(server);
+    const witnessData = collect(witness.client);
+    peer.write('z');
+    const witnessed = witnessData.next();
+    witness.peer.write('later');
+    await witnessed;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(data.text().length, bulk.length + 1, 'a quiet socket is held again');
+    const last = data.next();
+    hold.release();
+    await last;
+    assert.ok(data.text().endsWith('yz'));
   });
 
   it('does not touch a socket closed while held, and holds a socket opened meanwhile only from the next hold', async () => {
