@@ -63,7 +63,10 @@ export const switchboardB: SystemUnderTest = {
         .split(' ')
         .filter((pair) => pair.includes('='))
         // At the first `=` only: a value may hold more (B_ENV="NODE_OPTIONS=--max-old-space-size=64").
-        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+        .map((pair) => {
+          const at = pair.indexOf('=');
+          return [pair.slice(0, at), pair.slice(at + 1)];
+        }),
     );
     const flags =
       process.env.B_NODE_FLAGS === undefined ? GATEWAY_NODE_FLAGS : process.env.B_NODE_FLAGS.split(' ').filter((f) => f && f !== '-');

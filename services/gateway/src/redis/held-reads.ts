@@ -45,10 +45,11 @@ export class SocketReadHold implements HeldReads {
   hold(): void {
     if (this.held.length > 0) return;
     for (const socket of this.sockets()) {
-      const handle = socket && !socket.destroyed ? handleOf(socket) : undefined;
-      if (!handle?.reading || this.busy(socket!)) continue;
+      if (!socket || socket.destroyed) continue;
+      const handle = handleOf(socket);
+      if (!handle?.reading || this.busy(socket)) continue;
       handle.reading = false;
-      if (handle.readStop() === 0) this.held.push(socket!);
+      if (handle.readStop() === 0) this.held.push(socket);
       else handle.reading = true;
     }
   }

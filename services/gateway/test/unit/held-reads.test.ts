@@ -29,6 +29,19 @@ function collect(socket: Socket): { text: () => string; next: () => Promise<void
   return { text: () => text, next: () => new Promise<void>((resolve) => (waiting = resolve)) };
 }
 
+/**
+ * Resolves once bytes `held` was sent before now have reached this process, read or not:
+ * another connection's bytes, written after them, have been read, and so has the rest
+ * of that I/O phase (where the held socket's would be, were it reading).
+ */
+async function afterArrival(server: Server): Promise<void> {
+  const witness = await pair(server);
+  const witnessed = collect(witness.client).next();
+  witness.peer.write('later');
+  await witnessed;
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('SocketReadHold (real TCP sockets)', { timeout: 10_000 }, () => {
   let server: Server;
   before(async () => {
@@ -43,25 +56,16 @@ describe('SocketReadHold (real TCP sockets)', { timeout: 10_000 }, () => {
 
   it('leaves what arrives while held in the kernel, then reads all of it, in order, once released', async () => {
     const held = await pair(server);
-    const witness = await pair(server);
     const heldData = collect(held.client);
-    const witnessData = collect(witness.client);
     const hold = new SocketReadHold(() => [held.client, undefined]);
 
     hold.hold();
     held.peer.write('one ');
     held.peer.write('two');
-    // Written after the held bytes: once it is read, the held bytes had arrived too.
-    const witnessed = witnessData.next();
-    witness.peer.write('later');
-    await witnessed;
-    // The rest of that I/O phase (the held socket's bytes, were it reading) runs before the next immediate.
-    await new Promise((resolve) => setImmediate(resolve));
+    await afterArrival(server);
     assert.equal(heldData.text(), '', 'nothing read while held');
 
-    const read = heldData.next();
     hold.release();
-    await read;
     while (heldData.text().length < 'one two'.length) await heldData.next();
     assert.equal(heldData.text(), 'one two');
   });
@@ -83,17 +87,11 @@ describe('SocketReadHold (real TCP sockets)', { timeout: 10_000 }, () => {
     hold.release();
 
     hold.hold(); // quiet since the last hold: held again
-    const witness = await pair(server);
-    const witnessData = collect(witness.client);
     peer.write('z');
-    const witnessed = witnessData.next();
-    witness.peer.write('later');
-    await witnessed;
-    await new Promise((resolve) => setImmediate(resolve));
+    await afterArrival(server);
     assert.equal(data.text().length, bulk.length + 1, 'a quiet socket is held again');
-    const last = data.next();
     hold.release();
-    await last;
+    await data.next();
     assert.ok(data.text().endsWith('yz'));
   });
 
