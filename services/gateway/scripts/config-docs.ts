@@ -1,10 +1,10 @@
 /**
  * `npm run docs:config`: rewrite the configuration table in README.md from the
- * settings in src/config.ts. The config unit test fails while the two differ.
+ * settings in src/config/gateway-config.ts. The config unit test fails while the two differ.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS } from '../src/config.js';
+import { SETTINGS } from '../src/config/gateway-config.js';
 import { withSettingsTable } from '../src/config/docs.js';
 
 const readmePath = fileURLToPath(new URL('../../../README.md', import.meta.url));
@@ -14,5 +14,5 @@ if (updated === readme) {
   console.log('README.md: the configuration table is up to date');
 } else {
   writeFileSync(readmePath, updated);
-  console.log('README.md: the configuration table was rewritten from services/gateway/src/config.ts');
+  console.log('README.md: the configuration table was rewritten from services/gateway/src/config/gateway-config.ts');
 }

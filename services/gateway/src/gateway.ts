@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CloseCode } from '@switchboard/protocol';
 import type { Bus, BusHealth } from './bus/bus.js';
 import type { NodeLink } from './cluster/node-link.js';
-import { clientLimits, type Config } from './config.js';
+import { clientLimits, type Config } from './config/gateway-config.js';
 import { createHttpApp } from './http/app.js';
 import { EventLoopMonitor } from './health/event-loop-monitor.js';
 import { serverTimeouts } from './http/server.js';
@@ -74,7 +74,7 @@ export class Gateway {
     if (this.load.overloaded) return { ready: false, reason: `overloaded (event loop lag ${Math.round(this.load.lagMs)} ms)` };
     const bus = this.bus.health();
     if (!bus.ready) return bus;
-    if (!this.sessions.ready()) return { ready: false, reason: 'session store unavailable' };
+    if (!this.sessions.ready()) return { ready: false, reason: 'session store unavailable (redis)' };
     return bus;
   }
 

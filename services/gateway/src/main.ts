@@ -5,16 +5,16 @@
  */
 import { MemoryBus } from './bus/memory-bus.js';
 import { LocalNodeLink } from './cluster/local-node-link.js';
-import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { ConfigError, helpText, loadConfig, type Config } from './config/gateway-config.js';
 import { Gateway, type ClusterParts } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
 import { startObservability } from './metrics/observability.js';
 import { PromMetrics } from './metrics/prom-metrics.js';
-import { busKindOf, redisTargetOf } from './redis/connection.js';
-import { RedisBus } from './redis/redis-bus.js';
-import { RedisNodeLink } from './redis/redis-node-link.js';
-import { RedisSessionRegistry } from './redis/redis-session-registry.js';
+import { busKindOf, redisTargetOf } from './redis/client.js';
+import { RedisBus } from './bus/redis-bus.js';
+import { RedisNodeLink } from './cluster/redis-node-link.js';
+import { RedisSessionRegistry } from './sessions/redis-session-registry.js';
 import { MemorySessionRegistry } from './sessions/memory-session-registry.js';
 
 /** Exit status for a bad setting. */

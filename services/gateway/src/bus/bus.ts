@@ -24,15 +24,15 @@ export interface BusHealth {
 }
 
 /**
- * Reading that can wait. While held, what arrives stays in the kernel's socket
- * buffers and wakes nobody; once released, it is read on that same turn of the
- * event loop. A node that is busy writing holds its bus between two flushes
+ * Reading that can wait. While paused, what arrives stays in the kernel's socket
+ * buffers and wakes nobody; once resumed, it is read on that same turn of the
+ * event loop. A node that is busy writing pauses its bus between two flushes
  * (FlushScheduler): a burst of events then costs one wake-up per flush, not one
  * per event, and each event still goes out with the next flush, as it would have.
  */
-export interface HeldReads {
-  hold(): void;
-  release(): void;
+export interface PausableReads {
+  pause(): void;
+  resume(): void;
 }
 
 /** Called for every event of every room this node subscribes to, including this node's own, in arrival order. */
@@ -107,8 +107,8 @@ export interface Bus {
   onHealthChange(listener: (health: BusHealth) => void): void;
   /** Stop delivering and release connections. */
   close(): Promise<void>;
-  /** The bus's connections, for holding their reading between flushes; absent when it has none (MemoryBus). */
-  readonly reads?: HeldReads;
+  /** The bus's connections, for pausing their reading between flushes; absent when it has none (MemoryBus). */
+  readonly reads?: PausableReads;
 }
 
 /** The bus could not take an event or a request: nothing was sent. */

@@ -29,7 +29,8 @@ export function markdownTable(settings: Settings): string {
 }
 
 /** The comments around the generated table in README.md. */
-export const TABLE_START = '<!-- settings table: generated from services/gateway/src/config.ts by `npm run docs:config`; edit there -->';
+export const TABLE_START =
+  '<!-- settings table: generated from services/gateway/src/config/gateway-config.ts by `npm run docs:config`; edit there -->';
 export const TABLE_END = '<!-- end of settings table -->';
 
 /** `readme` with the text between the markers replaced by the table of `settings`. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { BusHealth } from '../bus/bus.js';
-import { BUNDLED_PUBLIC_DIR } from '../config.js';
+import { BUNDLED_PUBLIC_DIR } from '../config/gateway-config.js';
 import type { Logger } from '../logger.js';
 import { securityHeaders } from './security-headers.js';
 

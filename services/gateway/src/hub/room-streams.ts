@@ -4,9 +4,9 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Sequencer } from './sequencer.js';
 
-/** One room this node serves: its subscription, how many local members hold it, and its sequencer. */
+/** One room this node serves: its subscription, how many local members use it, and its sequencer. */
 interface Stream {
-  holders: number;
+  users: number;
   readonly sequencer: Sequencer;
   /** Settles once the bus delivers the room's events and the sequencer knows where it starts. */
   readonly ready: Promise<void>;
@@ -28,21 +28,21 @@ export class RoomStreams {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Hold `room` for one member; resolves once its events flow here. Rejects (BusUnavailableError) when the bus cannot subscribe. */
+  /** Take `room` for one member; resolves once its events flow here. Rejects (BusUnavailableError) when the bus cannot subscribe. */
   async acquire(room: RoomName): Promise<void> {
     let stream = this.streams.get(room);
     if (!stream) {
       const sequencer = new Sequencer(room, this.bus, this.deliver, this.logger, this.metrics);
       const ready = this.bus.subscribe(room).then(() => sequencer.init());
-      stream = { holders: 0, sequencer, ready };
+      stream = { users: 0, sequencer, ready };
       this.streams.set(room, stream);
       const created = stream;
       ready.catch(() => {
         // Not subscribed: forget it, so the next member tries again.
-        if (this.streams.get(room) === created && created.holders === 0) this.streams.delete(room);
+        if (this.streams.get(room) === created && created.users === 0) this.streams.delete(room);
       });
     }
-    stream.holders += 1;
+    stream.users += 1;
     try {
       await stream.ready;
     } catch (err) {
@@ -55,8 +55,8 @@ export class RoomStreams {
   release(room: RoomName): void {
     const stream = this.streams.get(room);
     if (!stream) return;
-    stream.holders -= 1;
-    if (stream.holders > 0) return;
+    stream.users -= 1;
+    if (stream.users > 0) return;
     this.streams.delete(room);
     void this.bus.unsubscribe(room);
   }

@@ -1,11 +1,11 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/gateway-config.js';
 import type { Bus, BusHealth } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { ClusterView } from './cluster-view.js';
 import { MetricsServer } from './metrics-server.js';
 import { NodeStatsSampler } from './node-stats.js';
 import type { PromMetrics } from './prom-metrics.js';
-import { busKindOf, redisTargetOf } from '../redis/connection.js';
+import { busKindOf, redisTargetOf } from '../redis/client.js';
 import { RedisStatsStore } from './redis-stats-store.js';
 import { LocalStatsStore } from './stats-store.js';
 

@@ -1,6 +1,6 @@
 import { isNodeStats, type NodeId, type NodeStats } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
-import { createRedis, type RedisClient, type RedisTarget } from '../redis/connection.js';
+import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
 import { RedisKeys } from '../redis/keys.js';
 import { MAX_NODES, type StatsStore } from './stats-store.js';
 

@@ -1,5 +1,5 @@
 import { textFrame, wireOf } from './text-frame.js';
-import type { HeldReads } from '../bus/bus.js';
+import type { PausableReads } from '../bus/bus.js';
 import type { Outgoing } from '../hub/peer.js';
 
 /** Something with frames queued during this turn of the event loop. */
@@ -17,7 +17,7 @@ export interface Flushable {
  * each event waits at most that long, and a socket is written at most every
  * `intervalMs` however many events there are.
  *
- * While it rests, the bus's reading is held (`reads`, see HeldReads): events
+ * While it rests, the bus's reading is paused (`reads`, see PausableReads): events
  * that arrive meanwhile wait in the kernel instead of waking the process one by
  * one, and are read as the rest ends, just before the flush they would have
  * waited for anyway. One scheduler serves the whole node: no timer per connection.
@@ -32,8 +32,8 @@ export class FlushScheduler {
   constructor(
     /** WRITE_COALESCE_MS: the least time between two flushes while events keep coming, in ms (0: every turn). */
     private readonly intervalMs = 0,
-    /** Reading to hold while resting (the bus's); none by default. */
-    private readonly reads?: HeldReads,
+    /** Reading to pause while resting (the bus's); none by default. */
+    private readonly reads?: PausableReads,
   ) {}
 
   schedule(target: Flushable): void {
@@ -48,7 +48,7 @@ export class FlushScheduler {
     if (this.intervalMs > 0) {
       // The rest counts from the start of this flush, as the interval does.
       this.resting = true;
-      this.reads?.hold();
+      this.reads?.pause();
       setTimeout(this.endRest, this.intervalMs);
     }
     const targets = this.dirty;
@@ -59,8 +59,8 @@ export class FlushScheduler {
 
   private readonly endRest = (): void => {
     this.resting = false;
-    // What the bus held is read in this turn's I/O phase, which comes before setImmediate's.
-    this.reads?.release();
+    // What the bus paused is read in this turn's I/O phase, which comes before setImmediate's.
+    this.reads?.resume();
     if (this.scheduled) setImmediate(this.flush);
   };
 }

@@ -2,9 +2,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
-import { Refusals, writeRefusal, type Refusal, type RefusalReason } from '../admission/refusal.js';
-import { UpgradeGate, type UpgradeGateOptions } from '../admission/upgrade-gate.js';
-import type { BusHealth, HeldReads } from '../bus/bus.js';
+import { Refusals, writeRefusal, type Refusal, type RefusalReason } from '../upgrade/refusal.js';
+import { UpgradeGate, type UpgradeGateOptions } from '../upgrade/upgrade-gate.js';
+import type { BusHealth, PausableReads } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import type { Metrics, RefusalReason as RefusalMetric } from '../metrics/metrics.js';
@@ -53,7 +53,7 @@ export class SocketServer {
     logger: Logger,
     private readonly metrics: Metrics,
     /** The bus's reading, held while the node rests between flushes (see FlushScheduler). */
-    busReads?: HeldReads,
+    busReads?: PausableReads,
   ) {
     this.log = logger.child({ module: 'ws' });
     this.context = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import type { BroadcastEvent, EventDraft } from '@switchboard/protocol';
+import { withRef, type BroadcastEvent, type EventDraft } from '@switchboard/protocol';
 import { EventLog } from '@switchboard/testkit';
 import { BusUnavailableError, type Bus, type BusLimits, type PublishResult } from '../../src/bus/bus.js';
 
@@ -37,7 +37,7 @@ export const line = (message: string, ref?: string, id = 'client-1', room = ROOM
   nickname: 'ann',
   message,
   time: 0,
-  ...(ref === undefined ? {} : { ref }),
+  ...withRef(ref),
 });
 
 /**
@@ -104,7 +104,7 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       }
     });
 
-    test('reads nothing while its reading is held, then every event that came meanwhile, in order, once released', async ({
+    test('reads nothing while its reading is paused, then every event that came meanwhile, in order, once resumed', async ({
       bus,
       events,
       peer,
@@ -114,24 +114,24 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
         return;
       }
       const other = await peer();
-      bus.reads.hold();
+      bus.reads.pause();
       try {
-        await other.bus.publish(line('held 1'));
-        await other.bus.publish(line('held 2'));
-        await other.events.waitFor((e) => e.message === 'held 2', WAIT_MS, 'the other node to get its own event');
+        await other.bus.publish(line('paused 1'));
+        await other.bus.publish(line('paused 2'));
+        await other.events.waitFor((e) => e.message === 'paused 2', WAIT_MS, 'the other node to get its own event');
         // One more round trip: the server has written the events to every subscriber by the time it answers.
         await other.bus.head(ROOM);
         await new Promise((resolve) => setImmediate(resolve));
-        assert.equal(events.items.length, 0, 'nothing read while held');
+        assert.equal(events.items.length, 0, 'nothing read while paused');
       } finally {
-        bus.reads.release();
+        bus.reads.resume();
       }
-      await events.waitFor((e) => e.message === 'held 2', WAIT_MS, 'the held events');
+      await events.waitFor((e) => e.message === 'paused 2', WAIT_MS, 'the paused events');
       assert.deepEqual(
         events.items.map((e) => [e.seq, e.message]),
         [
-          [1, 'held 1'],
-          [2, 'held 2'],
+          [1, 'paused 1'],
+          [2, 'paused 2'],
         ],
       );
     });

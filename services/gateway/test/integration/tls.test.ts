@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ChatClient, GATEWAY_ENTRY, GatewayProcess, httpGet, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/gateway-config.js';
 
 const README = fileURLToPath(new URL('../../../../README.md', import.meta.url));
 const YEAR_SECONDS = 31_536_000;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AddressSet, addressKey, normalizeAddress } from '../../src/admission/address.js';
-import { clientAddress } from '../../src/admission/client-address.js';
-import { ConnectionLimiter } from '../../src/admission/connection-limiter.js';
-import { originAllowed } from '../../src/admission/origin.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { AddressSet, addressKey, normalizeAddress } from '../../src/upgrade/address.js';
+import { clientAddress } from '../../src/upgrade/client-address.js';
+import { ConnectionLimiter } from '../../src/upgrade/connection-limiter.js';
+import { originAllowed } from '../../src/upgrade/origin.js';
+import { loadConfig, type Config } from '../../src/config/gateway-config.js';
 
 const LIMITS = { maxConnections: 1000, maxConnectionsPerIp: 1000, connectionRatePerIp: 10, connectionBurstPerIp: 20 };
 

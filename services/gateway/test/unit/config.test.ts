@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as protocol from '@switchboard/protocol';
-import { ConfigError, SETTINGS, clientLimits, defaultConfig, helpText, loadConfig, type Config } from '../../src/config.js';
+import { ConfigError, SETTINGS, clientLimits, defaultConfig, helpText, loadConfig, type Config } from '../../src/config/gateway-config.js';
 import { TABLE_END, TABLE_START, markdownTable, withSettingsTable } from '../../src/config/docs.js';
 import { integer, list, oneOf, port, readableFile, text, url } from '../../src/config/kinds.js';
 import { readSettings } from '../../src/config/read.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HeldReads } from '../../src/bus/bus.js';
+import type { PausableReads } from '../../src/bus/bus.js';
 import { Outgoing } from '../../src/hub/peer.js';
 import { BatchCache, FlushScheduler, type Flushable } from '../../src/ws/flush-scheduler.js';
 
@@ -53,13 +53,13 @@ describe('FlushScheduler', () => {
   /** Resolves on the next turn of the event loop, once the I/O and immediates queued before it have run. */
   const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-  it('flushes a quiet node on the next turn, then rests for the interval, holding the bus, and flushes what came meanwhile as the rest ends', async () => {
+  it('flushes a quiet node on the next turn, then rests for the interval, pausing the bus, and flushes what came meanwhile as the rest ends', async () => {
     const steps: string[] = [];
     let restOver: () => void = () => {};
-    const reads: HeldReads = {
-      hold: () => steps.push('hold'),
-      release: () => {
-        steps.push('release');
+    const reads: PausableReads = {
+      pause: () => steps.push('pause'),
+      resume: () => {
+        steps.push('resume');
         restOver();
       },
     };
@@ -69,31 +69,31 @@ describe('FlushScheduler', () => {
 
     scheduler.schedule(target);
     await nextTurn();
-    assert.deepEqual(steps, ['hold', 'flush'], 'at once when quiet, and the bus is held from then on');
-    let released = new Promise<void>((resolve) => (restOver = resolve));
+    assert.deepEqual(steps, ['pause', 'flush'], 'at once when quiet, and the bus is paused from then on');
+    let resumed = new Promise<void>((resolve) => (restOver = resolve));
     scheduler.schedule(target);
     scheduler.schedule(other);
     await nextTurn();
-    assert.deepEqual(steps, ['hold', 'flush'], 'resting: nothing is written before the interval is over');
-    await released;
-    released = new Promise<void>((resolve) => (restOver = resolve));
+    assert.deepEqual(steps, ['pause', 'flush'], 'resting: nothing is written before the interval is over');
+    await resumed;
+    resumed = new Promise<void>((resolve) => (restOver = resolve));
     await nextTurn();
     assert.deepEqual(
       steps,
-      ['hold', 'flush', 'release', 'hold', 'flush', 'flush other'],
+      ['pause', 'flush', 'resume', 'pause', 'flush', 'flush other'],
       'the bus is read before the flush, and everything queued goes in one flush',
     );
-    await released;
+    await resumed;
     await nextTurn();
-    assert.deepEqual(steps.slice(6), ['release'], 'a quiet node: the rest ends with nothing to flush');
+    assert.deepEqual(steps.slice(6), ['resume'], 'a quiet node: the rest ends with nothing to flush');
     scheduler.schedule(target);
     await nextTurn();
-    assert.deepEqual(steps.slice(7), ['hold', 'flush'], 'and the next event goes out at once');
+    assert.deepEqual(steps.slice(7), ['pause', 'flush'], 'and the next event goes out at once');
   });
 
-  it('with no interval, flushes every turn and never holds the bus', async () => {
+  it('with no interval, flushes every turn and never pauses the bus', async () => {
     const steps: string[] = [];
-    const scheduler = new FlushScheduler(0, { hold: () => steps.push('hold'), release: () => steps.push('release') });
+    const scheduler = new FlushScheduler(0, { pause: () => steps.push('pause'), resume: () => steps.push('resume') });
     const target: Flushable = { flush: () => steps.push('flush') };
     scheduler.schedule(target);
     await nextTurn();

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { ErrorCode, parseClientText, parseServerFrame, type ServerFrame } from '@switchboard/protocol';
 import { BusUnavailableError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
-import { clientLimits, defaultConfig } from '../../src/config.js';
+import { clientLimits, defaultConfig } from '../../src/config/gateway-config.js';
 import { Hub } from '../../src/hub/hub.js';
 import type { Outgoing, Peer, ProtocolVersion } from '../../src/hub/peer.js';
 import { LocalNodeLink } from '../../src/cluster/local-node-link.js';

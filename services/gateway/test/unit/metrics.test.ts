@@ -4,7 +4,7 @@ import { LatencyWindow } from '../../src/metrics/latency-window.js';
 import { NodeStatsSampler } from '../../src/metrics/node-stats.js';
 import { PromMetrics } from '../../src/metrics/prom-metrics.js';
 import { noMetrics, type Metrics } from '../../src/metrics/metrics.js';
-import { busKindOf } from '../../src/redis/connection.js';
+import { busKindOf } from '../../src/redis/client.js';
 import { parsePrometheusText } from '@switchboard/testkit';
 
 describe('LatencyWindow', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nodeOfConnectionName } from '../../src/redis/node-liveness.js';
+import { nodeOfConnectionName } from '../../src/cluster/node-liveness.js';
 
 describe('nodeOfConnectionName', () => {
   it('reads the node of our own connections', () => {

@@ -1,5 +1,5 @@
 import type { NodeId } from '@switchboard/protocol';
-import { serversOf, type RedisClient } from './connection.js';
+import { serversOf, type RedisClient } from '../redis/client.js';
 
 /**
  * A node whose lease lapsed but whose connections to Redis are still open is

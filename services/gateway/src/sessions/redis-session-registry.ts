@@ -24,11 +24,12 @@ import type {
   SessionInfo,
   SessionRefusal,
   SessionRegistry,
-} from '../sessions/session-registry.js';
-import { createRedis, type RedisClient, type RedisTarget } from './connection.js';
-import { RedisKeys } from './keys.js';
-import { deadNodes } from './node-liveness.js';
-import { defineScripts, runScript } from './scripts.js';
+} from './session-registry.js';
+import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
+import { RedisKeys } from '../redis/keys.js';
+import { deadNodes } from '../cluster/node-liveness.js';
+import { defineScripts, scriptRunner } from '../redis/scripts.js';
+import { SESSION_SCRIPTS } from './redis-session-scripts.js';
 
 export interface RedisSessionRegistryOptions extends PresenceLimits {
   readonly target: RedisTarget;
@@ -72,6 +73,9 @@ interface OutboxEntry {
   readonly time: number;
 }
 
+/** Runs one of SESSION_SCRIPTS (defined on the connection with defineScripts). */
+const runScript = scriptRunner(SESSION_SCRIPTS);
+
 /**
  * Sessions, presence and nicknames in Redis (one server, or the `{P}` slot of a
  * Redis Cluster), shared by every node. Every change is one script; the presence
@@ -111,7 +115,7 @@ export class RedisSessionRegistry implements SessionRegistry {
     this.log = options.logger.child({ module: 'sessions' });
     this.keys = new RedisKeys(options.prefix);
     this.redis = createRedis(options.target, `${options.nodeId}:sessions`, this.log);
-    defineScripts(this.redis);
+    defineScripts(this.redis, SESSION_SCRIPTS);
   }
 
   start(live: () => Iterable<SessionInfo>): void {

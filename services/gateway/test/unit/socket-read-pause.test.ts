@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { MAX_HELD_BYTES, SocketReadHold } from '../../src/redis/held-reads.js';
+import { MAX_PAUSED_BYTES, SocketReadPause } from '../../src/platform/socket-read-pause.js';
 
 /** Every socket the tests opened, destroyed at the end whatever happened. */
 const opened: Socket[] = [];
@@ -30,9 +30,9 @@ function collect(socket: Socket): { text: () => string; next: () => Promise<void
 }
 
 /**
- * Resolves once bytes `held` was sent before now have reached this process, read or not:
+ * Resolves once bytes `paused` was sent before now have reached this process, read or not:
  * another connection's bytes, written after them, have been read, and so has the rest
- * of that I/O phase (where the held socket's would be, were it reading).
+ * of that I/O phase (where the paused socket's would be, were it reading).
  */
 async function afterArrival(server: Server): Promise<void> {
   const witness = await pair(server);
@@ -42,7 +42,7 @@ async function afterArrival(server: Server): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-describe('SocketReadHold (real TCP sockets)', { timeout: 10_000 }, () => {
+describe('SocketReadPause (real TCP sockets)', { timeout: 10_000 }, () => {
   let server: Server;
   before(async () => {
     server = createServer();
@@ -54,57 +54,57 @@ describe('SocketReadHold (real TCP sockets)', { timeout: 10_000 }, () => {
     server.close();
   });
 
-  it('leaves what arrives while held in the kernel, then reads all of it, in order, once released', async () => {
-    const held = await pair(server);
-    const heldData = collect(held.client);
-    const hold = new SocketReadHold(() => [held.client, undefined]);
+  it('leaves what arrives while paused in the kernel, then reads all of it, in order, once resumed', async () => {
+    const paused = await pair(server);
+    const pausedData = collect(paused.client);
+    const pause = new SocketReadPause(() => [paused.client, undefined]);
 
-    hold.hold();
-    held.peer.write('one ');
-    held.peer.write('two');
+    pause.pause();
+    paused.peer.write('one ');
+    paused.peer.write('two');
     await afterArrival(server);
-    assert.equal(heldData.text(), '', 'nothing read while held');
+    assert.equal(pausedData.text(), '', 'nothing read while paused');
 
-    hold.release();
-    while (heldData.text().length < 'one two'.length) await heldData.next();
-    assert.equal(heldData.text(), 'one two');
+    pause.resume();
+    while (pausedData.text().length < 'one two'.length) await pausedData.next();
+    assert.equal(pausedData.text(), 'one two');
   });
 
-  it('does not hold a socket that brought more than MAX_HELD_BYTES since the last hold: it would fall behind a window per rest', async () => {
+  it('does not pause a socket that brought more than MAX_PAUSED_BYTES since the last pause: it would fall behind a window per rest', async () => {
     const { client, peer } = await pair(server);
     const data = collect(client);
-    const hold = new SocketReadHold(() => [client]);
-    hold.hold();
-    hold.release();
-    const bulk = 'x'.repeat(MAX_HELD_BYTES + 1);
+    const pause = new SocketReadPause(() => [client]);
+    pause.pause();
+    pause.resume();
+    const bulk = 'x'.repeat(MAX_PAUSED_BYTES + 1);
     peer.write(bulk);
     while (data.text().length < bulk.length) await data.next();
-    hold.hold();
+    pause.pause();
     const read = data.next();
     peer.write('y');
-    await read; // read at once: not held
+    await read; // read at once: not paused
     assert.equal(data.text().length, bulk.length + 1);
-    hold.release();
+    pause.resume();
 
-    hold.hold(); // quiet since the last hold: held again
+    pause.pause(); // quiet since the last pause: paused again
     peer.write('z');
     await afterArrival(server);
-    assert.equal(data.text().length, bulk.length + 1, 'a quiet socket is held again');
-    hold.release();
+    assert.equal(data.text().length, bulk.length + 1, 'a quiet socket is paused again');
+    pause.resume();
     await data.next();
     assert.ok(data.text().endsWith('yz'));
   });
 
-  it('does not touch a socket closed while held, and holds a socket opened meanwhile only from the next hold', async () => {
+  it('does not touch a socket closed while paused, and pauses a socket opened meanwhile only from the next pause', async () => {
     const first = await pair(server);
     const sockets = [first.client];
-    const hold = new SocketReadHold(() => sockets);
-    hold.hold();
+    const pause = new SocketReadPause(() => sockets);
+    pause.pause();
     first.client.destroy();
     const second = await pair(server);
     sockets.push(second.client);
     const secondData = collect(second.client);
-    hold.release();
+    pause.resume();
     const read = secondData.next();
     second.peer.write('fresh');
     await read;

@@ -1,4 +1,8 @@
-import { LUA_LIBRARY } from './lua-library.js';
+import { nanoid } from 'nanoid';
+import type { EventDraft } from '@switchboard/protocol';
+import { scriptRunner } from '../redis/scripts.js';
+import type { BusLimits } from './bus.js';
+import { LUA_LIBRARY } from './room-stream-lua.js';
 
 /**
  * The scripts of a room's stream: publishing (with ref de-duplication), reading
@@ -120,3 +124,35 @@ local epoch = ensure_epoch(ARGV[5])
 return {epoch, tonumber(redis.call('GET', K_SEQ) or '0')}`,
   },
 } as const;
+
+export type BusScriptName = keyof typeof BUS_SCRIPTS;
+
+/** Runs one of BUS_SCRIPTS (defined on the connection with defineScripts). */
+export const runBusScript = scriptRunner(BUS_SCRIPTS);
+
+/** A fresh epoch id, used only if the history has none (it was lost, or never existed). */
+export const newEpoch = (): string => nanoid(12);
+
+/**
+ * How long a room's keys live once no node serves it, in ms: it forgets its
+ * history's epoch (the history was trimmed long before), so rooms that come and
+ * go leave nothing behind in Redis. Nodes that serve a room keep it alive every
+ * ROOM_KEEPALIVE_MS (RedisBus).
+ */
+export const ROOM_KEYS_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** How often a node renews the keys of the rooms it serves, in ms. */
+export const ROOM_KEEPALIVE_MS = 60 * 60 * 1000;
+
+/**
+ * ARGV[1..7] of a stream script (see lua-library.ts): now (ms), history bounds, a
+ * candidate epoch, recent lines kept, room keys' lifetime.
+ */
+export function streamArgs(limits: BusLimits, now: number): Array<string | number> {
+  return [now, limits.historyMaxEvents, limits.historyMaxAgeMs, limits.historyMaxBytes, newEpoch(), limits.historyOnJoin, ROOM_KEYS_TTL_MS];
+}
+
+/** An event draft as a publishing script takes it: its JSON without the opening brace (the script puts seq and epoch first). */
+export function scriptBody(draft: EventDraft): string {
+  return JSON.stringify(draft).slice(1);
+}

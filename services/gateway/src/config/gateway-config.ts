@@ -24,18 +24,18 @@ import {
   RESUME_MAX_EVENTS,
   type ClientLimits,
 } from '@switchboard/protocol';
-import { addressRanges } from './admission/address.js';
-import { allowedOrigins } from './admission/origin.js';
-import { helpText as helpFor } from './config/docs.js';
-import { hostPort, integer, list, oneOf, port, text, url } from './config/kinds.js';
-import { readSettings } from './config/read.js';
-import { schemaOf, setting } from './config/setting.js';
-import { certificateFile, privateKeyFile, tlsPairProblem } from './config/tls-files.js';
+import { addressRanges } from '../upgrade/address.js';
+import { allowedOrigins } from '../upgrade/origin.js';
+import { helpText as helpFor } from './docs.js';
+import { hostPort, integer, list, oneOf, port, text, url } from './kinds.js';
+import { readSettings } from './read.js';
+import { schemaOf, setting } from './setting.js';
+import { certificateFile, privateKeyFile, tlsPairProblem } from './tls-files.js';
 
-export { ConfigError } from './config/read.js';
+export { ConfigError } from './read.js';
 
 /** The bundled page's folder (packages/web, built into services/gateway/public): PUBLIC_DIR's default. */
-export const BUNDLED_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+export const BUNDLED_PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
-import type { HeldReads } from '../bus/bus.js';
+import type { PausableReads } from '../bus/bus.js';
 
 /**
  * The libuv handle under a net.Socket, as Node's own `Socket.pause()` stops and
  * starts it for sockets that read into a buffer of their own (`onread`). A plain
- * pause() would not do: the stream keeps reading from the kernel (and so keeps
+ * `Socket.pause()` would not do: the stream keeps reading from the kernel (and so keeps
  * waking the process) until its own buffer is full.
  */
 interface ReadingHandle {
@@ -19,53 +19,53 @@ function handleOf(socket: Socket): ReadingHandle | undefined {
 }
 
 /**
- * Bytes a socket may have brought since it was last held and still be held
- * again. A held socket can keep only its kernel receive window waiting (about
+ * Bytes a socket may have brought since it was last paused and still be paused
+ * again. A paused socket can keep only its kernel receive window waiting (about
  * 90 KiB on loopback), so one that brings more per rest would be capped at a
  * window per rest and fall behind; it is read as it comes instead (a node that
  * busy is awake anyway, and its reads are large).
  */
-export const MAX_HELD_BYTES = 32 * 1024;
+export const MAX_PAUSED_BYTES = 32 * 1024;
 
 /**
- * HeldReads over TCP sockets (the bus's Redis connections): hold() stops reading
- * each socket that is reading now, unless it brought more than MAX_HELD_BYTES
- * since the last hold; release() starts exactly those again. A socket closed
- * meanwhile is left alone; one opened meanwhile (a reconnect) was never held.
+ * PausableReads over TCP sockets (the bus's Redis connections): pause() stops reading
+ * each socket that is reading now, unless it brought more than MAX_PAUSED_BYTES
+ * since the last pause; resume() starts exactly those again. A socket closed
+ * meanwhile is left alone; one opened meanwhile (a reconnect) was never paused.
  * Nothing is lost or reordered: the bytes wait in the kernel.
  */
-export class SocketReadHold implements HeldReads {
-  private held: Socket[] = [];
-  /** Each socket's bytesRead as of the last hold. */
-  private readonly readAtHold = new WeakMap<Socket, number>();
+export class SocketReadPause implements PausableReads {
+  private paused: Socket[] = [];
+  /** Each socket's bytesRead as of the last pause. */
+  private readonly readAtPause = new WeakMap<Socket, number>();
 
-  /** `sockets` lists the sockets to hold as of now (they change with reconnects). */
+  /** `sockets` lists the sockets to pause as of now (they change with reconnects). */
   constructor(private readonly sockets: () => Iterable<Socket | undefined>) {}
 
-  hold(): void {
-    if (this.held.length > 0) return;
+  pause(): void {
+    if (this.paused.length > 0) return;
     for (const socket of this.sockets()) {
       if (!socket || socket.destroyed) continue;
       const handle = handleOf(socket);
       if (!handle?.reading || this.busy(socket)) continue;
       handle.reading = false;
-      if (handle.readStop() === 0) this.held.push(socket);
+      if (handle.readStop() === 0) this.paused.push(socket);
       else handle.reading = true;
     }
   }
 
-  /** Whether the socket brought more than MAX_HELD_BYTES since the last hold (then it is not held this time). */
+  /** Whether the socket brought more than MAX_PAUSED_BYTES since the last pause (then it is not paused this time). */
   private busy(socket: Socket): boolean {
     const read = socket.bytesRead;
-    const before = this.readAtHold.get(socket) ?? read;
-    this.readAtHold.set(socket, read);
-    return read - before > MAX_HELD_BYTES;
+    const before = this.readAtPause.get(socket) ?? read;
+    this.readAtPause.set(socket, read);
+    return read - before > MAX_PAUSED_BYTES;
   }
 
-  release(): void {
-    const held = this.held;
-    this.held = [];
-    for (const socket of held) {
+  resume(): void {
+    const paused = this.paused;
+    this.paused = [];
+    for (const socket of paused) {
       const handle = socket.destroyed ? undefined : handleOf(socket);
       if (!handle || handle.reading) continue;
       handle.reading = true;

@@ -1,9 +1,9 @@
 import { nanoid } from 'nanoid';
 import type { NodeId } from '@switchboard/protocol';
-import type { CloseRequestHandler, NodeLink } from '../cluster/node-link.js';
+import type { CloseRequestHandler, NodeLink } from './node-link.js';
 import type { Logger } from '../logger.js';
-import { createRedis, type RedisClient, type RedisTarget } from './connection.js';
-import { RedisKeys } from './keys.js';
+import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
+import { RedisKeys } from '../redis/keys.js';
 
 /** How long a node waits for another to confirm a request, in ms; past it, it goes on without the answer. */
 const REQUEST_TIMEOUT_MS = 2_000;

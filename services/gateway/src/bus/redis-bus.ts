@@ -13,19 +13,20 @@ import {
   type BusEventHandler,
   type BusHealth,
   type BusLimits,
-  type HeldReads,
+  type PausableReads,
   type HistoryRefusal,
   type HistoryResult,
   type PublishResult,
   type RecentLines,
   type ReplayBounds,
-} from '../bus/bus.js';
+} from './bus.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { createRedis, socketsOf, type RedisClient, type RedisTarget } from './connection.js';
-import { SocketReadHold } from './held-reads.js';
-import { RedisKeys, type RoomKeys } from './keys.js';
-import { ROOM_KEEPALIVE_MS, defineScripts, runScript, scriptBody, streamArgs, type ScriptName } from './scripts.js';
+import { createRedis, socketsOf, type RedisClient, type RedisTarget } from '../redis/client.js';
+import { SocketReadPause } from '../platform/socket-read-pause.js';
+import { RedisKeys, type RoomKeys } from '../redis/keys.js';
+import { defineScripts } from '../redis/scripts.js';
+import { BUS_SCRIPTS, ROOM_KEEPALIVE_MS, runBusScript, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
 
 /** How Redis words a write refused past `maxmemory`. */
 const OUT_OF_MEMORY = /\bOOM\b/;
@@ -77,8 +78,8 @@ export class RedisBus implements Bus {
   private everReady = false;
   private readonly healthListeners: Array<(health: BusHealth) => void> = [];
   private keepAliveTimer: NodeJS.Timeout | undefined;
-  /** Both connections' reading, held between flushes while the node is busy (see HeldReads). */
-  readonly reads: HeldReads = new SocketReadHold(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
+  /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
+  readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
   constructor(private readonly options: RedisBusOptions) {
     this.keys = new RedisKeys(options.prefix);
@@ -87,7 +88,7 @@ export class RedisBus implements Bus {
     // defined script onto it, which cost more than the write it saves (bench/RESULTS.md).
     this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
     this.sub = createRedis(options.target, `${options.nodeId}:sub`, this.log, { autoResubscribe: false, shardedSubscriber: true });
-    defineScripts(this.pub);
+    defineScripts(this.pub, BUS_SCRIPTS);
   }
 
   start(onEvent: BusEventHandler): void {
@@ -224,7 +225,7 @@ export class RedisBus implements Bus {
   }
 
   /** Run a stream script of `room` with its keys and the stream arguments first. */
-  private runOn(room: RoomName, name: ScriptName, args: ReadonlyArray<string | number>): Promise<unknown> {
+  private runOn(room: RoomName, name: BusScriptName, args: ReadonlyArray<string | number>): Promise<unknown> {
     const keys: RoomKeys = this.keys.room(room);
     return this.run(name, keys.stream, [...this.args(), ...args]);
   }
@@ -235,9 +236,9 @@ export class RedisBus implements Bus {
    * writes: that is an outage like any other: the bus says not ready until a
    * probe write succeeds again.
    */
-  private async run(name: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+  private async run(name: BusScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
     try {
-      return await runScript(this.pub, name, keys, args);
+      return await runBusScript(this.pub, name, keys, args);
     } catch (err) {
       if (OUT_OF_MEMORY.test((err as Error).message)) this.markFull();
       throw err;
