@@ -6,6 +6,7 @@ import {
   JOIN_COMMAND,
   ROOMS_COMMAND,
   WHO_COMMAND,
+  withRef,
   type Epoch,
   type RoomName,
   type Seq,
@@ -97,7 +98,7 @@ export function pickCodec(codecs: readonly ProtocolCodec[], subprotocol: string)
 }
 
 function v2Frame(fields: { readonly type: string } & Record<string, string>, ref: string | undefined): string {
-  return JSON.stringify(ref === undefined ? fields : { ...fields, ref });
+  return JSON.stringify({ ...fields, ...withRef(ref) });
 }
 
 function unlessInvalid(parse: () => ServerFrame[]): ServerFrame[] | undefined {

@@ -4,6 +4,7 @@ export * from './room.js';
 export * from './limits.js';
 export * from './close-codes.js';
 export * from './errors.js';
+export * from './ref.js';
 export * from './server-frames.js';
 export * from './server-frame-codec.js';
 export * from './frame-batch.js';

@@ -1,5 +1,6 @@
-import type { ClientId, Epoch, Nickname, NodeId, Seq } from './ids.js';
-import type { ErrorCode } from './errors.js';
+import type { ClientId, Epoch, Identity, Nickname, NodeId, Seq } from './ids.js';
+import type { ErrorCode, ProtocolErrorInfo } from './errors.js';
+import { withRef } from './ref.js';
 import type { RoomName } from './room.js';
 
 /**
@@ -174,6 +175,14 @@ export interface ErrorFrame {
   readonly code: ErrorCode;
   /** Protocol v2: the `ref` of the refused frame. */
   readonly ref?: string;
+}
+
+/**
+ * The one way to build an `error` frame: a refusal of `error` (a code and its
+ * sentence, see errorInfo) to the client `to`, with the refused frame's `ref`.
+ */
+export function errorFrame(to: Identity, error: ProtocolErrorInfo, ref?: string): ErrorFrame {
+  return { type: 'error', id: to.id, nickname: to.nickname, ...error, ...withRef(ref) };
 }
 
 /**

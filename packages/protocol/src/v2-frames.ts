@@ -3,6 +3,7 @@ import { BadFrame, ErrorCode, errorInfo, type ProtocolErrorInfo } from './errors
 import type { Epoch, Seq, SessionToken } from './ids.js';
 import { MAX_REF_LENGTH } from './limits.js';
 import { parseNickname } from './nickname.js';
+import { withRef } from './ref.js';
 import { parseRoomName, type RoomName } from './room.js';
 
 /** The WebSocket subprotocol that selects protocol v2. Without it a connection speaks the seed protocol. */
@@ -88,32 +89,32 @@ export function parseClientFrameV2(text: string): ParseResult {
   if (ref !== undefined && (typeof ref !== 'string' || ref.length === 0 || ref.length > MAX_REF_LENGTH)) {
     return fail(BadFrame.BAD_REF);
   }
-  const withRef = ref === undefined ? {} : { ref: ref };
+  const refField = withRef(ref);
   switch (value.type) {
     case 'message': {
-      if (typeof value.message !== 'string') return fail(BadFrame.MESSAGE_NOT_STRING, withRef.ref);
-      if (value.message.trim().length === 0) return { ok: false, error: errorInfo(ErrorCode.EMPTY_MESSAGE), ...withRef };
-      return { ok: true, command: { type: 'message', message: value.message, ...withRef } };
+      if (typeof value.message !== 'string') return fail(BadFrame.MESSAGE_NOT_STRING, refField.ref);
+      if (value.message.trim().length === 0) return { ok: false, error: errorInfo(ErrorCode.EMPTY_MESSAGE), ...refField };
+      return { ok: true, command: { type: 'message', message: value.message, ...refField } };
     }
     case 'nick': {
       // The same rule as `/nick NAME`: the first word, NFC, no invisible or control characters.
       const result = parseNickname(typeof value.nickname === 'string' ? value.nickname : '');
-      if (!result.ok) return { ok: false, error: result.error, ...withRef };
-      return { ok: true, command: { type: 'nick', nickname: result.nickname, ...withRef } };
+      if (!result.ok) return { ok: false, error: result.error, ...refField };
+      return { ok: true, command: { type: 'nick', nickname: result.nickname, ...refField } };
     }
     case 'join': {
       const result = parseRoomName(typeof value.room === 'string' ? value.room : '');
-      if (!result.ok) return { ok: false, error: result.error, ...withRef };
-      return { ok: true, command: { type: 'join', room: result.room, ...withRef } };
+      if (!result.ok) return { ok: false, error: result.error, ...refField };
+      return { ok: true, command: { type: 'join', room: result.room, ...refField } };
     }
     case 'who':
-      return { ok: true, command: { type: 'who', ...withRef } };
+      return { ok: true, command: { type: 'who', ...refField } };
     case 'rooms':
-      return { ok: true, command: { type: 'rooms', ...withRef } };
+      return { ok: true, command: { type: 'rooms', ...refField } };
     case 'hello':
-      return fail(BadFrame.HELLO_AGAIN, withRef.ref);
+      return fail(BadFrame.HELLO_AGAIN, refField.ref);
     default:
-      return fail(BadFrame.unknownType(value.type), withRef.ref);
+      return fail(BadFrame.unknownType(value.type), refField.ref);
   }
 }
 
@@ -131,5 +132,5 @@ function badHello(detail: string): HelloResult {
 }
 
 function fail(detail: string, ref?: string): ParseResult {
-  return { ok: false, error: errorInfo(ErrorCode.BAD_FRAME, detail), ...(ref === undefined ? {} : { ref }) };
+  return { ok: false, error: errorInfo(ErrorCode.BAD_FRAME, detail), ...withRef(ref) };
 }

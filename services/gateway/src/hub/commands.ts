@@ -2,10 +2,12 @@ import {
   ErrorCode,
   MAX_MEMBERS_LISTED,
   MAX_ROOMS_LISTED,
+  errorFrame,
   errorInfo,
   membersText,
   nickChangedText,
   roomsText,
+  withRef,
   youJoinedText,
   type ClientCommand,
   type RoomName,
@@ -72,7 +74,7 @@ export class CommandHandler {
       nickname: peer.nickname,
       message,
       time: Date.now(),
-      ...(ref === undefined ? {} : { ref }),
+      ...withRef(ref),
     });
   }
 
@@ -118,7 +120,7 @@ export class CommandHandler {
         message: nickChangedText(previous, nickname),
         previous,
         time: Date.now(),
-        ...(ref === undefined ? {} : { ref }),
+        ...withRef(ref),
       },
       {
         // The cluster never heard of the new name: give it back and keep the old one.
@@ -182,7 +184,7 @@ export class CommandHandler {
       room,
       epoch: position.epoch,
       seq: position.seq,
-      ...(ref === undefined ? {} : { ref }),
+      ...withRef(ref),
     });
   }
 
@@ -202,7 +204,7 @@ export class CommandHandler {
       room,
       members: found.members,
       count: found.count,
-      ...(ref === undefined ? {} : { ref }),
+      ...withRef(ref),
     });
   }
 
@@ -219,12 +221,12 @@ export class CommandHandler {
       nickname: peer.nickname,
       message: roomsText(rooms),
       rooms,
-      ...(ref === undefined ? {} : { ref }),
+      ...withRef(ref),
     });
   }
 
   private refuse(member: Member, code: ErrorCode, ref: string | undefined): void {
     const { peer } = member;
-    sendFrame(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...errorInfo(code), ...(ref === undefined ? {} : { ref }) });
+    sendFrame(peer, errorFrame(peer, errorInfo(code), ref));
   }
 }

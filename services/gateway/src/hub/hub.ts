@@ -1,4 +1,4 @@
-import { CloseCode, type HelloFrame, type ParseResult, type ProtocolErrorInfo } from '@switchboard/protocol';
+import { CloseCode, errorFrame, type HelloFrame, type ParseResult, type ProtocolErrorInfo } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { NodeLink } from '../cluster/node-link.js';
 import type { Logger } from '../logger.js';
@@ -125,7 +125,7 @@ export class Hub {
   /** Tell a peer no. Nothing is broadcast. */
   refuse(peer: Peer, error: ProtocolErrorInfo, ref?: string): void {
     this.metrics.frameRefused(error.code);
-    sendFrame(peer, { type: 'error', id: peer.id, nickname: peer.nickname, ...error, ...(ref === undefined ? {} : { ref }) });
+    sendFrame(peer, errorFrame(peer, error, ref));
   }
 
   /** Wait until every publish and session update that was started has finished (for shutdown). */

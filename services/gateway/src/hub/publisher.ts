@@ -1,4 +1,4 @@
-import { ALREADY_SENT_TEXT, ErrorCode, errorInfo, type EventDraft } from '@switchboard/protocol';
+import { ALREADY_SENT_TEXT, ErrorCode, errorFrame, errorInfo, type EventDraft } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendFrame, type Member } from './member.js';
@@ -52,13 +52,7 @@ export class OrderedPublisher {
         if (draft.type !== 'notification' && this.present(member)) {
           const refusal = errorInfo(ErrorCode.BUS_UNAVAILABLE);
           this.metrics.frameRefused(refusal.code);
-          sendFrame(peer, {
-            type: 'error',
-            id: peer.id,
-            nickname: peer.nickname,
-            ...refusal,
-            ...(draft.ref === undefined ? {} : { ref: draft.ref }),
-          });
+          sendFrame(peer, errorFrame(peer, refusal, draft.ref));
         }
       },
     );
