@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import { EventLog } from './event-log.js';
+import { eventually } from './eventually.js';
 
 export interface HaproxyOptions {
   /** Configuration files, loaded in order (`-f` each). */
@@ -83,7 +83,11 @@ export class HaproxyProcess {
     ]);
     failed.catch(() => undefined);
     try {
-      await Promise.race([haproxy.servers(undefined, options.startTimeoutMs ?? 10_000), failed]);
+      const timeoutMs = options.startTimeoutMs ?? 10_000;
+      await Promise.race([
+        eventually(() => haproxy.servers(), { timeoutMs, intervalMs: STATS_POLL_MS, what: `HAProxy's stats at ${haproxy.statsUrl}` }),
+        failed,
+      ]);
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -111,44 +115,31 @@ export class HaproxyProcess {
     return this.child.pid;
   }
 
-  /**
-   * The servers of `backend` (of every backend when undefined), read from the
-   * stats CSV. With `waitMs`, keeps trying that long while the page does not answer.
-   */
-  async servers(backend?: string, waitMs = 0): Promise<ServerStat[]> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      try {
-        const response = await fetch(`${this.statsUrl};csv`);
-        if (!response.ok) throw new Error(`stats answered ${response.status}`);
-        return parseStatsCsv(await response.text()).filter((s) => backend === undefined || s.backend === backend);
-      } catch (err) {
-        if (Date.now() >= deadline) throw new Error(`HAProxy stats at ${this.statsUrl}: ${(err as Error).message}`, { cause: err });
-        await delay(STATS_POLL_MS);
-      }
-    }
+  /** The servers of `backend` (of every backend when undefined), read from the stats CSV. */
+  async servers(backend?: string): Promise<ServerStat[]> {
+    const response = await fetch(`${this.statsUrl};csv`);
+    if (!response.ok) throw new Error(`stats answered ${response.status}`);
+    return parseStatsCsv(await response.text()).filter((s) => backend === undefined || s.backend === backend);
   }
 
   /**
    * Read the stats until `backend`'s servers satisfy `ready`; rejects after
    * `timeoutMs` with the last reading.
    */
-  async waitForServers(
+  waitForServers(
     backend: string,
     ready: (servers: readonly ServerStat[]) => boolean,
     what: string,
     timeoutMs = 15_000,
   ): Promise<ServerStat[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const servers = await this.servers(backend, Math.max(0, deadline - Date.now()));
-      if (ready(servers)) return servers;
-      if (Date.now() >= deadline) {
-        const seen = servers.map((s) => `${s.name}=${s.status}/${s.checkStatus}`).join(' ');
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${seen})`);
-      }
-      await delay(STATS_POLL_MS);
-    }
+    return eventually(
+      async () => {
+        const servers = await this.servers(backend);
+        if (ready(servers)) return servers;
+        throw new Error(`${backend}: ${servers.map((s) => `${s.name}=${s.status}/${s.checkStatus}`).join(' ') || 'no servers'}`);
+      },
+      { timeoutMs, intervalMs: STATS_POLL_MS, what },
+    );
   }
 
   /** Send a signal and wait for the exit (SIGTERM and SIGINT stop HAProxy at once). */

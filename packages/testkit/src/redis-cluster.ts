@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { setTimeout as delay } from 'node:timers/promises';
+import { eventually } from './eventually.js';
 import { RedisServer } from './redis-server.js';
 
 /** Longest wait for a new cluster to agree on its slots, in ms. */
 const CLUSTER_READY_MS = 30_000;
+/** How often the nodes are asked again while waiting for them, in ms. */
 const POLL_MS = 100;
 
 export interface RedisClusterOptions {
@@ -83,13 +84,15 @@ export class RedisCluster {
 
   /** Wait until every node says the cluster is ok. */
   async waitUntilOk(timeoutMs = CLUSTER_READY_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const states = await Promise.all(this.nodes.map((n) => n.cli('CLUSTER', 'INFO').catch(() => '')));
-      if (states.every((info) => /cluster_state:ok/.test(info))) return;
-      if (Date.now() > deadline) throw new Error(`the Redis Cluster was not ok within ${timeoutMs} ms`);
-      await delay(POLL_MS);
-    }
+    await eventually(
+      async () => {
+        const states = await Promise.all(this.nodes.map((n) => n.cli('CLUSTER', 'INFO').catch(() => '')));
+        const notOk = this.nodes.filter((_, i) => !/cluster_state:ok/.test(states[i]!)).map((n) => n.port);
+        if (notOk.length > 0) throw new Error(`not ok on port ${notOk.join(', ')}`);
+        return true;
+      },
+      { timeoutMs, intervalMs: POLL_MS, what: 'every node of the Redis Cluster to say cluster_state:ok' },
+    );
   }
 
   async dispose(): Promise<void> {
