@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { ChatClient, eventually, GatewayProcess, RedisServer } from '@switchboard/testkit';
 
 /** Longest wait for a lease to lapse and a sweep to notice, in ms. */
 const SWEEP_WAIT_MS = 30_000;
 const TIMINGS = { LEASE_TTL_MS: '3000', SWEEP_INTERVAL_MS: '200', RESUME_GRACE_MS: '1000' };
-
-/** Poll a condition that has no event to wait on (Redis state), bounded by `timeoutMs`. */
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('edge cases of sessions and ordering', () => {
   let redis: RedisServer;
@@ -40,11 +31,10 @@ describe('edge cases of sessions and ordering', () => {
         return new Promise((resolve) => socket.once('close', resolve));
       }),
     );
-    await eventually(
-      async () => (await redis.cli('SCARD', '{switchboard}:node-sessions:edge-1')).trim() === '0',
-      SWEEP_WAIT_MS,
-      'edge-1 to hold no session',
-    );
+    await eventually(async () => (await redis.cli('SCARD', '{switchboard}:node-sessions:edge-1')).trim() === '0', {
+      timeoutMs: SWEEP_WAIT_MS,
+      what: 'edge-1 to hold no session',
+    });
     await watcher.barrier('ghosts');
     const notices = watcher.events.filter((e) => e.type === 'notification' && e.id !== watcher.id);
     const connected = new Set(notices.filter((e) => e.message.endsWith('has connected')).map((e) => e.id));

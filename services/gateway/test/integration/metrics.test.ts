@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type ClusterReport } from '@switchboard/protocol';
-import { ChatClient, GatewayProcess, RedisServer, scrape, type Scrape } from '@switchboard/testkit';
+import { ChatClient, eventually, GatewayProcess, RedisServer, scrape, type Scrape } from '@switchboard/testkit';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const GRAFANA_DASHBOARD = `${ROOT}infra/grafana/dashboards/switchboard.json`;
@@ -22,15 +22,19 @@ function seriesNames(s: Scrape): Set<string> {
   return names;
 }
 
+/** How often /cluster.json is read again while waiting on it, in ms. */
+const STATS_POLL_MS = 200;
+
 /** Poll /cluster.json until `ready` holds of it. */
-async function clusterReport(url: string, ready: (r: ClusterReport) => boolean, what: string, query = ''): Promise<ClusterReport> {
-  const deadline = Date.now() + STATS_WAIT_MS;
-  for (;;) {
-    const report = (await (await fetch(`${url}/cluster.json${query}`)).json()) as ClusterReport;
-    if (ready(report)) return report;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(report.nodes)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function clusterReport(url: string, ready: (r: ClusterReport) => boolean, what: string, query = ''): Promise<ClusterReport> {
+  return eventually(
+    async () => {
+      const report = (await (await fetch(`${url}/cluster.json${query}`)).json()) as ClusterReport;
+      assert.ok(ready(report), JSON.stringify(report.nodes));
+      return report;
+    },
+    { timeoutMs: STATS_WAIT_MS, intervalMs: STATS_POLL_MS, what },
+  );
 }
 
 describe('metrics on two gateways over Redis (METRICS_PORT)', () => {

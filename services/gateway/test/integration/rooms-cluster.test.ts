@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   DEFAULT_ROOM,
   ErrorCode,
@@ -9,7 +8,7 @@ import {
   type MembersFrame,
   type RoomName,
 } from '@switchboard/protocol';
-import { ChatClient, GatewayProcess, RedisCluster, type RedisServer } from '@switchboard/testkit';
+import { ChatClient, eventually, GatewayProcess, RedisCluster, type RedisServer } from '@switchboard/testkit';
 
 /** The gateways' key prefix (REDIS_PREFIX's default): a room's keys and channel carry the tag `{switchboard:<room>}`. */
 const PREFIX = 'switchboard';
@@ -20,7 +19,7 @@ const PREFIX = 'switchboard';
 const TIMINGS = { RESUME_GRACE_MS: '5000', LEASE_TTL_MS: '3000', SWEEP_INTERVAL_MS: '200', MESSAGE_BURST: '1000' };
 /** Longest wait for a dead node's sessions to end, or for a subscription count to change, in ms. */
 const SETTLE_MS = 30_000;
-/** How often a subscription count is read again while waiting for it to change, in ms. */
+/** How often a subscription count (or /cluster.json, at four times this) is read again while waiting on it, in ms. */
 const POLL_MS = 50;
 
 /** A room's sharded pub/sub channel, as the gateway names it (redis/keys.ts). */
@@ -110,13 +109,14 @@ describe('rooms on a 3-master Redis Cluster under three gateways', { timeout: 30
 
   /** Wait until `room`'s subscriber count is `expected`: a node (un)subscribes just after it answers its client. */
   async function untilSubscribers(room: RoomName, expected: number): Promise<void> {
-    const deadline = Date.now() + SETTLE_MS;
-    let count = await subscribers(room);
-    while (count !== expected) {
-      if (Date.now() > deadline) assert.fail(`#${room} has ${count} subscribers after ${SETTLE_MS} ms, not ${expected}`);
-      await delay(POLL_MS);
-      count = await subscribers(room);
-    }
+    await eventually(
+      async () => {
+        const count = await subscribers(room);
+        assert.ok(count === expected, `#${room} has ${count} subscribers, not ${expected}`);
+        return true;
+      },
+      { timeoutMs: SETTLE_MS, intervalMs: POLL_MS, what: `#${room} to have ${expected} subscribers` },
+    );
   }
 
   before(async () => {
@@ -132,19 +132,16 @@ describe('rooms on a 3-master Redis Cluster under three gateways', { timeout: 30
 
   it("shows every gateway in any node's /cluster.json (the live dashboard), each on the redis-cluster bus", async () => {
     const names = nodes.map((n) => n.nodeId).sort();
-    const deadline = Date.now() + SETTLE_MS;
-    let snapshot: ClusterSnapshot;
-    for (;;) {
-      snapshot = (await (await fetch(`${nodes[2]!.metricsUrl}/cluster.json`)).json()) as ClusterSnapshot;
-      const seen = snapshot.nodes.map((n) => n.node).filter((n) => names.includes(n));
-      if (seen.length === names.length || Date.now() > deadline) break;
-      await delay(POLL_MS * 4);
-    }
-    assert.deepEqual(
-      snapshot.nodes.map((n) => n.node).filter((n) => names.includes(n)),
-      names,
-      `every gateway listed (${JSON.stringify(snapshot.nodes.map((n) => n.node))})`,
+    const listed = (snapshot: ClusterSnapshot) => snapshot.nodes.map((n) => n.node).filter((n) => names.includes(n));
+    const snapshot = await eventually(
+      async () => {
+        const read = (await (await fetch(`${nodes[2]!.metricsUrl}/cluster.json`)).json()) as ClusterSnapshot;
+        assert.ok(listed(read).length === names.length, `listed: ${JSON.stringify(read.nodes.map((n) => n.node))}`);
+        return read;
+      },
+      { timeoutMs: SETTLE_MS, intervalMs: POLL_MS * 4, what: "every gateway in node-3's /cluster.json" },
     );
+    assert.deepEqual(listed(snapshot), names, `every gateway listed (${JSON.stringify(snapshot.nodes.map((n) => n.node))})`);
     for (const node of snapshot.nodes) assert.equal(node.bus, 'redis-cluster');
   });
 
