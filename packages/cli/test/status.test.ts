@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { ClusterSnapshot, NodeStats } from '@switchboard/protocol';
-import { ChatClient, GatewayProcess, freePort } from '@switchboard/testkit';
+import { ChatClient, eventually, GatewayProcess, freePort } from '@switchboard/testkit';
 import { parseArgs } from '../src/args.js';
 import { DEFAULT_METRICS_URL, statusTable } from '../src/status.js';
 
@@ -86,11 +86,15 @@ describe('switchboard status', () => {
 
     it("prints the node's table from its metrics port and exits 0 while it is ready", async () => {
       const client = await ChatClient.connect(gateway.wsUrl);
-      const deadline = Date.now() + STATS_WAIT_MS;
-      let result = await run(['status', '--url', gateway.metricsUrl]);
       // The record is sampled every second: wait for one that counts the client.
-      while (!/^status-node\s+ready\s+1\s/m.test(result.out) && Date.now() < deadline)
-        result = await run(['status', '--url', gateway.metricsUrl]);
+      const result = await eventually(
+        async () => {
+          const answer = await run(['status', '--url', gateway.metricsUrl]);
+          assert.match(answer.out, /^status-node\s+ready\s+1\s/m);
+          return answer;
+        },
+        { timeoutMs: STATS_WAIT_MS, what: 'a status that counts the client' },
+      );
       assert.equal(result.code, 0, result.err);
       assert.match(result.out, /^status-node\s+ready\s+1\s+0\s/m);
       assert.match(result.out, /^1 node, 1 ready · 1 connections · .* served by status-node$/m);

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { ChatClient, eventually, GatewayProcess, RedisServer } from '@switchboard/testkit';
 
 /** Debian's chromium (CI installs it with apt); playwright never downloads a browser here. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,11 +20,7 @@ const TRAFFIC_PAUSE_MS = 60;
  * page.evaluate goes through the debugging protocol instead.)
  */
 async function waitUntil(page: Page, expression: string, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await page.evaluate(expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await eventually(() => page.evaluate<boolean>(expression), { timeoutMs: WAIT_MS, intervalMs: 200, what });
 }
 
 /**
