@@ -3,11 +3,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ClientEvents } from '@switchboard/client';
-import { watch } from '@switchboard/testkit';
+import { watch, within } from '@switchboard/testkit';
 import { Probe } from './chaos-probe.js';
 import { countBy, evidence, type Line, type Report } from './chaos-report.js';
 import { openChaosTarget, type ChaosTarget, type ChaosTargetOptions } from './chaos-target.js';
-import { within } from './wait.js';
 
 /** Each client sends a line this often. */
 export const SEND_INTERVAL_MS = 500;

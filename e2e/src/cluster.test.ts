@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ClusterSnapshot } from '@switchboard/protocol';
-import { ChatClient, httpGet, parsePrometheusText, type CloseInfo } from '@switchboard/testkit';
+import { ChatClient, eventually, httpGet, parsePrometheusText, within, type CloseInfo } from '@switchboard/testkit';
 import { openTarget, type Target } from './target.js';
-import { within } from './wait.js';
 
 /** A connection through the balancer may be retried on another gateway: allow for it. */
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -18,6 +16,9 @@ const TEST_TIMEOUT_MS = 120_000;
 const SPREAD_MAX_CONNECTIONS = 120;
 const SPREAD_DEADLINE_MS = 60_000;
 const SPREAD_RETRY_MS = 250;
+/** Waiting for the admin listener to see every gateway (HAProxy checks and each node's record, every second): this long, this far apart. */
+const ADMIN_WAIT_MS = 30_000;
+const ADMIN_POLL_MS = 250;
 
 let target: Target;
 /** Every client the suite opened, to close at the end. */
@@ -45,17 +46,31 @@ async function deliver(sender: ChatClient, line: string, receivers: readonly Cha
 }
 
 /**
- * Connect more clients until `enough(clients)` holds, within the SPREAD_ bounds;
- * they stay connected, so least-connections favours a gateway that has none yet.
+ * Connect more clients until `enough(list)` stops throwing, within the SPREAD_
+ * bounds; they stay connected, so least-connections favours a gateway that has
+ * none yet. A connect that fails is not retried: it fails the test.
  */
-async function connectUntil(list: ChatClient[], enough: (list: readonly ChatClient[]) => boolean): Promise<boolean> {
-  const deadline = Date.now() + SPREAD_DEADLINE_MS;
-  for (let i = 0; !enough(list); i++) {
-    if (i >= SPREAD_MAX_CONNECTIONS || Date.now() >= deadline) return false;
-    if (i > 0) await delay(SPREAD_RETRY_MS);
-    list.push(await connect());
-  }
-  return true;
+async function connectUntil(list: ChatClient[], what: string, enough: (list: readonly ChatClient[]) => void): Promise<void> {
+  const most = list.length + SPREAD_MAX_CONNECTIONS;
+  let checked = false;
+  let refused: { err: unknown } | undefined;
+  await eventually(
+    async () => {
+      if (checked && list.length < most) {
+        try {
+          list.push(await connect());
+        } catch (err) {
+          refused = { err };
+          return true;
+        }
+      }
+      checked = true;
+      enough(list);
+      return true;
+    },
+    { timeoutMs: SPREAD_DEADLINE_MS, intervalMs: SPREAD_RETRY_MS, what },
+  );
+  if (refused) throw refused.err;
 }
 
 function closedWithin(client: ChatClient, ms: number): Promise<CloseInfo> {
@@ -73,9 +88,10 @@ function nodesOf(list: readonly ChatClient[]): Set<string> {
 async function crowd(): Promise<ChatClient[]> {
   const list: ChatClient[] = [];
   for (let i = 0; i < target.gateways * 2; i++) list.push(await connect());
-  await connectUntil(list, (l) => nodesOf(l).size >= 2);
-  const nodes = nodesOf(list);
-  assert.ok(nodes.size >= 2, `all ${list.length} clients landed on ${[...nodes].join(', ')}`);
+  await connectUntil(list, 'clients on two gateways', (l) => {
+    const nodes = nodesOf(l);
+    assert.ok(nodes.size >= 2, `all ${l.length} clients landed on ${[...nodes].join(', ')}`);
+  });
   return list;
 }
 
@@ -190,29 +206,27 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
         return;
       }
       // HAProxy checks every second and each node writes its record every second: poll, bounded.
-      const deadline = Date.now() + 30_000;
-      const poll = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: (value: T) => string): Promise<T> => {
-        for (;;) {
-          const value = await read();
-          if (done(value)) return value;
-          assert.ok(Date.now() < deadline, what(value));
-          await delay(250);
-        }
-      };
       const active = (m: ReturnType<typeof parsePrometheusText>) => m.value('haproxy_backend_active_servers', { proxy: 'gateways' });
-      const metrics = await poll(
-        async () => parsePrometheusText(await (await fetch(`${admin}/metrics`)).text()),
-        (m) => active(m) >= target.gateways,
-        (m) => `every gateway UP behind the balancer (haproxy_backend_active_servers: ${active(m)})`,
+      const metrics = await eventually(
+        async () => {
+          const m = parsePrometheusText(await (await fetch(`${admin}/metrics`)).text());
+          assert.ok(active(m) >= target.gateways, `haproxy_backend_active_servers: ${active(m)}`);
+          return m;
+        },
+        { timeoutMs: ADMIN_WAIT_MS, intervalMs: ADMIN_POLL_MS, what: 'every gateway UP behind the balancer' },
       );
       assert.ok(metrics.types.has('haproxy_frontend_current_sessions'));
       const page = await fetch(`${admin}/`);
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
-      const report = await poll(
-        async () => (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot,
-        (r) => r.nodes.length >= target.gateways && r.nodes.every((n) => n.ready),
-        (r) => `every gateway in /cluster.json, ready (${JSON.stringify(r.nodes.map((n) => [n.node, n.ready]))})`,
+      const report = await eventually(
+        async () => {
+          const r = (await (await fetch(`${admin}/cluster.json`)).json()) as ClusterSnapshot;
+          const ready = r.nodes.length >= target.gateways && r.nodes.every((n) => n.ready);
+          assert.ok(ready, JSON.stringify(r.nodes.map((n) => [n.node, n.ready])));
+          return r;
+        },
+        { timeoutMs: ADMIN_WAIT_MS, intervalMs: ADMIN_POLL_MS, what: 'every gateway in /cluster.json, ready' },
       );
       assert.equal(new Set(report.nodes.map((n) => n.node)).size, report.nodes.length);
     },
@@ -225,16 +239,22 @@ describe('the cluster, through the load balancer only', { timeout: TEST_TIMEOUT_
     }
     const clients = await crowd();
     // Know every gateway there is now, so that a node never seen is the new one.
-    await connectUntil(clients, (list) => nodesOf(list).size >= target.gateways);
+    await connectUntil(clients, 'clients on every gateway', (list) => {
+      assert.ok(nodesOf(list).size >= target.gateways, `saw only ${[...nodesOf(list)].join(', ')} of ${target.gateways} gateways`);
+    });
     const before = nodesOf(clients);
     assert.equal(before.size, target.gateways, `saw only ${[...before].join(', ')} of ${target.gateways} gateways`);
 
     await target.scaleUp();
 
     const fresh: ChatClient[] = [];
-    await connectUntil(fresh, (list) => list.some((c) => !before.has(c.node)));
-    const newcomer = fresh.find((c) => !before.has(c.node));
-    assert.ok(newcomer, `none of ${fresh.length} new connections landed on a new gateway`);
+    await connectUntil(fresh, 'a connection on the new gateway', (list) => {
+      assert.ok(
+        list.some((c) => !before.has(c.node)),
+        `none of ${list.length} new connections landed on a new gateway`,
+      );
+    });
+    const newcomer = fresh.find((c) => !before.has(c.node))!;
     console.error(`e2e: new gateway ${newcomer.node} serves new connections (${fresh.length} connections after the scale-up)`);
 
     // Clients connected before the scale-up are still there: no balancer restart cut them.

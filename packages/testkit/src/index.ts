@@ -19,3 +19,4 @@ export { httpGet, type HttpAnswer, type HttpGetOptions } from './http-get.js';
 export { parsePrometheusText, scrape, type MetricSample, type Scrape } from './prometheus-text.js';
 export { RedisCluster, type RedisClusterOptions } from './redis-cluster.js';
 export { eventually, EVENTUALLY_TIMEOUT_MS, EVENTUALLY_INTERVAL_MS, type EventuallyOptions, type Truthy } from './eventually.js';
+export { within } from './within.js';
