@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterReport, ClusterSnapshot } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
-import type { ClusterView } from './cluster-view.js';
+import type { ClusterView } from '../dashboard/cluster-view.js';
 
 /** The dashboard page and its bundle (packages/dashboard builds dashboard.js and dashboard.css here). */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));

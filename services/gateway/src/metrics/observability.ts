@@ -1,13 +1,13 @@
 import type { Config } from '../config/gateway-config.js';
 import type { Bus, BusHealth } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
-import { ClusterView } from './cluster-view.js';
+import { ClusterView } from '../dashboard/cluster-view.js';
 import { MetricsServer } from './metrics-server.js';
-import { NodeStatsSampler } from './node-stats.js';
+import { NodeStatsSampler } from '../dashboard/node-stats-sampler.js';
 import type { PromMetrics } from './prom-metrics.js';
 import { busKindOf, redisTargetOf } from '../redis/client.js';
-import { RedisStatsStore } from './redis-stats-store.js';
-import { LocalStatsStore } from './stats-store.js';
+import { RedisStatsStore } from '../dashboard/redis-stats-store.js';
+import { LocalStatsStore } from '../dashboard/local-stats-store.js';
 
 /** The metrics port at work: its server, and the cluster view it shows. */
 export interface Observability {
