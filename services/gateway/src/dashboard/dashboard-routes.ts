@@ -2,15 +2,20 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILT_PAGE_URL } from '@switchboard/dashboard';
 import type { ClusterReport } from '@switchboard/protocol';
 import { send } from '../http/send.js';
 import type { ClusterView } from './cluster-view.js';
 import { SnapshotStreams } from './snapshot-streams.js';
 
-/** The dashboard page and its bundle (packages/dashboard builds dashboard.js and dashboard.css here). */
-export const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+/** The built dashboard page (packages/dashboard, built into its dist/public). */
+export const DASHBOARD_DIR = fileURLToPath(BUILT_PAGE_URL);
 
-/** The files of DASHBOARD_DIR served, and their types: nothing else is read from disk. */
+/**
+ * The files of DASHBOARD_DIR served, and their types: nothing else is read from
+ * disk. `npm run build` makes no source map (`/dashboard.js.map` is 404); only
+ * `npm run bundle:dev -w @switchboard/dashboard` does, for debugging.
+ */
 const DASHBOARD_FILES: Readonly<Record<string, string>> = {
   '/': 'index.html',
   '/dashboard.js': 'dashboard.js',
