@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'services/gateway/public/**', 'services/gateway/dashboard/**', 'test-output/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', 'test-output/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

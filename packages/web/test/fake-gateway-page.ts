@@ -2,12 +2,13 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import type { ClientLimits, MemberInfo } from '@switchboard/protocol';
+import { BUILT_PAGE_URL } from '@switchboard/web';
 import { launchChromium, recordProblems } from './page-steps.js';
 
 export { launchChromium };
 
-/** The built page (npm run build): index.html, app.js, style.css. */
-const PUBLIC = fileURLToPath(new URL('../../../services/gateway/public/', import.meta.url));
+/** The built page (npm run build): index.html, app.js, style.css, favicon.svg. */
+const PUBLIC = fileURLToPath(BUILT_PAGE_URL);
 const ORIGIN = 'http://page.test';
 export const WAIT_MS = 10_000;
 /** 12:03:04 UTC on 1 January 2026; the pages run in UTC. */

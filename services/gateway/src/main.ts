@@ -9,7 +9,7 @@ import { ConfigError, helpText, loadConfig, type Config } from './config/gateway
 import { Gateway, type ClusterParts } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
-import { startObservability } from './metrics/observability.js';
+import { startObservability } from './observability.js';
 import { PromMetrics } from './metrics/prom-metrics.js';
 import { busKindOf, redisTargetOf } from './redis/client.js';
 import { RedisBus } from './bus/redis-bus.js';

@@ -24,6 +24,7 @@ import {
   RESUME_MAX_EVENTS,
   type ClientLimits,
 } from '@switchboard/protocol';
+import { BUILT_PAGE_URL } from '@switchboard/web';
 import { addressRanges } from '../upgrade/address.js';
 import { allowedOrigins } from '../upgrade/origin.js';
 import { helpText as helpFor } from './docs.js';
@@ -34,8 +35,8 @@ import { certificateFile, privateKeyFile, tlsPairProblem } from './tls-files.js'
 
 export { ConfigError } from './read.js';
 
-/** The bundled page's folder (packages/web, built into services/gateway/public): PUBLIC_DIR's default. */
-export const BUNDLED_PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
+/** The bundled page's folder (packages/web, built into its dist/public): PUBLIC_DIR's default. */
+export const BUNDLED_PUBLIC_DIR = fileURLToPath(BUILT_PAGE_URL);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type ClusterReport } from '@switchboard/protocol';
 import { ChatClient, eventually, GatewayProcess, RedisServer, scrape, type Scrape } from '@switchboard/testkit';
+import { DASHBOARD_CSP } from '../../src/dashboard/dashboard-routes.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const GRAFANA_DASHBOARD = `${ROOT}infra/grafana/dashboards/switchboard.json`;
@@ -66,6 +67,24 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
     assert.match(text, /^process_resident_memory_bytes /m);
     assert.equal((await fetch(`${a.httpUrl}/metrics`)).status, 404);
     assert.equal((await fetch(`${a.httpUrl}/cluster.json`)).status, 404);
+  });
+
+  it("serves the dashboard's page and files under its CSP, and no source map", async () => {
+    const files = [
+      ['/', /^text\/html/],
+      ['/dashboard.js', /^text\/javascript/],
+      ['/dashboard.css', /^text\/css/],
+      ['/favicon.svg', /^image\/svg\+xml/],
+    ] as const;
+    for (const [path, type] of files) {
+      const response = await fetch(`${a.metricsUrl}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.match(response.headers.get('content-type') ?? '', type, path);
+      assert.equal(response.headers.get('content-security-policy'), DASHBOARD_CSP, path);
+    }
+    assert.doesNotMatch(await (await fetch(`${a.metricsUrl}/dashboard.js`)).text(), /sourceMappingURL/);
+    assert.equal((await fetch(`${a.metricsUrl}/dashboard.js.map`)).status, 404, 'run `npm run build` (not bundle:dev) before the tests');
+    assert.equal((await fetch(`${a.httpUrl}/dashboard.js`)).status, 404, 'the dashboard is on the metrics port only');
   });
 
   it('counts a line once per client that receives it, on each node, and its bytes', async () => {

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { NodeId, NodeStats } from '@switchboard/protocol';
 import type { BusHealth } from '../bus/bus.js';
-import type { MetricsTally } from './prom-metrics.js';
+import type { MetricsTally } from '../metrics/prom-metrics.js';
 
 /** How finely the event loop's delay is measured, in ms (the monitor's own tick, taken off what it reports). */
 const LOOP_RESOLUTION_MS = 10;

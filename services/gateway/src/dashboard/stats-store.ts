@@ -12,14 +12,3 @@ export interface StatsStore {
   /** Withdraw this node's record and let go of connections. */
   close(): Promise<void>;
 }
-
-/** A lone node (the in-memory bus): it sees only itself. */
-export class LocalStatsStore implements StatsStore {
-  exchange(own: NodeStats): Promise<NodeStats[]> {
-    return Promise.resolve([own]);
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}

@@ -7,7 +7,7 @@ import {
   type PlottedField,
 } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
-import type { NodeStatsSampler } from './node-stats.js';
+import type { NodeStatsSampler } from './node-stats-sampler.js';
 import type { StatsStore } from './stats-store.js';
 
 /** How often a node samples itself and reads the others, in ms. */
