@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../src/config/gateway-config.js';
-import { withSettingsTable } from '../src/config/docs.js';
+import { withSettingsTable } from '@switchboard/config';
 
 const readmePath = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const readme = readFileSync(readmePath, 'utf8');

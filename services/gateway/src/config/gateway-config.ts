@@ -26,13 +26,10 @@ import {
 } from '@switchboard/protocol';
 import { addressRanges } from '../upgrade/address.js';
 import { allowedOrigins } from '../upgrade/origin.js';
-import { helpText as helpFor } from './docs.js';
-import { hostPort, integer, list, oneOf, port, text, url } from './kinds.js';
-import { readSettings } from './read.js';
-import { schemaOf, setting } from './setting.js';
+import { helpText as helpFor, hostPort, integer, list, oneOf, port, readSettings, schemaOf, setting, text, url } from '@switchboard/config';
 import { certificateFile, privateKeyFile, tlsPairProblem } from './tls-files.js';
 
-export { ConfigError } from './read.js';
+export { ConfigError } from '@switchboard/config';
 
 /** The bundled page's folder (packages/web, built into services/gateway/public): PUBLIC_DIR's default. */
 export const BUNDLED_PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
