@@ -3,7 +3,21 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, integer, list, oneOf, port, readSettings, readableFile, schemaOf, setting, text, url } from '@switchboard/config';
+import {
+  ConfigError,
+  integer,
+  list,
+  number,
+  oneOf,
+  port,
+  positiveNumber,
+  readSettings,
+  readableFile,
+  schemaOf,
+  setting,
+  text,
+  url,
+} from '@switchboard/config';
 
 describe('setting kinds', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'switchboard-config-')), 'cert.pem');
@@ -78,6 +92,25 @@ describe('setting kinds', () => {
     assert.throws(
       () => read({ UPSTREAM: 'ftp://example.com' }),
       new ConfigError('UPSTREAM must be a http:// or https:// URL, got "ftp://example.com"'),
+    );
+  });
+
+  it('read numbers with a fraction, in range; a positive one refuses 0', () => {
+    const numbers = {
+      wait: setting({ env: 'WAIT_S', kind: number(0, 600), default: 300, doc: 'wait' }),
+      rate: setting({ env: 'RATE', kind: list(positiveNumber(100_000)), default: [200, 400], doc: 'rate' }),
+    };
+    const readNumbers = (env: NodeJS.ProcessEnv) => readSettings(numbers, schemaOf(numbers), [], env);
+    assert.deepEqual(readNumbers({ WAIT_S: '0', RATE: '0.5, 20' }), { wait: 0, rate: [0.5, 20] });
+    assert.throws(() => readNumbers({ WAIT_S: '601' }), new ConfigError('WAIT_S must be a number from 0 to 600, got "601"'));
+    assert.throws(() => readNumbers({ WAIT_S: '-1' }), new ConfigError('WAIT_S must be a number from 0 to 600, got "-1"'));
+    assert.throws(
+      () => readNumbers({ RATE: '200,0' }),
+      new ConfigError('RATE must be a comma-separated list, each a number above 0, at most 100000, got "200,0"'),
+    );
+    assert.throws(
+      () => readNumbers({ RATE: '1e3' }),
+      new ConfigError('RATE must be a comma-separated list, each a number above 0, at most 100000, got "1e3"'),
     );
   });
 });

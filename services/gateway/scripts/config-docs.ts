@@ -4,12 +4,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS } from '../src/config/gateway-config.js';
+import { README_TABLE } from '../src/config/gateway-config.js';
 import { withSettingsTable } from '@switchboard/config';
 
 const readmePath = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const readme = readFileSync(readmePath, 'utf8');
-const updated = withSettingsTable(readme, SETTINGS);
+const updated = withSettingsTable(readme, README_TABLE);
 if (updated === readme) {
   console.log('README.md: the configuration table is up to date');
 } else {

@@ -24,9 +24,22 @@ import {
   RESUME_MAX_EVENTS,
   type ClientLimits,
 } from '@switchboard/protocol';
+import {
+  helpText as helpFor,
+  hostPort,
+  integer,
+  list,
+  oneOf,
+  port,
+  readSettings,
+  schemaOf,
+  setting,
+  text,
+  url,
+  type ReadmeTable,
+} from '@switchboard/config';
 import { addressRanges } from '../upgrade/address.js';
 import { allowedOrigins } from '../upgrade/origin.js';
-import { helpText as helpFor, hostPort, integer, list, oneOf, port, readSettings, schemaOf, setting, text, url } from '@switchboard/config';
 import { certificateFile, privateKeyFile, tlsPairProblem } from './tls-files.js';
 
 export { ConfigError } from '@switchboard/config';
@@ -336,6 +349,9 @@ export const SETTINGS = {
   }),
 };
 
+/** The README's configuration table (`npm run docs:config`). */
+export const README_TABLE: ReadmeTable = { source: 'services/gateway/src/config/gateway-config.ts', settings: SETTINGS };
+
 /** The settings' object, with the rules that tie settings together. */
 const configSchema = schemaOf(SETTINGS).check((ctx) => {
   const tls = tlsPairProblem(ctx.value.tlsCert, ctx.value.tlsKey, SETTINGS.tlsCert.env, SETTINGS.tlsKey.env);
@@ -378,7 +394,7 @@ export function defaultConfig(): Config {
 
 /** `--help`. */
 export function helpText(): string {
-  return helpFor('switchboard-gateway', SETTINGS);
+  return helpFor('switchboard-gateway [options]', SETTINGS);
 }
 
 /** The limits a client must respect on a node with this configuration, as sent in `welcome`. */

@@ -3,8 +3,17 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as protocol from '@switchboard/protocol';
-import { TABLE_END, TABLE_START, markdownTable, withSettingsTable } from '@switchboard/config';
-import { ConfigError, SETTINGS, clientLimits, defaultConfig, helpText, loadConfig, type Config } from '../../src/config/gateway-config.js';
+import { markdownTable, tableIn, withSettingsTable } from '@switchboard/config';
+import {
+  ConfigError,
+  README_TABLE,
+  SETTINGS,
+  clientLimits,
+  defaultConfig,
+  helpText,
+  loadConfig,
+  type Config,
+} from '../../src/config/gateway-config.js';
 
 const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Config;
 const README = fileURLToPath(new URL('../../../../README.md', import.meta.url));
@@ -137,9 +146,8 @@ describe('the settings', () => {
 
   it('are the configuration table of README.md (run `npm run docs:config` after changing one)', () => {
     const readme = readFileSync(README, 'utf8');
-    const table = readme.slice(readme.indexOf(TABLE_START) + TABLE_START.length, readme.indexOf(TABLE_END)).trim();
-    assert.equal(table, markdownTable(SETTINGS));
-    assert.equal(withSettingsTable(readme, SETTINGS), readme);
+    assert.equal(tableIn(readme, README_TABLE), markdownTable(SETTINGS));
+    assert.equal(withSettingsTable(readme, README_TABLE), readme);
   });
 
   it('give clients the limits of the live configuration', () => {
