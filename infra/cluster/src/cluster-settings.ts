@@ -14,6 +14,7 @@ import {
   schemaOf,
   setting,
   text,
+  type ConfigOf,
   type Kind,
   type ReadmeTable,
 } from '@switchboard/config';
@@ -65,7 +66,7 @@ export const README_TABLE: ReadmeTable = { source: 'infra/cluster/src/cluster-se
 const schema = schemaOf(SETTINGS);
 
 /** What `npm run cluster` is told: one field per entry of SETTINGS. */
-export type ClusterSettings = Readonly<z.output<typeof schema>>;
+export type ClusterSettings = Readonly<ConfigOf<typeof SETTINGS>>;
 
 /**
  * Read the settings from the environment, then from flags (a flag wins). Throws

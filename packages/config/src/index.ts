@@ -19,7 +19,7 @@ export {
   yesNo,
   type Kind,
 } from './kinds.js';
-export { schemaOf, setting, type Setting, type Settings } from './setting.js';
+export { schemaOf, setting, type ConfigOf, type Setting, type Settings } from './setting.js';
 export { ConfigError, UnknownOptionError } from './config-error.js';
 export { readCommandLine, readSettings, type CommandLine } from './read.js';
 export { helpRows, helpText } from './help-text.js';

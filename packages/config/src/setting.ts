@@ -88,3 +88,6 @@ export function schemaOf<S extends Settings>(settings: S): z.ZodObject<{ -readon
   const shape = Object.fromEntries(Object.entries(settings).map(([key, s]) => [key, s.schema]));
   return z.object(shape) as z.ZodObject<{ -readonly [K in keyof S]: S[K]['schema'] }>;
 }
+
+/** The config that `settings` are read into: each field's type follows from its kind and default. */
+export type ConfigOf<S extends Settings> = z.output<ReturnType<typeof schemaOf<S>>>;
