@@ -7,10 +7,11 @@
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ConfigError } from '@switchboard/config';
 import { topSelfTime, type Window } from './cpu-profile.js';
 import { loadNow, machineInfo, waitForQuiet } from './machine.js';
 import { killTracked } from './node-process.js';
-import { helpText, loadOptions, numbers, type Options } from './options.js';
+import { helpText, loadOptions, type Options, type Scenario, type SystemId } from './options.js';
 import { fanoutRoundsTable, fanoutTable, joinTable, reconnectTable, roomsTable, type Failed } from './report.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
 import { runJoin, type JoinOptions } from './scenarios/join.js';
@@ -22,15 +23,15 @@ import { switchboard, switchboardB, switchboardCluster } from './systems/switchb
 import type { SystemUnderTest } from './systems/system.js';
 import type { CpuUse } from './cpu-meter.js';
 
-const SYSTEMS: readonly SystemUnderTest[] = [switchboard, switchboardCluster, switchboardB, socketio, naive];
 /** Each scenario's systems unless --systems says otherwise. */
-const DEFAULT_SYSTEMS: Readonly<Record<string, readonly SystemUnderTest[]>> = {
-  fanout: [switchboard, socketio, naive],
-  join: [switchboard, socketio, naive],
-  reconnect: [switchboard],
-  rooms: [switchboard, switchboardCluster],
+const DEFAULT_SYSTEMS: Readonly<Record<Scenario, readonly SystemId[]>> = {
+  fanout: ['switchboard', 'socketio', 'naive'],
+  join: ['switchboard', 'socketio', 'naive'],
+  reconnect: ['switchboard'],
+  rooms: ['switchboard', 'switchboard-cluster'],
 };
-const SCENARIOS = Object.keys(DEFAULT_SYSTEMS);
+/** Exit status for a bad option, as the gateway's for a bad setting. */
+const EXIT_BAD_OPTION = 2;
 /** How long to wait for a quiet machine before each measurement, ms (--quiet-wait). */
 let quietWaitMs = 0;
 /** Measurements taken again when others used more than SHARED_CORES meanwhile (--retries). */
@@ -38,16 +39,14 @@ let retries = 0;
 const SHARED_CORES = 0.25;
 
 async function main(): Promise<void> {
-  const options = loadOptions(process.argv.slice(2), process.env);
-  if (options.help) {
+  const options = readOptions();
+  if (options === 'help') {
     process.stdout.write(helpText());
     return;
   }
-  const scenarios = (options.scenario ?? '').split(',').filter(Boolean);
-  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s));
-  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
-  quietWaitMs = Number(options['quiet-wait'] ?? 0) * 1000;
-  retries = Number(options.retries ?? 0);
+  const scenarios = options.scenario;
+  quietWaitMs = options.quietWait * 1000;
+  retries = options.retries;
   const started = Date.now();
   out(
     `# Switchboard benchmark, ${new Date().toISOString()}\n\n${machineInfo()}\ncommand: npm run bench -- ${process.argv.slice(2).join(' ')}`,
@@ -61,21 +60,21 @@ async function main(): Promise<void> {
 }
 
 async function fanout(options: Options): Promise<void> {
-  const profileDir = options['cpu-prof'] ? resolve(options['cpu-prof']) : undefined;
-  for (const rate of numbers(options.rate, 'rate')) {
-    for (const clients of numbers(options.clients ?? '300', 'clients')) {
+  const profileDir = options.cpuProf === undefined ? undefined : resolve(options.cpuProf);
+  for (const rate of options.rate) {
+    for (const clients of options.clients ?? [300]) {
       const o: FanoutOptions = {
         clients,
         rate,
-        nodes: numbers(options.nodes, 'nodes')[0]!,
-        senders: numbers(options.senders, 'senders')[0]!,
-        bytes: numbers(options.bytes, 'bytes')[0]!,
-        warmupMs: seconds(options.warmup, 'warmup'),
-        durationMs: seconds(options.duration, 'duration'),
-        drainMs: seconds(options.drain, 'drain'),
-        workers: numbers(options.workers, 'workers')[0]!,
+        nodes: options.nodes,
+        senders: options.senders,
+        bytes: options.bytes,
+        warmupMs: options.warmup * 1000,
+        durationMs: options.duration * 1000,
+        drainMs: options.drain * 1000,
+        workers: options.workers,
       };
-      const rounds = numbers(options.rounds, 'rounds')[0]!;
+      const rounds = options.rounds;
       const all = [];
       for (let round = 1; round <= rounds; round++) {
         const rows = [];
@@ -103,13 +102,13 @@ async function fanout(options: Options): Promise<void> {
 }
 
 async function joinStorm(options: Options): Promise<void> {
-  for (const clients of numbers(options.clients ?? '3000', 'clients')) {
+  for (const clients of options.clients ?? [3000]) {
     const o: JoinOptions = {
       clients,
-      batch: numbers(options.batch, 'batch')[0]!,
-      timeoutMs: seconds(options['join-timeout'], 'join-timeout'),
-      joinNotices: Boolean(options['join-notices']),
-      workers: numbers(options.workers, 'workers')[0]!,
+      batch: options.batch,
+      timeoutMs: options.joinTimeout * 1000,
+      joinNotices: options.joinNotices,
+      workers: options.workers,
     };
     const rows = [];
     for (const system of systems(options, 'join'))
@@ -127,16 +126,16 @@ async function joinStorm(options: Options): Promise<void> {
 
 async function reconnect(options: Options): Promise<void> {
   const o: ReconnectOptions = {
-    stormClients: numbers(options.clients ?? '1000', 'clients')[0]!,
-    stable: numbers(options.stable, 'stable')[0]!,
-    senders: numbers(options.senders, 'senders')[0]!,
-    rate: numbers(options['storm-rate'], 'storm-rate')[0]!,
-    bytes: numbers(options.bytes, 'bytes')[0]!,
-    warmupMs: seconds(options.warmup, 'warmup'),
+    stormClients: (options.clients ?? [1000])[0]!,
+    stable: options.stable,
+    senders: options.senders,
+    rate: options.stormRate,
+    bytes: options.bytes,
+    warmupMs: options.warmup * 1000,
     beforeMs: 5_000,
-    stormMs: seconds(options['storm-duration'], 'storm-duration'),
-    drainMs: seconds(options.drain, 'drain'),
-    workers: numbers(options.workers, 'workers')[0]!,
+    stormMs: options.stormDuration * 1000,
+    drainMs: options.drain * 1000,
+    workers: options.workers,
   };
   const rows = [];
   for (const system of systems(options, 'reconnect'))
@@ -152,19 +151,19 @@ async function reconnect(options: Options): Promise<void> {
 }
 
 async function rooms(options: Options): Promise<void> {
-  for (const ratePerRoom of numbers(options['room-rate'], 'room-rate')) {
+  for (const ratePerRoom of options.roomRate) {
     const o: RoomsOptions = {
-      rooms: numbers(options.rooms, 'rooms')[0]!,
-      clientsPerRoom: numbers(options['room-clients'], 'room-clients')[0]!,
-      sendersPerRoom: numbers(options['room-senders'], 'room-senders')[0]!,
-      roomNodes: numbers(options['room-nodes'], 'room-nodes')[0]!,
-      nodes: numbers(options.nodes, 'nodes')[0]!,
+      rooms: options.rooms,
+      clientsPerRoom: options.roomClients,
+      sendersPerRoom: options.roomSenders,
+      roomNodes: options.roomNodes,
+      nodes: options.nodes,
       ratePerRoom,
-      bytes: numbers(options.bytes, 'bytes')[0]!,
-      warmupMs: seconds(options.warmup, 'warmup'),
-      durationMs: seconds(options.duration, 'duration'),
-      drainMs: seconds(options.drain, 'drain'),
-      workers: numbers(options.workers, 'workers')[0]!,
+      bytes: options.bytes,
+      warmupMs: options.warmup * 1000,
+      durationMs: options.duration * 1000,
+      drainMs: options.drain * 1000,
+      workers: options.workers,
     };
     const rows = [];
     for (const system of systems(options, 'rooms'))
@@ -180,12 +179,26 @@ async function rooms(options: Options): Promise<void> {
   }
 }
 
-function systems(options: Options, scenario: string): SystemUnderTest[] {
-  const ids = (options.systems ?? DEFAULT_SYSTEMS[scenario]!.map((s) => s.id).join(',')).split(',');
-  const chosen = ids.map(
-    (id) => SYSTEMS.find((s) => s.id === id) ?? fail(`unknown system ${id} (known: ${SYSTEMS.map((s) => s.id).join(', ')})`),
-  );
-  return chosen;
+function systems(options: Options, scenario: Scenario): SystemUnderTest[] {
+  const all: Readonly<Record<SystemId, SystemUnderTest>> = {
+    switchboard,
+    'switchboard-cluster': switchboardCluster,
+    'switchboard-b': switchboardB({ entry: options.bEntry, nodeFlags: options.bNodeFlags, env: options.bEnv }),
+    socketio,
+    naive,
+  };
+  return (options.systems ?? DEFAULT_SYSTEMS[scenario]).map((id) => all[id]);
+}
+
+/** The options, or exit 2 with a message naming the bad one. */
+function readOptions(): Options | 'help' {
+  try {
+    return loadOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exit(EXIT_BAD_OPTION);
+  }
 }
 
 /** Run one system's measurement; a failure becomes its row, and the run goes on. */
@@ -219,14 +232,6 @@ function profiles(system: SystemUnderTest, dir: string, window: Window): void {
   if (files.length === 0) out(`${system.name}: no CPU profile was written in ${dir}`);
   // One node is enough to see where the time goes; every profile stays in the folder.
   else out(`${system.name}, one node under load (${join(dir, files[0]!)}):\n\n${topSelfTime(join(dir, files[0]!), window)}`);
-}
-
-function seconds(value: string | undefined, name: string): number {
-  return numbers(value, name)[0]! * 1000;
-}
-
-function fail(message: string): never {
-  throw new Error(message);
 }
 
 function out(text: string): void {

@@ -1,153 +1,219 @@
 /**
- * The benchmark's settings, one declaration each (flag, env variable, default,
- * meaning with its unit), from which parsing and --help are derived. A flag wins
- * over the environment.
+ * The benchmark's settings, one declaration each (flag, environment variable,
+ * kind, default, unit and meaning), from which their types, parsing and --help
+ * are derived (@switchboard/config). A flag wins over the environment.
  */
-import { parseArgs } from 'node:util';
+import {
+  helpText as helpFor,
+  integer,
+  list,
+  number,
+  oneOf,
+  positiveNumber,
+  readSettings,
+  readableFile,
+  schemaOf,
+  setting,
+  text,
+  yesNo,
+  type ConfigOf,
+} from '@switchboard/config';
 
-interface Setting {
-  readonly flag: string;
-  readonly env: string;
-  /** undefined: unset (the scenario's own default). */
-  readonly fallback: string | undefined;
-  readonly help: string;
-  readonly boolean?: boolean;
-}
+export const SCENARIOS = ['fanout', 'join', 'reconnect', 'rooms'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
-export const SETTINGS = [
-  {
-    flag: 'scenario',
+export const SYSTEM_IDS = ['switchboard', 'switchboard-cluster', 'switchboard-b', 'socketio', 'naive'] as const;
+export type SystemId = (typeof SYSTEM_IDS)[number];
+
+/** The most of any count (clients, rooms, a batch): far more than one machine runs. */
+const MANY = 1_000_000;
+/** The longest of any phase, seconds: a day. */
+const DAY_S = 86_400;
+
+export const SETTINGS = {
+  scenario: setting({
     env: 'SCENARIO',
-    fallback: 'fanout,join,reconnect',
-    help: 'scenarios to run, comma-separated: fanout, join, reconnect, rooms (rooms: opt-in)',
-  },
-  {
-    flag: 'systems',
+    kind: list(oneOf(SCENARIOS)),
+    default: ['fanout', 'join', 'reconnect'],
+    doc: 'scenarios to run, comma-separated: fanout, join, reconnect, rooms (rooms: opt-in)',
+  }),
+  systems: setting({
     env: 'SYSTEMS',
-    fallback: undefined,
-    help: 'systems, comma-separated: switchboard, switchboard-cluster (on a 3-master Redis Cluster), switchboard-b (Switchboard changed for an A/B: B_ENTRY, B_NODE_FLAGS, B_ENV), socketio, naive (default: switchboard, socketio, naive; reconnect: switchboard; rooms: switchboard, switchboard-cluster)',
-  },
-  {
-    flag: 'clients',
+    kind: list(oneOf(SYSTEM_IDS)),
+    defaultDoc: 'fanout and join: `switchboard,socketio,naive`; reconnect: `switchboard`; rooms: `switchboard,switchboard-cluster`',
+    doc: 'systems, comma-separated: switchboard, switchboard-cluster (on a 3-master Redis Cluster), switchboard-b (Switchboard changed for an A/B: `B_ENTRY`, `B_NODE_FLAGS`, `B_ENV`), socketio, naive',
+  }),
+  clients: setting({
     env: 'CLIENTS',
-    fallback: undefined,
-    help: 'clients, comma-separated for several rows (default: fanout 300, join 3000, reconnect 1000 on the killed node)',
-  },
-  {
-    flag: 'rate',
+    kind: list(integer(1, MANY)),
+    defaultDoc: 'fanout 300, join 3000, reconnect 1000 on the killed node',
+    doc: 'clients, comma-separated for several rows',
+  }),
+  rate: setting({
     env: 'RATE',
-    fallback: '200,400',
-    help: 'fanout: lines per second, all senders together; comma-separated for one table each',
-  },
-  { flag: 'duration', env: 'DURATION_S', fallback: '20', help: 'fanout and rooms: measured sending, seconds' },
-  { flag: 'warmup', env: 'WARMUP_S', fallback: '3', help: 'fanout, rooms and reconnect: sending before measuring, seconds' },
-  {
-    flag: 'drain',
+    kind: list(positiveNumber(MANY)),
+    default: [200, 400],
+    unit: 'lines/s',
+    doc: 'fanout: lines per second, all senders together; comma-separated for one table each',
+  }),
+  duration: setting({
+    env: 'DURATION_S',
+    flag: '--duration',
+    kind: positiveNumber(DAY_S),
+    default: 20,
+    unit: 's',
+    doc: 'fanout and rooms: measured sending, seconds',
+  }),
+  warmup: setting({
+    env: 'WARMUP_S',
+    flag: '--warmup',
+    kind: positiveNumber(DAY_S),
+    default: 3,
+    unit: 's',
+    doc: 'fanout, rooms and reconnect: sending before measuring, seconds',
+  }),
+  drain: setting({
     env: 'DRAIN_S',
-    fallback: '15',
-    help: 'longest wait for the last deliveries after sending stops, seconds; what has not arrived then is lost',
-  },
-  { flag: 'senders', env: 'SENDERS', fallback: '5', help: 'clients that send, in turn' },
-  { flag: 'bytes', env: 'BYTES', fallback: '64', help: 'size of each line, bytes' },
-  { flag: 'nodes', env: 'NODES', fallback: '3', help: 'fanout and rooms: server processes per system' },
-  { flag: 'batch', env: 'BATCH', fallback: '100', help: 'join: clients connecting at once' },
-  {
-    flag: 'join-timeout',
+    flag: '--drain',
+    kind: positiveNumber(DAY_S),
+    default: 15,
+    unit: 's',
+    doc: 'longest wait for the last deliveries after sending stops, seconds; what has not arrived then is lost',
+  }),
+  senders: setting({ env: 'SENDERS', kind: integer(1, MANY), default: 5, doc: 'clients that send, in turn' }),
+  bytes: setting({ env: 'BYTES', kind: integer(1, 1024 * 1024), default: 64, unit: 'bytes', doc: 'size of each line, bytes' }),
+  nodes: setting({
+    env: 'NODES',
+    kind: integer(1, 64),
+    default: 3,
+    doc: 'fanout and rooms: server processes per system',
+  }),
+  batch: setting({ env: 'BATCH', kind: integer(1, MANY), default: 100, doc: 'join: clients connecting at once' }),
+  joinTimeout: setting({
     env: 'JOIN_TIMEOUT_S',
-    fallback: '120',
-    help: 'join: start no new batch after this long, seconds (the row says how many joined)',
-  },
-  {
-    flag: 'join-notices',
+    flag: '--join-timeout',
+    kind: positiveNumber(DAY_S),
+    default: 120,
+    unit: 's',
+    doc: 'join: start no new batch after this long, seconds (the row says how many joined)',
+  }),
+  joinNotices: setting({
     env: 'JOIN_NOTICES',
-    fallback: '',
-    boolean: true,
-    help: 'join: Socket.IO and the naive relay also announce every join to everyone, as Switchboard does',
-  },
-  { flag: 'stable', env: 'STABLE', fallback: '100', help: 'reconnect: clients on the surviving nodes, whose latency is measured' },
-  { flag: 'storm-rate', env: 'STORM_RATE', fallback: '20', help: 'reconnect: lines per second during the storm' },
-  {
-    flag: 'storm-duration',
+    kind: yesNo(),
+    default: false,
+    defaultDoc: 'no',
+    doc: 'join: Socket.IO and the naive relay also announce every join to everyone, as Switchboard does',
+  }),
+  stable: setting({
+    env: 'STABLE',
+    kind: integer(1, MANY),
+    default: 100,
+    doc: 'reconnect: clients on the surviving nodes, whose latency is measured',
+  }),
+  stormRate: setting({
+    env: 'STORM_RATE',
+    kind: positiveNumber(MANY),
+    default: 20,
+    unit: 'lines/s',
+    doc: 'reconnect: lines per second during the storm',
+  }),
+  stormDuration: setting({
     env: 'STORM_S',
-    fallback: '15',
-    help: 'reconnect: measured from the kill on, seconds (5 s are measured before it)',
-  },
-  { flag: 'rooms', env: 'ROOMS', fallback: '50', help: 'rooms: how many rooms (room-1, room-2...)' },
-  {
-    flag: 'room-clients',
+    flag: '--storm-duration',
+    kind: positiveNumber(DAY_S),
+    default: 15,
+    unit: 's',
+    doc: 'reconnect: measured from the kill on, seconds (5 s are measured before it)',
+  }),
+  rooms: setting({ env: 'ROOMS', kind: integer(1, MANY), default: 50, doc: 'rooms: how many rooms (room-1, room-2...)' }),
+  roomClients: setting({
     env: 'ROOM_CLIENTS',
-    fallback: '20',
-    help: 'rooms: clients per room (each joins its room with /join before it counts)',
-  },
-  { flag: 'room-senders', env: 'ROOM_SENDERS', fallback: '1', help: 'rooms: clients of each room that send' },
-  {
-    flag: 'room-rate',
+    kind: integer(1, MANY),
+    default: 20,
+    doc: 'rooms: clients per room (each joins its room with /join before it counts)',
+  }),
+  roomSenders: setting({
+    env: 'ROOM_SENDERS',
+    kind: integer(1, MANY),
+    default: 1,
+    doc: 'rooms: clients of each room that send',
+  }),
+  roomRate: setting({
     env: 'ROOM_RATE',
-    fallback: '20',
-    help: 'rooms: lines per second per room, its senders together; comma-separated for one table each',
-  },
-  {
-    flag: 'room-nodes',
+    kind: list(positiveNumber(MANY)),
+    default: [20],
+    unit: 'lines/s',
+    doc: 'rooms: lines per second per room, its senders together; comma-separated for one table each',
+  }),
+  roomNodes: setting({
     env: 'ROOM_NODES',
-    fallback: '1',
-    help: "rooms: gateways each room's clients are spread over (1: a room on one gateway, as a room-aware balancer places it; 3: on all)",
-  },
-  {
-    flag: 'quiet-wait',
+    kind: integer(1, 64),
+    default: 1,
+    doc: "rooms: gateways each room's clients are spread over (1: a room on one gateway, as a room-aware balancer places it; 3: on all)",
+  }),
+  quietWait: setting({
     env: 'QUIET_WAIT_S',
-    fallback: '300',
-    help: 'before each measurement, wait up to this long, seconds, until other processes use under 0.25 cores (a shared machine); 0: do not wait',
-  },
-  {
-    flag: 'retries',
+    flag: '--quiet-wait',
+    kind: number(0, DAY_S),
+    default: 300,
+    unit: 's',
+    doc: 'before each measurement, wait up to this long, seconds, until other processes use under 0.25 cores (a shared machine); 0: do not wait',
+  }),
+  retries: setting({
     env: 'RETRIES',
-    fallback: '1',
-    help: 'measure a system again (this many times at most) when other processes used over 0.25 cores meanwhile; the table shows the last',
-  },
-  {
-    flag: 'rounds',
+    kind: integer(0, 100),
+    default: 1,
+    doc: 'measure a system again (this many times at most) when other processes used over 0.25 cores meanwhile; the table shows the last',
+  }),
+  rounds: setting({
     env: 'ROUNDS',
-    fallback: '1',
-    help: 'fanout: measure every system this many times, in turn (A B A B...), and add a table of medians and ranges',
-  },
-  { flag: 'workers', env: 'WORKERS', fallback: '1', help: 'load generator processes' },
-  {
-    flag: 'cpu-prof',
+    kind: integer(1, 1_000),
+    default: 1,
+    doc: 'fanout: measure every system this many times, in turn (A B A B...), and add a table of medians and ranges',
+  }),
+  workers: setting({ env: 'WORKERS', kind: integer(1, 64), default: 1, doc: 'load generator processes' }),
+  cpuProf: setting({
     env: 'CPU_PROF_DIR',
-    fallback: undefined,
-    help: 'fanout: profile every node (node --cpu-prof) into this folder and list the top self-time functions; the CPU numbers of such a run are not a baseline',
-  },
-  { flag: 'help', env: '', fallback: '', boolean: true, help: 'print this and exit' },
-] as const satisfies readonly Setting[];
+    flag: '--cpu-prof',
+    kind: text(),
+    defaultDoc: 'unset (no profiles)',
+    doc: 'fanout: profile every node (node --cpu-prof) into this folder and list the top self-time functions; the CPU numbers of such a run are not a baseline',
+  }),
+  bEntry: setting({
+    env: 'B_ENTRY',
+    kind: readableFile(),
+    defaultDoc: "this checkout's gateway",
+    doc: 'switchboard-b: the main.js of another build of the gateway, e.g. of a second checkout',
+  }),
+  bNodeFlags: setting({
+    env: 'B_NODE_FLAGS',
+    kind: text(),
+    defaultDoc: "the gateway's own",
+    doc: 'switchboard-b: Node flags of its gateways, space-separated; `-` for none',
+  }),
+  bEnv: setting({
+    env: 'B_ENV',
+    kind: text(),
+    defaultDoc: 'none',
+    doc: 'switchboard-b: gateway settings of its own, `KEY=VALUE` pairs, space-separated (a value may hold `=`)',
+  }),
+};
 
-export type Flag = (typeof SETTINGS)[number]['flag'];
-export type Options = Record<Flag, string | undefined>;
+const schema = schemaOf(SETTINGS);
 
-export function loadOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: Object.fromEntries(SETTINGS.map((s: Setting) => [s.flag, { type: s.boolean ? 'boolean' : 'string' }])),
-    strict: true,
-  });
-  const options = {} as Record<Flag, string | undefined>;
-  for (const s of SETTINGS as readonly Setting[]) {
-    const value = values[s.flag];
-    options[s.flag as Flag] = value === true ? '1' : value === false ? '' : (value ?? (s.env ? env[s.env] : undefined) ?? s.fallback);
-  }
-  return options;
+/** What the benchmark is told: one field per entry of SETTINGS. */
+export type Options = Readonly<ConfigOf<typeof SETTINGS>>;
+
+/**
+ * The options from the environment, then from flags (`--rate 200` or
+ * `--rate=200`). Throws ConfigError naming the flag or variable of a bad value;
+ * 'help' for `--help` or `-h`.
+ */
+export function loadOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
+  return readSettings(SETTINGS, schema, argv, env);
 }
 
-/** A list of positive numbers ("200,400"). */
-export function numbers(value: string | undefined, name: string): number[] {
-  const list = (value ?? '').split(',').filter(Boolean).map(Number);
-  if (list.length === 0 || list.some((n) => !(n > 0)))
-    throw new Error(`--${name} must be positive numbers, comma-separated (got "${value}")`);
-  return list;
-}
-
+/** `npm run bench -- --help`. */
 export function helpText(): string {
-  const rows = (SETTINGS as readonly Setting[]).map(
-    (s) => `  --${s.flag}${s.env ? ` (${s.env})` : ''}${s.fallback ? ` [${s.fallback}]` : ''}\n      ${s.help}`,
-  );
-  return `npm run bench -- [flags]\n\n${rows.join('\n')}\n`;
+  return helpFor('npm run bench -- [options]', SETTINGS);
 }

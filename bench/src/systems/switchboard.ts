@@ -48,31 +48,33 @@ export const switchboardCluster: SystemUnderTest = {
 
 /**
  * Switchboard as changed for an A/B, measured beside `switchboard` in the same run:
- * another build (B_ENTRY: a main.js, e.g. of a second checkout), other Node flags
- * (B_NODE_FLAGS, space-separated; "-" for none) or extra gateway settings (B_ENV,
- * KEY=VALUE pairs, space-separated). Unset, it is Switchboard as it is.
+ * another build (`entry`: a main.js, e.g. of a second checkout), other Node flags
+ * (`nodeFlags`, space-separated; "-" for none) or extra gateway settings (`env`,
+ * KEY=VALUE pairs, space-separated): the bench's B_ENTRY, B_NODE_FLAGS and B_ENV.
+ * None given, it is Switchboard as it is.
  */
-export const switchboardB: SystemUnderTest = {
-  id: 'switchboard-b',
-  name: `Switchboard B (${[process.env.B_ENTRY, process.env.B_NODE_FLAGS, process.env.B_ENV].filter(Boolean).join('; ') || 'same'})`,
-  client: 'ws-json',
-  async start(options: StartOptions): Promise<RunningSystem> {
-    const redis = await RedisServer.start();
-    const env = Object.fromEntries(
-      (process.env.B_ENV ?? '')
-        .split(' ')
-        .filter((pair) => pair.includes('='))
-        // At the first `=` only: a value may hold more (B_ENV="NODE_OPTIONS=--max-old-space-size=64").
-        .map((pair) => {
-          const at = pair.indexOf('=');
-          return [pair.slice(0, at), pair.slice(at + 1)];
-        }),
-    );
-    const flags =
-      process.env.B_NODE_FLAGS === undefined ? GATEWAY_NODE_FLAGS : process.env.B_NODE_FLAGS.split(' ').filter((f) => f && f !== '-');
-    return startGateways(options, { REDIS_URL: redis.url, ...env }, [redis], { entry: process.env.B_ENTRY ?? GATEWAY_ENTRY, flags });
-  },
-};
+export function switchboardB(b: { readonly entry?: string; readonly nodeFlags?: string; readonly env?: string }): SystemUnderTest {
+  return {
+    id: 'switchboard-b',
+    name: `Switchboard B (${[b.entry, b.nodeFlags, b.env].filter(Boolean).join('; ') || 'same'})`,
+    client: 'ws-json',
+    async start(options: StartOptions): Promise<RunningSystem> {
+      const redis = await RedisServer.start();
+      const env = Object.fromEntries(
+        (b.env ?? '')
+          .split(' ')
+          .filter((pair) => pair.includes('='))
+          // At the first `=` only: a value may hold more (B_ENV="NODE_OPTIONS=--max-old-space-size=64").
+          .map((pair) => {
+            const at = pair.indexOf('=');
+            return [pair.slice(0, at), pair.slice(at + 1)];
+          }),
+      );
+      const flags = b.nodeFlags === undefined ? GATEWAY_NODE_FLAGS : b.nodeFlags.split(' ').filter((f) => f && f !== '-');
+      return startGateways(options, { REDIS_URL: redis.url, ...env }, [redis], { entry: b.entry ?? GATEWAY_ENTRY, flags });
+    },
+  };
+}
 
 /** Start the gateways with `redisEnv` (where Redis is) and wait until each answers /readyz. */
 async function startGateways(

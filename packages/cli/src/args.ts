@@ -1,3 +1,14 @@
+import {
+  ConfigError,
+  UnknownOptionError,
+  helpRows,
+  readCommandLine,
+  schemaOf,
+  setting,
+  text,
+  url,
+  type CommandLine,
+} from '@switchboard/config';
 import { DEFAULT_METRICS_URL } from './status.js';
 
 /**
@@ -12,16 +23,51 @@ export type Command =
 
 export const DEFAULT_URL = 'ws://localhost:8080/ws';
 
+/** The settings of `switchboard client NAME`. */
+export const CLIENT_SETTINGS = {
+  url: setting({
+    env: 'SWITCHBOARD_URL',
+    flag: '--url',
+    kind: url(['ws', 'wss']),
+    default: DEFAULT_URL,
+    doc: "the gateway's (or the load balancer's) WebSocket URL",
+  }),
+  ca: setting({
+    flag: '--ca',
+    kind: { ...text(), expects: 'the path of a PEM file (read when the client starts)' },
+    defaultDoc: 'unset (the authorities Node trusts)',
+    doc: 'a PEM file whose authorities are trusted for `wss://` too (as `NODE_EXTRA_CA_CERTS=FILE` does)',
+  }),
+};
+
+/** The settings of `switchboard status`. */
+export const STATUS_SETTINGS = {
+  url: setting({
+    env: 'SWITCHBOARD_METRICS_URL',
+    flag: '--url',
+    kind: url(['http', 'https']),
+    default: DEFAULT_METRICS_URL,
+    doc: "a gateway's metrics server (its `METRICS_PORT`)",
+  }),
+};
+
+const clientSchema = schemaOf(CLIENT_SETTINGS);
+const statusSchema = schemaOf(STATUS_SETTINGS);
+
 export const USAGE = `Usage:
   switchboard server [--port N ...]          run a gateway (flags as: switchboard server --help)
-  switchboard client NAME [--url WS_URL] [--ca FILE]
-                                             chat in this terminal as NAME
-                                             (default URL: $SWITCHBOARD_URL or ${DEFAULT_URL});
-                                             --ca: also trust the authorities in this PEM file for
-                                             wss:// (as NODE_EXTRA_CA_CERTS=FILE does)
-  switchboard status [--url METRICS_URL]     every node of the cluster: health, connections, rates
-                                             (a gateway's METRICS_PORT; default: $SWITCHBOARD_METRICS_URL
-                                             or ${DEFAULT_METRICS_URL}); exit status 1 unless all are ready
+  switchboard client NAME [options]          chat in this terminal as NAME
+  switchboard status [options]               every node of the cluster: health, connections, rates;
+                                             exit status 1 unless all are ready
+
+Options of client:
+${helpRows(CLIENT_SETTINGS)}
+
+Options of status:
+${helpRows(STATUS_SETTINGS)}
+
+An option with an environment variable named beside it is also read from it; a flag wins.
+An empty variable counts as unset.
 
 In the client, type a line and press Enter to send it; /nick NAME renames;
 /join ROOM moves to a room (everyone starts in #lobby), /who lists who is in it,
@@ -38,41 +84,26 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { kind: 'help' };
   if (command === 'server') return { kind: 'server', args: rest };
   if (command === 'status') {
-    const read = readOptions(rest, ['url'], { url: env.SWITCHBOARD_METRICS_URL || DEFAULT_METRICS_URL });
+    const read = asUsage(() => readCommandLine(STATUS_SETTINGS, statusSchema, rest, env));
     if (read === 'help') return { kind: 'help' };
-    if (read.names.length > 0) throw new UsageError(`status takes no NAME (got "${read.names[0]}")`);
-    return { kind: 'status', url: read.values.url! };
+    if (read.words.length > 0) throw new UsageError(`status takes no NAME (got "${read.words[0]}")`);
+    return { kind: 'status', ...read.config };
   }
   if (command !== 'client') throw new UsageError(`unknown command "${command}"`);
 
-  const read = readOptions(rest, ['url', 'ca'], { url: env.SWITCHBOARD_URL || DEFAULT_URL });
+  const read = asUsage(() => readCommandLine(CLIENT_SETTINGS, clientSchema, rest, env));
   if (read === 'help') return { kind: 'help' };
-  if (read.names.length !== 1) throw new UsageError('client needs exactly one NAME');
-  const { url, ca } = read.values;
-  return { kind: 'client', nickname: read.names[0]!, url: url!, ...(ca !== undefined && { ca }) };
+  if (read.words.length !== 1) throw new UsageError('client needs exactly one NAME');
+  return { kind: 'client', nickname: read.words[0]!, ...read.config };
 }
 
-/** `--NAME VALUE` or `--NAME=VALUE` for each of `options` (over `defaults`), and the other words; 'help' for --help. */
-function readOptions(
-  rest: readonly string[],
-  options: readonly string[],
-  defaults: Readonly<Record<string, string>>,
-): { values: Record<string, string | undefined>; names: string[] } | 'help' {
-  const values: Record<string, string | undefined> = { ...defaults };
-  const names: string[] = [];
-  for (let i = 0; i < rest.length; i += 1) {
-    const arg = rest[i]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    const option = /^--([a-z]+)(=|$)/.exec(arg);
-    if (option && options.includes(option[1]!)) {
-      const value = option[2] === '=' ? arg.slice(option[0].length) : rest[(i += 1)];
-      if (value === undefined) throw new UsageError(`--${option[1]} needs a value`);
-      values[option[1]!] = value;
-    } else if (arg.startsWith('-')) {
-      throw new UsageError(`unknown option "${arg}"`);
-    } else {
-      names.push(arg);
-    }
+/** `read()`, its refusals as usage errors (main prints them with the usage). */
+function asUsage<Config>(read: () => CommandLine<Config> | 'help'): CommandLine<Config> | 'help' {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof UnknownOptionError) throw new UsageError(`unknown option "${err.word}"`);
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
   }
-  return { values, names };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ChatClient, GatewayProcess, RedisServer, freePort, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
-import { DEFAULT_URL, parseArgs } from '../src/args.js';
+import { CLIENT_SETTINGS, DEFAULT_URL, STATUS_SETTINGS, USAGE, UsageError, parseArgs } from '../src/args.js';
 import { chatLine, safeText } from '../src/format.js';
 import { BIN, runCli } from './run-cli.js';
 
@@ -39,6 +39,38 @@ describe('switchboard command line', () => {
       ca: '/c.pem',
     });
     assert.throws(() => parseArgs(['client', 'a', '--ca'], {}), /--ca needs a value/);
+  });
+
+  it('refuses a bad --url, or a bad $SWITCHBOARD_URL, naming it, and an empty --ca', () => {
+    assert.throws(
+      () => parseArgs(['client', 'ada', '--url', 'http://h/ws'], {}),
+      new UsageError('--url must be a ws:// or wss:// URL, got "http://h/ws"'),
+    );
+    assert.throws(
+      () => parseArgs(['client', 'ada'], { SWITCHBOARD_URL: 'localhost:8080' }),
+      new UsageError('SWITCHBOARD_URL must be a ws:// or wss:// URL, got "localhost:8080"'),
+    );
+    assert.equal((parseArgs(['client', 'ada'], { SWITCHBOARD_URL: '' }) as { url: string }).url, DEFAULT_URL, 'an empty variable is unset');
+    assert.throws(() => parseArgs(['client', 'ada', '--ca='], {}), new UsageError('--ca must not be empty'));
+  });
+
+  it('takes a NAME that looks like a flag after --, and answers --help after the command', () => {
+    assert.deepEqual(parseArgs(['client', '--', '-ada-'], {}), { kind: 'client', nickname: '-ada-', url: DEFAULT_URL });
+    assert.deepEqual(parseArgs(['client', 'ada', '-h'], {}), { kind: 'help' });
+    assert.deepEqual(parseArgs(['status', '--help'], {}), { kind: 'help' });
+  });
+
+  it('lists every option of client and status in the usage, with its variable, default and what it accepts', () => {
+    for (const s of [...Object.values(CLIENT_SETTINGS), ...Object.values(STATUS_SETTINGS)]) {
+      const at = USAGE.indexOf(s.env === undefined ? `  ${s.flag} ` : `  ${s.flag} / ${s.env} `);
+      assert.ok(at !== -1, `${s.flag} is in the usage`);
+      const entry = USAGE.slice(at).split('\n').slice(0, 2).join('\n');
+      assert.ok(
+        entry.includes(`default: ${s.defaultDoc.replaceAll('`', '')}`) && entry.includes(s.expects),
+        `${s.flag}: its default and accepted values`,
+      );
+    }
+    assert.match(USAGE, /--url \/ SWITCHBOARD_URL +.*\n +default: ws:\/\/localhost:8080\/ws; a ws:\/\/ or wss:\/\/ URL\n/);
   });
 
   it("prints other people's text with every control character defused", () => {

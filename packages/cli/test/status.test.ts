@@ -46,6 +46,11 @@ describe('switchboard status', () => {
     assert.deepEqual(parseArgs(['status', '--url', 'http://h:9464'], {}), { kind: 'status', url: 'http://h:9464' });
     assert.deepEqual(parseArgs(['status'], { SWITCHBOARD_METRICS_URL: 'http://env:1' }), { kind: 'status', url: 'http://env:1' });
     assert.throws(() => parseArgs(['status', 'gw1'], {}), /status takes no NAME/);
+    assert.throws(
+      () => parseArgs(['status', '--url', 'ftp://h'], {}),
+      /^UsageError: --url must be a http:\/\/ or https:\/\/ URL, got "ftp:\/\/h"$/,
+    );
+    assert.throws(() => parseArgs(['status', '--bogus'], {}), /^UsageError: unknown option "--bogus"$/);
   });
 
   it('prints one row per node, totals, and why a node is not ready, with control characters defused', () => {

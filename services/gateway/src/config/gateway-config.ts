@@ -24,16 +24,26 @@ import {
   RESUME_MAX_EVENTS,
   type ClientLimits,
 } from '@switchboard/protocol';
+import {
+  helpText as helpFor,
+  hostPort,
+  integer,
+  list,
+  oneOf,
+  port,
+  readSettings,
+  schemaOf,
+  setting,
+  text,
+  url,
+  type ReadmeTable,
+} from '@switchboard/config';
 import { BUILT_PAGE_URL } from '@switchboard/web';
 import { addressRanges } from '../upgrade/address.js';
 import { allowedOrigins } from '../upgrade/origin.js';
-import { helpText as helpFor } from './docs.js';
-import { hostPort, integer, list, oneOf, port, text, url } from './kinds.js';
-import { readSettings } from './read.js';
-import { schemaOf, setting } from './setting.js';
 import { certificateFile, privateKeyFile, tlsPairProblem } from './tls-files.js';
 
-export { ConfigError } from './read.js';
+export { ConfigError } from '@switchboard/config';
 
 /** The bundled page's folder (packages/web, built into its dist/public): PUBLIC_DIR's default. */
 export const BUNDLED_PUBLIC_DIR = fileURLToPath(BUILT_PAGE_URL);
@@ -340,6 +350,9 @@ export const SETTINGS = {
   }),
 };
 
+/** The README's configuration table (`npm run docs:config`). */
+export const README_TABLE: ReadmeTable = { source: 'services/gateway/src/config/gateway-config.ts', settings: SETTINGS };
+
 /** The settings' object, with the rules that tie settings together. */
 const configSchema = schemaOf(SETTINGS).check((ctx) => {
   const tls = tlsPairProblem(ctx.value.tlsCert, ctx.value.tlsKey, SETTINGS.tlsCert.env, SETTINGS.tlsKey.env);
@@ -382,7 +395,7 @@ export function defaultConfig(): Config {
 
 /** `--help`. */
 export function helpText(): string {
-  return helpFor('switchboard-gateway', SETTINGS);
+  return helpFor('switchboard-gateway [options]', SETTINGS);
 }
 
 /** The limits a client must respect on a node with this configuration, as sent in `welcome`. */

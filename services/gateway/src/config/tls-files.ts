@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { readableFile, type Kind } from './kinds.js';
+import { readableFile, type Kind } from '@switchboard/config';
 
 /** A readable file whose first PEM block is a certificate (the server's, before any intermediates). */
 export function certificateFile(): Kind<string> {

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import { kind, list, type Kind } from '../config/kinds.js';
+import { kind, list, type Kind } from '@switchboard/config';
 
 /** An IP address as text, IPv4 dotted or IPv6 (IPv4-mapped IPv6 addresses are written as IPv4). */
 export type IpAddress = string;

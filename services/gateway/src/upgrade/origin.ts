@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { kind, list, type Kind } from '../config/kinds.js';
+import { kind, list, type Kind } from '@switchboard/config';
 
 /**
  * Which pages may open a WebSocket here, by their `Origin`: any (`*`), those

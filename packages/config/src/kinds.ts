@@ -11,6 +11,11 @@ export interface Kind<T> {
   readonly schema: z.ZodType<T, string>;
   /** What a good value is, e.g. `a whole number from 1 to 1048576`. */
   readonly expects: string;
+  /**
+   * The text a flag given alone stands for (`--join-notices` reads as `yes`);
+   * unset, a flag needs a value (`--port 80` or `--port=80`).
+   */
+  readonly alone?: string;
 }
 
 /** The one refusal that does not repeat the value (there is none to show). */
@@ -26,6 +31,40 @@ export function integer(min: number, max: number): Kind<number> {
   return kind(`a whole number from ${min} to ${max}`, (error) =>
     z.string().trim().regex(/^\d+$/, { error }).transform(Number).pipe(z.int({ error }).min(min, { error }).max(max, { error })),
   );
+}
+
+/** A number, decimals allowed, from `min` to `max`, both included. */
+export function number(min: number, max: number): Kind<number> {
+  return kind(`a number from ${min} to ${max}`, (error) => decimalOf(error).pipe(z.number().min(min, { error }).max(max, { error })));
+}
+
+/** A number, decimals allowed, above 0 and at most `max`: a rate or a duration that must not be nil. */
+export function positiveNumber(max: number): Kind<number> {
+  return kind(`a number above 0, at most ${max}`, (error) => decimalOf(error).pipe(z.number().gt(0, { error }).max(max, { error })));
+}
+
+/** Digits with an optional fraction (`2`, `0.5`), as a number. */
+function decimalOf(error: string): z.ZodType<number, string> {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, { error })
+    .transform(Number);
+}
+
+/** Yes or no; a flag given alone (`--join-notices`) is yes. */
+export function yesNo(): Kind<boolean> {
+  const yes = ['yes', 'true', '1', 'on'] as const;
+  const no = ['no', 'false', '0', 'off'] as const;
+  const { expects, schema } = kind('yes or no (or true, 1, on / false, 0, off)', (error) =>
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum([...yes, ...no], { error }))
+      .transform((word) => (yes as readonly string[]).includes(word)),
+  );
+  return { expects, schema, alone: 'yes' };
 }
 
 /** A TCP port; `0` asks the system for a free one. */
