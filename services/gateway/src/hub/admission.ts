@@ -17,7 +17,8 @@ import type { NodeLink } from '../cluster/node-link.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
-import { sendFrame, type Member } from './member.js';
+import type { Member } from './member.js';
+import { sendFrame } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
 

@@ -16,7 +16,8 @@ import type { Bus } from '../bus/bus.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Admission } from './admission.js';
 import type { LocalFanout } from './fanout.js';
-import { sendFrame, type Member } from './member.js';
+import type { Member } from './member.js';
+import { sendFrame } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
 

@@ -7,8 +7,8 @@ import type { SessionInfo, SessionRegistry } from '../sessions/session-registry.
 import { Admission, type AdmissionOptions } from './admission.js';
 import { CommandHandler } from './commands.js';
 import { LocalFanout } from './fanout.js';
-import { newMember, sendFrame, type Member } from './member.js';
-import type { Peer } from './peer.js';
+import { newMember, type Member } from './member.js';
+import { sendFrame, type Peer } from './peer.js';
 import { OrderedPublisher } from './publisher.js';
 import { RoomStreams } from './room-streams.js';
 

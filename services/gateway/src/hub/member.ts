@@ -1,14 +1,5 @@
-import {
-  encodeServerFrame,
-  type BroadcastEvent,
-  type ClientCommand,
-  type ParseResult,
-  type Position,
-  type RoomName,
-  type ServerFrame,
-  type SessionToken,
-} from '@switchboard/protocol';
-import { Outgoing, type Peer } from './peer.js';
+import type { BroadcastEvent, ClientCommand, ParseResult, Position, RoomName, SessionToken } from '@switchboard/protocol';
+import type { Peer } from './peer.js';
 
 /** A local peer, from the moment it connects, with its session and where it stands in the event order. */
 export interface Member {
@@ -52,9 +43,4 @@ export function newMember(peer: Peer): Member {
     early: [],
     closedWith: undefined,
   };
-}
-
-/** Send one frame to one peer (frames for a single client: welcome, error, ack). */
-export function sendFrame(peer: Peer, frame: ServerFrame): void {
-  peer.send(new Outgoing(encodeServerFrame(frame)));
 }

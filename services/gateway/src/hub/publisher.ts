@@ -1,7 +1,8 @@
 import { ALREADY_SENT_TEXT, ErrorCode, errorFrame, errorInfo, type EventDraft } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { sendFrame, type Member } from './member.js';
+import type { Member } from './member.js';
+import { sendFrame } from './peer.js';
 
 /** What to do once a publish is settled. */
 export interface PublishHooks {
