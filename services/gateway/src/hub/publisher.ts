@@ -23,8 +23,6 @@ export class OrderedPublisher {
 
   constructor(
     private readonly bus: Bus,
-    /** Whether the member is still connected here (a refusal to a gone peer is pointless). */
-    private readonly present: (member: Member) => boolean,
     private readonly metrics: Metrics,
   ) {}
 
@@ -50,7 +48,8 @@ export class OrderedPublisher {
       (err: Error) => {
         peer.log.warn({ type: draft.type, err: err.message }, 'event not published');
         hooks.onFailure?.();
-        if (draft.type !== 'notification' && this.present(member)) {
+        // A refusal to a peer that is gone is pointless.
+        if (draft.type !== 'notification' && member.present) {
           const refusal = errorInfo(ErrorCode.BUS_UNAVAILABLE);
           this.metrics.frameRefused(refusal.code);
           sendFrame(peer, errorFrame(peer, refusal, draft.ref));
@@ -64,7 +63,7 @@ export class OrderedPublisher {
 
   /**
    * Run `work` once every publish of the member has settled, and every command it
-   * sent (one held behind a rename or a join included); tracked for drain().
+   * sent (one queued behind a rename or a join included); tracked for drain().
    */
   afterPublishes(member: Member, work: () => Promise<void>): void {
     this.track(
