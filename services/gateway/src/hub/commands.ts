@@ -85,12 +85,13 @@ export class CommandHandler {
    */
   private exclusive(member: Member, work: () => Promise<void>): void {
     member.startCommand();
-    member.busy = work()
+    const done = work()
       .catch((err: Error) => member.peer.log.warn({ err: err.message }, 'command failed'))
       .then(() => {
         for (const next of member.endCommand()) this.handle(member, next);
       })
       .catch((err: Error) => member.peer.log.error({ err: err.message }, 'commands after a rename or join not handled'));
+    member.inFlight.add(done);
   }
 
   private async rename(member: Member, nickname: string, ref: string | undefined): Promise<void> {

@@ -1,5 +1,6 @@
 import type { BroadcastEvent, ClientCommand, ParseResult, Position, RoomName, SessionToken } from '@switchboard/protocol';
 import type { Peer } from './peer.js';
+import { WorkInFlight } from './work-in-flight.js';
 
 /**
  * Where a member is in its life, each state with the one queue it needs. What
@@ -72,10 +73,8 @@ export class Member {
   session: MemberSession | undefined = undefined;
   /** The last event of its room forwarded to it: set by its welcome or join, then moved on by LocalFanout. */
   position: Position | undefined = undefined;
-  /** Settles after its last publish (and session update): its leave is written after it. */
-  tail: Promise<unknown> = Promise.resolve();
-  /** Settles once a rename or a join under way, and the commands queued behind it, are through. */
-  busy: Promise<unknown> = Promise.resolve();
+  /** Its publishes and commands under way: its leave waits until none is left (OrderedPublisher.afterPublishes). */
+  readonly inFlight = new WorkInFlight();
   private now: Lifecycle = { state: 'admitting', early: [], backlog: [], closedWith: undefined };
   private joined: RoomName | undefined = undefined;
 
