@@ -17,7 +17,8 @@ import type { NodeLink } from '../cluster/node-link.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
-import { sendFrame, type Member } from './member.js';
+import type { Member } from './member.js';
+import { sendFrame } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
 
@@ -70,10 +71,12 @@ export class Admission {
   ) {}
 
   /**
-   * Admit a member: true once it is welcomed and its session announced. Rejects
-   * (BusUnavailableError) when the cluster cannot be reached; the caller closes
-   * the connection. A member whose connection closed before its welcome
-   * (`closedWith`) is let go quietly (false): a session it never announced ends unannounced.
+   * Admit a member: true once it is welcomed and its session announced (it is
+   * admitting until its welcome and replay or history are out, then welcomed; the
+   * caller makes it live). Rejects (BusUnavailableError) when the cluster cannot
+   * be reached; the caller closes the connection. A member whose connection closed
+   * before its welcome (`closedWith`) is let go quietly (false): a session it never
+   * announced ends unannounced.
    *
    * A session has one holder: resuming one that another connection still holds
    * (on this node or another) closes that connection with 4004 first.
@@ -82,17 +85,17 @@ export class Admission {
     const { peer } = member;
     let fresh = true;
     let notices: readonly Notice[] = [];
-    /** The room held here for the member, once it is. */
-    let held: RoomName | undefined;
+    /** The room acquired here for the member, once it is. */
+    let acquired: RoomName | undefined;
     try {
-      const found = hello?.session === undefined ? undefined : await this.sessions.resume(hello.session, peer.conn);
+      const token = hello?.session;
+      const found = token === undefined ? undefined : await this.sessions.resume(token, peer.conn);
       fresh = !found?.live;
       const room = found?.live ? found.room : DEFAULT_ROOM;
       await this.streams.acquire(room);
-      held = room;
+      acquired = room;
       if (found?.live) {
-        member.token = hello!.session;
-        member.sessionStart = found.start;
+        member.session = { token: token!, start: found.start };
         this.identify(member, found.identity);
         await this.takeOver(member, found);
       } else {
@@ -101,10 +104,11 @@ export class Admission {
       }
       this.fanout.enter(member, room);
       const start = await this.startOf(member, room, fresh ? undefined : hello);
-      if (member.closedWith !== undefined) {
+      const { closedWith } = member;
+      if (closedWith !== undefined) {
         this.fanout.leave(member);
         this.streams.release(room);
-        this.release(member, member.closedWith, !fresh);
+        this.release(member, closedWith, !fresh);
         return false;
       }
       sendFrame(peer, {
@@ -116,7 +120,7 @@ export class Admission {
         epoch: start.position.epoch,
         seq: start.position.seq,
         room,
-        ...(peer.protocol === 'v2' && { session: member.token, resumed: start.resumed }),
+        ...(peer.protocol === 'v2' && { session: member.session?.token, resumed: start.resumed }),
         limits: this.options.clientLimits,
       });
       this.fanout.startAt(member, start.position, start.replay, start.history);
@@ -125,11 +129,10 @@ export class Admission {
       peer.log.info({ id: peer.id, nickname: peer.nickname, room, resumed: start.resumed, replayed: start.replay.length }, 'joined');
       // Published before anything the member sends: its first line comes after its connect notice.
       await this.sessions.announce(notices);
-      member.admitted = true;
       return true;
     } catch (err) {
       this.fanout.leave(member);
-      if (held !== undefined) this.streams.release(held);
+      if (acquired !== undefined) this.streams.release(acquired);
       this.release(member, CloseCode.TRY_AGAIN_LATER, !fresh);
       throw err;
     }
@@ -141,7 +144,8 @@ export class Admission {
    * other ends, announced unless `announce` is false (a session the cluster never heard of).
    */
   release(member: Member, code: number, announce: boolean): void {
-    const { peer, token } = member;
+    const { peer } = member;
+    const token = member.session?.token;
     if (token === undefined) return;
     const detach = announce && peer.protocol === 'v2' && code !== CloseCode.NORMAL;
     this.publisher.afterPublishes(member, () =>
@@ -151,16 +155,16 @@ export class Admission {
 
   /** The member's session as the registry keeps it. */
   sessionOf(member: Member): SessionInfo | undefined {
-    if (member.token === undefined || member.sessionStart === undefined || member.room === undefined || !member.admitted) return undefined;
-    const { peer } = member;
+    const { peer, session, room } = member;
+    if (session === undefined || room === undefined || !member.admitted) return undefined;
     return {
-      token: member.token,
+      token: session.token,
       id: peer.id,
       nickname: peer.nickname,
       conn: peer.conn,
       graceMs: this.graceOf(member),
-      start: member.sessionStart,
-      room: member.room,
+      start: session.start,
+      room,
     };
   }
 
@@ -189,8 +193,7 @@ export class Admission {
       const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room };
       const created = await this.sessions.create(session, true);
       if (created.ok) {
-        member.token = token;
-        member.sessionStart = start;
+        member.session = { token, start };
         this.identify(member, { id, nickname });
         return created.notices;
       }
@@ -221,7 +224,7 @@ export class Admission {
       return undefined;
     }
     const since = { epoch: hello.epoch, seq: hello.since };
-    const began = member.sessionStart;
+    const began = member.session?.start;
     if (began !== undefined && began.epoch === since.epoch && since.seq < began.seq) {
       log.warn({ since: since.seq, sessionStart: began.seq }, 'resume without replay: from before the session began');
       return undefined;

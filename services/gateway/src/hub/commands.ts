@@ -10,15 +10,19 @@ import {
   withRef,
   youJoinedText,
   type ClientCommand,
+  type Position,
   type RoomName,
 } from '@switchboard/protocol';
-import type { Bus } from '../bus/bus.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Admission } from './admission.js';
 import type { LocalFanout } from './fanout.js';
-import { sendFrame, type Member } from './member.js';
+import type { Member } from './member.js';
+import { sendFrame } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
+
+/** What a `joined` answer says when nothing is known of where the member stands. */
+const NO_POSITION: Position = { epoch: '', seq: 0 };
 
 /**
  * What each client command becomes: a chat line a `message` event in the
@@ -28,12 +32,12 @@ import type { RoomStreams } from './room-streams.js';
  * alone. Everything a client asks for reaches others only through the bus.
  *
  * A rename and a join take a round trip to the registry; the commands a member
- * sends meanwhile wait their turn, so that a line sent after `/join dev` is said
- * in #dev, and a line sent after `/nick ada` is said by ada.
+ * sends meanwhile wait their turn (the member is busy, see Member), so that a
+ * line sent after `/join dev` is said in #dev, and a line sent after `/nick ada`
+ * is said by ada.
  */
 export class CommandHandler {
   constructor(
-    private readonly bus: Bus,
     private readonly publisher: OrderedPublisher,
     private readonly sessions: SessionRegistry,
     private readonly streams: RoomStreams,
@@ -42,19 +46,16 @@ export class CommandHandler {
   ) {}
 
   handle(member: Member, command: ClientCommand): void {
-    if (member.held) {
-      member.held.push(command);
-      return;
-    }
+    if (member.queue(command)) return;
     switch (command.type) {
       case 'message':
         this.say(member, command.message, command.ref);
         return;
       case 'nick':
-        this.hold(member, () => this.rename(member, command.nickname, command.ref));
+        this.exclusive(member, () => this.rename(member, command.nickname, command.ref));
         return;
       case 'join':
-        this.hold(member, () => this.join(member, command.room, command.ref));
+        this.exclusive(member, () => this.join(member, command.room, command.ref));
         return;
       case 'who':
         void this.who(member, command.ref);
@@ -79,27 +80,27 @@ export class CommandHandler {
   }
 
   /**
-   * Run `work`, holding the member's next commands until it is done; then run
-   * them, in order. The member's leave waits for all of it (OrderedPublisher.afterPublishes).
+   * Run `work` with the member busy: its next commands wait until it is done,
+   * then run, in order. Its leave waits for all of it (OrderedPublisher.afterPublishes).
    */
-  private hold(member: Member, work: () => Promise<void>): void {
-    member.held = [];
-    member.busy = work()
+  private exclusive(member: Member, work: () => Promise<void>): void {
+    member.startCommand();
+    const done = work()
       .catch((err: Error) => member.peer.log.warn({ err: err.message }, 'command failed'))
-      .finally(() => {
-        const held = member.held ?? [];
-        member.held = undefined;
-        for (const next of held) this.handle(member, next);
-      });
+      .then(() => {
+        for (const next of member.endCommand()) this.handle(member, next);
+      })
+      .catch((err: Error) => member.peer.log.error({ err: err.message }, 'commands after a rename or join not handled'));
+    member.inFlight.add(done);
   }
 
   private async rename(member: Member, nickname: string, ref: string | undefined): Promise<void> {
     const { peer } = member;
-    // A rename to the name already held is answered like any other (the seed
+    // A rename to the name it already has is answered like any other (the seed
     // broadcasts it too): a v2 client waits for the answer to its `ref`.
     const previous = peer.nickname;
     const refusal = (code: ErrorCode) => this.refuse(member, code, ref);
-    const taken = await this.sessions.rename(member.token!, { id: peer.id, nickname }).catch(() => undefined);
+    const taken = await this.sessions.rename(member.session!.token, { id: peer.id, nickname }).catch(() => undefined);
     if (taken === undefined) {
       refusal(ErrorCode.BUS_UNAVAILABLE);
       return;
@@ -126,7 +127,7 @@ export class CommandHandler {
         // The cluster never heard of the new name: give it back and keep the old one.
         onFailure: () => {
           if (peer.nickname === nickname) peer.nickname = previous;
-          void this.sessions.rename(member.token!, { id: peer.id, nickname: previous }).catch(() => undefined);
+          void this.sessions.rename(member.session!.token, { id: peer.id, nickname: previous }).catch(() => undefined);
         },
       },
     );
@@ -147,7 +148,7 @@ export class CommandHandler {
       this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
       return;
     }
-    const moved = await this.sessions.join(member.token!, peer.conn, to).catch(() => undefined);
+    const moved = await this.sessions.join(member.session!.token, peer.conn, to).catch(() => undefined);
     if (!moved?.ok) {
       this.streams.release(to);
       if (moved?.reason === 'same-room') {
@@ -157,12 +158,21 @@ export class CommandHandler {
       this.refuse(member, moved?.reason === 'room-limit' ? ErrorCode.ROOM_LIMIT : ErrorCode.BUS_UNAVAILABLE, ref);
       return;
     }
-    this.fanout.enter(member, to);
+    if (!this.fanout.enter(member, to)) {
+      // It left while the registry moved it: the rooms still hear of the move
+      // (and its last lines are said in `to`), but its leave let go of `from`,
+      // and `to` is not its to keep.
+      await this.sessions.announce(moved.notices);
+      this.streams.release(to);
+      return;
+    }
+    // Arriving: from here on nothing fails, so it always catches up in `to`.
     const start = await this.admission.startOf(member, to, undefined).catch(() => undefined);
     // Its leave and arrival are published before anything it says in the new room.
     await this.sessions.announce(moved.notices);
-    const position = start?.position ?? this.streams.position(to) ?? (await this.bus.head(to));
-    this.sendJoined(member, position, ref);
+    // `to` is acquired, so its stream knows where it stands.
+    const position = start?.position ?? this.streams.position(to);
+    this.sendJoined(member, position ?? NO_POSITION, ref);
     this.fanout.startAt(member, position, [], start?.history ?? []);
     this.streams.release(from);
     peer.log.info({ from, to }, 'moved rooms');
@@ -170,10 +180,10 @@ export class CommandHandler {
 
   /** `joined` again, for a join to the room the member is in: where it stands now, and no history. */
   private answerJoined(member: Member, ref: string | undefined): void {
-    this.sendJoined(member, member.position ?? { epoch: '', seq: 0 }, ref);
+    this.sendJoined(member, member.position ?? NO_POSITION, ref);
   }
 
-  private sendJoined(member: Member, position: { epoch: string; seq: number }, ref: string | undefined): void {
+  private sendJoined(member: Member, position: Position, ref: string | undefined): void {
     const { peer } = member;
     const room = member.room!;
     sendFrame(peer, {

@@ -8,25 +8,28 @@ import { Outgoing } from './peer.js';
  * its room's Sequencer) goes to every local member in that room, encoded once
  * per node and the same bytes handed to every peer. Each member gets an event at
  * most once, by the protocol's one ordering rule; a member still catching up
- * (its welcome or join, its history or replay not yet out) holds live events in
- * its backlog until then.
+ * (admitting or arriving: its welcome or join, its history or replay not yet
+ * out) keeps live events in its backlog until then.
  */
 export class LocalFanout {
   private readonly rooms = new Map<RoomName, Set<Member>>();
 
   constructor(private readonly metrics: Metrics) {}
 
-  /** The member gets `room`'s events from now on (held in its backlog until startAt). */
-  enter(member: Member, room: RoomName): void {
+  /**
+   * The member gets `room`'s events from now on, kept in its backlog until
+   * startAt (Member.enter). False when it left meanwhile: it gets nothing.
+   */
+  enter(member: Member, room: RoomName): boolean {
     this.leave(member);
-    member.room = room;
-    member.backlog ??= [];
+    if (!member.enter(room)) return false;
     let members = this.rooms.get(room);
     if (!members) {
       members = new Set();
       this.rooms.set(room, members);
     }
     members.add(member);
+    return true;
   }
 
   /** The member gets no more events. */
@@ -49,27 +52,28 @@ export class LocalFanout {
   }
 
   /**
-   * Start a member's stream at `start` (what its welcome or join said): the
-   * room's recent lines marked as history, then the replay, then whatever
-   * arrived live meanwhile, each at most once; live events flow from now on.
+   * Start a member's stream at `start` (what its welcome or join said; undefined:
+   * from the next event): the room's recent lines marked as history, then the
+   * replay, then whatever arrived live meanwhile, each at most once; live events
+   * flow from now on (Member.caughtUp).
    */
-  startAt(member: Member, start: Position, replay: readonly BroadcastEvent[], history: readonly BroadcastEvent[] = []): void {
+  startAt(member: Member, start: Position | undefined, replay: readonly BroadcastEvent[], history: readonly BroadcastEvent[] = []): void {
     member.position = start;
-    const backlog = member.backlog ?? [];
-    member.backlog = undefined;
+    const backlog = member.caughtUp();
     for (const line of history) member.peer.send(new Outgoing(encodeServerFrame({ ...line, history: true } as BroadcastEvent)));
     for (const event of replay) this.forward(member, event);
     for (const event of backlog) this.forward(member, event);
   }
 
   /**
-   * Send an event to one member unless it already has it; hold it while the
-   * member catches up. True when it was sent with `out` (the caller counts those).
+   * Send an event to one member unless it already has it; keep it in the
+   * member's backlog while it catches up. True when it was sent with `out` (the caller counts those).
    */
   private forward(member: Member, event: BroadcastEvent, out?: Outgoing): boolean {
     if (event.room !== member.room) return false;
-    if (member.backlog) {
-      member.backlog.push(event);
+    const backlog = member.backlog;
+    if (backlog) {
+      backlog.push(event);
       return false;
     }
     if (advance(member.position, event).kind === 'duplicate') return false;

@@ -7,8 +7,8 @@ import type { SessionInfo, SessionRegistry } from '../sessions/session-registry.
 import { Admission, type AdmissionOptions } from './admission.js';
 import { CommandHandler } from './commands.js';
 import { LocalFanout } from './fanout.js';
-import { newMember, sendFrame, type Member } from './member.js';
-import type { Peer } from './peer.js';
+import { Member } from './member.js';
+import { sendFrame, type Peer } from './peer.js';
 import { OrderedPublisher } from './publisher.js';
 import { RoomStreams } from './room-streams.js';
 
@@ -45,9 +45,9 @@ export class Hub {
     this.metrics = options.metrics ?? noMetrics;
     this.fanout = new LocalFanout(this.metrics);
     this.streams = new RoomStreams(bus, (event) => this.fanout.deliver(event), logger, this.metrics);
-    this.publisher = new OrderedPublisher(bus, (member) => this.members.get(member.peer.conn) === member, this.metrics);
+    this.publisher = new OrderedPublisher(bus, this.metrics);
     this.admission = new Admission(bus, sessions, this.streams, this.fanout, this.publisher, link, options);
-    this.commands = new CommandHandler(bus, this.publisher, sessions, this.streams, this.fanout, this.admission);
+    this.commands = new CommandHandler(this.publisher, sessions, this.streams, this.fanout, this.admission);
   }
 
   /** Start receiving events from the bus and keeping sessions. */
@@ -67,22 +67,21 @@ export class Hub {
 
   /** Admit a peer (see Admission.admit). Rejects when the cluster cannot be reached; the caller closes the connection. */
   async admit(peer: Peer, hello?: HelloFrame): Promise<void> {
-    const member = newMember(peer);
+    const member = new Member(peer);
     this.members.set(peer.conn, member);
     try {
       if (!(await this.admission.admit(member, hello))) {
-        this.members.delete(peer.conn);
+        this.forget(member);
         return;
       }
     } catch (err) {
-      this.members.delete(peer.conn);
+      this.forget(member);
       throw err;
     }
-    // What it sent while being admitted, in order; then, if it left meanwhile, its leave after all of it.
-    const early = member.early ?? [];
-    member.early = undefined;
+    // Live: what it sent while being admitted, in order; then, if it closed meanwhile, its leave after all of it.
+    const { early, closedWith } = member.admit();
     for (const parsed of early) this.handle(member, parsed);
-    if (member.closedWith !== undefined) this.leave(peer, member.closedWith);
+    if (closedWith !== undefined) this.leave(peer, closedWith);
   }
 
   /**
@@ -94,22 +93,19 @@ export class Hub {
   leave(peer: Peer, code: number): void {
     const member = this.members.get(peer.conn);
     if (!member) return;
-    if (member.early) {
-      member.closedWith = code; // admission lets it go when it gets there
-      return;
-    }
+    // While it is being admitted, admission (or admit() above) lets it go when it gets there.
+    if (member.noteClose(code)) return;
     this.members.delete(peer.conn);
     peer.log.info({ id: peer.id, nickname: peer.nickname, code, peers: this.members.size }, 'left');
     this.letGo(member);
     this.admission.release(member, code, true);
   }
 
-  /** Handle one parsed frame from a peer (kept until it is admitted). */
+  /** Handle one parsed frame from a peer (kept, in order, until it is admitted). */
   receive(peer: Peer, parsed: ParseResult): void {
     const member = this.members.get(peer.conn);
     if (!member) return;
-    if (member.early) member.early.push(parsed);
-    else this.handle(member, parsed);
+    if (!member.keepEarly(parsed)) this.handle(member, parsed);
   }
 
   private handle(member: Member, parsed: ParseResult): void {
@@ -133,22 +129,36 @@ export class Hub {
     return this.publisher.drain();
   }
 
-  /** Another connection resumed this one's session: close it (it must not speak for the session any more). */
+  /**
+   * Another connection resumed this one's session: close it (it must not speak
+   * for the session any more). One still being admitted is let go by admission,
+   * as when its connection closes (the registry ignores a session update from a
+   * connection that no longer holds the session).
+   */
   private closeResumedElsewhere(conn: string): boolean {
     const member = this.members.get(conn);
     if (!member) return false;
-    // Gone from the hub at once: it gets no more events and can send nothing more as this session.
-    this.members.delete(conn);
-    this.letGo(member);
+    // Gone from the hub at once (once admitted): it gets no more events and can send nothing more as this session.
+    if (!member.noteClose(CloseCode.SESSION_RESUMED_ELSEWHERE)) {
+      this.members.delete(conn);
+      this.letGo(member);
+    }
     member.peer.log.info({ reason: 'SESSION_RESUMED_ELSEWHERE' }, 'closing connection: its session was resumed by another');
     member.peer.close(CloseCode.SESSION_RESUMED_ELSEWHERE, 'session resumed elsewhere');
     return true;
   }
 
-  /** The member gets nothing more, and no longer holds its room here. */
+  /** The member gets nothing more, and no longer keeps its room subscribed here. */
   private letGo(member: Member): void {
     this.fanout.leave(member);
     if (member.room !== undefined) this.streams.release(member.room);
+    member.leave();
+  }
+
+  /** A member that admission let go, or could not admit (admission gave its room back): gone. */
+  private forget(member: Member): void {
+    this.members.delete(member.peer.conn);
+    member.leave();
   }
 
   private *liveSessions(): Iterable<SessionInfo> {

@@ -1,4 +1,4 @@
-import type { ClientId, Nickname } from '@switchboard/protocol';
+import { encodeServerFrame, type ClientId, type Nickname, type ServerFrame } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
 
 /**
@@ -41,4 +41,9 @@ export interface Peer {
   send(out: Outgoing): void;
   /** Close the connection with a code (the peer's leave follows when it has closed). */
   close(code: number, reason: string): void;
+}
+
+/** Send one frame to one peer (frames for a single client: welcome, error, ack). */
+export function sendFrame(peer: Peer, frame: ServerFrame): void {
+  peer.send(new Outgoing(encodeServerFrame(frame)));
 }

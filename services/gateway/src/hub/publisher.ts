@@ -1,7 +1,8 @@
 import { ALREADY_SENT_TEXT, ErrorCode, errorFrame, errorInfo, type EventDraft } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { sendFrame, type Member } from './member.js';
+import type { Member } from './member.js';
+import { sendFrame } from './peer.js';
 
 /** What to do once a publish is settled. */
 export interface PublishHooks {
@@ -12,18 +13,19 @@ export interface PublishHooks {
 }
 
 /**
- * Publishing on behalf of members. A member's publishes are chained on its
- * `tail`, so whatever must come after them (its leave) is written after them.
- * A retried `ref` that was already broadcast gets an `ack`; a publish the bus
- * refused gets `BUS_UNAVAILABLE` (with the `ref`), never silence.
+ * Publishing on behalf of members. A member's publishes (with their session
+ * updates) are counted in its `inFlight`, with the commands it has under way,
+ * so whatever must come after them (its leave) is written after them; what it
+ * keeps per member does not grow with the member's traffic. A retried `ref`
+ * that was already broadcast gets an `ack`; a publish the bus refused gets
+ * `BUS_UNAVAILABLE` (with the `ref`), never silence.
  */
 export class OrderedPublisher {
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Every publish and follow-up started on this node, until it settles (what drain() waits for). */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
     private readonly bus: Bus,
-    /** Whether the member is still connected here (a refusal to a gone peer is pointless). */
-    private readonly present: (member: Member) => boolean,
     private readonly metrics: Metrics,
   ) {}
 
@@ -49,7 +51,8 @@ export class OrderedPublisher {
       (err: Error) => {
         peer.log.warn({ type: draft.type, err: err.message }, 'event not published');
         hooks.onFailure?.();
-        if (draft.type !== 'notification' && this.present(member)) {
+        // A refusal to a peer that is gone is pointless.
+        if (draft.type !== 'notification' && member.present) {
           const refusal = errorInfo(ErrorCode.BUS_UNAVAILABLE);
           this.metrics.frameRefused(refusal.code);
           sendFrame(peer, errorFrame(peer, refusal, draft.ref));
@@ -57,17 +60,18 @@ export class OrderedPublisher {
       },
     );
     const settled = publishing.catch((err: Error) => peer.log.warn({ err: err.message }, 'after-publish step failed'));
-    member.tail = Promise.all([member.tail, settled]);
+    member.inFlight.add(settled);
     this.track(settled);
   }
 
   /**
    * Run `work` once every publish of the member has settled, and every command it
-   * sent (one held behind a rename or a join included); tracked for drain().
+   * sent (one queued behind a rename or a join included); tracked for drain().
    */
   afterPublishes(member: Member, work: () => Promise<void>): void {
     this.track(
-      settled(member)
+      member.inFlight
+        .idle()
         .then(work)
         .catch((err: Error) => member.peer.log.warn({ err: err.message }, 'session not updated on leave')),
     );
@@ -75,21 +79,11 @@ export class OrderedPublisher {
 
   /** Wait until every publish and follow-up that was started has finished (for shutdown). */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   private track(promise: Promise<unknown>): void {
-    this.inFlight.add(promise);
-    void promise.finally(() => this.inFlight.delete(promise));
-  }
-}
-
-/** Settles once the member's commands are through and the publishes they started have settled (they may start more). */
-async function settled(member: Member): Promise<void> {
-  for (;;) {
-    const { busy, tail } = member;
-    await busy;
-    await tail;
-    if (member.busy === busy && member.tail === tail) return;
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise));
   }
 }

@@ -37,6 +37,16 @@ class FakePeer implements Peer {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function hubWith(bus: Bus = new MemoryBus(LIMITS)): Hub {
+  return hubOn(bus).hub;
+}
+
+/** A hub on a MemoryBus, with its bus and session registry (a test may make them wait). */
+function hubParts(): { hub: Hub; bus: MemoryBus; sessions: MemorySessionRegistry } {
+  const bus = new MemoryBus(LIMITS);
+  return { bus, ...hubOn(bus) };
+}
+
+function hubOn(bus: Bus): { hub: Hub; sessions: MemorySessionRegistry } {
   const config = defaultConfig();
   const presence = {
     maxRooms: config.maxRooms,
@@ -54,7 +64,44 @@ function hubWith(bus: Bus = new MemoryBus(LIMITS)): Hub {
   };
   const hub = new Hub(bus, sessions, new LocalNodeLink('node-a'), options, logger);
   hub.start();
-  return hub;
+  return { hub, sessions };
+}
+
+/** A gate a test opens: calls made to wait on it go on once it is open. */
+class Gate {
+  private opened = false;
+  private readonly waiting: (() => void)[] = [];
+  /** How many calls are waiting at the gate. */
+  get count(): number {
+    return this.waiting.length;
+  }
+  wait(): Promise<void> {
+    if (this.opened) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  open(): void {
+    this.opened = true;
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}
+
+/** Make `method` of `target` wait at `gate`, before doing its work or (`after`) before answering. */
+function gated<T extends object, K extends keyof T>(target: T, method: K, gate: Gate, when: 'before' | 'after' = 'before'): void {
+  const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+  (target as Record<K, unknown>)[method] = async (...args: unknown[]) => {
+    if (when === 'before') await gate.wait();
+    const answer = await original(...args);
+    if (when === 'after') await gate.wait();
+    return answer;
+  };
+}
+
+/** Wait (on the event loop, not the clock) until `ready()` holds. */
+async function until(ready: () => boolean): Promise<void> {
+  for (let turn = 0; !ready(); turn++) {
+    if (turn > 1_000) throw new Error('never happened');
+    await settle();
+  }
 }
 
 /** Admit peers one after another, as connections arrive. */
@@ -178,5 +225,240 @@ describe('Hub', () => {
     assert.equal(errors.length, 2);
     assert.ok(errors.every((e) => (e as { code: string }).code === ErrorCode.BUS_UNAVAILABLE));
     assert.equal(alice!.nickname, 'AnonymousUser1');
+  });
+});
+
+/** What a peer got from frame `from` on, one `type nickname: message` line per frame (history marked). */
+function seen(peer: FakePeer, from = 0): string[] {
+  return peer.frames
+    .slice(from)
+    .map((f) => `${f.type}${(f as { history?: boolean }).history ? ' (history)' : ''} ${f.nickname}: ${f.message}`);
+}
+
+describe("Hub: a member's lifecycle", () => {
+  it('handles the frames a member sent while it was admitted in order, after its welcome and its connect notice', async () => {
+    const { hub, bus } = hubParts();
+    const [bob] = await admitted(hub, new FakePeer());
+    const welcomeReady = new Gate();
+    gated(bus, 'recent', welcomeReady); // admission reads the room's recent lines just before the welcome
+    const alice = new FakePeer();
+    const admitting = hub.admit(alice);
+    await until(() => welcomeReady.count === 1);
+    for (const text of ['/nick', 'first', '/nick ada', 'second']) say(hub, alice, text);
+    await settle();
+    assert.equal(alice.raw.length, 0, 'nothing is answered before the welcome');
+    welcomeReady.open();
+    await admitting;
+    await hub.drain();
+    await settle();
+    assert.deepEqual(seen(alice), [
+      `welcome AnonymousUser2: ${alice.frames[0]!.message}`,
+      'notification AnonymousUser2: AnonymousUser2 has connected',
+      'error AnonymousUser2: Usage: /nick NAME (a name is required).',
+      'message AnonymousUser2: first',
+      'nick_update ada: Client AnonymousUser2 changed to ada',
+      'message ada: second',
+    ]);
+    assert.deepEqual(seen(bob!, 2), [
+      'notification AnonymousUser2: AnonymousUser2 has connected',
+      'message AnonymousUser2: first',
+      'nick_update ada: Client AnonymousUser2 changed to ada',
+      'message ada: second',
+    ]);
+  });
+
+  it('lets a member whose connection closed before its welcome go quietly: no welcome, no notice, no session', async () => {
+    const { hub, bus, sessions } = hubParts();
+    const [bob] = await admitted(hub, new FakePeer());
+    const before = bob!.raw.length;
+    const welcomeReady = new Gate();
+    gated(bus, 'recent', welcomeReady);
+    const alice = new FakePeer('v2');
+    const admitting = hub.admit(alice);
+    await until(() => welcomeReady.count === 1);
+    say(hub, alice, 'too soon');
+    hub.leave(alice, 1006);
+    welcomeReady.open();
+    await admitting;
+    await hub.drain();
+    await settle();
+    assert.equal(alice.raw.length, 0, 'no welcome, no answer');
+    assert.equal(bob!.raw.length, before, 'the others heard nothing of it');
+    assert.equal(hub.size, 1);
+    assert.equal((await sessions.members('lobby', 10)).count, 1, 'its session ended');
+  });
+
+  it('leaves a member that closed after its welcome, before its connect notice was out, after the lines it sent', async () => {
+    const { hub, sessions } = hubParts();
+    const [bob] = await admitted(hub, new FakePeer());
+    const noticeOut = new Gate();
+    gated(sessions, 'announce', noticeOut);
+    const alice = new FakePeer();
+    const admitting = hub.admit(alice);
+    await until(() => noticeOut.count === 1);
+    assert.equal(alice.frames[0]?.type, 'welcome');
+    say(hub, alice, 'bye');
+    hub.leave(alice, 1006);
+    noticeOut.open();
+    await admitting;
+    await hub.drain();
+    await settle();
+    assert.deepEqual(seen(bob!, 2), [
+      'notification AnonymousUser2: AnonymousUser2 has connected',
+      'message AnonymousUser2: bye',
+      'notification AnonymousUser2: AnonymousUser2 has disconnected',
+    ]);
+    assert.equal(hub.size, 1);
+  });
+
+  it('queues the commands sent during a join: a line sent after /join dev is said in #dev', async () => {
+    const { hub, sessions } = hubParts();
+    const [alice, bob, carol] = await admitted(hub, new FakePeer(), new FakePeer(), new FakePeer());
+    say(hub, carol!, '/join dev');
+    await hub.drain();
+    await settle();
+    const moved = new Gate();
+    gated(sessions, 'join', moved);
+    const [atBob, atCarol] = [bob!.raw.length, carol!.raw.length];
+    say(hub, alice!, '/join dev');
+    say(hub, alice!, 'hello dev');
+    say(hub, alice!, '/who');
+    await until(() => moved.count === 1);
+    await settle();
+    assert.equal(carol!.raw.length, atCarol, 'nothing was said while the join is under way');
+    moved.open();
+    await hub.drain();
+    await until(() => alice!.frames.at(-1)?.type === 'members');
+    const line = carol!.frames.find((f) => f.message === 'hello dev') as { room: string } | undefined;
+    assert.equal(line?.room, 'dev', 'said in #dev');
+    assert.ok(!bob!.frames.slice(atBob).some((f) => f.message === 'hello dev'), 'not in #lobby');
+    const types = alice!.frames.map((f) => f.type);
+    assert.ok(types.indexOf('joined') < types.lastIndexOf('message'), 'its line comes after the joined answer');
+    assert.equal((alice!.frames.at(-1) as { room: string }).room, 'dev', '/who answers for #dev');
+  });
+
+  it('queues the commands sent during a rename: a line sent after /nick ada is said by ada', async () => {
+    const { hub, sessions } = hubParts();
+    const [alice, bob] = await admitted(hub, new FakePeer(), new FakePeer());
+    const renamed = new Gate();
+    gated(sessions, 'rename', renamed);
+    const before = bob!.raw.length;
+    say(hub, alice!, '/nick ada');
+    say(hub, alice!, 'hi');
+    await until(() => renamed.count === 1);
+    await settle();
+    assert.equal(bob!.raw.length, before, 'nothing was said while the rename is under way');
+    renamed.open();
+    await hub.drain();
+    await settle();
+    assert.deepEqual(seen(bob!, before), ['nick_update ada: Client AnonymousUser1 changed to ada', 'message ada: hi']);
+  });
+
+  it("keeps the new room's live events while a join catches up, then sends each once, after the joined answer and history", async () => {
+    const { hub, bus } = hubParts();
+    const [alice, carol] = await admitted(hub, new FakePeer(), new FakePeer());
+    say(hub, carol!, '/join dev');
+    say(hub, carol!, 'old line');
+    await hub.drain();
+    await settle();
+    const caughtUp = new Gate();
+    gated(bus, 'recent', caughtUp, 'after'); // the join knows where it starts, but has not answered yet
+    const before = alice!.raw.length;
+    say(hub, alice!, '/join dev');
+    await until(() => caughtUp.count === 1);
+    say(hub, carol!, 'said while alice arrives');
+    await until(() => carol!.frames.at(-1)?.message === 'said while alice arrives');
+    assert.equal(alice!.raw.length, before, 'it waits in the backlog');
+    caughtUp.open();
+    await hub.drain();
+    await settle();
+    assert.deepEqual(seen(alice!, before), [
+      'joined AnonymousUser1: You are in #dev.',
+      'message (history) AnonymousUser2: old line',
+      'message AnonymousUser2: said while alice arrives',
+      'notification AnonymousUser1: AnonymousUser1 has joined',
+    ]);
+  });
+
+  it('keeps the rooms the others use when a member closes during a join, before or after it reaches the new room', async () => {
+    for (const closes of ['before', 'after'] as const) {
+      const { hub, bus } = hubParts();
+      const [alice, bob, carol] = await admitted(hub, new FakePeer(), new FakePeer(), new FakePeer());
+      say(hub, carol!, '/join dev');
+      await hub.drain();
+      await settle();
+      const caughtUp = new Gate();
+      gated(bus, 'recent', caughtUp);
+      say(hub, alice!, '/join dev');
+      say(hub, alice!, 'bye');
+      if (closes === 'after') await until(() => caughtUp.count === 1);
+      hub.leave(alice!, 1006);
+      caughtUp.open();
+      await hub.drain();
+      await settle();
+      assert.deepEqual([...bus.subscriptions()].sort(), ['dev', 'lobby'], `closed ${closes}: each room subscribed while used`);
+      say(hub, bob!, 'still here?');
+      await until(() => bob!.frames.at(-1)?.message === 'still here?');
+      const atCarol = seen(carol!).filter((line) => line.includes('AnonymousUser1'));
+      assert.deepEqual(
+        atCarol.slice(-2),
+        ['message AnonymousUser1: bye', 'notification AnonymousUser1: AnonymousUser1 has disconnected'],
+        `closed ${closes}: its last line is said in #dev, before its leave`,
+      );
+      say(hub, carol!, '/join lobby');
+      await hub.drain();
+      await settle();
+      assert.deepEqual([...bus.subscriptions()], ['lobby'], `closed ${closes}: #dev let go once nobody uses it`);
+    }
+  });
+
+  it('writes the leave of a member that closes during a rename after the lines it sent', async () => {
+    const { hub, sessions } = hubParts();
+    const [alice, bob] = await admitted(hub, new FakePeer(), new FakePeer());
+    const renamed = new Gate();
+    gated(sessions, 'rename', renamed);
+    const before = bob!.raw.length;
+    say(hub, alice!, '/nick ada');
+    say(hub, alice!, 'bye');
+    hub.leave(alice!, 1006);
+    assert.equal(hub.size, 1);
+    renamed.open();
+    await hub.drain();
+    await settle();
+    assert.deepEqual(seen(bob!, before), [
+      'nick_update ada: Client AnonymousUser1 changed to ada',
+      'message ada: bye',
+      'notification ada: ada has disconnected',
+    ]);
+  });
+
+  it('lets a member whose session is resumed elsewhere while it is admitted go, unwelcomed, and welcomes the new one', async () => {
+    const { hub, bus } = hubParts();
+    const [alice, bob] = await admitted(hub, new FakePeer('v2'), new FakePeer());
+    const welcome = alice!.frames[0] as { session: string; epoch: string };
+    hub.leave(alice!, 1006);
+    await hub.drain();
+    const welcomeReady = new Gate();
+    gated(bus, 'recent', welcomeReady);
+    const first = new FakePeer('v2');
+    const resuming = hub.admit(first, { type: 'hello', session: welcome.session });
+    await until(() => welcomeReady.count === 1);
+    const second = new FakePeer('v2');
+    const resumingAgain = hub.admit(second, { type: 'hello', session: welcome.session });
+    await until(() => first.closedWith !== undefined);
+    hub.leave(first, first.closedWith!);
+    welcomeReady.open();
+    await Promise.all([resuming, resumingAgain]);
+    await hub.drain();
+    await settle();
+    assert.equal(first.closedWith, 4004);
+    assert.equal(first.raw.length, 0, 'never welcomed');
+    assert.equal(second.frames[0]?.type, 'welcome');
+    assert.equal(second.id, alice!.id);
+    assert.equal(hub.size, 2);
+    say(hub, bob!, 'for the one that stayed');
+    await until(() => second.frames.at(-1)?.message === 'for the one that stayed');
+    assert.equal(first.raw.length, 0, 'gets nothing after it went');
+    assert.ok(!bob!.frames.some((f) => /disconnected/.test(f.message)), 'the session never ended');
   });
 });
