@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
 import { startObservability } from './observability.js';
 import { PromMetrics } from './metrics/prom-metrics.js';
+import { reportCapabilities } from './platform/capabilities.js';
 import { busKindOf, redisTargetOf } from './redis/client.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { RedisNodeLink } from './cluster/redis-node-link.js';
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
   const log = logger.child({ module: 'main' });
   // METRICS_PORT set: Prometheus metrics and the dashboard on a server of their own; unset: nothing is counted.
   const prom = config.metricsPort === undefined ? undefined : new PromMetrics({ node: config.nodeId, bus: busKindOf(config) });
+  // Which library internals this node leans on, and which fell back: one log line, one gauge each.
+  await reportCapabilities(logger, prom ?? noMetrics);
   const parts = createCluster(config, logger, prom ?? noMetrics);
   const gateway = new Gateway(config, parts, logger, prom ?? noMetrics);
   const observability = prom && (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness() }, logger));

@@ -22,7 +22,8 @@ import {
 } from './bus.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { createRedis, socketsOf, type RedisClient, type RedisTarget } from '../redis/client.js';
+import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
+import { onShardSubscriberBack, socketsOf } from '../platform/ioredis-cluster.js';
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
@@ -78,6 +79,8 @@ export class RedisBus implements Bus {
   private everReady = false;
   private readonly healthListeners: Array<(health: BusHealth) => void> = [];
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Stops listening for a shard's subscriber coming back (see start()). */
+  private stopShardWatch: (() => void) | undefined;
   /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
   readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
@@ -96,8 +99,9 @@ export class RedisBus implements Bus {
     this.watch(this.pub, 'pub');
     this.watch(this.sub, 'sub');
     this.sub.on('ready', () => void this.resubscribe());
-    // Redis Cluster: a shard's subscriber came (back): events of its rooms may have been missed meanwhile.
-    this.sub.on('+subscriber', () => {
+    // Redis Cluster: a shard's subscriber came (back): events of its rooms may have been missed meanwhile,
+    // so the listeners hear "ready" again and every room catches up from its history.
+    this.stopShardWatch = onShardSubscriberBack(this.sub, () => {
       if (this.health().ready) for (const listener of this.healthListeners) listener(this.health());
     });
     this.sub.on('smessage', (channel: string, payload: string) => this.onMessage(channel, payload));
@@ -193,6 +197,7 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.keepAliveTimer);
+    this.stopShardWatch?.();
     this.handler = undefined;
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();

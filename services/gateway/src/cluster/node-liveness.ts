@@ -1,4 +1,5 @@
 import type { NodeId } from '@switchboard/protocol';
+import { ownConnectionName } from '../platform/ioredis-cluster.js';
 import { serversOf, type RedisClient } from '../redis/client.js';
 
 /**
@@ -13,11 +14,11 @@ export const STALLED_NODE_DEAD_AFTER_S = 60;
 
 /**
  * The node a connection named `<node>:<role>` belongs to. On a Redis Cluster,
- * ioredis names the connections it opens itself (the sharded subscribers among
- * them) `ioredis-cluster(<component>):<our name>`: the prefix is not ours.
+ * ioredis lists the connections it opens itself (the sharded subscribers among
+ * them) under a prefix of its own: ownConnectionName() takes it off.
  */
 export function nodeOfConnectionName(name: string): NodeId | undefined {
-  const ours = name.replace(/^ioredis-cluster\([^)]*\):/, '');
+  const ours = ownConnectionName(name);
   const colon = ours.lastIndexOf(':');
   return colon > 0 ? ours.slice(0, colon) : undefined;
 }

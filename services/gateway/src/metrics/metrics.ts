@@ -67,6 +67,8 @@ export interface Metrics {
   eventsLost(events: number): void;
   /** A Redis connection of the bus started a reconnect attempt. */
   redisReconnect(): void;
+  /** Whether the library internal `name` is in use (or its fallback is): the start-up check of platform/. */
+  capability(name: string, inUse: boolean): void;
 }
 
 /** The metrics of a node with METRICS_PORT unset (and of unit tests): nothing is counted. */
@@ -85,4 +87,5 @@ export const noMetrics: Metrics = {
   gapRepaired: () => undefined,
   eventsLost: () => undefined,
   redisReconnect: () => undefined,
+  capability: () => undefined,
 };

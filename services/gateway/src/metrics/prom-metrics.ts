@@ -75,6 +75,7 @@ export class PromMetrics implements Metrics {
   private readonly gaps: Counter;
   private readonly lost: Counter;
   private readonly reconnects: Counter;
+  private readonly capabilities: Gauge<'name'>;
 
   constructor(info: { readonly node: string; readonly bus: BusKind }) {
     const registers = [this.registry];
@@ -201,6 +202,12 @@ export class PromMetrics implements Metrics {
       help: "Reconnect attempts of the bus's Redis connections.",
       registers,
     });
+    this.capabilities = new Gauge({
+      name: 'switchboard_capability',
+      help: 'Whether a library internal the gateway leans on is in use (1) or its fallback is (0), by capability (see platform/).',
+      labelNames: ['name'],
+      registers,
+    });
 
     // Every label value exists from the start, at 0: rate() and the dashboards see it before it first happens.
     for (const protocol of PROTOCOLS) this.opened.inc({ protocol }, 0);
@@ -293,5 +300,9 @@ export class PromMetrics implements Metrics {
 
   redisReconnect(): void {
     this.reconnects.inc();
+  }
+
+  capability(name: string, inUse: boolean): void {
+    this.capabilities.set({ name }, inUse ? 1 : 0);
   }
 }

@@ -1,5 +1,7 @@
-import type { Socket } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { PausableReads } from '../bus/bus.js';
+import { ruledOut, type Capability } from './capability.js';
 
 /**
  * The libuv handle under a net.Socket, as Node's own `Socket.pause()` stops and
@@ -18,6 +20,9 @@ function handleOf(socket: Socket): ReadingHandle | undefined {
   return handle && typeof handle.readStop === 'function' && typeof handle.readStart === 'function' ? (handle as ReadingHandle) : undefined;
 }
 
+/** Whether libuv's readStop/readStart are used (FALLBACK_ENV may rule them out); each socket's handle is checked as it is paused. */
+const useReadStop = !ruledOut('libuv_read_stop');
+
 /**
  * Bytes a socket may have brought since it was last paused and still be paused
  * again. A paused socket can keep only its kernel receive window waiting (about
@@ -33,17 +38,27 @@ export const MAX_PAUSED_BYTES = 32 * 1024;
  * since the last pause; resume() starts exactly those again. A socket closed
  * meanwhile is left alone; one opened meanwhile (a reconnect) was never paused.
  * Nothing is lost or reordered: the bytes wait in the kernel.
+ *
+ * Without libuv's readStop/readStart (a socket without a handle, or a Node.js
+ * that changed it), nothing is paused: the sockets are read as bytes come, as
+ * they would be with no rest at all.
  */
 export class SocketReadPause implements PausableReads {
   private paused: Socket[] = [];
   /** Each socket's bytesRead as of the last pause. */
   private readonly readAtPause = new WeakMap<Socket, number>();
 
-  /** `sockets` lists the sockets to pause as of now (they change with reconnects). */
-  constructor(private readonly sockets: () => Iterable<Socket | undefined>) {}
+  /**
+   * `sockets` lists the sockets to pause as of now (they change with reconnects);
+   * `internals: false` takes the fallback (nothing is paused).
+   */
+  constructor(
+    private readonly sockets: () => Iterable<Socket | undefined>,
+    private readonly internals = useReadStop,
+  ) {}
 
   pause(): void {
-    if (this.paused.length > 0) return;
+    if (!this.internals || this.paused.length > 0) return;
     for (const socket of this.sockets()) {
       if (!socket || socket.destroyed) continue;
       const handle = handleOf(socket);
@@ -73,3 +88,37 @@ export class SocketReadPause implements PausableReads {
     }
   }
 }
+
+/**
+ * Whether a connected TCP socket of this Node.js has a handle that stops and
+ * starts reading as SocketReadPause uses it: a loopback connection, stopped and
+ * started once.
+ */
+async function probeReadStop(): Promise<boolean> {
+  const server = createServer();
+  const sockets: Socket[] = [];
+  try {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    sockets.push(client);
+    await once(client, 'connect');
+    sockets.push(...((await accepted) as [Socket]));
+    const handle = handleOf(client);
+    if (!handle || typeof handle.reading !== 'boolean') return false;
+    return handle.readStop() === 0 && handle.readStart() === 0;
+  } catch {
+    return false;
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  }
+}
+
+export const LIBUV_READ_STOP: Capability = {
+  name: 'libuv_read_stop',
+  internal: "libuv's readStop/readStart (a socket's _handle) pause the bus's sockets between two flushes",
+  fallback: 'nothing paused: the bus reads its sockets as bytes come',
+  inUse: async () => useReadStop && (await probeReadStop()),
+};

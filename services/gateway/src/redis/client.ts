@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { BusKind } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
+import { shardedSubscriberOption } from '../platform/ioredis-cluster.js';
 
 /** Longest pause between reconnect attempts, in milliseconds. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
@@ -66,7 +66,7 @@ export function createRedis(target: RedisTarget, name: string, logger: Logger, o
           enableOfflineQueue: false,
           enableReadyCheck: true,
           clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-          shardedSubscribers: options.shardedSubscriber ?? false,
+          ...shardedSubscriberOption(options.shardedSubscriber ?? false),
           redisOptions: common,
         });
   let closing = false;
@@ -80,21 +80,4 @@ export function createRedis(target: RedisTarget, name: string, logger: Logger, o
 /** Every server behind a connection: the one, or each master of the cluster (for commands that concern one server, as CLIENT LIST). */
 export function serversOf(redis: RedisClient): Redis[] {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];
-}
-
-/**
- * The sharded subscribers of a Cluster connection, which ioredis keeps to
- * itself (one Redis connection per master: ClusterSubscriberGroup, ShardedSubscriber).
- */
-interface ShardedSubscriberGroup {
-  readonly shardedSubscribers?: ReadonlyMap<string, { getInstance?(): Redis | null | undefined }>;
-}
-
-/** The TCP sockets a connection reads from now: the one, or each node's, a Cluster's sharded subscribers included. */
-export function socketsOf(redis: RedisClient): Array<Socket | undefined> {
-  if (!(redis instanceof Cluster)) return [redis.stream];
-  const sockets = redis.nodes('all').map((node) => node.stream as Socket | undefined);
-  const group = (redis as unknown as { shardedSubscribers?: ShardedSubscriberGroup }).shardedSubscribers;
-  for (const subscriber of group?.shardedSubscribers?.values() ?? []) sockets.push(subscriber.getInstance?.()?.stream);
-  return sockets;
 }

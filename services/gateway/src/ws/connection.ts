@@ -15,6 +15,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Outgoing, Peer, ProtocolVersion } from '../hub/peer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { writeFrames } from '../platform/ws-frames.js';
 import { BatchCache, type FlushScheduler, type Flushable } from './flush-scheduler.js';
 import type { Beating, Heartbeat } from './heartbeat.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -45,14 +46,6 @@ const OUTBOX_KEPT_SLOTS = 32;
 
 /** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
 const CLOSE_GRACE_MS = 2_000;
-
-/**
- * The part of ws's WebSocket this file writes through: its TCP socket, which
- * ws's own sender writes framed bytes to (`Sender.sendFrame`, ws#617) as we do.
- */
-interface WsInternals {
-  readonly _socket: { write(data: Buffer): boolean };
-}
 
 /**
  * One client's WebSocket on this node. It enforces the per-connection rules
@@ -159,7 +152,7 @@ export class Connection implements Peer, Flushable, Beating {
     const items = this.outbox as Outgoing[];
     if (this.socket.readyState === this.socket.OPEN) {
       const wire = this.protocol === 'v2' ? batches.batch(items, count) : batches.run(items, count);
-      (this.socket as unknown as WsInternals)._socket.write(wire);
+      writeFrames(this.socket, wire);
       this.socketBytes = this.socket.bufferedAmount;
     }
     this.queued = 0;

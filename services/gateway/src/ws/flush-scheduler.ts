@@ -1,4 +1,5 @@
-import { textFrame, wireOf } from './text-frame.js';
+import { textFrame } from '../platform/ws-frames.js';
+import { wireOf } from './text-frame.js';
 import type { PausableReads } from '../bus/bus.js';
 import type { Outgoing } from '../hub/peer.js';
 

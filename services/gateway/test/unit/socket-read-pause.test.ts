@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { MAX_PAUSED_BYTES, SocketReadPause } from '../../src/platform/socket-read-pause.js';
+import { LIBUV_READ_STOP, MAX_PAUSED_BYTES, SocketReadPause } from '../../src/platform/socket-read-pause.js';
 
 /** Every socket the tests opened, destroyed at the end whatever happened. */
 const opened: Socket[] = [];
@@ -109,5 +109,25 @@ describe('SocketReadPause (real TCP sockets)', { timeout: 10_000 }, () => {
     second.peer.write('fresh');
     await read;
     assert.equal(secondData.text(), 'fresh');
+  });
+
+  it("finds libuv's readStop/readStart on this Node.js's TCP sockets, and uses them", async () => {
+    assert.equal(await LIBUV_READ_STOP.inUse(), true);
+  });
+
+  it('pauses nothing when told not to use them (the fallback): what arrives is read at once', async () => {
+    const { client, peer } = await pair(server);
+    const data = collect(client);
+    const pause = new SocketReadPause(() => [client], false);
+    pause.pause();
+    const read = data.next();
+    peer.write('read while resting');
+    await read;
+    assert.equal(data.text(), 'read while resting');
+    pause.resume();
+    const more = data.next();
+    peer.write(', and after');
+    await more;
+    assert.equal(data.text(), 'read while resting, and after');
   });
 });
