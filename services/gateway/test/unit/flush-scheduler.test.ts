@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import type { PausableReads } from '../../src/bus/bus.js';
 import { Outgoing } from '../../src/hub/peer.js';
 import { BatchCache, FlushScheduler, type Flushable } from '../../src/ws/flush-scheduler.js';
@@ -53,16 +53,14 @@ describe('FlushScheduler', () => {
   /** Resolves on the next turn of the event loop, once the I/O and immediates queued before it have run. */
   const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+  // The rest's timer is mocked: the test says when the interval is over, so a
+  // machine that stalls between two turns cannot end the rest early.
+  afterEach(() => mock.timers.reset());
+
   it('flushes a quiet node on the next turn, then rests for the interval, pausing the bus, and flushes what came meanwhile as the rest ends', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
     const steps: string[] = [];
-    let restOver: () => void = () => {};
-    const reads: PausableReads = {
-      pause: () => steps.push('pause'),
-      resume: () => {
-        steps.push('resume');
-        restOver();
-      },
-    };
+    const reads: PausableReads = { pause: () => steps.push('pause'), resume: () => steps.push('resume') };
     const scheduler = new FlushScheduler(20, reads);
     const target: Flushable = { flush: () => steps.push('flush') };
     const other: Flushable = { flush: () => steps.push('flush other') };
@@ -70,20 +68,20 @@ describe('FlushScheduler', () => {
     scheduler.schedule(target);
     await nextTurn();
     assert.deepEqual(steps, ['pause', 'flush'], 'at once when quiet, and the bus is paused from then on');
-    let resumed = new Promise<void>((resolve) => (restOver = resolve));
     scheduler.schedule(target);
     scheduler.schedule(other);
+    mock.timers.tick(19);
     await nextTurn();
     assert.deepEqual(steps, ['pause', 'flush'], 'resting: nothing is written before the interval is over');
-    await resumed;
-    resumed = new Promise<void>((resolve) => (restOver = resolve));
+    mock.timers.tick(1);
+    assert.deepEqual(steps, ['pause', 'flush', 'resume'], 'the bus is read as the rest ends, before the flush');
     await nextTurn();
     assert.deepEqual(
       steps,
       ['pause', 'flush', 'resume', 'pause', 'flush', 'flush other'],
       'the bus is read before the flush, and everything queued goes in one flush',
     );
-    await resumed;
+    mock.timers.tick(20);
     await nextTurn();
     assert.deepEqual(steps.slice(6), ['resume'], 'a quiet node: the rest ends with nothing to flush');
     scheduler.schedule(target);
