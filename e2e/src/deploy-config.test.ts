@@ -108,6 +108,7 @@ describe('deployment files', () => {
   test('the gateways serve metrics on their own port, which only the network reaches; admin ports are published on 127.0.0.1 only', () => {
     const gateway = service('gateway');
     assert.equal(gateway.environment?.METRICS_PORT, '9464');
+    assert.equal(gateway.environment?.METRICS_HOST, '0.0.0.0', 'Prometheus and the balancer reach it from other containers');
     assert.notEqual(gateway.environment?.PORT, gateway.environment?.METRICS_PORT);
     for (const name of OBSERVABILITY) {
       const ports = service(name).ports ?? [];

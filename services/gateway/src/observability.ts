@@ -23,7 +23,8 @@ export interface Observability {
  * Start what METRICS_PORT turns on: the stats record sampled every second and
  * shared with the other nodes (over Redis, or just this node on the memory
  * bus), and a server on that port, never the public one (so never reachable
- * through the load balancer's public frontend):
+ * through the load balancer's public frontend), on METRICS_HOST (127.0.0.1
+ * unless set: the server has no authentication):
  *
  *   GET /metrics                      Prometheus text format (metrics/prom-metrics.ts)
  *   GET /healthz                      200 while the server runs (the load balancer's admin listener checks it)
@@ -61,7 +62,7 @@ export async function startObservability(
   });
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.metricsPort ?? 0, config.host, () => {
+    server.listen(config.metricsPort ?? 0, config.metricsHost, () => {
       server.off('error', reject);
       resolve(server.address() as AddressInfo);
     });

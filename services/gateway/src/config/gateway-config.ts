@@ -66,7 +66,7 @@ export const SETTINGS = {
     env: 'HOST',
     kind: text(),
     default: '0.0.0.0',
-    doc: 'address to listen on',
+    doc: 'address the public port (HTTP and WebSocket) listens on; the metrics server has its own, `METRICS_HOST`',
   }),
   /** Both set: HTTPS and WSS on PORT (http/tls.ts). Behind a load balancer that ends TLS, neither. */
   tlsCert: setting({
@@ -92,7 +92,14 @@ export const SETTINGS = {
     env: 'METRICS_PORT',
     kind: port(),
     defaultDoc: 'unset (off)',
-    doc: 'TCP port of the metrics server: `/metrics` (Prometheus), `/cluster.json`, `/events` and the live dashboard at `/`, on `HOST`, never on the public port (`0` picks a free one). Unset: no metrics server',
+    doc: 'TCP port of the metrics server: `/metrics` (Prometheus), `/cluster.json`, `/events` and the live dashboard at `/`, on `METRICS_HOST`, never on the public port (`0` picks a free one). Unset: no metrics server',
+  }),
+  /** Not HOST: the metrics server has no authentication, so it stays on this machine unless asked. */
+  metricsHost: setting({
+    env: 'METRICS_HOST',
+    kind: text(),
+    default: '127.0.0.1',
+    doc: "address the metrics server listens on. It has no authentication: the default keeps it on this machine; set `0.0.0.0` only where a private network reaches it (docker-compose.yml does, for Prometheus and the balancer's admin listener)",
   }),
   /** Unset: the in-memory bus (one node). Set: Redis pub/sub (a cluster). */
   redisUrl: setting({

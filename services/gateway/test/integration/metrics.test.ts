@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type ClusterReport } from '@switchboard/protocol';
@@ -230,6 +231,57 @@ describe('metrics on two gateways over Redis (METRICS_PORT)', () => {
     const section = /<!-- metrics list -->([\s\S]*?)<!-- end of metrics list -->/.exec(readme)?.[1] ?? '';
     const listed = [...section.matchAll(/^\| `(switchboard_[a-z0-9_]+)`/gm)].map((m) => m[1]!).sort();
     assert.deepEqual(listed, exported);
+  });
+});
+
+describe('where the metrics port listens (METRICS_HOST)', () => {
+  /** Another address of this machine's loopback: a server bound to 127.0.0.1 does not answer on it, one bound to 0.0.0.0 does. */
+  const OTHER = '127.0.0.2';
+  const nodes: GatewayProcess[] = [];
+
+  /** A one-node gateway whose public port listens on every address, with a metrics server; `env` adds METRICS_HOST. */
+  async function start(nodeId: string, env: Record<string, string> = {}): Promise<{ node: GatewayProcess; host: string; port: number }> {
+    const node = await GatewayProcess.start({ env: { REDIS_URL: '', NODE_ID: nodeId, HOST: '0.0.0.0', METRICS_PORT: '0', ...env } });
+    nodes.push(node);
+    const line = node.logs.items.find((l) => typeof l.metricsPort === 'number');
+    assert.ok(line, 'the metrics server logs where it listens');
+    return { node, host: line.host as string, port: line.metricsPort as number };
+  }
+
+  /** Whether a TCP connection to host:port is accepted (true) or refused (false). */
+  function accepts(host: string, port: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNREFUSED' ? resolve(false) : reject(err)));
+    });
+  }
+
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.kill()));
+  });
+
+  it('listens on 127.0.0.1 by default, even when HOST is 0.0.0.0', async () => {
+    const { node, host, port } = await start('metrics-loopback');
+    assert.equal(host, '127.0.0.1');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
+    assert.equal(await accepts(OTHER, port), false, `the metrics port refuses ${OTHER}`);
+    assert.equal(await accepts(OTHER, node.port), true, `while the public port (HOST 0.0.0.0) answers on ${OTHER}`);
+  });
+
+  it('listens on the address METRICS_HOST names', async () => {
+    const [only, every] = await Promise.all([
+      start('metrics-other', { METRICS_HOST: OTHER }),
+      start('metrics-every', { METRICS_HOST: '0.0.0.0' }),
+    ]);
+    assert.equal(only.host, OTHER);
+    assert.equal((await fetch(`http://${OTHER}:${only.port}/metrics`)).status, 200);
+    assert.equal(await accepts('127.0.0.1', only.port), false, 'not on 127.0.0.1 then');
+    assert.equal(every.host, '0.0.0.0');
+    assert.equal((await fetch(`http://${OTHER}:${every.port}/metrics`)).status, 200, 'docker-compose.yml sets 0.0.0.0 for Prometheus');
   });
 });
 
