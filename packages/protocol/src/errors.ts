@@ -22,7 +22,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** The sentence sent with each code. A BAD_FRAME refusal says instead exactly what was wrong (BadFrame). */
 export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
   NICK_REQUIRED: 'Usage: /nick NAME (a name is required).',
-  NICK_INVALID: 'Nicknames cannot contain control, invisible or text-direction characters.',
+  NICK_INVALID: 'Nicknames cannot contain control, invisible, text-direction, private-use or phonetic (small capital) characters.',
   NICK_TOO_LONG: `Nicknames are at most ${MAX_NICKNAME_LENGTH} characters.`,
   EMPTY_MESSAGE: 'Empty messages are not sent.',
   RATE_LIMITED: 'Slow down: you are sending too fast; this line was not sent.',

@@ -37,7 +37,55 @@ const FORBIDDEN_CODE_POINTS = [
   ...range(0x200b, 0x200d),
   0x2060,
   0xfeff, // zero-width characters
+  // the rest of Default_Ignorable_Code_Point (DerivedCoreProperties.txt): drawn as nothing
+  0x00ad,
+  0x034f,
+  0x115f,
+  0x1160,
+  0x17b4,
+  0x17b5,
+  ...range(0x180b, 0x180f),
+  ...range(0x2061, 0x2065),
+  ...range(0x206a, 0x206f),
+  0x3164,
+  ...range(0xfe00, 0xfe0f),
+  0xffa0,
+  ...range(0xfff0, 0xfff8),
+  ...range(0x1bca0, 0x1bca3),
+  ...range(0x1d173, 0x1d17a),
+  ...range(0xe0000, 0xe007f),
+  ...range(0xe0100, 0xe01ef),
+  0xe01f0,
+  0xe0fff,
+  0x2800, // the braille blank
+  ...range(0x0600, 0x0605),
+  0x06dd,
+  0x070f,
+  ...range(0xfff9, 0xfffb),
+  0x110bd, // other format characters
+  0xe000,
+  0xf8ff,
+  0xf0000,
+  0x10fffd, // private use
+  ...range(0x1d00, 0x1dbf),
+  0x0262,
+  0x026a,
+  0x0274,
+  0x0276,
+  0x0280,
+  0x0281,
+  0x028f,
+  0x0299,
+  0x029b,
+  0x029c,
+  0x029f,
+  0xa730,
+  0xa731,
+  0xa7af,
+  0xa7fa, // phonetic letters: small capitals and the like
 ];
+/** Forbidden characters an emoji may carry (`❤️`, `👩‍💻`, `1️⃣`): presentation selectors and the joiner. */
+const EMOJI_JOINERS = new Set([0xfe0e, 0xfe0f, 0x200d]);
 const FORBIDDEN = new Set(FORBIDDEN_CODE_POINTS);
 const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
 /** Keys that would change an object's prototype or shadow its methods, if a parser copied them carelessly. */
@@ -64,6 +112,12 @@ const trickyChar = fc.oneof(
     '\u1e9b\u0323',
     '한',
     '\u1100\u1161',
+    '\u2764',
+    '\u{1f469}',
+    '\u{1f4bb}',
+    '\u{1f3fd}',
+    '\u20e3',
+    '#',
   ),
   fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit)),
   fc.constantFrom('/nick', '/nick ', '{', '"', '\\', 'ada'),
@@ -154,8 +208,9 @@ function assertAcceptableNickname(nickname: string): void {
   assert.equal(nickname, nickname.normalize('NFC'), 'NFC');
   assert.equal(nickname, nickname.trim(), 'trimmed');
   assert.doesNotMatch(nickname, /\s/u, 'one word');
-  for (const cp of codePoints) {
-    assert.ok(!FORBIDDEN.has(cp), `holds forbidden U+${cp.toString(16).padStart(4, '0')}`);
+  for (const [i, cp] of codePoints.entries()) {
+    const allowed = EMOJI_JOINERS.has(cp) && partOfEmoji(codePoints, i);
+    assert.ok(!FORBIDDEN.has(cp) || allowed, `holds forbidden U+${cp.toString(16).padStart(4, '0')}`);
     assert.ok(cp < 0xd800 || cp > 0xdfff, 'no lone surrogate');
   }
 }
@@ -328,6 +383,55 @@ describe('the nickname rule, by example', () => {
     }
   });
 
+  it('refuses what renders as nothing, and letters that pass for others, in both protocols', () => {
+    // The look-alikes of `alice` an abuse report found accepted, and the blank names (issue 20).
+    const invisible = ['\u00ad', '\u034f', '\ufe0f', '\ufe00', '\u2062', '\u{e0041}', '\u180e', '\u115f', '\uffa0', '\u17b4'];
+    for (const name of [
+      ...invisible.map((c) => `alice${c}`),
+      ...invisible.map((c) => `ali${c}ce`),
+      '\u1d00lice',
+      '\u0299ob',
+      '\u3164',
+      '\u2800',
+      '\u1160',
+      'ada\u{e0100}',
+      'ada\u{f8ff}',
+      '\u{1f3f4}\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}',
+    ]) {
+      for (const result of both(name)) assert.equal(!result.ok && result.error.code, ErrorCode.NICK_INVALID, JSON.stringify(name));
+    }
+  });
+
+  it('accepts names in every script, and emoji with their own selectors, joiners and skin tones', () => {
+    for (const name of [
+      'Fran\u00e7ois',
+      '\u0141ukasz',
+      '\u018fliyev',
+      '\u0256\u025bla',
+      '\u0410\u043b\u0451\u043d\u0430',
+      '\u039d\u03af\u03ba\u03bf\u03c2',
+      '\u674e\u5c0f\u9f8d',
+      '\u3055\u304f\u3089\u30fc',
+      '\uae40\ubbfc\uc900',
+      '\u0645\u062d\u0645\u062f',
+      '\u05d3\u05d5\u05d3',
+      '\u0915\u0943\u0937\u094d\u0923',
+      '\u2764\ufe0f',
+      'ana\u2764\ufe0f',
+      '\u263a\ufe0e',
+      '\u{1f469}\u200d\u{1f4bb}',
+      '\u{1f44d}\u{1f3fd}',
+      '\u{1f3f3}\ufe0f\u200d\u{1f308}',
+      '\u{1f1eb}\u{1f1f7}',
+      '1\ufe0f\u20e3',
+    ]) {
+      for (const result of both(name)) assert.equal(nicknameOf(result), name, JSON.stringify(name));
+    }
+    for (const name of ['ana\u200d\u2764', '\u2764\u200d', 'a\ufe0f\u20e3']) {
+      for (const result of both(name)) assert.equal(!result.ok && result.error.code, ErrorCode.NICK_INVALID, JSON.stringify(name));
+    }
+  });
+
   it('normalizes to NFC before counting, so a decomposed name of 32 letters fits', () => {
     const decomposed = 'e\u0301'.repeat(MAX_NICKNAME_LENGTH);
     for (const result of both(decomposed)) {
@@ -349,6 +453,23 @@ describe('the nickname rule, by example', () => {
     assert.equal(!sly.ok && sly.error.message, 'Unknown frame type (an object).');
   });
 });
+
+/**
+ * Whether the selector or joiner at codePoints[i] belongs to an emoji: a selector
+ * after a pictograph, a skin tone or another selector, or in a keycap (`1️⃣`);
+ * a joiner between two pictographs (each perhaps with its selectors and tone).
+ */
+function partOfEmoji(codePoints: readonly number[], i: number): boolean {
+  const isPictograph = (cp: number | undefined) => cp !== undefined && /\p{Extended_Pictographic}/u.test(String.fromCodePoint(cp));
+  const isTone = (cp: number | undefined) => cp !== undefined && cp >= 0x1f3fb && cp <= 0x1f3ff;
+  const isSelector = (cp: number | undefined) => cp === 0xfe0e || cp === 0xfe0f;
+  let start = i - 1;
+  while (isSelector(codePoints[start]) || isTone(codePoints[start])) start--;
+  const afterPictograph = isPictograph(codePoints[start]);
+  if (codePoints[i] === 0x200d) return afterPictograph && isPictograph(codePoints[i + 1]);
+  const keycap = codePoints[i] === 0xfe0f && /[#*0-9]/.test(String.fromCodePoint(codePoints[i - 1] ?? 0)) && codePoints[i + 1] === 0x20e3;
+  return afterPictograph || keycap;
+}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
