@@ -28,7 +28,7 @@ export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
   RATE_LIMITED: 'Slow down: you are sending too fast; this line was not sent.',
   BAD_FRAME: 'The frame was not understood.',
   BUS_UNAVAILABLE: 'Not delivered: the chat cluster is unreachable right now. Please try again.',
-  NICK_TAKEN: 'That nickname is taken (names are unique, whatever their case): choose another.',
+  NICK_TAKEN: 'That nickname, or one that looks the same (whatever the case or look-alike letters), is taken: choose another.',
   ROOM_INVALID: 'Usage: /join ROOM (1 to 32 characters: a-z, 0-9, - and _; a leading # is fine).',
   ROOM_LIMIT: 'No room for a new room: the cluster has as many rooms as it may. Join one that exists (/rooms lists them).',
 };

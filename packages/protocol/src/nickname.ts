@@ -6,7 +6,10 @@ import { MAX_NICKNAME_LENGTH } from './limits.js';
  * the SDK and the page: what a client asks for is NFC-normalized and trimmed, its
  * first whitespace-separated word is the name, and that name must be 1 to
  * MAX_NICKNAME_LENGTH code points with none of the characters below.
-
+ *
+ * Which acceptable names count as the same name is the gateway's to say
+ * (services/gateway/src/sessions/nickname-keys.ts: by case and by look, with
+ * Unicode's confusables, data too large to ship to the page).
  */
 
 /**
@@ -84,12 +87,4 @@ export function codePointLength(text: string): number {
   let count = 0;
   for (const _ of text) count++;
   return count;
-}
-
-/**
- * The key under which a nickname is unique in the cluster: the same for names
- * that differ only in case (`Ada`, `ADA`, `ada`). Names are NFC already (parseNickname).
- */
-export function nicknameKey(nickname: string): string {
-  return nickname.toLowerCase();
 }

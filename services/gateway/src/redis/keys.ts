@@ -18,12 +18,12 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   {P:r}:once                zset: the same for the `once` keys of notices (Bus.publish)
  *
  * Sessions, presence and nodes, tag `{P}` (one slot: the cluster's control plane):
- *   {P}:session:<token>       hash: id, nickname, nkey, node, conn, grace, se, ss (where it began), room, moves
+ *   {P}:session:<token>       hash: id, nickname, nkey and nkeys (its name's keys), node, conn, grace, se, ss (where it began), room, moves
  *   {P}:tomb:<token>          hash: id, nickname of an ended v2 session, for as long as the history lasts
  *   {P}:node-sessions:<node>  set of tokens held by a node's live connections
  *   {P}:detached              zset: token -> the time its grace ends
  *   {P}:nodes                 set of node ids;  {P}:lease:<node>  expires when a node stops renewing it
- *   {P}:nicks                 hash: nickname key (case-folded) -> the token of the session holding it
+ *   {P}:nicks                 hash: nickname key (sessions/nickname-keys.ts: by case and look) -> the token of the session holding it
  *   {P}:members:<room>        hash: token -> {"id","nickname"} of everyone in the room
  *   {P}:rooms                 zset: room -> how many are in it (rooms with no one are removed)
  *   {P}:outbox                zset: presence notices decided but not yet published, by time (see session-scripts.ts)
@@ -35,7 +35,7 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *
  * Scripts get the keys they touch as KEYS. The exceptions are keys named by data
  * the script itself reads (the node that holds a session, the room a session is
- * in, the nodes to sweep): those scripts get the tag-prefixed `{P}` and build them
+ * in, the session that holds a name, the nodes to sweep): those scripts get the tag-prefixed `{P}` and build them
  * with the same names as below; all of them live in the `{P}` slot.
  */
 export class RedisKeys {

@@ -1,7 +1,6 @@
 import {
   DEFAULT_ROOM,
   disconnectedNotice,
-  nicknameKey,
   presenceNotice,
   summaryNotice,
   type Identity,
@@ -17,6 +16,7 @@ import {
 import { nanoid } from 'nanoid';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
+import { nicknameKeys } from './nickname-keys.js';
 import type { Created, Joined, Members, Notice, PresenceLimits, Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
 
 /** Ended sessions remembered at most (oldest forgotten first). */
@@ -54,7 +54,7 @@ export class MemorySessionRegistry implements SessionRegistry {
   private readonly sessions = new Map<SessionToken, Entry>();
   /** Ended sessions: who they were and until when that is remembered. */
   private readonly tombstones = new Map<SessionToken, { identity: Identity; until: number }>();
-  /** Nickname key -> the token holding it. */
+  /** Nickname key (each of a name's, nickname-keys.ts) -> the token holding it. */
   private readonly nicks = new Map<string, SessionToken>();
   /** Room -> token -> who. */
   private readonly roomMembers = new Map<RoomName, Map<SessionToken, MemberInfo>>();
@@ -86,11 +86,9 @@ export class MemorySessionRegistry implements SessionRegistry {
   }
 
   create(session: SessionInfo, announce: boolean): Promise<Created> {
-    const key = nicknameKey(session.nickname);
-    const holder = this.nicks.get(key);
-    if (holder !== undefined && holder !== session.token) return Promise.resolve({ ok: false, reason: 'nick-taken' });
+    if (this.nickTaken(session.nickname, session.token)) return Promise.resolve({ ok: false, reason: 'nick-taken' });
     if (!this.roomAllowed(session.room)) return Promise.resolve({ ok: false, reason: 'room-limit' });
-    this.nicks.set(key, session.token);
+    this.holdNick(session.nickname, session.token);
     const incarnation = nanoid(12);
     this.sessions.set(session.token, { ...session, moves: 0, incarnation });
     this.enter(session.room, session.token, session);
@@ -117,11 +115,9 @@ export class MemorySessionRegistry implements SessionRegistry {
   rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'> {
     const entry = this.sessions.get(token);
     if (!entry) return Promise.resolve('ok');
-    const key = nicknameKey(who.nickname);
-    const holder = this.nicks.get(key);
-    if (holder !== undefined && holder !== token) return Promise.resolve('nick-taken');
+    if (this.nickTaken(who.nickname, token)) return Promise.resolve('nick-taken');
     this.releaseNick(entry.nickname, token);
-    this.nicks.set(key, token);
+    this.holdNick(who.nickname, token);
     entry.nickname = who.nickname;
     this.roomMembers.get(entry.room)?.set(token, { id: entry.id, nickname: who.nickname });
     return Promise.resolve('ok');
@@ -244,8 +240,19 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (members.size === 0) this.roomMembers.delete(room);
   }
 
+  /** Whether another session holds a name that is the same as `nickname` (one of its keys, nickname-keys.ts). */
+  private nickTaken(nickname: Nickname, token: SessionToken): boolean {
+    return nicknameKeys(nickname).some((key) => {
+      const holder = this.nicks.get(key);
+      return holder !== undefined && holder !== token;
+    });
+  }
+
+  private holdNick(nickname: Nickname, token: SessionToken): void {
+    for (const key of nicknameKeys(nickname)) this.nicks.set(key, token);
+  }
+
   private releaseNick(nickname: Nickname, token: SessionToken): void {
-    const key = nicknameKey(nickname);
-    if (this.nicks.get(key) === token) this.nicks.delete(key);
+    for (const key of nicknameKeys(nickname)) if (this.nicks.get(key) === token) this.nicks.delete(key);
   }
 }

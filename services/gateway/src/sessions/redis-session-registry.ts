@@ -1,6 +1,5 @@
 import {
   DEFAULT_ROOM,
-  nicknameKey,
   presenceNotice,
   summaryNotice,
   type Identity,
@@ -30,6 +29,7 @@ import { RedisKeys } from '../redis/keys.js';
 import { deadNodes } from '../cluster/node-liveness.js';
 import { defineScripts, scriptRunner } from '../redis/scripts.js';
 import { SESSION_SCRIPTS } from './redis-session-scripts.js';
+import { nicknameKeys } from './nickname-keys.js';
 
 export interface RedisSessionRegistryOptions extends PresenceLimits {
   readonly target: RedisTarget;
@@ -174,7 +174,7 @@ export class RedisSessionRegistry implements SessionRegistry {
       this.redis,
       'sbSessionRename',
       [keys.session(token), keys.nicks],
-      [keys.control, token, who.nickname, nicknameKey(who.nickname)],
+      [keys.control, token, who.nickname, nicknameKeys(who.nickname).join('\n')],
     )) as 'ok' | 'nick-taken' | 'gone';
     return reply === 'nick-taken' ? 'nick-taken' : 'ok';
   }
@@ -305,7 +305,7 @@ export class RedisSessionRegistry implements SessionRegistry {
         s.token,
         s.id,
         s.nickname,
-        nicknameKey(s.nickname),
+        nicknameKeys(s.nickname).join('\n'),
         nodeId,
         s.conn,
         s.graceMs,

@@ -57,20 +57,65 @@ local function room_allowed(room, max_rooms, exempt)
   return redis.call('ZCARD', P .. ':rooms') < tonumber(max_rooms)
 end
 
+-- A name's keys come as one string, one a line (sessions/nickname-keys.ts). The first
+-- is its lowercase, the only key of nodes from before look-alike names counted: they
+-- read and release a session's 'nkey' alone. 'nkeys' holds all of them, the first
+-- included, so that a rename by such a node (which changes 'nkey' only) shows them stale.
+local function lines(text)
+  local out = {}
+  for line in string.gmatch(text or '', '[^\\n]+') do out[#out + 1] = line end
+  return out
+end
+
+-- Whether session \`token\` holds nickname key k. An entry of nicks whose session is
+-- gone (ended by an older node, or its key expired before a sweep ended it), or now
+-- holds other keys, holds nothing.
+local function holds(token, k)
+  local s = redis.call('HMGET', P .. ':session:' .. token, 'nkey', 'nkeys')
+  if not s[1] then return false end
+  if s[1] == k then return true end
+  local held = lines(s[2])
+  if held[1] ~= s[1] then return false end
+  for i = 2, #held do if held[i] == k then return true end end
+  return false
+end
+
+-- Whether a session other than \`token\` holds one of \`keys\` (a name's, one a line).
+local function nick_taken(keys, token)
+  for _, k in ipairs(lines(keys)) do
+    local holder = redis.call('HGET', P .. ':nicks', k)
+    if holder and holder ~= token and holds(holder, k) then return true end
+  end
+  return false
+end
+
 local function release_nick(nkey, token)
   if nkey and redis.call('HGET', P .. ':nicks', nkey) == token then redis.call('HDEL', P .. ':nicks', nkey) end
+end
+
+-- Release what a session held: its 'nkey' and its 'nkeys'.
+local function release_nicks(token, nkey, nkeys)
+  release_nick(nkey, token)
+  for _, k in ipairs(lines(nkeys)) do release_nick(k, token) end
+end
+
+-- Give the session at \`key\` the name whose keys (one a line) are \`keys\`.
+local function hold_nicks(key, token, keys)
+  local list = lines(keys)
+  for _, k in ipairs(list) do redis.call('HSET', P .. ':nicks', k, token) end
+  redis.call('HSET', key, 'nkey', list[1], 'nkeys', keys)
 end
 
 -- End a session now: out of its room, its name released, remembered (v2: a tomb
 -- for tomb_ttl ms) and, if asked, its disconnect decided. Returns the notice entry or ''.
 local function finish(token, announce, now, limit, tomb_ttl)
   local key = P .. ':session:' .. token
-  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc')
+  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc', 'nkeys')
   if not s[1] then return '' end
   redis.call('DEL', key)
   if s[3] then redis.call('SREM', node_sessions(s[3]), token) end
   redis.call('ZREM', P .. ':detached', token)
-  release_nick(s[6], token)
+  release_nicks(token, s[6], s[8])
   local room = s[5] or 'lobby'
   leave(room, token)
   local entry = ''
@@ -86,8 +131,8 @@ end
 
 export const SESSION_SCRIPTS = {
   /**
-   * KEYS 1: session; 2: nicks. ARGV 1: P; 2: token; 3: id; 4: nickname; 5: nickname
-   * key; 6: node; 7: conn; 8: grace ms; 9, 10: the epoch and seq where it began;
+   * KEYS 1: session; 2: nicks. ARGV 1: P; 2: token; 3: id; 4: nickname; 5: its
+   * keys, one a line (nickname-keys.ts); 6: node; 7: conn; 8: grace ms; 9, 10: the epoch and seq where it began;
    * 11: room; 12: now; 13: most rooms; 14: the room exempt from it; 15: presence
    * notice limit; 16: when to announce it connected: 'always', 'if-ended' (only if
    * the session had ended: a node taken for dead registering its clients again) or
@@ -100,16 +145,15 @@ export const SESSION_SCRIPTS = {
     keys: 2,
     lua: `${SESSION_LIBRARY}
 local key, token, room = KEYS[1], ARGV[2], ARGV[11]
-local holder = redis.call('HGET', KEYS[2], ARGV[5])
-if holder and holder ~= token then return {'nick-taken'} end
+if nick_taken(ARGV[5], token) then return {'nick-taken'} end
 local existed = redis.call('EXISTS', key)
-local old = redis.call('HMGET', key, 'node', 'room', 'nkey')
+local old = redis.call('HMGET', key, 'node', 'room', 'nkey', 'nkeys')
 if old[2] ~= room and not room_allowed(room, ARGV[13], ARGV[14]) then return {'room-limit'} end
 if old[1] and old[1] ~= ARGV[6] then redis.call('SREM', node_sessions(old[1]), token) end
 if old[2] and old[2] ~= room then leave(old[2], token) end
-if old[3] and old[3] ~= ARGV[5] then release_nick(old[3], token) end
-redis.call('HSET', KEYS[2], ARGV[5], token)
-redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'nkey', ARGV[5], 'node', ARGV[6], 'conn', ARGV[7],
+release_nicks(token, old[3], old[4])
+hold_nicks(key, token, ARGV[5])
+redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[6], 'conn', ARGV[7],
   'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0)
 redis.call('PERSIST', key)
 redis.call('ZREM', P .. ':detached', token)
@@ -145,20 +189,19 @@ return {s[1], s[2], 'live', s[5] or '', s[6] or '0', s[3] or '', s[4] or '', s[7
   },
 
   /**
-   * KEYS 1: session; 2: nicks. ARGV 1: P; 2: token; 3: nickname; 4: nickname key.
-   * Gives the session the name, if no other session holds it (its old name is
-   * released). Returns 'ok', 'nick-taken' or 'gone'.
+   * KEYS 1: session; 2: nicks. ARGV 1: P; 2: token; 3: nickname; 4: its keys, one
+   * a line (nickname-keys.ts). Gives the session the name, if no other session
+   * holds one of its keys (its old name is released). Returns 'ok', 'nick-taken' or 'gone'.
    */
   sbSessionRename: {
     keys: 2,
     lua: `${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[1], 'id', 'nkey', 'room')
+local s = redis.call('HMGET', KEYS[1], 'id', 'nkey', 'room', 'nkeys')
 if not s[1] then return 'gone' end
-local holder = redis.call('HGET', KEYS[2], ARGV[4])
-if holder and holder ~= ARGV[2] then return 'nick-taken' end
-if s[2] ~= ARGV[4] then release_nick(s[2], ARGV[2]) end
-redis.call('HSET', KEYS[2], ARGV[4], ARGV[2])
-redis.call('HSET', KEYS[1], 'nickname', ARGV[3], 'nkey', ARGV[4])
+if nick_taken(ARGV[4], ARGV[2]) then return 'nick-taken' end
+release_nicks(ARGV[2], s[2], s[4])
+hold_nicks(KEYS[1], ARGV[2], ARGV[4])
+redis.call('HSET', KEYS[1], 'nickname', ARGV[3])
 local room = s[3] or 'lobby'
 if redis.call('HEXISTS', members(room), ARGV[2]) == 1 then
   redis.call('HSET', members(room), ARGV[2], cjson.encode({id = s[1], nickname = ARGV[3]}))

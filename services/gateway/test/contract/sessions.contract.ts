@@ -218,6 +218,42 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       await created(sessions, session(0, 'ada'), false);
     });
 
+    test('keeps look-alike names apart: a name is taken while one that looks the same is held, and free when it is not', async ({
+      sessions,
+    }) => {
+      const alice = session(0, 'alice');
+      await created(sessions, alice, false);
+      const bob = session(0, 'bob');
+      await created(sessions, bob, false);
+      // Cyrillic а, fullwidth, mathematical bold, the digit 1, a capital I, Greek capital Alpha.
+      for (const name of ['\u0430lice', '\uff41\uff4c\uff49\uff43\uff45', '\u{1d41a}lice', 'a1ice', 'aIice', '\u0391LICE']) {
+        assert.deepEqual(await sessions.create(session(0, name), false), { ok: false, reason: 'nick-taken' }, JSON.stringify(name));
+        assert.equal(await sessions.rename(bob.token, { id: bob.id, nickname: name }), 'nick-taken', JSON.stringify(name));
+      }
+      assert.equal(
+        await sessions.rename(alice.token, { id: alice.id, nickname: 'a1ice' }),
+        'ok',
+        "one may take a look-alike of one's own name",
+      );
+      assert.deepEqual(await sessions.create(session(0, 'alice'), false), { ok: false, reason: 'nick-taken' }, 'which holds alice still');
+      await sessions.end(alice.token, alice.conn, false);
+      assert.equal(await sessions.rename(bob.token, { id: bob.id, nickname: '\u0430lice' }), 'ok', 'free once its holder is gone');
+      assert.deepEqual(await sessions.create(session(0, 'Alice'), false), { ok: false, reason: 'nick-taken' });
+      assert.equal(await sessions.rename(bob.token, { id: bob.id, nickname: 'bob' }), 'ok');
+      await created(sessions, session(0, 'ALICE'), false);
+      // Distinct names stay distinct, in any script.
+      for (const name of [
+        'Jos\u00e9',
+        'Jose',
+        '\u0410\u043b\u0435\u043a\u0441\u0435\u0439',
+        '\u674e\u5c0f\u9f8d',
+        '\u0645\u062d\u0645\u062f',
+        '\u2764\ufe0f',
+      ]) {
+        await created(sessions, session(0, name), false);
+      }
+    });
+
     test('moves a session between rooms: presence follows, and each room hears it leave or arrive, once', async ({
       sessions,
       bus,
