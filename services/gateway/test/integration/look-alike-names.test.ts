@@ -50,7 +50,7 @@ describe('look-alike names on two gateways over Redis', () => {
     await redis?.dispose();
   });
 
-  it('answers `/nick аlice` with NICK_TAKEN while alice is held on the other node, and every look-alike with a refusal, broadcasting none', async () => {
+  it('answers `/nick аlice` with NICK_TAKEN while alice is held on the other node, and every look-alike with a refusal, broadcasting none', async (t) => {
     const holder = await ChatClient.connect(a.wsUrl);
     const seed = await ChatClient.connect(b.wsUrl);
     const modern = await ChatClient.connect(b.wsUrl, { hello: {} });
@@ -79,6 +79,10 @@ describe('look-alike names on two gateways over Redis', () => {
       assert.equal(v2.type === 'error' && v2.code, code, JSON.stringify(name));
     }
 
+    const count = (code: string) => LOOK_ALIKES.filter(([, c]) => c === code).length;
+    t.diagnostic(
+      `${LOOK_ALIKES.length} look-alikes of alice refused in both protocols: ${count(ErrorCode.NICK_TAKEN)} NICK_TAKEN, ${count(ErrorCode.NICK_INVALID)} NICK_INVALID`,
+    );
     await holder.barrier('look-alikes');
     const renames = holder.events.slice(mark).filter((e) => e.type === 'nick_update');
     assert.deepEqual(renames, [], 'no refused name was broadcast');

@@ -264,12 +264,13 @@ describe('where the metrics port listens (METRICS_HOST)', () => {
     await Promise.all(nodes.map((n) => n.kill()));
   });
 
-  it('listens on 127.0.0.1 by default, even when HOST is 0.0.0.0', async () => {
+  it('listens on 127.0.0.1 by default, even when HOST is 0.0.0.0', async (t) => {
     const { node, host, port } = await start('metrics-loopback');
     assert.equal(host, '127.0.0.1');
     assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
     assert.equal(await accepts(OTHER, port), false, `the metrics port refuses ${OTHER}`);
     assert.equal(await accepts(OTHER, node.port), true, `while the public port (HOST 0.0.0.0) answers on ${OTHER}`);
+    t.diagnostic(`metrics port bound to ${host}:${port}; ${OTHER} refused; the public port answers on ${OTHER}`);
   });
 
   it('listens on the address METRICS_HOST names', async () => {
