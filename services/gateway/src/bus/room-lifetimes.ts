@@ -21,8 +21,13 @@ export interface RoomLifetimes {
   readonly roomHistoryTtlMs: number;
 }
 
-/** What ROOM_TTL_MS adds to RESUME_GRACE_MS by default, in ms: a resume at the end of its grace, late by a slow network, still finds its room. */
-export const ROOM_TTL_MARGIN_MS = 30_000;
+/**
+ * What ROOM_TTL_MS adds to RESUME_GRACE_MS by default, in ms: a resume at the end
+ * of its grace, late by a slow network, still finds its room, even if the node's
+ * last renewal of it (when its member dropped) was lost and the one before is
+ * what counts. Short, because join churn costs Redis about this long per room.
+ */
+export const ROOM_TTL_MARGIN_MS = 15_000;
 
 /** Keep-alives a serving node runs per roomTtlMs: a room in use outlives a few missed renewals (a Redis blip). */
 export const KEEPALIVES_PER_TTL = 4;

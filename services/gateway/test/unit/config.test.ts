@@ -116,11 +116,11 @@ describe('loadConfig', () => {
   });
 
   it("derives the rooms' lifetimes from RESUME_GRACE_MS and HISTORY_MAX_AGE_MS unless told, and refuses ones shorter than a resume needs", () => {
-    assert.deepEqual([load([]).roomTtlMs, load([]).roomHistoryTtlMs], [protocol.RESUME_GRACE_MS + 30_000, protocol.HISTORY_MAX_AGE_MS]);
+    assert.deepEqual([load([]).roomTtlMs, load([]).roomHistoryTtlMs], [protocol.RESUME_GRACE_MS + 15_000, protocol.HISTORY_MAX_AGE_MS]);
     const followed = load([], { RESUME_GRACE_MS: '120000', HISTORY_MAX_AGE_MS: '60000' });
     assert.deepEqual(
       [followed.roomTtlMs, followed.roomHistoryTtlMs],
-      [150_000, 150_000],
+      [135_000, 135_000],
       'never shorter than the grace, nor the history than the room',
     );
     const told = load(['--room-ttl-ms=5000', '--room-history-ttl-ms=9000'], { RESUME_GRACE_MS: '1000' });
@@ -132,8 +132,8 @@ describe('loadConfig', () => {
       ),
     );
     assert.throws(
-      () => load([], { ROOM_HISTORY_TTL_MS: '50000' }),
-      new ConfigError('ROOM_HISTORY_TTL_MS (50000) must be at least ROOM_TTL_MS (60000)'),
+      () => load([], { ROOM_HISTORY_TTL_MS: '40000' }),
+      new ConfigError('ROOM_HISTORY_TTL_MS (40000) must be at least ROOM_TTL_MS (45000)'),
     );
   });
 
