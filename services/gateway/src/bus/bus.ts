@@ -1,4 +1,5 @@
 import type { BroadcastEvent, Epoch, EventDraft, Position, RoomName } from '@switchboard/protocol';
+import type { RoomLifetimes } from './room-lifetimes.js';
 
 /** Where a published event landed. `duplicate`: its `ref` was already published by the same client; nothing was sent. */
 export interface PublishResult extends Position {
@@ -50,7 +51,9 @@ export interface RecentLines {
  *
  * publish() gives each event its place in its room atomically with storing it:
  * `seq` rises by exactly 1 per event of a room across the cluster within an
- * `epoch`, and a new epoch starts whenever the room's history is lost. A node
+ * `epoch`, and a new epoch starts whenever the room's history is lost, or
+ * forgotten: a room nobody has used for its lifetime (room-lifetimes.ts) is
+ * forgotten whole, and a node keeps the rooms it subscribes to in use. A node
  * gets the events of the rooms it subscribes to (those where it has members),
  * and nothing of the others. Events arrive in `seq` order, but a node can miss
  * some (a dropped subscription): history() fills such gaps.
@@ -132,10 +135,11 @@ export interface ReplayBounds {
 
 /**
  * Everything a bus keeps is bounded: each room's history, the refs of each
- * client in a room (as long as the history, at most this many), and the recent
- * chat lines kept for newcomers.
+ * client in a room (as long as the history, at most this many), the recent
+ * chat lines kept for newcomers, and how long a room nobody uses is kept at all
+ * (its lifetimes: unset, derived as roomLifetimes() says).
  */
-export interface BusLimits extends HistoryLimits {
+export interface BusLimits extends HistoryLimits, Partial<RoomLifetimes> {
   readonly refsPerClient: number;
   /** Chat lines kept per room for history on join (HISTORY_ON_JOIN). */
   readonly historyOnJoin: number;

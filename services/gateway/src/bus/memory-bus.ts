@@ -21,6 +21,7 @@ import {
   type RecentLines,
   type ReplayBounds,
 } from './bus.js';
+import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-lifetimes.js';
 
 /** Whose refs a room's `once` keys are kept as: no client's id is empty. */
 const ONCE_OWNER = '';
@@ -45,11 +46,17 @@ class RoomLog {
   readonly refs = new Map<ClientId, { map: Map<string, Seq>; at: number }>();
   /** The last chat lines, oldest first (at most historyOnJoin). */
   recent: BroadcastEvent[] = [];
+  /** Whether the epoch had a chat line: then the room is kept roomHistoryTtlMs once unused, else roomTtlMs. */
+  chatted = false;
+  /** When it was last used (read, published to, or left by this node), by `now`. */
+  usedAt: number;
 
   constructor(
     private readonly limits: BusLimits,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.usedAt = now();
+  }
 
   get head(): Position {
     return { epoch: this.epoch, seq: this.seq };
@@ -64,6 +71,7 @@ class RoomLog {
     this.store(event);
     if (ref !== undefined) this.remember(owner, ref, event.seq);
     if (event.type === 'message') {
+      this.chatted = true;
       this.recent.push(event);
       if (this.recent.length > this.limits.historyOnJoin) this.recent.shift();
     }
@@ -96,6 +104,7 @@ class RoomLog {
     this.first = 0;
     this.bytes = 0;
     this.recent = [];
+    this.chatted = false;
   }
 
   /** A client's refs, unless they expired with the history. */
@@ -153,6 +162,11 @@ class RoomLog {
  * events of rooms not subscribed to are not delivered. Delivery is asynchronous
  * (a microtask), as it is over Redis, so callers cannot come to rely on a
  * synchronous echo.
+ *
+ * A room nobody uses (not subscribed to, nothing published or read) is
+ * forgotten once one of its lifetimes (room-lifetimes.ts) has passed, as Redis
+ * lets its keys expire: a sweep every keepAliveIntervalMs() looks at each room
+ * kept, never at each event. A room that comes back starts a new epoch.
  */
 export class MemoryBus implements Bus {
   private handler: BusEventHandler | undefined;
@@ -160,14 +174,21 @@ export class MemoryBus implements Bus {
   private closed = false;
   private readonly rooms = new Map<RoomName, RoomLog>();
   private readonly subscribed = new Set<RoomName>();
+  private readonly lifetimes: RoomLifetimes;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly limits: BusLimits,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.lifetimes = roomLifetimes(limits);
+  }
 
   start(onEvent: BusEventHandler): void {
     this.handler = onEvent;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = setInterval(() => this.sweep(), keepAliveIntervalMs(this.lifetimes));
+    this.sweepTimer.unref();
   }
 
   subscribe(room: RoomName): Promise<void> {
@@ -178,7 +199,15 @@ export class MemoryBus implements Bus {
 
   unsubscribe(room: RoomName): Promise<void> {
     this.subscribed.delete(room);
+    // Its last use: the room's lifetime counts from now.
+    const log = this.rooms.get(room);
+    if (log) log.usedAt = this.now();
     return Promise.resolve();
+  }
+
+  /** Whether the bus still keeps anything of `room` (asking is not a use): for tests and diagnostics. */
+  keeps(room: RoomName): boolean {
+    return this.rooms.has(room);
   }
 
   subscriptions(): ReadonlySet<RoomName> {
@@ -239,15 +268,27 @@ export class MemoryBus implements Bus {
   close(): Promise<void> {
     this.closed = true;
     this.handler = undefined;
+    clearInterval(this.sweepTimer);
     return Promise.resolve();
   }
 
+  /** A room's log, made if it has none (a new epoch), marked as used now. */
   private log(room: RoomName): RoomLog {
     let log = this.rooms.get(room);
     if (!log) {
       log = new RoomLog(this.limits, this.now);
       this.rooms.set(room, log);
-    }
+    } else log.usedAt = this.now();
     return log;
+  }
+
+  /** Forget every room not subscribed to whose lifetime has passed since its last use. */
+  private sweep(): void {
+    const now = this.now();
+    const { roomTtlMs, roomHistoryTtlMs } = this.lifetimes;
+    for (const [room, log] of this.rooms) {
+      if (this.subscribed.has(room)) continue;
+      if (now - log.usedAt >= (log.chatted ? roomHistoryTtlMs : roomTtlMs)) this.rooms.delete(room);
+    }
   }
 }

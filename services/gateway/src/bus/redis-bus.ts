@@ -27,7 +27,8 @@ import { onShardSubscriberBack, socketsOf } from '../platform/ioredis-cluster.js
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
-import { BUS_SCRIPTS, ROOM_KEEPALIVE_MS, runBusScript, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
+import { BUS_SCRIPTS, runBusScript, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
+import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-lifetimes.js';
 
 /** How Redis words a write refused past `maxmemory`. */
 const OUT_OF_MEMORY = /\bOOM\b/;
@@ -59,12 +60,20 @@ export interface RedisBusOptions extends BusLimits {
  * room on every reconnect, and health() is ready only while both are up and
  * subscribed. Nothing is queued while Redis is away: publish() fails at once
  * with BusUnavailableError.
+ *
+ * Every key of a room expires unless a node serves the room: each node renews
+ * the keys of the rooms it subscribes to every keepAliveIntervalMs(), and once
+ * more when it leaves one, so a room nobody uses is forgotten one of its
+ * lifetimes (room-lifetimes.ts) after its last use, and a Redis filled by rooms
+ * that came and went empties by itself.
  */
 export class RedisBus implements Bus {
   private readonly keys: RedisKeys;
   private readonly pub: RedisClient;
   private readonly sub: RedisClient;
   private readonly log: Logger;
+  /** The history's bounds and the rooms' lifetimes, as the scripts get them (streamArgs). */
+  private readonly limits: BusLimits & RoomLifetimes;
   private handler: BusEventHandler | undefined;
   /** The rooms this node wants; `channels` maps their channels back to them. */
   private readonly rooms = new Set<RoomName>();
@@ -87,6 +96,7 @@ export class RedisBus implements Bus {
   constructor(private readonly options: RedisBusOptions) {
     this.keys = new RedisKeys(options.prefix);
     this.log = options.logger.child({ module: 'redis-bus' });
+    this.limits = { ...options, ...roomLifetimes(options) };
     // No auto-pipelining: ioredis builds a Pipeline per turn for it, copying every
     // defined script onto it, which cost more than the write it saves (bench/RESULTS.md).
     this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
@@ -110,7 +120,7 @@ export class RedisBus implements Bus {
     this.sub.connect().catch(() => undefined);
     this.keepAliveTimer = setInterval(() => {
       for (const room of this.rooms) this.keepAlive(room);
-    }, ROOM_KEEPALIVE_MS);
+    }, keepAliveIntervalMs(this.limits));
     this.keepAliveTimer.unref();
   }
 
@@ -124,6 +134,7 @@ export class RedisBus implements Bus {
       // Kept in `rooms`: the next reconnect subscribes to it.
       throw new BusUnavailableError(`redis SSUBSCRIBE failed: ${(err as Error).message}`);
     }
+    // Keys the room already has live on from now; those it does not have yet get their TTL when made.
     this.keepAlive(room);
   }
 
@@ -131,6 +142,8 @@ export class RedisBus implements Bus {
     const channel = this.keys.room(room).channel;
     this.rooms.delete(room);
     this.channels.delete(channel);
+    // Its last use here: the room's lifetime counts from now.
+    this.keepAlive(room);
     await this.sub.sunsubscribe(channel).catch((err: Error) => this.log.warn({ room, err: err.message }, 'unsubscribe failed'));
   }
 
@@ -226,7 +239,7 @@ export class RedisBus implements Bus {
 
   /** Stream arguments as of now. */
   private args(): Array<string | number> {
-    return streamArgs(this.options, (this.options.now ?? Date.now)());
+    return streamArgs(this.limits, (this.options.now ?? Date.now)());
   }
 
   /** Run a stream script of `room` with its keys and the stream arguments first. */

@@ -6,16 +6,36 @@
  *
  * Conventions of a stream script:
  *   KEYS[1..6]  epoch, seq, history, history bytes, recent lines, channel (RoomKeys.stream)
- *   ARGV[1..7]  now (ms), history max events, max age (ms), max bytes, a candidate epoch,
- *               recent lines kept (HISTORY_ON_JOIN), how long a room's keys live unless kept alive (ms)  (streamArgs)
- * Its own keys and arguments follow from KEYS[7] and ARGV[8].
+ *   ARGV[1..8]  now (ms), history max events, max age (ms), max bytes, a candidate epoch,
+ *               recent lines kept (HISTORY_ON_JOIN), and how long an unused room's keys live:
+ *               with no chat line (ROOM_TTL_MS), with chat lines (ROOM_HISTORY_TTL_MS)  (streamArgs)
+ * Its own keys and arguments follow from KEYS[7] and ARGV[9].
+ *
+ * Every key of a room expires: each is created with a TTL in the script that
+ * creates it (SET ... PX for the epoch; the reply of INCR and LPUSH tells a new
+ * key, with no extra round trip), and the nodes that serve the room renew them
+ * all (sbKeepAlive). A room with no chat line in its epoch lives ARGV[7] ms past
+ * its last renewal, one with chat lines ARGV[8] ms (its recent lines mark it).
+ * The epoch never outlives the others (it is given its TTL first, and the others
+ * theirs no earlier): a room whose epoch is gone starts a new one and clears the
+ * rest (ensure_epoch), so a seq is never given out twice in one epoch.
  */
 export const LUA_LIBRARY = `
 local K_EPOCH, K_SEQ, K_HISTORY, K_BYTES, K_RECENT, K_CHANNEL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local TTL_ROOM, TTL_HISTORY = ARGV[7], ARGV[8]
 
--- Forget the history: a new epoch starts from seq 0.
+-- Renew every key of the room to live ttl ms from now, the epoch first.
+local function expire_room(ttl)
+  redis.call('PEXPIRE', K_EPOCH, ttl)
+  redis.call('PEXPIRE', K_SEQ, ttl)
+  redis.call('PEXPIRE', K_HISTORY, ttl)
+  redis.call('PEXPIRE', K_BYTES, ttl)
+  redis.call('PEXPIRE', K_RECENT, ttl)
+end
+
+-- Forget the history: a new epoch starts from seq 0, as a room with no chat line.
 local function reset_history(epoch)
-  redis.call('SET', K_EPOCH, epoch)
+  redis.call('SET', K_EPOCH, epoch, 'PX', TTL_ROOM)
   redis.call('DEL', K_SEQ, K_HISTORY, K_BYTES, K_RECENT)
 end
 
@@ -52,7 +72,7 @@ local function trim(by_age)
   end
   if dropped > 0 then
     if count <= 0 or bytes < 0 then bytes = 0 end
-    redis.call('SET', K_BYTES, bytes)
+    redis.call('SET', K_BYTES, bytes, 'KEEPTTL')
   end
 end
 
@@ -64,13 +84,26 @@ local function publish(body, chat)
   local event = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. body
   redis.call('XADD', K_HISTORY, '0-' .. seq, 't', ARGV[1], 'e', event)
   redis.call('INCRBY', K_BYTES, #event)
+  if seq == 1 then
+    -- The epoch's first event made its seq, history and bytes keys: they live as long as the epoch.
+    redis.call('PEXPIRE', K_SEQ, TTL_ROOM)
+    redis.call('PEXPIRE', K_HISTORY, TTL_ROOM)
+    redis.call('PEXPIRE', K_BYTES, TTL_ROOM)
+  end
   trim(seq % 16 == 0)
   if chat then
-    redis.call('LPUSH', K_RECENT, event)
-    redis.call('LTRIM', K_RECENT, 0, tonumber(ARGV[6]) - 1)
+    -- At least one line is kept (HISTORY_ON_JOIN 0 too): the list marks a room that had chat lines.
+    if redis.call('LPUSH', K_RECENT, event) == 1 then expire_room(TTL_HISTORY) end
+    redis.call('LTRIM', K_RECENT, 0, math.max(tonumber(ARGV[6]), 1) - 1)
   end
   redis.call('SPUBLISH', K_CHANNEL, event)
   return seq, epoch
+end
+
+-- How long an unused room lives now: longer once it had a chat line in its epoch.
+local function room_ttl()
+  if redis.call('EXISTS', K_RECENT) == 1 then return TTL_HISTORY end
+  return TTL_ROOM
 end
 
 -- Where a reader at (since_epoch, since) stands against the history: returns the

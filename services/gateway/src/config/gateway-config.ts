@@ -39,6 +39,7 @@ import {
   type ReadmeTable,
 } from '@switchboard/config';
 import { BUILT_PAGE_URL } from '@switchboard/web';
+import { KEEPALIVES_PER_TTL, ROOM_TTL_MARGIN_MS, roomLifetimes } from '../bus/room-lifetimes.js';
 import { addressRanges } from '../upgrade/address.js';
 import { allowedOrigins } from '../upgrade/origin.js';
 import { certificateFile, privateKeyFile, tlsPairProblem } from './tls-files.js';
@@ -313,6 +314,21 @@ export const SETTINGS = {
     unit: 'lines',
     doc: "chat lines of a room sent, marked `history: true`, after `welcome` and after a join (`0`: none). They are the room's last ones; older lines are not kept for this",
   }),
+  /** Unset: derived (bus/room-lifetimes.ts); the config's value is always a number. */
+  roomTtlMs: setting({
+    env: 'ROOM_TTL_MS',
+    kind: integer(100, 30 * 86_400_000),
+    defaultDoc: `\`RESUME_GRACE_MS\` + ${ROOM_TTL_MARGIN_MS} (\`${RESUME_GRACE_MS + ROOM_TTL_MARGIN_MS}\`)`,
+    unit: 'ms',
+    doc: `how long a room nobody uses is kept when it had no chat line in its epoch (only joins and notices), ms, counted from its last use (when its last member left, a dropped v2 session's too); the nodes serving a room renew it every \`ROOM_TTL_MS\`/${KEEPALIVES_PER_TTL}. Past it: its Redis keys expire (with no Redis: the node forgets it), and a room that comes back starts a new \`epoch\` at \`seq\` 0. Must exceed \`RESUME_GRACE_MS\`, so that a session resuming into its room finds it`,
+  }),
+  roomHistoryTtlMs: setting({
+    env: 'ROOM_HISTORY_TTL_MS',
+    kind: integer(100, 30 * 86_400_000),
+    defaultDoc: 'the longer of `HISTORY_MAX_AGE_MS` and `ROOM_TTL_MS`',
+    unit: 'ms',
+    doc: 'how long a room nobody uses is kept when it had chat lines in its epoch: its history and its last `HISTORY_ON_JOIN` lines, ms, counted from its last use. Past it: forgotten as past `ROOM_TTL_MS`. At least `ROOM_TTL_MS`',
+  }),
   maxRooms: setting({
     env: 'MAX_ROOMS',
     kind: integer(1, 1_000_000),
@@ -380,10 +396,29 @@ const configSchema = schemaOf(SETTINGS).check((ctx) => {
       message: `${pong} (${pongTimeoutMs}) must be greater than ${ping} (${pingIntervalMs})`,
     });
   }
+  const { resumeGraceMs, roomTtlMs, roomHistoryTtlMs } = ctx.value;
+  if (roomTtlMs !== undefined && roomTtlMs <= resumeGraceMs) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${SETTINGS.roomTtlMs.env} (${roomTtlMs}) must be greater than ${SETTINGS.resumeGraceMs.env} (${resumeGraceMs}): a session resuming into its room would find it forgotten`,
+    });
+  }
+  const lifetimes = roomLifetimes(ctx.value);
+  if (roomHistoryTtlMs !== undefined && roomHistoryTtlMs < lifetimes.roomTtlMs) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${SETTINGS.roomHistoryTtlMs.env} (${roomHistoryTtlMs}) must be at least ${SETTINGS.roomTtlMs.env} (${lifetimes.roomTtlMs})`,
+    });
+  }
 });
 
+/** The settings as read, with what follows from them filled in: the rooms' lifetimes when unset (bus/room-lifetimes.ts). */
+const resolvedSchema = configSchema.transform((config) => ({ ...config, ...roomLifetimes(config) }));
+
 /** Everything a gateway node can be told: one field per entry of SETTINGS. */
-export type Config = Readonly<z.output<typeof configSchema>>;
+export type Config = Readonly<z.output<typeof resolvedSchema>>;
 
 /**
  * Read the configuration: defaults first, then environment variables (an empty
@@ -392,12 +427,12 @@ export type Config = Readonly<z.output<typeof configSchema>>;
  * `--help` or `-h`.
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config | 'help' {
-  return readSettings(SETTINGS, configSchema, argv, env);
+  return readSettings(SETTINGS, resolvedSchema, argv, env);
 }
 
 /** The configuration of a node given no setting at all. */
 export function defaultConfig(): Config {
-  return configSchema.parse({});
+  return resolvedSchema.parse({});
 }
 
 /** `--help`. */

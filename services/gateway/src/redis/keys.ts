@@ -17,6 +17,12 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   {P:r}:refs:<client>       zset: the client's published refs in the room, scored by their seq
  *   {P:r}:once                zset: the same for the `once` keys of notices (Bus.publish)
  *
+ *   Every one of them expires (bus/room-stream-lua.ts). The stream's keys are made
+ *   with a TTL and renewed by the nodes that serve the room: they go ROOM_TTL_MS
+ *   after its last use (ROOM_HISTORY_TTL_MS once it had a chat line in its epoch).
+ *   Refs go HISTORY_MAX_AGE_MS after their last write (at most ROOM_TTL_MS in a room
+ *   with no chat line).
+ *
  * Sessions, presence and nodes, tag `{P}` (one slot: the cluster's control plane):
  *   {P}:session:<token>       hash: id, nickname, nkey and nkeys (its name's keys), node, conn, grace, se, ss (where it began), room, moves
  *   {P}:tomb:<token>          hash: id, nickname of an ended v2 session, for as long as the history lasts
@@ -118,7 +124,7 @@ export class RoomKeys {
     this.channel = `${tag}:events`;
   }
 
-  /** What every script of the room's stream gets first, in this order (see lua-library.ts). */
+  /** What every script of the room's stream gets first, in this order (see bus/room-stream-lua.ts). */
   get stream(): [string, string, string, string, string, string] {
     return [this.epoch, this.seq, this.history, this.historyBytes, this.recent, this.channel];
   }

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { withRef, type BroadcastEvent, type EventDraft } from '@switchboard/protocol';
-import { EventLog } from '@switchboard/testkit';
+import { withRef, type BroadcastEvent, type EventDraft, type RoomName } from '@switchboard/protocol';
+import { EventLog, eventually } from '@switchboard/testkit';
 import { BusUnavailableError, type Bus, type BusLimits, type PublishResult } from '../../src/bus/bus.js';
 
 /** A bus made for one test, started, with every event it delivers recorded. */
 export interface BusUnderTest {
   readonly bus: Bus;
   readonly events: EventLog<BroadcastEvent>;
+  /** Whether the medium still holds anything of `room` (its keys, its log), looked at from outside: asking is not a use. */
+  readonly keeps: (room: RoomName) => Promise<boolean>;
   /** Another bus on the same medium (another node), when the medium has more than one node. */
   readonly peer?: () => Promise<BusUnderTest>;
 }
@@ -39,6 +41,29 @@ export const line = (message: string, ref?: string, id = 'client-1', room = ROOM
   time: 0,
   ...withRef(ref),
 });
+
+/** A presence notice in `room`, as the registry publishes them (with a `once` key). */
+const joinedNotice = (room: RoomName): EventDraft => ({
+  type: 'notification',
+  room,
+  id: 'ann',
+  nickname: 'ann',
+  message: 'ann has joined',
+  event: 'joined',
+  time: 0,
+});
+
+/**
+ * Short room lifetimes for the tests of forgetting, in ms: real time on Redis (its
+ * keys' TTLs), the test's clock on MemoryBus (moved by as much). A node renews the
+ * rooms it serves every quarter of ROOM_TTL: a stall of the test machine shorter than
+ * three quarters of it cannot make a served room expire.
+ */
+const ROOM_TTL = 1_000;
+const ROOM_HISTORY_TTL = 2_500;
+const LIFETIMES: Partial<BusLimits> = { roomTtlMs: ROOM_TTL, roomHistoryTtlMs: ROOM_HISTORY_TTL };
+/** How long a room may take to go once its lifetime has passed (Redis expires keys within about 100 ms of their TTL). */
+const FORGET_WAIT_MS = 10_000;
 
 /**
  * The Bus contract: the sentences every bus must make true, whatever carries it.
@@ -379,6 +404,88 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       );
       assert.deepEqual((await bus.recent('empty', 10)).lines, []);
     });
+
+    test(
+      'forgets a room nobody uses once ROOM_TTL_MS has passed since its last use; it comes back in a new epoch at seq 0',
+      async ({ bus, clock, keeps }) => {
+        // A room of notices only, and one only ever asked for its head (a refused join leaves one such).
+        const noticed = await bus.publish(joinedNotice('noticed'), 'p:reg-1:joined:1');
+        const asked = await bus.head('asked');
+        assert.deepEqual([await keeps('noticed'), await keeps('asked')], [true, true]);
+        clock.now += ROOM_TTL;
+        for (const room of ['noticed', 'asked']) {
+          await eventually(async () => !(await keeps(room)), { what: `room ${room} to be forgotten`, timeoutMs: FORGET_WAIT_MS });
+        }
+        const back = await bus.head('noticed');
+        assert.notEqual(back.epoch, noticed.epoch, 'a new epoch');
+        assert.equal(back.seq, 0);
+        assert.deepEqual(await bus.history('noticed', { epoch: noticed.epoch, seq: 0 }), {
+          ok: false,
+          head: back,
+          reason: 'epoch changed',
+        });
+        assert.notEqual((await bus.head('asked')).epoch, asked.epoch);
+        const again = await bus.publish(joinedNotice('noticed'), 'p:reg-1:joined:2');
+        assert.deepEqual([again.epoch, again.seq], [back.epoch, 1], 'numbered from 1 in the new epoch');
+      },
+      LIFETIMES,
+    );
+
+    test(
+      'keeps a room while a node subscribes to it, however long, and forgets it ROOM_TTL_MS after the node leaves it',
+      async ({ bus, clock, keeps }) => {
+        await bus.subscribe('served');
+        const before = await bus.publish(joinedNotice('served'), 'p:reg-1:joined:1');
+        // Two lifetimes go by: a room made after it, that nobody serves, is forgotten each time; it is not.
+        for (const round of [1, 2]) {
+          const idle = `idle-${round}`;
+          await bus.head(idle);
+          clock.now += ROOM_TTL;
+          await eventually(async () => !(await keeps(idle)), { what: `room ${idle} to be forgotten`, timeoutMs: FORGET_WAIT_MS });
+          assert.equal(await keeps('served'), true, `the served room is kept after ${round} lifetime(s) of an idle room`);
+        }
+        assert.deepEqual(await bus.head('served'), { epoch: before.epoch, seq: 1 }, 'the same epoch, its events kept');
+        await bus.unsubscribe('served');
+        clock.now += ROOM_TTL;
+        await eventually(async () => !(await keeps('served')), { what: 'the room left to be forgotten', timeoutMs: FORGET_WAIT_MS });
+      },
+      LIFETIMES,
+    );
+
+    test(
+      'keeps the chat lines of a room nobody uses for ROOM_HISTORY_TTL_MS, longer than a room that had none',
+      async ({ bus, clock, keeps }) => {
+        await bus.publish(joinedNotice('chatty'), 'p:reg-1:joined:1');
+        const said = await bus.publish(line('still here', 'r1', 'client-1', 'chatty'));
+        await bus.head('quiet');
+        clock.now += ROOM_TTL;
+        await eventually(async () => !(await keeps('quiet')), {
+          what: 'the room with no chat line to be forgotten',
+          timeoutMs: FORGET_WAIT_MS,
+        });
+        assert.equal(await keeps('chatty'), true, 'the room with a chat line is kept past ROOM_TTL_MS');
+        const recent = await bus.recent('chatty', 10);
+        assert.deepEqual(recent.head, { epoch: said.epoch, seq: 2 });
+        assert.deepEqual(
+          recent.lines.map((e) => e.message),
+          ['still here'],
+        );
+        const history = await bus.history('chatty', { epoch: said.epoch, seq: 0 });
+        assert.ok(history.ok, 'its history is whole');
+        assert.deepEqual(
+          history.events.map((e) => e.seq),
+          [1, 2],
+        );
+        // (Reading is a use on MemoryBus, not on Redis: either way the lifetime has passed after this.)
+        clock.now += ROOM_HISTORY_TTL;
+        await eventually(async () => !(await keeps('chatty')), {
+          what: 'the room with chat lines to be forgotten',
+          timeoutMs: FORGET_WAIT_MS,
+        });
+        assert.deepEqual((await bus.recent('chatty', 10)).lines, [], 'its lines went with it');
+      },
+      LIFETIMES,
+    );
 
     test('counts guests 1, 2, 3', async ({ bus }) => {
       assert.deepEqual([await bus.nextGuestNumber(), await bus.nextGuestNumber(), await bus.nextGuestNumber()], [1, 2, 3]);

@@ -1,9 +1,12 @@
-import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { BroadcastEvent } from '@switchboard/protocol';
+import type { BroadcastEvent, RoomName } from '@switchboard/protocol';
 import { EventLog, RedisCluster, RedisServer } from '@switchboard/testkit';
 import type { BusLimits } from '../../src/bus/bus.js';
 import type { RedisTarget } from '../../src/redis/client.js';
+import { RedisKeys } from '../../src/redis/keys.js';
 import { RedisBus } from '../../src/bus/redis-bus.js';
 import { RedisSessionRegistry } from '../../src/sessions/redis-session-registry.js';
 import type { SessionInfo } from '../../src/sessions/session-registry.js';
@@ -27,35 +30,46 @@ let tests = 0;
 /** Every test gets its own key prefix: no test sees another's keys. */
 const freshPrefix = () => `contract-${process.pid}-${++tests}`;
 
+async function startBus(
+  target: RedisTarget,
+  options: BusLimits & { prefix: string; nodeId: string; now?: () => number },
+  rooms: readonly string[],
+): Promise<{ bus: RedisBus; events: EventLog<BroadcastEvent> }> {
+  const bus = new RedisBus({ ...options, target, logger });
+  const events = new EventLog<BroadcastEvent>();
+  bus.start((e) => events.push(e));
+  await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, `bus ${options.nodeId}`);
+  for (const room of rooms) await bus.subscribe(room);
+  return { bus, events };
+}
+
 /** The Bus and SessionRegistry contracts on Redis, wherever `target()` points (one Redis, or a Redis Cluster). */
 function describeRedisContracts(kind: string, target: () => RedisTarget): void {
-  async function startBus(
-    options: BusLimits & { prefix: string; nodeId: string; now?: () => number },
-    rooms: readonly string[],
-  ): Promise<BusUnderTest & { bus: RedisBus }> {
-    const bus = new RedisBus({ ...options, target: target(), logger });
-    const events = new EventLog<BroadcastEvent>();
-    bus.start((e) => events.push(e));
-    await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, `bus ${options.nodeId}`);
-    for (const room of rooms) await bus.subscribe(room);
-    return { bus, events };
-  }
-
   describeBusContract(`RedisBus on ${kind}`, () => {
     const made: RedisBus[] = [];
+    let probe: Redis | Cluster | undefined;
     return {
       make: async (limits, now) => {
         const prefix = freshPrefix();
+        const keys = new RedisKeys(prefix);
+        // A connection of the test's own: EXISTS does not renew a key.
+        const t = target();
+        const redis = (probe = 'url' in t ? new Redis(t.url) : new Cluster([...t.clusterNodes]));
+        const keeps = async (room: RoomName) => {
+          const { stream, once } = keys.room(room);
+          return (await redis.exists(...stream.slice(0, 5), once)) > 0;
+        };
         let nodes = 0;
         const make = async (): Promise<BusUnderTest> => {
-          const under = await startBus({ ...limits, prefix, nodeId: `node-${++nodes}`, now }, [ROOM]);
+          const under = await startBus(target(), { ...limits, prefix, nodeId: `node-${++nodes}`, now }, [ROOM]);
           made.push(under.bus);
-          return { ...under, peer: make };
+          return { ...under, keeps, peer: make };
         };
         return make();
       },
       cleanup: async () => {
         await Promise.all(made.map((b) => b.close()));
+        probe?.disconnect();
       },
     };
   });
@@ -65,7 +79,7 @@ function describeRedisContracts(kind: string, target: () => RedisTarget): void {
     return {
       make: async (limits = {}) => {
         const prefix = freshPrefix();
-        const { bus, events } = await startBus({ ...HISTORY, prefix, nodeId: 'observer' }, CONTRACT_ROOMS);
+        const { bus, events } = await startBus(target(), { ...HISTORY, prefix, nodeId: 'observer' }, CONTRACT_ROOMS);
         closers.push(() => bus.close());
         let nodes = 0;
         const node = async (live: () => Iterable<SessionInfo>) => {
@@ -108,6 +122,51 @@ describe('on one Redis', () => {
     await redis?.dispose();
   });
   describeRedisContracts('one Redis', () => ({ url: redis.url }));
+
+  it('gives every key a room makes a TTL in the script that makes it, the epoch never outliving the others', async () => {
+    const prefix = freshPrefix();
+    const lifetimes = { roomTtlMs: 60_000, roomHistoryTtlMs: 600_000 };
+    const { bus } = await startBus({ url: redis.url }, { ...HISTORY, ...lifetimes, historyMaxEvents: 20, prefix, nodeId: 'ttl' }, []);
+    const probe = new Redis(redis.url);
+    try {
+      const notice = { type: 'notification', id: 'ann', nickname: 'ann', message: 'ann has joined', event: 'joined', time: 0 } as const;
+      await bus.head('asked'); // as a refused join does
+      await bus.publish({ ...notice, room: 'noticed' }, 'p:reg-1:joined:1');
+      for (let i = 0; i < 40; i++) await bus.publish({ ...notice, room: 'trimmed', message: `notice ${i}` }); // trimmed: its byte count rewritten
+      await bus.publish({ ...notice, room: 'chatty' }, 'p:reg-1:joined:1');
+      await bus.publish({ type: 'message', room: 'chatty', id: 'ann', nickname: 'ann', message: 'hi', time: 0, ref: 'r1' });
+      await bus.publish({ ...notice, room: 'renewed' });
+      await bus.renewEpoch('renewed', (await bus.head('renewed')).epoch);
+      await bus.publish({ ...notice, room: 'renewed' });
+
+      const keys = await probe.keys(`{${prefix}:*`);
+      const ttls = new Map(await Promise.all(keys.map(async (key) => [key, await probe.pttl(key)] as const)));
+      // When each expires, in unix ms: read at different moments, TTLs cannot be compared to the millisecond.
+      const expiries = new Map(await Promise.all(keys.map(async (key) => [key, Number(await probe.call('PEXPIRETIME', key))] as const)));
+      const roomOf = (key: string) => key.slice(prefix.length + 2, key.indexOf('}'));
+      assert.deepEqual([...new Set(keys.map(roomOf))].sort(), ['asked', 'chatty', 'noticed', 'renewed', 'trimmed']);
+      for (const [key, ttl] of ttls) {
+        assert.ok(ttl > 0, `${key} has no TTL (${ttl})`);
+        // A client's refs and the notices' once keys: as long as the history at most.
+        if (key.includes(':refs:') || key.endsWith(':once')) {
+          assert.ok(ttl <= HISTORY.historyMaxAgeMs, `${key}: ${ttl} ms`);
+          continue;
+        }
+        const room = roomOf(key);
+        const lifetime = room === 'chatty' ? lifetimes.roomHistoryTtlMs : lifetimes.roomTtlMs;
+        assert.ok(ttl <= lifetime && ttl > lifetime - 10_000, `${key}: ${ttl} ms, not its room's lifetime (${lifetime} ms)`);
+        const epoch = expiries.get(`{${prefix}:${room}}:epoch`)!;
+        assert.ok(epoch <= expiries.get(key)!, `${key} would expire before its room's epoch`);
+      }
+      assert.ok(
+        ttls.get(`{${prefix}:noticed}:once`)! <= lifetimes.roomTtlMs,
+        "a room with no chat line keeps its notices' once keys no longer than itself",
+      );
+    } finally {
+      probe.disconnect();
+      await bus.close();
+    }
+  });
 });
 
 describe('on a Redis Cluster of three masters', () => {

@@ -115,6 +115,28 @@ describe('loadConfig', () => {
     assert.throws(() => load(['--ping-interval-ms=70000']), /PONG_TIMEOUT_MS \(60000\) must be greater than PING_INTERVAL_MS \(70000\)/);
   });
 
+  it("derives the rooms' lifetimes from RESUME_GRACE_MS and HISTORY_MAX_AGE_MS unless told, and refuses ones shorter than a resume needs", () => {
+    assert.deepEqual([load([]).roomTtlMs, load([]).roomHistoryTtlMs], [protocol.RESUME_GRACE_MS + 15_000, protocol.HISTORY_MAX_AGE_MS]);
+    const followed = load([], { RESUME_GRACE_MS: '120000', HISTORY_MAX_AGE_MS: '60000' });
+    assert.deepEqual(
+      [followed.roomTtlMs, followed.roomHistoryTtlMs],
+      [135_000, 135_000],
+      'never shorter than the grace, nor the history than the room',
+    );
+    const told = load(['--room-ttl-ms=5000', '--room-history-ttl-ms=9000'], { RESUME_GRACE_MS: '1000' });
+    assert.deepEqual([told.roomTtlMs, told.roomHistoryTtlMs], [5_000, 9_000]);
+    assert.throws(
+      () => load([], { ROOM_TTL_MS: '30000' }),
+      new ConfigError(
+        'ROOM_TTL_MS (30000) must be greater than RESUME_GRACE_MS (30000): a session resuming into its room would find it forgotten',
+      ),
+    );
+    assert.throws(
+      () => load([], { ROOM_HISTORY_TTL_MS: '40000' }),
+      new ConfigError('ROOM_HISTORY_TTL_MS (40000) must be at least ROOM_TTL_MS (45000)'),
+    );
+  });
+
   it('answers --help and -h before looking at any value, but after an unknown flag', () => {
     assert.equal(loadConfig(['--help'], {}), 'help');
     assert.equal(loadConfig(['-h'], { PORT: 'bad' }), 'help');

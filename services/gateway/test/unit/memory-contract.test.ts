@@ -20,7 +20,7 @@ describeBusContract('MemoryBus', () => {
       bus.start((e) => events.push(e));
       await bus.subscribe(ROOM);
       made.push(bus);
-      return { bus, events };
+      return { bus, events, keeps: (room) => Promise.resolve(bus.keeps(room)) };
     },
     cleanup: async () => {
       await Promise.all(made.map((b) => b.close()));
