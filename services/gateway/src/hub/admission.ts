@@ -100,7 +100,7 @@ export class Admission {
         await this.takeOver(member, found);
       } else {
         // A session that ended gives back its id, so refs the client resends are still recognised.
-        notices = await this.createSession(member, found?.identity, room);
+        notices = await this.createSession(member, found, room);
       }
       this.fanout.enter(member, room);
       const start = await this.startOf(member, room, fresh ? undefined : hello);
@@ -148,9 +148,10 @@ export class Admission {
     const token = member.session?.token;
     if (token === undefined) return;
     const detach = announce && peer.protocol === 'v2' && code !== CloseCode.NORMAL;
-    this.publisher.afterPublishes(member, () =>
-      detach ? this.sessions.detach(token, peer.conn) : this.sessions.end(token, peer.conn, announce),
-    );
+    this.publisher.afterPublishes(member, async () => {
+      if (detach) await this.sessions.detach(token, peer.conn);
+      else await this.sessions.end(token, peer.conn, announce);
+    });
   }
 
   /** The member's session as the registry keeps it. */
@@ -181,8 +182,14 @@ export class Admission {
     return { position: recent.head, replay: [], history: recent.lines, resumed: false };
   }
 
-  /** A new session for the member (with `identity` when an ended one gives it back), in `room`: its notices, to publish. */
-  private async createSession(member: Member, identity: Identity | undefined, room: RoomName): Promise<readonly Notice[]> {
+  /**
+   * A new session for the member, in `room`: its notices, to publish. An ended
+   * one (`ended`) gives back its identity, and its clock: the new session waits
+   * for a resume no longer than the old one would have.
+   */
+  private async createSession(member: Member, ended: Resumed | undefined, room: RoomName): Promise<readonly Notice[]> {
+    const identity = ended?.identity;
+    const liveAt = ended?.live === false ? { liveAt: ended.liveAt } : {};
     const token = nanoid(SESSION_TOKEN_LENGTH);
     const start = this.streams.position(room) ?? (await this.bus.head(room));
     const id = identity?.id ?? nanoid();
@@ -190,7 +197,7 @@ export class Admission {
     const names = identity ? [identity.nickname] : [];
     for (let attempt = 0; attempt < names.length + GUEST_NAME_TRIES; attempt++) {
       const nickname = names[attempt] ?? `${DEFAULT_NICKNAME_PREFIX}${await this.bus.nextGuestNumber()}`;
-      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room };
+      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room, ...liveAt };
       const created = await this.sessions.create(session, true);
       if (created.ok) {
         member.session = { token, start };
