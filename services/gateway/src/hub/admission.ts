@@ -15,12 +15,13 @@ import {
 import type { Bus } from '../bus/bus.js';
 import type { NodeLink } from '../cluster/node-link.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
+import type { Detached, Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
 import type { Member } from './member.js';
 import { sendFrame } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
+import { noSessionHolds, type SessionHolds } from './session-holds.js';
 
 export interface AdmissionOptions {
   readonly nodeId: NodeId;
@@ -57,9 +58,13 @@ interface Start {
  * `welcome` first, then (on a resume) every event it missed or (otherwise) the
  * room's recent lines, then live events, and announce a new session to its room;
  * on leave, detach a resumable session or end it, after the member's own
- * publishes.
+ * publishes, and tell `holds` that it waits for a resume (and, on a resume,
+ * that it no longer does).
  */
 export class Admission {
+  /** Where sessions dropped here are counted while they wait for a resume. */
+  holds: SessionHolds = noSessionHolds;
+
   constructor(
     private readonly bus: Bus,
     private readonly sessions: SessionRegistry,
@@ -90,6 +95,8 @@ export class Admission {
     try {
       const token = hello?.session;
       const found = token === undefined ? undefined : await this.sessions.resume(token, peer.conn);
+      // Resumed or ended: it no longer waits for a resume here (if it dropped here).
+      if (found) this.holds.released(token!);
       fresh = !found?.live;
       const room = found?.live ? found.room : DEFAULT_ROOM;
       await this.streams.acquire(room);
@@ -149,9 +156,17 @@ export class Admission {
     if (token === undefined) return;
     const detach = announce && peer.protocol === 'v2' && code !== CloseCode.NORMAL;
     this.publisher.afterPublishes(member, async () => {
-      if (detach) await this.sessions.detach(token, peer.conn);
-      else await this.sessions.end(token, peer.conn, announce);
+      if (!detach) return this.sessions.end(token, peer.conn, announce);
+      this.hold(member, await this.sessions.detach(token, peer.conn));
     });
+  }
+
+  /** A session detached here waits for a resume: counted for its address until its wait ends (a full grace if unknown). */
+  private hold(member: Member, detached: Detached): void {
+    const { peer, session } = member;
+    if (detached === 'not-held' || peer.address === undefined || session === undefined) return;
+    const forMs = detached === 'kept' ? this.graceOf(member) : detached.until - Date.now();
+    if (forMs > 0) this.holds.held(peer.address, { token: session.token, conn: peer.conn }, forMs);
   }
 
   /** The member's session as the registry keeps it. */
