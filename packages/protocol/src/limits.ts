@@ -48,7 +48,8 @@ export const RESUME_GRACE_MS = 30_000;
 
 /**
  * Protocol v2: how long a connection must hold its session to count as live, in
- * ms. A live connection's drop gives the session a full RESUME_GRACE_MS; a
+ * ms (or half of RESUME_GRACE_MS, if that is shorter). A live connection's drop
+ * gives the session a full RESUME_GRACE_MS; a
  * shorter one (a hello and a drop) does not restart that clock, so resuming
  * never holds a session longer than one grace after its last live connection.
  */

@@ -263,7 +263,7 @@ export const SETTINGS = {
     kind: integer(0, 86_400_000),
     default: RESUME_LIVE_MS,
     unit: 'ms',
-    doc: 'protocol v2: how long a connection must hold its session to be live, ms. Its drop then gives a full `RESUME_GRACE_MS`; a shorter connection (a hello and a drop) leaves the session only what was left of its grace, so resuming never holds a name or room longer than one grace after the last live connection. 0: every connection is live',
+    doc: 'protocol v2: how long a connection must hold its session to be live, ms (at most half of `RESUME_GRACE_MS`). Its drop then gives a full `RESUME_GRACE_MS`; a shorter connection (a hello and a drop) leaves the session only what was left of its grace, so resuming never holds a name or room longer than one grace after the last live connection. 0: every connection is live',
   }),
   resumeMaxEvents: setting({
     env: 'RESUME_MAX_EVENTS',

@@ -247,10 +247,12 @@ export class MemorySessionRegistry implements SessionRegistry {
 
   /**
    * The connection holding the session lets go of it `now`: if it held it at
-   * least RESUME_LIVE_MS it was live, and the session's clock moves to now.
+   * least RESUME_LIVE_MS (or half its grace, if that is shorter) it was live,
+   * and the session's clock moves to now.
    */
   private letGo(entry: Entry, now: number): void {
-    if (now - entry.since >= (this.options.resumeLiveMs ?? RESUME_LIVE_MS)) entry.liveAt = now;
+    const needed = Math.min(this.options.resumeLiveMs ?? RESUME_LIVE_MS, entry.graceMs / 2);
+    if (now - entry.since >= needed) entry.liveAt = now;
   }
 
   /** A presence notice, or (in a room past the limit) a count toward its next summary. */

@@ -62,11 +62,13 @@ local function ms(n) return string.format('%d', n) end
 
 -- When a live connection last held a session (its 'live' field), once the
 -- connection that held it since \`since\` lets go of it at \`now\`: if it held it at
--- least live_ms (RESUME_LIVE_MS) it was live, and the clock moves to now. A session
--- registered before these fields existed counts as live.
-local function live_after(since, live, now, live_ms)
+-- least live_ms (RESUME_LIVE_MS), or half its grace if that is shorter, it was
+-- live, and the clock moves to now. A session registered before these fields
+-- existed counts as live.
+local function live_after(since, live, now, live_ms, grace)
   since, live = tonumber(since or ''), tonumber(live or '')
-  if not since or not live or now - since >= tonumber(live_ms) then return now end
+  local needed = math.min(tonumber(live_ms), (tonumber(grace) or 0) / 2)
+  if not since or not live or now - since >= needed then return now end
   return live
 end
 
@@ -185,7 +187,7 @@ if s[4] == '' then
     redis.call('PEXPIRE', moved, tonumber(s[10] or '0') + tonumber(ARGV[9]))
   end
 else
-  live = ms(live_after(s[8], s[9], now, ARGV[6]))
+  live = ms(live_after(s[8], s[9], now, ARGV[6], s[10]))
 end
 if s[3] and s[3] ~= ARGV[3] then redis.call('SREM', node_sessions(s[3]), token) end
 redis.call('HSET', KEYS[1], 'node', ARGV[3], 'conn', ARGV[4], 'since', ARGV[5], 'live', live or ARGV[5])
@@ -257,7 +259,7 @@ local s = redis.call('HMGET', KEYS[1], 'conn', 'node', 'grace', 'since', 'live')
 if s[1] ~= ARGV[3] then return false end
 local now = tonumber(ARGV[4])
 redis.call('SREM', node_sessions(s[2]), ARGV[2])
-local live = live_after(s[4], s[5], now, ARGV[6])
+local live = live_after(s[4], s[5], now, ARGV[6], s[3])
 return wait_for_resume(KEYS[1], ARGV[2], now, live, tonumber(s[3] or '0'), ARGV[3], ARGV[5])`,
   },
 
@@ -307,7 +309,7 @@ for i = 9, #ARGV do
     for _, token in ipairs(redis.call('SMEMBERS', set)) do
       local key = P .. ':session:' .. token
       local s = redis.call('HMGET', key, 'grace', 'since', 'live')
-      wait_for_resume(key, token, now, live_after(s[2], s[3], now, ARGV[8]), tonumber(s[1] or '0'), '', ARGV[5])
+      wait_for_resume(key, token, now, live_after(s[2], s[3], now, ARGV[8], s[1]), tonumber(s[1] or '0'), '', ARGV[5])
       reaped = reaped + 1
     end
     redis.call('DEL', set)

@@ -152,9 +152,10 @@ export interface SessionRegistry {
   /**
    * The connection dropped: start the grace period, if `conn` still holds the
    * session. The session waits for a resume until one grace after its last live
-   * connection: this one if it held the session at least RESUME_LIVE_MS (or the
-   * session began with it), otherwise the one before (so a connection that only
-   * said hello does not restart the clock). Kept and retried if the store is away.
+   * connection: this one if it held the session at least RESUME_LIVE_MS (or half
+   * the grace, if that is shorter), otherwise the one before (a new session's
+   * first counts from its start), so a connection that only said hello does not
+   * restart the clock. Kept and retried if the store is away.
    */
   detach(token: SessionToken, conn: string): Promise<Detached>;
   /**

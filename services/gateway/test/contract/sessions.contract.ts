@@ -364,17 +364,18 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
     test(
       'gives an identity back with its clock: a session started with it waits no longer than the old one would have',
       async ({ sessions, events }) => {
-        const s = session();
+        const grace = 1_000;
+        const s = session(grace);
         const began = Date.now();
         await created(sessions, s, false);
         await sessions.detach(s.token, s.conn);
         await events.waitFor((e) => e.id === s.id, WAIT_MS, 'the disconnect notice after the grace window');
         const ended = await sessions.resume(s.token, 'conn-late');
         assert.ok(ended?.live === false);
-        assert.ok(ended.liveAt >= began && ended.liveAt <= began + CONTRACT_GRACE_MS, 'the clock of the session that ended');
-        const again = { ...session(), id: s.id, nickname: s.nickname, liveAt: ended.liveAt };
+        assert.ok(ended.liveAt >= began && ended.liveAt <= began + grace, 'the clock of the session that ended');
+        const again = { ...session(grace), id: s.id, nickname: s.nickname, liveAt: ended.liveAt };
         await created(sessions, again, false);
-        assert.deepEqual(await sessions.detach(again.token, again.conn), { until: ended.liveAt + CONTRACT_GRACE_MS });
+        assert.deepEqual(await sessions.detach(again.token, again.conn), { until: ended.liveAt + grace });
         await events.waitFor(() => notices(events, s.id, 'disconnected').length === 2, WAIT_MS, 'the new session ended too, its wait over');
       },
       { resumeLiveMs: 60_000 },
