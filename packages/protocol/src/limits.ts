@@ -46,6 +46,15 @@ export const DEFAULT_NICKNAME_PREFIX = 'AnonymousUser';
 /** Protocol v2: how long a dropped session can be resumed, in ms; past it the cluster hears `NICK has disconnected`. */
 export const RESUME_GRACE_MS = 30_000;
 
+/**
+ * Protocol v2: how long a connection must hold its session to count as live, in
+ * ms (or half of RESUME_GRACE_MS, if that is shorter). A live connection's drop
+ * gives the session a full RESUME_GRACE_MS; a
+ * shorter one (a hello and a drop) does not restart that clock, so resuming
+ * never holds a session longer than one grace after its last live connection.
+ */
+export const RESUME_LIVE_MS = 10_000;
+
 /** Protocol v2: how long a new connection has to send `hello`, in ms; past it, closed with 4003. */
 export const HELLO_TIMEOUT_MS = 10_000;
 

@@ -20,6 +20,7 @@ import {
   PONG_TIMEOUT_MS,
   REFS_PER_CLIENT,
   RESUME_GRACE_MS,
+  RESUME_LIVE_MS,
   RESUME_MAX_BYTES,
   RESUME_MAX_EVENTS,
   type ClientLimits,
@@ -159,7 +160,7 @@ export const SETTINGS = {
     kind: integer(1, 10_000_000),
     default: 50,
     unit: 'connections',
-    doc: 'connections one client address (an IPv6 address: its /64) holds at most on this node. Past it: HTTP 429 before the upgrade',
+    doc: 'connections one client address (an IPv6 address: its /64) holds at most on this node, counting its v2 sessions that dropped here and wait for a resume. At it, a new upgrade ends the oldest of those sessions (as if its grace had run out) to make room; with none: HTTP 429 before the upgrade',
   }),
   connectionRatePerIp: setting({
     env: 'CONNECTION_RATE_PER_IP',
@@ -264,6 +265,13 @@ export const SETTINGS = {
     default: RESUME_GRACE_MS,
     unit: 'ms',
     doc: 'protocol v2: how long a dropped session can be resumed on any node, ms. Past it: one `NICK has disconnected`',
+  }),
+  resumeLiveMs: setting({
+    env: 'RESUME_LIVE_MS',
+    kind: integer(0, 86_400_000),
+    default: RESUME_LIVE_MS,
+    unit: 'ms',
+    doc: 'protocol v2: how long a connection must hold its session to be live, ms (at most half of `RESUME_GRACE_MS`). Its drop then gives a full `RESUME_GRACE_MS`; a shorter connection (a hello and a drop) leaves the session only what was left of its grace, so resuming never holds a name or room longer than one grace after the last live connection. 0: every connection is live',
   }),
   resumeMaxEvents: setting({
     env: 'RESUME_MAX_EVENTS',

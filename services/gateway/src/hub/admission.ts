@@ -15,12 +15,13 @@ import {
 import type { Bus } from '../bus/bus.js';
 import type { NodeLink } from '../cluster/node-link.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
+import type { Detached, Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
 import type { Member } from './member.js';
 import { sendFrame } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
+import { noSessionHolds, type SessionHolds } from './session-holds.js';
 
 export interface AdmissionOptions {
   readonly nodeId: NodeId;
@@ -57,9 +58,13 @@ interface Start {
  * `welcome` first, then (on a resume) every event it missed or (otherwise) the
  * room's recent lines, then live events, and announce a new session to its room;
  * on leave, detach a resumable session or end it, after the member's own
- * publishes.
+ * publishes, and tell `holds` that it waits for a resume (and, on a resume,
+ * that it no longer does).
  */
 export class Admission {
+  /** Where sessions dropped here are counted while they wait for a resume. */
+  holds: SessionHolds = noSessionHolds;
+
   constructor(
     private readonly bus: Bus,
     private readonly sessions: SessionRegistry,
@@ -90,6 +95,8 @@ export class Admission {
     try {
       const token = hello?.session;
       const found = token === undefined ? undefined : await this.sessions.resume(token, peer.conn);
+      // Resumed or ended: it no longer waits for a resume here (if it dropped here).
+      if (found) this.holds.released(token!);
       fresh = !found?.live;
       const room = found?.live ? found.room : DEFAULT_ROOM;
       await this.streams.acquire(room);
@@ -100,7 +107,7 @@ export class Admission {
         await this.takeOver(member, found);
       } else {
         // A session that ended gives back its id, so refs the client resends are still recognised.
-        notices = await this.createSession(member, found?.identity, room);
+        notices = await this.createSession(member, found, room);
       }
       this.fanout.enter(member, room);
       const start = await this.startOf(member, room, fresh ? undefined : hello);
@@ -148,9 +155,18 @@ export class Admission {
     const token = member.session?.token;
     if (token === undefined) return;
     const detach = announce && peer.protocol === 'v2' && code !== CloseCode.NORMAL;
-    this.publisher.afterPublishes(member, () =>
-      detach ? this.sessions.detach(token, peer.conn) : this.sessions.end(token, peer.conn, announce),
-    );
+    this.publisher.afterPublishes(member, async () => {
+      if (!detach) return this.sessions.end(token, peer.conn, announce);
+      this.hold(member, await this.sessions.detach(token, peer.conn));
+    });
+  }
+
+  /** A session detached here waits for a resume: counted for its address until its wait ends (a full grace if unknown). */
+  private hold(member: Member, detached: Detached): void {
+    const { peer, session } = member;
+    if (detached === 'not-held' || peer.address === undefined || session === undefined) return;
+    const forMs = detached === 'kept' ? this.graceOf(member) : detached.until - Date.now();
+    if (forMs > 0) this.holds.held(peer.address, { token: session.token, conn: peer.conn }, forMs);
   }
 
   /** The member's session as the registry keeps it. */
@@ -181,8 +197,14 @@ export class Admission {
     return { position: recent.head, replay: [], history: recent.lines, resumed: false };
   }
 
-  /** A new session for the member (with `identity` when an ended one gives it back), in `room`: its notices, to publish. */
-  private async createSession(member: Member, identity: Identity | undefined, room: RoomName): Promise<readonly Notice[]> {
+  /**
+   * A new session for the member, in `room`: its notices, to publish. An ended
+   * one (`ended`) gives back its identity, and its clock: the new session waits
+   * for a resume no longer than the old one would have.
+   */
+  private async createSession(member: Member, ended: Resumed | undefined, room: RoomName): Promise<readonly Notice[]> {
+    const identity = ended?.identity;
+    const liveAt = ended?.live === false ? { liveAt: ended.liveAt } : {};
     const token = nanoid(SESSION_TOKEN_LENGTH);
     const start = this.streams.position(room) ?? (await this.bus.head(room));
     const id = identity?.id ?? nanoid();
@@ -190,7 +212,7 @@ export class Admission {
     const names = identity ? [identity.nickname] : [];
     for (let attempt = 0; attempt < names.length + GUEST_NAME_TRIES; attempt++) {
       const nickname = names[attempt] ?? `${DEFAULT_NICKNAME_PREFIX}${await this.bus.nextGuestNumber()}`;
-      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room };
+      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room, ...liveAt };
       const created = await this.sessions.create(session, true);
       if (created.ok) {
         member.session = { token, start };

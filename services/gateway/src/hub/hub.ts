@@ -11,6 +11,7 @@ import { Member } from './member.js';
 import { sendFrame, type Peer } from './peer.js';
 import { OrderedPublisher } from './publisher.js';
 import { RoomStreams } from './room-streams.js';
+import type { HeldSessionRef, SessionHolds } from './session-holds.js';
 
 export type HubOptions = AdmissionOptions;
 
@@ -57,7 +58,22 @@ export class Hub {
       if (health.ready) this.streams.resync();
     });
     this.sessions.start(() => this.liveSessions());
+    this.sessions.onResumedElsewhere((token) => this.admission.holds.released(token));
     this.link.start((conn) => this.closeResumedElsewhere(conn));
+  }
+
+  /** Count the sessions that drop here, while they wait for a resume, with `holds` (the socket server's gate). */
+  countHolds(holds: SessionHolds): void {
+    this.admission.holds = holds;
+  }
+
+  /**
+   * End a session that waits for a resume since its connection dropped here, as
+   * if its grace had run out: its address needs the room (see SessionHolds).
+   * Nothing if it was resumed meanwhile. Rejects when the cluster cannot be reached.
+   */
+  endHeld(session: HeldSessionRef): Promise<void> {
+    return this.sessions.expire(session.token, session.conn);
   }
 
   /** Number of local peers. */

@@ -24,10 +24,12 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   with no chat line).
  *
  * Sessions, presence and nodes, tag `{P}` (one slot: the cluster's control plane):
- *   {P}:session:<token>       hash: id, nickname, nkey and nkeys (its name's keys), node, conn, grace, se, ss (where it began), room, moves
- *   {P}:tomb:<token>          hash: id, nickname of an ended v2 session, for as long as the history lasts
+ *   {P}:session:<token>       hash: id, nickname, nkey and nkeys (its name's keys), node, conn, grace, se, ss (where it began), room, moves,
+ *                             since (its connection's), live (last live connection), dropped (while it waits)
+ *   {P}:tomb:<token>          hash: id, nickname, live of an ended v2 session, for as long as the history lasts
  *   {P}:node-sessions:<node>  set of tokens held by a node's live connections
  *   {P}:detached              zset: token -> the time its grace ends
+ *   {P}:resumed-from:<node>   set of tokens that dropped on a node and were resumed on another (the node takes them)
  *   {P}:nodes                 set of node ids;  {P}:lease:<node>  expires when a node stops renewing it
  *   {P}:nicks                 hash: nickname key (sessions/nickname-keys.ts: by case and look) -> the token of the session holding it
  *   {P}:members:<room>        hash: token -> {"id","nickname"} of everyone in the room
@@ -82,6 +84,11 @@ export class RedisKeys {
 
   nodeSessions(node: NodeId): string {
     return `${this.control}:node-sessions:${node}`;
+  }
+
+  /** Sessions that dropped on `node` and were resumed on another: `node` stops counting them. */
+  resumedFrom(node: NodeId): string {
+    return `${this.control}:resumed-from:${node}`;
   }
 
   lease(node: NodeId): string {

@@ -1,5 +1,6 @@
 import {
   DEFAULT_ROOM,
+  RESUME_LIVE_MS,
   disconnectedNotice,
   presenceNotice,
   summaryNotice,
@@ -17,7 +18,17 @@ import { nanoid } from 'nanoid';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { nicknameKeys } from './nickname-keys.js';
-import type { Created, Joined, Members, Notice, PresenceLimits, Resumed, SessionInfo, SessionRegistry } from './session-registry.js';
+import type {
+  Created,
+  Detached,
+  Joined,
+  Members,
+  Notice,
+  PresenceLimits,
+  Resumed,
+  SessionInfo,
+  SessionRegistry,
+} from './session-registry.js';
 
 /** Ended sessions remembered at most (oldest forgotten first). */
 const MAX_TOMBSTONES = 10_000;
@@ -33,6 +44,13 @@ interface Entry {
   moves: number;
   /** This registration of the session (a session registered again is a new one): names its notices' `once` keys. */
   readonly incarnation: string;
+  /** When its connection began holding it (ms since the epoch). */
+  since: number;
+  /** When a live connection last held it (SessionInfo.liveAt). */
+  liveAt: number;
+  /** While it waits for a resume: the connection whose drop left it waiting, and when its wait ends. */
+  dropped?: string;
+  until?: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -43,6 +61,8 @@ export interface MemorySessionRegistryOptions extends PresenceLimits {
   readonly tombstoneTtlMs: number;
   /** How often a crowded room hears the sum of its comings and goings, in ms. */
   readonly summaryIntervalMs: number;
+  /** How long a connection must hold its session to be live, in ms (RESUME_LIVE_MS by default). */
+  readonly resumeLiveMs?: number;
 }
 
 /**
@@ -53,7 +73,7 @@ export interface MemorySessionRegistryOptions extends PresenceLimits {
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly sessions = new Map<SessionToken, Entry>();
   /** Ended sessions: who they were and until when that is remembered. */
-  private readonly tombstones = new Map<SessionToken, { identity: Identity; until: number }>();
+  private readonly tombstones = new Map<SessionToken, { identity: Identity; liveAt: number; until: number }>();
   /** Nickname key (each of a name's, nickname-keys.ts) -> the token holding it. */
   private readonly nicks = new Map<string, SessionToken>();
   /** Room -> token -> who. */
@@ -90,26 +110,36 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (!this.roomAllowed(session.room)) return Promise.resolve({ ok: false, reason: 'room-limit' });
     this.holdNick(session.nickname, session.token);
     const incarnation = nanoid(12);
-    this.sessions.set(session.token, { ...session, moves: 0, incarnation });
+    const now = Date.now();
+    this.sessions.set(session.token, { ...session, moves: 0, incarnation, since: now, liveAt: session.liveAt ?? now });
     this.enter(session.room, session.token, session);
     const notice = announce ? this.notice(session.room, 'connected', session, `p:${incarnation}:connected`) : undefined;
     return Promise.resolve({ ok: true, notices: notice ? [notice] : [] });
   }
 
-  resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
-    const entry = this.sessions.get(token);
+  async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
+    const now = Date.now();
+    let entry = this.sessions.get(token);
+    if (entry && entry.conn === '' && entry.until !== undefined && entry.until <= now) {
+      // Its wait is over and its timer has not run yet: it ends now, as the timer would have ended it.
+      await this.finish(token, entry);
+      entry = undefined;
+    }
     if (!entry) {
       const tomb = this.tombstones.get(token);
       this.tombstones.delete(token);
-      const ended = tomb && tomb.until > Date.now() ? { identity: tomb.identity, live: false as const } : undefined;
-      return Promise.resolve(ended);
+      return tomb && tomb.until > now ? { identity: tomb.identity, live: false, liveAt: tomb.liveAt } : undefined;
     }
     clearTimeout(entry.timer);
     entry.timer = undefined;
+    entry.dropped = entry.until = undefined;
     const holder = entry.conn === '' ? {} : { holder: { node: this.options.nodeId, conn: entry.conn } };
+    // The connection that held it until now lets go of it (a drop's clock was already read at the drop).
+    if (entry.conn !== '') this.letGo(entry, now);
     entry.conn = conn;
+    entry.since = now;
     const identity = { id: entry.id, nickname: entry.nickname };
-    return Promise.resolve({ identity, live: true, start: entry.start, room: entry.room, ...holder });
+    return { identity, live: true, start: entry.start, room: entry.room, ...holder };
   }
 
   rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'> {
@@ -158,13 +188,28 @@ export class MemorySessionRegistry implements SessionRegistry {
     }
   }
 
-  detach(token: SessionToken, conn: string): Promise<void> {
+  detach(token: SessionToken, conn: string): Promise<Detached> {
     const entry = this.sessions.get(token);
-    if (!entry || entry.conn !== conn) return Promise.resolve();
+    if (!entry || entry.conn !== conn) return Promise.resolve('not-held');
+    const now = Date.now();
+    this.letGo(entry, now);
+    const until = entry.liveAt + entry.graceMs;
     entry.conn = '';
-    entry.timer = setTimeout(() => void this.finish(token, entry), entry.graceMs);
+    entry.dropped = conn;
+    entry.until = until;
+    entry.timer = setTimeout(() => void this.finish(token, entry), Math.max(0, until - now));
     entry.timer.unref();
-    return Promise.resolve();
+    return Promise.resolve({ until });
+  }
+
+  async expire(token: SessionToken, conn: string): Promise<void> {
+    const entry = this.sessions.get(token);
+    if (!entry || entry.conn !== '' || entry.dropped !== conn) return;
+    await this.finish(token, entry);
+  }
+
+  onResumedElsewhere(): void {
+    // One node: a session is resumed where it dropped, or nowhere.
   }
 
   async end(token: SessionToken, conn: string, announce: boolean): Promise<void> {
@@ -187,12 +232,23 @@ export class MemorySessionRegistry implements SessionRegistry {
     this.leaveRoom(entry.room, token);
     // A seed-protocol session (no grace) has no token to come back with: nothing to remember.
     if (entry.graceMs > 0) {
-      this.tombstones.set(token, { identity: { id: entry.id, nickname: entry.nickname }, until: Date.now() + this.options.tombstoneTtlMs });
+      const identity = { id: entry.id, nickname: entry.nickname };
+      this.tombstones.set(token, { identity, liveAt: entry.liveAt, until: Date.now() + this.options.tombstoneTtlMs });
       if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
     }
     if (!announce) return;
     const notice = this.notice(entry.room, 'disconnected', entry, `p:${entry.incarnation}:disconnected`);
     if (notice) await this.announce([notice]);
+  }
+
+  /**
+   * The connection holding the session lets go of it `now`: if it held it at
+   * least RESUME_LIVE_MS (or half its grace, if that is shorter) it was live,
+   * and the session's clock moves to now.
+   */
+  private letGo(entry: Entry, now: number): void {
+    const needed = Math.min(this.options.resumeLiveMs ?? RESUME_LIVE_MS, entry.graceMs / 2);
+    if (now - entry.since >= needed) entry.liveAt = now;
   }
 
   /** A presence notice, or (in a room past the limit) a count toward its next summary. */

@@ -1,5 +1,6 @@
 import {
   DEFAULT_ROOM,
+  RESUME_LIVE_MS,
   presenceNotice,
   summaryNotice,
   type Identity,
@@ -15,6 +16,7 @@ import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import type {
   Created,
+  Detached,
   Joined,
   Members,
   Notice,
@@ -44,6 +46,8 @@ export interface RedisSessionRegistryOptions extends PresenceLimits {
   readonly sweepIntervalMs: number;
   /** How often a crowded room hears the sum of its comings and goings, in ms. */
   readonly summaryIntervalMs: number;
+  /** How long a connection must hold its session to be live, in ms (RESUME_LIVE_MS by default). */
+  readonly resumeLiveMs?: number;
 }
 
 /** Sessions ended per sweep at most; the rest wait for the next sweep. */
@@ -99,6 +103,8 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly pending: PendingLeave[] = [];
   private live: () => Iterable<SessionInfo> = () => [];
   private readonly healthListeners: Array<() => void> = [];
+  private readonly resumedListeners: Array<(token: SessionToken) => void> = [];
+  private readonly liveMs: number;
   /** When the connection last became ready (undefined while it is down). */
   private readySince: number | undefined;
   private registered = false;
@@ -114,6 +120,7 @@ export class RedisSessionRegistry implements SessionRegistry {
   ) {
     this.log = options.logger.child({ module: 'sessions' });
     this.keys = new RedisKeys(options.prefix);
+    this.liveMs = options.resumeLiveMs ?? RESUME_LIVE_MS;
     this.redis = createRedis(options.target, `${options.nodeId}:sessions`, this.log);
     defineScripts(this.redis, SESSION_SCRIPTS);
   }
@@ -153,16 +160,30 @@ export class RedisSessionRegistry implements SessionRegistry {
   }
 
   async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
-    const { keys } = this;
+    const { keys, options } = this;
     const reply = (await runScript(
       this.redis,
       'sbSessionResume',
       [keys.session(token), keys.tomb(token)],
-      [keys.control, token, this.options.nodeId, conn],
-    )) as [string, string, 'ended'] | [string, string, 'live', string, string, string, string, string] | null;
+      [
+        keys.control,
+        token,
+        options.nodeId,
+        conn,
+        Date.now(),
+        this.liveMs,
+        options.presenceNoticeLimit,
+        options.historyMaxAgeMs,
+        SESSION_KEY_MARGIN_MS,
+      ],
+    )) as [string, string, 'ended', string, string] | [string, string, 'live', string, string, string, string, string] | null;
     if (!reply) return undefined;
     const identity = { id: reply[0], nickname: reply[1] };
-    if (reply[2] === 'ended') return { identity, live: false };
+    if (reply[2] === 'ended') {
+      // Ended here (its wait was over): its disconnect is out before the caller starts anew.
+      await this.announce(this.noticesOf([reply[4]]));
+      return { identity, live: false, liveAt: reply[3] === '' ? Date.now() : Number(reply[3]) };
+    }
     const [, , , startEpoch, startSeq, holderNode, holderConn, room] = reply;
     const start = { epoch: startEpoch, seq: Number(startSeq) };
     return { identity, live: true, start, room, ...(holderConn === '' ? {} : { holder: { node: holderNode, conn: holderConn } }) };
@@ -215,12 +236,28 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
   }
 
-  async detach(token: SessionToken, conn: string): Promise<void> {
-    await this.leave({ op: 'detach', token, conn });
+  async detach(token: SessionToken, conn: string): Promise<Detached> {
+    const until = await this.leave({ op: 'detach', token, conn });
+    return until === 'kept' ? 'kept' : until === undefined ? 'not-held' : { until };
   }
 
   async end(token: SessionToken, conn: string, announce: boolean): Promise<void> {
     await this.leave({ op: 'end', token, conn, announce });
+  }
+
+  async expire(token: SessionToken, conn: string): Promise<void> {
+    const { keys, options } = this;
+    const entry = (await runScript(
+      this.redis,
+      'sbSessionExpire',
+      [keys.session(token)],
+      [keys.control, token, conn, Date.now(), options.presenceNoticeLimit, options.historyMaxAgeMs],
+    )) as string;
+    await this.announce(this.noticesOf([entry]));
+  }
+
+  onResumedElsewhere(listener: (token: SessionToken) => void): void {
+    this.resumedListeners.push(listener);
   }
 
   async close(): Promise<void> {
@@ -250,26 +287,28 @@ export class RedisSessionRegistry implements SessionRegistry {
     this.everReady = true;
   }
 
-  private async leave(leave: PendingLeave): Promise<void> {
+  /** Write a leave; for a detach, when the session's wait ends (undefined: not held). 'kept' when Redis is away. */
+  private async leave(leave: PendingLeave): Promise<number | undefined | 'kept'> {
     try {
-      await this.writeLeave(leave);
+      return await this.writeLeave(leave);
     } catch (err) {
       if (this.closed) throw err;
       this.pending.push(leave);
       this.log.warn({ err: (err as Error).message, op: leave.op }, 'session leave kept until redis is back');
+      return 'kept';
     }
   }
 
-  private async writeLeave(leave: PendingLeave): Promise<void> {
+  private async writeLeave(leave: PendingLeave): Promise<number | undefined> {
     const { keys, options } = this;
     if (leave.op === 'detach') {
-      await runScript(
+      const until = (await runScript(
         this.redis,
         'sbSessionDetach',
         [keys.session(leave.token)],
-        [keys.control, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS],
-      );
-      return;
+        [keys.control, leave.token, leave.conn, Date.now(), SESSION_KEY_MARGIN_MS, this.liveMs],
+      )) as number | null;
+      return until ?? undefined;
     }
     const [, entry] = (await runScript(
       this.redis,
@@ -278,6 +317,7 @@ export class RedisSessionRegistry implements SessionRegistry {
       [keys.control, leave.token, leave.conn, leave.announce ? '1' : '0', Date.now(), options.presenceNoticeLimit, options.historyMaxAgeMs],
     )) as [number, string];
     await this.announce(this.noticesOf([entry]));
+    return undefined;
   }
 
   private async flushPending(): Promise<void> {
@@ -318,6 +358,7 @@ export class RedisSessionRegistry implements SessionRegistry {
         options.presenceNoticeLimit,
         announce,
         nanoid(12),
+        s.liveAt ?? '',
       ],
     )) as ['ok', number, string] | [SessionRefusal];
   }
@@ -350,6 +391,7 @@ export class RedisSessionRegistry implements SessionRegistry {
    */
   private async sweep(): Promise<void> {
     if (this.closed || this.readySince === undefined) return;
+    await this.takeResumedElsewhere();
     // Only a node that has renewed its own lease for a whole period judges the others.
     if (Date.now() - this.readySince < this.options.leaseTtlMs) return;
     const { keys, options } = this;
@@ -367,6 +409,7 @@ export class RedisSessionRegistry implements SessionRegistry {
           SESSION_KEY_MARGIN_MS,
           options.presenceNoticeLimit,
           options.historyMaxAgeMs,
+          this.liveMs,
           ...dead,
         ],
       )) as [number, ...string[]];
@@ -379,6 +422,17 @@ export class RedisSessionRegistry implements SessionRegistry {
       await this.publishSummaries();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'sweep failed');
+    }
+  }
+
+  /** Tell the listeners of the sessions that dropped here and were resumed on another node since the last sweep. */
+  private async takeResumedElsewhere(): Promise<void> {
+    if (this.resumedListeners.length === 0) return;
+    try {
+      const tokens = (await runScript(this.redis, 'sbTakeResumedFrom', [this.keys.resumedFrom(this.options.nodeId)], [])) as string[];
+      for (const token of tokens) for (const listener of this.resumedListeners) listener(token);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'sessions resumed elsewhere not read');
     }
   }
 

@@ -87,6 +87,30 @@ local function nick_taken(keys, token)
     if holder and holder ~= token and holds(holder, k) then return true end
   end
   return false
+-- Milliseconds as a string of digits (what a hash field keeps).
+local function ms(n) return string.format('%d', n) end
+
+-- When a live connection last held a session (its 'live' field), once the
+-- connection that held it since \`since\` lets go of it at \`now\`: if it held it at
+-- least live_ms (RESUME_LIVE_MS), or half its grace if that is shorter, it was
+-- live, and the clock moves to now. A session registered before these fields
+-- existed counts as live.
+local function live_after(since, live, now, live_ms, grace)
+  since, live = tonumber(since or ''), tonumber(live or '')
+  local needed = math.min(tonumber(live_ms), (tonumber(grace) or 0) / 2)
+  if not since or not live or now - since >= needed then return now end
+  return live
+end
+
+-- The session (key) waits for a resume from now: until one grace after its last
+-- live connection. \`dropped\`: the connection whose drop left it waiting ('' when
+-- its node died). Returns when its wait ends.
+local function wait_for_resume(key, token, now, live, grace, dropped, margin)
+  local deadline = live + grace
+  redis.call('HSET', key, 'conn', '', 'dropped', dropped, 'live', ms(live))
+  redis.call('ZADD', P .. ':detached', ms(deadline), token)
+  redis.call('PEXPIRE', key, ms(math.max(deadline - now, 0) + tonumber(margin)))
+  return deadline
 end
 
 local function release_nick(nkey, token)
@@ -110,7 +134,7 @@ end
 -- for tomb_ttl ms) and, if asked, its disconnect decided. Returns the notice entry or ''.
 local function finish(token, announce, now, limit, tomb_ttl)
   local key = P .. ':session:' .. token
-  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc', 'nkeys')
+  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc', 'nkeys', 'live')
   if not s[1] then return '' end
   redis.call('DEL', key)
   if s[3] then redis.call('SREM', node_sessions(s[3]), token) end
@@ -122,7 +146,7 @@ local function finish(token, announce, now, limit, tomb_ttl)
   if announce then entry = notice(room, 'disconnected', s[1], s[2], 'p:' .. (s[7] or token) .. ':disconnected', now, limit) end
   if tonumber(s[4] or '0') > 0 then
     local tomb = P .. ':tomb:' .. token
-    redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2])
+    redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2], 'live', s[9] or ms(now))
     redis.call('PEXPIRE', tomb, tomb_ttl)
   end
   return entry
@@ -137,7 +161,8 @@ export const SESSION_SCRIPTS = {
    * notice limit; 16: when to announce it connected: 'always', 'if-ended' (only if
    * the session had ended: a node taken for dead registering its clients again) or
    * 'never'; 17: this registration's id
-   * (names its notices' once keys: never the token, a secret).
+   * (names its notices' once keys: never the token, a secret); 18: when a live
+   * connection last held it (ms; '' for now: SessionInfo.liveAt).
    * Registers (or registers again) a live session, in its room, holding its name.
    * Returns {'ok', existed (1/0), notice entry or ''}, or {'nick-taken'} / {'room-limit'}.
    */
@@ -153,8 +178,11 @@ if old[1] and old[1] ~= ARGV[6] then redis.call('SREM', node_sessions(old[1]), t
 if old[2] and old[2] ~= room then leave(old[2], token) end
 release_nicks(token, old[3], old[4])
 hold_nicks(key, token, ARGV[5])
+local live = ARGV[18]
+if live == '' then live = ARGV[12] end
 redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[6], 'conn', ARGV[7],
-  'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0)
+  'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0, 'since', ARGV[12], 'live', live)
+redis.call('HDEL', key, 'dropped')
 redis.call('PERSIST', key)
 redis.call('ZREM', P .. ':detached', token)
 redis.call('SADD', node_sessions(ARGV[6]), token)
@@ -165,26 +193,50 @@ return {'ok', existed, entry}`,
   },
 
   /**
-   * KEYS 1: session; 2: tomb. ARGV 1: P; 2: token; 3: node; 4: conn. Moves a live
-   * session to this connection: {id, nickname, 'live', start epoch, start seq,
-   * holder node, holder conn ('' when none held it), room}. For a session that has
-   * ended: {id, nickname, 'ended'} (once). Unknown token: nil.
+   * KEYS 1: session; 2: tomb. ARGV 1: P; 2: token; 3: node; 4: conn; 5: now; 6:
+   * RESUME_LIVE_MS; 7: presence notice limit; 8: tomb ttl ms; 9: extra ttl ms.
+   * Moves a live session to this connection: {id, nickname, 'live', start epoch,
+   * start seq, holder node, holder conn ('' when none held it), room}. The
+   * connection that held it (if one did) lets go of it (see live_after); one
+   * that waited for a resume after a drop on another node is named to that node
+   * (`{P}:resumed-from:<node>`: it stops counting it). For a session that has
+   * ended: {id, nickname, 'ended', live, ''} (once). A session whose wait ended
+   * (and that no sweep has ended yet) is ended now, its disconnect decided:
+   * {id, nickname, 'ended', live, notice entry}. Unknown token: nil.
    */
   sbSessionResume: {
     keys: 2,
     lua: `${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss', 'room')
+local token, now = ARGV[2], tonumber(ARGV[5])
+local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss', 'room', 'since', 'live', 'grace')
 if not s[1] then
-  local t = redis.call('HMGET', KEYS[2], 'id', 'nickname')
+  local t = redis.call('HMGET', KEYS[2], 'id', 'nickname', 'live')
   if not t[1] then return false end
   redis.call('DEL', KEYS[2])
-  return {t[1], t[2], 'ended'}
+  return {t[1], t[2], 'ended', t[3] or '', ''}
 end
-if s[3] and s[3] ~= ARGV[3] then redis.call('SREM', node_sessions(s[3]), ARGV[2]) end
-redis.call('HSET', KEYS[1], 'node', ARGV[3], 'conn', ARGV[4])
+local live = s[9]
+if s[4] == '' then
+  local deadline = redis.call('ZSCORE', P .. ':detached', token)
+  if deadline and tonumber(deadline) <= now then
+    local entry = finish(token, true, now, ARGV[7], ARGV[8])
+    redis.call('DEL', KEYS[2])
+    return {s[1], s[2], 'ended', s[9] or '', entry}
+  end
+  if s[3] and s[3] ~= ARGV[3] then
+    local moved = P .. ':resumed-from:' .. s[3]
+    redis.call('SADD', moved, token)
+    redis.call('PEXPIRE', moved, tonumber(s[10] or '0') + tonumber(ARGV[9]))
+  end
+else
+  live = ms(live_after(s[8], s[9], now, ARGV[6], s[10]))
+end
+if s[3] and s[3] ~= ARGV[3] then redis.call('SREM', node_sessions(s[3]), token) end
+redis.call('HSET', KEYS[1], 'node', ARGV[3], 'conn', ARGV[4], 'since', ARGV[5], 'live', live or ARGV[5])
+redis.call('HDEL', KEYS[1], 'dropped')
 redis.call('PERSIST', KEYS[1])
-redis.call('ZREM', P .. ':detached', ARGV[2])
-redis.call('SADD', node_sessions(ARGV[3]), ARGV[2])
+redis.call('ZREM', P .. ':detached', token)
+redis.call('SADD', node_sessions(ARGV[3]), token)
 return {s[1], s[2], 'live', s[5] or '', s[6] or '0', s[3] or '', s[4] or '', s[7] or 'lobby'}`,
   },
 
@@ -235,20 +287,34 @@ return {'ok', from, left, joined}`,
   },
 
   /**
-   * KEYS 1: session. ARGV 1: P; 2: token; 3: conn; 4: now; 5: extra ttl ms.
-   * Starts the grace period if `conn` still holds the session.
+   * KEYS 1: session. ARGV 1: P; 2: token; 3: conn; 4: now; 5: extra ttl ms; 6:
+   * RESUME_LIVE_MS. Starts the grace period if `conn` still holds the session:
+   * it waits for a resume until one grace after its last live connection (this
+   * one, if it held it long enough: see live_after). Returns when its wait
+   * ends (ms), or nil when `conn` did not hold it.
    */
   sbSessionDetach: {
     keys: 1,
     lua: `${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[1], 'conn', 'node', 'grace')
-if s[1] ~= ARGV[3] then return 0 end
+local s = redis.call('HMGET', KEYS[1], 'conn', 'node', 'grace', 'since', 'live')
+if s[1] ~= ARGV[3] then return false end
+local now = tonumber(ARGV[4])
 redis.call('SREM', node_sessions(s[2]), ARGV[2])
-redis.call('HSET', KEYS[1], 'conn', '')
-local grace = tonumber(s[3] or '0')
-redis.call('ZADD', P .. ':detached', tonumber(ARGV[4]) + grace, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], grace + tonumber(ARGV[5]))
-return 1`,
+local live = live_after(s[4], s[5], now, ARGV[6], s[3])
+return wait_for_resume(KEYS[1], ARGV[2], now, live, tonumber(s[3] or '0'), ARGV[3], ARGV[5])`,
+  },
+
+  /**
+   * KEYS 1: session. ARGV 1: P; 2: token; 3: conn; 4: now; 5: presence notice
+   * limit; 6: tomb ttl ms. Ends the session as if its grace had run out, if it
+   * still waits for a resume since `conn` dropped. Returns the notice entry or ''.
+   */
+  sbSessionExpire: {
+    keys: 1,
+    lua: `${SESSION_LIBRARY}
+local s = redis.call('HMGET', KEYS[1], 'conn', 'dropped')
+if s[1] ~= '' or s[2] ~= ARGV[3] then return '' end
+return finish(ARGV[2], true, ARGV[4], ARGV[5], ARGV[6])`,
   },
 
   /**
@@ -266,26 +332,25 @@ return {1, finish(ARGV[2], ARGV[4] == '1', ARGV[5], ARGV[6], ARGV[7])}`,
 
   /**
    * KEYS 1: nodes. ARGV 1: P; 2: this node; 3: now; 4: most sessions to end; 5:
-   * extra ttl ms; 6: presence notice limit; 7: tomb ttl ms; 8...: the nodes found
-   * dead (lease expired and no connection left to Redis). Detaches the sessions of
-   * those of them whose lease is still expired, then ends every session whose
-   * grace is over. Returns {reaped, notice entries...}.
+   * extra ttl ms; 6: presence notice limit; 7: tomb ttl ms; 8: RESUME_LIVE_MS;
+   * 9...: the nodes found dead (lease expired and no connection left to Redis).
+   * Detaches the sessions of those of them whose lease is still expired (as if
+   * their connections dropped now), then ends every session whose grace is
+   * over. Returns {reaped, notice entries...}.
    */
   sbSweep: {
     keys: 1,
     lua: `${SESSION_LIBRARY}
 local now = tonumber(ARGV[3])
 local reaped = 0
-for i = 8, #ARGV do
+for i = 9, #ARGV do
   local node = ARGV[i]
   if node ~= ARGV[2] and redis.call('SISMEMBER', KEYS[1], node) == 1 and redis.call('EXISTS', P .. ':lease:' .. node) == 0 then
     local set = node_sessions(node)
     for _, token in ipairs(redis.call('SMEMBERS', set)) do
       local key = P .. ':session:' .. token
-      local grace = tonumber(redis.call('HGET', key, 'grace') or '0')
-      redis.call('HSET', key, 'conn', '')
-      redis.call('PEXPIRE', key, grace + tonumber(ARGV[5]))
-      redis.call('ZADD', P .. ':detached', now + grace, token)
+      local s = redis.call('HMGET', key, 'grace', 'since', 'live')
+      wait_for_resume(key, token, now, live_after(s[2], s[3], now, ARGV[8], s[1]), tonumber(s[1] or '0'), '', ARGV[5])
       reaped = reaped + 1
     end
     redis.call('DEL', set)
@@ -324,6 +389,18 @@ return out`,
   sbOutboxStale: {
     keys: 1,
     lua: `return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))`,
+  },
+
+  /**
+   * KEYS 1: this node's `{P}:resumed-from:<node>`. Takes (once) the tokens of
+   * sessions that dropped on this node and were resumed on another. Returns them.
+   */
+  sbTakeResumedFrom: {
+    keys: 1,
+    lua: `
+local all = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return all`,
   },
 
   /** KEYS 1: summary. Takes the summed comings and goings (once: whoever takes them publishes them). Returns {field, count, ...}. */

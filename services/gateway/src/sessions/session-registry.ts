@@ -24,6 +24,12 @@ export interface SessionInfo {
   readonly start: Position;
   /** The room the session is in. */
   readonly room: RoomName;
+  /**
+   * When a live connection last held it, ms since the epoch (see RESUME_LIVE_MS):
+   * its hold after a drop ends `graceMs` after that. Now when absent; an identity
+   * given back (Resumed, `live: false`) brings its own, so it does not start anew.
+   */
+  readonly liveAt?: number;
 }
 
 /** The connection that held a session when another resumed it. */
@@ -42,7 +48,20 @@ export type Resumed =
       /** The connection that still held the session (on this node or another): it must be closed. */
       readonly holder?: Holder;
     }
-  | { readonly identity: Identity; readonly live: false };
+  | {
+      readonly identity: Identity;
+      readonly live: false;
+      /** When a live connection last held the ended session, ms since the epoch (SessionInfo.liveAt). */
+      readonly liveAt: number;
+    };
+
+/**
+ * What detach() did: the session waits for a resume until `until` (ms since the
+ * epoch), then ends; `not-held`: the connection no longer held it (nothing
+ * waits); `kept`: the store is away, and the detach is written once it is back
+ * (the session then waits at most its grace).
+ */
+export type Detached = { readonly until: number } | 'not-held' | 'kept';
 
 /**
  * A presence notice the registry decided (atomically with the change it tells
@@ -114,8 +133,10 @@ export interface SessionRegistry {
    * connection held it until now, if one did (one holder per session: the caller
    * closes that one). For a session that ended within the history's lifetime,
    * its identity with `live: false` (once): the caller starts a new session with
-   * the same id, so refs the client resends are still recognised. Undefined when
-   * the token is unknown.
+   * the same id, so refs the client resends are still recognised. A session
+   * waiting for a resume past its end (which the sweep has not reached yet) is
+   * ended here, announced, and answered the same way. Undefined when the token
+   * is unknown.
    */
   resume(token: SessionToken, conn: string): Promise<Resumed | undefined>;
   /** Give the session a new nickname, if nobody else's session holds it (case-insensitively). */
@@ -128,8 +149,27 @@ export interface SessionRegistry {
   rooms(max: number): Promise<readonly RoomInfo[]>;
   /** Publish notices the registry decided, in order. Kept and published later by a sweep if this fails. */
   announce(notices: readonly Notice[]): Promise<void>;
-  /** The connection dropped: start the grace period, if `conn` still holds the session. Kept and retried if the store is away. */
-  detach(token: SessionToken, conn: string): Promise<void>;
+  /**
+   * The connection dropped: start the grace period, if `conn` still holds the
+   * session. The session waits for a resume until one grace after its last live
+   * connection: this one if it held the session at least RESUME_LIVE_MS (or half
+   * the grace, if that is shorter), otherwise the one before (a new session's
+   * first counts from its start), so a connection that only said hello does not
+   * restart the clock. Kept and retried if the store is away.
+   */
+  detach(token: SessionToken, conn: string): Promise<Detached>;
+  /**
+   * End a session that waits for a resume since `conn` dropped, as if its grace
+   * had run out (its disconnect announced once, its name and room released):
+   * its node needs the room for a new connection from the same address. Nothing
+   * if it was resumed since, or has ended.
+   */
+  expire(token: SessionToken, conn: string): Promise<void>;
+  /**
+   * Register a listener told of sessions that dropped on this node and were
+   * resumed on another (they no longer wait here). A registry of one node never calls it.
+   */
+  onResumedElsewhere(listener: (token: SessionToken) => void): void;
   /**
    * The client left: end the session now, if `conn` still holds it, and announce
    * its disconnect unless `announce` is false (a client gone before it was ever

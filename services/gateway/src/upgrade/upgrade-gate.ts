@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AddressSet, addressKey, type IpAddress } from './address.js';
 import { clientAddress } from './client-address.js';
-import { ConnectionLimiter, type AdmissionLimits } from './connection-limiter.js';
+import { ConnectionLimiter, type AdmissionLimits, type HeldSession, type LimitExceeded } from './connection-limiter.js';
 import { originAllowed, type AllowedOrigins } from './origin.js';
 import { Refusals, type Refusal } from './refusal.js';
 
@@ -12,11 +12,16 @@ export interface UpgradeGateOptions extends AdmissionLimits {
   readonly trustedProxies?: readonly string[];
 }
 
-/** An upgrade let through: the client's address, and what to call once its connection has ended. */
+/**
+ * An upgrade let through: the client's address, what to call once its
+ * connection has ended, and the sessions its address had left waiting that
+ * stop counting to make room for it (the caller ends them).
+ */
 export interface Admitted {
   readonly ok: true;
   readonly address: IpAddress;
   readonly release: () => void;
+  readonly ended: readonly HeldSession[];
 }
 
 export interface Refused {
@@ -28,7 +33,8 @@ export interface Refused {
 /**
  * Admission control for WebSocket upgrades, decided from the request alone,
  * before any WebSocket exists: the page's origin, then the node's connection
- * cap, then the client address's cap and its rate of new connections. The
+ * cap, then the client address's cap (its sessions waiting for a resume
+ * included: the oldest of them make room) and its rate of new connections. The
  * client address is the peer's, or what a trusted proxy says it is.
  */
 export class UpgradeGate {
@@ -53,27 +59,44 @@ export class UpgradeGate {
       return { ok: false, address, refusal: Refusals.originNotAllowed() };
     }
     const key = addressKey(address);
-    switch (this.limiter.admit(key)) {
-      case 'node-full':
-        return { ok: false, address, refusal: Refusals.nodeFull(this.options.maxConnections) };
-      case 'address-full':
-        return { ok: false, address, refusal: Refusals.addressFull(this.options.maxConnectionsPerIp) };
-      case 'address-rate':
-        return { ok: false, address, refusal: Refusals.addressRate(this.options.connectionRatePerIp) };
-      case undefined: {
-        let released = false;
-        const release = () => {
-          if (released) return;
-          released = true;
-          this.limiter.release(key);
-        };
-        return { ok: true, address, release };
-      }
-    }
+    const admitted = this.limiter.admit(key);
+    if (!admitted.ok) return { ok: false, address, refusal: this.refusalOf(admitted.limit) };
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.limiter.release(key);
+    };
+    return { ok: true, address, release, ended: admitted.ended };
+  }
+
+  /**
+   * A session whose connection from `address` dropped here waits for a resume
+   * for `forMs`: it counts against the address's cap (see ConnectionLimiter.hold).
+   * Returns the held sessions of the address that stop counting (the caller ends them).
+   */
+  hold(address: IpAddress, session: HeldSession, forMs: number): readonly HeldSession[] {
+    return this.limiter.hold(addressKey(address), session, forMs);
+  }
+
+  /** The session no longer waits here (resumed, or ended): it stops counting. */
+  unhold(token: string): void {
+    this.limiter.unhold(token);
   }
 
   /** Connections admitted and not yet released. */
   get size(): number {
     return this.limiter.size;
+  }
+
+  private refusalOf(limit: LimitExceeded): Refusal {
+    switch (limit) {
+      case 'node-full':
+        return Refusals.nodeFull(this.options.maxConnections);
+      case 'address-full':
+        return Refusals.addressFull(this.options.maxConnectionsPerIp);
+      case 'address-rate':
+        return Refusals.addressRate(this.options.connectionRatePerIp);
+    }
   }
 }

@@ -94,6 +94,8 @@ export class Connection implements Peer, Flushable, Beating {
     private readonly socket: WebSocket,
     readonly protocol: ProtocolVersion,
     private readonly context: ConnectionContext,
+    /** The client's address (see UpgradeGate.addressOf). */
+    readonly address?: string,
   ) {
     const { limits } = context;
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);

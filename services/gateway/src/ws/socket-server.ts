@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
 import { Refusals, writeRefusal, type Refusal, type RefusalReason } from '../upgrade/refusal.js';
+import type { HeldSession } from '../upgrade/connection-limiter.js';
 import { UpgradeGate, type UpgradeGateOptions } from '../upgrade/upgrade-gate.js';
 import type { BusHealth, PausableReads } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
@@ -37,6 +38,10 @@ export interface SocketServerOptions extends ConnectionLimits, UpgradeGateOption
  * the load balancer's retry lands the client on a node that is); then the
  * UpgradeGate's admission control (origin 403, node full 503, per-address cap
  * and rate 429).
+ *
+ * The gate also counts the v2 sessions that dropped here and wait for a resume
+ * against their address's cap (the hub tells it of them): when it ends one to
+ * make room, the hub ends the session, as if its grace had run out.
  */
 export class SocketServer {
   private readonly wss: WebSocketServer;
@@ -69,6 +74,10 @@ export class SocketServer {
       metrics,
     };
     this.gate = new UpgradeGate(options);
+    hub.countHolds({
+      held: (address, session, forMs) => this.endHeld(this.gate.hold(address, session, forMs), address),
+      released: (token) => this.gate.unhold(token),
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
@@ -117,6 +126,7 @@ export class SocketServer {
       this.refuse(req, socket, admitted.refusal, admitted.address);
       return;
     }
+    this.endHeld(admitted.ended, admitted.address);
     // The raw socket closes whatever happens next (a failed handshake, the end of the connection).
     if (socket.closed) admitted.release();
     else socket.on('close', admitted.release);
@@ -129,7 +139,7 @@ export class SocketServer {
 
   private accept(ws: WebSocket, req: IncomingMessage, address: string): void {
     const protocol = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
-    const conn = new Connection(ws, protocol, this.context);
+    const conn = new Connection(ws, protocol, this.context, address);
     this.connections.add(conn);
     this.metrics.connectionOpened(protocol);
     conn.log.info(
@@ -141,6 +151,20 @@ export class SocketServer {
       },
       'connection opened',
     );
+  }
+
+  /**
+   * End sessions that waited for a resume after a drop from `address`: the
+   * address reached its cap (MAX_CONNECTIONS_PER_IP), and those are the first to go.
+   */
+  private endHeld(ended: readonly HeldSession[], address: string): void {
+    for (const session of ended) {
+      this.log.info(
+        { reason: 'address-full', max: this.options.maxConnectionsPerIp, remote: address, conn: session.conn },
+        'ending a session that waits for a resume: its address is at its cap',
+      );
+      this.hub.endHeld(session).catch((err: Error) => this.log.warn({ err: err.message, remote: address }, 'held session not ended'));
+    }
   }
 
   /** Answer `refusal` instead of upgrading, and log it: nothing else happens, nothing is broadcast. */

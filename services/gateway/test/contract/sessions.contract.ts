@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { BroadcastEvent } from '@switchboard/protocol';
-import type { EventLog } from '@switchboard/testkit';
+import { EventLog } from '@switchboard/testkit';
 import type { Bus } from '../../src/bus/bus.js';
 import type { SessionInfo, SessionRegistry } from '../../src/sessions/session-registry.js';
 
@@ -19,9 +19,17 @@ export interface RegistryUnderTest {
   readonly node?: (live: () => Iterable<SessionInfo>) => Promise<RegistryUnderTest & { kill(): Promise<void> }>;
 }
 
+/** What a test may set on its registry. */
+export interface RegistryLimits {
+  readonly maxRooms?: number;
+  readonly presenceNoticeLimit?: number;
+  /** RESUME_LIVE_MS. */
+  readonly resumeLiveMs?: number;
+}
+
 export interface RegistryFactory {
   /** A started registry, and a bus subscribed to the rooms `lobby`, `dev` and `crowd`. */
-  make(limits?: { maxRooms?: number; presenceNoticeLimit?: number }): Promise<RegistryUnderTest>;
+  make(limits?: RegistryLimits): Promise<RegistryUnderTest>;
   cleanup(): Promise<void>;
 }
 
@@ -74,11 +82,7 @@ async function created(sessions: SessionRegistry, s: SessionInfo, announce = tru
 export function describeSessionContract(name: string, factory: () => RegistryFactory): void {
   describe(`SessionRegistry contract: ${name}`, () => {
     /** One test on a fresh registry, cleaned up whatever happens. */
-    const test = (
-      title: string,
-      body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>,
-      limits?: { maxRooms?: number; presenceNoticeLimit?: number },
-    ): void => {
+    const test = (title: string, body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>, limits?: RegistryLimits): void => {
       void it(title, async (t) => {
         const f = factory();
         try {
@@ -190,7 +194,10 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       await created(sessions, s, false);
       await sessions.detach(s.token, s.conn);
       await events.waitFor((e) => e.id === s.id, WAIT_MS, 'the disconnect notice after the grace window');
-      assert.deepEqual(await sessions.resume(s.token, 'conn-late'), { identity: { id: s.id, nickname: s.nickname }, live: false });
+      const ended = await sessions.resume(s.token, 'conn-late');
+      assert.ok(ended && !ended.live, 'ended');
+      assert.deepEqual(ended, { identity: { id: s.id, nickname: s.nickname }, live: false, liveAt: ended.liveAt });
+      assert.equal(typeof ended.liveAt, 'number');
       assert.equal(await sessions.resume(s.token, 'conn-later'), undefined, 'the identity is given back once');
       await barrier(bus, events);
       assert.equal(notices(events, s.id, 'disconnected').length, 1);
@@ -355,6 +362,115 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       },
       { presenceNoticeLimit: 2 },
     );
+
+    test(
+      'holds a dropped session until one grace after its last live connection: short connections do not restart the clock',
+      async ({ sessions }) => {
+        const created_ = Date.now();
+        const s = session(10_000);
+        await created(sessions, s, false);
+        const first = await sessions.detach(s.token, s.conn);
+        assert.ok(typeof first === 'object', 'detached');
+        assert.ok(first.until >= created_ + 10_000 && first.until <= Date.now() + 10_000, 'a new session counts from its start');
+        // Connections that hold it for less than RESUME_LIVE_MS (here: all of them): a hello and a drop, a takeover.
+        assert.equal((await sessions.resume(s.token, 'conn-b'))?.live, true);
+        assert.deepEqual(await sessions.detach(s.token, 'conn-b'), first, 'a resume and a drop do not restart it');
+        await sessions.resume(s.token, 'conn-c');
+        await sessions.resume(s.token, 'conn-d');
+        assert.deepEqual(await sessions.detach(s.token, 'conn-d'), first, 'nor does taking it over');
+        assert.equal(await sessions.detach(s.token, 'conn-d'), 'not-held', 'a second detach finds it waiting already');
+      },
+      { resumeLiveMs: 60_000 },
+    );
+
+    test(
+      "gives a full grace after a live connection's drop",
+      async ({ sessions }) => {
+        const s = session(10_000);
+        await created(sessions, s, false);
+        await sessions.detach(s.token, s.conn);
+        await sessions.resume(s.token, 'conn-b');
+        const dropped = Date.now();
+        const again = await sessions.detach(s.token, 'conn-b');
+        assert.ok(typeof again === 'object' && again.until >= dropped + 10_000, 'a full grace from this drop');
+      },
+      { resumeLiveMs: 0 },
+    );
+
+    test(
+      'gives an identity back with its clock: a session started with it waits no longer than the old one would have',
+      async ({ sessions, events }) => {
+        const grace = 1_000;
+        const s = session(grace);
+        const began = Date.now();
+        await created(sessions, s, false);
+        await sessions.detach(s.token, s.conn);
+        await events.waitFor((e) => e.id === s.id, WAIT_MS, 'the disconnect notice after the grace window');
+        const ended = await sessions.resume(s.token, 'conn-late');
+        assert.ok(ended?.live === false);
+        assert.ok(ended.liveAt >= began && ended.liveAt <= began + grace, 'the clock of the session that ended');
+        const again = { ...session(grace), id: s.id, nickname: s.nickname, liveAt: ended.liveAt };
+        await created(sessions, again, false);
+        assert.deepEqual(await sessions.detach(again.token, again.conn), { until: ended.liveAt + grace });
+        await events.waitFor(() => notices(events, s.id, 'disconnected').length === 2, WAIT_MS, 'the new session ended too, its wait over');
+      },
+      { resumeLiveMs: 60_000 },
+    );
+
+    test('ends a waiting session on expire() as a grace that ran out, only while the drop it names left it waiting', async ({
+      sessions,
+      bus,
+      events,
+    }) => {
+      const waiting = session(10_000, 'waiting');
+      await created(sessions, waiting, false);
+      await sessions.detach(waiting.token, waiting.conn);
+      await sessions.expire(waiting.token, 'another-conn');
+      await sessions.expire(waiting.token, waiting.conn);
+      await sessions.expire(waiting.token, waiting.conn);
+      const notice = await events.waitFor((e) => e.id === waiting.id, WAIT_MS, 'the disconnect notice');
+      assert.equal(notice.message, 'waiting has disconnected');
+      await created(sessions, session(0, 'Waiting'), false);
+      assert.deepEqual((await sessions.resume(waiting.token, 'conn-back'))?.live, false, 'its identity is given back, as after its grace');
+
+      const resumed = session(10_000);
+      await created(sessions, resumed, false);
+      await sessions.detach(resumed.token, resumed.conn);
+      await sessions.resume(resumed.token, 'conn-b');
+      await sessions.expire(resumed.token, resumed.conn);
+      const connected = session(10_000);
+      await created(sessions, connected, false);
+      await sessions.expire(connected.token, connected.conn);
+      await barrier(bus, events);
+      assert.equal(notices(events, waiting.id, 'disconnected').length, 1);
+      assert.deepEqual(notices(events, resumed.id, 'disconnected'), [], 'resumed since it dropped: not ended');
+      assert.deepEqual(notices(events, connected.id, 'disconnected'), [], 'never dropped: not ended');
+      assert.equal((await sessions.resume(resumed.token, 'conn-c'))?.live, true);
+      assert.equal((await sessions.resume(connected.token, 'conn-c'))?.live, true);
+    });
+
+    test('tells the node where a session dropped when another node resumes it', async ({ sessions, node }, t) => {
+      if (!node) {
+        t.skip('one node only');
+        return;
+      }
+      const told = new EventLog<string>();
+      sessions.onResumedElsewhere((token) => told.push(token));
+      const other = await node(() => []);
+      const here = session(10_000);
+      const away = session(10_000);
+      for (const s of [here, away]) {
+        await created(sessions, s, false);
+        await sessions.detach(s.token, s.conn);
+      }
+      await sessions.resume(here.token, 'conn-here');
+      await other.sessions.resume(away.token, 'conn-away');
+      assert.equal(await told.waitFor(() => true, WAIT_MS, 'the resume elsewhere'), away.token);
+      await sessions.detach(here.token, 'conn-here');
+      await other.sessions.resume(here.token, 'conn-there');
+      await told.waitFor((token) => token === here.token, WAIT_MS, 'the second resume elsewhere');
+      assert.deepEqual(told.items, [away.token, here.token], 'a resume where it dropped is not told');
+    });
 
     test('ends, once, the sessions of a node that died, after their grace', async ({ node, bus, events }, t) => {
       if (!node) {

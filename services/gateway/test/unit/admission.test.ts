@@ -2,11 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AddressSet, addressKey, normalizeAddress } from '../../src/upgrade/address.js';
 import { clientAddress } from '../../src/upgrade/client-address.js';
-import { ConnectionLimiter } from '../../src/upgrade/connection-limiter.js';
+import { ConnectionLimiter, type LimitExceeded } from '../../src/upgrade/connection-limiter.js';
 import { originAllowed } from '../../src/upgrade/origin.js';
 import { loadConfig, type Config } from '../../src/config/gateway-config.js';
 
 const LIMITS = { maxConnections: 1000, maxConnectionsPerIp: 1000, connectionRatePerIp: 10, connectionBurstPerIp: 20 };
+
+/** Admit one connection from `key`: the limit it passes, or undefined when admitted (ending no held session). */
+function refusal(limiter: ConnectionLimiter, key: string): LimitExceeded | undefined {
+  const admitted = limiter.admit(key);
+  if (!admitted.ok) return admitted.limit;
+  assert.deepEqual(admitted.ended, [], 'no held session ended');
+  return undefined;
+}
 
 function config(env: Record<string, string>): Config {
   return loadConfig([], env) as Config;
@@ -99,40 +107,40 @@ describe('origins', () => {
 describe('ConnectionLimiter', () => {
   it('refuses past the node cap, then admits again once a connection ends', () => {
     const limiter = new ConnectionLimiter({ ...LIMITS, maxConnections: 2 });
-    assert.equal(limiter.admit('a'), undefined);
-    assert.equal(limiter.admit('b'), undefined);
-    assert.equal(limiter.admit('c'), 'node-full');
+    assert.equal(refusal(limiter, 'a'), undefined);
+    assert.equal(refusal(limiter, 'b'), undefined);
+    assert.equal(refusal(limiter, 'c'), 'node-full');
     limiter.release('a');
-    assert.equal(limiter.admit('c'), undefined);
+    assert.equal(refusal(limiter, 'c'), undefined);
     assert.equal(limiter.size, 2);
   });
 
   it('refuses past the per-address cap without counting against other addresses', () => {
     const limiter = new ConnectionLimiter({ ...LIMITS, maxConnectionsPerIp: 2 });
-    assert.equal(limiter.admit('a'), undefined);
-    assert.equal(limiter.admit('a'), undefined);
-    assert.equal(limiter.admit('a'), 'address-full');
-    assert.equal(limiter.admit('b'), undefined);
+    assert.equal(refusal(limiter, 'a'), undefined);
+    assert.equal(refusal(limiter, 'a'), undefined);
+    assert.equal(refusal(limiter, 'a'), 'address-full');
+    assert.equal(refusal(limiter, 'b'), undefined);
     limiter.release('a');
-    assert.equal(limiter.admit('a'), undefined);
+    assert.equal(refusal(limiter, 'a'), undefined);
   });
 
   it('lets an address open its burst at once, then at the rate', () => {
     let now = 0;
     const limiter = new ConnectionLimiter(LIMITS, () => now);
-    for (let i = 0; i < 20; i++) assert.equal(limiter.admit('a'), undefined, `connection ${i + 1} of the burst`);
-    assert.equal(limiter.admit('a'), 'address-rate');
-    assert.equal(limiter.admit('b'), undefined, 'another address has its own bucket');
+    for (let i = 0; i < 20; i++) assert.equal(refusal(limiter, 'a'), undefined, `connection ${i + 1} of the burst`);
+    assert.equal(refusal(limiter, 'a'), 'address-rate');
+    assert.equal(refusal(limiter, 'b'), undefined, 'another address has its own bucket');
     now += 100; // 10/s: one more token
-    assert.equal(limiter.admit('a'), undefined);
-    assert.equal(limiter.admit('a'), 'address-rate');
+    assert.equal(refusal(limiter, 'a'), undefined);
+    assert.equal(refusal(limiter, 'a'), 'address-rate');
   });
 
   it('forgets an address once its bucket has refilled, and never tracks more than its cap', () => {
     let now = 0;
     const limiter = new ConnectionLimiter(LIMITS, () => now, 100);
     for (let i = 0; i < 1000; i++) {
-      assert.equal(limiter.admit(`addr-${i}`), undefined);
+      assert.equal(refusal(limiter, `addr-${i}`), undefined);
       limiter.release(`addr-${i}`);
       assert.ok(limiter.trackedAddresses <= 100);
     }
@@ -145,10 +153,98 @@ describe('ConnectionLimiter', () => {
   it('keeps counting a drained address that stays busy', () => {
     let now = 0;
     const limiter = new ConnectionLimiter(LIMITS, () => now, 2);
-    for (let i = 0; i < 20; i++) limiter.admit('busy');
+    for (let i = 0; i < 20; i++) refusal(limiter, 'busy');
     now += 50;
-    assert.equal(limiter.admit('busy'), 'address-rate');
-    limiter.admit('other');
-    assert.equal(limiter.admit('busy'), 'address-rate', 'still remembered: it was used after the other');
+    assert.equal(refusal(limiter, 'busy'), 'address-rate');
+    refusal(limiter, 'other');
+    assert.equal(refusal(limiter, 'busy'), 'address-rate', 'still remembered: it was used after the other');
+  });
+});
+
+describe('ConnectionLimiter: sessions waiting for a resume', () => {
+  const session = (n: number) => ({ token: `token-${n}`, conn: `conn-${n}` });
+  const ended = (limiter: ConnectionLimiter, key: string) => {
+    const admitted = limiter.admit(key);
+    assert.ok(admitted.ok, `admitted, not ${admitted.ok ? '' : admitted.limit}`);
+    return admitted.ended.map((s) => s.token);
+  };
+
+  it('counts them against their address: at the cap, each new connection ends the oldest instead of being refused', () => {
+    const limiter = new ConnectionLimiter({ ...LIMITS, maxConnectionsPerIp: 3 }, () => 0);
+    for (let i = 1; i <= 3; i++) assert.deepEqual(ended(limiter, 'a'), []);
+    for (let i = 1; i <= 3; i++) {
+      limiter.release('a');
+      assert.deepEqual(limiter.hold('a', session(i), 30_000), [], `session ${i} waits within the cap`);
+    }
+    assert.equal(limiter.heldBy('a'), 3);
+    assert.deepEqual(ended(limiter, 'b'), [], 'another address counts on its own');
+    assert.deepEqual(ended(limiter, 'a'), ['token-1']);
+    assert.deepEqual(ended(limiter, 'a'), ['token-2']);
+    assert.deepEqual(ended(limiter, 'a'), ['token-3']);
+    assert.equal(limiter.heldBy('a'), 0);
+    assert.equal(refusal(limiter, 'a'), 'address-full', 'with none left waiting: refused as before');
+    assert.equal(limiter.size, 4, 'held sessions are not connections of the node');
+  });
+
+  it('admits below the cap without ending any, and ends none for an upgrade it refuses', () => {
+    const limiter = new ConnectionLimiter({ ...LIMITS, maxConnectionsPerIp: 3, connectionBurstPerIp: 2, connectionRatePerIp: 1 }, () => 0);
+    assert.deepEqual(ended(limiter, 'a'), []);
+    limiter.release('a');
+    assert.deepEqual(limiter.hold('a', session(1), 30_000), []);
+    assert.deepEqual(ended(limiter, 'a'), [], 'one open and one waiting are below the cap of 3');
+    assert.equal(refusal(limiter, 'a'), 'address-rate');
+    assert.equal(limiter.heldBy('a'), 1, 'the refused upgrade ended nothing');
+  });
+
+  it('ends the oldest waiting session (this one, if it is the only one) when a drop would pass the cap', () => {
+    const limiter = new ConnectionLimiter({ ...LIMITS, maxConnectionsPerIp: 2 }, () => 0);
+    ended(limiter, 'a');
+    ended(limiter, 'a');
+    // Two open already (one came between a drop and its detach): the new waiting session is one too many.
+    assert.deepEqual(
+      limiter.hold('a', session(1), 30_000).map((s) => s.token),
+      ['token-1'],
+    );
+    limiter.release('a');
+    assert.deepEqual(limiter.hold('a', session(2), 30_000), []);
+    limiter.release('a');
+    assert.deepEqual(limiter.hold('a', session(3), 30_000), []);
+    assert.deepEqual(ended(limiter, 'a'), ['token-2']);
+    assert.deepEqual(
+      limiter.hold('a', session(4), 30_000).map((s) => s.conn),
+      ['conn-3'],
+      'the one that waited longest goes, named by the connection that dropped',
+    );
+  });
+
+  it('stops counting a session once it is resumed, held again, or its wait runs out', () => {
+    let now = 0;
+    const limiter = new ConnectionLimiter({ ...LIMITS, maxConnectionsPerIp: 2 }, () => now);
+    limiter.hold('a', session(1), 1_000);
+    limiter.hold('a', session(2), 5_000);
+    limiter.hold('a', session(2), 5_000);
+    assert.equal(limiter.heldBy('a'), 2, 'a session dropped again is counted once');
+    limiter.unhold('token-2');
+    assert.equal(limiter.heldBy('a'), 1);
+    now = 1_000;
+    assert.equal(limiter.heldBy('a'), 0, 'its wait ran out');
+    assert.deepEqual(limiter.hold('a', session(3), 0), [], 'a wait already over is not counted');
+    assert.equal(limiter.held, 0);
+    assert.deepEqual(ended(limiter, 'a'), []);
+    assert.deepEqual(ended(limiter, 'a'), [], 'nothing left counts: two connections fit the cap of 2');
+  });
+
+  it('forgets every wait once it has run out, also of addresses never seen again', () => {
+    let now = 0;
+    const limiter = new ConnectionLimiter(LIMITS, () => now);
+    limiter.hold('long', session(0), 1_000);
+    for (let i = 1; i <= 1_000; i++) limiter.hold(`addr-${i}`, session(i), 10);
+    now = 20;
+    assert.equal(limiter.heldBy('addr-1'), 0, 'an address is counted exactly when it is looked at');
+    limiter.admit('x');
+    assert.equal(limiter.held, 1_000, 'those behind a longer wait are forgotten no later than it (addr-1 already was)');
+    now = 1_000;
+    limiter.admit('y');
+    assert.equal(limiter.held, 0);
   });
 });
