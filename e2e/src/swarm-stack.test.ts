@@ -56,6 +56,10 @@ function stackConfig(t: TestContext, env: Record<string, string>): { status: num
     t.skip(`the docker CLI is not installed (${result.error.message})`);
     return undefined;
   }
+  if (/unknown (shorthand )?flag|unknown command|is not a docker command/.test(result.stderr)) {
+    t.skip(`this docker CLI has no \`docker stack config\` (newer ones have it): ${result.stderr.split('\n')[0]}`);
+    return undefined;
+  }
   return result;
 }
 
