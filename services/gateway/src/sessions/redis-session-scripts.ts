@@ -87,6 +87,8 @@ local function nick_taken(keys, token)
     if holder and holder ~= token and holds(holder, k) then return true end
   end
   return false
+end
+
 -- Milliseconds as a string of digits (what a hash field keeps).
 local function ms(n) return string.format('%d', n) end
 
