@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ERROR_SENTENCES } from '@switchboard/protocol';
 import { GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { accessibilityViolations } from './accessibility.js';
 import { WAIT_MS, entry, launchChromium, openConnected, say, waitState } from './page-steps.js';
 
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
@@ -110,6 +111,42 @@ describe('the chat page with rooms, across two gateways', () => {
     assert.equal(await live.getAttribute('data-history'), null);
     await dee.locator('#log li[data-divider="now"]').last().waitFor({ timeout: WAIT_MS });
     await Promise.all([cy.context().close(), dee.context().close()]);
+    assert.deepEqual(problems, []);
+  });
+
+  it('breaks no WCAG 2.1 AA rule that axe-core checks, in light and dark mode, on a desktop and on a phone with its side panel open', async () => {
+    const host = await open(nodeB);
+    await rename(host, 'host');
+    await joinRoom(host, 'audit');
+    await say(host, 'said before the audit');
+    await entry(host, 'message', /said before the audit/);
+    const page = await open(nodeA);
+    await rename(page, 'auditor');
+    await joinRoom(page, 'audit');
+    // Every kind of entry: earlier lines, the dividers, own and others' lines, notices, a rename, an error.
+    await page.locator('#log li[data-history="true"]').first().waitFor({ timeout: WAIT_MS });
+    await say(page, 'an own line');
+    await say(host, 'a line from someone else');
+    await entry(page, 'message', /a line from someone else/);
+    await say(host, '/nick host2');
+    await entry(page, 'nick', /changed to host2$/);
+    await say(page, '/nick HOST2');
+    await entry(page, 'error', new RegExp(escapeRegExp(ERROR_SENTENCES.NICK_TAKEN.slice(0, 24))));
+    await members(page, ['auditor (you)', 'host2']);
+    await page.locator('#rooms button[data-room="audit"]').waitFor({ timeout: WAIT_MS });
+
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      assert.deepEqual(await accessibilityViolations(page), [], `desktop, ${colorScheme}`);
+    }
+    await page.setViewportSize({ width: 390, height: 760 });
+    await page.locator('#people-toggle').click();
+    await page.locator('#side[data-open="true"]').waitFor({ timeout: WAIT_MS });
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      assert.deepEqual(await accessibilityViolations(page), [], `phone, ${colorScheme}`);
+    }
+    await Promise.all([host.context().close(), page.context().close()]);
     assert.deepEqual(problems, []);
   });
 
