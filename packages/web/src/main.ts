@@ -2,14 +2,17 @@
  * The chat page: wires the DOM in index.html to a SwitchboardClient. The page
  * connects to the gateway that served it, on `/ws`, with protocol v2: a reload
  * or a network blip resumes the session (same name, room, the missed lines, no
- * connect/disconnect notices), from the resume point kept in sessionStorage.
- * Beside the messages: who is in the room (live) and the rooms there are.
+ * connect/disconnect notices), from the resume point kept in sessionStorage;
+ * after a reload the lines shown before it come back from there too, as
+ * "earlier" lines (transcript.ts). Beside the messages: who is in the room
+ * (live) and the rooms there are.
  */
 import { ClientError, SwitchboardClient, type Answer, type ResumePoint, type StateChange } from '@switchboard/client';
-import { CloseCode, ErrorCode, parseRoomName, validateNickname } from '@switchboard/protocol';
+import { CloseCode, ErrorCode, parseRoomName, validateNickname, type WelcomeFrame } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 import { MemberList } from './members.js';
 import { SidePanel } from './side-panel.js';
+import { Transcript, type KeyValueStore } from './transcript.js';
 
 const NICK_KEY = 'switchboard.nickname';
 /** Per tab: two tabs are two sessions. */
@@ -41,6 +44,7 @@ const peopleToggle = $<HTMLButtonElement>('people-toggle');
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
 const client = newClient();
 const log = new LogView($<HTMLOListElement>('log'), () => client.id);
+const transcript = new Transcript(tabStorage());
 const members = new MemberList();
 const panel = new SidePanel(
   { peopleTitle: $<HTMLElement>('people-title'), members: $<HTMLUListElement>('members'), rooms: $<HTMLUListElement>('rooms') },
@@ -53,12 +57,20 @@ const asking = { who: false, whoAgain: false, rooms: false };
 let lastSent = '';
 let unread = 0;
 const baseTitle = document.title;
+/** Until the first welcome: a resumed one is a reload's, which shows the lines the tab kept. */
+let firstWelcome = true;
+/** A save of the session and transcript is due once the frames being read are done. */
+let saveDue = false;
 
 showLimits();
 
 client.on('state', showState);
 client.on('frame', (frame) => {
-  saveSession();
+  saveSoon();
+  if (frame.type === 'welcome') welcomed(frame);
+  if (frame.type === 'joined') transcript.enter(frame.room);
+  // Each line once: one shown already (kept from before a reload, or on screen) is not shown again.
+  if (frame.type === 'message' && !transcript.add(frame)) return;
   // A resumed session goes on where it was: no second welcome line. A refusal
   // with a ref is the SDK's to retry or to report as 'rejected'.
   const shown = !(frame.type === 'welcome' && frame.resumed) && !(frame.type === 'error' && frame.ref !== undefined);
@@ -205,6 +217,25 @@ function showAnswer(answer: Promise<Answer>): void {
   );
 }
 
+/**
+ * A welcome: the room's lines are kept from now on. The first one of a reload
+ * that resumed the session is followed only by what was missed: the lines the
+ * tab showed before come back from its transcript, as a fresh join's recent
+ * lines would, under the same "Earlier" divider.
+ */
+function welcomed(frame: WelcomeFrame): void {
+  const reload = firstWelcome && frame.resumed === true;
+  firstWelcome = false;
+  if (!reload) {
+    transcript.enter(frame.room);
+    return;
+  }
+  for (const line of transcript.resume(frame)) {
+    const entry = entryOf(line);
+    if (entry) log.add(entry);
+  }
+}
+
 /** After a welcome or a joined: the room's name, its people asked for, and the rooms. */
 function enteredRoom(): void {
   const room = client.room;
@@ -343,6 +374,7 @@ function startAfresh(): void {
   } catch {
     // Storage may be off: nothing was kept to forget.
   }
+  transcript.forget();
   location.reload();
 }
 
@@ -364,6 +396,17 @@ function missedNotice(): void {
   log.add({ kind: 'system', event: 'missed', text: 'Reconnected, but you may have missed messages.', time: Date.now() });
 }
 
+/** Save the resume point and the lines shown once the frames read now are done (once per batch, not per frame). */
+function saveSoon(): void {
+  if (saveDue) return;
+  saveDue = true;
+  queueMicrotask(() => {
+    saveDue = false;
+    saveSession();
+    transcript.save();
+  });
+}
+
 function saveSession(): void {
   try {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(client.resumePoint ?? null));
@@ -375,6 +418,15 @@ function saveSession(): void {
 function storedSession(): ResumePoint | undefined {
   try {
     return (JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as ResumePoint | null) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This tab's sessionStorage, or undefined where storage is off (reading it may throw). */
+function tabStorage(): KeyValueStore | undefined {
+  try {
+    return sessionStorage;
   } catch {
     return undefined;
   }

@@ -31,6 +31,23 @@ async function joinRoom(page: Page, room: string): Promise<void> {
     .waitFor({ timeout: WAIT_MS });
 }
 
+/** Wait for the chat line whose text is exactly `text`. */
+async function said(page: Page, text: string): Promise<void> {
+  await page
+    .locator('#log li[data-kind="message"] .text')
+    .filter({ hasText: new RegExp(`^${text}$`) })
+    .first()
+    .waitFor({ timeout: WAIT_MS });
+}
+
+/** The message list as `kind(history):text` lines, dividers as `divider:text`. */
+async function logShape(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`[...document.querySelectorAll('#log li')].map((li) =>
+    li.dataset.divider !== undefined
+      ? 'divider:' + li.textContent
+      : li.dataset.kind + (li.dataset.history ? '(history)' : '') + ':' + li.querySelector('.text').textContent)`);
+}
+
 /**
  * The page's rooms in Chromium against two real gateways over a real
  * redis-server: switching rooms, the live member list across nodes, history on
@@ -112,6 +129,56 @@ describe('the chat page with rooms, across two gateways', () => {
     await dee.locator('#log li[data-divider="now"]').last().waitFor({ timeout: WAIT_MS });
     await Promise.all([cy.context().close(), dee.context().close()]);
     assert.deepEqual(problems, []);
+  });
+
+  it('shows the conversation again after a reload: the lines it showed as earlier ones, then those it missed, each once', async () => {
+    const bea = await open(nodeB);
+    await joinRoom(bea, 'recall');
+    await say(bea, 'before ada came');
+    await entry(bea, 'message', /before ada came/);
+    const ada = await open(nodeA);
+    await joinRoom(ada, 'recall');
+    await entry(ada, 'message', /before ada came/);
+    await say(bea, 'one');
+    await said(ada, 'one');
+    await say(ada, 'two');
+    await said(bea, 'two');
+
+    await ada.goto('about:blank');
+    await say(bea, 'missed during the reload');
+    await entry(bea, 'message', /missed during the reload/);
+    await ada.goto(nodeA.httpUrl);
+    await waitState(ada, 'open');
+    await entry(ada, 'message', /missed during the reload/);
+    assert.deepEqual(await logShape(ada), [
+      'divider:Earlier in #recall',
+      'message(history):before ada came',
+      'message(history):one',
+      'message(history):two',
+      'divider:Now',
+      'message:missed during the reload',
+    ]);
+
+    // Again, with nothing missed: the same lines, each once; the next line is live.
+    await ada.reload();
+    await waitState(ada, 'open');
+    await ada.locator('#log li[data-history="true"]').nth(3).waitFor({ timeout: WAIT_MS });
+    await say(bea, 'after the second reload');
+    await entry(ada, 'message', /after the second reload/);
+    assert.deepEqual(await logShape(ada), [
+      'divider:Earlier in #recall',
+      'message(history):before ada came',
+      'message(history):one',
+      'message(history):two',
+      'message(history):missed during the reload',
+      'divider:Now',
+      'message:after the second reload',
+    ]);
+    await Promise.all([ada.context().close(), bea.context().close()]);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
   });
 
   it('breaks no WCAG 2.1 AA rule that axe-core checks, in light and dark mode, on a desktop and on a phone with its side panel open', async () => {
