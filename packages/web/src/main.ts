@@ -11,7 +11,9 @@ import { ClientError, SwitchboardClient, type Answer, type ResumePoint, type Sta
 import { CloseCode, ErrorCode, parseRoomName, validateNickname, type WelcomeFrame } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 import { MemberList } from './members.js';
+import { ROOMS_REFRESH_EVERY_MS, ROOMS_REFRESH_MIN_MS, RoomCounts } from './room-counts.js';
 import { SidePanel } from './side-panel.js';
+import { Throttle } from './throttle.js';
 import { Transcript, type KeyValueStore } from './transcript.js';
 
 const NICK_KEY = 'switchboard.nickname';
@@ -51,6 +53,9 @@ const panel = new SidePanel(
   () => client.id,
   (room) => joinRoom(room),
 );
+const roomCounts = new RoomCounts();
+/** The rooms asked again by the page itself (someone came from or went to another room; now and then): bounded. */
+const roomsRefresh = new Throttle(ROOMS_REFRESH_MIN_MS, () => askRooms());
 /** One question of each kind in flight at a time; another asked meanwhile is asked once it is answered. */
 const asking = { who: false, whoAgain: false, rooms: false };
 
@@ -89,10 +94,18 @@ client.on('welcome', () => {
 // A move to another room: its people, and the rooms' counts, afresh.
 client.on('joined', () => enteredRoom());
 client.on('members', (frame) => {
-  if (members.answer(frame)) panel.showMembers(members);
+  if (members.answer(frame)) showPeople();
 });
-client.on('rooms', (frame) => panel.showRooms(frame.rooms, client.room));
-client.on('notification', (frame) => presence(members.change(frame)));
+client.on('rooms', (frame) => {
+  roomCounts.answer(frame);
+  showRooms();
+});
+client.on('notification', (frame) => {
+  presence(members.change(frame));
+  // Someone came from, or went to, another room: its count changed too.
+  if (frame.room === client.room && (frame.event === 'joined' || frame.event === 'left' || frame.event === 'summary'))
+    roomsRefresh.request();
+});
 client.on('close', ({ code }) => {
   // Another tab or window (a duplicated tab copies this one's session) resumed
   // this session: it is theirs now. This tab becomes a new person, not a rival
@@ -170,7 +183,10 @@ document.addEventListener('visibilitychange', () => {
   client.reconnectNow(); // a phone waking up should not wait out a long backoff
   unread = 0;
   showTitle();
+  roomsRefresh.request();
 });
+// Moves between rooms the page is not in make no notice here: the rooms are asked again now and then.
+setInterval(() => document.hidden || roomsRefresh.request(), ROOMS_REFRESH_EVERY_MS);
 
 void client.connect().catch(() => undefined); // failures show as state changes
 
@@ -243,14 +259,14 @@ function enteredRoom(): void {
   roomName.textContent = `#${room}`;
   showTitle();
   members.enter(room);
-  panel.showMembers(members);
+  showPeople();
   askMembers();
   askRooms();
 }
 
 /** A notice or rename changed the people of the room, or says to ask for them again (a summary). */
 function presence(result: ReturnType<MemberList['change']>): void {
-  if (result === 'changed') panel.showMembers(members);
+  if (result !== 'unchanged') showPeople();
   if (result === 'ask') askMembers();
 }
 
@@ -275,7 +291,19 @@ function askMembers(): void {
   );
 }
 
+/** The people of the room, and its count in the rooms list, which is theirs. */
+function showPeople(): void {
+  panel.showMembers(members);
+  showRooms();
+}
+
+function showRooms(): void {
+  const counted = members.answered && members.room === client.room;
+  panel.showRooms(roomCounts.list(client.room, counted ? members.count : undefined), client.room);
+}
+
 function askRooms(): void {
+  roomsRefresh.ran();
   if (asking.rooms) return;
   asking.rooms = true;
   ask(

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ERROR_SENTENCES } from '@switchboard/protocol';
-import { GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { ChatClient, GatewayProcess, RedisServer, eventually } from '@switchboard/testkit';
 import { accessibilityViolations } from './accessibility.js';
 import { WAIT_MS, entry, launchChromium, openConnected, say, waitState } from './page-steps.js';
 
@@ -29,6 +29,20 @@ async function joinRoom(page: Page, room: string): Promise<void> {
     .locator('#room-name')
     .filter({ hasText: `#${room.replace(/^#/, '').toLowerCase()}` })
     .waitFor({ timeout: WAIT_MS });
+}
+
+/** Wait until the people list says `n` are in `room`, and its count in the rooms list says the same. */
+async function counts(page: Page, room: string, n: number): Promise<void> {
+  const shown = `JSON.stringify([document.querySelector('#people-title').textContent, document.querySelector('#rooms button[data-room="${room}"] .count')?.textContent])`;
+  const want = JSON.stringify([`${n === 1 ? '1 person' : `${n} people`} in #${room}`, String(n)]);
+  // page.evaluate, not waitForFunction: the page's CSP forbids the eval that waitForFunction would need.
+  await eventually(
+    async () => {
+      assert.equal(await page.evaluate<string>(shown), want);
+      return true;
+    },
+    { timeoutMs: WAIT_MS, what: `${want} on the page` },
+  );
 }
 
 /** Wait for the chat line whose text is exactly `text`. */
@@ -179,6 +193,29 @@ describe('the chat page with rooms, across two gateways', () => {
       problems.filter((p) => !p.includes('WebSocket')),
       [],
     );
+  });
+
+  it("keeps its room's count equal to the people list, and follows the other rooms, as people come and go on the other node", async () => {
+    const page = await open(nodeA);
+    await joinRoom(page, 'census');
+    await counts(page, 'census', 1);
+    const [c1, c2] = await Promise.all([ChatClient.connect(nodeB.wsUrl), ChatClient.connect(nodeB.wsUrl)]);
+    try {
+      c1.send('/join census');
+      await counts(page, 'census', 2);
+      c2.send('/join census');
+      await counts(page, 'census', 3);
+      c1.send('/join elsewhere');
+      await counts(page, 'census', 2);
+      // The page hears no notice of #elsewhere: it asks for the rooms again, at a bounded rate.
+      await page.locator('#rooms button[data-room="elsewhere"] .count').filter({ hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+      await c2.close();
+      await counts(page, 'census', 1);
+    } finally {
+      await Promise.all([c1.close(), c2.close()]);
+    }
+    await page.context().close();
+    assert.deepEqual(problems, []);
   });
 
   it('breaks no WCAG 2.1 AA rule that axe-core checks, in light and dark mode, on a desktop and on a phone with its side panel open', async () => {
