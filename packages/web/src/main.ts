@@ -8,15 +8,16 @@
  * (live) and the rooms there are.
  */
 import { ClientError, SwitchboardClient, type Answer, type ResumePoint, type StateChange } from '@switchboard/client';
-import { CloseCode, ErrorCode, parseRoomName, validateNickname, type WelcomeFrame } from '@switchboard/protocol';
+import { CloseCode, ErrorCode, parseClientText, parseRoomName, type WelcomeFrame } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 import { MemberList } from './members.js';
+import { OwnName } from './own-name.js';
 import { ROOMS_REFRESH_EVERY_MS, ROOMS_REFRESH_MIN_MS, RoomCounts } from './room-counts.js';
 import { SidePanel } from './side-panel.js';
+import { browserStorage, tabStorage } from './storage.js';
 import { Throttle } from './throttle.js';
-import { Transcript, type KeyValueStore } from './transcript.js';
+import { Transcript } from './transcript.js';
 
-const NICK_KEY = 'switchboard.nickname';
 /** Per tab: two tabs are two sessions. */
 const SESSION_KEY = 'switchboard.session';
 /** Show the byte counter once a line takes this share of the limit. */
@@ -44,6 +45,13 @@ const side = $<HTMLElement>('side');
 const peopleToggle = $<HTMLButtonElement>('people-toggle');
 
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+const ownName = new OwnName({ tab: tabStorage(), browser: browserStorage() }, (name) => {
+  try {
+    void client.setNick(name).catch(() => undefined); // a refusal is the 'rejected' event's
+  } catch {
+    // Closed meanwhile: nothing to ask.
+  }
+});
 const client = newClient();
 const log = new LogView($<HTMLOListElement>('log'), () => client.id);
 const transcript = new Transcript(tabStorage());
@@ -102,6 +110,7 @@ client.on('rooms', (frame) => {
 });
 client.on('notification', (frame) => {
   presence(members.change(frame));
+  if (frame.event === 'disconnected') ownName.released(frame.nickname);
   // Someone came from, or went to, another room: its count changed too.
   if (frame.room === client.room && (frame.event === 'joined' || frame.event === 'left' || frame.event === 'summary'))
     roomsRefresh.request();
@@ -114,8 +123,9 @@ client.on('close', ({ code }) => {
 });
 client.on('resumeFailed', () => missedNotice());
 client.on('gap', () => missedNotice());
-client.on('rejected', ({ kind, error }) => {
+client.on('rejected', ({ kind, text, error }) => {
   if (error.code === 'CLOSED') return;
+  if (kind === 'nick' && nameRefused(text, error.code)) return;
   log.add({ kind: 'error', text: error.message, time: Date.now() });
   say(error.message);
   if (error.code === ErrorCode.NICK_TAKEN) invalid(nickInput, true);
@@ -123,14 +133,13 @@ client.on('rejected', ({ kind, error }) => {
 });
 client.on('nick_update', (frame) => {
   presence(members.change(frame));
-  if (frame.id !== client.id) return;
+  if (frame.id !== client.id) {
+    ownName.released(frame.previous);
+    return;
+  }
   invalid(nickInput, false);
   showNickname();
-  try {
-    localStorage.setItem(NICK_KEY, frame.nickname);
-  } catch {
-    // Storage may be off (private mode); the name then lasts for this page only.
-  }
+  ownName.confirmed(frame.nickname);
 });
 client.on('error', (frame) => frame.ref === undefined && say(frame.message));
 
@@ -138,6 +147,8 @@ compose.addEventListener('submit', (event) => {
   event.preventDefault();
   const line = textInput.value;
   if (line.trim() === '') return;
+  const typed = parseClientText(line);
+  if (typed.ok && typed.command.type === 'nick') ownName.choose(typed.command.nickname);
   if (act(() => showAnswer(client.submit(line)))) {
     lastSent = line;
     textInput.value = '';
@@ -147,7 +158,9 @@ compose.addEventListener('submit', (event) => {
 
 nickForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (act(() => client.setNick(nickInput.value.trim()))) textInput.focus();
+  const name = nickInput.value.trim();
+  ownName.choose(name);
+  if (act(() => client.setNick(name))) textInput.focus();
 });
 nickInput.addEventListener('input', () => invalid(nickInput, false));
 
@@ -406,9 +419,23 @@ function startAfresh(): void {
   location.reload();
 }
 
-/** The SDK with the resume point this tab saved, if it is still usable. */
+/**
+ * A rename refused: whether the page handled it quietly, as a refusal of its
+ * own asking for the tab's name (not something the person did): said once as
+ * a plain line, never as an error; a taken name is asked for again later.
+ */
+function nameRefused(name: string, code: string): boolean {
+  const refusal = ownName.refused(name, code);
+  if (refusal === 'say') {
+    const text = `${name} is in use elsewhere (another tab or window, or this tab before its reload), so you are ${client.nickname ?? 'someone else'} here for now.`;
+    log.add({ kind: 'system', event: 'name-in-use', text, time: Date.now() });
+  }
+  return refusal !== 'shown';
+}
+
+/** The SDK with the resume point this tab saved, if it is still usable, asking for the tab's name on a new session. */
 function newClient(): SwitchboardClient {
-  const nickname = storedNickname();
+  const nickname = ownName.wanted;
   const resume = storedSession();
   if (resume) {
     try {
@@ -446,24 +473,6 @@ function saveSession(): void {
 function storedSession(): ResumePoint | undefined {
   try {
     return (JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as ResumePoint | null) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** This tab's sessionStorage, or undefined where storage is off (reading it may throw). */
-function tabStorage(): KeyValueStore | undefined {
-  try {
-    return sessionStorage;
-  } catch {
-    return undefined;
-  }
-}
-
-function storedNickname(): string | undefined {
-  try {
-    const name = localStorage.getItem(NICK_KEY) ?? undefined;
-    return name !== undefined && !validateNickname(name) && !/\s/u.test(name) ? name : undefined;
   } catch {
     return undefined;
   }

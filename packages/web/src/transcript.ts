@@ -1,14 +1,8 @@
 import { HISTORY_ON_JOIN, type Epoch, type MessageFrame, type RoomName, type Seq } from '@switchboard/protocol';
+import type { KeyValueStore } from './storage.js';
 
 /** Where a tab keeps the lines it showed (sessionStorage: per tab, gone with the tab). */
 export const TRANSCRIPT_KEY = 'switchboard.lines';
-
-/** What the transcript needs of a Storage (sessionStorage has it). */
-export interface KeyValueStore {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
-}
 
 /** A position in a room: where a welcome says the events start. */
 export interface RoomPosition {

@@ -1,22 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HISTORY_ON_JOIN, type MessageFrame } from '@switchboard/protocol';
-import { TRANSCRIPT_KEY, Transcript, type KeyValueStore } from '../src/transcript.js';
-
-/** sessionStorage's behaviour, in a Map; `full` makes every write throw as a full store does. */
-function memoryStore(): KeyValueStore & { data: Map<string, string>; full: boolean } {
-  const data = new Map<string, string>();
-  return {
-    data,
-    full: false,
-    getItem: (key) => data.get(key) ?? null,
-    setItem(key, value) {
-      if (this.full) throw new Error('QuotaExceededError');
-      data.set(key, value);
-    },
-    removeItem: (key) => void data.delete(key),
-  };
-}
+import { TRANSCRIPT_KEY, Transcript } from '../src/transcript.js';
+import { memoryStore } from './memory-store.js';
 
 const line = (seq: number, room = 'dev', epoch = 'e1', extra: Partial<MessageFrame> = {}): MessageFrame => ({
   type: 'message',
@@ -31,7 +17,7 @@ const line = (seq: number, room = 'dev', epoch = 'e1', extra: Partial<MessageFra
 });
 
 /** A tab that showed `seqs` in #dev and was then reloaded: what it gets back when the session resumes at `at`. */
-function reloaded(store: KeyValueStore, at: { room?: string; epoch?: string; seq?: number }) {
+function reloaded(store: ReturnType<typeof memoryStore>, at: { room?: string; epoch?: string; seq?: number }) {
   return new Transcript(store).resume(at);
 }
 
