@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { linesOf } from '@switchboard/testkit';
 
 /** `npm run cluster` without its build step (the tests run after `npm run build`). */
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const UP_MS = 60_000;
 
 /** The cluster runner in its own process group, as a terminal starts it (Ctrl-C reaches the whole group). */
