@@ -244,6 +244,31 @@ describe('the chat page in Chromium, across two gateways', () => {
     );
   });
 
+  it("takes its name back after a reload that could not resume, once the previous session's grace has passed, with no error", async () => {
+    const page = await open(nodeA);
+    const other = await open(nodeB);
+    await page.locator('#nick').fill('comeback');
+    await page.locator('#nick').press('Enter');
+    await entry(other, 'nick', /changed to comeback$/);
+
+    // The resume point is lost (as when a browser drops sessionStorage): the reload starts a new session while
+    // the previous one still holds the name, within its grace window.
+    await page.evaluate("sessionStorage.removeItem('switchboard.session')");
+    await page.reload();
+    await waitState(page, 'open');
+    await entry(page, 'system', /comeback is in use elsewhere/);
+    await entry(other, 'notice', /comeback has disconnected/, LEAVE_WAIT_MS);
+    await entry(page, 'nick', /changed to comeback$/);
+    assert.equal(await page.locator('#nick').inputValue(), 'comeback');
+    assert.equal(await page.locator('#log li[data-kind="error"]').count(), 0);
+    assert.equal(await page.locator('#nick').getAttribute('aria-invalid'), null);
+    await Promise.all([page.context().close(), other.context().close()]);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
+  });
+
   it('lets a duplicated tab take the session; the original tab becomes a new person instead of taking it back', async () => {
     const first = await open(nodeA);
     const other = await open(nodeB);
