@@ -35,7 +35,10 @@ interface ComposeService {
   readonly volumes?: string[];
 }
 
-const compose = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(COMPOSE_FILE, 'utf8')) as {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+};
 const service = (name: string): ComposeService => {
   const found = compose.services[name];
   assert.ok(found, `docker-compose.yml has no service ${name}`);
@@ -228,12 +231,25 @@ describe('deployment files', () => {
     }
   });
 
-  test('the load balancer publishes 8080, 8443 (TLS), and its admin listener on 127.0.0.1 only, and loads the shared and the Docker HAProxy files', () => {
+  test('the load balancer publishes 8080, and 8443 (TLS) and its admin listener on 127.0.0.1 only unless told otherwise, and loads the shared and the Docker HAProxy files', () => {
     const lb = service('lb');
-    assert.deepEqual(lb.ports, ['${LB_PUBLISH:-8080}:8080', '${LB_TLS_PUBLISH:-8443}:8443', '${ADMIN_PUBLISH:-127.0.0.1:8404}:8404']);
+    assert.deepEqual(lb.ports, [
+      '${LB_PUBLISH:-8080}:8080',
+      '${LB_TLS_PUBLISH:-127.0.0.1:8443}:8443',
+      '${ADMIN_PUBLISH:-127.0.0.1:8404}:8404',
+    ]);
     assert.equal(lb.environment?.ADMIN_BIND, ':8404');
     assert.ok(lb.command?.some((arg) => arg.endsWith('/haproxy.cfg')));
     assert.ok(lb.command?.some((arg) => arg.endsWith('/docker.cfg')));
+  });
+
+  test('it declares only volumes that `docker compose up` uses (docker-compose 1.29 creates every volume declared, whatever the profiles)', () => {
+    for (const volume of Object.keys(compose.volumes ?? {})) {
+      const users = Object.entries(compose.services).filter(
+        ([, s]) => s.profiles === undefined && (s.volumes ?? []).some((v) => v.split(':')[0] === volume),
+      );
+      assert.ok(users.length > 0, `the volume ${volume} is used by a service that runs without a profile`);
+    }
   });
 
   test('the load balancer starts through start.sh, which serves TLS only when the mounted certificate exists', () => {

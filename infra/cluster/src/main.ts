@@ -4,18 +4,35 @@
  * (GATEWAYS, LB_PORT, LB_TLS_CERT, REDIS_MASTERS...) are in cluster-settings.ts;
  * `npm run cluster -- --help` lists them.
  *
- * Prints the URL once HAProxy has found every gateway UP, and the admin
- * listener's (HAProxy's Prometheus metrics, its stats, the live dashboard) on a
- * free port of 127.0.0.1; Ctrl-C or SIGTERM stops everything it started.
+ * Checks first that its ports (LB_PORT, and LB_HTTP_PORT with TLS) can be
+ * listened on, and says which setting to change when one cannot, before it
+ * starts anything. Prints the URL once HAProxy has found every gateway UP, and
+ * the admin listener's (HAProxy's Prometheus metrics, its stats, the live
+ * dashboard) on a free port of 127.0.0.1; Ctrl-C or SIGTERM stops everything it
+ * started, and says "stopped".
  */
 import { ConfigError } from '@switchboard/config';
 import { LocalCluster } from '@switchboard/testkit';
-import { helpText, loadClusterSettings, type ClusterSettings } from './cluster-settings.js';
+import { SETTINGS, helpText, loadClusterSettings, type ClusterSettings } from './cluster-settings.js';
+import { busyPortSentence } from './port-check.js';
 
 /** Exit status for a bad setting, as the gateway's. */
 const EXIT_BAD_SETTING = 2;
+/** Exit status when the cluster cannot start (a port in use, a process that fails). */
+const EXIT_CANNOT_START = 1;
 
 const { gateways, lbPort, lbHost, lbTlsCert: tlsCert, lbHttpPort, redisMasters } = readSettings();
+
+const busy = await busyPortSentence([
+  { host: lbHost, port: lbPort, setting: SETTINGS.lbPort.env, hostSetting: SETTINGS.lbHost.env },
+  ...(tlsCert !== undefined && lbHttpPort !== undefined
+    ? [{ host: lbHost, port: lbHttpPort, setting: SETTINGS.lbHttpPort.env, hostSetting: SETTINGS.lbHost.env }]
+    : []),
+]);
+if (busy !== undefined) {
+  console.error(`cluster: ${busy}`);
+  process.exit(EXIT_CANNOT_START);
+}
 
 const cluster = await LocalCluster.start({
   gateways,
@@ -31,29 +48,43 @@ const cluster = await LocalCluster.start({
   },
 }).catch((err: Error) => {
   console.error(`cluster: cannot start: ${err.message}`);
-  process.exit(1);
+  process.exit(EXIT_CANNOT_START);
 });
 
 let stopping = false;
-async function stop(signal: string): Promise<void> {
+/** Stop everything started; exit with `status` once it has stopped. */
+async function stop(status = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal}: stopping HAProxy, ${gateways} gateways and Redis...`);
+  console.log(`\nstopping HAProxy, ${gateways} gateway${gateways === 1 ? '' : 's'} and Redis...`);
   await cluster.stop();
   console.log('stopped');
-  process.exit(0);
+  process.exit(status);
 }
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+
+/**
+ * Ctrl-C in a terminal reaches the whole process group, HAProxy and the
+ * gateways too: one of them ending on SIGINT is that Ctrl-C (its own handler
+ * may run a moment later), not a failure.
+ */
+const CTRL_C = 'SIGINT';
 
 void cluster.lb.exited.then(({ code, signal }) => {
   if (stopping) return;
+  if (signal === CTRL_C) {
+    void stop();
+    return;
+  }
   console.error(`HAProxy exited (${code ?? signal}); stopping`);
-  void stop('HAProxy exit').then(() => process.exit(1));
+  void stop(EXIT_CANNOT_START);
 });
 for (const gateway of cluster.gateways) {
   void gateway.exited.then(({ code, signal }) => {
-    if (!stopping) console.error(`gateway ${gateway.nodeId} (port ${gateway.port}) exited (${code ?? signal}); HAProxy takes it out`);
+    if (!stopping && signal !== CTRL_C) {
+      console.error(`gateway ${gateway.nodeId} (port ${gateway.port}) exited (${code ?? signal}); HAProxy takes it out`);
+    }
   });
 }
 
@@ -64,7 +95,7 @@ console.log(
 for (const gateway of cluster.gateways) {
   console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  metrics ${gateway.metricsUrl}/metrics  pid ${gateway.pid}`);
 }
-console.log(`haproxy    ${cluster.httpUrl}`);
+console.log(`haproxy    ${cluster.httpUrl}  pid ${cluster.lb.pid}`);
 if (cluster.plainUrl) console.log(`haproxy    ${cluster.plainUrl}  redirects to ${cluster.httpUrl} (but /healthz, /readyz)`);
 console.log(
   `admin      ${cluster.adminUrl}/  the live dashboard · ${cluster.adminUrl}/metrics  HAProxy's Prometheus metrics · ${cluster.lb.statsUrl}`,

@@ -1,6 +1,7 @@
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { ClientError, SwitchboardClient, type WebSocketConstructor } from '@switchboard/client';
+import { ClientError, SwitchboardClient, type CloseInfo, type WebSocketConstructor } from '@switchboard/client';
+import { DialReports, closeFailure, dialFailure } from './dial-failure.js';
 import { answerLine, chatLine, roomTag, safeText } from './format.js';
 
 export interface TerminalOptions {
@@ -20,11 +21,18 @@ export interface TerminalOptions {
 /** On end of input, the longest wait for the gateway to acknowledge the last lines sent, in ms. */
 const ECHO_WAIT_MS = 2_000;
 
+/** Exit status when the client never connected (quit meanwhile, or given up), or its connection was closed for good. */
+export const EXIT_NOT_CONNECTED = 1;
+
 /** A running terminal client. */
 export interface TerminalSession {
-  /** Resolves with the exit status once the client has closed: 0 when asked to quit. */
+  /**
+   * Resolves with the exit status once the client has closed: 0 when asked to
+   * quit after it had connected; EXIT_NOT_CONNECTED when it never connected, or
+   * its connection was closed for good.
+   */
   readonly done: Promise<number>;
-  /** Quit as Ctrl-C does: flush what was sent, close, resolve `done` with 0. */
+  /** Quit as Ctrl-C does: flush what was sent, close, resolve `done`. */
   stop(): void;
 }
 
@@ -36,10 +44,13 @@ export interface TerminalSession {
  * (same name, same room, the lines missed, no notices), and a line is sent until
  * the server acknowledges it. A room's recent lines, sent after connecting and
  * after each join, are printed between `-- earlier in #room --` and `-- now --`.
+ * Until it has connected once, each failed attempt says why (`cannot connect to
+ * URL: connection refused (retrying in 1.2 s)`).
  */
 export function runTerminal(options: TerminalOptions): TerminalSession {
   const { input, output, status, interactive } = options;
-  const client = new SwitchboardClient({ url: options.url, nickname: options.nickname, WebSocket: options.WebSocket });
+  const dials = new DialReports(options.WebSocket);
+  const client = new SwitchboardClient({ url: options.url, nickname: options.nickname, WebSocket: dials.WebSocket });
   const rl = createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: '> ' });
 
   // Keep the prompt and what the person is typing below whatever gets printed.
@@ -66,8 +77,10 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
   };
 
   /** Set by stop() (Ctrl-C) or the end of input; read in callbacks, so kept in an object the types do not narrow. */
-  const run = { stopping: false };
+  const run = { stopping: false, connected: false };
   let exitCode = 0;
+  /** How the latest connection attempt ended. */
+  let lastClose: CloseInfo | undefined;
   let closing: Promise<void> | undefined;
   // Lines sent and not yet acknowledged: on end of input the client waits for them.
   const unacknowledged = new Set<Promise<unknown>>();
@@ -75,16 +88,25 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
 
   client.on('state', ({ state, attempt, delayMs }) => {
     if (state === 'connecting') note(`connecting to ${options.url}`);
-    if (state === 'reconnecting') note(`connection lost; retry ${attempt} in ${((delayMs ?? 0) / 1000).toFixed(1)} s`);
+    if (state === 'reconnecting') {
+      const wait = `${((delayMs ?? 0) / 1000).toFixed(1)} s`;
+      if (run.connected) note(`connection lost; retry ${attempt} in ${wait}`);
+      else note(`cannot connect to ${options.url}: ${whyNotConnected()} (retrying in ${wait})`);
+    }
     if (state === 'closed' && !run.stopping) {
-      exitCode = 1;
+      exitCode = EXIT_NOT_CONNECTED;
       rl.close();
     }
   });
-  client.on('close', ({ code, reason, willReconnect }) => {
-    if (!run.stopping && !willReconnect) note(`connection closed (${code}${reason ? `: ${safeText(reason)}` : ''})`);
+  client.on('close', (close) => {
+    lastClose = close;
+    const { code, reason, willReconnect } = close;
+    if (run.stopping || willReconnect) return;
+    if (run.connected) note(`connection closed (${code}${reason ? `: ${safeText(reason)}` : ''})`);
+    else note(`cannot connect to ${options.url}: ${whyNotConnected()}`);
   });
   client.on('welcome', (frame) => {
+    run.connected = true;
     note(`${frame.resumed ? 'resumed on' : 'connected to'} node ${safeText(frame.node)} as ${safeText(frame.nickname)}`);
     showRoom();
   });
@@ -131,8 +153,16 @@ export function runTerminal(options: TerminalOptions): TerminalSession {
     if (!run.stopping && unacknowledged.size > 0) await acknowledged(ECHO_WAIT_MS);
     run.stopping = true;
     await closeClient();
-    return exitCode;
+    if (run.connected) return exitCode;
+    note(`never connected to ${options.url}`);
+    return EXIT_NOT_CONNECTED;
   })();
+
+  /** Why the latest attempt failed: the error of its dial (refused, DNS, TLS, an HTTP status), else how it closed. */
+  function whyNotConnected(): string {
+    if (dials.error !== undefined) return safeText(dialFailure(dials.error, options.url));
+    return lastClose === undefined ? 'no answer' : safeText(closeFailure(lastClose));
+  }
 
   /** Resolves once every line sent is acknowledged (or refused), or after `ms`. */
   function acknowledged(ms: number): Promise<void> {

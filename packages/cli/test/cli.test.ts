@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ChatClient, GatewayProcess, RedisServer, freePort, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
 import { CLIENT_SETTINGS, DEFAULT_URL, STATUS_SETTINGS, USAGE, UsageError, parseArgs } from '../src/args.js';
@@ -148,6 +151,49 @@ describe('switchboard client, driven through a pipe against a real gateway', () 
   });
 });
 
+describe('switchboard client that cannot connect', () => {
+  it('says the connection is refused, retries, and exits 1 on Ctrl-C since it never connected', async () => {
+    const url = `ws://127.0.0.1:${await freePort()}/ws`;
+    const cli = runCli(['client', 'rex', '--url', url]);
+    const escaped = url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    await cli.err.waitFor(
+      (l) => new RegExp(`^\\* cannot connect to ${escaped}: connection refused \\(retrying in \\d+\\.\\d s\\)$`).test(l),
+      WAIT_MS,
+      'the refusal',
+    );
+    const first = cli.err.items.findIndex((l) => l.startsWith('* cannot connect'));
+    await cli.err.waitFor((l) => l.startsWith('* cannot connect'), WAIT_MS, 'a second attempt', first + 1);
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exit, 1);
+    assert.equal(cli.err.items.at(-1), `* never connected to ${url}`);
+    assert.ok(!cli.err.items.some((l) => l.includes('connection lost')), 'never "lost": it never had one');
+  });
+
+  it('names the HTTP status a server answers the upgrade with', async () => {
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    server.on('upgrade', (_req, socket: Socket) =>
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n'),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`;
+    const cli = runCli(['client', 'rex', '--url', url]);
+    try {
+      await cli.err.waitFor(
+        (l) => l.startsWith(`* cannot connect to ${url}: HTTP 503 Service Unavailable on upgrade (retrying in `),
+        WAIT_MS,
+        'the status',
+      );
+      cli.child.kill('SIGINT');
+      assert.equal(await cli.exit, 1);
+    } finally {
+      cli.child.kill();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
 describe('switchboard client over wss://', () => {
   let certs: TestCertificates;
   let node: GatewayProcess;
@@ -174,12 +220,18 @@ describe('switchboard client over wss://', () => {
     assert.equal(await cli.exit, 0);
   });
 
-  it('does not connect without it, and keeps retrying', async () => {
+  it('does not connect without it: says the certificate is not trusted and how to trust it, keeps retrying, exits 1', async () => {
     const cli = runCli(['client', 'uma', '--url', node.wsUrl]);
-    await cli.err.waitFor((l) => l.includes('connection lost; retry'), WAIT_MS, 'a retry after the refused certificate');
+    const said = await cli.err.waitFor((l) => l.startsWith('* cannot connect'), WAIT_MS, 'a retry after the refused certificate');
+    assert.match(
+      said,
+      new RegExp(
+        `^\\* cannot connect to ${node.wsUrl}: TLS: unable to verify the first certificate \\(--ca FILE trusts its authority\\) \\(retrying in \\d+\\.\\d s\\)$`,
+      ),
+    );
     assert.ok(!cli.err.items.some((l) => l.includes('connected to node')));
     cli.child.kill('SIGINT');
-    await cli.exit;
+    assert.equal(await cli.exit, 1);
   });
 
   it('exits 2 naming --ca when the file cannot be read or holds no certificate', async () => {

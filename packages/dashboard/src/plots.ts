@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import type { NodeId, PlottedField } from '@switchboard/protocol';
 import type { Series } from './series.js';
+import { yRange } from './y-range.js';
 
 /** The plots, in page order: the field each shows and its title. */
 export const PLOTS: ReadonlyArray<{ readonly field: PlottedField; readonly title: string }> = [
@@ -55,6 +56,7 @@ export class Plots {
     for (const { field, chart, figure } of this.charts) {
       chart.setData(series.data(field, nodes));
       figure.dataset.points = String(series.points(field));
+      figure.dataset.peak = String(series.peak(field));
     }
   }
 
@@ -72,6 +74,7 @@ export class Plots {
       figure.className = 'plot';
       figure.dataset.field = field;
       figure.dataset.points = String(series.points(field));
+      figure.dataset.peak = String(series.peak(field));
       const caption = document.createElement('figcaption');
       caption.textContent = title;
       figure.append(caption);
@@ -82,7 +85,9 @@ export class Plots {
         height: PLOT_HEIGHT,
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, orZero(min)), Math.max(1, orZero(max))] } },
+        // The top is above the highest value (spikes included) by a margin, at a round number.
+        scales: { x: { time: true }, y: { range: (_u, min, max) => yRange(min, max) } },
+        hooks: { setScale: [(u, key) => key === 'y' && (figure.dataset.top = String(u.scales.y?.max))] },
         axes: [
           { ...axis, space: 80, values: (_u, splits, _axis, _space, step) => splits.map((at) => clock(at, step < 60)) },
           { ...axis, size: 48 },
@@ -107,9 +112,4 @@ export class Plots {
   private widthFor(figure: HTMLElement): number {
     return Math.max(240, Math.floor(figure.clientWidth || this.container.clientWidth));
   }
-}
-
-/** uPlot passes null for an axis with no data, though its types say number. */
-function orZero(value: number | null): number {
-  return value ?? 0;
 }

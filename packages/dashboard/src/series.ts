@@ -67,6 +67,13 @@ export class Series {
     return count;
   }
 
+  /** The highest value of `field` in the window, over all nodes (0 when none). */
+  peak(field: PlottedField): number {
+    let peak = 0;
+    for (const fields of this.columns.values()) for (const value of fields[field]) if (value !== null && value > peak) peak = value;
+    return peak;
+  }
+
   /** Drop what is older than the window, and nodes with nothing left in it. Returns true when a node went. */
   private trim(): boolean {
     const excess = this.times.length - WINDOW_SAMPLES;

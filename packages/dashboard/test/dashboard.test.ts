@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ChatClient, eventually, GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { accessibilityViolations } from '../../web/test/accessibility.js';
 
 /** Debian's chromium (CI installs it with apt); playwright never downloads a browser here. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -117,8 +118,25 @@ describe('the dashboard page in Chromium, on a three-node cluster', () => {
       'new points',
     );
     await traffic;
+    // Every plot's scale reaches above its highest value: spikes are drawn whole.
+    const scales = await page.evaluate<Array<{ field: string; peak: number; top: number }>>(
+      `[...document.querySelectorAll('.plot')].map((p) => ({ field: p.dataset.field, peak: Number(p.dataset.peak), top: Number(p.dataset.top) }))`,
+    );
+    assert.equal(scales.length, 6);
+    for (const { field, peak, top } of scales) assert.ok(top > peak, `${field}: top ${top} above the peak ${peak}`);
+    assert.ok(scales.find((s) => s.field === 'latencyP99Ms')!.peak > 0, 'the traffic gave the p99 plot values');
     await page.screenshot({ path: `${SHOTS}dashboard.png`, fullPage: true });
     await page.context().close();
+    assert.deepEqual(problems, []);
+  });
+
+  it('breaks no WCAG 2.1 AA rule that axe-core checks, in light and dark mode', async () => {
+    for (const dark of [false, true]) {
+      const page = await open({ width: 1280, height: 1000, dark });
+      await waitForPlots(page, 2);
+      assert.deepEqual(await accessibilityViolations(page), [], dark ? 'dark' : 'light');
+      await page.context().close();
+    }
     assert.deepEqual(problems, []);
   });
 
@@ -127,6 +145,21 @@ describe('the dashboard page in Chromium, on a three-node cluster', () => {
     await waitForPlots(page, 2);
     const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
     assert.ok(width <= 390, `the page is ${width}px wide`);
+    // The table is wider than a phone: it scrolls sideways in its own box, to its last column, and
+    // the node names stay in view at its left edge meanwhile.
+    const table = await page.evaluate<{ scrolls: boolean; lastSeen: boolean; namesSeen: boolean }>(`(() => {
+      const wrap = document.querySelector('.table-wrap');
+      wrap.scrollLeft = wrap.scrollWidth;
+      const box = wrap.getBoundingClientRect();
+      const last = document.querySelector('#nodes thead th:last-child').getBoundingClientRect();
+      const name = document.querySelector('#nodes tbody td:first-child').getBoundingClientRect();
+      return {
+        scrolls: wrap.scrollWidth > wrap.clientWidth,
+        lastSeen: last.right <= box.right + 1 && last.left >= box.left,
+        namesSeen: Math.abs(name.left - box.left) <= 2,
+      };
+    })()`);
+    assert.deepEqual(table, { scrolls: true, lastSeen: true, namesSeen: true });
     const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     assert.equal(background, 'rgb(15, 19, 25)', 'the dark palette applies');
     await page.screenshot({ path: `${SHOTS}dashboard-phone-dark.png`, fullPage: true });

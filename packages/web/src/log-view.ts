@@ -115,12 +115,14 @@ export class LogView {
     if (stick) item.scrollIntoView({ block: 'end' });
   }
 
-  /** A separator line in the list: `earlier` before history lines, `now` before the live ones after them. */
+  /**
+   * A divider in the list: `earlier` before history lines, `now` before the live ones after them. An item of
+   * the list like the others, read out by its words (a list holds only list items: no `role="separator"`).
+   */
   private divider(text: string, which: 'earlier' | 'now'): void {
     const item = document.createElement('li');
     item.className = `divider divider--${which}`;
     item.dataset.divider = which;
-    item.setAttribute('role', 'separator');
     const label = document.createElement('span');
     label.textContent = text;
     item.append(label);

@@ -2,16 +2,22 @@
  * The chat page: wires the DOM in index.html to a SwitchboardClient. The page
  * connects to the gateway that served it, on `/ws`, with protocol v2: a reload
  * or a network blip resumes the session (same name, room, the missed lines, no
- * connect/disconnect notices), from the resume point kept in sessionStorage.
- * Beside the messages: who is in the room (live) and the rooms there are.
+ * connect/disconnect notices), from the resume point kept in sessionStorage;
+ * after a reload the lines shown before it come back from there too, as
+ * "earlier" lines (transcript.ts). Beside the messages: who is in the room
+ * (live) and the rooms there are.
  */
 import { ClientError, SwitchboardClient, type Answer, type ResumePoint, type StateChange } from '@switchboard/client';
-import { CloseCode, ErrorCode, parseRoomName, validateNickname } from '@switchboard/protocol';
+import { CloseCode, ErrorCode, parseClientText, parseRoomName, type WelcomeFrame } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 import { MemberList } from './members.js';
+import { OwnName } from './own-name.js';
+import { ROOMS_REFRESH_EVERY_MS, ROOMS_REFRESH_MIN_MS, RoomCounts } from './room-counts.js';
 import { SidePanel } from './side-panel.js';
+import { browserStorage, tabStorage } from './storage.js';
+import { Throttle } from './throttle.js';
+import { Transcript } from './transcript.js';
 
-const NICK_KEY = 'switchboard.nickname';
 /** Per tab: two tabs are two sessions. */
 const SESSION_KEY = 'switchboard.session';
 /** Show the byte counter once a line takes this share of the limit. */
@@ -39,26 +45,45 @@ const side = $<HTMLElement>('side');
 const peopleToggle = $<HTMLButtonElement>('people-toggle');
 
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+const ownName = new OwnName({ tab: tabStorage(), browser: browserStorage() }, (name) => {
+  try {
+    void client.setNick(name).catch(() => undefined); // a refusal is the 'rejected' event's
+  } catch {
+    // Closed meanwhile: nothing to ask.
+  }
+});
 const client = newClient();
 const log = new LogView($<HTMLOListElement>('log'), () => client.id);
+const transcript = new Transcript(tabStorage());
 const members = new MemberList();
 const panel = new SidePanel(
   { peopleTitle: $<HTMLElement>('people-title'), members: $<HTMLUListElement>('members'), rooms: $<HTMLUListElement>('rooms') },
   () => client.id,
   (room) => joinRoom(room),
 );
+const roomCounts = new RoomCounts();
+/** The rooms asked again by the page itself (someone came from or went to another room; now and then): bounded. */
+const roomsRefresh = new Throttle(ROOMS_REFRESH_MIN_MS, () => askRooms());
 /** One question of each kind in flight at a time; another asked meanwhile is asked once it is answered. */
 const asking = { who: false, whoAgain: false, rooms: false };
 
 let lastSent = '';
 let unread = 0;
 const baseTitle = document.title;
+/** Until the first welcome: a resumed one is a reload's, which shows the lines the tab kept. */
+let firstWelcome = true;
+/** A save of the session and transcript is due once the frames being read are done. */
+let saveDue = false;
 
 showLimits();
 
 client.on('state', showState);
 client.on('frame', (frame) => {
-  saveSession();
+  saveSoon();
+  if (frame.type === 'welcome') welcomed(frame);
+  if (frame.type === 'joined') transcript.enter(frame.room);
+  // Each line once: one shown already (kept from before a reload, or on screen) is not shown again.
+  if (frame.type === 'message' && !transcript.add(frame)) return;
   // A resumed session goes on where it was: no second welcome line. A refusal
   // with a ref is the SDK's to retry or to report as 'rejected'.
   const shown = !(frame.type === 'welcome' && frame.resumed) && !(frame.type === 'error' && frame.ref !== undefined);
@@ -77,10 +102,19 @@ client.on('welcome', () => {
 // A move to another room: its people, and the rooms' counts, afresh.
 client.on('joined', () => enteredRoom());
 client.on('members', (frame) => {
-  if (members.answer(frame)) panel.showMembers(members);
+  if (members.answer(frame)) showPeople();
 });
-client.on('rooms', (frame) => panel.showRooms(frame.rooms, client.room));
-client.on('notification', (frame) => presence(members.change(frame)));
+client.on('rooms', (frame) => {
+  roomCounts.answer(frame);
+  showRooms();
+});
+client.on('notification', (frame) => {
+  presence(members.change(frame));
+  if (frame.event === 'disconnected') ownName.released(frame.nickname);
+  // Someone came from, or went to, another room: its count changed too.
+  if (frame.room === client.room && (frame.event === 'joined' || frame.event === 'left' || frame.event === 'summary'))
+    roomsRefresh.request();
+});
 client.on('close', ({ code }) => {
   // Another tab or window (a duplicated tab copies this one's session) resumed
   // this session: it is theirs now. This tab becomes a new person, not a rival
@@ -89,8 +123,9 @@ client.on('close', ({ code }) => {
 });
 client.on('resumeFailed', () => missedNotice());
 client.on('gap', () => missedNotice());
-client.on('rejected', ({ kind, error }) => {
+client.on('rejected', ({ kind, text, error }) => {
   if (error.code === 'CLOSED') return;
+  if (kind === 'nick' && nameRefused(text, error.code)) return;
   log.add({ kind: 'error', text: error.message, time: Date.now() });
   say(error.message);
   if (error.code === ErrorCode.NICK_TAKEN) invalid(nickInput, true);
@@ -98,14 +133,13 @@ client.on('rejected', ({ kind, error }) => {
 });
 client.on('nick_update', (frame) => {
   presence(members.change(frame));
-  if (frame.id !== client.id) return;
+  if (frame.id !== client.id) {
+    ownName.released(frame.previous);
+    return;
+  }
   invalid(nickInput, false);
   showNickname();
-  try {
-    localStorage.setItem(NICK_KEY, frame.nickname);
-  } catch {
-    // Storage may be off (private mode); the name then lasts for this page only.
-  }
+  ownName.confirmed(frame.nickname);
 });
 client.on('error', (frame) => frame.ref === undefined && say(frame.message));
 
@@ -113,6 +147,8 @@ compose.addEventListener('submit', (event) => {
   event.preventDefault();
   const line = textInput.value;
   if (line.trim() === '') return;
+  const typed = parseClientText(line);
+  if (typed.ok && typed.command.type === 'nick') ownName.choose(typed.command.nickname);
   if (act(() => showAnswer(client.submit(line)))) {
     lastSent = line;
     textInput.value = '';
@@ -122,7 +158,9 @@ compose.addEventListener('submit', (event) => {
 
 nickForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (act(() => client.setNick(nickInput.value.trim()))) textInput.focus();
+  const name = nickInput.value.trim();
+  ownName.choose(name);
+  if (act(() => client.setNick(name))) textInput.focus();
 });
 nickInput.addEventListener('input', () => invalid(nickInput, false));
 
@@ -158,7 +196,10 @@ document.addEventListener('visibilitychange', () => {
   client.reconnectNow(); // a phone waking up should not wait out a long backoff
   unread = 0;
   showTitle();
+  roomsRefresh.request();
 });
+// Moves between rooms the page is not in make no notice here: the rooms are asked again now and then.
+setInterval(() => document.hidden || roomsRefresh.request(), ROOMS_REFRESH_EVERY_MS);
 
 void client.connect().catch(() => undefined); // failures show as state changes
 
@@ -205,6 +246,25 @@ function showAnswer(answer: Promise<Answer>): void {
   );
 }
 
+/**
+ * A welcome: the room's lines are kept from now on. The first one of a reload
+ * that resumed the session is followed only by what was missed: the lines the
+ * tab showed before come back from its transcript, as a fresh join's recent
+ * lines would, under the same "Earlier" divider.
+ */
+function welcomed(frame: WelcomeFrame): void {
+  const reload = firstWelcome && frame.resumed === true;
+  firstWelcome = false;
+  if (!reload) {
+    transcript.enter(frame.room);
+    return;
+  }
+  for (const line of transcript.resume(frame)) {
+    const entry = entryOf(line);
+    if (entry) log.add(entry);
+  }
+}
+
 /** After a welcome or a joined: the room's name, its people asked for, and the rooms. */
 function enteredRoom(): void {
   const room = client.room;
@@ -212,14 +272,14 @@ function enteredRoom(): void {
   roomName.textContent = `#${room}`;
   showTitle();
   members.enter(room);
-  panel.showMembers(members);
+  showPeople();
   askMembers();
   askRooms();
 }
 
 /** A notice or rename changed the people of the room, or says to ask for them again (a summary). */
 function presence(result: ReturnType<MemberList['change']>): void {
-  if (result === 'changed') panel.showMembers(members);
+  if (result !== 'unchanged') showPeople();
   if (result === 'ask') askMembers();
 }
 
@@ -244,7 +304,19 @@ function askMembers(): void {
   );
 }
 
+/** The people of the room, and its count in the rooms list, which is theirs. */
+function showPeople(): void {
+  panel.showMembers(members);
+  showRooms();
+}
+
+function showRooms(): void {
+  const counted = members.answered && members.room === client.room;
+  panel.showRooms(roomCounts.list(client.room, counted ? members.count : undefined), client.room);
+}
+
 function askRooms(): void {
+  roomsRefresh.ran();
   if (asking.rooms) return;
   asking.rooms = true;
   ask(
@@ -343,12 +415,27 @@ function startAfresh(): void {
   } catch {
     // Storage may be off: nothing was kept to forget.
   }
+  transcript.forget();
   location.reload();
 }
 
-/** The SDK with the resume point this tab saved, if it is still usable. */
+/**
+ * A rename refused: whether the page handled it quietly, as a refusal of its
+ * own asking for the tab's name (not something the person did): said once as
+ * a plain line, never as an error; a taken name is asked for again later.
+ */
+function nameRefused(name: string, code: string): boolean {
+  const refusal = ownName.refused(name, code);
+  if (refusal === 'say') {
+    const text = `${name} is in use elsewhere (another tab or window, or this tab before its reload), so you are ${client.nickname ?? 'someone else'} here for now.`;
+    log.add({ kind: 'system', event: 'name-in-use', text, time: Date.now() });
+  }
+  return refusal !== 'shown';
+}
+
+/** The SDK with the resume point this tab saved, if it is still usable, asking for the tab's name on a new session. */
 function newClient(): SwitchboardClient {
-  const nickname = storedNickname();
+  const nickname = ownName.wanted;
   const resume = storedSession();
   if (resume) {
     try {
@@ -364,6 +451,17 @@ function missedNotice(): void {
   log.add({ kind: 'system', event: 'missed', text: 'Reconnected, but you may have missed messages.', time: Date.now() });
 }
 
+/** Save the resume point and the lines shown once the frames read now are done (once per batch, not per frame). */
+function saveSoon(): void {
+  if (saveDue) return;
+  saveDue = true;
+  queueMicrotask(() => {
+    saveDue = false;
+    saveSession();
+    transcript.save();
+  });
+}
+
 function saveSession(): void {
   try {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(client.resumePoint ?? null));
@@ -375,15 +473,6 @@ function saveSession(): void {
 function storedSession(): ResumePoint | undefined {
   try {
     return (JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as ResumePoint | null) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function storedNickname(): string | undefined {
-  try {
-    const name = localStorage.getItem(NICK_KEY) ?? undefined;
-    return name !== undefined && !validateNickname(name) && !/\s/u.test(name) ? name : undefined;
   } catch {
     return undefined;
   }

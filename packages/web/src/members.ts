@@ -6,8 +6,8 @@ export type PresenceChange = NotificationFrame | NickUpdateFrame;
 /**
  * Who is in the room the page shows: the latest `who` answer, kept live by the
  * room's notices (joined, connected: in; left, disconnected: out) and renames.
- * A `summary` notice (a room too big for a notice per person) says the list
- * should be asked for again.
+ * A `summary` notice (a room too big for a notice per person) moves the count
+ * by its `joined` and `left` at once, and says the list should be asked for again.
  *
  * A `who` answer is a snapshot taken somewhere between the question and the
  * answer, while notices keep coming over another path: the notices received
@@ -17,8 +17,12 @@ export type PresenceChange = NotificationFrame | NickUpdateFrame;
 export class MemberList {
   private current: RoomName | undefined;
   private readonly members = new Map<ClientId, Nickname>();
-  /** How many more the latest answer counted than it listed (a room over MAX_MEMBERS_LISTED). */
-  private unlisted = 0;
+  /**
+   * How many more are in the room than listed: those the latest answer counted
+   * but did not list (a room over MAX_MEMBERS_LISTED), moved by summaries since
+   * (below 0 when some of those listed are gone, not knowing whom).
+   */
+  private extra = 0;
   /** Whether the list was answered for this room at all. */
   private known = false;
   /** Questions not answered yet, and the notices received since the oldest of them. */
@@ -41,9 +45,9 @@ export class MemberList {
       .sort((a, b) => a.nickname.localeCompare(b.nickname, undefined, { sensitivity: 'base' }) || (a.id < b.id ? -1 : 1));
   }
 
-  /** How many are in the room: those listed and those the answer counted but did not list. */
+  /** How many are in the room: those listed and those the answer counted but did not list, with the summaries since. */
   get count(): number {
-    return this.members.size + this.unlisted;
+    return Math.max(0, this.members.size + this.extra);
   }
 
   /** The page is in `room` now: a room it was not showing starts empty, to be asked for. */
@@ -51,7 +55,7 @@ export class MemberList {
     if (room === this.current) return;
     this.current = room;
     this.members.clear();
-    this.unlisted = 0;
+    this.extra = 0;
     this.known = false;
     this.pending = 0;
     this.sinceAsked = [];
@@ -74,7 +78,7 @@ export class MemberList {
     this.settle();
     this.members.clear();
     for (const member of frame.members) this.members.set(member.id, member.nickname);
-    this.unlisted = Math.max(0, frame.count - this.members.size);
+    this.extra = Math.max(0, frame.count - this.members.size);
     this.known = true;
     for (const change of replay) this.apply(change);
     return true;
@@ -82,12 +86,17 @@ export class MemberList {
 
   /**
    * A notice or rename of the room: whether the list changed, or `ask` when it
-   * cannot follow by itself (a summary) and should be asked for again.
+   * cannot follow by itself (a summary: the count moves, not knowing who came
+   * or went) and should be asked for again.
    */
   change(event: PresenceChange): 'changed' | 'unchanged' | 'ask' {
     if (event.room !== this.current) return 'unchanged';
+    if (event.type === 'notification' && event.event === 'summary') {
+      // Not played over the answer asked for: that answer is newer than what it moved.
+      this.extra += (event.joined ?? 0) - (event.left ?? 0);
+      return 'ask';
+    }
     if (this.pending > 0) this.sinceAsked.push(event);
-    if (event.type === 'notification' && event.event === 'summary') return 'ask';
     return this.apply(event) ? 'changed' : 'unchanged';
   }
 

@@ -56,7 +56,10 @@ export class SidePanel {
     this.el.members.replaceChildren(...items);
   }
 
+  /** The rooms, each a button; the one focused keeps the focus (the list is drawn again as counts change). */
   showRooms(rooms: readonly RoomInfo[], current: RoomName | undefined): void {
+    const active = document.activeElement;
+    const focused = active instanceof HTMLElement && this.el.rooms.contains(active) ? active.dataset.room : undefined;
     const items = rooms.map(({ room, count }) => {
       const item = document.createElement('li');
       const button = document.createElement('button');
@@ -76,6 +79,7 @@ export class SidePanel {
       return item;
     });
     this.el.rooms.replaceChildren(...items);
+    if (focused !== undefined) this.el.rooms.querySelector<HTMLButtonElement>(`button[data-room="${CSS.escape(focused)}"]`)?.focus();
   }
 }
 

@@ -63,7 +63,7 @@ describe('MemberList, the page model of who is in the room', () => {
     assert.equal(list.count, 2);
   });
 
-  it('asks again on a summary, and counts those an answer counted but did not list', () => {
+  it('moves the count by a summary and asks again, and counts those an answer counted but did not list', () => {
     const list = new MemberList();
     list.enter('big');
     list.answer(answer([{ id: 'a', nickname: 'a' }], 500, 'big'));
@@ -82,6 +82,12 @@ describe('MemberList, the page model of who is in the room', () => {
       epoch: 'e',
     };
     assert.equal(list.change(summary), 'ask');
+    assert.equal(list.count, 502, 'the count moves by the summary at once');
+    list.asking();
+    list.change({ ...summary, joined: 0, left: 600, seq: ++seq });
+    assert.equal(list.count, 0, 'never below 0');
+    list.answer(answer([{ id: 'a', nickname: 'a' }], 400, 'big'));
+    assert.equal(list.count, 400, 'an answer is the truth: summaries received while it was asked are not played again');
   });
 
   it('plays the notices received while a who was asked over its answer, so the newest word wins', () => {

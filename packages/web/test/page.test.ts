@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { GatewayProcess, LocalCluster, RedisServer, freePort, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
-import { WAIT_MS, entry, launchChromium, openConnected, say, waitState } from './page-steps.js';
+import { WAIT_MS, entry, launchChromium, openConnected, recordProblems, say, waitState } from './page-steps.js';
 
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
 /**
@@ -193,6 +193,75 @@ describe('the chat page in Chromium, across two gateways', () => {
       .filter({ hasText: /changed to reloader$/ })
       .nth(1)
       .waitFor({ timeout: WAIT_MS });
+    await Promise.all([page.context().close(), other.context().close()]);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
+  });
+
+  it('gives two windows of one browser two sessions and two names, with no error; the second takes the name once the first has gone', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+    const first = await context.newPage();
+    recordProblems(first, problems);
+    await first.goto(nodeA.httpUrl);
+    await waitState(first, 'open');
+    await first.locator('#nick').fill('solo');
+    await first.locator('#nick').press('Enter');
+    await entry(first, 'nick', /changed to solo$/);
+
+    // The browser remembers "solo": the second window asks for it, and is told quietly that it is in use.
+    const second = await context.newPage();
+    recordProblems(second, problems);
+    await second.goto(nodeA.httpUrl); // the same origin: one localStorage (as through the load balancer)
+    await waitState(second, 'open');
+    await entry(second, 'system', /^\d\d:\d\dsolo is in use elsewhere .* so you are AnonymousUser\d+ here for now\.$/);
+    assert.match(await second.locator('#nick').inputValue(), /^AnonymousUser\d+$/);
+    const sessions = await Promise.all(
+      [first, second].map((page) => page.evaluate<string>("JSON.parse(sessionStorage.getItem('switchboard.session')).session")),
+    );
+    assert.notEqual(sessions[0], sessions[1], 'two sessions');
+    await say(first, 'still solo here');
+    const line = await entry(second, 'message', /still solo here/);
+    assert.equal(await line.locator('.who').innerText(), 'solo');
+    const noError = async (page: Page) => {
+      assert.equal(await page.locator('#log li[data-kind="error"]').count(), 0, 'no error in the list');
+      assert.equal(await page.locator('#nick').getAttribute('aria-invalid'), null, 'the name field is not marked');
+      assert.equal(await page.locator('#hint').innerText(), '', 'no hint');
+    };
+    await noError(second);
+
+    // The first window closes: once its session's grace has passed, the second takes the name.
+    await first.close();
+    await entry(second, 'notice', /solo has disconnected/, LEAVE_WAIT_MS);
+    await entry(second, 'nick', /changed to solo$/);
+    assert.equal(await second.locator('#nick').inputValue(), 'solo');
+    await noError(second);
+    await context.close();
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
+  });
+
+  it("takes its name back after a reload that could not resume, once the previous session's grace has passed, with no error", async () => {
+    const page = await open(nodeA);
+    const other = await open(nodeB);
+    await page.locator('#nick').fill('comeback');
+    await page.locator('#nick').press('Enter');
+    await entry(other, 'nick', /changed to comeback$/);
+
+    // The resume point is lost (as when a browser drops sessionStorage): the reload starts a new session while
+    // the previous one still holds the name, within its grace window.
+    await page.evaluate("sessionStorage.removeItem('switchboard.session')");
+    await page.reload();
+    await waitState(page, 'open');
+    await entry(page, 'system', /comeback is in use elsewhere/);
+    await entry(other, 'notice', /comeback has disconnected/, LEAVE_WAIT_MS);
+    await entry(page, 'nick', /changed to comeback$/);
+    assert.equal(await page.locator('#nick').inputValue(), 'comeback');
+    assert.equal(await page.locator('#log li[data-kind="error"]').count(), 0);
+    assert.equal(await page.locator('#nick').getAttribute('aria-invalid'), null);
     await Promise.all([page.context().close(), other.context().close()]);
     assert.deepEqual(
       problems.filter((p) => !p.includes('WebSocket')),

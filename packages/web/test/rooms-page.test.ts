@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ERROR_SENTENCES } from '@switchboard/protocol';
-import { GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { ChatClient, GatewayProcess, RedisServer, eventually } from '@switchboard/testkit';
+import { accessibilityViolations } from './accessibility.js';
 import { WAIT_MS, entry, launchChromium, openConnected, say, waitState } from './page-steps.js';
 
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
@@ -28,6 +29,37 @@ async function joinRoom(page: Page, room: string): Promise<void> {
     .locator('#room-name')
     .filter({ hasText: `#${room.replace(/^#/, '').toLowerCase()}` })
     .waitFor({ timeout: WAIT_MS });
+}
+
+/** Wait until the people list says `n` are in `room`, and its count in the rooms list says the same. */
+async function counts(page: Page, room: string, n: number): Promise<void> {
+  const shown = `JSON.stringify([document.querySelector('#people-title').textContent, document.querySelector('#rooms button[data-room="${room}"] .count')?.textContent])`;
+  const want = JSON.stringify([`${n === 1 ? '1 person' : `${n} people`} in #${room}`, String(n)]);
+  // page.evaluate, not waitForFunction: the page's CSP forbids the eval that waitForFunction would need.
+  await eventually(
+    async () => {
+      assert.equal(await page.evaluate<string>(shown), want);
+      return true;
+    },
+    { timeoutMs: WAIT_MS, what: `${want} on the page` },
+  );
+}
+
+/** Wait for the chat line whose text is exactly `text`. */
+async function said(page: Page, text: string): Promise<void> {
+  await page
+    .locator('#log li[data-kind="message"] .text')
+    .filter({ hasText: new RegExp(`^${text}$`) })
+    .first()
+    .waitFor({ timeout: WAIT_MS });
+}
+
+/** The message list as `kind(history):text` lines, dividers as `divider:text`. */
+async function logShape(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`[...document.querySelectorAll('#log li')].map((li) =>
+    li.dataset.divider !== undefined
+      ? 'divider:' + li.textContent
+      : li.dataset.kind + (li.dataset.history ? '(history)' : '') + ':' + li.querySelector('.text').textContent)`);
 }
 
 /**
@@ -110,6 +142,115 @@ describe('the chat page with rooms, across two gateways', () => {
     assert.equal(await live.getAttribute('data-history'), null);
     await dee.locator('#log li[data-divider="now"]').last().waitFor({ timeout: WAIT_MS });
     await Promise.all([cy.context().close(), dee.context().close()]);
+    assert.deepEqual(problems, []);
+  });
+
+  it('shows the conversation again after a reload: the lines it showed as earlier ones, then those it missed, each once', async () => {
+    const bea = await open(nodeB);
+    await joinRoom(bea, 'recall');
+    await say(bea, 'before ada came');
+    await entry(bea, 'message', /before ada came/);
+    const ada = await open(nodeA);
+    await joinRoom(ada, 'recall');
+    await entry(ada, 'message', /before ada came/);
+    await say(bea, 'one');
+    await said(ada, 'one');
+    await say(ada, 'two');
+    await said(bea, 'two');
+
+    await ada.goto('about:blank');
+    await say(bea, 'missed during the reload');
+    await entry(bea, 'message', /missed during the reload/);
+    await ada.goto(nodeA.httpUrl);
+    await waitState(ada, 'open');
+    await entry(ada, 'message', /missed during the reload/);
+    assert.deepEqual(await logShape(ada), [
+      'divider:Earlier in #recall',
+      'message(history):before ada came',
+      'message(history):one',
+      'message(history):two',
+      'divider:Now',
+      'message:missed during the reload',
+    ]);
+
+    // Again, with nothing missed: the same lines, each once; the next line is live.
+    await ada.reload();
+    await waitState(ada, 'open');
+    await ada.locator('#log li[data-history="true"]').nth(3).waitFor({ timeout: WAIT_MS });
+    await say(bea, 'after the second reload');
+    await entry(ada, 'message', /after the second reload/);
+    assert.deepEqual(await logShape(ada), [
+      'divider:Earlier in #recall',
+      'message(history):before ada came',
+      'message(history):one',
+      'message(history):two',
+      'message(history):missed during the reload',
+      'divider:Now',
+      'message:after the second reload',
+    ]);
+    await Promise.all([ada.context().close(), bea.context().close()]);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
+  });
+
+  it("keeps its room's count equal to the people list, and follows the other rooms, as people come and go on the other node", async () => {
+    const page = await open(nodeA);
+    await joinRoom(page, 'census');
+    await counts(page, 'census', 1);
+    const [c1, c2] = await Promise.all([ChatClient.connect(nodeB.wsUrl), ChatClient.connect(nodeB.wsUrl)]);
+    try {
+      c1.send('/join census');
+      await counts(page, 'census', 2);
+      c2.send('/join census');
+      await counts(page, 'census', 3);
+      c1.send('/join elsewhere');
+      await counts(page, 'census', 2);
+      // The page hears no notice of #elsewhere: it asks for the rooms again, at a bounded rate.
+      await page.locator('#rooms button[data-room="elsewhere"] .count').filter({ hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+      await c2.close();
+      await counts(page, 'census', 1);
+    } finally {
+      await Promise.all([c1.close(), c2.close()]);
+    }
+    await page.context().close();
+    assert.deepEqual(problems, []);
+  });
+
+  it('breaks no WCAG 2.1 AA rule that axe-core checks, in light and dark mode, on a desktop and on a phone with its side panel open', async () => {
+    const host = await open(nodeB);
+    await rename(host, 'host');
+    await joinRoom(host, 'audit');
+    await say(host, 'said before the audit');
+    await entry(host, 'message', /said before the audit/);
+    const page = await open(nodeA);
+    await rename(page, 'auditor');
+    await joinRoom(page, 'audit');
+    // Every kind of entry: earlier lines, the dividers, own and others' lines, notices, a rename, an error.
+    await page.locator('#log li[data-history="true"]').first().waitFor({ timeout: WAIT_MS });
+    await say(page, 'an own line');
+    await say(host, 'a line from someone else');
+    await entry(page, 'message', /a line from someone else/);
+    await say(host, '/nick host2');
+    await entry(page, 'nick', /changed to host2$/);
+    await say(page, '/nick HOST2');
+    await entry(page, 'error', new RegExp(escapeRegExp(ERROR_SENTENCES.NICK_TAKEN.slice(0, 24))));
+    await members(page, ['auditor (you)', 'host2']);
+    await page.locator('#rooms button[data-room="audit"]').waitFor({ timeout: WAIT_MS });
+
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      assert.deepEqual(await accessibilityViolations(page), [], `desktop, ${colorScheme}`);
+    }
+    await page.setViewportSize({ width: 390, height: 760 });
+    await page.locator('#people-toggle').click();
+    await page.locator('#side[data-open="true"]').waitFor({ timeout: WAIT_MS });
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      assert.deepEqual(await accessibilityViolations(page), [], `phone, ${colorScheme}`);
+    }
+    await Promise.all([host.context().close(), page.context().close()]);
     assert.deepEqual(problems, []);
   });
 
