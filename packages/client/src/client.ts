@@ -335,7 +335,7 @@ export class SwitchboardClient {
         this.sender.acknowledge(frame.ref, frame);
         break;
       case 'error':
-        if (!this.sender.refused(frame.ref, frame.code, frame.message) && frame.code.startsWith('NICK_')) {
+        if (!this.sender.refused(frame.ref, frame.code, frame.message, frame.retryAfterMs) && frame.code.startsWith('NICK_')) {
           this.session.keepCurrentName();
         }
         break;

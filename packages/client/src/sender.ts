@@ -183,14 +183,15 @@ export class Sender {
 
   /**
    * An error frame: a retryable refusal of a frame of ours is sent again after a
-   * delay; any other fails it. False when `ref` names no frame waiting here.
+   * delay (the backoff's, or the server's `retryAfterMs` if that is longer: sooner
+   * would be refused again); any other fails it. False when `ref` names no frame waiting here.
    */
-  refused(ref: string | undefined, code: string, message: string): boolean {
+  refused(ref: string | undefined, code: string, message: string, retryAfterMs?: number): boolean {
     const entry = ref === undefined && JOIN_ERRORS.has(code) ? this.outbox.oldestSent('join') : this.outbox.get(ref);
     if (entry === undefined) return false;
     const retry = this.options.sendRetry;
     if (RETRYABLE_ERRORS.has(code) && entry.refusals < retry.maxAttempts) {
-      const delayMs = backoffDelay(entry.refusals, retry, this.options.random);
+      const delayMs = Math.max(backoffDelay(entry.refusals, retry, this.options.random), retryAfterMs ?? 0);
       entry.refusals += 1;
       entry.state = 'backoff';
       this.retryTimers.set(

@@ -189,6 +189,42 @@ describe('SwitchboardClient, protocol v2', () => {
     assert.equal(after(socket(0)).length, 4, 'a final error is not retried');
   });
 
+  it("waits out the server's retry hint when it is longer than the backoff", async () => {
+    const { client, socket } = setup({ sendRetry: { initialDelayMs: 200, jitter: 0 } });
+    const connected = client.connect();
+    welcome(socket(0), { room: 'lobby' });
+    await connected;
+    const asked = client.who();
+    const ref = after(socket(0))[0]?.ref;
+    socket(0).frame({ type: 'error', id: 'id-1', nickname: 'n', code: 'RATE_LIMITED', message: 'slow down', ref, retryAfterMs: 1_500 });
+    mock.timers.tick(1_499);
+    assert.equal(after(socket(0)).length, 1, 'not before the hint');
+    mock.timers.tick(1);
+    assert.deepEqual(
+      after(socket(0)).map((f) => [f.type, f.ref]),
+      [
+        ['who', ref],
+        ['who', ref],
+      ],
+    );
+    socket(0).frame({ type: 'error', id: 'id-1', nickname: 'n', code: 'RATE_LIMITED', message: 'slow down', ref, retryAfterMs: 5 });
+    mock.timers.tick(399);
+    assert.equal(after(socket(0)).length, 2, 'a shorter hint does not cut the backoff short');
+    mock.timers.tick(1);
+    assert.equal(after(socket(0)).length, 3);
+    socket(0).frame({
+      type: 'members',
+      id: 'id-1',
+      nickname: 'n',
+      message: '1 person in #lobby: n',
+      room: 'lobby',
+      members: [],
+      count: 1,
+      ref,
+    });
+    assert.equal((await asked).count, 1);
+  });
+
   it('resends a frame waiting out its backoff at once after the next welcome', async () => {
     const { client, socket } = setup({ sendRetry: { initialDelayMs: 5_000, jitter: 0 } });
     const connected = client.connect();

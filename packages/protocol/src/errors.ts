@@ -33,15 +33,32 @@ export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
   ROOM_LIMIT: 'No room for a new room: the cluster has as many rooms as it may. Join one that exists (/rooms lists them).',
 };
 
-/** What a refused input was refused for: a code and its sentence. */
+/** What a refused input was refused for: a code and its sentence (and, RATE_LIMITED, when to try again). */
 export interface ProtocolErrorInfo {
   readonly code: ErrorCode;
   readonly message: string;
+  /** RATE_LIMITED: how long until the same kind of input would be accepted, in ms. */
+  readonly retryAfterMs?: number;
 }
 
 /** The catalogue entry for `code`; `detail`, a sentence of its own, replaces the generic one (BAD_FRAME: which field, which rule). */
 export function errorInfo(code: ErrorCode, detail?: string): ProtocolErrorInfo {
   return { code, message: detail ?? ERROR_SENTENCES[code] };
+}
+
+/** What a RATE_LIMITED refusal says of each rate (the frame rate has the catalogue's sentence). */
+export const RateLimitedDetail = {
+  JOIN: 'Slow down: you are changing rooms too fast; this join was not done.',
+  PRESENCE_QUERY: 'Slow down: you are asking /who and /rooms too fast; this was not answered.',
+} as const;
+
+/**
+ * A RATE_LIMITED refusal that says when to try again: `retryAfterMs` (whole
+ * ms, at least 1) until the rate that refused it has room again. `detail` names
+ * the rate (RateLimitedDetail); the frame rate's is the catalogue's sentence.
+ */
+export function rateLimited(retryAfterMs: number, detail?: string): ProtocolErrorInfo {
+  return { ...errorInfo(ErrorCode.RATE_LIMITED, detail), retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) };
 }
 
 /** The details of BAD_FRAME, in one place. */

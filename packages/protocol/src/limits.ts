@@ -40,6 +40,27 @@ export const MESSAGE_RATE_PER_SEC = 20;
 /** Frames a client may send at once before MESSAGE_RATE_PER_SEC applies. */
 export const MESSAGE_BURST = 40;
 
+/**
+ * Sustained joins per second a client may make (`/join`, v2 `join`), within
+ * MESSAGE_RATE_PER_SEC: each one costs a session script, two presence notices
+ * and the new room's recent lines. Past the burst a join is refused with
+ * RATE_LIMITED (and `retryAfterMs`) and not done.
+ */
+export const JOIN_RATE_PER_SEC = 1;
+
+/** Joins a client may make at once before JOIN_RATE_PER_SEC applies. */
+export const JOIN_BURST = 5;
+
+/**
+ * Sustained presence questions per second a client may ask (`/who` and
+ * `/rooms` together), within MESSAGE_RATE_PER_SEC. Past the burst a question
+ * is refused with RATE_LIMITED (and `retryAfterMs`) and not answered.
+ */
+export const PRESENCE_QUERY_RATE_PER_SEC = 2;
+
+/** Presence questions a client may ask at once before PRESENCE_QUERY_RATE_PER_SEC applies. */
+export const PRESENCE_QUERY_BURST = 10;
+
 /** Default nickname prefix; the cluster-wide counter is appended (`AnonymousUser1`). */
 export const DEFAULT_NICKNAME_PREFIX = 'AnonymousUser';
 
@@ -113,6 +134,19 @@ export const PRESENCE_NOTICE_LIMIT = 200;
 
 /** How often a room over PRESENCE_NOTICE_LIMIT hears the summary of its comings and goings, in ms. */
 export const PRESENCE_SUMMARY_INTERVAL_MS = 2_000;
+
+/**
+ * `joined` and `left` notices one room gets per second, cluster-wide,
+ * sustained, whoever moves: past JOIN_NOTICE_BURST a move is not announced one
+ * by one but counted into the room's next summary (every
+ * PRESENCE_SUMMARY_INTERVAL_MS). Clients flapping between rooms cost each
+ * member a bounded number of notices a second, and a room's history a bounded
+ * share (docs/protocol.md).
+ */
+export const JOIN_NOTICE_RATE_PER_SEC = 2;
+
+/** `joined` and `left` notices one room may get at once before JOIN_NOTICE_RATE_PER_SEC applies. */
+export const JOIN_NOTICE_BURST = 10;
 
 /** Members listed by one `/who` (the `count` says how many there are). */
 export const MAX_MEMBERS_LISTED = 200;

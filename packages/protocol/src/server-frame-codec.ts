@@ -34,7 +34,15 @@ export function validateServerFrame(value: unknown): ServerFrame {
       throw new ProtocolError(`${frame.type} frame lacks string field "${field}"`);
     }
   }
+  if (frame.type === 'error' && frame.retryAfterMs !== undefined && !isWholeMs(frame.retryAfterMs)) {
+    throw new ProtocolError('error frame has a "retryAfterMs" that is not a whole number of ms');
+  }
   return frame as unknown as ServerFrame;
+}
+
+/** A non-negative whole number a client can wait for (an error's retry hint). */
+function isWholeMs(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 export function isBroadcastEvent(frame: ServerFrame): frame is BroadcastEvent {

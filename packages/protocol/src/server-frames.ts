@@ -173,16 +173,31 @@ export interface ErrorFrame {
   /** A sentence a person can read. */
   readonly message: string;
   readonly code: ErrorCode;
+  /**
+   * RATE_LIMITED: how long until the same kind of input would be accepted, in
+   * whole ms (at least 1). Sending it again sooner is refused again.
+   */
+  readonly retryAfterMs?: number;
   /** Protocol v2: the `ref` of the refused frame. */
   readonly ref?: string;
 }
 
 /**
  * The one way to build an `error` frame: a refusal of `error` (a code and its
- * sentence, see errorInfo) to the client `to`, with the refused frame's `ref`.
+ * sentence, see errorInfo; RATE_LIMITED with its retry hint, see rateLimited)
+ * to the client `to`, with the refused frame's `ref`.
  */
 export function errorFrame(to: Identity, error: ProtocolErrorInfo, ref?: string): ErrorFrame {
-  return { type: 'error', id: to.id, nickname: to.nickname, ...error, ...withRef(ref) };
+  const { code, message, retryAfterMs } = error;
+  return {
+    type: 'error',
+    id: to.id,
+    nickname: to.nickname,
+    code,
+    message,
+    ...(retryAfterMs !== undefined && { retryAfterMs }),
+    ...withRef(ref),
+  };
 }
 
 /**

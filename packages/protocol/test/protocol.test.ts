@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  ERROR_SENTENCES,
   ErrorCode,
   MAX_NICKNAME_LENGTH,
   ProtocolError,
+  RateLimitedDetail,
   advance,
   encodeServerFrame,
+  errorFrame,
+  errorInfo,
   isBroadcastEvent,
+  rateLimited,
   nickChangedText,
   parseClientText,
   parseServerFrame,
+  type ErrorFrame,
 } from '@switchboard/protocol';
 
 describe('parseClientText', () => {
@@ -113,6 +119,36 @@ describe('server frames', () => {
     assert.throws(() => parseServerFrame('[]'), ProtocolError);
     assert.throws(() => parseServerFrame('{"type":"bogus","id":"a","nickname":"n","message":"m"}'), ProtocolError);
     assert.throws(() => parseServerFrame('{"type":"message","id":"a","nickname":"n"}'), /message/);
+  });
+
+  it('builds a RATE_LIMITED refusal with a whole, positive retry hint, and reads it back', () => {
+    const frame = errorFrame({ id: 'a', nickname: 'n' }, rateLimited(12.2, RateLimitedDetail.JOIN), 'r');
+    assert.deepEqual(frame, {
+      type: 'error',
+      id: 'a',
+      nickname: 'n',
+      code: ErrorCode.RATE_LIMITED,
+      message: RateLimitedDetail.JOIN,
+      retryAfterMs: 13,
+      ref: 'r',
+    });
+    assert.equal(rateLimited(0).retryAfterMs, 1, 'never "now": at least 1 ms');
+    assert.equal(rateLimited(5).message, ERROR_SENTENCES.RATE_LIMITED);
+    assert.deepEqual(parseServerFrame(encodeServerFrame(frame)), frame);
+    assert.equal(
+      'retryAfterMs' in errorFrame({ id: 'a', nickname: 'n' }, errorInfo(ErrorCode.NICK_TAKEN)),
+      false,
+      'only when there is one',
+    );
+  });
+
+  it('refuses an error frame whose retry hint is not a whole number of ms', () => {
+    const error = (hint: unknown) =>
+      JSON.stringify({ type: 'error', id: 'a', nickname: 'n', message: 'm', code: 'RATE_LIMITED', retryAfterMs: hint });
+    for (const bad of [-1, 1.5, '100', null, Number.MAX_SAFE_INTEGER + 2]) {
+      assert.throws(() => parseServerFrame(error(bad)), /retryAfterMs/, JSON.stringify(bad));
+    }
+    assert.equal((parseServerFrame(error(0)) as ErrorFrame).retryAfterMs, 0);
   });
 
   it('tells broadcast events from frames meant for one client', () => {

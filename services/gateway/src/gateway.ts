@@ -54,12 +54,21 @@ export class Gateway {
       else this.log.info({ lagMs }, 'load back to normal');
       this.logReadiness();
     });
-    const { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, historyOnJoin } = config;
+    const { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, historyOnJoin, presenceCacheMs } = config;
     this.hub = new Hub(
       this.bus,
       this.sessions,
       this.link,
-      { nodeId, resumeGraceMs, resumeMaxEvents, resumeMaxBytes, historyOnJoin, clientLimits: clientLimits(config), metrics },
+      {
+        nodeId,
+        resumeGraceMs,
+        resumeMaxEvents,
+        resumeMaxBytes,
+        historyOnJoin,
+        presenceCacheMs,
+        clientLimits: clientLimits(config),
+        metrics,
+      },
       logger,
     );
     const readiness = () => this.readiness();

@@ -1,7 +1,5 @@
 import {
   ErrorCode,
-  MAX_MEMBERS_LISTED,
-  MAX_ROOMS_LISTED,
   errorFrame,
   errorInfo,
   membersText,
@@ -18,6 +16,7 @@ import type { Admission } from './admission.js';
 import type { LocalFanout } from './fanout.js';
 import type { Member } from './member.js';
 import { sendFrame } from './peer.js';
+import type { PresenceCache } from './presence-cache.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
 
@@ -29,7 +28,8 @@ const NO_POSITION: Position = { epoch: '', seq: 0 };
  * member's room; a rename (if the name is free, cluster-wide) a `nick_update`;
  * a join a move to another room (its `left` and `joined` notices, the `joined`
  * answer, the new room's recent lines); who and rooms an answer to the asker
- * alone. Everything a client asks for reaches others only through the bus.
+ * alone, from the node's PresenceCache. Everything a client asks for reaches
+ * others only through the bus.
  *
  * A rename and a join take a round trip to the registry; the commands a member
  * sends meanwhile wait their turn (the member is busy, see Member), so that a
@@ -43,6 +43,7 @@ export class CommandHandler {
     private readonly streams: RoomStreams,
     private readonly fanout: LocalFanout,
     private readonly admission: Admission,
+    private readonly presence: PresenceCache,
   ) {}
 
   handle(member: Member, command: ClientCommand): void {
@@ -158,6 +159,9 @@ export class CommandHandler {
       this.refuse(member, moved?.reason === 'room-limit' ? ErrorCode.ROOM_LIMIT : ErrorCode.BUS_UNAVAILABLE, ref);
       return;
     }
+    // Whoever asks on this node next hears of the move (the mover too, in its next `/who`).
+    this.presence.changed(from);
+    this.presence.changed(to);
     if (!this.fanout.enter(member, to)) {
       // It left while the registry moved it: the rooms still hear of the move
       // (and its last lines are said in `to`), but its leave let go of `from`,
@@ -201,7 +205,7 @@ export class CommandHandler {
   private async who(member: Member, ref: string | undefined): Promise<void> {
     const { peer } = member;
     const room = member.room!;
-    const found = await this.sessions.members(room, MAX_MEMBERS_LISTED).catch(() => undefined);
+    const found = await this.presence.members(room).catch(() => undefined);
     if (!found) {
       this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
       return;
@@ -220,7 +224,7 @@ export class CommandHandler {
 
   private async rooms(member: Member, ref: string | undefined): Promise<void> {
     const { peer } = member;
-    const rooms = await this.sessions.rooms(MAX_ROOMS_LISTED).catch(() => undefined);
+    const rooms = await this.presence.rooms().catch(() => undefined);
     if (!rooms) {
       this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
       return;

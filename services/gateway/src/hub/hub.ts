@@ -1,4 +1,12 @@
-import { CloseCode, errorFrame, type HelloFrame, type ParseResult, type ProtocolErrorInfo } from '@switchboard/protocol';
+import {
+  CloseCode,
+  MAX_MEMBERS_LISTED,
+  MAX_ROOMS_LISTED,
+  errorFrame,
+  type HelloFrame,
+  type ParseResult,
+  type ProtocolErrorInfo,
+} from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { NodeLink } from '../cluster/node-link.js';
 import type { Logger } from '../logger.js';
@@ -9,11 +17,15 @@ import { CommandHandler } from './commands.js';
 import { LocalFanout } from './fanout.js';
 import { Member } from './member.js';
 import { sendFrame, type Peer } from './peer.js';
+import { PresenceCache } from './presence-cache.js';
 import { OrderedPublisher } from './publisher.js';
 import { RoomStreams } from './room-streams.js';
 import type { HeldSessionRef, SessionHolds } from './session-holds.js';
 
-export type HubOptions = AdmissionOptions;
+export interface HubOptions extends AdmissionOptions {
+  /** How long this node answers `/who` and `/rooms` from one read of the registry, in ms (PRESENCE_CACHE_MS; 0 by default). */
+  readonly presenceCacheMs?: number;
+}
 
 /**
  * The chat hub of one node, a small facade over its parts: Admission (sessions,
@@ -22,7 +34,8 @@ export type HubOptions = AdmissionOptions;
  * the bus), RoomStreams (the rooms this node serves: their subscriptions and
  * Sequencers, each room's events in one contiguous order) and LocalFanout (each
  * event to every local peer in its room, encoded once). It knows the Bus and
- * SessionRegistry interfaces only, never Redis.
+ * SessionRegistry interfaces only, never Redis. `/who` and `/rooms` are
+ * answered from the node's PresenceCache.
  *
  * Local delivery happens only from the bus, the sender's own echo included, so
  * all clients in a room, on all nodes, see one order.
@@ -34,6 +47,7 @@ export class Hub {
   private readonly publisher: OrderedPublisher;
   private readonly admission: Admission;
   private readonly commands: CommandHandler;
+  private readonly presence: PresenceCache;
   private readonly metrics: Metrics;
 
   constructor(
@@ -48,7 +62,12 @@ export class Hub {
     this.streams = new RoomStreams(bus, (event) => this.fanout.deliver(event), logger, this.metrics);
     this.publisher = new OrderedPublisher(bus, this.metrics);
     this.admission = new Admission(bus, sessions, this.streams, this.fanout, this.publisher, link, options);
-    this.commands = new CommandHandler(this.publisher, sessions, this.streams, this.fanout, this.admission);
+    this.presence = new PresenceCache(sessions, {
+      ttlMs: options.presenceCacheMs ?? 0,
+      maxMembers: MAX_MEMBERS_LISTED,
+      maxRooms: MAX_ROOMS_LISTED,
+    });
+    this.commands = new CommandHandler(this.publisher, sessions, this.streams, this.fanout, this.admission, this.presence);
   }
 
   /** Start receiving events from the bus and keeping sessions. */
@@ -94,6 +113,8 @@ export class Hub {
       this.forget(member);
       throw err;
     }
+    // A new session is in its room now: its own `/who` (maybe among its early frames) lists it.
+    this.presence.changed(member.room!);
     // Live: what it sent while being admitted, in order; then, if it closed meanwhile, its leave after all of it.
     const { early, closedWith } = member.admit();
     for (const parsed of early) this.handle(member, parsed);

@@ -36,6 +36,9 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   {P}:rooms                 zset: room -> how many are in it (rooms with no one are removed)
  *   {P}:outbox                zset: presence notices decided but not yet published, by time (see session-scripts.ts)
  *   {P}:summary               hash: "<room>\n<joined|left>" -> count, for rooms too big for a notice per person
+ *                             and for moves past a room's budget of joined/left notices
+ *   {P}:summary-turn          lives PRESENCE_SUMMARY_INTERVAL_MS after a node took the summaries: no other takes them meanwhile
+ *   {P}:join-notices:<room>   hash: tokens, at: the room's budget of joined/left notices (expires once it would be full)
  *   {P}:guest-counter         N of AnonymousUser<N>
  *   {P}:node:<node>           pub/sub channel of requests to one node, and its answers (RedisNodeLink)
  *   {P}:probe:<node>          a short-lived key written to learn whether a full Redis has room again
@@ -56,6 +59,7 @@ export class RedisKeys {
   readonly rooms: string;
   readonly outbox: string;
   readonly summary: string;
+  readonly summaryTurn: string;
   readonly statsIndex: string;
 
   constructor(readonly prefix: string) {
@@ -67,6 +71,7 @@ export class RedisKeys {
     this.rooms = `${this.control}:rooms`;
     this.outbox = `${this.control}:outbox`;
     this.summary = `${this.control}:summary`;
+    this.summaryTurn = `${this.control}:summary-turn`;
     this.statsIndex = `${this.control}:stats-nodes`;
   }
 

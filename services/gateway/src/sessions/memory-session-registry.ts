@@ -17,6 +17,7 @@ import {
 import { nanoid } from 'nanoid';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
+import { RateLimiter } from '../ws/rate-limiter.js';
 import { nicknameKeys } from './nickname-keys.js';
 import type {
   Created,
@@ -78,8 +79,10 @@ export class MemorySessionRegistry implements SessionRegistry {
   private readonly nicks = new Map<string, SessionToken>();
   /** Room -> token -> who. */
   private readonly roomMembers = new Map<RoomName, Map<SessionToken, MemberInfo>>();
-  /** Comings and goings of crowded rooms since the last summary. */
+  /** Comings and goings of crowded rooms (and moves past a room's budget) since the last summary. */
   private readonly summaries = new Map<RoomName, { joined: number; left: number }>();
+  /** Each room's budget of `joined` and `left` notices, while it has people (made at its first move). */
+  private readonly moveBudgets = new Map<RoomName, RateLimiter>();
   private summaryTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
@@ -161,10 +164,10 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (!this.roomAllowed(room)) return Promise.resolve({ ok: false, reason: 'room-limit' });
     entry.moves += 1;
     this.leaveRoom(from, token);
-    const left = this.notice(from, 'left', entry, `p:${entry.incarnation}:left:${entry.moves}`);
+    const left = this.notice(from, 'left', entry, `p:${entry.incarnation}:left:${entry.moves}`, true);
     entry.room = room;
     this.enter(room, token, entry);
-    const joined = this.notice(room, 'joined', entry, `p:${entry.incarnation}:joined:${entry.moves}`);
+    const joined = this.notice(room, 'joined', entry, `p:${entry.incarnation}:joined:${entry.moves}`, true);
     return Promise.resolve({ ok: true, from, notices: [left, joined].filter((n) => n !== undefined) });
   }
 
@@ -251,11 +254,17 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (now - entry.since >= needed) entry.liveAt = now;
   }
 
-  /** A presence notice, or (in a room past the limit) a count toward its next summary. */
-  private notice(room: RoomName, event: PresenceEvent, who: Identity, ref: string): Notice | undefined {
+  /**
+   * A presence notice, or a count toward the room's next summary: in a room past
+   * the limit, or for a move (`budgeted`) past the room's budget of such notices.
+   * A room nobody is in any more spends no budget (nobody hears it). As the
+   * session scripts' notice() decides it.
+   */
+  private notice(room: RoomName, event: PresenceEvent, who: Identity, ref: string, budgeted = false): Notice | undefined {
     const going = event === 'left' || event === 'disconnected';
-    const count = (this.roomMembers.get(room)?.size ?? 0) + (going ? 1 : 0);
-    if (count > this.options.presenceNoticeLimit) {
+    const present = this.roomMembers.get(room)?.size ?? 0;
+    const count = present + (going ? 1 : 0);
+    if (count > this.options.presenceNoticeLimit || (budgeted && present > 0 && !this.moveBudget(room).take())) {
       const sums = this.summaries.get(room) ?? { joined: 0, left: 0 };
       if (going) sums.left += 1;
       else sums.joined += 1;
@@ -276,6 +285,15 @@ export class MemorySessionRegistry implements SessionRegistry {
     }
   }
 
+  private moveBudget(room: RoomName): RateLimiter {
+    let budget = this.moveBudgets.get(room);
+    if (!budget) {
+      budget = new RateLimiter(this.options.joinNoticeRatePerSec, this.options.joinNoticeBurst);
+      this.moveBudgets.set(room, budget);
+    }
+    return budget;
+  }
+
   private roomAllowed(room: RoomName): boolean {
     return room === DEFAULT_ROOM || this.roomMembers.has(room) || this.roomMembers.size < this.options.maxRooms;
   }
@@ -293,7 +311,9 @@ export class MemorySessionRegistry implements SessionRegistry {
     const members = this.roomMembers.get(room);
     if (!members) return;
     members.delete(token);
-    if (members.size === 0) this.roomMembers.delete(room);
+    if (members.size > 0) return;
+    this.roomMembers.delete(room);
+    this.moveBudgets.delete(room);
   }
 
   /** Whether another session holds a name that is the same as `nickname` (one of its keys, nickname-keys.ts). */

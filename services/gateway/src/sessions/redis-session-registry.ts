@@ -206,7 +206,18 @@ export class RedisSessionRegistry implements SessionRegistry {
       this.redis,
       'sbSessionJoin',
       [keys.session(token)],
-      [keys.control, token, conn, room, Date.now(), options.maxRooms, DEFAULT_ROOM, options.presenceNoticeLimit],
+      [
+        keys.control,
+        token,
+        conn,
+        room,
+        Date.now(),
+        options.maxRooms,
+        DEFAULT_ROOM,
+        options.presenceNoticeLimit,
+        options.joinNoticeRatePerSec,
+        options.joinNoticeBurst,
+      ],
     )) as ['ok', RoomName, string, string] | ['same'] | ['room-limit'] | ['not-held'];
     if (reply[0] === 'ok') return { ok: true, from: reply[1], notices: this.noticesOf([reply[2], reply[3]]) };
     return { ok: false, reason: reply[0] === 'same' ? 'same-room' : reply[0] };
@@ -436,11 +447,20 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
   }
 
-  /** The summed comings and goings of crowded rooms, taken (by one node) and published, each summaryIntervalMs. */
+  /**
+   * The summed comings and goings of crowded rooms (and moves past a room's
+   * budget), taken and published by one node of the cluster each summaryIntervalMs.
+   */
   private async publishSummaries(): Promise<void> {
-    if (Date.now() - this.lastSummary < this.options.summaryIntervalMs) return;
+    const { summaryIntervalMs } = this.options;
+    if (Date.now() - this.lastSummary < summaryIntervalMs) return;
     this.lastSummary = Date.now();
-    const flat = (await runScript(this.redis, 'sbTakeSummaries', [this.keys.summary], [])) as string[];
+    const flat = (await runScript(
+      this.redis,
+      'sbTakeSummaries',
+      [this.keys.summary, this.keys.summaryTurn],
+      [summaryIntervalMs],
+    )) as string[];
     const sums = new Map<RoomName, { joined: number; left: number }>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const [room, kind] = flat[i]!.split('\n') as [RoomName, 'joined' | 'left'];

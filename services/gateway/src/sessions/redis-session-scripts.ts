@@ -12,7 +12,14 @@
  * once key makes a second publish a no-op, so every notice is published exactly once.
  * A room with more than PRESENCE_NOTICE_LIMIT members gets no notice per
  * person: the script counts the coming or going in `{P}:summary` instead, and a
- * sweeper publishes the sums now and then.
+ * sweeper publishes the sums now and then (one node per
+ * PRESENCE_SUMMARY_INTERVAL_MS, whichever takes the turn). So does a move (a
+ * `joined` or `left`) past the room's budget of such notices: a token bucket per
+ * room (JOIN_NOTICE_RATE_PER_SEC, JOIN_NOTICE_BURST) in
+ * `{P}:join-notices:<room>`, taken in the same script as the move, so that
+ * however many clients flap between rooms, each room hears a bounded number of
+ * notices a second. A notice that is decided is published exactly once and in
+ * order, as any other; one over the budget is only counted.
  *
  * `P` (an ARGV) is the tag-prefixed `{prefix}`, for keys named by data the
  * script reads (the node that holds a session, the room it is in).
@@ -22,12 +29,39 @@ local P = ARGV[1]
 local function node_sessions(node) return P .. ':node-sessions:' .. node end
 local function members(room) return P .. ':members:' .. room end
 
--- A presence notice for the outbox (or, in a crowded room, a count for the summary).
+-- Whether \`room\` may hear one more joined/left notice at \`now\` (ms): takes a token
+-- of its bucket (rate a second, burst at most). The bucket is a hash {tokens, at}
+-- that expires when it would be full again: no key is a full bucket, and a room
+-- left alone costs nothing. A clock behind \`at\` (another node's) refills nothing.
+local function move_budget(room, now, rate, burst)
+  local key = P .. ':join-notices:' .. room
+  now, rate, burst = tonumber(now), tonumber(rate), tonumber(burst)
+  local tokens, at = burst, now
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  if b[1] then
+    tokens, at = tonumber(b[1]), tonumber(b[2])
+    if now > at then
+      tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+      at = now
+    end
+  end
+  if tokens < 1 then return false end
+  tokens = tokens - 1
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(at))
+  redis.call('PEXPIRE', key, math.max(1, math.ceil((burst - tokens) * 1000 / rate)))
+  return true
+end
+
+-- A presence notice for the outbox; or a count for the summary, in a crowded room
+-- (more than \`limit\` members) or for a move past the room's budget (\`budget\`:
+-- {rate, burst} for a joined or left notice, nil for the others). A room nobody
+-- is in any more (its last member just left) spends no budget: nobody hears it.
 -- Returns the outbox entry, or '' when there is none.
-local function notice(room, event, id, nickname, ref, now, limit)
-  local count = redis.call('HLEN', members(room))
+local function notice(room, event, id, nickname, ref, now, limit, budget)
+  local present = redis.call('HLEN', members(room))
+  local count = present
   if event == 'left' or event == 'disconnected' then count = count + 1 end
-  if count > tonumber(limit) then
+  if count > tonumber(limit) or (budget and present > 0 and not move_budget(room, now, budget[1], budget[2])) then
     local kind = 'joined'
     if event == 'left' or event == 'disconnected' then kind = 'left' end
     redis.call('HINCRBY', P .. ':summary', room .. '\\n' .. kind, 1)
@@ -265,9 +299,11 @@ return 'ok'`,
 
   /**
    * KEYS 1: session. ARGV 1: P; 2: token; 3: conn; 4: the room to join; 5: now;
-   * 6: most rooms; 7: the room exempt from it; 8: presence notice limit. Moves the
+   * 6: most rooms; 7: the room exempt from it; 8: presence notice limit; 9, 10:
+   * each room's budget of joined/left notices (a second, at once). Moves the
    * session (if `conn` holds it) to the room. Returns {'ok', from, left entry,
-   * joined entry}, or {'same'}, {'room-limit'}, {'not-held'}.
+   * joined entry} (an entry is '' when the move was counted for a summary
+   * instead), or {'same'}, {'room-limit'}, {'not-held'}.
    */
   sbSessionJoin: {
     keys: 1,
@@ -280,10 +316,11 @@ local from = s[4] or 'lobby'
 if from == to then return {'same'} end
 if not room_allowed(to, ARGV[6], ARGV[7]) then return {'room-limit'} end
 local moves = redis.call('HINCRBY', KEYS[1], 'moves', 1)
+local budget = {ARGV[9], ARGV[10]}
 leave(from, token)
-local left = notice(from, 'left', s[2], s[3], 'p:' .. inc .. ':left:' .. moves, ARGV[5], ARGV[8])
+local left = notice(from, 'left', s[2], s[3], 'p:' .. inc .. ':left:' .. moves, ARGV[5], ARGV[8], budget)
 enter(to, token, s[2], s[3])
-local joined = notice(to, 'joined', s[2], s[3], 'p:' .. inc .. ':joined:' .. moves, ARGV[5], ARGV[8])
+local joined = notice(to, 'joined', s[2], s[3], 'p:' .. inc .. ':joined:' .. moves, ARGV[5], ARGV[8], budget)
 redis.call('HSET', KEYS[1], 'room', to)
 return {'ok', from, left, joined}`,
   },
@@ -405,10 +442,18 @@ redis.call('DEL', KEYS[1])
 return all`,
   },
 
-  /** KEYS 1: summary. Takes the summed comings and goings (once: whoever takes them publishes them). Returns {field, count, ...}. */
+  /**
+   * KEYS 1: summary; 2: summary turn. ARGV 1: the summary interval, ms. Takes the
+   * summed comings and goings (once: whoever takes them publishes them), if no
+   * node took them within the interval: the turn is a key that lives that long,
+   * so the cluster publishes at most one summary per room per interval, however
+   * many nodes sweep (and whatever their clocks say). Returns {field, count, ...},
+   * or {} when it is not this node's turn.
+   */
   sbTakeSummaries: {
-    keys: 1,
+    keys: 2,
     lua: `
+if not redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[1]), 'NX') then return {} end
 local all = redis.call('HGETALL', KEYS[1])
 redis.call('DEL', KEYS[1])
 return all`,

@@ -91,12 +91,19 @@ export interface Members {
   readonly count: number;
 }
 
-/** Bounds of the cluster's presence: rooms, and the room size past which comings and goings are summed up. */
+/**
+ * Bounds of the cluster's presence: rooms, the room size past which comings and
+ * goings are summed up, and how many moves a room hears of one by one.
+ */
 export interface PresenceLimits {
   /** Rooms with people, at most (MAX_ROOMS); the default room is always allowed. */
   readonly maxRooms: number;
   /** Members of a room past which its presence notices become summaries (PRESENCE_NOTICE_LIMIT). */
   readonly presenceNoticeLimit: number;
+  /** `joined` and `left` notices one room gets a second, sustained (JOIN_NOTICE_RATE_PER_SEC); past the burst, summed up. */
+  readonly joinNoticeRatePerSec: number;
+  /** `joined` and `left` notices one room may get at once (JOIN_NOTICE_BURST). */
+  readonly joinNoticeBurst: number;
 }
 
 /**
@@ -141,7 +148,11 @@ export interface SessionRegistry {
   resume(token: SessionToken, conn: string): Promise<Resumed | undefined>;
   /** Give the session a new nickname, if nobody else's session holds it (case-insensitively). */
   rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'>;
-  /** Move the session (held by `conn`) to `room`: its `left` and `joined` notices are returned, to publish. */
+  /**
+   * Move the session (held by `conn`) to `room`: its `left` and `joined` notices
+   * are returned, to publish; a room past its budget of such notices (or past
+   * PRESENCE_NOTICE_LIMIT members) gets none, the move counted for its next summary.
+   */
   join(token: SessionToken, conn: string, room: RoomName): Promise<Joined>;
   /** Who is in `room`, cluster-wide: at most `max` of them, and how many. */
   members(room: RoomName, max: number): Promise<Members>;

@@ -2,11 +2,11 @@ import type { RawData, WebSocket } from 'ws';
 import { nanoid } from 'nanoid';
 import {
   CloseCode,
-  ErrorCode,
-  errorInfo,
+  RateLimitedDetail,
   parseClientFrameV2,
   parseClientText,
   parseHello,
+  rateLimited,
   type ClientId,
   type HelloFrame,
   type Nickname,
@@ -18,9 +18,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import { writeFrames } from '../platform/ws-frames.js';
 import { BatchCache, type FlushScheduler, type Flushable } from './flush-scheduler.js';
 import type { Beating, Heartbeat } from './heartbeat.js';
+import { CommandRates, type CommandRate, type CommandRateLimits } from './command-rates.js';
 import { RateLimiter } from './rate-limiter.js';
 
-export interface ConnectionLimits {
+export interface ConnectionLimits extends CommandRateLimits {
   readonly pingIntervalMs: number;
   readonly pongTimeoutMs: number;
   readonly maxBufferedBytes: number;
@@ -44,12 +45,16 @@ export interface ConnectionContext {
 /** Slots of a connection's outbox kept from flush to flush; one that held more is let go (memory of idle connections). */
 const OUTBOX_KEPT_SLOTS = 32;
 
+/** What a RATE_LIMITED refusal of each command rate says. */
+const RATE_DETAIL: Readonly<Record<CommandRate, string>> = { join: RateLimitedDetail.JOIN, presence: RateLimitedDetail.PRESENCE_QUERY };
+
 /** After a close frame is sent, how long the peer has to answer before the socket is destroyed, in ms. */
 const CLOSE_GRACE_MS = 2_000;
 
 /**
  * One client's WebSocket on this node. It enforces the per-connection rules
- * (binary frames, heartbeat, outbound buffer budget, message rate, v2 hello; ws
+ * (binary frames, heartbeat, outbound buffer budget, message rate, the rates of
+ * joins and presence questions (CommandRates), v2 hello; ws
  * itself enforces MAX_MESSAGE_BYTES with 1009 and UTF-8 with 1007), parses frames
  * in the connection's protocol and hands them to the hub. Each rule's outcome is a
  * close code or an error frame, and a log line with the reason.
@@ -67,6 +72,8 @@ export class Connection implements Peer, Flushable, Beating {
   /** Settles whenClosed(), once someone waits for it. */
   private onClosed: (() => void) | undefined;
   private readonly rate: RateLimiter;
+  /** The rates of joins and presence questions: made at the first one (an idle connection holds none). */
+  private commandRates: CommandRates | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private isClosed = false;
   /** When the client last showed it is alive (a frame or a pong), and when it was last pinged: heartbeat time, ms. */
@@ -250,10 +257,21 @@ export class Connection implements Peer, Flushable, Beating {
       return;
     }
     const parsed = this.protocol === 'v2' ? parseClientFrameV2(text) : parseClientText(text);
+    const ref = parsed.ok ? parsed.command.ref : parsed.ref;
     if (!this.rate.take()) {
-      this.log.debug({ reason: 'RATE_LIMITED' }, 'refused frame over the rate limit');
-      this.context.hub.refuse(this, errorInfo(ErrorCode.RATE_LIMITED), parsed.ok ? parsed.command.ref : parsed.ref);
+      const retryAfterMs = this.rate.waitMs();
+      this.log.debug({ reason: 'RATE_LIMITED', retryAfterMs }, 'refused frame over the rate limit');
+      this.context.hub.refuse(this, rateLimited(retryAfterMs), ref);
       return;
+    }
+    const commandRate = parsed.ok ? CommandRates.rateOf(parsed.command) : undefined;
+    if (commandRate !== undefined) {
+      const retryAfterMs = (this.commandRates ??= new CommandRates(this.context.limits)).take(commandRate);
+      if (retryAfterMs > 0) {
+        this.log.debug({ reason: 'RATE_LIMITED', rate: commandRate, retryAfterMs }, `refused ${commandRate} over its rate limit`);
+        this.context.hub.refuse(this, rateLimited(retryAfterMs, RATE_DETAIL[commandRate]), ref);
+        return;
+      }
     }
     this.context.hub.receive(this, parsed);
   }

@@ -1,6 +1,6 @@
 /**
  * A token bucket: `burst` tokens at most, refilled at `ratePerSec`. One per
- * client; take() is O(1) and allocates nothing.
+ * client and rate; take() and waitMs() are O(1) and allocate nothing.
  */
 export class RateLimiter {
   private tokens: number;
@@ -17,12 +17,22 @@ export class RateLimiter {
 
   /** Take one token; false when the bucket is empty. */
   take(): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerSec) / 1000);
-    this.last = t;
+    this.refill();
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** How long until a token is there, in ms (0: now): the retry hint of a refusal. */
+  waitMs(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : ((1 - this.tokens) * 1000) / this.ratePerSec;
+  }
+
+  private refill(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerSec) / 1000);
+    this.last = t;
   }
 }
 

@@ -3,7 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { BroadcastEvent } from '@switchboard/protocol';
 import { EventLog } from '@switchboard/testkit';
 import type { Bus } from '../../src/bus/bus.js';
-import type { SessionInfo, SessionRegistry } from '../../src/sessions/session-registry.js';
+import type { PresenceLimits, SessionInfo, SessionRegistry } from '../../src/sessions/session-registry.js';
 
 /** A registry made for one test (started), with the bus it announces on and that bus's events (of every room used here). */
 export interface RegistryUnderTest {
@@ -19,17 +19,12 @@ export interface RegistryUnderTest {
   readonly node?: (live: () => Iterable<SessionInfo>) => Promise<RegistryUnderTest & { kill(): Promise<void> }>;
 }
 
-/** What a test may set on its registry. */
-export interface RegistryLimits {
-  readonly maxRooms?: number;
-  readonly presenceNoticeLimit?: number;
-  /** RESUME_LIVE_MS. */
-  readonly resumeLiveMs?: number;
-}
+/** What a test may set on its registry: presence bounds (see PresenceLimits; the factory's own are generous) and RESUME_LIVE_MS. */
+export type ContractLimits = Partial<PresenceLimits> & { readonly resumeLiveMs?: number };
 
 export interface RegistryFactory {
   /** A started registry, and a bus subscribed to the rooms `lobby`, `dev` and `crowd`. */
-  make(limits?: RegistryLimits): Promise<RegistryUnderTest>;
+  make(limits?: ContractLimits): Promise<RegistryUnderTest>;
   cleanup(): Promise<void>;
 }
 
@@ -37,6 +32,8 @@ export interface RegistryFactory {
 export const CONTRACT_ROOMS = ['lobby', 'dev', 'crowd'] as const;
 
 const WAIT_MS = 15_000;
+/** How often a factory's registries publish summaries, in ms (PRESENCE_SUMMARY_INTERVAL_MS). */
+export const CONTRACT_SUMMARY_INTERVAL_MS = 100;
 /** The grace window of v2 sessions in these tests, in ms: short, so expiry happens within a test. */
 export const CONTRACT_GRACE_MS = 300;
 
@@ -82,7 +79,7 @@ async function created(sessions: SessionRegistry, s: SessionInfo, announce = tru
 export function describeSessionContract(name: string, factory: () => RegistryFactory): void {
   describe(`SessionRegistry contract: ${name}`, () => {
     /** One test on a fresh registry, cleaned up whatever happens. */
-    const test = (title: string, body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>, limits?: RegistryLimits): void => {
+    const test = (title: string, body: (c: RegistryUnderTest, t: TestContext) => Promise<unknown>, limits?: ContractLimits): void => {
       void it(title, async (t) => {
         const f = factory();
         try {
@@ -471,6 +468,80 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       await told.waitFor((token) => token === here.token, WAIT_MS, 'the second resume elsewhere');
       assert.deepEqual(told.items, [away.token, here.token], 'a resume where it dropped is not told');
     });
+
+    test(
+      "sums up the moves past a room's budget of joined and left notices: each move announced or counted, once",
+      async ({ sessions, events, bus }) => {
+        // Someone stays in each room (a room nobody is in spends no budget), and one flaps between them.
+        const flapper = session(0, 'flap');
+        for (const s of [session(0, 'sd', 'dev'), session(0, 'sc', 'crowd'), flapper]) await created(sessions, s, false);
+        const startedAt = performance.now();
+        const rooms = ['dev', 'crowd', 'dev', 'crowd', 'dev', 'crowd', 'dev', 'crowd'];
+        for (const room of rooms) {
+          const moved = await sessions.join(flapper.token, flapper.conn, room);
+          assert.ok(moved.ok, `moved to ${room}`);
+          await sessions.announce(moved.notices);
+        }
+        const elapsedS = (performance.now() - startedAt) / 1000;
+        await barrier(bus, events);
+        const told = (room: string, event: 'joined' | 'left') =>
+          events.items.filter((e) => e.room === room && e.type === 'notification' && e.event === event && e.id === flapper.id).length;
+        const summed = (room: string, field: 'joined' | 'left') =>
+          events.items
+            .filter((e) => e.room === room && e.type === 'notification' && e.event === 'summary')
+            .reduce((n, e) => n + ((e.type === 'notification' && e[field]) || 0), 0);
+        // dev: 4 joins, 4 leaves; crowd: 4 joins, 3 leaves. Each is announced, or counted in a summary; never both, never lost.
+        const expected = { dev: { joined: 4, left: 4 }, crowd: { joined: 4, left: 3 } };
+        await events.waitFor(
+          () =>
+            (['dev', 'crowd'] as const).every((room) =>
+              (['joined', 'left'] as const).every((k) => told(room, k) + summed(room, k) === expected[room][k]),
+            ),
+          WAIT_MS,
+          'every move announced or summed up, once',
+        );
+        for (const room of ['dev', 'crowd'] as const) {
+          const announced = told(room, 'joined') + told(room, 'left');
+          // A burst of 2, then 1 a second: at most 2 + what the time taken refilled.
+          assert.ok(announced >= 2, `#${room}: the burst is announced (${announced})`);
+          assert.ok(announced <= 2 + Math.ceil(elapsedS), `#${room}: ${announced} announced in ${elapsedS.toFixed(2)} s`);
+        }
+        assert.equal(told('lobby', 'left'), 1, 'leaving a room for good (nobody left to hear it) spends no budget');
+      },
+      { joinNoticeRatePerSec: 1, joinNoticeBurst: 2 },
+    );
+
+    test(
+      'publishes one summary per room per interval, however many nodes sweep',
+      async ({ sessions, node, events }, t) => {
+        if (!node) {
+          t.skip('one node only');
+          return;
+        }
+        await node(() => []);
+        await node(() => []);
+        const flapper = session(0, 'flap');
+        await created(sessions, flapper, false);
+        for (const s of [session(0, 'sd', 'dev'), session(0, 'sc', 'crowd')]) await created(sessions, s, false);
+        // Every move is summed up (the limit is 0), for a while, as fast as the store takes them.
+        const from = Date.now();
+        let moves = 0;
+        while (Date.now() - from < 1_500) {
+          const moved = await sessions.join(flapper.token, flapper.conn, moves % 2 === 0 ? 'dev' : 'crowd');
+          assert.ok(moved.ok && moved.notices.length === 0);
+          moves++;
+        }
+        const until = Date.now();
+        const summaries = () => events.items.filter((e) => e.room === 'dev' && e.type === 'notification' && e.event === 'summary');
+        const sum = () => summaries().reduce((n, e) => n + ((e.type === 'notification' && (e.joined ?? 0) + (e.left ?? 0)) || 0), 0);
+        // Every move goes into #dev (even ones, the first from the lobby) or out of it (odd ones).
+        await events.waitFor(() => sum() === moves, WAIT_MS, `all ${moves} moves summed up in #dev`);
+        const during = summaries().filter((e) => e.time >= from && e.time <= until).length;
+        const most = Math.floor((until - from) / CONTRACT_SUMMARY_INTERVAL_MS) + 2;
+        assert.ok(during <= most, `${during} summaries in ${until - from} ms from three nodes: at most ${most}`);
+      },
+      { presenceNoticeLimit: 0 },
+    );
 
     test('ends, once, the sessions of a node that died, after their grace', async ({ node, bus, events }, t) => {
       if (!node) {

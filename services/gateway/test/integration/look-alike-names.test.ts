@@ -156,6 +156,8 @@ describe('names held by nodes from before look-alikes counted (a rolling upgrade
         summaryIntervalMs: 1_000,
         maxRooms: 100,
         presenceNoticeLimit: 100,
+        joinNoticeRatePerSec: 100,
+        joinNoticeBurst: 100,
       },
       new MemoryBus(HISTORY),
     );

@@ -12,7 +12,12 @@ import { RedisSessionRegistry } from '../../src/sessions/redis-session-registry.
 import type { SessionInfo } from '../../src/sessions/session-registry.js';
 import { ROOM, describeBusContract, type BusUnderTest } from '../contract/bus.contract.js';
 import { untilReady } from '../contract/ready.js';
-import { CONTRACT_ROOMS, describeSessionContract, type RegistryUnderTest } from '../contract/sessions.contract.js';
+import {
+  CONTRACT_ROOMS,
+  CONTRACT_SUMMARY_INTERVAL_MS,
+  describeSessionContract,
+  type RegistryUnderTest,
+} from '../contract/sessions.contract.js';
 
 const logger = pino({ level: 'silent' });
 const HISTORY: BusLimits = {
@@ -23,8 +28,8 @@ const HISTORY: BusLimits = {
   historyOnJoin: 50,
 };
 /** Short leases so that a dead node is found within a test; a quick summary tick. */
-const LEASES = { leaseTtlMs: 500, sweepIntervalMs: 50, summaryIntervalMs: 100 };
-const PRESENCE = { maxRooms: 1_000, presenceNoticeLimit: 1_000 };
+const LEASES = { leaseTtlMs: 500, sweepIntervalMs: 50, summaryIntervalMs: CONTRACT_SUMMARY_INTERVAL_MS };
+const PRESENCE = { maxRooms: 1_000, presenceNoticeLimit: 1_000, joinNoticeRatePerSec: 1_000, joinNoticeBurst: 1_000 };
 
 let tests = 0;
 /** Every test gets its own key prefix: no test sees another's keys. */

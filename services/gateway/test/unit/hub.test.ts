@@ -46,11 +46,13 @@ function hubParts(): { hub: Hub; bus: MemoryBus; sessions: MemorySessionRegistry
   return { bus, ...hubOn(bus) };
 }
 
-function hubOn(bus: Bus): { hub: Hub; sessions: MemorySessionRegistry } {
+function hubOn(bus: Bus, presenceCacheMs = 0): { hub: Hub; sessions: MemorySessionRegistry } {
   const config = defaultConfig();
   const presence = {
     maxRooms: config.maxRooms,
     presenceNoticeLimit: config.presenceNoticeLimit,
+    joinNoticeRatePerSec: config.joinNoticeRatePerSec,
+    joinNoticeBurst: config.joinNoticeBurst,
     summaryIntervalMs: config.presenceSummaryIntervalMs,
   };
   const sessions = new MemorySessionRegistry(bus, { ...presence, nodeId: 'node-a', tombstoneTtlMs: 60_000 }, logger);
@@ -60,6 +62,7 @@ function hubOn(bus: Bus): { hub: Hub; sessions: MemorySessionRegistry } {
     resumeMaxEvents: 100,
     resumeMaxBytes: config.resumeMaxBytes,
     historyOnJoin: config.historyOnJoin,
+    presenceCacheMs,
     clientLimits: clientLimits(config),
   };
   const hub = new Hub(bus, sessions, new LocalNodeLink('node-a'), options, logger);
@@ -225,6 +228,54 @@ describe('Hub', () => {
     assert.equal(errors.length, 2);
     assert.ok(errors.every((e) => (e as { code: string }).code === ErrorCode.BUS_UNAVAILABLE));
     assert.equal(alice!.nickname, 'AnonymousUser1');
+  });
+});
+
+describe('Hub: presence questions', () => {
+  /** A hub with a presence cache no test outlives, and a count of the registry's presence reads. */
+  function cachedHub() {
+    const bus = new MemoryBus(LIMITS);
+    const { hub, sessions } = hubOn(bus, 60_000);
+    const reads = { members: 0, rooms: 0 };
+    const [members, rooms] = [sessions.members.bind(sessions), sessions.rooms.bind(sessions)];
+    sessions.members = (...args) => (reads.members++, members(...args));
+    sessions.rooms = (...args) => (reads.rooms++, rooms(...args));
+    return { hub, reads };
+  }
+  const answers = (peer: FakePeer, type: 'members' | 'rooms') => peer.frames.filter((f) => f.type === type);
+
+  it('answers /who and /rooms from one read of the registry per room while it is fresh, whoever asks', async () => {
+    const { hub, reads } = cachedHub();
+    const peers = await admitted(hub, new FakePeer(), new FakePeer(), new FakePeer());
+    for (const peer of peers) for (const ask of ['/who', '/who', '/rooms']) say(hub, peer, ask);
+    await settle();
+    for (const peer of peers) {
+      assert.equal(answers(peer, 'members').length, 2);
+      assert.match(answers(peer, 'members')[0]!.message, /^3 people in #lobby/);
+      assert.equal(answers(peer, 'rooms').length, 1);
+    }
+    assert.deepEqual(reads, { members: 1, rooms: 1 }, 'nine questions, two reads');
+  });
+
+  it("sees a member's own coming and its own join at once: this node's moves refresh the answers", async () => {
+    const { hub, reads } = cachedHub();
+    const [alice] = await admitted(hub, new FakePeer());
+    say(hub, alice!, '/who');
+    await settle();
+    const [bob] = await admitted(hub, new FakePeer());
+    say(hub, bob!, '/who');
+    await settle();
+    assert.match(answers(bob!, 'members')[0]!.message, /^2 people in #lobby/, 'bob, admitted after the answer was read, is in it');
+    say(hub, bob!, '/join dev');
+    say(hub, bob!, '/who');
+    say(hub, bob!, '/rooms');
+    await until(() => answers(bob!, 'rooms').length === 1);
+    say(hub, alice!, '/who');
+    await until(() => answers(alice!, 'members').length === 2);
+    assert.equal(answers(bob!, 'members')[1]!.message, '1 person in #dev: AnonymousUser2');
+    assert.equal(answers(bob!, 'rooms')[0]!.message, 'Rooms: #dev (1), #lobby (1)');
+    assert.match(answers(alice!, 'members')[1]!.message, /^1 person in #lobby/, 'alice sees bob gone');
+    assert.equal(reads.members, 4);
   });
 });
 

@@ -4,12 +4,18 @@ import { EventLog } from '@switchboard/testkit';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { MemorySessionRegistry } from '../../src/sessions/memory-session-registry.js';
 import { ROOM, describeBusContract } from '../contract/bus.contract.js';
-import { CONTRACT_ROOMS, describeSessionContract } from '../contract/sessions.contract.js';
+import { CONTRACT_ROOMS, CONTRACT_SUMMARY_INTERVAL_MS, describeSessionContract } from '../contract/sessions.contract.js';
 
 const logger = pino({ level: 'silent' });
 const HISTORY = { historyMaxEvents: 1_000, historyMaxAgeMs: 600_000, historyMaxBytes: 1_000_000, refsPerClient: 100, historyOnJoin: 50 };
 /** Presence bounds of the contract's registries (a test may lower them), and a quick summary tick. */
-const PRESENCE = { maxRooms: 1_000, presenceNoticeLimit: 1_000, summaryIntervalMs: 100 };
+const PRESENCE = {
+  maxRooms: 1_000,
+  presenceNoticeLimit: 1_000,
+  joinNoticeRatePerSec: 1_000,
+  joinNoticeBurst: 1_000,
+  summaryIntervalMs: CONTRACT_SUMMARY_INTERVAL_MS,
+};
 
 describeBusContract('MemoryBus', () => {
   const made: MemoryBus[] = [];

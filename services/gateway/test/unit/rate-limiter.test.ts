@@ -12,4 +12,18 @@ describe('RateLimiter', () => {
     now += 60_000; // never more than the burst
     assert.deepEqual([limiter.take(), limiter.take(), limiter.take(), limiter.take()], [true, true, true, false]);
   });
+
+  it('says how long until the next token: 0 while there is one, then what the rate takes to refill one', () => {
+    let now = 0;
+    const limiter = new RateLimiter(4, 1, () => now);
+    assert.equal(limiter.waitMs(), 0);
+    assert.equal(limiter.take(), true);
+    assert.equal(limiter.waitMs(), 250);
+    now += 100;
+    assert.equal(limiter.waitMs(), 150);
+    assert.equal(limiter.take(), false, 'asking does not take');
+    now += 150;
+    assert.equal(limiter.waitMs(), 0);
+    assert.equal(limiter.take(), true, 'a token exactly when it said');
+  });
 });
