@@ -78,6 +78,25 @@ async function startNodes(redis: RedisServer, names: readonly string[], env: Rec
   );
 }
 
+/**
+ * How long a node may take to end what it must (a sweep, a session ended to make room) on a loaded machine:
+ * well under the rotation test's grace, so that an address past its cap for good still shows it.
+ */
+const SETTLE_MS = 1_000;
+
+/**
+ * What `read` gives once both counts are within CAP, or after SETTLE_MS the last
+ * reading (so that an address holding more for good fails with its numbers).
+ */
+async function settle(read: () => Promise<{ names: number; rooms: number }>): Promise<{ names: number; rooms: number }> {
+  const deadline = performance.now() + SETTLE_MS;
+  for (;;) {
+    const counts = await read();
+    if ((counts.names <= CAP && counts.rooms <= CAP) || performance.now() >= deadline) return counts;
+    await delay(50);
+  }
+}
+
 /** Drop `client` (no close frame: a lost network), and wait until its node has written the drop. */
 async function dropAndWait(client: ChatClient, registry: Registry): Promise<void> {
   const token = client.welcome.session!;
@@ -282,15 +301,24 @@ describe('resuming over and over does not keep a session waiting', () => {
       }
       let mostNames = 0;
       let mostRooms = 0;
+      let peakNames = 0;
       const started = Date.now();
       const connections = await rotate(address, sessions, 3 * GRACE_MS, async () => {
-        mostNames = Math.max(mostNames, await registry.names(names));
-        mostRooms = Math.max(mostRooms, await registry.rooms(sessions.map((s) => s.room)));
+        // A session whose grace ran out keeps its name until the next sweep ends it (SWEEP_INTERVAL_MS, later on
+        // a loaded machine; the next test bounds that): what counts is what the address still holds once the
+        // node has caught up, not the instant before.
+        const rooms = sessions.map((s) => s.room);
+        const first = await registry.names(names);
+        peakNames = Math.max(peakNames, first);
+        const settled = await settle(async () => ({ names: await registry.names(names), rooms: await registry.rooms(rooms) }));
+        mostNames = Math.max(mostNames, settled.names);
+        mostRooms = Math.max(mostRooms, settled.rooms);
       });
       const seconds = (Date.now() - started) / 1000;
       t.diagnostic(
         `${sessions.length} sessions rotated from one address, ${connections} connections in ${seconds.toFixed(1)} s ` +
-          `(${(connections / seconds).toFixed(1)}/s): at most ${mostNames} names and ${mostRooms} rooms held with no connection open (cap ${CAP})`,
+          `(${(connections / seconds).toFixed(1)}/s): at most ${mostNames} names and ${mostRooms} rooms held with no connection open ` +
+          `once the node caught up (cap ${CAP}; ${peakNames} names at the instant of a drop, before the sweep)`,
       );
       assert.ok(mostNames <= CAP, `${mostNames} names held with no connection open`);
       assert.ok(mostRooms <= CAP, `${mostRooms} rooms held with no connection open`);
