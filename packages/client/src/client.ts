@@ -6,6 +6,7 @@ import {
   type BroadcastEvent,
   type ClientLimits,
   type ClientId,
+  type HelpFrame,
   type JoinedFrame,
   type MembersFrame,
   type MessageFrame,
@@ -253,9 +254,16 @@ export class SwitchboardClient {
     return this.request('rooms', '');
   }
 
+  /** Which commands there are: resolves with the `help` frame. */
+  help(): Promise<HelpFrame> {
+    return this.request('help', '');
+  }
+
   /**
-   * What a person typed: `/nick NAME` renames, `/join ROOM`, `/who` and `/rooms`
-   * ask (as join(), who(), rooms()), anything else is a chat line.
+   * What a person typed: `/nick NAME` renames, `/join ROOM`, `/who`, `/rooms` and
+   * `/help` ask (as join(), who(), rooms(), help()), any other `/word` throws
+   * UNKNOWN_COMMAND (nothing is sent: the server would refuse it too), anything
+   * else is a chat line.
    */
   submit(line: string): Promise<Answer> {
     const parsed = parseClientText(line);
@@ -270,6 +278,8 @@ export class SwitchboardClient {
         return this.who();
       case 'rooms':
         return this.rooms();
+      case 'help':
+        return this.help();
       case 'message':
         return this.send(command.message);
     }
@@ -326,6 +336,7 @@ export class SwitchboardClient {
         break;
       case 'members':
       case 'rooms':
+      case 'help':
         this.sender.answer(frame);
         break;
       case 'nick_update':

@@ -129,7 +129,13 @@ function checkResumePoint(given: ResumePoint): ResumePoint {
     typeof point.since === 'number' &&
     Number.isSafeInteger(point.since) &&
     point.since >= 0 &&
-    (point.room === undefined || (typeof point.room === 'string' && parseRoomName(point.room).ok));
+    (point.room === undefined || (typeof point.room === 'string' && isRoomName(point.room)));
   if (!ok) throw new TypeError('resume must be { session, id, epoch, since } and an optional room name, as read from client.resumePoint');
   return given;
+}
+
+/** A room's name as the server gives it (resumePoint's): already what parseRoomName makes of it. */
+function isRoomName(room: string): boolean {
+  const parsed = parseRoomName(room);
+  return parsed.ok && parsed.room === room;
 }

@@ -1,12 +1,12 @@
-import type { Epoch, JoinedFrame, MembersFrame, RoomName, RoomsFrame, Seq } from '@switchboard/protocol';
+import type { Epoch, HelpFrame, JoinedFrame, MembersFrame, RoomName, RoomsFrame, Seq } from '@switchboard/protocol';
 import { ClientError } from './client-error.js';
 
 /**
  * What a frame in the outbox asks for: a chat line or a rename (broadcast: settled
  * by their echo), or a request the server answers to this client alone (a join,
- * `who`, `rooms`: settled by its answer).
+ * `who`, `rooms`, `help`: settled by its answer).
  */
-export type OutgoingKind = 'message' | 'nick' | 'join' | 'who' | 'rooms';
+export type OutgoingKind = 'message' | 'nick' | 'join' | 'who' | 'rooms' | 'help';
 
 /** The kinds that are broadcast, and acknowledged by their echo. */
 export type BroadcastKind = 'message' | 'nick';
@@ -33,6 +33,7 @@ export interface Answers {
   readonly join: JoinedFrame;
   readonly who: MembersFrame;
   readonly rooms: RoomsFrame;
+  readonly help: HelpFrame;
 }
 
 export type Answer = Answers[OutgoingKind];

@@ -3,6 +3,7 @@ import {
   type AckFrame,
   type BroadcastEvent,
   type ClientLimits,
+  type HelpFrame,
   type JoinedFrame,
   type MembersFrame,
   type RoomsFrame,
@@ -53,9 +54,12 @@ const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([ErrorCode.BUS_UNAVAILABLE
 const JOIN_ERRORS: ReadonlySet<string> = new Set([ErrorCode.ROOM_INVALID, ErrorCode.ROOM_LIMIT]);
 
 /** A direct answer to a request, and the kind of request it answers. */
-export type RequestAnswer = JoinedFrame | MembersFrame | RoomsFrame;
+export type RequestAnswer = JoinedFrame | MembersFrame | RoomsFrame | HelpFrame;
 
-const ANSWERED_KIND = { joined: 'join', members: 'who', rooms: 'rooms' } as const satisfies Record<RequestAnswer['type'], OutgoingKind>;
+const ANSWERED_KIND = { joined: 'join', members: 'who', rooms: 'rooms', help: 'help' } as const satisfies Record<
+  RequestAnswer['type'],
+  OutgoingKind
+>;
 
 /**
  * Network jitter can bring frames to the server closer together than they were
@@ -294,6 +298,8 @@ function encode(codec: ProtocolCodec, kind: OutgoingKind, text: string, ref?: st
       return codec.encodeWho(ref);
     case 'rooms':
       return codec.encodeRooms(ref);
+    case 'help':
+      return codec.encodeHelp(ref);
   }
 }
 

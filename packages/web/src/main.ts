@@ -234,11 +234,11 @@ function joinRoom(room: string): void {
   }
 }
 
-/** `/who` and `/rooms` typed in the message box: their answers go in the list, as a line. */
+/** `/who`, `/rooms` and `/help` typed in the message box: their answers go in the list, as a line. */
 function showAnswer(answer: Promise<Answer>): void {
   void answer.then(
     (frame) => {
-      if (frame !== undefined && 'type' in frame && (frame.type === 'members' || frame.type === 'rooms')) {
+      if (frame !== undefined && 'type' in frame && (frame.type === 'members' || frame.type === 'rooms' || frame.type === 'help')) {
         log.add({ kind: 'system', event: frame.type, text: frame.message, time: Date.now() });
       }
     },
