@@ -5,7 +5,8 @@
  */
 import { MemoryBus } from './bus/memory-bus.js';
 import { LocalNodeLink } from './cluster/local-node-link.js';
-import { ConfigError, helpText, loadConfig, type Config } from './config/gateway-config.js';
+import { busyPortSentence } from '@switchboard/config';
+import { ConfigError, SETTINGS, helpText, loadConfig, type Config } from './config/gateway-config.js';
 import { Gateway, type ClusterParts } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
@@ -20,6 +21,8 @@ import { MemorySessionRegistry } from './sessions/memory-session-registry.js';
 
 /** Exit status for a bad setting. */
 const EXIT_BAD_CONFIG = 2;
+/** Exit status for a port that cannot be listened on (in use, or not an address of this machine). */
+const EXIT_PORT_UNAVAILABLE = 3;
 
 function readConfig(): Config {
   try {
@@ -53,8 +56,28 @@ function createCluster(config: Config, logger: Logger, metrics: Metrics): Cluste
   return { bus, sessions: new RedisSessionRegistry(shared, bus), link: new RedisNodeLink(shared) };
 }
 
+/**
+ * Before anything is started (Redis, the hub): the ports this node will listen
+ * on can be. A busy one is one sentence naming the setting to change, not a stack trace.
+ */
+async function checkPorts(config: Config): Promise<void> {
+  const busy = await busyPortSentence(
+    [
+      { host: config.host, port: config.port, setting: SETTINGS.port.env, hostSetting: SETTINGS.host.env },
+      ...(config.metricsPort === undefined
+        ? []
+        : [{ host: config.metricsHost, port: config.metricsPort, setting: SETTINGS.metricsPort.env, hostSetting: SETTINGS.metricsHost.env }]),
+    ],
+    'npm start',
+  );
+  if (busy === undefined) return;
+  process.stderr.write(`switchboard-gateway: ${busy}\n`);
+  process.exit(EXIT_PORT_UNAVAILABLE);
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
+  await checkPorts(config);
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
   // METRICS_PORT set: Prometheus metrics and the dashboard on a server of their own; unset: nothing is counted.

@@ -142,4 +142,30 @@ describe('configuration errors', () => {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /PONG_TIMEOUT_MS/);
   });
+
+  it('exits with status 3 and one sentence naming the setting when its port, or its metrics port, is in use', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    const { GATEWAY_ENTRY } = await import('@switchboard/testkit');
+    const holder = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    const held = (holder.address() as { port: number }).port;
+    try {
+      for (const [env, setting] of [
+        [{ HOST: '127.0.0.1', PORT: String(held) }, 'PORT'],
+        [{ HOST: '127.0.0.1', PORT: '0', METRICS_HOST: '127.0.0.1', METRICS_PORT: String(held) }, 'METRICS_PORT'],
+      ] as const) {
+        const run = spawnSync(process.execPath, [GATEWAY_ENTRY], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+        assert.equal(run.status, 3, run.stderr);
+        assert.equal(run.stdout, '', 'nothing was started, so nothing logged');
+        assert.match(
+          run.stderr,
+          new RegExp(`^switchboard-gateway: port ${held} of 127\\.0\\.0\\.1 is in use .*: choose another with ${setting}, e\\.g\\. \`${setting}=\\d+ npm start\``),
+        );
+        assert.equal(run.stderr.trim().split('\n').length, 1, 'one line');
+      }
+    } finally {
+      holder.close();
+    }
+  });
 });
