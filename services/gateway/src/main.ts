@@ -6,6 +6,7 @@
 import { MemoryBus } from './bus/memory-bus.js';
 import { LocalNodeLink } from './cluster/local-node-link.js';
 import { busyPortSentence } from '@switchboard/config';
+import { containerName } from './config/container-name.js';
 import { ConfigError, SETTINGS, helpText, loadConfig, type Config } from './config/gateway-config.js';
 import { Gateway, type ClusterParts } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
@@ -24,9 +25,9 @@ const EXIT_BAD_CONFIG = 2;
 /** Exit status for a port that cannot be listened on (in use, or not an address of this machine). */
 const EXIT_PORT_UNAVAILABLE = 3;
 
-function readConfig(): Config {
+function readConfig(env: NodeJS.ProcessEnv): Config {
   try {
-    const config = loadConfig(process.argv.slice(2), process.env);
+    const config = loadConfig(process.argv.slice(2), env);
     if (config === 'help') {
       process.stdout.write(helpText());
       process.exit(0);
@@ -75,8 +76,15 @@ async function checkPorts(config: Config): Promise<void> {
   process.exit(EXIT_PORT_UNAVAILABLE);
 }
 
+/** The environment, with NODE_NAME filled in from Docker's DNS when unset and the hostname is only a container id. */
+async function environment(): Promise<NodeJS.ProcessEnv> {
+  if (process.env.NODE_NAME || process.env.NODE_ID) return process.env;
+  const name = await containerName();
+  return name === undefined ? process.env : { ...process.env, NODE_NAME: name };
+}
+
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = readConfig(await environment());
   await checkPorts(config);
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
