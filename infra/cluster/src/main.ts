@@ -22,12 +22,15 @@ const EXIT_CANNOT_START = 1;
 
 const { gateways, lbPort, lbHost, lbTlsCert: tlsCert, lbHttpPort, redisMasters } = readSettings();
 
-const busy = await busyPortSentence([
-  { host: lbHost, port: lbPort, setting: SETTINGS.lbPort.env, hostSetting: SETTINGS.lbHost.env },
-  ...(tlsCert !== undefined && lbHttpPort !== undefined
-    ? [{ host: lbHost, port: lbHttpPort, setting: SETTINGS.lbHttpPort.env, hostSetting: SETTINGS.lbHost.env }]
-    : []),
-], 'npm run cluster');
+const busy = await busyPortSentence(
+  [
+    { host: lbHost, port: lbPort, setting: SETTINGS.lbPort.env, hostSetting: SETTINGS.lbHost.env },
+    ...(tlsCert !== undefined && lbHttpPort !== undefined
+      ? [{ host: lbHost, port: lbHttpPort, setting: SETTINGS.lbHttpPort.env, hostSetting: SETTINGS.lbHost.env }]
+      : []),
+  ],
+  'npm run cluster',
+);
 if (busy !== undefined) {
   console.error(`cluster: ${busy}`);
   process.exit(EXIT_CANNOT_START);

@@ -37,10 +37,13 @@ describe('the check of the ports a command will listen on, before it starts anyt
   });
 
   it('names the setting of the port that is busy, the second one too, and skips 0 (any free port)', async () => {
-    const sentence = await busyPortSentence([
-      { ...LB, port: 0 },
-      { ...LB, port: held, setting: 'LB_HTTP_PORT' },
-    ], CLUSTER);
+    const sentence = await busyPortSentence(
+      [
+        { ...LB, port: 0 },
+        { ...LB, port: held, setting: 'LB_HTTP_PORT' },
+      ],
+      CLUSTER,
+    );
     assert.match(sentence ?? '', /: choose another with LB_HTTP_PORT, /);
     assert.equal(await busyPortSentence([{ ...LB, port: 0 }], CLUSTER), undefined);
   });

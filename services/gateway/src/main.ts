@@ -67,7 +67,14 @@ async function checkPorts(config: Config): Promise<void> {
       { host: config.host, port: config.port, setting: SETTINGS.port.env, hostSetting: SETTINGS.host.env },
       ...(config.metricsPort === undefined
         ? []
-        : [{ host: config.metricsHost, port: config.metricsPort, setting: SETTINGS.metricsPort.env, hostSetting: SETTINGS.metricsHost.env }]),
+        : [
+            {
+              host: config.metricsHost,
+              port: config.metricsPort,
+              setting: SETTINGS.metricsPort.env,
+              hostSetting: SETTINGS.metricsHost.env,
+            },
+          ]),
     ],
     'npm start',
   );

@@ -160,7 +160,9 @@ describe('configuration errors', () => {
         assert.equal(run.stdout, '', 'nothing was started, so nothing logged');
         assert.match(
           run.stderr,
-          new RegExp(`^switchboard-gateway: port ${held} of 127\\.0\\.0\\.1 is in use .*: choose another with ${setting}, e\\.g\\. \`${setting}=\\d+ npm start\``),
+          new RegExp(
+            `^switchboard-gateway: port ${held} of 127\\.0\\.0\\.1 is in use .*: choose another with ${setting}, e\\.g\\. \`${setting}=\\d+ npm start\``,
+          ),
         );
         assert.equal(run.stderr.trim().split('\n').length, 1, 'one line');
       }
