@@ -152,7 +152,7 @@ export const SETTINGS = {
     env: 'LOG_LEVEL',
     kind: oneOf(LOG_LEVELS),
     default: 'info',
-    doc: LOG_LEVELS.map((level) => `\`${level}\``).join(', '),
+    doc: `${LOG_LEVELS.map((level) => `\`${level}\``).join(', ')}. At \`info\` a connection writes one line, when it closes (who, from where, how long); \`debug\` adds its steps (opened, joined, renamed, moved, left)`,
   }),
   allowedOrigins: setting({
     env: 'ALLOWED_ORIGINS',

@@ -116,7 +116,7 @@ export class CommandHandler {
       return;
     }
     peer.nickname = nickname;
-    peer.log.info({ previous, nickname }, 'nick changed');
+    peer.log.debug({ previous, nickname }, 'nick changed');
     this.publisher.publish(
       member,
       {
@@ -184,7 +184,7 @@ export class CommandHandler {
     this.sendJoined(member, position ?? NO_POSITION, ref);
     this.fanout.startAt(member, position, [], start?.history ?? []);
     this.streams.release(from);
-    peer.log.info({ from, to }, 'moved rooms');
+    peer.log.debug({ from, to }, 'moved rooms');
   }
 
   /** `joined` again, for a join to the room the member is in: where it stands now, and no history. */
