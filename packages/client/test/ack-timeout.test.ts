@@ -88,7 +88,7 @@ describe('SwitchboardClient, protocol v2: the acknowledgement timeout', () => {
     assert.equal(socket(0).closedWith, undefined);
     mock.timers.tick(1);
     assert.equal(socket(0).closedWith?.code, 4000, 'abandoned, not ended: not 1000');
-    assert.deepEqual(closes, [{ code: 4000, reason: `no answer to ${ref} within 3000 ms`, willReconnect: true }]);
+    assert.deepEqual(closes, [{ code: 4000, reason: `no answer to ${String(ref)} within 3000 ms`, willReconnect: true }]);
     assert.equal(client.state, 'reconnecting');
     assert.deepEqual(pending.at(-1), { ref, kind: 'message', text: 'into the void', resends: 2, overdue: true }, 'overdue');
 
