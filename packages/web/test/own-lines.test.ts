@@ -1,43 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { accessibilityViolations } from './accessibility.js';
 import { WAIT_MS, launchChromium, openPage, sentFrames, server } from './fake-gateway-page.js';
-import { say } from './page-steps.js';
-
-/**
- * Record, in the page, the delivery state of each chat line the moment it is added to
- * the message list, and every later change of it: what a person (or a screen reader)
- * saw, in order. A MutationObserver's callback runs before the page reads the next
- * frame from the network, so the first state is the one the line was added with.
- */
-export async function recordDelivery(page: Page): Promise<void> {
-  await page.evaluate(RECORD_DELIVERY);
-}
-
-/** In the page as it is (a string: the test's compiler would add helpers the page lacks). */
-const RECORD_DELIVERY = `(() => {
-  const seen = [];
-  window.__delivery = seen;
-  const state = (li) => {
-    const text = li.querySelector('.text')?.textContent ?? '';
-    const label = li.querySelector('.delivery')?.textContent;
-    return text + ': ' + (li.getAttribute('data-delivery') ?? 'acknowledged') + (label === undefined ? '' : ' (' + label + ')');
-  };
-  new MutationObserver((records) => {
-    for (const r of records) {
-      if (r.type === 'childList') {
-        for (const node of r.addedNodes) if (node instanceof HTMLElement && node.dataset.kind === 'message') seen.push('added ' + state(node));
-      } else if (r.target instanceof HTMLElement) {
-        seen.push('now ' + state(r.target));
-      }
-    }
-  }).observe(document.getElementById('log'), { childList: true, attributes: true, attributeFilter: ['data-delivery'], subtree: true });
-})()`;
-
-export async function deliveryRecord(page: Page): Promise<string[]> {
-  return page.evaluate<string[]>('window.__delivery');
-}
+import { deliveryRecord, recordDelivery, say } from './page-steps.js';
 
 /** The page's own lines against a fake gateway: shown at once, pending until acknowledged. */
 describe('the chat page showing its own lines until they are acknowledged', () => {
