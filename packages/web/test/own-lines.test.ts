@@ -95,6 +95,10 @@ describe('the chat page showing its own lines until they are acknowledged', () =
     const line = page.locator('#log li[data-kind="message"][data-delivery="failed"]').filter({ hasText: 'refused' });
     await line.waitFor({ timeout: WAIT_MS });
     assert.equal(await line.locator('.delivery').innerText(), 'not sent');
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      assert.deepEqual(await accessibilityViolations(page), [], `a line not sent breaks no WCAG 2.1 AA rule (${scheme})`);
+    }
     await page.locator('#log li[data-kind="error"]').filter({ hasText: 'That frame is not valid.' }).waitFor({ timeout: WAIT_MS });
     await page.context().close();
     assert.deepEqual(problems, []);
