@@ -30,7 +30,9 @@ export interface ClientOptions {
   /**
    * Protocol v2: when a frame is refused with a retryable code (BUS_UNAVAILABLE,
    * RATE_LIMITED), how long to wait before sending it again. Defaults: 250 ms
-   * doubling to 5000 ms, jitter 0.5, maxAttempts Infinity (retryable refusals of one frame before it fails).
+   * doubling to 2000 ms, jitter 0.5, maxAttempts Infinity (retryable refusals of one frame before it fails).
+   * The cap is short so that a line refused while a Redis shard fails over goes out
+   * at most 2 s after the shard is back; a server's retryAfterMs still wins when longer.
    */
   readonly sendRetry?: Partial<ReconnectOptions>;
   /**
@@ -87,7 +89,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_OUTBOX = 100;
 const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 const DEFAULT_ACK_RECONNECT_MS = 15_000;
-const DEFAULT_SEND_RETRY: Partial<ReconnectOptions> = { initialDelayMs: 250, maxDelayMs: 5_000 };
+const DEFAULT_SEND_RETRY: Partial<ReconnectOptions> = { initialDelayMs: 250, maxDelayMs: 2_000 };
 
 /** Defaults first, then each value checked; throws naming the first bad one. */
 export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
@@ -106,7 +108,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
     WebSocket,
     codecs: protocol === 'v2' ? [v2Codec] : [seedCodec],
     reconnect: options.reconnect === false ? false : resolveReconnectOptions(options.reconnect),
-    sendRetry: resolveReconnectOptions({ ...DEFAULT_SEND_RETRY, ...options.sendRetry }),
+    sendRetry: resolveSendRetry(options.sendRetry),
     ackTimeoutMs,
     ackReconnectMs,
     connectTimeoutMs: positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs'),
@@ -117,6 +119,12 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
     room: options.room === undefined ? undefined : checkRoom(options.room),
     resume: options.resume === undefined ? undefined : checkResumePoint(options.resume),
   };
+}
+
+/** The defaults under what is given; a longer initialDelayMs given alone raises the default cap to it. */
+function resolveSendRetry(given: Partial<ReconnectOptions> | undefined): ReconnectOptions {
+  const cap = Math.max(DEFAULT_SEND_RETRY.maxDelayMs!, given?.initialDelayMs ?? 0);
+  return resolveReconnectOptions({ ...DEFAULT_SEND_RETRY, maxDelayMs: cap, ...given });
 }
 
 function checkUrl(url: string): string {

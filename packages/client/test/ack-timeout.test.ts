@@ -133,6 +133,30 @@ describe('SwitchboardClient, protocol v2: the acknowledgement timeout', () => {
     assert.equal(client.resends, 5);
   });
 
+  it('retries BUS_UNAVAILABLE after 250 ms doubling to at most 2000 ms by default, and never reconnects for it', async () => {
+    const { client, socket, closes } = watched({});
+    const connected = client.connect();
+    welcome(socket(0));
+    await connected;
+    const line = client.send('through a failover');
+    const ref = after(socket(0))[0]?.ref;
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      socket(0).frame(refusal('BUS_UNAVAILABLE', ref));
+      let waited = 0;
+      const written = after(socket(0)).length;
+      while (after(socket(0)).length === written && waited < 10_000) {
+        mock.timers.tick(10);
+        waited += 10;
+      }
+      delays.push(waited);
+    }
+    assert.deepEqual(delays, [250, 500, 1_000, 2_000, 2_000, 2_000]);
+    assert.deepEqual(closes, []);
+    socket(0).frame({ ...message(11, 'through a failover', { ref }), id: 'id-1' });
+    assert.equal((await line)?.seq, 11);
+  });
+
   it('tells a line overdue while reconnecting, with no connection to resend on', async () => {
     const { client, socket, pending } = watched({
       ackTimeoutMs: 1_000,
