@@ -78,12 +78,14 @@ export class SwitchboardClient {
     this.sender = new Sender(
       this.transport,
       {
+        pending: (frame) => this.events.emit('pending', frame),
         acked: (ack) => this.events.emit('acked', ack),
         rejected: (rejection) => {
           if (rejection.kind === 'nick' && !this.sender.hasPending('nick')) this.session.keepCurrentName();
           if (rejection.kind === 'join' && !this.sender.hasPending('join')) this.session.keepCurrentRoom();
           this.events.emit('rejected', rejection);
         },
+        unanswered: (reason) => this.transport.recycle(reason),
       },
       { ...resolved, limits: limitsOf(undefined, resolved.maxMessageBytes) },
     );
@@ -135,6 +137,14 @@ export class SwitchboardClient {
   /** Frames not acknowledged yet (v2), or not written yet, waiting for their turn under the pace (v1); requests not answered yet. */
   get pending(): number {
     return this.sender.pending;
+  }
+
+  /**
+   * Protocol v2: frames written again so far, over the client's life: after
+   * ackTimeoutMs without an answer, after a retryable refusal, after a reconnect.
+   */
+  get resends(): number {
+    return this.sender.resends;
   }
 
   /**

@@ -51,6 +51,10 @@ export interface OutboxEntry {
   state: 'unsent' | 'sent' | 'backoff';
   /** Retryable refusals so far. */
   refusals: number;
+  /** Times written so far (v2): each one past the first is a resend. */
+  writes: number;
+  /** Queued longer ago than ackReconnectMs and not acknowledged yet. */
+  overdue: boolean;
   readonly done: Promise<Answer>;
   resolve(answer: Answer): void;
   reject(error: ClientError): void;
@@ -119,7 +123,7 @@ export class Outbox {
     });
     // A caller that ignores the result must not get an unhandled rejection.
     done.catch(() => undefined);
-    const entry: OutboxEntry = { ref, kind, text, state: 'unsent', refusals: 0, done, resolve, reject };
+    const entry: OutboxEntry = { ref, kind, text, state: 'unsent', refusals: 0, writes: 0, overdue: false, done, resolve, reject };
     this.entries.set(ref, entry);
     // The caller settles it with the answer of its kind (the Sender checks which answer fits which kind).
     return entry as OutboxEntry & { readonly done: Promise<Answers[K]> };
