@@ -276,7 +276,7 @@ export const SETTINGS = {
     kind: integer(0, 1_000),
     default: 20,
     unit: 'ms',
-    doc: 'while events keep coming, the least time between two writes to a client, ms (`0`: a write every turn of the event loop). Events that arrive meanwhile go out together in one write (one WebSocket frame each, or one v2 batch): each waits at most this long, and a busy node makes far fewer system calls. Meanwhile the node does not read from Redis either: what arrives waits in the kernel and is read just before the next write, so a busy node wakes up once per interval, not once per event (a Redis connection that brought more than 32 KiB in the last interval is read as it comes). A quiet node writes at once',
+    doc: 'while events keep coming, the least time between two writes to a client, ms (`0`: a write every turn of the event loop). Events that arrive meanwhile go out together in one write (one WebSocket frame each, or one v2 batch): each waits at most this long, and a busy node makes far fewer system calls. Meanwhile the node does not read from Redis either: what arrives waits in the kernel and is read just before the next write, so a busy node wakes up once per interval, not once per event (a Redis connection that brought more than 32 KiB in the last interval is read as it comes). A quiet node (one that has not written in the last two intervals) writes at once and never pauses its reads: a lone line crosses it with no coalescing delay',
   }),
   maxEventLoopLagMs: setting({
     env: 'MAX_EVENT_LOOP_LAG_MS',

@@ -13,10 +13,11 @@ export interface Flushable {
  * flushed; then every such connection writes all it has at once, so a burst
  * costs one write (one system call) per socket, not one per event. When the node
  * is quiet, that happens on the next turn of the event loop (setImmediate, after
- * the I/O that brought the events in): no delay. After a flush the node rests
- * for `intervalMs`: what is queued meanwhile goes out when the rest ends, so
- * each event waits at most that long, and a socket is written at most every
- * `intervalMs` however many events there are.
+ * the I/O that brought the events in): no delay. A busy node (one that flushed
+ * within the last two intervals) rests for `intervalMs` after a flush: what is
+ * queued meanwhile goes out when the rest ends, so each event waits at most that
+ * long, and a socket is written at most every `intervalMs` however many events
+ * there are. A quiet node never rests: a lone line crosses it with no delay.
  *
  * While it rests, the bus's reading is paused (`reads`, see PausableReads): events
  * that arrive meanwhile wait in the kernel instead of waking the process one by
@@ -29,12 +30,16 @@ export class FlushScheduler {
   private scheduled = false;
   /** Within `intervalMs` of the last flush (a timer ends the rest). */
   private resting = false;
+  /** When the last flush began (the clock's ms). */
+  private lastFlushAt = -Infinity;
 
   constructor(
     /** WRITE_COALESCE_MS: the least time between two flushes while events keep coming, in ms (0: every turn). */
     private readonly intervalMs = 0,
     /** Reading to pause while resting (the bus's); none by default. */
     private readonly reads?: PausableReads,
+    /** A clock in ms (tests give their own). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   schedule(target: Flushable): void {
@@ -46,7 +51,11 @@ export class FlushScheduler {
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    if (this.intervalMs > 0) {
+    const at = this.now();
+    // Busy: it flushed within the last two intervals (a rest that ended with something to flush is one).
+    const busy = at - this.lastFlushAt < 2 * this.intervalMs;
+    this.lastFlushAt = at;
+    if (busy) {
       // The rest counts from the start of this flush, as the interval does.
       this.resting = true;
       this.reads?.pause();

@@ -57,36 +57,60 @@ describe('FlushScheduler', () => {
   // machine that stalls between two turns cannot end the rest early.
   afterEach(() => mock.timers.reset());
 
-  it('flushes a quiet node on the next turn, then rests for the interval, pausing the bus, and flushes what came meanwhile as the rest ends', async () => {
+  it('flushes a quiet node on the next turn and never rests it: a lone line crosses it with no delay', async () => {
     mock.timers.enable({ apis: ['setTimeout'] });
+    let clock = 0;
     const steps: string[] = [];
     const reads: PausableReads = { pause: () => steps.push('pause'), resume: () => steps.push('resume') };
-    const scheduler = new FlushScheduler(20, reads);
+    const scheduler = new FlushScheduler(20, reads, () => clock);
+    const target: Flushable = { flush: () => steps.push('flush') };
+    for (let line = 0; line < 3; line++) {
+      scheduler.schedule(target);
+      await nextTurn();
+      clock += 333; // 3 lines a second
+    }
+    assert.deepEqual(steps, ['flush', 'flush', 'flush'], 'each at once; the bus is never paused');
+  });
+
+  it('rests a busy node for the interval after each flush, pausing the bus, and flushes what came meanwhile as the rest ends', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    let clock = 0;
+    const steps: string[] = [];
+    const reads: PausableReads = { pause: () => steps.push('pause'), resume: () => steps.push('resume') };
+    const scheduler = new FlushScheduler(20, reads, () => clock);
     const target: Flushable = { flush: () => steps.push('flush') };
     const other: Flushable = { flush: () => steps.push('flush other') };
 
     scheduler.schedule(target);
     await nextTurn();
-    assert.deepEqual(steps, ['pause', 'flush'], 'at once when quiet, and the bus is paused from then on');
+    assert.deepEqual(steps, ['flush'], 'quiet until now: at once, no rest');
+    clock += 5;
+    scheduler.schedule(target);
+    await nextTurn();
+    assert.deepEqual(steps, ['flush', 'pause', 'flush'], 'a second flush within two intervals: busy, so it rests from then on');
     scheduler.schedule(target);
     scheduler.schedule(other);
+    clock += 19;
     mock.timers.tick(19);
     await nextTurn();
-    assert.deepEqual(steps, ['pause', 'flush'], 'resting: nothing is written before the interval is over');
+    assert.deepEqual(steps.slice(3), [], 'resting: nothing is written before the interval is over');
+    clock += 1;
     mock.timers.tick(1);
-    assert.deepEqual(steps, ['pause', 'flush', 'resume'], 'the bus is read as the rest ends, before the flush');
+    assert.deepEqual(steps.slice(3), ['resume'], 'the bus is read as the rest ends, before the flush');
     await nextTurn();
     assert.deepEqual(
-      steps,
-      ['pause', 'flush', 'resume', 'pause', 'flush', 'flush other'],
-      'the bus is read before the flush, and everything queued goes in one flush',
+      steps.slice(3),
+      ['resume', 'pause', 'flush', 'flush other'],
+      'still busy: everything queued in one flush, and another rest',
     );
+    clock += 20;
     mock.timers.tick(20);
     await nextTurn();
-    assert.deepEqual(steps.slice(6), ['resume'], 'a quiet node: the rest ends with nothing to flush');
+    assert.deepEqual(steps.slice(7), ['resume'], 'the rest ends with nothing to flush');
+    clock += 100;
     scheduler.schedule(target);
     await nextTurn();
-    assert.deepEqual(steps.slice(7), ['pause', 'flush'], 'and the next event goes out at once');
+    assert.deepEqual(steps.slice(8), ['flush'], 'quiet again: the next event goes out at once, with no rest');
   });
 
   it('with no interval, flushes every turn and never pauses the bus', async () => {
