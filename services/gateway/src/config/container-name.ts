@@ -23,7 +23,9 @@ export async function containerName(host: string = hostname()): Promise<string |
     .filter((a) => a !== undefined && !a.internal && a.family === 'IPv4')
     .map((a) => a!.address);
   for (const address of addresses) {
-    const names = await withTimeout(dns.reverse(address), LOOKUP_TIMEOUT_MS).catch(() => undefined);
+    // resolvePtr, not reverse(): Docker's DNS answers the PTR query, which reverse() reads as no name at all.
+    const arpa = `${address.split('.').reverse().join('.')}.in-addr.arpa`;
+    const names = await withTimeout(dns.resolvePtr(arpa), LOOKUP_TIMEOUT_MS).catch(() => undefined);
     const name = names?.[0]?.split('.')[0];
     if (name !== undefined && name !== '' && name !== host) return name;
   }
