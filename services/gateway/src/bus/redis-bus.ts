@@ -21,9 +21,14 @@ import {
   type ReplayBounds,
 } from './bus.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics/metrics.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
+import { Cluster } from 'ioredis';
 import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
 import { onShardSubscriberBack, socketsOf } from '../platform/ioredis-cluster.js';
+import { masterOfSlot, restartSubscriber } from '../platform/ioredis-topology.js';
+import { keySlot, SLOT_COUNT } from '../redis/key-slot.js';
+import { ShardWatchdog, type ProbeTarget } from './shard-watchdog.js';
+import { TopologyFollower } from './topology-follower.js';
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
@@ -34,6 +39,12 @@ import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-l
 const OUT_OF_MEMORY = /\bOOM\b/;
 /** How often a bus that found Redis full tries a small write to see whether it has room again, in ms. */
 const MEMORY_PROBE_INTERVAL_MS = 1_000;
+/** The settings' defaults (config/gateway-config.ts), for a bus made without them (tests). */
+const TOPOLOGY_REFRESH_INTERVAL_MS = 3_000;
+const SHARD_PROBE_INTERVAL_MS = 1_000;
+const SHARD_PROBE_TIMEOUT_MS = 3_000;
+/** The most probe channel numbers tried to find one in a shard's slots (a shard owning one slot needs about 16384). */
+const PROBE_SEARCH_LIMIT = 1_000_000;
 
 export interface RedisBusOptions extends BusLimits {
   readonly target: RedisTarget;
@@ -45,6 +56,10 @@ export interface RedisBusOptions extends BusLimits {
   readonly now?: () => number;
   /** Where reconnects are counted (none by default). */
   readonly metrics?: Metrics;
+  /** TOPOLOGY_REFRESH_INTERVAL_MS, SHARD_PROBE_INTERVAL_MS, SHARD_PROBE_TIMEOUT_MS (the settings' defaults when unset). */
+  readonly topologyRefreshIntervalMs?: number;
+  readonly shardProbeIntervalMs?: number;
+  readonly shardProbeTimeoutMs?: number;
 }
 
 /**
@@ -66,6 +81,11 @@ export interface RedisBusOptions extends BusLimits {
  * more when it leaves one, so a room nobody uses is forgotten one of its
  * lifetimes (room-lifetimes.ts) after its last use, and a Redis filled by rooms
  * that came and went empties by itself.
+ *
+ * Pub/sub can also stop delivering without a word: the subscriber follows the
+ * cluster's topology (TopologyFollower: slot moves and failovers), and a
+ * watchdog (ShardWatchdog) probes every shard's delivery; a shard it does not
+ * hear makes health() not ready, naming it, until it is mended and heard again.
  */
 export class RedisBus implements Bus {
   private readonly keys: RedisKeys;
@@ -90,6 +110,10 @@ export class RedisBus implements Bus {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   /** Stops listening for a shard's subscriber coming back (see start()). */
   private stopShardWatch: (() => void) | undefined;
+  private readonly topology: TopologyFollower;
+  private readonly watchdog: ShardWatchdog;
+  /** Each master's probe channel (`host:port` -> channel), while it still owns the channel's slot. */
+  private readonly probeChannels = new Map<string, string>();
   /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
   readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
@@ -102,6 +126,32 @@ export class RedisBus implements Bus {
     this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
     this.sub = createRedis(options.target, `${options.nodeId}:sub`, this.log, { autoResubscribe: false, shardedSubscriber: true });
     defineScripts(this.pub, BUS_SCRIPTS);
+    this.topology = new TopologyFollower(this.pub, this.sub, {
+      intervalMs: options.topologyRefreshIntervalMs ?? TOPOLOGY_REFRESH_INTERVAL_MS,
+      channels: () => this.listened(),
+      resubscribe: (channels) => this.resubscribeChannels(channels),
+      log: this.log,
+    });
+    this.watchdog = new ShardWatchdog({
+      nodeId: options.nodeId,
+      intervalMs: options.shardProbeIntervalMs ?? SHARD_PROBE_INTERVAL_MS,
+      timeoutMs: options.shardProbeTimeoutMs ?? SHARD_PROBE_TIMEOUT_MS,
+      shards: () => this.probeTargets(),
+      shardOf: (channel) => this.shardOf(channel),
+      subscribe: async (channel) => {
+        await this.sub.ssubscribe(channel);
+      },
+      unsubscribe: async (channel) => {
+        await this.sub.sunsubscribe(channel);
+      },
+      publish: async (channel, payload) => {
+        await this.pub.spublish(channel, payload);
+      },
+      mend: (shard, attempt) => this.mend(shard, attempt),
+      onChange: () => this.reportHealth(),
+      log: this.log,
+      metrics: options.metrics ?? noMetrics,
+    });
   }
 
   start(onEvent: BusEventHandler): void {
@@ -122,6 +172,8 @@ export class RedisBus implements Bus {
       for (const room of this.rooms) this.keepAlive(room);
     }, keepAliveIntervalMs(this.limits));
     this.keepAliveTimer.unref();
+    this.topology.start();
+    this.watchdog.start();
   }
 
   async subscribe(room: RoomName): Promise<void> {
@@ -142,6 +194,7 @@ export class RedisBus implements Bus {
     const channel = this.keys.room(room).channel;
     this.rooms.delete(room);
     this.channels.delete(channel);
+    this.watchdog.forget(channel);
     // Its last use here: the room's lifetime counts from now.
     this.keepAlive(room);
     await this.sub.sunsubscribe(channel).catch((err: Error) => this.log.warn({ room, err: err.message }, 'unsubscribe failed'));
@@ -159,6 +212,8 @@ export class RedisBus implements Bus {
       [...room.stream, refs],
       [...this.args(), scriptBody(draft), ref, this.options.refsPerClient, draft.type === 'message' ? '1' : '0'],
     )) as [number, string, number];
+    // The line should come back through this node's subscriber: the watchdog waits for it.
+    if (reply[2] !== 1 && this.rooms.has(draft.room)) this.watchdog.expect(room.channel, reply[0]);
     return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
   }
 
@@ -200,6 +255,11 @@ export class RedisBus implements Bus {
     if (this.sub.status !== 'ready') return { ready: false, reason: `redis subscriber ${this.sub.status}` };
     if (!this.subscribed) return { ready: false, reason: 'redis subscription pending' };
     if (this.full) return { ready: false, reason: 'redis is out of memory (maxmemory reached): nothing can be sent' };
+    const unheard = this.watchdog.unheard();
+    if (unheard.length > 0) {
+      const named = unheard.map(({ shard, why }) => `${shard} (${why})`).join(', ');
+      return { ready: false, reason: `redis shard not heard: ${named}; mending`, unheardShards: unheard.map(({ shard }) => shard) };
+    }
     return { ready: true };
   }
 
@@ -211,6 +271,8 @@ export class RedisBus implements Bus {
     this.closing = true;
     clearInterval(this.keepAliveTimer);
     this.stopShardWatch?.();
+    this.topology.stop();
+    this.watchdog.stop();
     this.handler = undefined;
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
@@ -223,6 +285,7 @@ export class RedisBus implements Bus {
     const channels = [...this.channels.keys()];
     try {
       for (const channel of channels) await this.sub.ssubscribe(channel);
+      this.watchdog.listenAgain();
       this.subscribed = true;
       this.log.info({ rooms: channels.length }, 'subscribed');
     } catch (err) {
@@ -259,6 +322,7 @@ export class RedisBus implements Bus {
       return await runBusScript(this.pub, name, keys, args);
     } catch (err) {
       if (OUT_OF_MEMORY.test((err as Error).message)) this.markFull();
+      this.topology.noticeError(err);
       throw err;
     }
   }
@@ -312,9 +376,83 @@ export class RedisBus implements Bus {
   }
 
   private onMessage(channel: string, payload: string): void {
-    if (!this.handler || !this.channels.has(channel)) return;
+    if (!this.handler) return;
+    if (!this.channels.has(channel)) {
+      if (this.watchdog.isProbe(channel)) this.watchdog.heard(channel, payload);
+      return;
+    }
     const event = this.parse(payload);
-    if (event) this.handler(event);
+    if (!event) return;
+    this.watchdog.arrived(channel, event.seq);
+    this.handler(event);
+  }
+
+  /** Every channel the subscriber should listen to: the rooms', and the watchdog's probes are its own. */
+  private listened(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /**
+   * Subscribe `channels` again (on the masters that own them now: after a
+   * failover, a slot move, or a subscription the server dropped silently), then
+   * let every room catch up from its history, as after a reconnect: what was
+   * published while they were not heard is read there.
+   */
+  private async resubscribeChannels(channels: readonly string[]): Promise<void> {
+    for (const channel of channels) {
+      if (!this.channels.has(channel)) continue;
+      try {
+        await this.sub.ssubscribe(channel);
+      } catch (err) {
+        this.log.warn({ channel, err: (err as Error).message }, 'subscribe again failed; the watchdog tries again');
+      }
+    }
+    const health = this.health();
+    if (health.ready) for (const listener of this.healthListeners) listener(health);
+  }
+
+  /**
+   * The watchdog does not hear `shard`: read the topology again and subscribe its
+   * rooms again (they catch up once it is heard); from the second attempt on,
+   * start its subscriber over (a new connection, subscribed again by ioredis).
+   */
+  private async mend(shard: string, attempt: number): Promise<void> {
+    await this.topology.refresh('the watchdog did not hear a shard');
+    if (attempt >= 2) {
+      restartSubscriber(this.sub, shard);
+      return;
+    }
+    await this.resubscribeChannels(this.listened().filter((channel) => this.shardOf(channel) === shard));
+  }
+
+  /** The shard (its master, `host:port`) that holds `channel` now, as the command connection sees it. */
+  private shardOf(channel: string): string | undefined {
+    if (this.pub instanceof Cluster) return masterOfSlot(this.pub, keySlot(channel));
+    return `${this.pub.options.host}:${this.pub.options.port}`;
+  }
+
+  /** Every shard there is now, each with this node's probe channel on it (one Redis: one shard). */
+  private probeTargets(): ProbeTarget[] {
+    const node = this.options.nodeId;
+    if (!(this.pub instanceof Cluster)) {
+      const shard = this.shardOf('');
+      return shard === undefined ? [] : [{ shard, channel: this.keys.shardProbe(node, 0) }];
+    }
+    const pub = this.pub;
+    const masters = new Set<string>();
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      const master = masterOfSlot(pub, slot);
+      if (master !== undefined) masters.add(master);
+    }
+    for (const [master, channel] of this.probeChannels) {
+      if (!masters.has(master) || masterOfSlot(pub, keySlot(channel)) !== master) this.probeChannels.delete(master);
+    }
+    for (let n = 0; n < PROBE_SEARCH_LIMIT && this.probeChannels.size < masters.size; n++) {
+      const channel = this.keys.shardProbe(node, n);
+      const master = masterOfSlot(pub, keySlot(channel));
+      if (master !== undefined && masters.has(master) && !this.probeChannels.has(master)) this.probeChannels.set(master, channel);
+    }
+    return [...this.probeChannels].map(([shard, channel]) => ({ shard, channel }));
   }
 
   private parse(payload: string): BroadcastEvent | undefined {

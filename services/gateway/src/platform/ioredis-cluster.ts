@@ -33,13 +33,14 @@ interface ShardedSubscriber {
 }
 
 /** The subscriber group of a Cluster made with shardedSubscriberOption(true) (ClusterSubscriberGroup). */
-interface SubscriberGroup {
+export interface SubscriberGroup {
   readonly shardedSubscribers?: ReadonlyMap<string, ShardedSubscriber>;
   reset?(slots: string[][], nodes: Redis[]): Promise<void>;
   stop?(): void;
 }
 
-function groupOf(cluster: Cluster): SubscriberGroup | undefined {
+/** The Cluster's private subscriber group, if it has one (for platform/ only). */
+export function groupOf(cluster: Cluster): SubscriberGroup | undefined {
   return (cluster as unknown as { shardedSubscribers?: SubscriberGroup }).shardedSubscribers;
 }
 
