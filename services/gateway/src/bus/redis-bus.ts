@@ -43,6 +43,8 @@ const MEMORY_PROBE_INTERVAL_MS = 1_000;
 const TOPOLOGY_REFRESH_INTERVAL_MS = 3_000;
 const SHARD_PROBE_INTERVAL_MS = 1_000;
 const SHARD_PROBE_TIMEOUT_MS = 3_000;
+/** How long after a failed SSUBSCRIBE (on a connection still up) every room is subscribed again, in ms. */
+const RESUBSCRIBE_RETRY_MS = 500;
 /** The most probe channel numbers tried to find one in a shard's slots (a shard owning one slot needs about 16384). */
 const PROBE_SEARCH_LIMIT = 1_000_000;
 
@@ -149,6 +151,7 @@ export class RedisBus implements Bus {
       },
       mend: (shard, attempt) => this.mend(shard, attempt),
       onChange: () => this.reportHealth(),
+      judging: () => this.connectionHealth().ready,
       log: this.log,
       metrics: options.metrics ?? noMetrics,
     });
@@ -161,7 +164,9 @@ export class RedisBus implements Bus {
     this.sub.on('ready', () => void this.resubscribe());
     // Redis Cluster: a shard's subscriber came (back): events of its rooms may have been missed meanwhile,
     // so the listeners hear "ready" again and every room catches up from its history.
-    this.stopShardWatch = onShardSubscriberBack(this.sub, () => {
+    this.stopShardWatch = onShardSubscriberBack(this.sub, (cameBack) => {
+      // Lines published while it was away come from the history now, not live: the watchdog waits for none of them.
+      if (cameBack) this.watchdog.forgetEchoes();
       if (this.health().ready) for (const listener of this.healthListeners) listener(this.health());
     });
     this.sub.on('smessage', (channel: string, payload: string) => this.onMessage(channel, payload));
@@ -250,16 +255,23 @@ export class RedisBus implements Bus {
   }
 
   health(): BusHealth {
-    if (this.closing) return { ready: false, reason: 'bus closed' };
-    if (this.pub.status !== 'ready') return { ready: false, reason: `redis publisher ${this.pub.status}` };
-    if (this.sub.status !== 'ready') return { ready: false, reason: `redis subscriber ${this.sub.status}` };
-    if (!this.subscribed) return { ready: false, reason: 'redis subscription pending' };
-    if (this.full) return { ready: false, reason: 'redis is out of memory (maxmemory reached): nothing can be sent' };
+    const connections = this.connectionHealth();
+    if (!connections.ready) return connections;
     const unheard = this.watchdog.unheard();
     if (unheard.length > 0) {
       const named = unheard.map(({ shard, why }) => `${shard} (${why})`).join(', ');
       return { ready: false, reason: `redis shard not heard: ${named}; mending`, unheardShards: unheard.map(({ shard }) => shard) };
     }
+    return connections;
+  }
+
+  /** Whether the connections are up, subscribed and Redis has room (all but what the watchdog hears). */
+  private connectionHealth(): BusHealth {
+    if (this.closing) return { ready: false, reason: 'bus closed' };
+    if (this.pub.status !== 'ready') return { ready: false, reason: `redis publisher ${this.pub.status}` };
+    if (this.sub.status !== 'ready') return { ready: false, reason: `redis subscriber ${this.sub.status}` };
+    if (!this.subscribed) return { ready: false, reason: 'redis subscription pending' };
+    if (this.full) return { ready: false, reason: 'redis is out of memory (maxmemory reached): nothing can be sent' };
     return { ready: true };
   }
 
@@ -289,10 +301,16 @@ export class RedisBus implements Bus {
       this.subscribed = true;
       this.log.info({ rooms: channels.length }, 'subscribed');
     } catch (err) {
-      // The connection dropped again; the next 'ready' subscribes once more.
+      // The connection dropped again (the next 'ready' subscribes once more), or a shard's subscriber is not there yet.
       this.log.warn({ err: (err as Error).message }, 'subscribe failed');
+      if (this.sub.status === 'ready' && !this.closing) setTimeout(() => this.retrySubscribe(), RESUBSCRIBE_RETRY_MS).unref();
     }
     this.reportHealth();
+  }
+
+  /** Subscribe again after a failure while the connection stayed up; not if a reconnect did it meanwhile. */
+  private retrySubscribe(): void {
+    if (!this.subscribed && this.sub.status === 'ready' && !this.closing) void this.resubscribe();
   }
 
   /** Renew the keys of a room this node serves (see sbKeepAlive); best effort. */
@@ -399,6 +417,7 @@ export class RedisBus implements Bus {
    * published while they were not heard is read there.
    */
   private async resubscribeChannels(channels: readonly string[]): Promise<void> {
+    this.watchdog.forgetEchoes(channels);
     for (const channel of channels) {
       if (!this.channels.has(channel)) continue;
       try {

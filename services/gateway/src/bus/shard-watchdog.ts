@@ -38,6 +38,12 @@ export interface ShardWatchdogOptions {
   mend(shard: string, attempt: number): Promise<void>;
   /** Called whenever a shard stops being heard, or is heard again (readiness changes). */
   onChange(): void;
+  /**
+   * Whether the connections are up and subscribed (true by default): while not,
+   * nothing is judged (the bus says why it is not ready), and what was sent
+   * meanwhile is not waited for.
+   */
+  judging?(): boolean;
   readonly log: Logger;
   readonly metrics: Metrics;
   /** The clock, Date.now by default. */
@@ -112,7 +118,18 @@ export class ShardWatchdog {
       state.subscribed = false;
       state.waitingSince = undefined;
     }
+    this.echoes.clear();
     this.lastRound = undefined;
+  }
+
+  /**
+   * The lines awaited on `channels` (all when unset) will not come back live:
+   * their subscriber was away (a reconnect, a new master) and their rooms catch
+   * up from the history instead. They are no news.
+   */
+  forgetEchoes(channels?: Iterable<string>): void {
+    if (channels === undefined) this.echoes.clear();
+    else for (const channel of channels) this.echoes.delete(channel);
   }
 
   /** The shards not heard now. */
@@ -168,6 +185,11 @@ export class ShardWatchdog {
     // A round much later than planned: the node was busy; what came back may still be unread.
     const late = this.lastRound !== undefined && now - this.lastRound > 2 * this.options.intervalMs;
     this.lastRound = now;
+    if (this.options.judging?.() === false) {
+      for (const state of this.states.values()) state.waitingSince = undefined;
+      this.echoes.clear();
+      return;
+    }
     this.follow(this.options.shards());
     for (const [shard, state] of this.states) {
       if (!late && state.waitingSince !== undefined && now - state.waitingSince >= this.options.timeoutMs) {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ErrorCode, type BroadcastEvent, type RoomName } from '@switchboard/protocol';
+import { FALLBACK_ENV } from '../../src/platform/capability.js';
 import { ChatClient, EventLog, GatewayProcess, RedisServer, eventually, httpGet, scrape, type Scrape } from '@switchboard/testkit';
 
 /** The gateways' key prefix (REDIS_PREFIX's default): a room's keys and channel carry the tag `{switchboard:<room>}`. */
@@ -154,13 +155,111 @@ interface Member {
   readonly sent: string[];
 }
 
+let members = 0;
+/** A v2 client on `node`, moved to `room`. */
+async function memberOf(node: GatewayProcess, room: RoomName, clients: ChatClient[]): Promise<Member> {
+  const client = await ChatClient.connect(node.wsUrl, { hello: {} });
+  clients.push(client);
+  const from = client.frames.items.length;
+  client.sendJson({ type: 'join', room, ref: `join-${room}` });
+  await client.frames.waitFor((f) => f.type === 'joined' && f.room === room, LINE_MS, `#${room} joined`, from);
+  return { label: `${room}@${node.nodeId}#${++members}`, room, client, sent: [] };
+}
+
+/** Every member sends lines one after another until stopped; `untilSent` waits for counts. */
+function chat(members: readonly Member[]) {
+  const progress = new EventLog<{ label: string; sent: number }>();
+  let sending = true;
+  const senders = members.map(async (member) => {
+    for (let i = 1; sending; i++) {
+      const text = `${member.label} line ${i}`;
+      await deliver(member.client, text, `line-${i}`);
+      member.sent.push(text);
+      progress.push({ label: member.label, sent: member.sent.length });
+    }
+  });
+  return {
+    untilSent: (more: number) => {
+      const counts = members.map((m) => m.sent.length + more);
+      return Promise.all(
+        members.map((m, i) =>
+          progress.waitFor((p) => p.label === m.label && p.sent >= counts[i]!, LINE_MS, `${m.label}: ${counts[i]} lines`),
+        ),
+      );
+    },
+    stop: async () => {
+      sending = false;
+      await Promise.all(senders);
+    },
+  };
+}
+
+/** Every member of `room` got every line sent there, once, each sender's in order, in one order for all. */
+async function assertAllDelivered(members: readonly Member[]): Promise<void> {
+  const sent = members.flatMap((m) => m.sent);
+  for (const { label, client, room } of members) {
+    for (const sender of members) await client.waitForMessage('message', sender.sent.at(-1)!, LINE_MS);
+    const texts = linesIn(client, room).map((e) => e.message);
+    assert.deepEqual([...texts].sort(), [...sent].sort(), `${label}: every line of #${room}, once`);
+    for (const sender of members) {
+      assert.deepEqual(
+        texts.filter((text) => text.startsWith(`${sender.label} `)),
+        sender.sent,
+        `${label}: the lines of ${sender.label} in the order sent`,
+      );
+    }
+  }
+  const orders = members.map((m) => linesIn(m.client, m.room).map((e) => `${e.seq} ${e.message}`));
+  for (const order of orders) assert.deepEqual(order, orders[0], 'the same order everywhere');
+}
+
+/**
+ * Silence shard `name` with `pause` (for PAUSE_MS): every node says so on
+ * /readyz (503 naming it) and in `switchboard_shard_up{shard}` (0), then, once
+ * it answers again, is ready again with the gauge at 1, has counted it in
+ * `switchboard_shard_unheard_total{shard}` and logged what it found and did.
+ */
+async function untilUnheardThenHeard(nodes: readonly GatewayProcess[], name: string, pause: () => Promise<unknown>): Promise<void> {
+  const unheardTotal = async (node: GatewayProcess) =>
+    (await scrape(`${node.metricsUrl}/metrics`)).value('switchboard_shard_unheard_total', { shard: name });
+  const before = await Promise.all(nodes.map(unheardTotal));
+  await pause();
+  for (const node of nodes) {
+    await eventually(
+      async () => {
+        const answer = await httpGet(`${node.httpUrl}/readyz`);
+        if (answer.status !== 503 || !answer.body.includes(name)) throw new Error(`${answer.status} ${answer.body}`);
+        assert.deepEqual((JSON.parse(answer.body) as { unheardShards?: string[] }).unheardShards, [name]);
+        return gauge(await scrape(`${node.metricsUrl}/metrics`), name) === 0;
+      },
+      { timeoutMs: PAUSE_MS, intervalMs: 100, what: `${node.nodeId}: /readyz 503 naming ${name}, switchboard_shard_up 0` },
+    );
+  }
+  for (const [i, node] of nodes.entries()) {
+    await eventually(
+      async () => {
+        const answer = await httpGet(`${node.httpUrl}/readyz`);
+        if (answer.status !== 200) throw new Error(`${answer.status} ${answer.body}`);
+        return gauge(await scrape(`${node.metricsUrl}/metrics`), name) === 1;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `${node.nodeId}: ready again, switchboard_shard_up 1` },
+    );
+    assert.ok((await unheardTotal(node)) > before[i]!, `${node.nodeId} counted the shard unheard`);
+    assert.ok(
+      node.logs.items.some((l) => l.msg === 'shard not heard' && l.shard === name),
+      `${node.nodeId} logs what it found and did`,
+    );
+  }
+}
+
 /**
  * A shard of a 3-master, 3-replica Redis Cluster changes under its rooms while
  * lines flow: a graceful failover (`CLUSTER FAILOVER` on its replica) moves its
  * slots to the replica, whose subscribers must follow (the demoted master drops
  * the sharded subscriptions without closing anything); and a master stops
  * answering (CLIENT PAUSE) while its connections stay up: the watchdog must say
- * so on /readyz and in its metrics, and all must flow again after it.
+ * so on /readyz and in its metrics, and all must flow again after it. A third
+ * gateway runs every platform fallback (FALLBACK_ENV=all).
  */
 describe('the shards of a replicated Redis Cluster changing under their rooms', { timeout: 300_000 }, () => {
   let cluster: ReplicatedCluster;
@@ -174,10 +273,15 @@ describe('the shards of a replicated Redis Cluster changing under their rooms', 
     nodes = await Promise.all([
       GatewayProcess.start({ env: { ...env, NODE_ID: 'node-1' } }),
       GatewayProcess.start({ env: { ...env, NODE_ID: 'node-2' } }),
+      // Every library internal ruled out: no refresh of the subscriber's slots; the watchdog's mends must do.
+      GatewayProcess.start({ env: { ...env, NODE_ID: 'fallbacks', [FALLBACK_ENV]: 'all' } }),
     ]);
   });
 
   after(async () => {
+    for (const n of nodes)
+      for (const l of n.logs.items)
+        if (l.module === 'redis-bus' || l.level >= 40) process.stderr.write(`DEBUG ${n.nodeId} ${JSON.stringify(l)}\n`);
     await Promise.allSettled(clients.map((c) => c.close()));
     await Promise.allSettled(nodes.map((n) => n.kill()));
     await cluster?.dispose();
@@ -196,66 +300,10 @@ describe('the shards of a replicated Redis Cluster changing under their rooms', 
     }
   }
 
-  async function memberOf(node: GatewayProcess, room: RoomName): Promise<Member> {
-    const client = await ChatClient.connect(node.wsUrl, { hello: {} });
-    clients.push(client);
-    const from = client.frames.items.length;
-    client.sendJson({ type: 'join', room, ref: `join-${room}` });
-    await client.frames.waitFor((f) => f.type === 'joined' && f.room === room, LINE_MS, `#${room} joined`, from);
-    return { label: `${room}@${node.nodeId}`, room, client, sent: [] };
-  }
-
-  /** Every member sends lines one after another until stopped; `untilSent` waits for counts. */
-  function chat(members: readonly Member[]) {
-    const progress = new EventLog<{ label: string; sent: number }>();
-    let sending = true;
-    const senders = members.map(async (member) => {
-      for (let i = 1; sending; i++) {
-        const text = `${member.label} line ${i}`;
-        await deliver(member.client, text, `line-${i}`);
-        member.sent.push(text);
-        progress.push({ label: member.label, sent: member.sent.length });
-      }
-    });
-    return {
-      untilSent: (more: number) => {
-        const counts = members.map((m) => m.sent.length + more);
-        return Promise.all(
-          members.map((m, i) =>
-            progress.waitFor((p) => p.label === m.label && p.sent >= counts[i]!, LINE_MS, `${m.label}: ${counts[i]} lines`),
-          ),
-        );
-      },
-      stop: async () => {
-        sending = false;
-        await Promise.all(senders);
-      },
-    };
-  }
-
-  /** Every member of `room` got every line sent there, once, each sender's in order, in one order for all. */
-  async function assertAllDelivered(members: readonly Member[]): Promise<void> {
-    const sent = members.flatMap((m) => m.sent);
-    for (const { label, client, room } of members) {
-      for (const sender of members) await client.waitForMessage('message', sender.sent.at(-1)!, LINE_MS);
-      const texts = linesIn(client, room).map((e) => e.message);
-      assert.deepEqual([...texts].sort(), [...sent].sort(), `${label}: every line of #${room}, once`);
-      for (const sender of members) {
-        assert.deepEqual(
-          texts.filter((text) => text.startsWith(`${sender.label} `)),
-          sender.sent,
-          `${label}: the lines of ${sender.label} in the order sent`,
-        );
-      }
-    }
-    const orders = members.map((m) => linesIn(m.client, m.room).map((e) => `${e.seq} ${e.message}`));
-    for (const order of orders) assert.deepEqual(order, orders[0], 'the same order everywhere');
-  }
-
   it('follows a graceful CLUSTER FAILOVER: the room keeps flowing, every line once, in order', async () => {
     const shard = await roomsShard();
     const room = await roomOn(shard, 'failover');
-    const members = await Promise.all(nodes.map((node) => memberOf(node, room)));
+    const members = await Promise.all(nodes.map((node) => memberOf(node, room, clients)));
     const talk = chat(members);
     await talk.untilSent(LINES_BEFORE);
 
@@ -270,54 +318,61 @@ describe('the shards of a replicated Redis Cluster changing under their rooms', 
     await talk.stop();
     await assertAllDelivered(members);
 
-    // Both gateways subscribe to the room on its new master, none on the demoted one.
+    // The gateways that follow the topology subscribe to the room on its new master; the one on fallbacks, once its
+    // watchdog has mended it, there or on the demoted master (now its replica, which the new master's SPUBLISHes reach).
     const subscribers = async (node: RedisServer) => Number((await node.cli('PUBSUB', 'SHARDNUMSUB', channelOf(room))).split('\n')[1]);
-    assert.equal(await subscribers(replica), nodes.length, 'subscribers on the new master');
-    assert.equal(await subscribers(master), 0, 'subscribers on the demoted master');
+    await eventually(
+      async () => {
+        const [promoted, demoted] = [await subscribers(replica), await subscribers(master)];
+        return promoted >= nodes.length - 1 && promoted + demoted === nodes.length;
+      },
+      { timeoutMs: LINE_MS, intervalMs: 200, what: `every gateway subscribed to #${room} again, on its new master or its replica` },
+    );
     await cluster.settle();
   });
 
   it('says a shard that is not heard on /readyz and in its metrics, and carries on once it is heard again', async () => {
+    await cluster.settle();
     const shard = await roomsShard();
     const room = await roomOn(shard, 'paused');
-    const members = await Promise.all(nodes.map((node) => memberOf(node, room)));
+    const members = await Promise.all(nodes.map((node) => memberOf(node, room, clients)));
     const talk = chat(members);
     await talk.untilSent(3);
     const name = `127.0.0.1:${shard.master.port}`;
-    const before = await Promise.all(
-      nodes.map(async (n) => (await scrape(`${n.metricsUrl}/metrics`)).value('switchboard_shard_unheard_total', { shard: name }) ?? 0),
-    );
 
     // The master stops answering its clients; every connection to it stays open, and nothing says why.
-    await shard.master.cli('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
-    for (const node of nodes) {
-      await eventually(
-        async () => {
-          const answer = await httpGet(`${node.httpUrl}/readyz`);
-          if (answer.status !== 503 || !answer.body.includes(name)) throw new Error(`${answer.status} ${answer.body}`);
-          const metrics = await scrape(`${node.metricsUrl}/metrics`);
-          return gauge(metrics, name) === 0;
-        },
-        { timeoutMs: PAUSE_MS, intervalMs: 100, what: `${node.nodeId}: /readyz 503 naming ${name}, switchboard_shard_up 0` },
-      );
-    }
-    // Heard again once the pause is over: ready, the gauge back to 1, one more unheard counted, lines flow.
-    for (const [i, node] of nodes.entries()) {
-      await eventually(
-        async () => {
-          const answer = await httpGet(`${node.httpUrl}/readyz`);
-          if (answer.status !== 200) throw new Error(`${answer.status} ${answer.body}`);
-          const metrics = await scrape(`${node.metricsUrl}/metrics`);
-          assert.ok((metrics.value('switchboard_shard_unheard_total', { shard: name }) ?? 0) > before[i]!, 'unheard counted');
-          return gauge(metrics, name) === 1;
-        },
-        { timeoutMs: 60_000, intervalMs: 200, what: `${node.nodeId}: ready again, switchboard_shard_up 1` },
-      );
-      assert.ok(
-        node.logs.items.some((l) => l.msg === 'shard not heard' && l.shard === name),
-        `${node.nodeId} logs what it found and did`,
-      );
-    }
+    await untilUnheardThenHeard(nodes, name, () => shard.master.cli('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL'));
+    await talk.untilSent(LINES_AFTER);
+    await talk.stop();
+    await assertAllDelivered(members);
+  });
+});
+
+/**
+ * One Redis (REDIS_URL) is one shard to the watchdog: pub/sub dying silently is
+ * the same failure there.
+ */
+describe('one Redis that stops answering', { timeout: 120_000 }, () => {
+  let redis: RedisServer;
+  let node: GatewayProcess;
+  const clients: ChatClient[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    node = await GatewayProcess.start({ env: { REDIS_URL: redis.url, METRICS_PORT: '0', NODE_ID: 'solo', ...TIMINGS } });
+  });
+
+  after(async () => {
+    await Promise.allSettled(clients.map((c) => c.close()));
+    await node?.kill();
+    await redis?.dispose();
+  });
+
+  it('is said on /readyz and in the metrics while it is not heard, and lines flow again after', async () => {
+    const members = await Promise.all([memberOf(node, 'solo', clients), memberOf(node, 'solo', clients)]);
+    const talk = chat(members);
+    await talk.untilSent(3);
+    await untilUnheardThenHeard([node], `127.0.0.1:${redis.port}`, () => redis.cli('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL'));
     await talk.untilSent(LINES_AFTER);
     await talk.stop();
     await assertAllDelivered(members);
