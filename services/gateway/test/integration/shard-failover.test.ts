@@ -279,9 +279,6 @@ describe('the shards of a replicated Redis Cluster changing under their rooms', 
   });
 
   after(async () => {
-    for (const n of nodes)
-      for (const l of n.logs.items)
-        if (l.module === 'redis-bus' || l.level >= 40) process.stderr.write(`DEBUG ${n.nodeId} ${JSON.stringify(l)}\n`);
     await Promise.allSettled(clients.map((c) => c.close()));
     await Promise.allSettled(nodes.map((n) => n.kill()));
     await cluster?.dispose();
