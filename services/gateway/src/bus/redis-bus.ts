@@ -22,12 +22,11 @@ import {
 } from './bus.js';
 import type { Logger } from '../logger.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
-import { Cluster } from 'ioredis';
 import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
 import { onShardSubscriberBack, socketsOf } from '../platform/ioredis-cluster.js';
-import { masterOfSlot, restartSubscriber } from '../platform/ioredis-topology.js';
-import { keySlot, SLOT_COUNT } from '../redis/key-slot.js';
-import { ShardWatchdog, type ProbeTarget } from './shard-watchdog.js';
+import { restartSubscriber } from '../platform/ioredis-topology.js';
+import { ShardMap } from './shard-map.js';
+import { ShardWatchdog } from './shard-watchdog.js';
 import { TopologyFollower } from './topology-follower.js';
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
@@ -45,8 +44,6 @@ const SHARD_PROBE_INTERVAL_MS = 1_000;
 const SHARD_PROBE_TIMEOUT_MS = 3_000;
 /** How long after a failed SSUBSCRIBE (on a connection still up) every room is subscribed again, in ms. */
 const RESUBSCRIBE_RETRY_MS = 500;
-/** The most probe channel numbers tried to find one in a shard's slots (a shard owning one slot needs about 16384). */
-const PROBE_SEARCH_LIMIT = 1_000_000;
 
 export interface RedisBusOptions extends BusLimits {
   readonly target: RedisTarget;
@@ -114,8 +111,7 @@ export class RedisBus implements Bus {
   private stopShardWatch: (() => void) | undefined;
   private readonly topology: TopologyFollower;
   private readonly watchdog: ShardWatchdog;
-  /** Each master's probe channel (`host:port` -> channel), while it still owns the channel's slot. */
-  private readonly probeChannels = new Map<string, string>();
+  private readonly shards: ShardMap;
   /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
   readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
@@ -128,6 +124,7 @@ export class RedisBus implements Bus {
     this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
     this.sub = createRedis(options.target, `${options.nodeId}:sub`, this.log, { autoResubscribe: false, shardedSubscriber: true });
     defineScripts(this.pub, BUS_SCRIPTS);
+    this.shards = new ShardMap(this.pub, this.keys, options.nodeId);
     this.topology = new TopologyFollower(this.pub, this.sub, {
       intervalMs: options.topologyRefreshIntervalMs ?? TOPOLOGY_REFRESH_INTERVAL_MS,
       channels: () => this.listened(),
@@ -138,8 +135,8 @@ export class RedisBus implements Bus {
       nodeId: options.nodeId,
       intervalMs: options.shardProbeIntervalMs ?? SHARD_PROBE_INTERVAL_MS,
       timeoutMs: options.shardProbeTimeoutMs ?? SHARD_PROBE_TIMEOUT_MS,
-      shards: () => this.probeTargets(),
-      shardOf: (channel) => this.shardOf(channel),
+      shards: () => this.shards.probeTargets(),
+      shardOf: (channel) => this.shards.shardOf(channel),
       subscribe: async (channel) => {
         await this.sub.ssubscribe(channel);
       },
@@ -405,7 +402,7 @@ export class RedisBus implements Bus {
     this.handler(event);
   }
 
-  /** Every channel the subscriber should listen to: the rooms', and the watchdog's probes are its own. */
+  /** The rooms' channels the subscriber should listen to (the watchdog keeps its probe channels itself). */
   private listened(): string[] {
     return [...this.channels.keys()];
   }
@@ -441,37 +438,7 @@ export class RedisBus implements Bus {
       restartSubscriber(this.sub, shard);
       return;
     }
-    await this.resubscribeChannels(this.listened().filter((channel) => this.shardOf(channel) === shard));
-  }
-
-  /** The shard (its master, `host:port`) that holds `channel` now, as the command connection sees it. */
-  private shardOf(channel: string): string | undefined {
-    if (this.pub instanceof Cluster) return masterOfSlot(this.pub, keySlot(channel));
-    return `${this.pub.options.host}:${this.pub.options.port}`;
-  }
-
-  /** Every shard there is now, each with this node's probe channel on it (one Redis: one shard). */
-  private probeTargets(): ProbeTarget[] {
-    const node = this.options.nodeId;
-    if (!(this.pub instanceof Cluster)) {
-      const shard = this.shardOf('');
-      return shard === undefined ? [] : [{ shard, channel: this.keys.shardProbe(node, 0) }];
-    }
-    const pub = this.pub;
-    const masters = new Set<string>();
-    for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      const master = masterOfSlot(pub, slot);
-      if (master !== undefined) masters.add(master);
-    }
-    for (const [master, channel] of this.probeChannels) {
-      if (!masters.has(master) || masterOfSlot(pub, keySlot(channel)) !== master) this.probeChannels.delete(master);
-    }
-    for (let n = 0; n < PROBE_SEARCH_LIMIT && this.probeChannels.size < masters.size; n++) {
-      const channel = this.keys.shardProbe(node, n);
-      const master = masterOfSlot(pub, keySlot(channel));
-      if (master !== undefined && masters.has(master) && !this.probeChannels.has(master)) this.probeChannels.set(master, channel);
-    }
-    return [...this.probeChannels].map(([shard, channel]) => ({ shard, channel }));
+    await this.resubscribeChannels(this.listened().filter((channel) => this.shards.shardOf(channel) === shard));
   }
 
   private parse(payload: string): BroadcastEvent | undefined {
