@@ -139,8 +139,10 @@ wait_healthy() {
   "${compose[@]}" ps
   return 1
 }
-# The suite's way to SIGKILL a node: a node id is <container hostname>-<random>; the hostname is the container id's start.
-export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
+# The suite's way to find a node's container: a node id is <NODE_NAME>-<random letters and digits>, and a
+# gateway's NODE_NAME is its container's name (from Docker's DNS), or its hostname, the container id's start.
+export E2E_CONTAINER='c="${E2E_NODE%-*}"; docker inspect "$c" >/dev/null 2>&1 || c="${E2E_NODE%%-*}"'
+export E2E_KILL_CMD="$E2E_CONTAINER"'; docker kill --signal KILL "$c" >/dev/null'
 export E2E_URL="https://$LB_TLS_PUBLISH" E2E_CA="$work/tls/ca.crt" E2E_PLAIN_URL="http://$LB_PUBLISH" E2E_GATEWAYS=3 E2E_ADMIN_URL="http://$ADMIN_PUBLISH"
 
 if want single; then
@@ -155,8 +157,8 @@ lb_started="$(docker inspect -f '{{.State.StartedAt}}' "$lb_id")"
 # The chaos scenario's hooks: drain (SIGTERM, wait for the exit), start again and
 # wait for /readyz inside the container, restart Redis (AOF on its volume) and
 # wait for PONG. The waits poll outside state, bounded to 30 s each.
-export E2E_DRAIN_CMD='docker stop --time 30 "${E2E_NODE%%-*}" >/dev/null'
-export E2E_RESTART_CMD='c="${E2E_NODE%%-*}"; docker start "$c" >/dev/null || exit 1
+export E2E_DRAIN_CMD="$E2E_CONTAINER"'; docker stop --time 30 "$c" >/dev/null'
+export E2E_RESTART_CMD="$E2E_CONTAINER"'; docker start "$c" >/dev/null || exit 1
 for i in $(seq 1 150); do
   docker exec "$c" node -e "fetch(\"http://127.0.0.1:8080/readyz\").then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" 2>/dev/null && exit 0
   sleep 0.2

@@ -217,8 +217,8 @@ fi
 unset NODE_EXTRA_CA_CERTS
 
 # --- the suite ---------------------------------------------------------------
-# A node id is <container hostname>-<random>; a task's hostname is its container id's start.
-export E2E_KILL_CMD='docker kill --signal KILL "${E2E_NODE%%-*}" >/dev/null'
+# A node id is <NODE_NAME>-<random letters and digits>; the stack sets NODE_NAME to the task's container name.
+export E2E_KILL_CMD='c="${E2E_NODE%-*}"; docker inspect "$c" >/dev/null 2>&1 || c="${E2E_NODE%%-*}"; docker kill --signal KILL "$c" >/dev/null'
 export E2E_URL="https://127.0.0.1:$lb_tls_port" E2E_CA="$work/tls/ca.crt" E2E_PLAIN_URL="http://127.0.0.1:$lb_port" E2E_GATEWAYS=3
 export E2E_SWARM_SERVICE="${stack}_gateway" E2E_SWARM_NETWORK="${stack}_admin"
 export E2E_SWARM_WATCH_IMAGE="$first" E2E_SWARM_NEXT_IMAGE="$second"

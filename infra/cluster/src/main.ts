@@ -11,10 +11,9 @@
  * dashboard) on a free port of 127.0.0.1; Ctrl-C or SIGTERM stops everything it
  * started, and says "stopped".
  */
-import { ConfigError } from '@switchboard/config';
+import { ConfigError, busyPortSentence } from '@switchboard/config';
 import { LocalCluster } from '@switchboard/testkit';
 import { SETTINGS, helpText, loadClusterSettings, type ClusterSettings } from './cluster-settings.js';
-import { busyPortSentence } from './port-check.js';
 
 /** Exit status for a bad setting, as the gateway's. */
 const EXIT_BAD_SETTING = 2;
@@ -23,12 +22,15 @@ const EXIT_CANNOT_START = 1;
 
 const { gateways, lbPort, lbHost, lbTlsCert: tlsCert, lbHttpPort, redisMasters } = readSettings();
 
-const busy = await busyPortSentence([
-  { host: lbHost, port: lbPort, setting: SETTINGS.lbPort.env, hostSetting: SETTINGS.lbHost.env },
-  ...(tlsCert !== undefined && lbHttpPort !== undefined
-    ? [{ host: lbHost, port: lbHttpPort, setting: SETTINGS.lbHttpPort.env, hostSetting: SETTINGS.lbHost.env }]
-    : []),
-]);
+const busy = await busyPortSentence(
+  [
+    { host: lbHost, port: lbPort, setting: SETTINGS.lbPort.env, hostSetting: SETTINGS.lbHost.env },
+    ...(tlsCert !== undefined && lbHttpPort !== undefined
+      ? [{ host: lbHost, port: lbHttpPort, setting: SETTINGS.lbHttpPort.env, hostSetting: SETTINGS.lbHost.env }]
+      : []),
+  ],
+  'npm run cluster',
+);
 if (busy !== undefined) {
   console.error(`cluster: ${busy}`);
   process.exit(EXIT_CANNOT_START);

@@ -71,7 +71,7 @@ An empty variable counts as unset.
 
 In the client, type a line and press Enter to send it; /nick NAME renames;
 /join ROOM moves to a room (everyone starts in #lobby), /who lists who is in it,
-/rooms lists the rooms; Ctrl-D or Ctrl-C quits. Until it has connected, each
+/rooms lists the rooms, /help the commands; Ctrl-D or Ctrl-C quits. Until it has connected, each
 failed attempt says why; it exits with status 1 when it never connected (also on
 Ctrl-C) or its connection was closed for good, 0 when you quit.
 `;

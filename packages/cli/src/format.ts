@@ -45,7 +45,8 @@ export function chatLine(frame: ServerFrame): string | undefined {
 /**
  * The answer to a request of this client, as one printed line at `time`:
  * `* you are in #dev` (a join), `* 3 people in #dev: ada, bob, cy` (/who),
- * `* rooms: #lobby (3), #dev (2)` (/rooms). Undefined for any other frame.
+ * `* rooms: #lobby (3), #dev (2)` (/rooms), `* commands: /nick NAME (change your name), …`
+ * (/help). Undefined for any other frame.
  */
 export function answerLine(frame: ServerFrame, time: number): string | undefined {
   const at = `[${clock(time)}] *`;
@@ -59,6 +60,8 @@ export function answerLine(frame: ServerFrame, time: number): string | undefined
     }
     case 'rooms':
       return `${at} rooms: ${frame.rooms.length === 0 ? 'none' : frame.rooms.map((r) => `${roomTag(r.room)} (${r.count})`).join(', ')}`;
+    case 'help':
+      return `${at} commands: ${frame.commands.map((c) => `${safeText(c.usage)} (${safeText(c.does)})`).join(', ')}`;
     default:
       return undefined;
   }

@@ -6,6 +6,7 @@ import {
   type BroadcastEvent,
   type ClientLimits,
   type ClientId,
+  type HelpFrame,
   type JoinedFrame,
   type MembersFrame,
   type MessageFrame,
@@ -77,12 +78,14 @@ export class SwitchboardClient {
     this.sender = new Sender(
       this.transport,
       {
+        pending: (frame) => this.events.emit('pending', frame),
         acked: (ack) => this.events.emit('acked', ack),
         rejected: (rejection) => {
           if (rejection.kind === 'nick' && !this.sender.hasPending('nick')) this.session.keepCurrentName();
           if (rejection.kind === 'join' && !this.sender.hasPending('join')) this.session.keepCurrentRoom();
           this.events.emit('rejected', rejection);
         },
+        unanswered: (reason) => this.transport.recycle(reason),
       },
       { ...resolved, limits: limitsOf(undefined, resolved.maxMessageBytes) },
     );
@@ -134,6 +137,14 @@ export class SwitchboardClient {
   /** Frames not acknowledged yet (v2), or not written yet, waiting for their turn under the pace (v1); requests not answered yet. */
   get pending(): number {
     return this.sender.pending;
+  }
+
+  /**
+   * Protocol v2: frames written again so far, over the client's life: after
+   * ackTimeoutMs without an answer, after a retryable refusal, after a reconnect.
+   */
+  get resends(): number {
+    return this.sender.resends;
   }
 
   /**
@@ -253,9 +264,16 @@ export class SwitchboardClient {
     return this.request('rooms', '');
   }
 
+  /** Which commands there are: resolves with the `help` frame. */
+  help(): Promise<HelpFrame> {
+    return this.request('help', '');
+  }
+
   /**
-   * What a person typed: `/nick NAME` renames, `/join ROOM`, `/who` and `/rooms`
-   * ask (as join(), who(), rooms()), anything else is a chat line.
+   * What a person typed: `/nick NAME` renames, `/join ROOM`, `/who`, `/rooms` and
+   * `/help` ask (as join(), who(), rooms(), help()), any other `/word` throws
+   * UNKNOWN_COMMAND (nothing is sent: the server would refuse it too), anything
+   * else is a chat line.
    */
   submit(line: string): Promise<Answer> {
     const parsed = parseClientText(line);
@@ -270,6 +288,8 @@ export class SwitchboardClient {
         return this.who();
       case 'rooms':
         return this.rooms();
+      case 'help':
+        return this.help();
       case 'message':
         return this.send(command.message);
     }
@@ -326,6 +346,7 @@ export class SwitchboardClient {
         break;
       case 'members':
       case 'rooms':
+      case 'help':
         this.sender.answer(frame);
         break;
       case 'nick_update':

@@ -1,7 +1,7 @@
 import type { MessageFrame, ServerFrame } from '@switchboard/protocol';
 import type { Gap } from './event-order.js';
 import type { Acknowledgement } from './outbox.js';
-import type { Rejection } from './sender.js';
+import type { PendingFrame, Rejection } from './sender.js';
 import type { ResumeFailure } from './session.js';
 import type { CloseInfo, StateChange } from './transport.js';
 
@@ -31,6 +31,13 @@ export type ClientEvents = FrameEvents & {
   close: CloseInfo;
   /** A text frame the client could not read (e.g. from a newer protocol); it is otherwise ignored. */
   unknown: string;
+  /**
+   * Protocol v2: a frame waiting for its acknowledgement (a line, a rename) or its
+   * answer (join, who, rooms): when it is queued (`resends` 0), each time it is
+   * written again, and once it is `overdue` (queued more than ackReconnectMs ago).
+   * It ends with `acked` (or the answer's own event) or `rejected`.
+   */
+  pending: PendingFrame;
   /** Protocol v2: a send()/setNick() the server acknowledged. */
   acked: Acknowledgement;
   /** Protocol v2: a send()/setNick() refused for good; its promise rejects with the same error. */

@@ -3,7 +3,7 @@ export type { ClientEvents, FrameEvents } from './events.js';
 export type { ClientOptions } from './options.js';
 export type { CloseInfo, ConnectionState, StateChange } from './transport.js';
 export type { ResumeFailure, ResumePoint } from './session.js';
-export type { Rejection } from './sender.js';
+export type { PendingFrame, Rejection } from './sender.js';
 export type { Gap } from './event-order.js';
 export { backoffDelay, DEFAULT_RECONNECT, resolveReconnectOptions, type ReconnectOptions } from './backoff.js';
 export { ClientError, type ClientErrorCode } from './client-error.js';

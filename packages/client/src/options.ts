@@ -30,9 +30,26 @@ export interface ClientOptions {
   /**
    * Protocol v2: when a frame is refused with a retryable code (BUS_UNAVAILABLE,
    * RATE_LIMITED), how long to wait before sending it again. Defaults: 250 ms
-   * doubling to 5000 ms, jitter 0.5, maxAttempts Infinity (retryable refusals of one frame before it fails).
+   * doubling to 2000 ms, jitter 0.5, maxAttempts Infinity (retryable refusals of one frame before it fails).
+   * The cap is short so that a line refused while a Redis shard fails over goes out
+   * at most 2 s after the shard is back; a server's retryAfterMs still wins when longer.
    */
   readonly sendRetry?: Partial<ReconnectOptions>;
+  /**
+   * Protocol v2: a frame written and neither acknowledged nor refused within this
+   * long, in ms, is written again on the same connection with the same `ref` (the
+   * server de-duplicates refs: it is broadcast at most once, and a frame already
+   * broadcast is answered with an `ack`). Default 5000.
+   */
+  readonly ackTimeoutMs?: number;
+  /**
+   * Protocol v2: a frame that has had no answer at all (no acknowledgement, no
+   * refusal) this long after it was written on a connection, in ms, despite the
+   * resends, closes that connection (4000: the session survives) and reconnects;
+   * the resume sends it again. From the time it was queued, it is also the bound
+   * past which its `pending` event says `overdue`. Default 15000; at least ackTimeoutMs.
+   */
+  readonly ackReconnectMs?: number;
   /** Most frames waiting (v2: for their acknowledgement; v1: for their turn under the pace); past it send() throws OUTBOX_FULL. Default 100. */
   readonly maxOutbox?: number;
   /** How long one attempt may take until the welcome frame, in ms. Default 10000; then it counts as failed. */
@@ -57,6 +74,8 @@ export interface ResolvedOptions {
   readonly reconnect: ReconnectOptions | false;
   readonly sendRetry: ReconnectOptions;
   readonly maxOutbox: number;
+  readonly ackTimeoutMs: number;
+  readonly ackReconnectMs: number;
   readonly connectTimeoutMs: number;
   /** Set only when given: it replaces the announced limit. */
   readonly maxMessageBytes: number | undefined;
@@ -68,7 +87,9 @@ export interface ResolvedOptions {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_OUTBOX = 100;
-const DEFAULT_SEND_RETRY: Partial<ReconnectOptions> = { initialDelayMs: 250, maxDelayMs: 5_000 };
+const DEFAULT_ACK_TIMEOUT_MS = 5_000;
+const DEFAULT_ACK_RECONNECT_MS = 15_000;
+const DEFAULT_SEND_RETRY: Partial<ReconnectOptions> = { initialDelayMs: 250, maxDelayMs: 2_000 };
 
 /** Defaults first, then each value checked; throws naming the first bad one. */
 export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
@@ -77,12 +98,19 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
   // Checked at run time too: JavaScript callers are not held to the types.
   const protocol = (options.protocol ?? 'v2') as unknown;
   if (protocol !== 'v1' && protocol !== 'v2') throw new RangeError(`protocol must be "v1" or "v2", got "${String(protocol)}"`);
+  const ackTimeoutMs = positive(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS, 'ackTimeoutMs');
+  const ackReconnectMs = positive(options.ackReconnectMs ?? Math.max(DEFAULT_ACK_RECONNECT_MS, ackTimeoutMs), 'ackReconnectMs');
+  if (ackReconnectMs < ackTimeoutMs) {
+    throw new RangeError(`ackReconnectMs must be at least ackTimeoutMs (${ackTimeoutMs}), got ${ackReconnectMs}`);
+  }
   return {
     url,
     WebSocket,
     codecs: protocol === 'v2' ? [v2Codec] : [seedCodec],
     reconnect: options.reconnect === false ? false : resolveReconnectOptions(options.reconnect),
-    sendRetry: resolveReconnectOptions({ ...DEFAULT_SEND_RETRY, ...options.sendRetry }),
+    sendRetry: resolveSendRetry(options.sendRetry),
+    ackTimeoutMs,
+    ackReconnectMs,
     connectTimeoutMs: positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs'),
     maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive(options.maxMessageBytes, 'maxMessageBytes'),
     random: options.random ?? Math.random,
@@ -91,6 +119,12 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
     room: options.room === undefined ? undefined : checkRoom(options.room),
     resume: options.resume === undefined ? undefined : checkResumePoint(options.resume),
   };
+}
+
+/** The defaults under what is given; a longer initialDelayMs given alone raises the default cap to it. */
+function resolveSendRetry(given: Partial<ReconnectOptions> | undefined): ReconnectOptions {
+  const cap = Math.max(DEFAULT_SEND_RETRY.maxDelayMs!, given?.initialDelayMs ?? 0);
+  return resolveReconnectOptions({ ...DEFAULT_SEND_RETRY, maxDelayMs: cap, ...given });
 }
 
 function checkUrl(url: string): string {
@@ -129,7 +163,13 @@ function checkResumePoint(given: ResumePoint): ResumePoint {
     typeof point.since === 'number' &&
     Number.isSafeInteger(point.since) &&
     point.since >= 0 &&
-    (point.room === undefined || (typeof point.room === 'string' && parseRoomName(point.room).ok));
+    (point.room === undefined || (typeof point.room === 'string' && isRoomName(point.room)));
   if (!ok) throw new TypeError('resume must be { session, id, epoch, since } and an optional room name, as read from client.resumePoint');
   return given;
+}
+
+/** A room's name as the server gives it (resumePoint's): already what parseRoomName makes of it. */
+function isRoomName(room: string): boolean {
+  const parsed = parseRoomName(room);
+  return parsed.ok && parsed.room === room;
 }

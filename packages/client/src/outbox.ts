@@ -1,12 +1,12 @@
-import type { Epoch, JoinedFrame, MembersFrame, RoomName, RoomsFrame, Seq } from '@switchboard/protocol';
+import type { Epoch, HelpFrame, JoinedFrame, MembersFrame, RoomName, RoomsFrame, Seq } from '@switchboard/protocol';
 import { ClientError } from './client-error.js';
 
 /**
  * What a frame in the outbox asks for: a chat line or a rename (broadcast: settled
  * by their echo), or a request the server answers to this client alone (a join,
- * `who`, `rooms`: settled by its answer).
+ * `who`, `rooms`, `help`: settled by its answer).
  */
-export type OutgoingKind = 'message' | 'nick' | 'join' | 'who' | 'rooms';
+export type OutgoingKind = 'message' | 'nick' | 'join' | 'who' | 'rooms' | 'help';
 
 /** The kinds that are broadcast, and acknowledged by their echo. */
 export type BroadcastKind = 'message' | 'nick';
@@ -33,6 +33,7 @@ export interface Answers {
   readonly join: JoinedFrame;
   readonly who: MembersFrame;
   readonly rooms: RoomsFrame;
+  readonly help: HelpFrame;
 }
 
 export type Answer = Answers[OutgoingKind];
@@ -50,6 +51,10 @@ export interface OutboxEntry {
   state: 'unsent' | 'sent' | 'backoff';
   /** Retryable refusals so far. */
   refusals: number;
+  /** Times written so far (v2): each one past the first is a resend. */
+  writes: number;
+  /** Queued longer ago than ackReconnectMs and not acknowledged yet. */
+  overdue: boolean;
   readonly done: Promise<Answer>;
   resolve(answer: Answer): void;
   reject(error: ClientError): void;
@@ -118,7 +123,7 @@ export class Outbox {
     });
     // A caller that ignores the result must not get an unhandled rejection.
     done.catch(() => undefined);
-    const entry: OutboxEntry = { ref, kind, text, state: 'unsent', refusals: 0, done, resolve, reject };
+    const entry: OutboxEntry = { ref, kind, text, state: 'unsent', refusals: 0, writes: 0, overdue: false, done, resolve, reject };
     this.entries.set(ref, entry);
     // The caller settles it with the answer of its kind (the Sender checks which answer fits which kind).
     return entry as OutboxEntry & { readonly done: Promise<Answers[K]> };

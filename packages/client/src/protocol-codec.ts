@@ -5,6 +5,7 @@ import {
   SUBPROTOCOL_V2,
   JOIN_COMMAND,
   ROOMS_COMMAND,
+  HELP_COMMAND,
   WHO_COMMAND,
   withRef,
   type Epoch,
@@ -50,6 +51,8 @@ export interface ProtocolCodec {
   encodeWho(ref?: string): string;
   /** Which rooms have people in them. */
   encodeRooms(ref?: string): string;
+  /** Which commands there are. */
+  encodeHelp(ref?: string): string;
   /** One text frame from the server, as the frames it carries, in order; undefined when it cannot be read. */
   decode(text: string): readonly ServerFrame[] | undefined;
 }
@@ -69,6 +72,7 @@ export const seedCodec: ProtocolCodec = {
   encodeJoin: (room) => `${JOIN_COMMAND} ${room}`,
   encodeWho: () => WHO_COMMAND,
   encodeRooms: () => ROOMS_COMMAND,
+  encodeHelp: () => HELP_COMMAND,
   decode: (text) => unlessInvalid(() => [parseServerFrame(text)]),
 };
 
@@ -89,6 +93,7 @@ export const v2Codec: ProtocolCodec = {
   encodeJoin: (room, ref) => v2Frame({ type: 'join', room }, ref),
   encodeWho: (ref) => v2Frame({ type: 'who' }, ref),
   encodeRooms: (ref) => v2Frame({ type: 'rooms' }, ref),
+  encodeHelp: (ref) => v2Frame({ type: 'help' }, ref),
   decode: (text) => unlessInvalid(() => parseServerFrames(text)),
 };
 

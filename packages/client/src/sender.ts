@@ -3,6 +3,7 @@ import {
   type AckFrame,
   type BroadcastEvent,
   type ClientLimits,
+  type HelpFrame,
   type JoinedFrame,
   type MembersFrame,
   type RoomsFrame,
@@ -32,15 +33,35 @@ export interface SenderLink {
   write(frame: string): void;
 }
 
+/**
+ * Protocol v2: a frame waiting for its acknowledgement (or its answer), as it
+ * stands: told when it is queued, each time it is written again, and once it is overdue.
+ */
+export interface PendingFrame {
+  readonly ref: string;
+  readonly kind: OutgoingKind;
+  readonly text: string;
+  /** Times it was written again so far: after ackTimeoutMs without an answer, a retryable refusal, or a reconnect. */
+  readonly resends: number;
+  /** Queued more than ackReconnectMs ago and still not acknowledged: the client keeps trying. */
+  readonly overdue: boolean;
+}
+
 export interface SenderHandlers {
+  /** A frame queued, written again, or overdue (v2). */
+  pending(frame: PendingFrame): void;
   acked(ack: Acknowledgement): void;
   /** Called after the frame left the outbox, so `pending` no longer counts it. */
   rejected(rejection: Rejection): void;
+  /** A frame had no answer at all for ackReconnectMs after it was written on this connection: reconnect. */
+  unanswered(reason: string): void;
 }
 
 export interface SenderOptions {
   readonly maxOutbox: number;
   readonly sendRetry: ReconnectOptions;
+  readonly ackTimeoutMs: number;
+  readonly ackReconnectMs: number;
   /** The limits until the first welcome says otherwise. */
   readonly limits: ClientLimits;
   readonly random: () => number;
@@ -53,9 +74,12 @@ const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([ErrorCode.BUS_UNAVAILABLE
 const JOIN_ERRORS: ReadonlySet<string> = new Set([ErrorCode.ROOM_INVALID, ErrorCode.ROOM_LIMIT]);
 
 /** A direct answer to a request, and the kind of request it answers. */
-export type RequestAnswer = JoinedFrame | MembersFrame | RoomsFrame;
+export type RequestAnswer = JoinedFrame | MembersFrame | RoomsFrame | HelpFrame;
 
-const ANSWERED_KIND = { joined: 'join', members: 'who', rooms: 'rooms' } as const satisfies Record<RequestAnswer['type'], OutgoingKind>;
+const ANSWERED_KIND = { joined: 'join', members: 'who', rooms: 'rooms', help: 'help' } as const satisfies Record<
+  RequestAnswer['type'],
+  OutgoingKind
+>;
 
 /**
  * Network jitter can bring frames to the server closer together than they were
@@ -74,10 +98,23 @@ const JITTER_ALLOWANCE_MS = 500;
  * protocols (v1 answers carry no `ref`: each is for the oldest request of its
  * kind). A "not now" refusal sends a frame again after a backoff, and every
  * frame still waiting goes out again after each welcome.
+ *
+ * v2, when the server says nothing: a frame written and not answered within
+ * ackTimeoutMs is written again on the same connection with the same ref (the
+ * server de-duplicates refs); one with no answer at all for ackReconnectMs after
+ * it was written on a connection asks for a reconnect (`unanswered`), whose
+ * welcome sends it again.
  */
 export class Sender {
   private readonly outbox: Outbox;
   private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per ref: the ack timeout of its latest write (ackTimeoutMs). */
+  private readonly ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per ref: since its first write unanswered on this connection (ackReconnectMs). */
+  private readonly silenceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per ref: since it was queued (ackReconnectMs), until it is overdue. */
+  private readonly overdueTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private resent = 0;
   private current: ClientLimits;
   private bucket: TokenBucket;
   private paceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -100,6 +137,11 @@ export class Sender {
   /** Frames not yet acknowledged (v2) or not yet written (v1, waiting for their turn). */
   get pending(): number {
     return this.outbox.size;
+  }
+
+  /** v2: frames written again so far, over the client's life (see PendingFrame.resends). */
+  get resends(): number {
+    return this.resent;
   }
 
   hasPending(kind: OutgoingKind): boolean {
@@ -130,6 +172,17 @@ export class Sender {
     }
     checkFrameSize(this.frameFor(kind, text), this.current);
     const entry = this.outbox.add(kind, text);
+    if (this.link.codec.acknowledges) {
+      this.overdueTimers.set(
+        entry.ref,
+        setTimeout(() => {
+          this.overdueTimers.delete(entry.ref);
+          entry.overdue = true;
+          this.handlers.pending(pendingOf(entry));
+        }, this.options.ackReconnectMs),
+      );
+      this.handlers.pending(pendingOf(entry));
+    }
     this.flush();
     return entry.done;
   }
@@ -143,7 +196,8 @@ export class Sender {
   /** After a welcome: every frame not acknowledged goes out again, with its own ref. */
   resend(): void {
     for (const entry of this.outbox.list()) {
-      this.clearRetry(entry.ref);
+      clear(this.retryTimers, entry.ref);
+      this.clearWatch(entry.ref);
       entry.state = 'unsent';
     }
     this.flush();
@@ -191,6 +245,8 @@ export class Sender {
     if (entry === undefined) return false;
     const retry = this.options.sendRetry;
     if (RETRYABLE_ERRORS.has(code) && entry.refusals < retry.maxAttempts) {
+      // An answer: the connection works; the backoff decides when to try again.
+      this.clearWatch(entry.ref);
       const delayMs = Math.max(backoffDelay(entry.refusals, retry, this.options.random), retryAfterMs ?? 0);
       entry.refusals += 1;
       entry.state = 'backoff';
@@ -210,8 +266,10 @@ export class Sender {
 
   /** The client is closed for good: every frame still waiting fails with CLOSED. */
   giveUp(why: string): void {
-    for (const timer of this.retryTimers.values()) clearTimeout(timer);
-    this.retryTimers.clear();
+    for (const timers of [this.retryTimers, this.ackTimers, this.silenceTimers, this.overdueTimers]) {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    }
     clearTimeout(this.paceTimer);
     this.paceTimer = undefined;
     for (const entry of this.outbox.list()) this.reject(entry, new ClientError('CLOSED', why));
@@ -243,9 +301,43 @@ export class Sender {
         return; // closed meanwhile: the next welcome sends it
       }
       // Without acknowledgements a line or rename is done once written; a request still waits for its answer.
-      if (codec.acknowledges || !isBroadcastKind(entry.kind)) entry.state = 'sent';
-      else this.outbox.written(entry);
+      if (codec.acknowledges) this.sent(entry);
+      else if (!isBroadcastKind(entry.kind)) entry.state = 'sent';
+      else {
+        this.outbox.written(entry);
+        this.forget(entry.ref);
+      }
     }
+  }
+
+  /** v2: written; counted when it is a resend, and watched for its answer. */
+  private sent(entry: OutboxEntry): void {
+    entry.state = 'sent';
+    entry.writes += 1;
+    if (entry.writes > 1) {
+      this.resent += 1;
+      this.handlers.pending(pendingOf(entry));
+    }
+    const { ref } = entry;
+    clear(this.ackTimers, ref);
+    this.ackTimers.set(
+      ref,
+      setTimeout(() => {
+        this.ackTimers.delete(ref);
+        if (this.outbox.get(ref) !== entry || entry.state !== 'sent' || this.link.state !== 'open') return;
+        entry.state = 'unsent';
+        this.flush();
+      }, this.options.ackTimeoutMs),
+    );
+    if (this.silenceTimers.has(ref)) return;
+    this.silenceTimers.set(
+      ref,
+      setTimeout(() => {
+        this.silenceTimers.delete(ref);
+        if (this.outbox.get(ref) !== entry || this.link.state !== 'open') return;
+        this.handlers.unanswered(`no answer to ${ref} within ${this.options.ackReconnectMs} ms`);
+      }, this.options.ackReconnectMs),
+    );
   }
 
   private flushLater(): void {
@@ -261,18 +353,36 @@ export class Sender {
 
   private settle(entry: OutboxEntry, answer: Answers[OutgoingKind]): void {
     this.outbox.settle(entry, answer);
-    this.clearRetry(entry.ref);
+    this.forget(entry.ref);
   }
 
   private reject(entry: OutboxEntry, error: ClientError): void {
     this.outbox.fail(entry, error);
+    this.forget(entry.ref);
     this.handlers.rejected({ ref: entry.ref, kind: entry.kind, text: entry.text, error });
   }
 
-  private clearRetry(ref: string): void {
-    clearTimeout(this.retryTimers.get(ref));
-    this.retryTimers.delete(ref);
+  /** Stop waiting for an answer on this connection (an answer came, or a new connection starts afresh). */
+  private clearWatch(ref: string): void {
+    clear(this.ackTimers, ref);
+    clear(this.silenceTimers, ref);
   }
+
+  /** The frame left the outbox: none of its timers matters any more. */
+  private forget(ref: string): void {
+    clear(this.retryTimers, ref);
+    clear(this.overdueTimers, ref);
+    this.clearWatch(ref);
+  }
+}
+
+function clear(timers: Map<string, ReturnType<typeof setTimeout>>, ref: string): void {
+  clearTimeout(timers.get(ref));
+  timers.delete(ref);
+}
+
+function pendingOf(entry: OutboxEntry): PendingFrame {
+  return { ref: entry.ref, kind: entry.kind, text: entry.text, resends: Math.max(0, entry.writes - 1), overdue: entry.overdue };
 }
 
 /** The local bucket for a connection with these limits (see JITTER_ALLOWANCE_MS). */
@@ -294,6 +404,8 @@ function encode(codec: ProtocolCodec, kind: OutgoingKind, text: string, ref?: st
       return codec.encodeWho(ref);
     case 'rooms':
       return codec.encodeRooms(ref);
+    case 'help':
+      return codec.encodeHelp(ref);
   }
 }
 

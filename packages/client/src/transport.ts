@@ -120,6 +120,19 @@ export class Transport {
     this.dial();
   }
 
+  /**
+   * The open connection is wedged (the server answers nothing: see ackReconnectMs):
+   * close it with 4000, so a v2 session survives for its grace period, and
+   * reconnect as after a lost connection. Does nothing unless open, nor when
+   * reconnects are off (`reconnect: false`): the client then only resends.
+   */
+  recycle(reason: string): void {
+    const socket = this.socket;
+    if (this.current !== 'open' || socket === undefined || this.options.reconnect === false) return;
+    abandon(socket);
+    this.lost({ code: ABANDON_CLOSE, reason });
+  }
+
   /** Close for good with `code`; resolves once the socket has closed, at once if there is none. */
   close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
     this.clearTimers();

@@ -226,7 +226,7 @@ describe('SwitchboardClient, protocol v2', () => {
   });
 
   it('resends a frame waiting out its backoff at once after the next welcome', async () => {
-    const { client, socket } = setup({ sendRetry: { initialDelayMs: 5_000, jitter: 0 } });
+    const { client, socket } = setup({ sendRetry: { initialDelayMs: 5_000, jitter: 0 }, ackTimeoutMs: 60_000 });
     const connected = client.connect();
     welcome(socket(0));
     await connected;

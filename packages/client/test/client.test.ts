@@ -111,8 +111,13 @@ describe('SwitchboardClient', () => {
     void client.send('hello <b>there</b>');
     void client.setNick('ada');
     void client.submit('/nick grace');
-    void client.submit('/me waves');
-    assert.deepEqual(socket(0).sent, ['hello <b>there</b>', '/nick ada', '/nick grace', '/me waves']);
+    void client.submit('/ waves');
+    assert.throws(
+      () => void client.submit('/me waves'),
+      (err: ClientError) => err.code === 'UNKNOWN_COMMAND',
+      'a slash word that names no command is refused before sending, as the server would',
+    );
+    assert.deepEqual(socket(0).sent, ['hello <b>there</b>', '/nick ada', '/nick grace', '/ waves']);
   });
 
   it('refuses input the server would refuse, before sending anything', async () => {

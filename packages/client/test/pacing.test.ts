@@ -108,7 +108,8 @@ describe('SwitchboardClient pacing its sends to the announced rate', () => {
 
   it("never empties the server's bucket, even with arrivals bunched by up to 400 ms of jitter", async () => {
     const { rate, burst } = { rate: 20, burst: 40 };
-    const { client, socket } = setup({ maxOutbox: 2_000 });
+    // Nothing is acknowledged here, and nothing is to be written twice: no ack timeout within the test.
+    const { client, socket } = setup({ maxOutbox: 2_000, ackTimeoutMs: 600_000 });
     const connected = client.connect();
     socket(0).open('switchboard.v2');
     const times = writeTimes(socket(0));

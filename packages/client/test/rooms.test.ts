@@ -84,7 +84,7 @@ describe('SwitchboardClient rooms (protocol v2)', () => {
 
   it('refuses a bad room name at once, and rejects a join the server refuses with its code', async () => {
     const { client, socket, rejected } = await inLobby();
-    for (const bad of ['', 'no spaces', 'x'.repeat(33), 'été']) {
+    for (const bad of ['', 'no/slash', 'x'.repeat(33), 'été']) {
       assert.throws(
         () => client.join(bad),
         (err: ClientError) => err instanceof ClientError && err.code === 'ROOM_INVALID',
@@ -222,7 +222,7 @@ describe('SwitchboardClient rooms (protocol v2)', () => {
       [['join', 'ops']],
     );
     assert.throws(
-      () => setup({ room: 'no way' }),
+      () => setup({ room: 'no way!' }),
       (err: ClientError) => err.code === 'ROOM_INVALID',
     );
 
@@ -299,15 +299,26 @@ describe('SwitchboardClient rooms (protocol v2)', () => {
     assert.equal(client.pending, 0);
   });
 
-  it('maps /join, /who and /rooms typed in submit() to the typed requests', async () => {
+  it('maps /join, /who, /rooms and /help typed in submit() to the typed requests, and refuses other slash words', async () => {
     const { client, socket } = await inLobby();
     void client.submit('/join #Dev extra words');
     void client.submit('/who');
     void client.submit('/rooms');
-    void client.submit('/joinery is a chat line');
+    void client.submit('/help');
+    void client.submit('/ joinery is a chat line');
+    assert.throws(
+      () => void client.submit('/joinery is not'),
+      (err: ClientError) => err.code === 'UNKNOWN_COMMAND',
+    );
     assert.deepEqual(
       after(socket(0)).map(({ ref: _ref, ...rest }) => rest),
-      [{ type: 'join', room: 'dev' }, { type: 'who' }, { type: 'rooms' }, { type: 'message', message: '/joinery is a chat line' }],
+      [
+        { type: 'join', room: 'dev-extra-words' },
+        { type: 'who' },
+        { type: 'rooms' },
+        { type: 'help' },
+        { type: 'message', message: '/ joinery is a chat line' },
+      ],
     );
     assert.throws(
       () => client.submit('/join'),

@@ -24,3 +24,4 @@ export { ConfigError, UnknownOptionError } from './config-error.js';
 export { readCommandLine, readSettings, type CommandLine } from './read.js';
 export { helpRows, helpText } from './help-text.js';
 export { TABLE_END, markdownTable, tableIn, tableStart, withSettingsTable, type ReadmeTable } from './readme-table.js';
+export { busyPortSentence, type WantedPort } from './port-check.js';

@@ -13,7 +13,9 @@ export type ClientCommand =
   /** Who is in my room (`/who`): answered to the asker alone. */
   | { readonly type: 'who'; readonly ref?: string }
   /** Which rooms have people in them (`/rooms`): answered to the asker alone. */
-  | { readonly type: 'rooms'; readonly ref?: string };
+  | { readonly type: 'rooms'; readonly ref?: string }
+  /** Which commands there are (`/help`): answered to the asker alone. */
+  | { readonly type: 'help'; readonly ref?: string };
 
 /** A parsed command, or the refusal to send back (with the frame's `ref`, when it had one). */
 export type ParseResult =

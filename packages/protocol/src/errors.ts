@@ -15,6 +15,7 @@ export const ErrorCode = {
   NICK_TAKEN: 'NICK_TAKEN',
   ROOM_INVALID: 'ROOM_INVALID',
   ROOM_LIMIT: 'ROOM_LIMIT',
+  UNKNOWN_COMMAND: 'UNKNOWN_COMMAND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -29,8 +30,9 @@ export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
   BAD_FRAME: 'The frame was not understood.',
   BUS_UNAVAILABLE: 'Not delivered: the chat cluster is unreachable right now. Please try again.',
   NICK_TAKEN: 'That nickname, or one that looks the same (whatever the case or look-alike letters), is taken: choose another.',
-  ROOM_INVALID: 'Usage: /join ROOM (1 to 32 characters: a-z, 0-9, - and _; a leading # is fine).',
+  ROOM_INVALID: 'Usage: /join ROOM (1 to 32 characters: a-z, 0-9, - and _; a leading # is fine, spaces become -).',
   ROOM_LIMIT: 'No room for a new room: the cluster has as many rooms as it may. Join one that exists (/rooms lists them).',
+  UNKNOWN_COMMAND: 'Unknown command: /help lists the commands. Nothing was sent.',
 };
 
 /** What a refused input was refused for: a code and its sentence (and, RATE_LIMITED, when to try again). */
@@ -59,6 +61,11 @@ export const RateLimitedDetail = {
  */
 export function rateLimited(retryAfterMs: number, detail?: string): ProtocolErrorInfo {
   return { ...errorInfo(ErrorCode.RATE_LIMITED, detail), retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) };
+}
+
+/** The refusal of a line that starts like a command but names none: `/bogus` is said back, not broadcast. */
+export function unknownCommand(word: string): ProtocolErrorInfo {
+  return errorInfo(ErrorCode.UNKNOWN_COMMAND, `Unknown command /${word.slice(0, 32)}: /help lists the commands. Nothing was sent.`);
 }
 
 /** The details of BAD_FRAME, in one place. */

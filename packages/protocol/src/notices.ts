@@ -1,6 +1,6 @@
 import type { Identity, Nickname } from './ids.js';
 import type { RoomName } from './room.js';
-import type { EventDraft, MemberInfo, RoomInfo } from './server-frames.js';
+import type { CommandInfo, EventDraft, MemberInfo, RoomInfo } from './server-frames.js';
 
 /** The human-readable texts of events, worded as the seed words them, and the notices built from them. */
 
@@ -29,6 +29,18 @@ export const youJoinedText = (room: RoomName): string => `You are in #${room}.`;
 
 export const membersText = (room: RoomName, members: readonly MemberInfo[], count: number): string =>
   `${count === 1 ? '1 person' : `${count} people`} in #${room}: ${members.map((m) => m.nickname).join(', ')}${count > members.length ? ', …' : ''}`;
+
+/** What `/help` lists: every command a person can type, in both protocols. */
+export const COMMANDS: readonly CommandInfo[] = [
+  { usage: '/nick NAME', does: 'change your name' },
+  { usage: '/join ROOM', does: 'move to a room (everyone starts in #lobby)' },
+  { usage: '/who', does: 'who is in your room' },
+  { usage: '/rooms', does: 'which rooms have people in them' },
+  { usage: '/help', does: 'this list' },
+];
+
+export const helpText = (commands: readonly CommandInfo[] = COMMANDS): string =>
+  `Commands: ${commands.map((c) => `${c.usage} (${c.does})`).join(', ')}. Anything else is a chat line.`;
 
 export const roomsText = (rooms: readonly RoomInfo[]): string =>
   rooms.length === 0 ? 'No rooms.' : `Rooms: ${rooms.map((r) => `#${r.room} (${r.count})`).join(', ')}`;

@@ -14,12 +14,14 @@ const ROOM_NAME = /^[a-z0-9_-]+$/;
 export type RoomNameResult = { readonly ok: true; readonly room: RoomName } | { readonly ok: false; readonly error: ProtocolErrorInfo };
 
 /**
- * The room a `/join` asks for: trimmed, lower-cased, a leading `#` dropped; then
- * 1 to MAX_ROOM_NAME_LENGTH characters of `a-z 0-9 - _`, else ROOM_INVALID.
+ * The room a `/join` asks for: trimmed, lower-cased, a leading `#` dropped,
+ * each run of whitespace made one `-` (`/join Dev Room` is `#dev-room`); then 1
+ * to MAX_ROOM_NAME_LENGTH characters of `a-z 0-9 - _`, else ROOM_INVALID. The
+ * `joined` answer names the room it became, so a change is always said back.
  * Never throws.
  */
 export function parseRoomName(requested: string): RoomNameResult {
-  const room = requested.trim().toLowerCase().replace(/^#/, '');
+  const room = requested.trim().toLowerCase().replace(/^#/, '').trim().replace(/\s+/gu, '-');
   if (room.length === 0 || room.length > MAX_ROOM_NAME_LENGTH || !ROOM_NAME.test(room)) {
     return { ok: false, error: errorInfo(ErrorCode.ROOM_INVALID) };
   }

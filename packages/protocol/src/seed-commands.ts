@@ -1,28 +1,36 @@
 import type { ParseResult } from './commands.js';
-import { ErrorCode, errorInfo } from './errors.js';
+import { ErrorCode, errorInfo, unknownCommand } from './errors.js';
 import { parseNickname } from './nickname.js';
 import { parseRoomName } from './room.js';
 
 /**
  * The seed protocol, client -> server: every text frame is one line. `/nick NAME`
- * renames the client, `/join ROOM` moves it, `/who` and `/rooms` ask; anything
- * else is a chat line.
+ * renames the client, `/join ROOM` moves it, `/who`, `/rooms` and `/help` ask;
+ * any other `/word` is refused (UNKNOWN_COMMAND); anything else is a chat line.
  */
 
 export const NICK_COMMAND = '/nick';
 export const JOIN_COMMAND = '/join';
 export const WHO_COMMAND = '/who';
 export const ROOMS_COMMAND = '/rooms';
+export const HELP_COMMAND = '/help';
+
+/** A line that starts like a command: a slash, then a word that begins with a letter. */
+const COMMAND_WORD = /^\/(\p{L}[\p{L}\p{N}_-]*)(?:\s|$)/u;
 
 /**
  * Parse one text frame from a seed-protocol client. Never throws.
  *
  * A command is a command only as a whole word: `/nick NAME` renames to the first
  * whitespace-separated word after it (the seed's rule, checked by parseNickname,
- * as v2's `nick` frame is), `/nick` alone is an error, `/nickname x` is a chat
- * line; `/join ROOM` likewise takes the first word; `/who` and `/rooms` take
- * nothing (what follows them is ignored). A frame that is empty or only
- * whitespace is refused, not broadcast.
+ * as v2's `nick` frame is), `/nick` alone is an error; `/join ROOM` takes the
+ * rest of the line as the room's name (parseRoomName: `/join Dev Room` is
+ * `#dev-room`, and the answer says so); `/who`, `/rooms` and `/help` take nothing
+ * (what follows them is ignored). Any other word after a slash (`/me`, `/bogus`,
+ * `/nickname x`) is refused with UNKNOWN_COMMAND rather than broadcast: the one
+ * deliberate difference from the seed, which broadcast it. A slash not followed
+ * by a letter (`/ hi`, `//`, `/3`) starts a chat line. A frame that is empty or
+ * only whitespace is refused, not broadcast.
  */
 export function parseClientText(text: string): ParseResult {
   const rest = (command: string) => (isCommand(text, command) ? text.slice(command.length) : undefined);
@@ -33,11 +41,14 @@ export function parseClientText(text: string): ParseResult {
   }
   const join = rest(JOIN_COMMAND);
   if (join !== undefined) {
-    const result = parseRoomName(join.trim().split(/\s+/u)[0] ?? '');
+    const result = parseRoomName(join);
     return result.ok ? { ok: true, command: { type: 'join', room: result.room } } : result;
   }
   if (rest(WHO_COMMAND) !== undefined) return { ok: true, command: { type: 'who' } };
   if (rest(ROOMS_COMMAND) !== undefined) return { ok: true, command: { type: 'rooms' } };
+  if (rest(HELP_COMMAND) !== undefined) return { ok: true, command: { type: 'help' } };
+  const word = COMMAND_WORD.exec(text)?.[1];
+  if (word !== undefined) return { ok: false, error: unknownCommand(word) };
   if (text.trim().length === 0) return { ok: false, error: errorInfo(ErrorCode.EMPTY_MESSAGE) };
   return { ok: true, command: { type: 'message', message: text } };
 }

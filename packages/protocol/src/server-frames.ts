@@ -165,6 +165,25 @@ export interface RoomsFrame {
   readonly ref?: string;
 }
 
+/** A command, as `/help` lists it. */
+export interface CommandInfo {
+  /** How to type it: `/join ROOM`. */
+  readonly usage: string;
+  /** What it does, in a few words. */
+  readonly does: string;
+}
+
+/** The answer to `/help`, to the asker alone: the commands there are. */
+export interface HelpFrame {
+  readonly type: 'help';
+  readonly id: ClientId;
+  readonly nickname: Nickname;
+  /** The commands as one sentence a person can read. */
+  readonly message: string;
+  readonly commands: readonly CommandInfo[];
+  readonly ref?: string;
+}
+
 /** A refusal, to the offending client alone. Nothing was broadcast. */
 export interface ErrorFrame {
   readonly type: 'error';
@@ -224,7 +243,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type EventDraft = DistributiveOmit<BroadcastEvent, 'seq' | 'epoch'>;
 
 /** Every frame the server sends. */
-export type ServerFrame = BroadcastEvent | WelcomeFrame | ErrorFrame | AckFrame | JoinedFrame | MembersFrame | RoomsFrame;
+export type ServerFrame = BroadcastEvent | WelcomeFrame | ErrorFrame | AckFrame | JoinedFrame | MembersFrame | RoomsFrame | HelpFrame;
 
 export type ServerFrameType = ServerFrame['type'];
 
@@ -238,4 +257,5 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([
   'joined',
   'members',
   'rooms',
+  'help',
 ]);

@@ -81,7 +81,7 @@ export function parseHello(text: string): HelloResult {
   return { ok: true, hello };
 }
 
-/** Parse a v2 frame after `hello`: a message, a nick, join, who or rooms request. Never throws; errors carry the `ref`. */
+/** Parse a v2 frame after `hello`: a message, a nick, join, who, rooms or help request. Never throws; errors carry the `ref`. */
 export function parseClientFrameV2(text: string): ParseResult {
   const value = parseObject(text);
   if (!value) return fail(BadFrame.NOT_AN_OBJECT);
@@ -111,6 +111,8 @@ export function parseClientFrameV2(text: string): ParseResult {
       return { ok: true, command: { type: 'who', ...refField } };
     case 'rooms':
       return { ok: true, command: { type: 'rooms', ...refField } };
+    case 'help':
+      return { ok: true, command: { type: 'help', ...refField } };
     case 'hello':
       return fail(BadFrame.HELLO_AGAIN, refField.ref);
     default:

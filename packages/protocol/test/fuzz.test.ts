@@ -254,10 +254,29 @@ describe('fuzzing the seed text parser (parseClientText)', () => {
   it('passes a chat line on exactly as typed', () => {
     fc.assert(
       fc.property(anyText, (text) => {
-        fc.pre(!/^\/nick(\s|$)/u.test(text));
+        // A slash then a letter starts a command (known, or refused with UNKNOWN_COMMAND).
+        fc.pre(!/^\/\p{L}/u.test(text));
         const result = parseClientText(text);
         if (result.ok) assert.deepEqual(result.command, { type: 'message', message: text });
         else assert.equal(result.error.code, ErrorCode.EMPTY_MESSAGE);
+      }),
+      params,
+    );
+  });
+});
+
+describe('fuzzing the seed text parser: commands', () => {
+  it('refuses any slash word that names no command with UNKNOWN_COMMAND, naming it, and never broadcasts it', () => {
+    const known = new Set(['nick', 'join', 'who', 'rooms', 'help']);
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z][a-z0-9_-]{0,40}$/), anyText, (word, rest) => {
+        fc.pre(!known.has(word));
+        const result = parseClientText(`/${word} ${rest}`);
+        assert.equal(result.ok, false);
+        if (!result.ok) {
+          assert.equal(result.error.code, ErrorCode.UNKNOWN_COMMAND);
+          assert.ok(result.error.message.includes(`/${word.slice(0, 32)}`), result.error.message);
+        }
       }),
       params,
     );

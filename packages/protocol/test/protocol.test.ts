@@ -52,9 +52,38 @@ describe('parseClientText', () => {
     assert.equal(!result.ok && result.error.code, ErrorCode.NICK_INVALID);
   });
 
-  it('treats words that only start with /nick, and other slash words, as chat lines', () => {
-    assert.deepEqual(parseClientText('/nickname x'), { ok: true, command: { type: 'message', message: '/nickname x' } });
-    assert.deepEqual(parseClientText('/me waves'), { ok: true, command: { type: 'message', message: '/me waves' } });
+  it('refuses words that only start with a command, and other slash words, with UNKNOWN_COMMAND naming them', () => {
+    for (const [text, word] of [
+      ['/nickname x', '/nickname'],
+      ['/me waves', '/me'],
+      ['/bogus', '/bogus'],
+      ['/joined', '/joined'],
+      ['/Help me', '/Help'],
+    ] as const) {
+      const result = parseClientText(text);
+      assert.equal(!result.ok && result.error.code, ErrorCode.UNKNOWN_COMMAND, text);
+      assert.match(!result.ok ? result.error.message : '', new RegExp(`^Unknown command ${word}:`), text);
+    }
+  });
+
+  it('reads /help as the help command, whatever follows it', () => {
+    assert.deepEqual(parseClientText('/help'), { ok: true, command: { type: 'help' } });
+    assert.deepEqual(parseClientText('/help me please'), { ok: true, command: { type: 'help' } });
+  });
+
+  it('treats a slash not followed by a letter as the start of a chat line', () => {
+    for (const text of ['/ hi', '//', '/3 is a number', '/:)', 'a /bogus inside']) {
+      assert.deepEqual(parseClientText(text), { ok: true, command: { type: 'message', message: text } }, text);
+    }
+  });
+
+  it('takes the whole rest of /join as the room, spaces made -, lower-cased, a leading # dropped', () => {
+    assert.deepEqual(parseClientText('/join Dev Room'), { ok: true, command: { type: 'join', room: 'dev-room' } });
+    assert.deepEqual(parseClientText('/join  #Dev  '), { ok: true, command: { type: 'join', room: 'dev' } });
+    assert.deepEqual(parseClientText('/join # team   a'), { ok: true, command: { type: 'join', room: 'team-a' } });
+    const bad = parseClientText('/join café');
+    assert.equal(!bad.ok && bad.error.code, ErrorCode.ROOM_INVALID);
+    assert.match(!bad.ok ? bad.error.message : '', /a-z, 0-9, - and _/);
   });
 
   it('refuses empty and whitespace-only lines with EMPTY_MESSAGE', () => {

@@ -92,7 +92,8 @@ export class GatewayProcess {
         ...process.env,
         PORT: '0',
         HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
+        // Tests wait on a connection's steps (opened, joined, left), which a node logs at debug.
+        LOG_LEVEL: 'debug',
         ...NO_LAG_SHEDDING,
         ...(options.liftAddressLimits !== false && LIFTED_ADDRESS_LIMITS),
         ...options.env,

@@ -71,7 +71,11 @@ export class LogView {
     private readonly ownId: () => ClientId | undefined,
   ) {}
 
-  add(entry: Entry): void {
+  /**
+   * Show an entry at the end of the list. `prepare` sees its item before it is in the
+   * list (a line of this page's own is marked there as pending: own-lines.ts).
+   */
+  add(entry: Entry, prepare?: (item: HTMLLIElement) => void): void {
     const stick = this.atBottom();
     const history = entry.history === true;
     if (history !== this.inHistory) {
@@ -110,6 +114,7 @@ export class LogView {
     text.textContent = entry.text;
     item.append(text);
 
+    prepare?.(item);
     this.list.append(item);
     this.last = { senderId: entry.senderId, time: entry.time, kind: entry.kind, history };
     if (stick) item.scrollIntoView({ block: 'end' });

@@ -11,6 +11,7 @@ import { ClientError, SwitchboardClient, type Answer, type ResumePoint, type Sta
 import { CloseCode, ErrorCode, parseClientText, parseRoomName, type WelcomeFrame } from '@switchboard/protocol';
 import { LogView, entryOf } from './log-view.js';
 import { MemberList } from './members.js';
+import { OwnLines } from './own-lines.js';
 import { OwnName } from './own-name.js';
 import { ROOMS_REFRESH_EVERY_MS, ROOMS_REFRESH_MIN_MS, RoomCounts } from './room-counts.js';
 import { SidePanel } from './side-panel.js';
@@ -55,6 +56,8 @@ const ownName = new OwnName({ tab: tabStorage(), browser: browserStorage() }, (n
 const client = newClient();
 const log = new LogView($<HTMLOListElement>('log'), () => client.id);
 const transcript = new Transcript(tabStorage());
+/** The lines sent from this page: shown at once, marked pending until acknowledged. */
+const ownLines = new OwnLines();
 const members = new MemberList();
 const panel = new SidePanel(
   { peopleTitle: $<HTMLElement>('people-title'), members: $<HTMLUListElement>('members'), rooms: $<HTMLUListElement>('rooms') },
@@ -84,6 +87,11 @@ client.on('frame', (frame) => {
   if (frame.type === 'joined') transcript.enter(frame.room);
   // Each line once: one shown already (kept from before a reload, or on screen) is not shown again.
   if (frame.type === 'message' && !transcript.add(frame)) return;
+  // The echo of a line this page shows already (since it was sent): acknowledged, not shown twice.
+  if (frame.type === 'message' && frame.ref !== undefined && frame.id === client.id && ownLines.shows(frame.ref)) {
+    ownLines.acknowledged(frame.ref);
+    return;
+  }
   // A resumed session goes on where it was: no second welcome line. A refusal
   // with a ref is the SDK's to retry or to report as 'rejected'.
   const shown = !(frame.type === 'welcome' && frame.resumed) && !(frame.type === 'error' && frame.ref !== undefined);
@@ -123,7 +131,20 @@ client.on('close', ({ code }) => {
 });
 client.on('resumeFailed', () => missedNotice());
 client.on('gap', () => missedNotice());
-client.on('rejected', ({ kind, text, error }) => {
+// A line is shown as soon as it is sent, pending until the gateway acknowledges it; the SDK tells each resend,
+// and when it has waited past its reconnect bound (overdue): "not sent yet, retrying".
+client.on('pending', ({ ref, kind, text, resends, overdue }) => {
+  if (kind !== 'message') return;
+  if (!ownLines.shows(ref)) {
+    const { id, nickname, room } = client;
+    log.add({ kind: 'message', text, time: Date.now(), nickname, senderId: id, room }, (item) => ownLines.sent(ref, item));
+  }
+  ownLines.update(ref, resends, overdue);
+});
+// Acknowledged by an `ack` alone (its echo lost, or of a room left since) as well as by its echo.
+client.on('acked', ({ ref }) => ownLines.acknowledged(ref));
+client.on('rejected', ({ ref, kind, text, error }) => {
+  if (kind === 'message') ownLines.failed(ref);
   if (error.code === 'CLOSED') return;
   if (kind === 'nick' && nameRefused(text, error.code)) return;
   log.add({ kind: 'error', text: error.message, time: Date.now() });
@@ -234,11 +255,11 @@ function joinRoom(room: string): void {
   }
 }
 
-/** `/who` and `/rooms` typed in the message box: their answers go in the list, as a line. */
+/** `/who`, `/rooms` and `/help` typed in the message box: their answers go in the list, as a line. */
 function showAnswer(answer: Promise<Answer>): void {
   void answer.then(
     (frame) => {
-      if (frame !== undefined && 'type' in frame && (frame.type === 'members' || frame.type === 'rooms')) {
+      if (frame !== undefined && 'type' in frame && (frame.type === 'members' || frame.type === 'rooms' || frame.type === 'help')) {
         log.add({ kind: 'system', event: frame.type, text: frame.message, time: Date.now() });
       }
     },

@@ -25,10 +25,15 @@ export const NOON = Date.UTC(2026, 0, 1, 12, 3, 4);
  * seq 10; others: epoch `e-NAME`, from seq 100), the page's own id in the members
  * of its room, and the room's recent lines (`history: true`) after the welcome
  * or joined. Without, it is a gateway older than rooms (no `room` anywhere).
+ *
+ * `hold()` makes it take the page's lines and answer nothing to them (as a
+ * gateway whose bus has gone deaf) until `release()`.
  */
 const FAKE_GATEWAY = `(() => {
   let socket;
   let refusal;
+  let holding = false;
+  let sockets = 0;
   let room;
   const me = { id: 'id-me', nickname: 'me' };
   const rooms = new Map([['lobby', { epoch: 'e', seq: 10, members: [], history: [] }]]);
@@ -48,6 +53,7 @@ const FAKE_GATEWAY = `(() => {
     constructor(url, protocols) {
       Object.assign(this, { url, protocols, readyState: 0, protocol: '', sent: [], onopen: null, onmessage: null, onclose: null, onerror: null });
       socket = this;
+      sockets += 1;
       setTimeout(() => { this.readyState = 1; this.protocol = 'switchboard.v2'; this.onopen?.({}); });
     }
     send(data) {
@@ -59,6 +65,7 @@ const FAKE_GATEWAY = `(() => {
         refusal = undefined;
         return;
       }
+      if (f.type === 'message' && holding) return;
       const event = () => ({ ...me, ref: f.ref, time: ${NOON}, ...inRoom(), seq: ++here().seq, epoch: here().epoch });
       if (f.type === 'message') server.answer({ type: 'message', ...event(), message: f.message });
       if (f.type === 'nick') {
@@ -88,9 +95,9 @@ const FAKE_GATEWAY = `(() => {
     }
   }
   const server = {
-    welcome: (limits, inRoomNamed) => {
+    welcome: (limits, inRoomNamed, resumed = false) => {
       if (inRoomNamed !== undefined) move(inRoomNamed);
-      server.frame({ type: 'welcome', ...me, message: 'Welcome, me! Type /nick NAME to change your name.', node: 'gw-fake', session: 's', epoch: here().epoch, seq: here().seq, resumed: false, ...inRoom(), ...(limits ? { limits } : {}) });
+      server.frame({ type: 'welcome', ...me, message: 'Welcome, me! Type /nick NAME to change your name.', node: 'gw-fake', session: 's', epoch: here().epoch, seq: here().seq, resumed, ...inRoom(), ...(limits ? { limits } : {}) });
       for (const line of recent()) server.frame(line);
     },
     frame: (frame) => socket.onmessage?.({ data: JSON.stringify(frame) }),
@@ -107,6 +114,9 @@ const FAKE_GATEWAY = `(() => {
     sent: () => socket.sent.slice(1),
     ready: () => socket?.readyState === 1,
     refuseNext: (code, message) => { refusal = { code, message }; },
+    hold: () => { holding = true; },
+    release: () => { holding = false; },
+    sockets: () => sockets,
   };
   window.WebSocket = FakeWebSocket;
   window.__server = server;
@@ -114,8 +124,11 @@ const FAKE_GATEWAY = `(() => {
 
 /** What FAKE_GATEWAY puts on the page, as the test sees it. */
 export interface FakeServer {
-  /** The welcome (limits: none for a gateway that announces none; room: none for a gateway without rooms), then the room's history. */
-  welcome(limits?: ClientLimits, room?: string): void;
+  /**
+   * The welcome (limits: none for a gateway that announces none; room: none for a gateway without rooms;
+   * resumed: the session of the page's hello went on), then the room's history.
+   */
+  welcome(limits?: ClientLimits, room?: string, resumed?: boolean): void;
   frame(frame: Record<string, unknown>): void;
   /** A broadcast from someone else (bob unless told), in `frame.room`, with that room's next seq. */
   broadcast(frame: Record<string, unknown>): void;
@@ -129,6 +142,11 @@ export interface FakeServer {
   ready(): boolean;
   /** Answer the next frame the page sends with this error, carrying its ref. */
   refuseNext(code: string, message: string): void;
+  /** Take the page's chat lines and answer nothing to them, until release(). */
+  hold(): void;
+  release(): void;
+  /** How many sockets the page has opened. */
+  sockets(): number;
 }
 
 type Call = { [K in keyof FakeServer]: [K, Parameters<FakeServer[K]>] }[keyof FakeServer];
@@ -157,6 +175,8 @@ export interface OpenOptions {
   /** Before the welcome: set up the fake gateway (people, history). */
   readonly before?: (page: Page) => Promise<void>;
   readonly context?: BrowserContextOptions;
+  /** Install Playwright's fake clock (page.clock) before the page loads, so a test can move the page's time on. */
+  readonly clock?: boolean;
 }
 
 /**
@@ -172,6 +192,7 @@ export async function openPage(browser: Browser, problems: string[], options: Op
     return route.fulfill({ path: join(PUBLIC, file), contentType: types[extname(file)] ?? 'application/octet-stream' });
   });
   await context.addInitScript(FAKE_GATEWAY);
+  if (options.clock === true) await context.clock.install();
   const page = await context.newPage();
   recordProblems(page, problems);
   await page.goto(`${ORIGIN}/`);

@@ -43,3 +43,37 @@ export async function entry(page: Page, kind: string, text: RegExp, timeout = WA
   await found.waitFor({ timeout });
   return found;
 }
+
+/**
+ * Record, in the page, the delivery state of each chat line the moment it is added to
+ * the message list, and every later change of it: what a person (or a screen reader)
+ * saw, in order. A MutationObserver's callback runs before the page reads the next
+ * frame from the network, so the first state is the one the line was added with.
+ */
+export async function recordDelivery(page: Page): Promise<void> {
+  await page.evaluate(RECORD_DELIVERY);
+}
+
+/** In the page as it is (a string: the test's compiler would add helpers the page lacks). */
+const RECORD_DELIVERY = `(() => {
+  const seen = [];
+  window.__delivery = seen;
+  const state = (li) => {
+    const text = li.querySelector('.text')?.textContent ?? '';
+    const label = li.querySelector('.delivery')?.textContent;
+    return text + ': ' + (li.getAttribute('data-delivery') ?? 'acknowledged') + (label === undefined ? '' : ' (' + label + ')');
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'childList') {
+        for (const node of r.addedNodes) if (node instanceof HTMLElement && node.dataset.kind === 'message') seen.push('added ' + state(node));
+      } else if (r.target instanceof HTMLElement) {
+        seen.push('now ' + state(r.target));
+      }
+    }
+  }).observe(document.getElementById('log'), { childList: true, attributes: true, attributeFilter: ['data-delivery'], subtree: true });
+})()`;
+
+export async function deliveryRecord(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>('window.__delivery');
+}

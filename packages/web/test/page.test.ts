@@ -6,7 +6,17 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { GatewayProcess, LocalCluster, RedisServer, freePort, makeTestCertificates, type TestCertificates } from '@switchboard/testkit';
-import { WAIT_MS, entry, launchChromium, openConnected, recordProblems, say, waitState } from './page-steps.js';
+import {
+  WAIT_MS,
+  deliveryRecord,
+  entry,
+  launchChromium,
+  openConnected,
+  recordDelivery,
+  recordProblems,
+  say,
+  waitState,
+} from './page-steps.js';
 
 const SHOTS = fileURLToPath(new URL('../../../test-output/browser/', import.meta.url));
 /**
@@ -106,6 +116,75 @@ describe('the chat page in Chromium, across two gateways', () => {
     await phone.screenshot({ path: `${SHOTS}chat-phone.png` });
     await phone.context().close();
     assert.deepEqual(problems, []);
+  });
+
+  it('shows a line pending until its node acknowledges it; sent while the node is paused, "not sent yet, retrying", then sent once it is back', async () => {
+    // Playwright's clock in this page: the SDK's bounds (5 s to a resend, 15 s to "retrying" and a reconnect) pass at once.
+    const context = await browser.newContext();
+    await context.clock.install();
+    const page = await context.newPage();
+    recordProblems(page, problems);
+    await page.goto(nodeA.httpUrl);
+    await waitState(page, 'open');
+    const other = await open(nodeB);
+    await recordDelivery(page);
+
+    await say(page, 'acknowledged at once');
+    await page
+      .locator('#log li[data-kind="message"]:not([data-delivery])')
+      .filter({ hasText: 'acknowledged at once' })
+      .waitFor({ timeout: WAIT_MS });
+    await entry(other, 'message', /acknowledged at once/);
+
+    // The node stops answering (SIGSTOP): its socket stays open, nothing comes back.
+    const pid = nodeA.pid;
+    assert.ok(pid !== undefined);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await say(page, 'sent while the node is paused');
+      const line = page.locator('#log li[data-kind="message"]').filter({ hasText: 'sent while the node is paused' });
+      await line.waitFor({ timeout: WAIT_MS });
+      assert.equal(await line.getAttribute('data-delivery'), 'pending');
+      await page.clock.fastForward(5_000);
+      await page.clock.fastForward(10_000);
+      await page.locator('#log li[data-delivery="retrying"]').waitFor({ timeout: WAIT_MS });
+      assert.equal(await line.locator('.delivery').innerText(), 'not sent yet, retrying');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The SDK closed the silent connection and reconnects (its backoff passes at once): the session resumes, the line is acknowledged.
+    await page.clock.fastForward(2_000);
+    await page
+      .locator('#log li[data-kind="message"]:not([data-delivery])')
+      .filter({ hasText: 'sent while the node is paused' })
+      .waitFor({ timeout: WAIT_MS });
+    await entry(other, 'message', /sent while the node is paused/);
+    await say(other, 'marker after it');
+    await entry(page, 'message', /marker after it/);
+    for (const p of [page, other]) {
+      assert.equal(
+        await p.locator('#log li[data-kind="message"]').filter({ hasText: 'sent while the node is paused' }).count(),
+        1,
+        'shown once',
+      );
+    }
+    assert.equal(await page.locator('#log li[data-kind="system"]').count(), 1, 'one welcome line: resumed, no "missed messages" notice');
+    assert.deepEqual(
+      (await deliveryRecord(page)).filter((r) => !r.includes('marker')),
+      [
+        'added acknowledged at once: pending (sending…)',
+        'now acknowledged at once: acknowledged',
+        'added sent while the node is paused: pending (sending…)',
+        'now sent while the node is paused: retrying (not sent yet, retrying)',
+        'now sent while the node is paused: acknowledged',
+      ],
+    );
+    await Promise.all([page.context().close(), other.context().close()]);
+    // The abandoned connection may make Chromium log a failed WebSocket; nothing else may fail.
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('WebSocket')),
+      [],
+    );
   });
 
   it('shows it is reconnecting when its node dies, then resumes: same name, the lines it missed, no notices', async () => {

@@ -125,6 +125,26 @@ describe('the chat page with rooms, across two gateways', () => {
     assert.deepEqual(problems, []);
   });
 
+  it('answers /help and /bogus to the one who typed them: the other page sees neither', async () => {
+    const ada = await open(nodeA);
+    const bea = await open(nodeB);
+    await say(ada, '/help');
+    await entry(ada, 'system', /\/join ROOM/);
+    await say(ada, '/bogus thing');
+    await ada.locator('#hint').filter({ hasText: 'Unknown command /bogus' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await ada.locator('#text').inputValue(), '/bogus thing', 'the refused text is kept to be corrected');
+    await say(ada, 'after the commands');
+    await entry(bea, 'message', /after the commands/);
+    const seen = await bea.locator('#log li').allTextContents();
+    assert.deepEqual(
+      seen.filter((text) => /\/help|\/bogus|Commands:|Unknown command/.test(text)),
+      [],
+      'nothing of /help or /bogus reached the other page',
+    );
+    await Promise.all([ada.context().close(), bea.context().close()]);
+    assert.deepEqual(problems, []);
+  });
+
   it('shows the recent lines of a room set apart when joining it, then the live ones', async () => {
     const cy = await open(nodeA);
     await joinRoom(cy, 'archive');

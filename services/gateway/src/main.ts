@@ -5,7 +5,9 @@
  */
 import { MemoryBus } from './bus/memory-bus.js';
 import { LocalNodeLink } from './cluster/local-node-link.js';
-import { ConfigError, helpText, loadConfig, type Config } from './config/gateway-config.js';
+import { busyPortSentence } from '@switchboard/config';
+import { containerName } from './config/container-name.js';
+import { ConfigError, SETTINGS, helpText, loadConfig, type Config } from './config/gateway-config.js';
 import { Gateway, type ClusterParts } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
@@ -20,10 +22,12 @@ import { MemorySessionRegistry } from './sessions/memory-session-registry.js';
 
 /** Exit status for a bad setting. */
 const EXIT_BAD_CONFIG = 2;
+/** Exit status for a port that cannot be listened on (in use, or not an address of this machine). */
+const EXIT_PORT_UNAVAILABLE = 3;
 
-function readConfig(): Config {
+function readConfig(env: NodeJS.ProcessEnv): Config {
   try {
-    const config = loadConfig(process.argv.slice(2), process.env);
+    const config = loadConfig(process.argv.slice(2), env);
     if (config === 'help') {
       process.stdout.write(helpText());
       process.exit(0);
@@ -53,8 +57,42 @@ function createCluster(config: Config, logger: Logger, metrics: Metrics): Cluste
   return { bus, sessions: new RedisSessionRegistry(shared, bus), link: new RedisNodeLink(shared) };
 }
 
+/**
+ * Before anything is started (Redis, the hub): the ports this node will listen
+ * on can be. A busy one is one sentence naming the setting to change, not a stack trace.
+ */
+async function checkPorts(config: Config): Promise<void> {
+  const busy = await busyPortSentence(
+    [
+      { host: config.host, port: config.port, setting: SETTINGS.port.env, hostSetting: SETTINGS.host.env },
+      ...(config.metricsPort === undefined
+        ? []
+        : [
+            {
+              host: config.metricsHost,
+              port: config.metricsPort,
+              setting: SETTINGS.metricsPort.env,
+              hostSetting: SETTINGS.metricsHost.env,
+            },
+          ]),
+    ],
+    'npm start',
+  );
+  if (busy === undefined) return;
+  process.stderr.write(`switchboard-gateway: ${busy}\n`);
+  process.exit(EXIT_PORT_UNAVAILABLE);
+}
+
+/** The environment, with NODE_NAME filled in from Docker's DNS when unset and the hostname is only a container id. */
+async function environment(): Promise<NodeJS.ProcessEnv> {
+  if (process.env.NODE_NAME || process.env.NODE_ID) return process.env;
+  const name = await containerName();
+  return name === undefined ? process.env : { ...process.env, NODE_NAME: name };
+}
+
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = readConfig(await environment());
+  await checkPorts(config);
   const logger = createLogger(config.logLevel, config.nodeId);
   const log = logger.child({ module: 'main' });
   // METRICS_PORT set: Prometheus metrics and the dashboard on a server of their own; unset: nothing is counted.

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nanoid } from 'nanoid';
+import { customAlphabet } from 'nanoid';
 import type { z } from 'zod';
 import {
   HELLO_TIMEOUT_MS,
@@ -149,12 +149,18 @@ export const SETTINGS = {
     unit: 'ms',
     doc: "how long a shard's probe, or a room's own published line, may take to come back through the node's subscriber. Past it: the shard is not heard: `/readyz` 503 naming it, `switchboard_shard_up{shard}` 0, and the node mends (reads the topology again, subscribes its rooms again, then a new subscriber) until it is heard, then every room catches up from its history. At least twice `SHARD_PROBE_INTERVAL_MS`; generous, so that a slow node is not taken for a deaf one",
   }),
+  nodeName: setting({
+    env: 'NODE_NAME',
+    kind: text(),
+    default: () => hostname(),
+    defaultDoc: "the hostname; in a Docker container whose hostname is its id, its name from Docker's DNS (`switchboard-gateway-2`)",
+    doc: "a readable name for this node: the start of its `NODE_ID`, what logs, the dashboard's legend and `/cluster.json` show",
+  }),
   nodeId: setting({
     env: 'NODE_ID',
     kind: text(),
-    default: () => `${hostname()}-${nanoid(6)}`,
-    defaultDoc: '`<hostname>-<random>`',
-    doc: "this node's id, sent in `welcome` and in every log line",
+    defaultDoc: '`<NODE_NAME>-<random>`',
+    doc: "this node's id, unique in the cluster (a restarted node is a new one), sent in `welcome` and in every log line",
   }),
   publicDir: setting({
     env: 'PUBLIC_DIR',
@@ -167,7 +173,7 @@ export const SETTINGS = {
     env: 'LOG_LEVEL',
     kind: oneOf(LOG_LEVELS),
     default: 'info',
-    doc: LOG_LEVELS.map((level) => `\`${level}\``).join(', '),
+    doc: `${LOG_LEVELS.map((level) => `\`${level}\``).join(', ')}. At \`info\` a connection writes one line, when it closes (who, from where, how long); \`debug\` adds its steps (opened, joined, renamed, moved, left)`,
   }),
   allowedOrigins: setting({
     env: 'ALLOWED_ORIGINS',
@@ -506,8 +512,18 @@ const configSchema = schemaOf(SETTINGS).check((ctx) => {
   }
 });
 
-/** The settings as read, with what follows from them filled in: the rooms' lifetimes when unset (bus/room-lifetimes.ts). */
-const resolvedSchema = configSchema.transform((config) => ({ ...config, ...roomLifetimes(config) }));
+/**
+ * The random end of a default NODE_ID: letters and digits only, so that the
+ * node's name is everything before its last `-` (what `docker kill` is given in e2e).
+ */
+const nodeSuffix = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 6);
+
+/** The settings as read, with what follows from them filled in: the node's id, the rooms' lifetimes when unset (bus/room-lifetimes.ts). */
+const resolvedSchema = configSchema.transform((config) => ({
+  ...config,
+  nodeId: config.nodeId ?? `${config.nodeName}-${nodeSuffix()}`,
+  ...roomLifetimes(config),
+}));
 
 /** Everything a gateway node can be told: one field per entry of SETTINGS. */
 export type Config = Readonly<z.output<typeof resolvedSchema>>;

@@ -133,7 +133,7 @@ export class Admission {
       this.fanout.startAt(member, start.position, start.replay, start.history);
       if (hello?.session !== undefined) this.options.metrics?.resume(start.resumed ? 'resumed' : fresh ? 'expired' : 'not_replayed');
       this.options.metrics?.replayed(start.replay.length);
-      peer.log.info({ id: peer.id, nickname: peer.nickname, room, resumed: start.resumed, replayed: start.replay.length }, 'joined');
+      peer.log.debug({ id: peer.id, nickname: peer.nickname, room, resumed: start.resumed, replayed: start.replay.length }, 'joined');
       // Published before anything the member sends: its first line comes after its connect notice.
       await this.sessions.announce(notices);
       return true;

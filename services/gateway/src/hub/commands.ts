@@ -1,7 +1,9 @@
 import {
+  COMMANDS,
   ErrorCode,
   errorFrame,
   errorInfo,
+  helpText,
   membersText,
   nickChangedText,
   roomsText,
@@ -28,7 +30,7 @@ const NO_POSITION: Position = { epoch: '', seq: 0 };
  * member's room; a rename (if the name is free, cluster-wide) a `nick_update`;
  * a join a move to another room (its `left` and `joined` notices, the `joined`
  * answer, the new room's recent lines); who and rooms an answer to the asker
- * alone, from the node's PresenceCache. Everything a client asks for reaches
+ * alone, from the node's PresenceCache; help the list of commands, to the asker alone. Everything a client asks for reaches
  * others only through the bus.
  *
  * A rename and a join take a round trip to the registry; the commands a member
@@ -63,6 +65,9 @@ export class CommandHandler {
         return;
       case 'rooms':
         void this.rooms(member, command.ref);
+        return;
+      case 'help':
+        this.help(member, command.ref);
         return;
     }
   }
@@ -111,7 +116,7 @@ export class CommandHandler {
       return;
     }
     peer.nickname = nickname;
-    peer.log.info({ previous, nickname }, 'nick changed');
+    peer.log.debug({ previous, nickname }, 'nick changed');
     this.publisher.publish(
       member,
       {
@@ -179,7 +184,7 @@ export class CommandHandler {
     this.sendJoined(member, position ?? NO_POSITION, ref);
     this.fanout.startAt(member, position, [], start?.history ?? []);
     this.streams.release(from);
-    peer.log.info({ from, to }, 'moved rooms');
+    peer.log.debug({ from, to }, 'moved rooms');
   }
 
   /** `joined` again, for a join to the room the member is in: where it stands now, and no history. */
@@ -237,6 +242,12 @@ export class CommandHandler {
       rooms,
       ...withRef(ref),
     });
+  }
+
+  /** The commands there are, to the asker alone: nothing to look up. */
+  private help(member: Member, ref: string | undefined): void {
+    const { peer } = member;
+    sendFrame(peer, { type: 'help', id: peer.id, nickname: peer.nickname, message: helpText(), commands: COMMANDS, ...withRef(ref) });
   }
 
   private refuse(member: Member, code: ErrorCode, ref: string | undefined): void {

@@ -133,7 +133,7 @@ export class Hub {
     // While it is being admitted, admission (or admit() above) lets it go when it gets there.
     if (member.noteClose(code)) return;
     this.members.delete(peer.conn);
-    peer.log.info({ id: peer.id, nickname: peer.nickname, code, peers: this.members.size }, 'left');
+    peer.log.debug({ id: peer.id, nickname: peer.nickname, code, peers: this.members.size }, 'left');
     this.letGo(member);
     this.admission.release(member, code, true);
   }

@@ -88,6 +88,8 @@ export class Connection implements Peer, Flushable, Beating {
    * written), and their bytes.
    */
   private outbox: Array<Outgoing | undefined> = [];
+  /** When the connection opened (heartbeat clock, ms): its length is logged when it closes. */
+  private readonly openedAt: number;
   private queued = 0;
   private outboxBytes = 0;
   /**
@@ -106,7 +108,7 @@ export class Connection implements Peer, Flushable, Beating {
   ) {
     const { limits } = context;
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
-    this.lastSeen = this.lastPing = context.heartbeat.now();
+    this.lastSeen = this.lastPing = this.openedAt = context.heartbeat.now();
     this.helloDeadline = protocol === 'v2' ? this.lastSeen + limits.helloTimeoutMs : 0;
 
     (socket as TaggedSocket)[CONNECTION] = this;
@@ -210,7 +212,19 @@ export class Connection implements Peer, Flushable, Beating {
     this.queued = 0;
     this.context.heartbeat.delete(this);
     clearTimeout(this.closeTimer);
-    this.log.info({ code, reason: reason.toString() }, 'connection closed');
+    // The one info line of a connection (its other steps are at debug): who it was, from where, for how long.
+    this.log.info(
+      {
+        code,
+        reason: reason.toString(),
+        protocol: this.protocol,
+        remote: this.address,
+        id: this.id,
+        nickname: this.nickname,
+        seconds: Math.round((this.context.heartbeat.now() - this.openedAt) / 100) / 10,
+      },
+      'connection closed',
+    );
     this.context.hub.leave(this, code);
     this.context.ended(this);
     this.onClosed?.();

@@ -142,7 +142,7 @@ export class SocketServer {
     const conn = new Connection(ws, protocol, this.context, address);
     this.connections.add(conn);
     this.metrics.connectionOpened(protocol);
-    conn.log.info(
+    conn.log.debug(
       {
         protocol,
         remote: address,

@@ -14,7 +14,15 @@ import { ChatClient, GatewayProcess, RedisServer, eventually } from '@switchboar
 
 const WAIT_MS = 30_000;
 /** Short lifetimes: a dropped session's grace, and how long a room nobody uses is kept, ms. */
-const LIFETIMES = { RESUME_GRACE_MS: '1000', ROOM_TTL_MS: '3000', ROOM_HISTORY_TTL_MS: '3000' };
+const LIFETIMES = {
+  RESUME_GRACE_MS: '1000',
+  ROOM_TTL_MS: '3000',
+  ROOM_HISTORY_TTL_MS: '3000',
+  // The join rate (abuse-presence.test.ts) would stop the churn at a few joins a second; what is tried
+  // here is what the room keys' lifetimes bound on their own, with joins as fast as the frame rate allows.
+  JOIN_RATE_PER_SEC: '1000',
+  JOIN_BURST: '1000',
+};
 const ROOM_TTL_MS = Number(LIFETIMES.ROOM_TTL_MS);
 /** Joins a churning connection sends a second: just under the default MESSAGE_RATE_PER_SEC (20). */
 const JOINS_PER_SEC = 19;

@@ -116,6 +116,48 @@ export function chatScenarios(url: (node: number) => string): void {
     }
   });
 
+  it('says back the room a /join name became (/join Dev Room is #dev-room), and refuses a name it cannot become one with the rule', async () => {
+    const [client] = [await ChatClient.connect(url(0))];
+    try {
+      client.send('/join Dev Room');
+      const joined = await client.waitFor((f) => f.type === 'joined', 'the joined answer');
+      assert.equal(joined.type === 'joined' && joined.room, 'dev-room');
+      assert.equal(joined.message, 'You are in #dev-room.');
+      client.send('/join café');
+      const refused = await client.waitFor((f) => f.type === 'error', 'the refusal');
+      assert.equal(refused.type === 'error' && refused.code, 'ROOM_INVALID');
+      assert.match(refused.message, /a-z, 0-9, - and _/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('answers /help with the commands, and /bogus with UNKNOWN_COMMAND, to the sender alone: neither is broadcast', async () => {
+    const clients = await connectAll();
+    try {
+      const [asker, ...others] = clients as [ChatClient, ...ChatClient[]];
+      asker.send('/help');
+      const help = await asker.waitFor((f) => f.type === 'help', 'the help frame');
+      assert.ok(help.type === 'help' && help.commands.some((c) => c.usage === '/join ROOM'), 'lists /join');
+      assert.match(help.message, /\/nick NAME/);
+      asker.send('/bogus now');
+      const refused = await asker.waitFor((f) => f.type === 'error', 'the refusal');
+      assert.equal(refused.type === 'error' && refused.code, 'UNKNOWN_COMMAND');
+      assert.match(refused.message, /\/bogus/);
+      // The next line arrives everywhere; nothing of the two reached the others before it.
+      asker.send('after the commands');
+      await everyone(clients, 'message', 'after the commands');
+      for (const other of others) {
+        assert.deepEqual(
+          other.frames.items.filter((f) => f.type === 'help' || f.type === 'error' || (f.type === 'message' && f.message.startsWith('/'))),
+          [],
+        );
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
   it('announces a closed connection to clients on every node', async () => {
     const clients = await connectAll();
     try {

@@ -131,6 +131,39 @@ describe('per-connection limits', () => {
   });
 });
 
+describe('a gateway logging at info (the default)', () => {
+  it('writes one line per connection: when it closes, with who it was, from where and for how long', async () => {
+    const node = await GatewayProcess.start({ env: { REDIS_URL: '', NODE_ID: 'quiet', LOG_LEVEL: 'info' } });
+    try {
+      const mark = node.logs.items.length;
+      const client = await ChatClient.connect(node.wsUrl);
+      client.send('/nick quietly');
+      await client.waitForMessage('nick_update', 'Client AnonymousUser1 changed to quietly');
+      client.send('/join elsewhere');
+      await client.waitFor((f) => f.type === 'joined', 'the joined answer');
+      client.send('a line');
+      await client.waitForMessage('message', 'a line');
+      await client.close();
+      const closed = await node.logs.waitFor((l) => l.msg === 'connection closed', LOG_WAIT_MS, 'the close logged', mark);
+      assert.equal(closed.nickname, 'quietly');
+      assert.equal(closed.id, client.welcome.id);
+      assert.equal(closed.protocol, 'v1');
+      assert.equal(closed.remote, '127.0.0.1');
+      assert.equal(typeof closed.seconds, 'number');
+      assert.deepEqual(
+        node.logs.items
+          .slice(mark)
+          .filter((l) => l.conn === closed.conn)
+          .map((l) => l.msg),
+        ['connection closed'],
+        'one line for the whole connection: opened, joined, renamed, moved and left are at debug',
+      );
+    } finally {
+      await node.kill();
+    }
+  });
+});
+
 describe('configuration errors', () => {
   it('exits with status 2 and names the bad setting', async () => {
     const { spawnSync } = await import('node:child_process');
@@ -141,5 +174,33 @@ describe('configuration errors', () => {
     const help = spawnSync(process.execPath, [GATEWAY_ENTRY, '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0);
     assert.match(help.stdout, /PONG_TIMEOUT_MS/);
+  });
+
+  it('exits with status 3 and one sentence naming the setting when its port, or its metrics port, is in use', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    const { GATEWAY_ENTRY } = await import('@switchboard/testkit');
+    const holder = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    const held = (holder.address() as { port: number }).port;
+    try {
+      for (const [env, setting] of [
+        [{ HOST: '127.0.0.1', PORT: String(held) }, 'PORT'],
+        [{ HOST: '127.0.0.1', PORT: '0', METRICS_HOST: '127.0.0.1', METRICS_PORT: String(held) }, 'METRICS_PORT'],
+      ] as const) {
+        const run = spawnSync(process.execPath, [GATEWAY_ENTRY], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+        assert.equal(run.status, 3, run.stderr);
+        assert.equal(run.stdout, '', 'nothing was started, so nothing logged');
+        assert.match(
+          run.stderr,
+          new RegExp(
+            `^switchboard-gateway: port ${held} of 127\\.0\\.0\\.1 is in use .*: choose another with ${setting}, e\\.g\\. \`${setting}=\\d+ npm start\``,
+          ),
+        );
+        assert.equal(run.stderr.trim().split('\n').length, 1, 'one line');
+      }
+    } finally {
+      holder.close();
+    }
   });
 });

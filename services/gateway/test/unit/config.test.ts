@@ -42,6 +42,22 @@ describe('loadConfig', () => {
     assert.notEqual(load([]).nodeId, load([]).nodeId);
   });
 
+  it('starts a default node id with NODE_NAME (the hostname unless set), then a dash and letters and digits only', async () => {
+    const { hostname } = await import('node:os');
+    assert.match(load([]).nodeId, new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9A-Za-z]{6}$`));
+    const named = load([], { NODE_NAME: 'switchboard_gateway.2.k3j2' });
+    assert.equal(named.nodeName, 'switchboard_gateway.2.k3j2');
+    assert.match(named.nodeId, /^switchboard_gateway\.2\.k3j2-[0-9A-Za-z]{6}$/);
+    assert.equal(named.nodeId.slice(0, named.nodeId.lastIndexOf('-')), named.nodeName, 'the name is all before the last dash');
+    assert.equal(load([], { NODE_NAME: 'a', NODE_ID: 'given' }).nodeId, 'given');
+  });
+
+  it("finds no container name for a hostname that is a name already (Docker's DNS is asked only for a container id)", async () => {
+    const { containerName } = await import('../../src/config/container-name.js');
+    assert.equal(await containerName('laptop'), undefined);
+    assert.equal(await containerName('gateway-7d9f8b-x2x4q'), undefined);
+  });
+
   it('reads environment variables, and a flag wins over its variable', () => {
     const env = { PORT: '9000', REDIS_URL: 'redis://127.0.0.1:6380', NODE_ID: 'n1' };
     assert.equal(load([], env).port, 9000);

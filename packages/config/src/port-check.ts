@@ -17,10 +17,11 @@ const SUGGEST_WITHIN = 20;
  * Before anything is started: whether each wanted port can be listened on. The
  * first that cannot is said in one sentence that names its setting and a port
  * that is free (`port 8080 of 127.0.0.1 is in use ...: choose another with
- * LB_PORT, e.g. LB_PORT=8081 npm run cluster ...`); undefined when all can.
- * Port 0 (a free one, picked later) is not checked.
+ * LB_PORT, e.g. LB_PORT=8081 npm run cluster ...`, `command` being what the
+ * example runs); undefined when all can. Port 0 (a free one, picked later) is
+ * not checked. Shared by the gateway (npm start) and the cluster runner.
  */
-export async function busyPortSentence(wanted: readonly WantedPort[]): Promise<string | undefined> {
+export async function busyPortSentence(wanted: readonly WantedPort[], command: string): Promise<string | undefined> {
   for (const { host, port, setting, hostSetting } of wanted) {
     if (port === 0) continue;
     const code = await listenError(host, port);
@@ -35,7 +36,7 @@ export async function busyPortSentence(wanted: readonly WantedPort[]): Promise<s
           ? `is in use (is a cluster, a gateway or another server already running?)`
           : `cannot be listened on (${code})`;
     const free = await freePortAbove(host, port);
-    const example = free === undefined ? '' : `, e.g. \`${setting}=${free} npm run cluster\``;
+    const example = free === undefined ? '' : `, e.g. \`${setting}=${free} ${command}\``;
     return `port ${port} of ${host} ${why}: choose another with ${setting}${example} (0 picks any free port).`;
   }
   return undefined;
