@@ -42,6 +42,8 @@ const MEMORY_PROBE_INTERVAL_MS = 1_000;
 const TOPOLOGY_REFRESH_INTERVAL_MS = 3_000;
 const SHARD_PROBE_INTERVAL_MS = 1_000;
 const SHARD_PROBE_TIMEOUT_MS = 3_000;
+/** A shard that stays silent has its subscriber started over on its 2nd mend, then on every this many. */
+const RESTART_EVERY_MENDS = 10;
 /** How long after a failed SSUBSCRIBE (on a connection still up) every room is subscribed again, in ms. */
 const RESUBSCRIBE_RETRY_MS = 500;
 
@@ -429,12 +431,14 @@ export class RedisBus implements Bus {
 
   /**
    * The watchdog does not hear `shard`: read the topology again and subscribe its
-   * rooms again (they catch up once it is heard); from the second attempt on,
-   * start its subscriber over (a new connection, subscribed again by ioredis).
+   * rooms again (they catch up once it is heard); on the second attempt (and
+   * every RESTART_EVERY_MENDS after, for a shard that stays silent: a master
+   * down with no replica), start its subscriber over (a new connection,
+   * subscribed again by ioredis).
    */
   private async mend(shard: string, attempt: number): Promise<void> {
     await this.topology.refresh('the watchdog did not hear a shard');
-    if (attempt >= 2) {
+    if (attempt === 2 || (attempt > 2 && attempt % RESTART_EVERY_MENDS === 0)) {
       restartSubscriber(this.sub, shard);
       return;
     }

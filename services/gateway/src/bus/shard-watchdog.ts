@@ -32,8 +32,8 @@ export interface ShardWatchdogOptions {
   publish(channel: string, payload: string): Promise<void>;
   /**
    * Make the shard deliver again: read the topology again, subscribe its rooms
-   * again, and from `attempt` 2 on start its subscriber over. Called once the
-   * shard is found silent, then every `timeoutMs` until it is heard.
+   * again, or start its subscriber over (the bus chooses by `attempt`). Called
+   * once the shard is found silent, then every `timeoutMs` until it is heard.
    */
   mend(shard: string, attempt: number): Promise<void>;
   /** Called whenever a shard stops being heard, or is heard again (readiness changes). */
@@ -272,9 +272,10 @@ export class ShardWatchdog {
     if (now - unheard.lastMend < this.options.timeoutMs) return;
     unheard.lastMend = now;
     const attempt = ++unheard.mends;
-    const action =
-      attempt === 1 ? 'reading the topology again, subscribing its rooms again' : 'reading the topology again, restarting its subscriber';
-    this.log.warn({ shard, why, attempt, action }, 'shard not heard');
+    this.log.warn(
+      { shard, why, attempt, action: 'reading the topology again, subscribing its rooms again or restarting its subscriber' },
+      'shard not heard',
+    );
     // Its probe channel too: a subscription the server dropped is made again.
     state.subscribed = false;
     this.options.mend(shard, attempt).catch((err: Error) => this.log.warn({ shard, err: err.message }, 'shard not mended yet'));

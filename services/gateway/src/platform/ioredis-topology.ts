@@ -71,16 +71,15 @@ export function masterOfSlot(cluster: Cluster, slot: number): string | undefined
  * Make the subscriber of `cluster` that listens to `master` start over: a new
  * connection, subscribed again to its channels (the rooms then catch up from
  * their history). With the internal, only that shard's subscriber is closed
- * (ioredis replaces it); without, the whole connection reconnects. A single
- * Redis reconnects.
+ * (ioredis replaces it; if it has none, ioredis is already making one, and
+ * nothing is done); without, the whole connection reconnects. A single Redis
+ * reconnects.
  */
 export function restartSubscriber(redis: Redis | Cluster, master: string, internals = usesRefresh()): void {
   if (redis instanceof Cluster && internals) {
-    const instance = groupOf(redis)?.shardedSubscribers?.get(master)?.getInstance?.();
-    if (instance) {
-      instance.disconnect();
-      return;
-    }
+    // No subscriber for that master (it could not connect): ioredis is making one; the others are left alone.
+    groupOf(redis)?.shardedSubscribers?.get(master)?.getInstance?.()?.disconnect();
+    return;
   }
   redis.disconnect(true);
 }
