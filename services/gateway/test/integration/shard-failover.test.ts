@@ -43,7 +43,7 @@ const LINE_MS = 30_000;
 const RETRY_PAUSE_MS = 50;
 const RETRYABLE = new Set<string>([ErrorCode.BUS_UNAVAILABLE, ErrorCode.RATE_LIMITED]);
 /** How long the paused master stays paused (CLIENT PAUSE), in ms: well past SHARD_PROBE_TIMEOUT_MS. */
-const PAUSE_MS = 8_000;
+const PAUSE_MS = 10_000;
 
 /** One shard: its master now, and its replica. */
 interface Shard {
@@ -216,10 +216,15 @@ async function assertAllDelivered(members: readonly Member[]): Promise<void> {
 /**
  * Silence shard `name` with `pause` (for PAUSE_MS): every node says so on
  * /readyz (503 naming it) and in `switchboard_shard_up{shard}` (0), then, once
- * it answers again, is ready again with the gauge at 1, has counted it in
+ * it answers again (`whileUnheard` runs in between), is ready again with the gauge at 1, has counted it in
  * `switchboard_shard_unheard_total{shard}` and logged what it found and did.
  */
-async function untilUnheardThenHeard(nodes: readonly GatewayProcess[], name: string, pause: () => Promise<unknown>): Promise<void> {
+async function untilUnheardThenHeard(
+  nodes: readonly GatewayProcess[],
+  name: string,
+  pause: () => Promise<unknown>,
+  whileUnheard: () => Promise<unknown> = () => Promise.resolve(),
+): Promise<void> {
   const unheardTotal = async (node: GatewayProcess) =>
     (await scrape(`${node.metricsUrl}/metrics`)).value('switchboard_shard_unheard_total', { shard: name });
   const before = await Promise.all(nodes.map(unheardTotal));
@@ -235,6 +240,7 @@ async function untilUnheardThenHeard(nodes: readonly GatewayProcess[], name: str
       { timeoutMs: PAUSE_MS, intervalMs: 100, what: `${node.nodeId}: /readyz 503 naming ${name}, switchboard_shard_up 0` },
     );
   }
+  await whileUnheard();
   for (const [i, node] of nodes.entries()) {
     await eventually(
       async () => {
@@ -328,20 +334,36 @@ describe('the shards of a replicated Redis Cluster changing under their rooms', 
     await cluster.settle();
   });
 
-  it('says a shard that is not heard on /readyz and in its metrics, and carries on once it is heard again', async () => {
+  it("says a shard that is not heard on /readyz and in its metrics while the other shards' rooms carry on, and carries on once it is heard again", async () => {
     await cluster.settle();
     const shard = await roomsShard();
     const room = await roomOn(shard, 'paused');
     const members = await Promise.all(nodes.map((node) => memberOf(node, room, clients)));
+    // A room on another shard (the sessions'), whose members chat throughout.
+    const elsewhere = cluster.shards.find((s) => s.master.port !== shard.master.port)!;
+    const otherRoom = await roomOn(elsewhere, 'elsewhere');
+    const neighbours = await Promise.all(nodes.map((node) => memberOf(node, otherRoom, clients)));
     const talk = chat(members);
-    await talk.untilSent(3);
+    const otherTalk = chat(neighbours);
+    await Promise.all([talk.untilSent(3), otherTalk.untilSent(3)]);
     const name = `127.0.0.1:${shard.master.port}`;
 
     // The master stops answering its clients; every connection to it stays open, and nothing says why.
-    await untilUnheardThenHeard(nodes, name, () => shard.master.cli('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL'));
-    await talk.untilSent(LINES_AFTER);
-    await talk.stop();
+    await untilUnheardThenHeard(
+      nodes,
+      name,
+      () => shard.master.cli('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL'),
+      async () => {
+        // The other shard's room carries on meanwhile.
+        await otherTalk.untilSent(3);
+        const answer = await httpGet(`${nodes[0]!.httpUrl}/readyz`);
+        assert.ok(answer.status === 503 && answer.body.includes(name), `lines flowed elsewhere while ${name} was still not heard`);
+      },
+    );
+    await Promise.all([talk.untilSent(LINES_AFTER), otherTalk.untilSent(3)]);
+    await Promise.all([talk.stop(), otherTalk.stop()]);
     await assertAllDelivered(members);
+    await assertAllDelivered(neighbours);
   });
 });
 
