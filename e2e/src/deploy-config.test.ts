@@ -226,13 +226,7 @@ describe('deployment files', () => {
       );
     }
     const conf = readFileSync(CLUSTER_NODE_CONFIG, 'utf8');
-    for (const line of [
-      'cluster-enabled yes',
-      'cluster-require-full-coverage no',
-      'cluster-preferred-endpoint-type hostname',
-      'appendonly yes',
-      'dir /data',
-    ]) {
+    for (const line of ['cluster-enabled yes', 'cluster-preferred-endpoint-type hostname', 'appendonly yes', 'dir /data']) {
       assert.match(conf, new RegExp(`^${line}$`, 'm'));
     }
   });
