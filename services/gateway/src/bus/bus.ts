@@ -22,6 +22,8 @@ export type HistoryResult =
 export interface BusHealth {
   readonly ready: boolean;
   readonly reason?: string;
+  /** The Redis shards (their masters, `host:port`) whose delivery the bus's watchdog does not hear now; absent when all are heard. */
+  readonly unheardShards?: readonly string[];
 }
 
 /**

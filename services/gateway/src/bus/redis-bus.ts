@@ -21,9 +21,13 @@ import {
   type ReplayBounds,
 } from './bus.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics/metrics.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
 import { onShardSubscriberBack, socketsOf } from '../platform/ioredis-cluster.js';
+import { restartSubscriber } from '../platform/ioredis-topology.js';
+import { ShardMap } from './shard-map.js';
+import { ShardWatchdog } from './shard-watchdog.js';
+import { TopologyFollower } from './topology-follower.js';
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
@@ -34,6 +38,14 @@ import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-l
 const OUT_OF_MEMORY = /\bOOM\b/;
 /** How often a bus that found Redis full tries a small write to see whether it has room again, in ms. */
 const MEMORY_PROBE_INTERVAL_MS = 1_000;
+/** The settings' defaults (config/gateway-config.ts), for a bus made without them (tests). */
+const TOPOLOGY_REFRESH_INTERVAL_MS = 3_000;
+const SHARD_PROBE_INTERVAL_MS = 1_000;
+const SHARD_PROBE_TIMEOUT_MS = 3_000;
+/** A shard that stays silent has its subscriber started over on its 2nd mend, then on every this many. */
+const RESTART_EVERY_MENDS = 10;
+/** How long after a failed SSUBSCRIBE (on a connection still up) every room is subscribed again, in ms. */
+const RESUBSCRIBE_RETRY_MS = 500;
 
 export interface RedisBusOptions extends BusLimits {
   readonly target: RedisTarget;
@@ -45,6 +57,10 @@ export interface RedisBusOptions extends BusLimits {
   readonly now?: () => number;
   /** Where reconnects are counted (none by default). */
   readonly metrics?: Metrics;
+  /** TOPOLOGY_REFRESH_INTERVAL_MS, SHARD_PROBE_INTERVAL_MS, SHARD_PROBE_TIMEOUT_MS (the settings' defaults when unset). */
+  readonly topologyRefreshIntervalMs?: number;
+  readonly shardProbeIntervalMs?: number;
+  readonly shardProbeTimeoutMs?: number;
 }
 
 /**
@@ -66,6 +82,11 @@ export interface RedisBusOptions extends BusLimits {
  * more when it leaves one, so a room nobody uses is forgotten one of its
  * lifetimes (room-lifetimes.ts) after its last use, and a Redis filled by rooms
  * that came and went empties by itself.
+ *
+ * Pub/sub can also stop delivering without a word: the subscriber follows the
+ * cluster's topology (TopologyFollower: slot moves and failovers), and a
+ * watchdog (ShardWatchdog) probes every shard's delivery; a shard it does not
+ * hear makes health() not ready, naming it, until it is mended and heard again.
  */
 export class RedisBus implements Bus {
   private readonly keys: RedisKeys;
@@ -90,6 +111,9 @@ export class RedisBus implements Bus {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   /** Stops listening for a shard's subscriber coming back (see start()). */
   private stopShardWatch: (() => void) | undefined;
+  private readonly topology: TopologyFollower;
+  private readonly watchdog: ShardWatchdog;
+  private readonly shards: ShardMap;
   /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
   readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
@@ -102,6 +126,34 @@ export class RedisBus implements Bus {
     this.pub = createRedis(options.target, `${options.nodeId}:pub`, this.log);
     this.sub = createRedis(options.target, `${options.nodeId}:sub`, this.log, { autoResubscribe: false, shardedSubscriber: true });
     defineScripts(this.pub, BUS_SCRIPTS);
+    this.shards = new ShardMap(this.pub, this.keys, options.nodeId);
+    this.topology = new TopologyFollower(this.pub, this.sub, {
+      intervalMs: options.topologyRefreshIntervalMs ?? TOPOLOGY_REFRESH_INTERVAL_MS,
+      channels: () => this.listened(),
+      resubscribe: (channels) => this.resubscribeChannels(channels),
+      log: this.log,
+    });
+    this.watchdog = new ShardWatchdog({
+      nodeId: options.nodeId,
+      intervalMs: options.shardProbeIntervalMs ?? SHARD_PROBE_INTERVAL_MS,
+      timeoutMs: options.shardProbeTimeoutMs ?? SHARD_PROBE_TIMEOUT_MS,
+      shards: () => this.shards.probeTargets(),
+      shardOf: (channel) => this.shards.shardOf(channel),
+      subscribe: async (channel) => {
+        await this.sub.ssubscribe(channel);
+      },
+      unsubscribe: async (channel) => {
+        await this.sub.sunsubscribe(channel);
+      },
+      publish: async (channel, payload) => {
+        await this.pub.spublish(channel, payload);
+      },
+      mend: (shard, attempt) => this.mend(shard, attempt),
+      onChange: () => this.reportHealth(),
+      judging: () => this.connectionHealth().ready,
+      log: this.log,
+      metrics: options.metrics ?? noMetrics,
+    });
   }
 
   start(onEvent: BusEventHandler): void {
@@ -111,7 +163,9 @@ export class RedisBus implements Bus {
     this.sub.on('ready', () => void this.resubscribe());
     // Redis Cluster: a shard's subscriber came (back): events of its rooms may have been missed meanwhile,
     // so the listeners hear "ready" again and every room catches up from its history.
-    this.stopShardWatch = onShardSubscriberBack(this.sub, () => {
+    this.stopShardWatch = onShardSubscriberBack(this.sub, (cameBack) => {
+      // Lines published while it was away come from the history now, not live: the watchdog waits for none of them.
+      if (cameBack) this.watchdog.forgetEchoes();
       if (this.health().ready) for (const listener of this.healthListeners) listener(this.health());
     });
     this.sub.on('smessage', (channel: string, payload: string) => this.onMessage(channel, payload));
@@ -122,6 +176,8 @@ export class RedisBus implements Bus {
       for (const room of this.rooms) this.keepAlive(room);
     }, keepAliveIntervalMs(this.limits));
     this.keepAliveTimer.unref();
+    this.topology.start();
+    this.watchdog.start();
   }
 
   async subscribe(room: RoomName): Promise<void> {
@@ -142,6 +198,7 @@ export class RedisBus implements Bus {
     const channel = this.keys.room(room).channel;
     this.rooms.delete(room);
     this.channels.delete(channel);
+    this.watchdog.forget(channel);
     // Its last use here: the room's lifetime counts from now.
     this.keepAlive(room);
     await this.sub.sunsubscribe(channel).catch((err: Error) => this.log.warn({ room, err: err.message }, 'unsubscribe failed'));
@@ -159,6 +216,8 @@ export class RedisBus implements Bus {
       [...room.stream, refs],
       [...this.args(), scriptBody(draft), ref, this.options.refsPerClient, draft.type === 'message' ? '1' : '0'],
     )) as [number, string, number];
+    // The line should come back through this node's subscriber: the watchdog waits for it.
+    if (reply[2] !== 1 && this.rooms.has(draft.room)) this.watchdog.expect(room.channel, reply[0]);
     return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
   }
 
@@ -195,6 +254,18 @@ export class RedisBus implements Bus {
   }
 
   health(): BusHealth {
+    const connections = this.connectionHealth();
+    if (!connections.ready) return connections;
+    const unheard = this.watchdog.unheard();
+    if (unheard.length > 0) {
+      const named = unheard.map(({ shard, why }) => `${shard} (${why})`).join(', ');
+      return { ready: false, reason: `redis shard not heard: ${named}; mending`, unheardShards: unheard.map(({ shard }) => shard) };
+    }
+    return connections;
+  }
+
+  /** Whether the connections are up, subscribed and Redis has room (all but what the watchdog hears). */
+  private connectionHealth(): BusHealth {
     if (this.closing) return { ready: false, reason: 'bus closed' };
     if (this.pub.status !== 'ready') return { ready: false, reason: `redis publisher ${this.pub.status}` };
     if (this.sub.status !== 'ready') return { ready: false, reason: `redis subscriber ${this.sub.status}` };
@@ -211,6 +282,8 @@ export class RedisBus implements Bus {
     this.closing = true;
     clearInterval(this.keepAliveTimer);
     this.stopShardWatch?.();
+    this.topology.stop();
+    this.watchdog.stop();
     this.handler = undefined;
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
@@ -223,13 +296,20 @@ export class RedisBus implements Bus {
     const channels = [...this.channels.keys()];
     try {
       for (const channel of channels) await this.sub.ssubscribe(channel);
+      this.watchdog.listenAgain();
       this.subscribed = true;
       this.log.info({ rooms: channels.length }, 'subscribed');
     } catch (err) {
-      // The connection dropped again; the next 'ready' subscribes once more.
+      // The connection dropped again (the next 'ready' subscribes once more), or a shard's subscriber is not there yet.
       this.log.warn({ err: (err as Error).message }, 'subscribe failed');
+      if (this.sub.status === 'ready' && !this.closing) setTimeout(() => this.retrySubscribe(), RESUBSCRIBE_RETRY_MS).unref();
     }
     this.reportHealth();
+  }
+
+  /** Subscribe again after a failure while the connection stayed up; not if a reconnect did it meanwhile. */
+  private retrySubscribe(): void {
+    if (!this.subscribed && this.sub.status === 'ready' && !this.closing) void this.resubscribe();
   }
 
   /** Renew the keys of a room this node serves (see sbKeepAlive); best effort. */
@@ -259,6 +339,7 @@ export class RedisBus implements Bus {
       return await runBusScript(this.pub, name, keys, args);
     } catch (err) {
       if (OUT_OF_MEMORY.test((err as Error).message)) this.markFull();
+      this.topology.noticeError(err);
       throw err;
     }
   }
@@ -312,9 +393,56 @@ export class RedisBus implements Bus {
   }
 
   private onMessage(channel: string, payload: string): void {
-    if (!this.handler || !this.channels.has(channel)) return;
+    if (!this.handler) return;
+    if (!this.channels.has(channel)) {
+      if (this.watchdog.isProbe(channel)) this.watchdog.heard(channel, payload);
+      return;
+    }
     const event = this.parse(payload);
-    if (event) this.handler(event);
+    if (!event) return;
+    this.watchdog.arrived(channel, event.seq);
+    this.handler(event);
+  }
+
+  /** The rooms' channels the subscriber should listen to (the watchdog keeps its probe channels itself). */
+  private listened(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /**
+   * Subscribe `channels` again (on the masters that own them now: after a
+   * failover, a slot move, or a subscription the server dropped silently), then
+   * let every room catch up from its history, as after a reconnect: what was
+   * published while they were not heard is read there.
+   */
+  private async resubscribeChannels(channels: readonly string[]): Promise<void> {
+    this.watchdog.forgetEchoes(channels);
+    for (const channel of channels) {
+      if (!this.channels.has(channel)) continue;
+      try {
+        await this.sub.ssubscribe(channel);
+      } catch (err) {
+        this.log.warn({ channel, err: (err as Error).message }, 'subscribe again failed; the watchdog tries again');
+      }
+    }
+    const health = this.health();
+    if (health.ready) for (const listener of this.healthListeners) listener(health);
+  }
+
+  /**
+   * The watchdog does not hear `shard`: read the topology again and subscribe its
+   * rooms again (they catch up once it is heard); on the second attempt (and
+   * every RESTART_EVERY_MENDS after, for a shard that stays silent: a master
+   * down with no replica), start its subscriber over (a new connection,
+   * subscribed again by ioredis).
+   */
+  private async mend(shard: string, attempt: number): Promise<void> {
+    await this.topology.refresh('the watchdog did not hear a shard');
+    if (attempt === 2 || (attempt > 2 && attempt % RESTART_EVERY_MENDS === 0)) {
+      restartSubscriber(this.sub, shard);
+      return;
+    }
+    await this.resubscribeChannels(this.listened().filter((channel) => this.shards.shardOf(channel) === shard));
   }
 
   private parse(payload: string): BroadcastEvent | undefined {

@@ -128,6 +128,27 @@ export const SETTINGS = {
     default: 'switchboard',
     doc: 'prefix of Redis keys and the channel, so clusters can share a Redis',
   }),
+  topologyRefreshIntervalMs: setting({
+    env: 'TOPOLOGY_REFRESH_INTERVAL_MS',
+    kind: integer(100, 600_000),
+    default: 3_000,
+    unit: 'ms',
+    doc: "Redis Cluster: how often each node reads the cluster's slots again (beside whenever its publisher meets `MOVED`, `READONLY`, `TRYAGAIN` or `CLUSTERDOWN`, or refreshes its slots): a room whose slot moved (a failover, a reshard) is subscribed again on its new master and caught up from its history. Longer: a failover nobody publishes through is noticed later (the watchdog still catches it within `SHARD_PROBE_TIMEOUT_MS`)",
+  }),
+  shardProbeIntervalMs: setting({
+    env: 'SHARD_PROBE_INTERVAL_MS',
+    kind: integer(50, 600_000),
+    default: 1_000,
+    unit: 'ms',
+    doc: 'how often each node publishes a probe on each Redis shard (one Redis: on it) and listens for it on its own subscriber: the delivery watchdog. Each costs one small publish per shard',
+  }),
+  shardProbeTimeoutMs: setting({
+    env: 'SHARD_PROBE_TIMEOUT_MS',
+    kind: integer(100, 600_000),
+    default: 3_000,
+    unit: 'ms',
+    doc: "how long a shard's probe, or a room's own published line, may take to come back through the node's subscriber. Past it: the shard is not heard: `/readyz` 503 naming it, `switchboard_shard_up{shard}` 0, and the node mends (reads the topology again, subscribes its rooms again, then a new subscriber) until it is heard, then every room catches up from its history. At least twice `SHARD_PROBE_INTERVAL_MS`; generous, so that a slow node is not taken for a deaf one",
+  }),
   nodeName: setting({
     env: 'NODE_NAME',
     kind: text(),
@@ -463,6 +484,14 @@ const configSchema = schemaOf(SETTINGS).check((ctx) => {
       code: 'custom',
       input: ctx.value,
       message: `${pong} (${pongTimeoutMs}) must be greater than ${ping} (${pingIntervalMs})`,
+    });
+  }
+  const { shardProbeIntervalMs, shardProbeTimeoutMs } = ctx.value;
+  if (shardProbeTimeoutMs < 2 * shardProbeIntervalMs) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${SETTINGS.shardProbeTimeoutMs.env} (${shardProbeTimeoutMs}) must be at least twice ${SETTINGS.shardProbeIntervalMs.env} (${shardProbeIntervalMs})`,
     });
   }
   const { resumeGraceMs, roomTtlMs, roomHistoryTtlMs } = ctx.value;

@@ -28,11 +28,14 @@ export function createHttpApp({ publicDir, readiness, logger }: HttpAppOptions):
     res.json({ status: 'ok' });
   });
 
-  // Readiness: the bus is connected and the node is not shutting down.
+  // Readiness: the bus is connected (every Redis shard heard) and the node is not shutting down.
   app.get('/readyz', (_req, res) => {
     const health = readiness();
     if (health.ready) res.json({ status: 'ready' });
-    else res.status(503).json({ status: 'not ready', reason: health.reason });
+    else
+      res
+        .status(503)
+        .json({ status: 'not ready', reason: health.reason, ...(health.unheardShards && { unheardShards: health.unheardShards }) });
   });
 
   // The seed's home handler: GET / serves the page, any other method is 405.

@@ -69,6 +69,12 @@ export interface Metrics {
   redisReconnect(): void;
   /** Whether the library internal `name` is in use (or its fallback is): the start-up check of platform/. */
   capability(name: string, inUse: boolean): void;
+  /** The bus's watchdog heard Redis shard `shard` (its master, `host:port`) deliver (true) or found it silent (false). */
+  shardUp(shard: string, up: boolean): void;
+  /** The bus's watchdog found shard `shard` silent once more (a probe or a room's own line not heard back in time). */
+  shardUnheard(shard: string): void;
+  /** Shard `shard` is no longer one (a failover or a reshard moved its slots away): its gauge goes. */
+  shardGone(shard: string): void;
 }
 
 /** The metrics of a node with METRICS_PORT unset (and of unit tests): nothing is counted. */
@@ -88,4 +94,7 @@ export const noMetrics: Metrics = {
   eventsLost: () => undefined,
   redisReconnect: () => undefined,
   capability: () => undefined,
+  shardUp: () => undefined,
+  shardUnheard: () => undefined,
+  shardGone: () => undefined,
 };

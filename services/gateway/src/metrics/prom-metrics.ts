@@ -76,6 +76,8 @@ export class PromMetrics implements Metrics {
   private readonly lost: Counter;
   private readonly reconnects: Counter;
   private readonly capabilities: Gauge<'name'>;
+  private readonly shards: Gauge<'shard'>;
+  private readonly unheard: Counter<'shard'>;
 
   constructor(info: { readonly node: string; readonly bus: BusKind }) {
     const registers = [this.registry];
@@ -209,6 +211,19 @@ export class PromMetrics implements Metrics {
       registers,
     });
 
+    this.shards = new Gauge({
+      name: 'switchboard_shard_up',
+      help: "1 while the bus's watchdog hears a Redis shard deliver (its probe, and the node's own lines, come back in time), 0 while it does not, by shard (its master, host:port).",
+      labelNames: ['shard'],
+      registers,
+    });
+    this.unheard = new Counter({
+      name: 'switchboard_shard_unheard_total',
+      help: "Times the bus's watchdog found a Redis shard silent (a probe or a room's own line not heard back within SHARD_PROBE_TIMEOUT_MS) and mended it, by shard.",
+      labelNames: ['shard'],
+      registers,
+    });
+
     // Every label value exists from the start, at 0: rate() and the dashboards see it before it first happens.
     for (const protocol of PROTOCOLS) this.opened.inc({ protocol }, 0);
     for (const reason of REFUSAL_REASONS) this.refused.inc({ reason }, 0);
@@ -304,5 +319,18 @@ export class PromMetrics implements Metrics {
 
   capability(name: string, inUse: boolean): void {
     this.capabilities.set({ name }, inUse ? 1 : 0);
+  }
+
+  shardUp(shard: string, up: boolean): void {
+    this.shards.set({ shard }, up ? 1 : 0);
+    this.unheard.inc({ shard }, 0);
+  }
+
+  shardUnheard(shard: string): void {
+    this.unheard.inc({ shard });
+  }
+
+  shardGone(shard: string): void {
+    this.shards.remove({ shard });
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Capability, CapabilityName } from './capability.js';
 import { IOREDIS_CONNECTION_NAMES, IOREDIS_SHARD_SOCKETS, IOREDIS_SUBSCRIBER_EVENTS } from './ioredis-cluster.js';
+import { IOREDIS_TOPOLOGY_REFRESH } from './ioredis-topology.js';
 import { LIBUV_READ_STOP } from './socket-read-pause.js';
 import { WS_RAW_SOCKET, WS_SENDER_FRAME } from './ws-frames.js';
 
@@ -13,6 +14,7 @@ export const CAPABILITIES: readonly Capability[] = [
   IOREDIS_SHARD_SOCKETS,
   IOREDIS_SUBSCRIBER_EVENTS,
   IOREDIS_CONNECTION_NAMES,
+  IOREDIS_TOPOLOGY_REFRESH,
 ];
 
 /** Which capabilities use their internal, and which fall back. */

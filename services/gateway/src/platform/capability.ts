@@ -7,7 +7,8 @@
  * - `libuv_read_stop`: libuv's `readStop`/`readStart` pause the bus's sockets between flushes (socket-read-pause.ts);
  * - `ioredis_shard_sockets`: a Redis Cluster connection's private sharded subscribers, whose sockets are paused too (ioredis-cluster.ts);
  * - `ioredis_subscriber_events`: the Cluster's undocumented events saying a shard's subscriber came back (ioredis-cluster.ts);
- * - `ioredis_connection_names`: the prefix ioredis gives the Cluster connections it opens itself (ioredis-cluster.ts).
+ * - `ioredis_connection_names`: the prefix ioredis gives the Cluster connections it opens itself (ioredis-cluster.ts);
+ * - `ioredis_topology_refresh`: a Cluster's slot refresh on demand, its `refresh` event, and a shard's subscriber alone (ioredis-topology.ts).
  */
 export const CAPABILITY_NAMES = [
   'ws_sender_frame',
@@ -16,6 +17,7 @@ export const CAPABILITY_NAMES = [
   'ioredis_shard_sockets',
   'ioredis_subscriber_events',
   'ioredis_connection_names',
+  'ioredis_topology_refresh',
 ] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 

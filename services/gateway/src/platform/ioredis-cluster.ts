@@ -33,13 +33,14 @@ interface ShardedSubscriber {
 }
 
 /** The subscriber group of a Cluster made with shardedSubscriberOption(true) (ClusterSubscriberGroup). */
-interface SubscriberGroup {
+export interface SubscriberGroup {
   readonly shardedSubscribers?: ReadonlyMap<string, ShardedSubscriber>;
   reset?(slots: string[][], nodes: Redis[]): Promise<void>;
   stop?(): void;
 }
 
-function groupOf(cluster: Cluster): SubscriberGroup | undefined {
+/** The Cluster's private subscriber group, if it has one (for platform/ only). */
+export function groupOf(cluster: Cluster): SubscriberGroup | undefined {
   return (cluster as unknown as { shardedSubscribers?: SubscriberGroup }).shardedSubscribers;
 }
 
@@ -183,10 +184,12 @@ export const SUBSCRIBER_RESYNC_INTERVAL_MS = 2_000;
  * A single Redis says `ready` instead, which its user watches: nothing is done
  * for one. Which way is known once the probe has settled (microtasks after the
  * first call; no subscriber connects that soon). Returns what stops it.
+ * `listener` is told whether a subscriber did come back (`true`), or it is only
+ * the fallback's periodic call (`false`: nothing is known to have come back).
  */
 export function onShardSubscriberBack(
   redis: Redis | Cluster,
-  listener: () => void,
+  listener: (cameBack: boolean) => void,
   internals: boolean | Promise<boolean> = usesSubscriberEvents(),
 ): () => void {
   if (!(redis instanceof Cluster)) return () => undefined;
@@ -204,7 +207,7 @@ export function onShardSubscriberBack(
 }
 
 /** Call `listener` on `subscribersReady` when a shard's subscriber is connected that was not at the last one. */
-function watchSubscribers(cluster: Cluster, listener: () => void): () => void {
+function watchSubscribers(cluster: Cluster, listener: (cameBack: true) => void): () => void {
   const seen = new WeakSet<Redis>();
   const onReady = () => {
     let back = false;
@@ -214,14 +217,14 @@ function watchSubscribers(cluster: Cluster, listener: () => void): () => void {
       seen.add(instance);
       back = true;
     }
-    if (back) listener();
+    if (back) listener(true);
   };
   cluster.on(SUBSCRIBERS_READY, onReady);
   return () => cluster.off(SUBSCRIBERS_READY, onReady);
 }
 
-function resyncPeriodically(listener: () => void): () => void {
-  const timer = setInterval(listener, SUBSCRIBER_RESYNC_INTERVAL_MS);
+function resyncPeriodically(listener: (cameBack: false) => void): () => void {
+  const timer = setInterval(() => listener(false), SUBSCRIBER_RESYNC_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

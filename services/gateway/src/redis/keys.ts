@@ -42,6 +42,9 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   {P}:guest-counter         N of AnonymousUser<N>
  *   {P}:node:<node>           pub/sub channel of requests to one node, and its answers (RedisNodeLink)
  *   {P}:probe:<node>          a short-lived key written to learn whether a full Redis has room again
+ *
+ * The delivery watchdog's channels (bus/shard-watchdog.ts), tag `{P:probe:<node>:<n>}`:
+ *   {P:probe:<node>:<n>}:probe  a node's probe channel on one shard: the first n whose slot that shard owns
  *   {P}:stats:<node>, {P}:stats-nodes   the nodes' stats records (metrics/node-stats.ts)
  *
  * Scripts get the keys they touch as KEYS. The exceptions are keys named by data
@@ -107,6 +110,11 @@ export class RedisKeys {
   /** A small key a node writes to learn whether a full Redis has room again. */
   probe(node: NodeId): string {
     return `${this.control}:probe:${node}`;
+  }
+
+  /** Node `node`'s probe channel number `n` (the watchdog picks, per shard, the first n whose slot that shard owns). */
+  shardProbe(node: NodeId, n: number): string {
+    return `{${this.prefix}:probe:${node}:${n}}:probe`;
   }
 
   stats(node: NodeId): string {

@@ -131,6 +131,18 @@ describe('loadConfig', () => {
     assert.throws(() => load(['--ping-interval-ms=70000']), /PONG_TIMEOUT_MS \(60000\) must be greater than PING_INTERVAL_MS \(70000\)/);
   });
 
+  it('refuses a shard probe timeout shorter than two probe intervals (one late probe must not make a shard look silent)', () => {
+    assert.deepEqual(
+      [load([]).shardProbeIntervalMs, load([]).shardProbeTimeoutMs, load([]).topologyRefreshIntervalMs],
+      [1_000, 3_000, 3_000],
+    );
+    assert.throws(
+      () => load([], { SHARD_PROBE_INTERVAL_MS: '2000', SHARD_PROBE_TIMEOUT_MS: '3000' }),
+      new ConfigError('SHARD_PROBE_TIMEOUT_MS (3000) must be at least twice SHARD_PROBE_INTERVAL_MS (2000)'),
+    );
+    assert.equal(load(['--shard-probe-timeout-ms=4000'], { SHARD_PROBE_INTERVAL_MS: '2000' }).shardProbeTimeoutMs, 4_000);
+  });
+
   it("derives the rooms' lifetimes from RESUME_GRACE_MS and HISTORY_MAX_AGE_MS unless told, and refuses ones shorter than a resume needs", () => {
     assert.deepEqual([load([]).roomTtlMs, load([]).roomHistoryTtlMs], [protocol.RESUME_GRACE_MS + 15_000, protocol.HISTORY_MAX_AGE_MS]);
     const followed = load([], { RESUME_GRACE_MS: '120000', HISTORY_MAX_AGE_MS: '60000' });
