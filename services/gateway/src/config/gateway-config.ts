@@ -120,14 +120,14 @@ export const SETTINGS = {
     env: 'REDIS_CLUSTER',
     kind: list(hostPort()),
     defaultDoc: 'unset',
-    doc: 'a Redis Cluster instead of one Redis: `host:port,host:port,...`, some of its masters (the others are found). Rooms spread over its shards; sessions and presence live on one. Not with `REDIS_URL`',
+    doc: 'a Redis Cluster instead of one Redis: `host:port,host:port,...`, some of its masters (the others are found). Rooms spread over its shards; sessions and presence live on one. Not with `REDIS_URL` or `REDIS_SENTINELS`',
   }),
   /** Instead of REDIS_URL: one Redis with replicas, whose master Redis Sentinel names (and names again after a failover). */
   redisSentinels: setting({
     env: 'REDIS_SENTINELS',
     kind: list(hostPort()),
     defaultDoc: 'unset',
-    doc: "one Redis with replicas watched by Redis Sentinel, instead of `REDIS_URL`: `host:port,host:port,...`, some of the Sentinels (any one that answers names the master). After a failover every connection moves to the promoted replica; one still on a demoted master leaves it at its first `READONLY`. Not with `REDIS_URL` or `REDIS_CLUSTER`",
+    doc: 'one Redis with replicas watched by Redis Sentinel, instead of `REDIS_URL`: `host:port,host:port,...`, some of the Sentinels (any one that answers names the master). After a failover every connection moves to the promoted replica; one still on a demoted master leaves it at its first `READONLY`. Not with `REDIS_URL` or `REDIS_CLUSTER`',
   }),
   redisSentinelName: setting({
     env: 'REDIS_SENTINEL_NAME',

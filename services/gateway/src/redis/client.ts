@@ -139,7 +139,10 @@ function sentinelOptions(target: SentinelTarget, name: string, logger: Logger): 
     sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     reconnectOnError: (err) => {
       if (!err.message.startsWith('READONLY')) return false;
-      logger.warn({ connection: name, reason: 'READONLY: a demoted master' }, 'redis connection leaves a replica for the master the Sentinels name');
+      logger.warn(
+        { connection: name, reason: 'READONLY: a demoted master' },
+        'redis connection leaves a replica for the master the Sentinels name',
+      );
       return 2;
     },
   };

@@ -60,7 +60,11 @@ function describeRedisContracts(kind: string, target: () => RedisTarget): void {
         // A connection of the test's own: EXISTS does not renew a key.
         const t = target();
         const redis = (probe =
-          'url' in t ? new Redis(t.url) : 'clusterNodes' in t ? new Cluster([...t.clusterNodes]) : new Redis({ sentinels: [...t.sentinels], name: t.name }));
+          'url' in t
+            ? new Redis(t.url)
+            : 'clusterNodes' in t
+              ? new Cluster([...t.clusterNodes])
+              : new Redis({ sentinels: [...t.sentinels], name: t.name }));
         const keeps = async (room: RoomName) => {
           const { stream, once } = keys.room(room);
           return (await redis.exists(...stream.slice(0, 5), once)) > 0;

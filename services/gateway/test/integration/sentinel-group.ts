@@ -162,7 +162,7 @@ export class SentinelGroup {
     const binary = process.env.REDIS_SERVER_BIN ?? 'redis-server';
     const child = spawn(binary, [file, '--sentinel'], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.sentinelProcesses.push(child);
-    const output = linesOf(child.stdout!, (line) => line);
+    const output = linesOf(child.stdout, (line) => line);
     await output.waitFor((line) => line.includes('+monitor master'), START_TIMEOUT_MS, `Sentinel on ${port} to monitor the master`);
   }
 }

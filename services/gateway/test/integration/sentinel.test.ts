@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, type BroadcastEvent, type ClusterSnapshot, type RoomName } from '@switchboard/protocol';
-import { ChatClient, EventLog, eventually, GatewayProcess } from '@switchboard/testkit';
+import { ChatClient, EventLog, eventually, GATEWAY_ENTRY, GatewayProcess } from '@switchboard/testkit';
 import { SentinelGroup } from './sentinel-group.js';
 
 const TIMINGS = {
@@ -106,7 +107,9 @@ describe('gateways on one Redis through Redis Sentinel, across a failover', { ti
     });
     const untilSent = (counts: readonly number[]) =>
       Promise.all(
-        members.map((m, i) => progress.waitFor((p) => p.label === m.label && p.sent >= counts[i]!, LINE_MS, `${m.label}: ${counts[i]} lines`)),
+        members.map((m, i) =>
+          progress.waitFor((p) => p.label === m.label && p.sent >= counts[i]!, LINE_MS, `${m.label}: ${counts[i]} lines`),
+        ),
       );
 
     await untilSent(members.map(() => LINES_BEFORE));
@@ -134,8 +137,26 @@ describe('gateways on one Redis through Redis Sentinel, across a failover', { ti
     const sent = members.reduce((n, m) => n + m.sent.length, 0);
     // The longest a sender waited for an acknowledgement: the failover's stall, as a client sees it (printed, not asserted).
     const stallMs = Math.max(...members.map((m) => Math.max(...m.ackedAt.slice(1).map((at, i) => at - m.ackedAt[i]!))));
-    t.diagnostic(`${sent} lines acknowledged, each heard by every member of its room; ${duplicates} heard twice; longest stall ${stallMs} ms`);
+    t.diagnostic(
+      `${sent} lines acknowledged, each heard by every member of its room; ${duplicates} heard twice; longest stall ${stallMs} ms`,
+    );
   }
+
+  it('refuses to start with REDIS_SENTINELS and REDIS_CLUSTER both set: exit 2, naming them', async () => {
+    const { status, stderr } = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [GATEWAY_ENTRY],
+        {
+          env: { ...process.env, PORT: '0', REDIS_URL: '', REDIS_SENTINELS: group.sentinels, REDIS_CLUSTER: '127.0.0.1:7000' },
+          timeout: 30_000,
+        },
+        (err, _out, err2) => resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stderr: err2 }),
+      );
+    });
+    assert.equal(status, 2, stderr);
+    assert.match(stderr, /set REDIS_CLUSTER or REDIS_SENTINELS, not both/);
+  });
 
   it('says in /cluster.json that each gateway is on the redis-sentinel bus', async () => {
     const snapshot = await eventually(
