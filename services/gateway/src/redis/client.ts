@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { BusKind } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
 import { shardedSubscriberOption } from '../platform/ioredis-cluster.js';
+import { followSwitches } from './sentinel-switch.js';
 
 /** Longest pause between reconnect attempts, in milliseconds. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
@@ -102,6 +103,8 @@ export function createRedis(target: RedisTarget, name: string, logger: Logger, o
     if (!closing) logger.warn({ connection: name, err: err.message }, 'redis connection error');
   });
   redis.on('end', () => (closing = true));
+  // A graceful failover leaves the old master up and writable for seconds: leave it when the Sentinels say so.
+  if ('sentinels' in target && redis instanceof Redis) followSwitches(target, redis, logger);
   return redis;
 }
 
@@ -116,17 +119,17 @@ function passwordOption(password: string | undefined): RedisOptions {
 
 /**
  * A Redis connection to the master the Sentinels name, asked again on every
- * reconnect (ioredis' own Sentinel support). After a failover the old master's
- * connection drops (a SIGKILL) or, on a graceful `SENTINEL FAILOVER`, the
- * server closes it (it kills its clients when demoted); either way the
- * reconnect asks the Sentinels and lands on the promoted replica. A command
- * answered `READONLY` means this connection still talks to a demoted master
- * (a partition, or the Sentinels' reconfiguration still under way):
+ * reconnect (ioredis' own Sentinel support; it also checks the server's role
+ * and leaves a replica). After a kill the connection drops and the reconnect
+ * finds the promoted replica; after a graceful failover, sentinel-switch.ts
+ * makes it reconnect (the Sentinels leave the old master writable for seconds,
+ * then close its clients as they demote it). A command answered `READONLY`
+ * means this connection still talks to a demoted master (a partition):
  * `reconnectOnError` returning 2 reconnects without resending it (its caller
  * reports it failed; v2 clients resend with the same ref).
  *
  * Not `failoverDetector`: with it ioredis 5 left connections in `end` for good
- * after a failover here; the reconnect path above is enough.
+ * after a failover here.
  */
 function sentinelOptions(target: SentinelTarget, name: string, logger: Logger): RedisOptions {
   return {

@@ -105,18 +105,34 @@ describe('gateways on one Redis through Redis Sentinel, across a failover', { ti
         progress.push({ label: member.label, sent: member.sent.length });
       }
     });
+    // The first sender that fails (a line never acknowledged) fails the wait at once.
+    const senderFailed = Promise.all(senders);
     const untilSent = (counts: readonly number[]) =>
-      Promise.all(
-        members.map((m, i) =>
-          progress.waitFor((p) => p.label === m.label && p.sent >= counts[i]!, LINE_MS, `${m.label}: ${counts[i]} lines`),
+      Promise.race([
+        senderFailed,
+        Promise.all(
+          members.map((m, i) =>
+            progress.waitFor((p) => p.label === m.label && p.sent >= counts[i]!, LINE_MS, `${m.label}: ${counts[i]} lines`),
+          ),
         ),
-      );
+      ]);
 
-    await untilSent(members.map(() => LINES_BEFORE));
-    await fault();
-    await untilSent(members.map((m) => m.sent.length + LINES_AFTER));
-    sending = false;
-    await Promise.all(senders);
+    const start = Date.now();
+    try {
+      await untilSent(members.map(() => LINES_BEFORE));
+      await fault();
+      await untilSent(members.map((m) => m.sent.length + LINES_AFTER));
+    } catch (err) {
+      // What the gateways said meanwhile (warnings and worse), to tell where a line stuck.
+      for (const node of nodes) {
+        for (const line of node.logs.items.filter((l) => l.level >= 40 && Number(l.time) >= start))
+          t.diagnostic(`${node.nodeId}: ${JSON.stringify(line)}`);
+      }
+      throw err;
+    } finally {
+      sending = false;
+    }
+    await senderFailed;
 
     let duplicates = 0;
     for (const room of rooms) {
@@ -170,10 +186,23 @@ describe('gateways on one Redis through Redis Sentinel, across a failover', { ti
   });
 
   it('carries on after a graceful SENTINEL FAILOVER, every acknowledged line heard by every member', async (t) => {
+    const from = nodes.map((node) => node.logs.items.length);
     await chatThrough(t, async () => {
       const { demoted, promoted } = await group.failover();
       t.diagnostic(`master 127.0.0.1:${demoted.port} handed over to 127.0.0.1:${promoted.port}`);
     });
+    // The old master stays up and writable until the Sentinels demote it, seconds later: each gateway left it when they announced the switch.
+    for (const [i, node] of nodes.entries()) {
+      const since = node.logs.items.slice(from[i]);
+      assert.ok(
+        since.some((l) => l.msg === 'redis master switched: connections on the old one reconnect'),
+        `${node.nodeId} followed the Sentinels' +switch-master`,
+      );
+      const rewinds = since.filter((l) => l.msg === 'history went back in time: new epoch');
+      t.diagnostic(
+        `${node.nodeId}: ${rewinds.map((l) => `#${String(l.room)} back from ${String(l.last)} to ${String(l.head)}`).join(', ') || 'no rewind'}`,
+      );
+    }
   });
 
   it('carries on after the master is SIGKILLed and the Sentinels promote its replica', async (t) => {
