@@ -93,13 +93,16 @@ export class SentinelGroup {
     return { killed, promoted };
   }
 
-  /** A graceful failover (`SENTINEL FAILOVER`): resolves once the replica is master and the old master its replica. */
+  /**
+   * A graceful failover (`SENTINEL FAILOVER`): resolves once the Sentinels name
+   * the replica, promoted. The old master becomes its replica some seconds later
+   * (settled() waits for that).
+   */
   async failover(): Promise<{ demoted: RedisServer; promoted: RedisServer }> {
     const demoted = await this.master();
     const promoted = await this.replica();
     await this.sentinelCli(0, 'SENTINEL', 'FAILOVER', SENTINEL_MASTER_NAME);
     await this.untilMaster(promoted);
-    await this.settled();
     return { demoted, promoted };
   }
 

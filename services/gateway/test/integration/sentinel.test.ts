@@ -206,6 +206,8 @@ describe('gateways on one Redis through Redis Sentinel, across a failover', { ti
   });
 
   it('carries on after the master is SIGKILLed and the Sentinels promote its replica', async (t) => {
+    // A replica in sync that the Sentinels know (the old master, after the graceful failover; or the first replica).
+    await group.settled();
     await chatThrough(t, async () => {
       const { killed, promoted } = await group.killMaster();
       t.diagnostic(`master 127.0.0.1:${killed.port} killed, 127.0.0.1:${promoted.port} promoted`);
