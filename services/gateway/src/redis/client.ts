@@ -125,8 +125,10 @@ function passwordOption(password: string | undefined): RedisOptions {
  * makes it reconnect (the Sentinels leave the old master writable for seconds,
  * then close its clients as they demote it). A command answered `READONLY`
  * means this connection still talks to a demoted master (a partition):
- * `reconnectOnError` returning 2 reconnects without resending it (its caller
- * reports it failed; v2 clients resend with the same ref).
+ * `reconnectOnError` returning 1 reconnects and fails the command with that
+ * READONLY (its caller reports it failed; v2 clients resend with the same ref).
+ * Not 2, which resends it: with no offline queue the resend fails at once as
+ * "Stream isn't writeable", and the READONLY is lost to the caller.
  *
  * Not `failoverDetector`: with it ioredis 5 left connections in `end` for good
  * after a failover here.
@@ -146,7 +148,7 @@ function sentinelOptions(target: SentinelTarget, name: string, logger: Logger): 
         { connection: name, reason: 'READONLY: a demoted master' },
         'redis connection leaves a replica for the master the Sentinels name',
       );
-      return 2;
+      return 1;
     },
   };
 }

@@ -4,7 +4,10 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, type BroadcastEvent, type ClusterSnapshot, type RoomName } from '@switchboard/protocol';
 import { ChatClient, EventLog, eventually, GATEWAY_ENTRY, GatewayProcess } from '@switchboard/testkit';
-import { SentinelGroup } from './sentinel-group.js';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createRedis } from '../../src/redis/client.js';
+import { SENTINEL_MASTER_NAME, SentinelGroup } from './sentinel-group.js';
 
 const TIMINGS = {
   RESUME_GRACE_MS: '10000',
@@ -215,6 +218,36 @@ describe('gateways on one Redis through Redis Sentinel, across a failover', { ti
     // Every gateway is ready again on the promoted master.
     for (const node of nodes) {
       await eventually(async () => (await fetch(`${node.httpUrl}/readyz`)).ok, { what: `${node.nodeId} ready`, timeoutMs: 30_000 });
+    }
+  });
+
+  it("leaves a master demoted behind the Sentinels' back at its first READONLY, and writes on the master they name next", async () => {
+    // A replica again: the master killed above, started again (the Sentinels make it the new master's replica).
+    await group.restart(await group.replica());
+    const warnings: Array<{ msg?: string; reason?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg?: string }) });
+    const target = { sentinels: group.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name: SENTINEL_MASTER_NAME };
+    const redis = createRedis(target, 'readonly-probe', logger);
+    try {
+      await redis.connect();
+      await redis.set('readonly-probe', 'before');
+      const [demoted, promoted] = [await group.master(), await group.replica()];
+      // Swapped by hand: the connection stays on the old master, now a replica; the Sentinels find out seconds later.
+      await promoted.cli('REPLICAOF', 'NO', 'ONE');
+      await demoted.cli('REPLICAOF', '127.0.0.1', String(promoted.port));
+      await assert.rejects(redis.set('readonly-probe', 'refused'), /READONLY/);
+      assert.ok(
+        warnings.some((w) => w.reason === 'READONLY: a demoted master'),
+        'the connection says why it reconnects',
+      );
+      await eventually(async () => (await redis.set('readonly-probe', 'after').catch(() => undefined)) === 'OK', {
+        what: 'a write to succeed on the master the Sentinels name next',
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
+      assert.equal((redis as Redis).stream.remotePort, promoted.port, 'the connection is on the promoted server');
+    } finally {
+      redis.disconnect();
     }
   });
 });
