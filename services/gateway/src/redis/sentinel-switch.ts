@@ -13,8 +13,6 @@ const SWITCH_CHANNEL = '+switch-master';
  * role); past this, a failback to it is followed as any failover.
  */
 export const DEMOTED_AVOID_MS = 30_000;
-/** Pause before leaving a demoted master again after landing on it, ms: the Sentinels agree within ~2 s (their hello period). */
-const LEAVE_AGAIN_DELAY_MS = 200;
 /** Longest pause between reconnects to a Sentinel, ms. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
 
@@ -34,8 +32,8 @@ interface Demoted {
  * resync then throws away. So every connection to the master of `target`
  * listens to the Sentinels' announcement: when the master it is on was
  * replaced, it reconnects, and asks the Sentinels again. One that lands on the
- * old master again (a Sentinel that had not heard yet) leaves it again, for
- * DEMOTED_AVOID_MS.
+ * old master again (a Sentinel that had not heard yet named it) leaves it as
+ * soon as it connects, before it is ready, for DEMOTED_AVOID_MS.
  *
  * Not ioredis' `failoverDetector`: with it, connections were left in `end` for
  * good after a failover here.
@@ -67,7 +65,9 @@ export class SentinelSwitchWatch {
   /** Follow switches on `redis`, until it ends. */
   track(redis: Redis): void {
     this.connections.add(redis);
-    redis.on('ready', () => this.leaveIfDemoted(redis, LEAVE_AGAIN_DELAY_MS));
+    // Checked on `connect`, before ioredis' ready check: a connection that landed on the old master never gets ready there.
+    redis.on('connect', () => this.leaveIfDemoted(redis));
+    redis.on('ready', () => this.leaveIfDemoted(redis));
     redis.on('end', () => this.connections.delete(redis));
   }
 
@@ -92,20 +92,17 @@ export class SentinelSwitchWatch {
       { sentinel: from, from: `${oldHost}:${oldPort}`, to: `${newHost}:${newPort}`, reason: 'the Sentinels replaced the master' },
       'redis master switched: connections on the old one reconnect',
     );
-    for (const redis of this.connections) this.leaveIfDemoted(redis, 0);
+    for (const redis of this.connections) this.leaveIfDemoted(redis);
   }
 
-  private leaveIfDemoted(redis: Redis, delayMs: number): void {
+  /** Reconnect `redis` (after its retry delay) if it is on the master the Sentinels replaced. */
+  private leaveIfDemoted(redis: Redis): void {
     const demoted = this.demoted;
-    if (!demoted || Date.now() >= demoted.until || redis.status !== 'ready') return;
-    const socket = redis.stream;
-    const address = socket.remoteAddress?.replace(/^::ffff:/, '');
-    if (socket.remotePort !== demoted.port || address === undefined || !demoted.addresses.has(address)) return;
-    const leave = () => {
-      if (redis.status === 'ready' && redis.stream === socket) redis.disconnect(true);
-    };
-    if (delayMs === 0) leave();
-    else setTimeout(leave, delayMs).unref();
+    if (!demoted || Date.now() >= demoted.until || (redis.status !== 'connect' && redis.status !== 'ready')) return;
+    const socket = redis.stream as Redis['stream'] | undefined;
+    const address = socket?.remoteAddress?.replace(/^::ffff:/, '');
+    if (socket?.remotePort !== demoted.port || address === undefined || !demoted.addresses.has(address)) return;
+    redis.disconnect(true);
   }
 }
 
