@@ -115,21 +115,22 @@ async function addressesOf(host: string): Promise<Set<string>> {
   }
 }
 
-/** One watch per target (its connections share it), closed when its last connection ends. */
-const watches = new Map<SentinelTarget, SentinelSwitchWatch>();
+/** One watch per master name and Sentinels (every connection of the process to it shares it), closed when its last connection ends. */
+const watches = new Map<string, SentinelSwitchWatch>();
 
 /** Make `redis`, a connection to the master of `target`, follow the Sentinels' switches. */
 export function followSwitches(target: SentinelTarget, redis: Redis, logger: Logger): void {
-  let watch = watches.get(target);
+  const key = `${target.name}@${target.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+  let watch = watches.get(key);
   if (!watch) {
     watch = new SentinelSwitchWatch(target, logger.child({ module: 'sentinel' }));
-    watches.set(target, watch);
+    watches.set(key, watch);
   }
   const shared = watch;
   shared.track(redis);
   redis.on('end', () => {
-    if (!shared.idle || watches.get(target) !== shared) return;
-    watches.delete(target);
+    if (!shared.idle || watches.get(key) !== shared) return;
+    watches.delete(key);
     shared.close();
   });
 }
