@@ -11,7 +11,11 @@
 # restarted, then that it starts and serves plain HTTP with no certificate, and
 # tears everything down. Then the same on a 3-master Redis Cluster
 # (docker-compose.cluster.yml on top): e2e/dist/cluster.test.js only, and every
-# shard must be used by the gateways.
+# shard must be used by the gateways. Then the same with Redis Sentinel
+# (docker-compose.ha.yml on top): e2e/dist/redis-master-loss.test.js, which
+# `docker kill`s the Redis master while v2 clients chat through the balancer and
+# checks every acknowledged line reached every member; then the killed master is
+# started again and must rejoin as the new master's replica.
 #
 # When no Docker engine can be started or run a container here, it prints
 # "e2e:docker NOT RUN: <why>" and exits 0 (E2E_DOCKER_REQUIRED=1: exits 1).
@@ -19,11 +23,12 @@
 #   E2E_DOCKER_IMAGES   auto (default): upstream images if present or pullable, else local ones;
 #                       local: always build local stand-ins; upstream: never
 #   E2E_DOCKER_KEEP=1   leave the cluster running (and a dockerd this script started)
-#   E2E_DOCKER_VARIANTS "single cluster" (default): which deployments to test, in that order:
-#                       single (docker-compose.yml, one Redis), cluster (+ docker-compose.cluster.yml)
+#   E2E_DOCKER_VARIANTS "single cluster ha" (default): which deployments to test, in that order:
+#                       single (docker-compose.yml, one Redis), cluster (+ docker-compose.cluster.yml),
+#                       ha (+ docker-compose.ha.yml: a master, a replica, 3 Sentinels)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-variants="${E2E_DOCKER_VARIANTS:-single cluster}"
+variants="${E2E_DOCKER_VARIANTS:-single cluster ha}"
 want() { case " $variants " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 say() { printf '[e2e:docker] %s\n' "$*"; }
@@ -264,5 +269,52 @@ for node in "${cluster_nodes[@]}"; do
   [ "$gateway_connections" -gt 0 ] || { say "no gateway is connected to $node: the shard is unused"; exit 1; }
 done
 say "PASSED (Redis Cluster)"
+fi
+
+# --- the Redis Sentinel variant (HA) -------------------------------------------
+if want ha; then
+if want single || want cluster; then
+  say "tearing down the previous deployment"
+  "${compose[@]}" down -v --remove-orphans --timeout 20 >"$work/down-previous.log" 2>&1 || { cat "$work/down-previous.log"; exit 1; }
+fi
+compose=("${compose_bin[@]}" -f docker-compose.yml -f docker-compose.ha.yml)
+say "docker-compose -f docker-compose.yml -f docker-compose.ha.yml up -d --scale gateway=3 (a master, a replica, 3 Sentinels)"
+"${compose[@]}" up -d --scale gateway=3 >"$work/up-ha.log" 2>&1 || {
+  cat "$work/up-ha.log"
+  "${compose[@]}" logs --no-color redis redis-replica sentinel-1 || true
+  exit 1
+}
+wait_healthy 3
+"${compose[@]}" ps
+# The master as the Sentinels name it (a service name: they announce hostnames).
+master_of() { docker exec "$("${compose[@]}" ps -q sentinel-1)" redis-cli -p 26379 sentinel get-master-addr-by-name switchboard | head -1 | tr -d '\r'; }
+first_master="$(master_of)"
+[ "$first_master" = redis ] || { say "the Sentinels name $first_master as master, not redis"; exit 1; }
+# The suite's hook: SIGKILL the master container the Sentinels name now.
+export E2E_REDIS_MASTER_KILL_CMD="m=\$(docker exec \$(${compose[*]} ps -q sentinel-1) redis-cli -p 26379 sentinel get-master-addr-by-name switchboard | head -1 | tr -d '\\r')
+echo \"[e2e:docker] docker kill --signal KILL \$m (the Redis master)\" >&2
+docker kill --signal KILL \$(${compose[*]} ps -q \$m) >/dev/null"
+say "running e2e/dist/redis-master-loss.test.js against $E2E_URL (the Redis master killed while clients chat)"
+[ -f e2e/dist/redis-master-loss.test.js ] || npm run build --silent
+suite=0
+node --test --test-concurrency=1 --test-reporter=spec e2e/dist/redis-master-loss.test.js || suite=$?
+if [ "$suite" != 0 ]; then
+  say "the suite failed on the Sentinel deployment; the last lines of the gateways and a Sentinel:"
+  "${compose[@]}" logs --no-color --tail 20 gateway sentinel-1 || true
+  exit "$suite"
+fi
+promoted="$(master_of)"
+[ "$promoted" = redis-replica ] || { say "after the kill the Sentinels name $promoted as master, not redis-replica"; exit 1; }
+# The killed master comes back (docker kill counts as stopped by hand: no restart by policy) and the Sentinels make it a replica of the new one.
+say "starting the killed master again: the Sentinels make it a replica of redis-replica"
+docker start "$("${compose[@]}" ps -q redis)" >/dev/null
+rejoined=""
+for _ in $(seq 1 60); do
+  docker exec "$("${compose[@]}" ps -q redis)" redis-cli info replication 2>/dev/null | tr -d '\r' | grep -q '^master_link_status:up' && { rejoined=yes; break; }
+  sleep 1
+done
+[ -n "$rejoined" ] || { say "the old master did not become a replica of the new one in 60 s"; "${compose[@]}" logs --no-color --tail 20 sentinel-1 redis; exit 1; }
+say "redis is a replica of redis-replica, in sync"
+say "PASSED (Redis Sentinel)"
 fi
 say "PASSED: ${variants}"

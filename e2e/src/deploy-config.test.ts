@@ -12,6 +12,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const CLUSTER_COMPOSE_FILE = join(ROOT, 'docker-compose.cluster.yml');
 const CLUSTER_NODE_CONFIG = join(ROOT, 'infra/redis/cluster-node.conf');
+const HA_COMPOSE_FILE = join(ROOT, 'docker-compose.ha.yml');
+const SENTINEL_CONFIG = join(ROOT, 'infra/redis/sentinel.conf');
+/** The Sentinel variant's Sentinels (service names). */
+const SENTINELS = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
 /** The Redis Cluster variant's nodes (service names). */
 const CLUSTER_NODES = ['redis', 'redis-2', 'redis-3'];
 const DOCKER_HAPROXY = join(ROOT, 'infra/haproxy/docker.cfg');
@@ -227,6 +231,71 @@ describe('deployment files', () => {
     }
     const conf = readFileSync(CLUSTER_NODE_CONFIG, 'utf8');
     for (const line of ['cluster-enabled yes', 'cluster-preferred-endpoint-type hostname', 'appendonly yes', 'dir /data']) {
+      assert.match(conf, new RegExp(`^${line}$`, 'm'));
+    }
+  });
+
+  test('docker-compose.ha.yml, on top of docker-compose.yml, runs a master, its replica and 3 Sentinels, and gateways on REDIS_SENTINELS', (t) => {
+    const resolved = composeConfig(t, ['-f', COMPOSE_FILE, '-f', HA_COMPOSE_FILE]);
+    if (!resolved) return;
+    const started = Object.keys(resolved.services).filter((name) => resolved.services[name]!.profiles === undefined);
+    assert.deepEqual(started.sort(), ['gateway', 'lb', 'redis', 'redis-replica', ...SENTINELS]);
+    const gateway = resolved.services.gateway!;
+    // Empty counts as unset (the gateway refuses REDIS_URL and REDIS_SENTINELS together).
+    assert.equal(gateway.environment?.REDIS_URL, '');
+    assert.equal(gateway.environment?.REDIS_CLUSTER, undefined);
+    assert.equal(gateway.environment?.REDIS_SENTINELS, SENTINELS.map((n) => `${n}:26379`).join(','));
+    assert.deepEqual(gateway.depends_on, {
+      redis: { condition: 'service_healthy' },
+      ...Object.fromEntries(SENTINELS.map((n) => [n, { condition: 'service_healthy' }])),
+    });
+
+    const master = redisOptions(resolved.services.redis!);
+    const replica = redisOptions(resolved.services['redis-replica']!);
+    assert.equal(master.get('--min-replicas-to-write'), '1', 'the master refuses writes with no replica in reach');
+    assert.equal(master.get('--min-replicas-max-lag'), '10');
+    assert.equal(replica.get('--replicaof'), 'redis', 'the replica replicates redis');
+    assert.equal(replica.get('--min-replicas-to-write'), undefined, 'a promoted replica takes writes alone');
+    for (const [name, options] of [
+      ['redis', master],
+      ['redis-replica', replica],
+    ] as const) {
+      assert.equal(options.get('--replica-announce-ip'), name, `${name} announces its service name`);
+      assert.equal(options.get('--appendonly'), 'yes', `${name} keeps an append-only file`);
+      assert.equal(options.get('--appendfsync'), 'always');
+      assert.equal(options.get('--maxmemory'), '256mb', `${name}'s memory bound`);
+      assert.equal(options.get('--maxmemory-policy'), 'noeviction', `${name} never evicts`);
+    }
+    assert.ok(
+      resolved.services['redis-replica']!.volumes?.some((v) => v.split(':')[1] === '/data'),
+      'the replica keeps its data on a volume',
+    );
+    // The replica's `--replicaof redis 6379`: the pair parser above reads its port as the next option's name.
+    assert.deepEqual(resolved.services['redis-replica']!.command?.slice(-3), ['--replicaof', 'redis', '6379']);
+
+    for (const name of SENTINELS) {
+      const sentinel = resolved.services[name]!;
+      assert.match(
+        sentinel.entrypoint?.join(' ') ?? '',
+        /redis-server \/tmp\/sentinel\.conf --sentinel/,
+        `${name} runs a Sentinel on a writable copy`,
+      );
+      assert.match(
+        JSON.stringify(sentinel.healthcheck?.test),
+        /ckquorum switchboard/,
+        `${name} is healthy once a failover can be authorised`,
+      );
+    }
+    const conf = readFileSync(SENTINEL_CONFIG, 'utf8');
+    for (const line of [
+      'port 26379',
+      'protected-mode no',
+      'sentinel resolve-hostnames yes',
+      'sentinel announce-hostnames yes',
+      'sentinel monitor switchboard redis 6379 2',
+      'sentinel down-after-milliseconds switchboard \\d+',
+      'sentinel failover-timeout switchboard \\d+',
+    ]) {
       assert.match(conf, new RegExp(`^${line}$`, 'm'));
     }
   });

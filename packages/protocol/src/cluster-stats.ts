@@ -1,7 +1,7 @@
 import type { NodeId } from './ids.js';
 
-/** What carries a node's events: in-process (one node), one Redis, or a Redis Cluster. */
-export const BUS_KINDS = ['memory', 'redis', 'redis-cluster'] as const;
+/** What carries a node's events: in-process (one node), one Redis, a Redis Cluster, or one Redis whose master Sentinel names. */
+export const BUS_KINDS = ['memory', 'redis', 'redis-cluster', 'redis-sentinel'] as const;
 export type BusKind = (typeof BUS_KINDS)[number];
 
 /**

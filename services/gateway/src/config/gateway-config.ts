@@ -113,14 +113,39 @@ export const SETTINGS = {
   redisUrl: setting({
     env: 'REDIS_URL',
     kind: url(['redis', 'rediss']),
-    doc: '`redis://host:port/db`. Unset (and no `REDIS_CLUSTER`): one node, in-memory bus. Set: Redis pub/sub, a cluster',
+    doc: '`redis://host:port/db`. Unset (and no `REDIS_CLUSTER` or `REDIS_SENTINELS`): one node, in-memory bus. Set: Redis pub/sub, a cluster',
   }),
   /** Instead of REDIS_URL: a Redis Cluster, by some of its nodes (the client finds the rest). */
   redisCluster: setting({
     env: 'REDIS_CLUSTER',
     kind: list(hostPort()),
     defaultDoc: 'unset',
-    doc: 'a Redis Cluster instead of one Redis: `host:port,host:port,...`, some of its masters (the others are found). Rooms spread over its shards; sessions and presence live on one. Not with `REDIS_URL`',
+    doc: 'a Redis Cluster instead of one Redis: `host:port,host:port,...`, some of its masters (the others are found). Rooms spread over its shards; sessions and presence live on one. Not with `REDIS_URL` or `REDIS_SENTINELS`',
+  }),
+  /** Instead of REDIS_URL: one Redis with replicas, whose master Redis Sentinel names (and names again after a failover). */
+  redisSentinels: setting({
+    env: 'REDIS_SENTINELS',
+    kind: list(hostPort()),
+    defaultDoc: 'unset',
+    doc: 'one Redis with replicas watched by Redis Sentinel, instead of `REDIS_URL`: `host:port,host:port,...`, some of the Sentinels (any one that answers names the master). After a failover every connection moves to the promoted replica; one still on a demoted master leaves it at its first `READONLY`. Not with `REDIS_URL` or `REDIS_CLUSTER`',
+  }),
+  redisSentinelName: setting({
+    env: 'REDIS_SENTINEL_NAME',
+    kind: text(),
+    default: 'switchboard',
+    doc: 'with `REDIS_SENTINELS`: the name the Sentinels monitor the master by (`sentinel monitor <name> ...`). A name they do not know: the gateway keeps asking, not ready',
+  }),
+  redisSentinelPassword: setting({
+    env: 'REDIS_SENTINEL_PASSWORD',
+    kind: text(),
+    defaultDoc: 'unset (no AUTH)',
+    doc: "with `REDIS_SENTINELS`: the Sentinels' own password (their `requirepass`), which may differ from the servers'",
+  }),
+  redisPassword: setting({
+    env: 'REDIS_PASSWORD',
+    kind: text(),
+    defaultDoc: 'unset (no AUTH)',
+    doc: "the Redis servers' password (`requirepass`): the Sentinel-named master's, or every Cluster node's. With `REDIS_URL`, a password in the URL wins",
   }),
   redisPrefix: setting({
     env: 'REDIS_PREFIX',
@@ -470,11 +495,12 @@ export const README_TABLE: ReadmeTable = { source: 'services/gateway/src/config/
 const configSchema = schemaOf(SETTINGS).check((ctx) => {
   const tls = tlsPairProblem(ctx.value.tlsCert, ctx.value.tlsKey, SETTINGS.tlsCert.env, SETTINGS.tlsKey.env);
   if (tls !== undefined) ctx.issues.push({ code: 'custom', input: ctx.value, message: tls });
-  if (ctx.value.redisUrl !== undefined && ctx.value.redisCluster !== undefined) {
+  const redis = (['redisUrl', 'redisCluster', 'redisSentinels'] as const).filter((key) => ctx.value[key] !== undefined);
+  if (redis.length > 1) {
     ctx.issues.push({
       code: 'custom',
       input: ctx.value,
-      message: `set ${SETTINGS.redisUrl.env} or ${SETTINGS.redisCluster.env}, not both`,
+      message: `set ${redis.map((key) => SETTINGS[key].env).join(' or ')}, not ${redis.length === 2 ? 'both' : 'more than one'}`,
     });
   }
   const { pingIntervalMs, pongTimeoutMs } = ctx.value;

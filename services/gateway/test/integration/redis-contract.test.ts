@@ -11,6 +11,7 @@ import { RedisBus } from '../../src/bus/redis-bus.js';
 import { RedisSessionRegistry } from '../../src/sessions/redis-session-registry.js';
 import type { SessionInfo } from '../../src/sessions/session-registry.js';
 import { ROOM, describeBusContract, type BusUnderTest } from '../contract/bus.contract.js';
+import { SENTINEL_MASTER_NAME, SentinelGroup } from './sentinel-group.js';
 import { untilReady } from '../contract/ready.js';
 import {
   CONTRACT_ROOMS,
@@ -59,7 +60,12 @@ function describeRedisContracts(kind: string, target: () => RedisTarget): void {
         const keys = new RedisKeys(prefix);
         // A connection of the test's own: EXISTS does not renew a key.
         const t = target();
-        const redis = (probe = 'url' in t ? new Redis(t.url) : new Cluster([...t.clusterNodes]));
+        const redis = (probe =
+          'url' in t
+            ? new Redis(t.url)
+            : 'clusterNodes' in t
+              ? new Cluster([...t.clusterNodes])
+              : new Redis({ sentinels: [...t.sentinels], name: t.name }));
         const keeps = async (room: RoomName) => {
           const { stream, once } = keys.room(room);
           return (await redis.exists(...stream.slice(0, 5), once)) > 0;
@@ -183,4 +189,18 @@ describe('on a Redis Cluster of three masters', () => {
     await cluster?.dispose();
   });
   describeRedisContracts('a Redis Cluster', () => ({ clusterNodes: cluster.seedNodes }));
+});
+
+describe('on one Redis whose master Redis Sentinel names', () => {
+  let group: SentinelGroup;
+  let target: RedisTarget;
+  before(async () => {
+    group = await SentinelGroup.start();
+    const sentinels = group.sentinelPorts.map((port) => ({ host: '127.0.0.1', port }));
+    target = { sentinels, name: SENTINEL_MASTER_NAME };
+  });
+  after(async () => {
+    await group?.dispose();
+  });
+  describeRedisContracts('one Redis through Sentinel', () => target);
 });

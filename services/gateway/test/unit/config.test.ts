@@ -123,6 +123,36 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads REDIS_SENTINELS as host:port pairs, with the master name switchboard unless told, and passwords only when given', () => {
+    const config = load([], { REDIS_SENTINELS: 'sentinel-1:26379, sentinel-2:26380' });
+    assert.deepEqual(config.redisSentinels, [
+      { host: 'sentinel-1', port: 26379 },
+      { host: 'sentinel-2', port: 26380 },
+    ]);
+    assert.equal(config.redisSentinelName, 'switchboard');
+    assert.equal(config.redisSentinelPassword, undefined);
+    assert.equal(config.redisPassword, undefined);
+    const named = load([], { REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 'chat', REDIS_SENTINEL_PASSWORD: 'a', REDIS_PASSWORD: 'b' });
+    assert.deepEqual([named.redisSentinelName, named.redisSentinelPassword, named.redisPassword], ['chat', 'a', 'b']);
+    assert.throws(
+      () => load([], { REDIS_SENTINELS: 'sentinel-1' }),
+      /^ConfigError: REDIS_SENTINELS must be a comma-separated list, each host:port, got "sentinel-1"/,
+    );
+  });
+
+  it('refuses two ways to reach Redis at once, naming them', () => {
+    const url = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    const cluster = { REDIS_CLUSTER: '127.0.0.1:7000' };
+    const sentinels = { REDIS_SENTINELS: '127.0.0.1:26379' };
+    assert.throws(() => load([], { ...url, ...cluster }), new ConfigError('set REDIS_URL or REDIS_CLUSTER, not both'));
+    assert.throws(() => load([], { ...cluster, ...sentinels }), new ConfigError('set REDIS_CLUSTER or REDIS_SENTINELS, not both'));
+    assert.throws(() => load([], { ...url, ...sentinels }), new ConfigError('set REDIS_URL or REDIS_SENTINELS, not both'));
+    assert.throws(
+      () => load([], { ...url, ...cluster, ...sentinels }),
+      new ConfigError('set REDIS_URL or REDIS_CLUSTER or REDIS_SENTINELS, not more than one'),
+    );
+  });
+
   it('refuses a pong timeout that does not exceed the ping interval', () => {
     assert.throws(
       () => load([], { PING_INTERVAL_MS: '1000', PONG_TIMEOUT_MS: '1000' }),

@@ -61,9 +61,10 @@ describe('PromMetrics', () => {
 });
 
 describe('busKindOf', () => {
-  it('tells one Redis from a Redis Cluster', () => {
+  it('tells one Redis from a Redis Cluster and from one Redis found through Sentinel', () => {
     assert.equal(busKindOf({}), 'memory');
     assert.equal(busKindOf({ redisUrl: 'redis://127.0.0.1:6379' }), 'redis');
     assert.equal(busKindOf({ redisCluster: [{ host: '127.0.0.1', port: 7000 }] }), 'redis-cluster');
+    assert.equal(busKindOf({ redisSentinels: [{ host: '127.0.0.1', port: 26379 }] }), 'redis-sentinel');
   });
 });
