@@ -39,3 +39,46 @@ export function scriptRunner<S extends ScriptSet>(scripts: S): ScriptRunner<S> {
     }
   };
 }
+
+/** What a script run with its WAIT answered: the script's reply, and how many replicas had the write within the timeout. */
+export interface WaitedReply {
+  readonly reply: unknown;
+  readonly replicas: number;
+}
+
+/**
+ * Runs one script of a set, then `WAIT replicas timeoutMs` right behind it, in
+ * one round trip: a pipeline goes to one server (on a Redis Cluster, the master
+ * of the script's keys' slot, which has no say over a keyless WAIT: it rides
+ * along), on one connection, so the WAIT counts the replicas that have this
+ * script's writes (WAIT waits for every write its connection made before it). A
+ * failure of the script is a BusUnavailableError, as with scriptRunner.
+ */
+export function scriptThenWait<S extends ScriptSet>(
+  scripts: S,
+): (
+  redis: RedisClient,
+  name: keyof S & string,
+  keys: readonly string[],
+  args: ReadonlyArray<string | number>,
+  replicas: number,
+  timeoutMs: number,
+) => Promise<WaitedReply> {
+  return async (redis, name, keys, args, replicas, timeoutMs) => {
+    const { keys: count } = scripts[name]!;
+    if (keys.length !== count) throw new Error(`${name} takes ${count} keys, got ${keys.length}`);
+    const pipeline = redis.pipeline();
+    (pipeline as unknown as Record<string, (...a: Array<string | number>) => unknown>)[name]!.apply(pipeline, [...keys, ...args]);
+    pipeline.call('WAIT', replicas, timeoutMs);
+    let results: Array<[Error | null, unknown]> | null;
+    try {
+      results = await pipeline.exec();
+    } catch (err) {
+      throw new BusUnavailableError(`redis ${name} failed: ${(err as Error).message}`);
+    }
+    const [ran, waited] = results ?? [];
+    if (!ran || ran[0]) throw new BusUnavailableError(`redis ${name} failed: ${ran?.[0]?.message ?? 'no reply'}`);
+    // The script ran; a WAIT that failed (the connection dropped) leaves it unconfirmed: none counted.
+    return { reply: ran[1], replicas: waited && !waited[0] ? Number(waited[1]) : 0 };
+  };
+}
