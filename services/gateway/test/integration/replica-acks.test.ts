@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -7,6 +9,7 @@ import type { BroadcastEvent, EventDraft } from '@switchboard/protocol';
 import { ChatClient, EventLog, GatewayProcess, RedisServer, eventually } from '@switchboard/testkit';
 import { BusUnavailableError, type BusLimits } from '../../src/bus/bus.js';
 import { RedisBus, type ReplicaAckOptions } from '../../src/bus/redis-bus.js';
+import { keySlot } from '../../src/redis/key-slot.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { untilReady } from '../contract/ready.js';
 
@@ -286,5 +289,110 @@ describe('a failover to a replica that lacked the last lines (a rewind)', { time
       const live = c.events.filter((e) => e.type === 'message' && e.history !== true).map((e) => e.message);
       assert.deepEqual(live, ['kept 1', 'kept 2', 'kept 3', 'lost 1', 'lost 2', 'after', 'lost 1'], `${c.id}'s lines`);
     }
+  });
+});
+
+/**
+ * A 3-master Redis Cluster with a replica each (until testkit's RedisCluster
+ * has replicas): a room's WAIT must go to its own slot's master, on the
+ * connection that wrote, so that only its own shard's replica counts.
+ */
+describe('on a Redis Cluster with a replica per master', { timeout: 180_000 }, () => {
+  const nodes: RedisServer[] = [];
+  let bus: RedisBus | undefined;
+
+  before(async () => {
+    for (let i = 0; i < 6; i++) {
+      nodes.push(
+        await RedisServer.start({
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
+        }),
+      );
+    }
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    await promisify(execFile)(process.env.REDIS_CLI_BIN ?? 'redis-cli', [
+      '--cluster',
+      'create',
+      ...addresses,
+      '--cluster-replicas',
+      '1',
+      '--cluster-yes',
+    ]);
+    await eventually(
+      async () => {
+        for (const node of nodes) {
+          if (!/cluster_state:ok/.test(await node.cli('CLUSTER', 'INFO'))) throw new Error(`${node.port} not ok`);
+          const info = await node.cli('INFO', 'replication');
+          if (/role:master/.test(info) && !/slave0:.*state=online/.test(info)) throw new Error(`master ${node.port} has no replica online`);
+          // Every node's slots table lists each master's replica (gossip takes a few seconds to tell them all).
+          // Numbers in redis-cli's CLUSTER SLOTS: per range its first and last slot, its master's port and its replica's.
+          const numbers = (await node.cli('CLUSTER', 'SLOTS')).split('\n').filter((l) => /^\d+$/.test(l.trim())).length;
+          if (numbers < 3 * 4) throw new Error(`${node.port} does not list every replica yet`);
+        }
+        return true;
+      },
+      { what: 'the replicated cluster to settle', timeoutMs: 60_000, intervalMs: 200 },
+    );
+  });
+  after(async () => {
+    for (const node of nodes) if (node.pid !== undefined) process.kill(node.pid, 'SIGCONT');
+    await bus?.close();
+    await Promise.allSettled(nodes.map((n) => n.dispose()));
+  });
+
+  /** The replica of the master that serves `key`, from CLUSTER SLOTS. */
+  async function replicaFor(key: string): Promise<RedisServer> {
+    const probe = new Redis(nodes[0]!.url);
+    try {
+      const slot = keySlot(key);
+      const ranges = (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, ...Array<[string, number, string]>]>;
+      const range = ranges.find(([from, to]) => slot >= from && slot <= to)!;
+      const replicaPort = range[3]![1];
+      return nodes.find((n) => n.port === replicaPort)!;
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  it("refuses a room's line while its own shard's replica is frozen, and only that shard's; the resend is acknowledged once", async () => {
+    const prefix = `cluster-acks-${process.pid}`;
+    const keys = new RedisKeys(prefix);
+    bus = new RedisBus({
+      ...LIMITS,
+      redisWaitTimeoutMs: WAIT_MS,
+      target: { clusterNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) },
+      prefix,
+      nodeId: 'node-1',
+      logger,
+    });
+    const events = new EventLog<BroadcastEvent>();
+    bus.start((e) => events.push(e));
+    await untilReady({ ready: () => bus!.health().ready, onHealthChange: (l) => bus!.onHealthChange(l) }, 'bus');
+    // Two rooms on two shards: their replicas differ.
+    const frozenRoom = 'room-a';
+    const frozen = await replicaFor(keys.room(frozenRoom).channel);
+    let otherRoom = '';
+    for (let i = 0; otherRoom === ''; i++) {
+      if ((await replicaFor(keys.room(`room-${i}`).channel)) !== frozen) otherRoom = `room-${i}`;
+    }
+    for (const room of [frozenRoom, otherRoom]) await bus.subscribe(room);
+    const say = (room: string, message: string, ref: string): EventDraft => ({ ...line(message, ref), room });
+    await delay(1_500); // the replicas counted
+    await bus.publish(say(frozenRoom, 'before', 'a0'));
+    await bus.publish(say(otherRoom, 'before', 'b0'));
+
+    process.kill(frozen.pid!, 'SIGSTOP');
+    await assert.rejects(bus.publish(say(frozenRoom, 'frozen', 'a1')), BusUnavailableError);
+    const other = await bus.publish(say(otherRoom, 'elsewhere', 'b1'));
+    assert.equal(other.duplicate, false, 'the other shard acknowledges its lines');
+    process.kill(frozen.pid!, 'SIGCONT');
+    const resent = await eventually(() => bus!.publish(say(frozenRoom, 'frozen', 'a1')), {
+      what: 'the resend acknowledged',
+      timeoutMs: LINE_MS,
+    });
+    assert.equal(resent.duplicate, true);
+    await bus.publish(say(frozenRoom, 'after', 'a2'));
+    await events.waitFor((e) => e.ref === 'a2', LINE_MS, 'the line after');
+    assert.equal(events.items.filter((e) => e.ref === 'a1').length, 1, 'delivered once');
   });
 });
