@@ -139,8 +139,15 @@ export class Sequencer {
         const from = this.last;
         // The event at the position is read again (when its identity is known): a history that numbered anew shows here.
         const check = this.passed.has(this.last) && this.last > 0;
-        const since = check ? this.last - 1 : this.last;
-        const result = await this.bus.historyPage(this.room, { epoch: this.epoch, seq: since }, REPAIR_PAGE_EVENTS);
+        let result = await this.bus.historyPage(
+          this.room,
+          { epoch: this.epoch, seq: check ? this.last - 1 : this.last },
+          REPAIR_PAGE_EVENTS,
+        );
+        if (check && !result.ok && result.reason === 'history trimmed') {
+          // The event at the position was trimmed, not necessarily the ones after it: read those alone.
+          result = await this.bus.historyPage(this.room, { epoch: this.epoch, seq: this.last }, REPAIR_PAGE_EVENTS);
+        }
         if (result.ok) {
           if (result.since.epoch !== this.epoch) {
             this.moved = true; // an earlier epoch's position, answered from the new one: realign.

@@ -162,4 +162,14 @@ describe('Sequencer', () => {
       ],
     );
   });
+
+  it('catches up when the history was trimmed up to its position: the event at it is not needed to go on', async () => {
+    const { bus, sequencer, published, seen } = await setup(5);
+    for (const event of published.slice(0, 3)) sequencer.onEvent(event);
+    const log = (bus as unknown as { rooms: Map<string, { first: number }> }).rooms.get('lobby')!;
+    log.first += 3; // 1-3 trimmed: the history starts right after the position
+    sequencer.resync();
+    for (let turn = 0; turn < 100 && seen.length < 5; turn++) await idle();
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  });
 });
