@@ -1,5 +1,5 @@
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
-import { advance, type BroadcastEvent, type Epoch, type Position, type RoomName, type Seq } from '@switchboard/protocol';
+import { advance, type BroadcastEvent, type Epoch, type EventDraft, type Position, type RoomName, type Seq } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
@@ -20,7 +20,7 @@ export const REMEMBERED_EVENTS = 256;
  * ref and text, hashed (FNV-1a, 32 bits). Two events at one place with different
  * identities mean the history went back in time and numbered anew.
  */
-export function eventIdentity(event: BroadcastEvent): number {
+export function eventIdentity(event: BroadcastEvent | EventDraft): number {
   let hash = 0x811c9dc5;
   const text = `${event.type}\n${event.id}\n${event.time}\n${event.ref ?? ''}\n${event.message}`;
   for (let i = 0; i < text.length; i++) {
@@ -113,6 +113,19 @@ export class Sequencer {
     }
     this.waiting.set(event.seq, event);
     void this.repair();
+  }
+
+  /**
+   * The bus placed an event of this node's at `position`. At or below where this
+   * node stands in the same epoch, it must be the event passed on there (its echo
+   * came first); if another was passed there, the history went back in time and
+   * numbered it anew: its echo would be dropped as a duplicate, so it is not
+   * waited for. (One older than those remembered is not judged.)
+   */
+  placed(draft: EventDraft, position: Position): void {
+    if (position.epoch !== this.epoch || position.seq > this.last) return;
+    const passed = this.passed.get(position.seq);
+    if (passed !== undefined && passed !== eventIdentity(draft)) this.rewound(position.seq);
   }
 
   /** After a reconnect: fetch whatever was published while this node was not listening. */

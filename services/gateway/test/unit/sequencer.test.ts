@@ -172,4 +172,26 @@ describe('Sequencer', () => {
     for (let turn = 0; turn < 100 && seen.length < 5; turn++) await idle();
     assert.deepEqual(seen, [1, 2, 3, 4, 5]);
   });
+
+  it("notices a rewind from where the bus placed this node's own line, though its echo never comes", async () => {
+    const { bus, sequencer, published, passed } = await setup(5);
+    for (const event of published) sequencer.onEvent(event);
+    rewind(bus, 3);
+    const draft = { type: 'message', room: 'lobby', id: 'c', nickname: 'n', message: 'mine', time: 0 } as const;
+    const placed = await bus.publish(draft);
+    assert.deepEqual([placed.epoch, placed.seq], [published[0]!.epoch, 4], 'numbered below the position, in the same epoch');
+    sequencer.placed(draft, placed);
+    await untilPassed(passed, 6);
+    assert.equal(passed[5]!.message, 'mine');
+    assert.notEqual(passed[5]!.epoch, published[0]!.epoch);
+  });
+
+  it('takes its own line placed at a seq it passed already (the echo came first) as no rewind', async () => {
+    const { bus, sequencer, published } = await setup(3);
+    for (const event of published) sequencer.onEvent(event);
+    const { seq, epoch, ...draft } = published[2]!;
+    sequencer.placed(draft, { seq, epoch });
+    for (let turn = 0; turn < 10; turn++) await idle();
+    assert.equal((await bus.head('lobby')).epoch, published[0]!.epoch);
+  });
 });
