@@ -12,7 +12,7 @@ import { LUA_LIBRARY } from './room-stream-lua.js';
  */
 export const BUS_SCRIPTS = {
   /**
-   * KEYS 1-7: stream; 8: the client's refs zset. ARGV 1-8: streamArgs(); 9: body
+   * KEYS 1-8: stream; 9: the client's refs zset. ARGV 1-8: streamArgs(); 9: body
    * (event JSON without its opening brace); 10: ref or ''; 11: most refs kept per
    * client; 12: '1' for a chat line; 13: '1' to publish the event here, '0' to
    * leave that to the caller (after WAIT). Returns {seq, epoch, duplicate, event}:
@@ -30,9 +30,9 @@ export const BUS_SCRIPTS = {
    * chat line (the `once` keys of its notices).
    */
   sbPublish: {
-    keys: 8,
+    keys: 9,
     lua: `${LUA_LIBRARY}
-local K_REFS = KEYS[8]
+local K_REFS = KEYS[9]
 local ref = ARGV[10]
 local chat = ARGV[12] == '1'
 local function refs_ttl()
@@ -67,13 +67,13 @@ return {seq, epoch, 0, event}`,
   },
 
   /**
-   * KEYS 1-7: stream. ARGV 1-8: streamArgs(); 9: since seq; 10: since epoch; 11: most
+   * KEYS 1-8: stream. ARGV 1-8: streamArgs(); 9: since seq; 10: since epoch; 11: most
    * events; 12: most bytes. Trims first, as publishing does. Returns {epoch, head,
    * reason, since, events...}; with `reason` '' the events after `since`, all of them
    * (`since`: where they start, in the current epoch: see check_since).
    */
   sbHistory: {
-    keys: 7,
+    keys: 8,
     lua: `${LUA_LIBRARY}
 local epoch, head, refusal, since = check_since(ARGV[5], ARGV[10], tonumber(ARGV[9]))
 if refusal ~= '' or since == head then return {epoch, head, refusal, since} end
@@ -82,7 +82,7 @@ trim(true)
 if not kept_after(since) then return {epoch, head, 'history trimmed', since} end
 local out = {epoch, head, '', since}
 local max_bytes, bytes = tonumber(ARGV[12]), 0
-local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '+')
+local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '0-' .. head)
 for i = 1, #entries do
   local event = entries[i][2][4]
   bytes = bytes + #event
@@ -93,49 +93,55 @@ return out`,
   },
 
   /**
-   * KEYS 1-7: stream. ARGV 1-8: streamArgs(); 9: since seq; 10: since epoch; 11: most
+   * KEYS 1-8: stream. ARGV 1-8: streamArgs(); 9: since seq; 10: since epoch; 11: most
    * events. Up to that many events after `since` (a page, for gap repair). Returns
    * {epoch, head, reason, since, events...}.
    */
   sbHistoryPage: {
-    keys: 7,
+    keys: 8,
     lua: `${LUA_LIBRARY}
 local epoch, head, refusal, since = check_since(ARGV[5], ARGV[10], tonumber(ARGV[9]))
 if refusal ~= '' or since == head then return {epoch, head, refusal, since} end
 if not kept_after(since) then return {epoch, head, 'history trimmed', since} end
 local out = {epoch, head, '', since}
-local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '+', 'COUNT', tonumber(ARGV[11]))
+local entries = redis.call('XRANGE', K_HISTORY, '(0-' .. since, '0-' .. head, 'COUNT', tonumber(ARGV[11]))
 for i = 1, #entries do out[#out + 1] = entries[i][2][4] end
 return out`,
   },
 
-  /** KEYS 1-7: stream. ARGV 1-8: streamArgs(); 9: how many lines (at most HISTORY_ON_JOIN). Returns {epoch, head, lines (oldest first)...}. */
+  /** KEYS 1-8: stream. ARGV 1-8: streamArgs(); 9: how many lines (at most HISTORY_ON_JOIN). Returns {epoch, head, lines (oldest first)...}. */
   sbRecent: {
-    keys: 7,
+    keys: 8,
     lua: `${LUA_LIBRARY}
 local epoch = ensure_epoch(ARGV[5])
-local head = tonumber(redis.call('GET', K_SEQ) or '0')
+local head = visible_head()
 local out = {epoch, head}
 local count = math.min(tonumber(ARGV[9]), tonumber(ARGV[6]))
 if count > 0 then
-  local lines = redis.call('LRANGE', K_RECENT, 0, count - 1)
-  for i = #lines, 1, -1 do out[#out + 1] = lines[i] end
+  -- Lines not released yet are left out (the list keeps the newest first).
+  local lines = redis.call('LRANGE', K_RECENT, 0, -1)
+  local kept = {}
+  for i = 1, #lines do
+    if #kept == count then break end
+    if tonumber(string.match(lines[i], '^{"seq":(%d+),')) <= head then kept[#kept + 1] = lines[i] end
+  end
+  for i = #kept, 1, -1 do out[#out + 1] = kept[i] end
 end
 return out`,
   },
 
   /**
-   * KEYS 1-7: stream. ARGV 1-8: streamArgs(); 9: the stale epoch; 10: the last
+   * KEYS 1-8: stream. ARGV 1-8: streamArgs(); 9: the stale epoch; 10: the last
    * seq known to agree with what the nodes passed on (at most the head). Replaces
    * the epoch only if it is still the stale one, KEEPING the history: its events
    * (and recent lines) are relabelled with the new epoch and keep their seq, and
    * the stale epoch is listed among the kept ones (at most 4). Returns {epoch, seq}.
    */
   sbRenewEpoch: {
-    keys: 7,
+    keys: 8,
     lua: `${LUA_LIBRARY}
 local epoch = ensure_epoch(ARGV[5])
-local head = tonumber(redis.call('GET', K_SEQ) or '0')
+local head = visible_head()
 if epoch == ARGV[9] then
   local from, to = '"epoch":"' .. epoch .. '"', '"epoch":"' .. ARGV[5] .. '"'
   local function relabel(event)
@@ -176,25 +182,37 @@ return {epoch, head}`,
   },
 
   /**
-   * KEYS 1-7: stream. ARGV 1-8: streamArgs(). Renews the room's keys (those that
+   * KEYS 1-8: stream. ARGV 1-8: streamArgs(). Renews the room's keys (those that
    * exist; it creates none): a room no node serves forgets them ARGV[7] ms (no
    * chat line) or ARGV[8] ms (chat lines) after this was last run for it. The
    * nodes that serve a room run it every keepAliveIntervalMs() and when they
    * leave it (RedisBus), so rooms that come and go leave nothing behind.
    */
   sbKeepAlive: {
-    keys: 7,
+    keys: 8,
     lua: `${LUA_LIBRARY}
 expire_room(room_ttl())
 return 1`,
   },
 
-  /** KEYS 1-7: stream. ARGV 1-8: streamArgs(). Returns {epoch, seq}. */
+  /** KEYS 1-8: stream. ARGV 1-8: streamArgs(). Returns {epoch, seq} (the released seq: see visible_head). */
   sbHead: {
-    keys: 7,
+    keys: 8,
     lua: `${LUA_LIBRARY}
 local epoch = ensure_epoch(ARGV[5])
-return {epoch, tonumber(redis.call('GET', K_SEQ) or '0')}`,
+return {epoch, visible_head()}`,
+  },
+
+  /**
+   * KEYS 1-8: stream. ARGV 1-8: streamArgs(); 9: seq; 10: the event's JSON. Publishes a
+   * stored event once the replicas have it (RedisBus), and lets readers see the
+   * history up to it. Returns 1.
+   */
+  sbRelease: {
+    keys: 8,
+    lua: `${LUA_LIBRARY}
+release(tonumber(ARGV[9]), ARGV[10])
+return 1`,
   },
 } as const;
 

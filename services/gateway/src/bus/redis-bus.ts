@@ -225,13 +225,7 @@ export class RedisBus implements Bus {
     }
     const [seq, epoch, duplicate, event] = reply;
     // Its event is published here: after WAIT, or a duplicate (its original may have been refused, so never published).
-    if (event !== '') {
-      try {
-        await this.pub.spublish(room.channel, event);
-      } catch (err) {
-        throw new BusUnavailableError(`redis SPUBLISH failed: ${(err as Error).message}`);
-      }
-    }
+    if (event !== '') await this.run('sbRelease', room.stream, [...this.args(), seq, event]);
     return { seq, epoch, duplicate: duplicate === 1 };
   }
 

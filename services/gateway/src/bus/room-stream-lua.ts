@@ -5,16 +5,22 @@
  * key of a room shares its hash tag, so each script runs on one shard.
  *
  * Conventions of a stream script:
- *   KEYS[1..7]  epoch, seq, history, history bytes, recent lines, channel, earlier epochs (RoomKeys.stream)
+ *   KEYS[1..8]  epoch, seq, history, history bytes, recent lines, channel, earlier epochs,
+ *               released seq (RoomKeys.stream)
  *   ARGV[1..8]  now (ms), history max events, max age (ms), max bytes, a candidate epoch,
  *               recent lines kept (HISTORY_ON_JOIN), and how long an unused room's keys live:
  *               with no chat line (ROOM_TTL_MS), with chat lines (ROOM_HISTORY_TTL_MS)  (streamArgs)
- * Its own keys and arguments follow from KEYS[8] and ARGV[9].
+ * Its own keys and arguments follow from KEYS[9] and ARGV[9].
  *
  * Publishing is in two phases when the shard has replicas to wait for: the
  * script stores the event and returns it unpublished; the bus then WAITs for the
- * replicas and only then publishes it (RedisBus), so nothing is seen that a
- * failover could still lose. With none to wait for, the script publishes it itself.
+ * replicas and only then publishes it (RedisBus, sbRelease), so nothing is seen
+ * that a failover could still lose. With none to wait for, the script publishes
+ * it itself. Readers see the history up to the released seq only (KEYS[8]: the
+ * last seq published; every event up to it has reached the replicas): the head,
+ * the events and the recent lines of an event stored but not (yet) released
+ * stay hidden, so a catch-up or a resume never hands out an event before it is
+ * safe (a room from before this key reads its seq).
  *
  * A new epoch started because the history went back in time (a failover to a
  * replica that lacked the last writes: sbRenewEpoch) KEEPS the history that
@@ -34,7 +40,7 @@
  * rest (ensure_epoch), so a seq is never given out twice in one epoch.
  */
 export const LUA_LIBRARY = `
-local K_EPOCH, K_SEQ, K_HISTORY, K_BYTES, K_RECENT, K_CHANNEL, K_EPOCHS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local K_EPOCH, K_SEQ, K_HISTORY, K_BYTES, K_RECENT, K_CHANNEL, K_EPOCHS, K_RELEASED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local TTL_ROOM, TTL_HISTORY = ARGV[7], ARGV[8]
 
 -- Renew every key of the room to live ttl ms from now, the epoch first.
@@ -45,12 +51,13 @@ local function expire_room(ttl)
   redis.call('PEXPIRE', K_BYTES, ttl)
   redis.call('PEXPIRE', K_RECENT, ttl)
   redis.call('PEXPIRE', K_EPOCHS, ttl)
+  redis.call('PEXPIRE', K_RELEASED, ttl)
 end
 
 -- Forget the history: a new epoch starts from seq 0, as a room with no chat line.
 local function reset_history(epoch)
   redis.call('SET', K_EPOCH, epoch, 'PX', TTL_ROOM)
-  redis.call('DEL', K_SEQ, K_HISTORY, K_BYTES, K_RECENT, K_EPOCHS)
+  redis.call('DEL', K_SEQ, K_HISTORY, K_BYTES, K_RECENT, K_EPOCHS, K_RELEASED)
 end
 
 local function ensure_epoch(candidate)
@@ -90,6 +97,19 @@ local function trim(by_age)
   end
 end
 
+-- Publish a stored event, and let readers see the history up to it (never back).
+local function release(seq, event)
+  if seq > tonumber(redis.call('GET', K_RELEASED) or '0') then redis.call('SET', K_RELEASED, seq, 'KEEPTTL') end
+  redis.call('SPUBLISH', K_CHANNEL, event)
+end
+
+-- The newest seq readers may see: the released one (the seq in a room from before it was kept).
+local function visible_head()
+  local released = redis.call('GET', K_RELEASED)
+  if released then return tonumber(released) end
+  return tonumber(redis.call('GET', K_SEQ) or '0')
+end
+
 -- body: an event's JSON without its opening brace; chat: whether it is a chat
 -- line (kept among the room's recent lines); now: whether to publish it here
 -- (else the caller publishes it once replicas have it). Returns seq, epoch, event.
@@ -104,6 +124,7 @@ local function publish(body, chat, now)
     redis.call('PEXPIRE', K_SEQ, TTL_ROOM)
     redis.call('PEXPIRE', K_HISTORY, TTL_ROOM)
     redis.call('PEXPIRE', K_BYTES, TTL_ROOM)
+    redis.call('SET', K_RELEASED, 0, 'PX', TTL_ROOM)
   end
   trim(seq % 16 == 0)
   if chat then
@@ -111,7 +132,7 @@ local function publish(body, chat, now)
     if redis.call('LPUSH', K_RECENT, event) == 1 then expire_room(TTL_HISTORY) end
     redis.call('LTRIM', K_RECENT, 0, math.max(tonumber(ARGV[6]), 1) - 1)
   end
-  if now then redis.call('SPUBLISH', K_CHANNEL, event) end
+  if now then release(seq, event) end
   return seq, epoch, event
 end
 
@@ -156,7 +177,7 @@ end
 -- in this one (no later than the last seq known to agree): then since is that place.
 local function check_since(candidate, since_epoch, since)
   local epoch = ensure_epoch(candidate)
-  local head = tonumber(redis.call('GET', K_SEQ) or '0')
+  local head = visible_head()
   if epoch ~= since_epoch then
     local mapped = kept_position(since_epoch, since)
     if not mapped then return epoch, head, 'epoch changed', since end

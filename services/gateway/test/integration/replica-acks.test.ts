@@ -113,6 +113,19 @@ describe('a line is acknowledged only once a replica has it (WAIT)', { timeout: 
     assert.equal(waiting.status, 'rejected');
     assert.equal(atOnce.status, 'rejected');
     assert.equal(sender.events.items.filter((e) => e.ref === 'r1').length, 0, 'a refused line is not broadcast');
+    // Nor read: stored, it stays hidden from the head, the history and the recent lines until a replica has it.
+    const head = await peer.bus.head('lobby');
+    const read = await peer.bus.history('lobby', { epoch: head.epoch, seq: 0 });
+    assert.ok(read.ok);
+    assert.deepEqual(
+      read.events.map((e) => e.message),
+      ['before'],
+    );
+    assert.deepEqual(
+      (await peer.bus.recent('lobby', 10)).lines.map((e) => e.message),
+      ['before'],
+    );
+    assert.equal(head.seq, read.events[0]!.seq, 'the head is the last line released');
     process.kill(replica.pid!, 'SIGCONT');
     const resent = await publishAcked(sender.bus, line('frozen', 'r1'));
     assert.equal(resent.duplicate, true, 'the resend finds the stored original');
@@ -260,9 +273,14 @@ describe('a failover to a replica that lacked the last lines (a rewind)', { time
     assert.notEqual(after.epoch, before.epoch, 'in a new epoch');
     const heard = await bob.waitForMessage('message', 'after', LINE_MS);
     assert.equal(heard.epoch, after.epoch);
+    // Each node says so: the one that noticed it, and any that learnt it from the new epoch.
     for (const node of nodes) {
-      await node.logs.waitFor((l) => /went back in time/.test(l.msg), LINE_MS, `${node.nodeId} logs the rewind`);
+      await node.logs.waitFor((l) => /went back in time|kept what survived/.test(l.msg), LINE_MS, `${node.nodeId} logs the rewind`);
     }
+    assert.ok(
+      nodes.some((n) => n.logs.items.some((l) => /went back in time/.test(l.msg))),
+      'one node noticed the rewind',
+    );
 
     // A resend of a line the history lost is not acknowledged with `ack`: it is a new line.
     const resent = await deliver(ann, 'lost 1', 'l1');
