@@ -124,6 +124,7 @@ export class RedisBus implements Bus {
       replicaForgetMs: options.replicaForgetMs ?? 30_000,
       checkIntervalMs: REPLICA_CHECK_INTERVAL_MS,
       logger: this.log,
+      onCounted: () => this.reportHealth(),
     });
   }
 
@@ -266,6 +267,7 @@ export class RedisBus implements Bus {
     if (this.pub.status !== 'ready') return { ready: false, reason: `redis publisher ${this.pub.status}` };
     if (this.sub.status !== 'ready') return { ready: false, reason: `redis subscriber ${this.sub.status}` };
     if (!this.subscribed) return { ready: false, reason: 'redis subscription pending' };
+    if (!this.replicas.counted()) return { ready: false, reason: 'counting redis replicas' };
     if (this.full) return { ready: false, reason: 'redis is out of memory (maxmemory reached): nothing can be sent' };
     return { ready: true };
   }

@@ -14,6 +14,8 @@ export interface ReplicaCountsOptions {
   /** How often the replicas are counted again, in ms. */
   readonly checkIntervalMs: number;
   readonly logger: Logger;
+  /** Called after the first count (what waits on counted()). */
+  readonly onCounted?: () => void;
   /** The clock; Date.now by default. */
   readonly now?: () => number;
 }
@@ -45,11 +47,13 @@ interface SlotRange {
  * and after it they are acknowledged with none. A promoted replica is a new
  * server: it starts with what it has.
  *
- * Until the first count (or while counting fails), a shard is taken to have
- * none in `auto`: the bus is not ready without Redis anyway.
+ * Until the first count a shard would be taken to have none in `auto`: the bus
+ * says it is not ready until then (counted()). While counting fails, the last
+ * count stands.
  */
 export class ReplicaCounts {
   private single: Master | undefined;
+  private everCounted = false;
   private ranges: readonly SlotRange[] = [];
   /** When each server (run_id or node id) was last seen with at least one replica. */
   private readonly lastSeen = new Map<string, number>();
@@ -88,6 +92,11 @@ export class ReplicaCounts {
     return seen !== undefined && this.now() - seen < this.options.replicaForgetMs ? 1 : 0;
   }
 
+  /** Whether the replicas were counted at least once (always, when REDIS_MIN_REPLICAS_ACK is a number). */
+  counted(): boolean {
+    return this.everCounted || this.options.minReplicasAck !== 'auto';
+  }
+
   /** Which shard holds `key`: its master's identity ('' until counted). */
   shardOf(key: string): string {
     const master = this.redis instanceof Cluster ? this.masterOf(keySlot(key)) : this.single;
@@ -111,6 +120,10 @@ export class ReplicaCounts {
       if (!before && master.replicas > 0) this.log.info({ master: master.id, replicas: master.replicas }, 'writes wait for a replica');
     }
     for (const [id, at] of this.lastSeen) if (now - at >= this.options.replicaForgetMs) this.lastSeen.delete(id);
+    if (!this.everCounted) {
+      this.everCounted = true;
+      this.options.onCounted?.();
+    }
   }
 
   private masterOf(slot: number): Master | undefined {
