@@ -206,12 +206,16 @@ return {epoch, visible_head()}`,
   /**
    * KEYS 1-8: stream. ARGV 1-8: streamArgs(); 9: seq; 10: the event's JSON. Publishes a
    * stored event once the replicas have it (RedisBus), and lets readers see the
-   * history up to it. Returns 1.
+   * history up to it: only if the history holds that very event there (a failover
+   * to a replica that lacked it, or a new epoch since, would make it another).
+   * Returns 1, or 0 when it did not.
    */
   sbRelease: {
     keys: 8,
     lua: `${LUA_LIBRARY}
-release(tonumber(ARGV[9]), ARGV[10])
+local seq = tonumber(ARGV[9])
+if event_at(seq) ~= ARGV[10] then return 0 end
+release(seq, ARGV[10])
 return 1`,
   },
 } as const;

@@ -53,6 +53,10 @@ export interface WaitedReply {
  * along), on one connection, so the WAIT counts the replicas that have this
  * script's writes (WAIT waits for every write its connection made before it). A
  * failure of the script is a BusUnavailableError, as with scriptRunner.
+ *
+ * One case it cannot cover: ioredis sends a script in full (EVAL) the first time
+ * on each connection, then by its hash; a NOSCRIPT reply (someone ran SCRIPT
+ * FLUSH) makes ioredis resend the script outside the pipeline, after the WAIT.
  */
 export function scriptThenWait<S extends ScriptSet>(
   scripts: S,
