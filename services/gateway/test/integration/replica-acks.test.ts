@@ -186,6 +186,66 @@ describe('a replica that went is still waited for, for REPLICA_FORGET_MS', { tim
   });
 });
 
+describe('gateways on a Redis with a replica: what a client sees', { timeout: 120_000 }, () => {
+  let master: RedisServer;
+  let replica: RedisServer;
+  let nodes: GatewayProcess[] = [];
+  const clients: ChatClient[] = [];
+
+  before(async () => {
+    ({ master, replica } = await replicatedPair());
+    const env = { REDIS_URL: master.url, REDIS_WAIT_TIMEOUT_MS: String(WAIT_MS), MESSAGE_RATE_PER_SEC: '1000', MESSAGE_BURST: '1000' };
+    nodes = await Promise.all([
+      GatewayProcess.start({ env: { ...env, NODE_ID: 'node-1' } }),
+      GatewayProcess.start({ env: { ...env, NODE_ID: 'node-2' } }),
+    ]);
+  });
+  after(async () => {
+    if (replica?.pid !== undefined) process.kill(replica.pid, 'SIGCONT');
+    await Promise.allSettled(clients.map((c) => c.close()));
+    await Promise.allSettled(nodes.map((n) => n.kill()));
+    await replica?.dispose();
+    await master?.dispose();
+  });
+
+  it('gets BUS_UNAVAILABLE for a line the frozen replica lacks, and for its resend after SIGCONT an ack; everyone gets the line once', async () => {
+    const ann = await ChatClient.connect(nodes[0]!.wsUrl, { hello: {} });
+    const bob = await ChatClient.connect(nodes[1]!.wsUrl, { hello: {} });
+    clients.push(ann, bob);
+    ann.sendJson({ type: 'message', message: 'before', ref: 'r0' });
+    await bob.waitForMessage('message', 'before', LINE_MS);
+
+    process.kill(replica.pid!, 'SIGSTOP');
+    let from = ann.frames.items.length;
+    ann.sendJson({ type: 'message', message: 'frozen', ref: 'r1' });
+    const refused = await ann.frames.waitFor((f) => 'ref' in f && f.ref === 'r1', LINE_MS, 'the answer to "frozen"', from);
+    assert.deepEqual([refused.type, refused.type === 'error' && refused.code], ['error', 'BUS_UNAVAILABLE']);
+
+    process.kill(replica.pid!, 'SIGCONT');
+    // Resent with the same ref (as the SDK does) until acknowledged: the stored original, published now.
+    let answer;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      from = ann.frames.items.length;
+      ann.sendJson({ type: 'message', message: 'frozen', ref: 'r1' });
+      answer = await ann.frames.waitFor(
+        (f) => 'ref' in f && f.ref === 'r1' && f.type !== 'message',
+        LINE_MS,
+        'the answer to the resend',
+        from,
+      );
+      if (answer.type !== 'error') break;
+      await delay(100);
+    }
+    assert.equal(answer?.type, 'ack', 'the resend is acknowledged: its original was stored');
+    ann.sendJson({ type: 'message', message: 'after', ref: 'r2' });
+    for (const c of [ann, bob]) {
+      await c.waitForMessage('message', 'after', LINE_MS);
+      const lines = c.events.filter((e) => e.type === 'message' && e.history !== true).map((e) => e.message);
+      assert.deepEqual(lines, ['before', 'frozen', 'after'], `${c.id}: each line once, in order`);
+    }
+  });
+});
+
 /**
  * A failover to a replica that lacked the last writes: replication is cut
  * (REPLICAOF NO ONE on the replica) while lines go on being acknowledged
