@@ -30,6 +30,7 @@ import { ReplicaCounts, type MinReplicasAck } from '../redis/replica-counts.js';
 import { defineScripts } from '../redis/scripts.js';
 import { BUS_SCRIPTS, runBusScript, runBusScriptThenWait, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
 import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-lifetimes.js';
+import { ShardWaitGate } from './shard-wait-gate.js';
 
 /** How Redis words a write refused past `maxmemory`. */
 const OUT_OF_MEMORY = /\bOOM\b/;
@@ -105,8 +106,8 @@ export class RedisBus implements Bus {
   private stopShardWatch: (() => void) | undefined;
   /** How many replicas a publish to each shard waits for. */
   private readonly replicas: ReplicaCounts;
-  /** Shards whose last WAIT fell short, and whether a publish is waiting on one now (the others are refused at once). */
-  private readonly short = new Map<string, boolean>();
+  /** Which shards' publishes may wait now (after a WAIT fell short, one at a time). */
+  private readonly waits = new ShardWaitGate();
   /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
   readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
@@ -206,23 +207,22 @@ export class RedisBus implements Bus {
     if (needed === 0) reply = (await this.run('sbPublish', keys, args)) as typeof reply;
     else {
       const shard = this.replicas.shardOf(room.channel);
-      if (this.short.get(shard) === true) throw new BusUnavailableError(`redis replicas are behind (shard ${shard}): not sent`);
-      if (this.short.has(shard)) this.short.set(shard, true);
+      if (!this.waits.enter(shard)) throw new BusUnavailableError(`redis replicas are behind (shard ${shard}): not sent`);
       const timeoutMs = this.options.redisWaitTimeoutMs ?? 1_000;
-      let waited;
+      let got = 0;
       try {
-        waited = await this.runThenWait('sbPublish', keys, args, needed, timeoutMs);
+        const waited = await this.runThenWait('sbPublish', keys, args, needed, timeoutMs);
+        got = waited.replicas;
+        reply = waited.reply as typeof reply;
       } finally {
-        if (this.short.has(shard)) this.short.set(shard, false);
+        const news = this.waits.leave(shard, got >= needed);
+        if (news === 'fell short') this.log.warn({ shard, needed, got, timeoutMs }, 'replicas behind: publishes refused');
+        if (news === 'caught up') this.log.info({ shard }, 'replicas caught up: publishes acknowledged again');
       }
-      if (waited.replicas < needed) {
-        if (!this.short.has(shard)) this.log.warn({ shard, needed, got: waited.replicas, timeoutMs }, 'replicas behind: publishes refused');
-        this.short.set(shard, false);
+      if (got < needed) {
         void this.replicas.refresh();
-        throw new BusUnavailableError(`${waited.replicas} of ${needed} redis replicas had the event within ${timeoutMs} ms: not sent`);
+        throw new BusUnavailableError(`${got} of ${needed} redis replicas had the event within ${timeoutMs} ms: not sent`);
       }
-      if (this.short.delete(shard)) this.log.info({ shard }, 'replicas caught up: publishes acknowledged again');
-      reply = waited.reply as typeof reply;
     }
     const [seq, epoch, duplicate, event] = reply;
     // Its event is published here: after WAIT, or a duplicate (its original may have been refused, so never published).
