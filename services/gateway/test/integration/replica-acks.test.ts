@@ -467,5 +467,23 @@ describe('on a Redis Cluster with a replica per master', { timeout: 180_000 }, (
     await bus.publish(say(frozenRoom, 'after', 'a2'));
     await events.waitFor((e) => e.ref === 'a2', LINE_MS, 'the line after');
     assert.equal(events.items.filter((e) => e.ref === 'a1').length, 1, 'delivered once');
+
+    // A graceful failover of the room's shard: its replica becomes its master. The next line's pipeline
+    // meets MOVED (and WAIT refused by the demoted master): the bus learns the new master and sends it there.
+    await frozen.cli('CLUSTER', 'FAILOVER');
+    await eventually(async () => /role:master/.test(await frozen.cli('INFO', 'replication')), {
+      what: 'the replica promoted',
+      timeoutMs: LINE_MS,
+    });
+    let attempts = 0;
+    const moved = await eventually(
+      () => {
+        attempts++;
+        return bus!.publish(say(frozenRoom, 'moved', 'a3'));
+      },
+      { what: 'the line after the failover acknowledged', timeoutMs: LINE_MS },
+    );
+    assert.equal(moved.duplicate, false);
+    assert.ok(attempts <= 3, `acknowledged at the ${attempts}th try: the new master is found at once, not at the next slot refresh`);
   });
 });
