@@ -1,4 +1,4 @@
-import type { BroadcastEvent, Epoch, EventDraft, Position, RoomName } from '@switchboard/protocol';
+import type { BroadcastEvent, Epoch, EventDraft, Position, RoomName, Seq } from '@switchboard/protocol';
 import type { RoomLifetimes } from './room-lifetimes.js';
 
 /** Where a published event landed. `duplicate`: its `ref` was already published by the same client; nothing was sent. */
@@ -13,9 +13,14 @@ export interface PublishResult extends Position {
  */
 export type HistoryRefusal = 'epoch changed' | 'position is ahead of the history' | 'history trimmed' | 'too far behind';
 
-/** Events after a position, or why they cannot all be had. `head` is the newest position. */
+/**
+ * Events after a position, or why they cannot all be had. `head` is the newest
+ * position; `since` is where the events start: the position asked, or, for one
+ * in an earlier epoch whose history the current one kept (renewEpoch), its
+ * place in the current epoch (no later than the last seq known to agree).
+ */
 export type HistoryResult =
-  | { readonly ok: true; readonly head: Position; readonly events: readonly BroadcastEvent[] }
+  | { readonly ok: true; readonly head: Position; readonly since: Position; readonly events: readonly BroadcastEvent[] }
   | { readonly ok: false; readonly head: Position; readonly reason: HistoryRefusal };
 
 /** Whether the bus can carry events now, and if not, why (for /readyz and logs). */
@@ -55,7 +60,8 @@ export interface RecentLines {
  * `seq` rises by exactly 1 per event of a room across the cluster within an
  * `epoch`, and a new epoch starts whenever the room's history is lost, or
  * forgotten: a room nobody has used for its lifetime (room-lifetimes.ts) is
- * forgotten whole, and a node keeps the rooms it subscribes to in use. A node
+ * forgotten whole, and a node keeps the rooms it subscribes to in use; or when it
+ * went back in time (renewEpoch), keeping what survived. A node
  * gets the events of the rooms it subscribes to (those where it has members),
  * and nothing of the others. Events arrive in `seq` order, but a node can miss
  * some (a dropped subscription): history() fills such gaps.
@@ -79,10 +85,14 @@ export interface Bus {
   /**
    * Give the event its place in its room (`draft.room`), store it and send it to
    * every node subscribed to that room. A draft with a `ref` already published by
-   * the same client (`id`) in that room is not sent again; nor is one whose `once`
-   * key was already published in that room (the registry's notices, which may be
+   * the same client (`id`) in that room, whose event the room's history still
+   * holds (its epoch, or an earlier one it kept), is not stored again: the result
+   * says `duplicate` with the original's place (the original may be sent again:
+   * nodes drop what they already passed on); nor is one whose `once` key was
+   * already published in that room (the registry's notices, which may be
    * published by more than one node, carry one; it is never broadcast).
-   * Rejects with BusUnavailableError when nothing could be sent.
+   * Rejects with BusUnavailableError when it cannot be acknowledged: not stored,
+   * or (RedisBus) not on enough replicas to survive a failover, then not sent.
    */
   publish(draft: EventDraft, once?: string): Promise<PublishResult>;
   /**
@@ -102,9 +112,14 @@ export interface Bus {
   recent(room: RoomName, count: number): Promise<RecentLines>;
   /**
    * Start a new epoch of `room` if `stale` is still its current one: the history
-   * went back in time (lost writes), so its numbers cannot be trusted. Returns the new head.
+   * went back in time (lost writes), so its numbers cannot be trusted. What the
+   * history holds is kept: its events are relabelled with the new epoch and keep
+   * their seq; refs of events it holds are still known; a position in `stale` up
+   * to `agreed` (the last seq known to be the same event before and after; the
+   * head by default) is read as the same seq of the new epoch (history(), historyPage()).
+   * Returns the new head.
    */
-  renewEpoch(room: RoomName, stale: Epoch): Promise<Position>;
+  renewEpoch(room: RoomName, stale: Epoch, agreed?: Seq): Promise<Position>;
   /** The next number for a default nickname, unique across the cluster (1, 2, ...). */
   nextGuestNumber(): Promise<number>;
   health(): BusHealth;

@@ -42,7 +42,9 @@ class RoomLog {
   first = 0;
   /** Bytes of the events kept. */
   bytes = 0;
-  /** Per client, its published refs and their seq, oldest first; at most refsPerClient each, as old as the history. */
+  /** Earlier epochs whose history this one kept (renew), newest first: positions in them up to `agreed` read as the same seq of this one. */
+  kept: Array<{ readonly epoch: Epoch; readonly agreed: Seq }> = [];
+  /** Per client, its published refs (`<epoch>|<ref>`) and their seq, oldest first; at most refsPerClient each, as old as the history. */
   readonly refs = new Map<ClientId, { map: Map<string, Seq>; at: number }>();
   /** The last chat lines, oldest first (at most historyOnJoin). */
   recent: BroadcastEvent[] = [];
@@ -65,11 +67,11 @@ class RoomLog {
   publish(draft: EventDraft, once: string | undefined): { event?: BroadcastEvent; result: PublishResult } {
     // A `once` key is kept among the room's own keys, not the client's (ONCE_OWNER).
     const [owner, ref] = once === undefined ? [draft.id, draft.ref] : [ONCE_OWNER, once];
-    const earlier = ref === undefined ? undefined : this.refsOf(owner)?.get(ref);
+    const earlier = ref === undefined ? undefined : this.knownRef(owner, ref);
     if (earlier !== undefined) return { result: { epoch: this.epoch, seq: earlier, duplicate: true } };
     const event = { seq: ++this.seq, epoch: this.epoch, ...draft } as BroadcastEvent;
     this.store(event);
-    if (ref !== undefined) this.remember(owner, ref, event.seq);
+    if (ref !== undefined) this.remember(owner, `${this.epoch}|${ref}`, event.seq);
     if (event.type === 'message') {
       this.chatted = true;
       this.recent.push(event);
@@ -83,28 +85,55 @@ class RoomLog {
     since: Position,
     limit: number,
     maxEvents: number,
-  ): { ok: true; head: Position; stored: readonly Stored[] } | { ok: false; head: Position; reason: HistoryRefusal } {
+  ): { ok: true; head: Position; since: Position; stored: readonly Stored[] } | { ok: false; head: Position; reason: HistoryRefusal } {
     this.trim();
     const head = this.head;
+    const seq = since.epoch === this.epoch ? since.seq : this.keptPosition(since);
+    if (seq === undefined) return { ok: false, head, reason: 'epoch changed' };
+    const at = { epoch: this.epoch, seq };
+    if (seq > this.seq) return { ok: false, head, reason: 'position is ahead of the history' };
+    if (seq === this.seq) return { ok: true, head, since: at, stored: [] };
+    if (this.seq - seq > maxEvents) return { ok: false, head, reason: 'too far behind' };
     const kept = this.entries.length - this.first;
     const oldest = this.seq - kept + 1;
-    if (since.epoch !== this.epoch) return { ok: false, head, reason: 'epoch changed' };
-    if (since.seq > this.seq) return { ok: false, head, reason: 'position is ahead of the history' };
-    if (since.seq === this.seq) return { ok: true, head, stored: [] };
-    if (this.seq - since.seq > maxEvents) return { ok: false, head, reason: 'too far behind' };
-    if (since.seq + 1 < oldest) return { ok: false, head, reason: 'history trimmed' };
-    const from = this.first + (since.seq + 1 - oldest);
-    return { ok: true, head, stored: this.entries.slice(from, from + limit) };
+    if (seq + 1 < oldest) return { ok: false, head, reason: 'history trimmed' };
+    const from = this.first + (seq + 1 - oldest);
+    return { ok: true, head, since: at, stored: this.entries.slice(from, from + limit) };
   }
 
-  renew(): void {
-    this.epoch = nanoid(12);
-    this.seq = 0;
-    this.entries = [];
+  /**
+   * A new epoch that keeps the history (the bus went back in time): its events are
+   * relabelled and keep their seq; `stale` is listed among the kept epochs, agreeing up to `agreed`.
+   */
+  renew(agreed: Seq): void {
+    const epoch = nanoid(12);
+    const relabel = <E extends BroadcastEvent>(event: E): E => ({ ...event, epoch });
+    this.entries = this.entries.slice(this.first).map((stored) => ({ ...stored, event: relabel(stored.event) }));
     this.first = 0;
-    this.bytes = 0;
-    this.recent = [];
-    this.chatted = false;
+    this.recent = this.recent.map(relabel);
+    this.kept = [{ epoch: this.epoch, agreed: Math.max(0, Math.min(agreed, this.seq)) }, ...this.kept].slice(0, 4);
+    this.epoch = epoch;
+  }
+
+  /** Where a position of an earlier kept epoch stands in this one, or undefined. */
+  private keptPosition(since: Position): Seq | undefined {
+    let seq = since.seq;
+    for (const kept of this.kept) {
+      seq = Math.min(seq, kept.agreed);
+      if (kept.epoch === since.epoch) return seq;
+    }
+    return undefined;
+  }
+
+  /** The seq of a client's ref published in this epoch or a kept one, if remembered. */
+  private knownRef(client: ClientId, ref: string): Seq | undefined {
+    const refs = this.refsOf(client);
+    if (!refs) return undefined;
+    for (const epoch of [this.epoch, ...this.kept.map((k) => k.epoch)]) {
+      const seq = refs.get(`${epoch}|${ref}`);
+      if (seq !== undefined) return seq;
+    }
+    return undefined;
   }
 
   /** A client's refs, unless they expired with the history. */
@@ -230,12 +259,12 @@ export class MemoryBus implements Bus {
       bytes += stored.bytes;
       if (bytes > maxBytes) return Promise.resolve({ ok: false, head: after.head, reason: 'too far behind' });
     }
-    return Promise.resolve({ ok: true, head: after.head, events: after.stored.map((s) => s.event) });
+    return Promise.resolve({ ok: true, head: after.head, since: after.since, events: after.stored.map((s) => s.event) });
   }
 
   historyPage(room: RoomName, since: Position, limit: number): Promise<HistoryResult> {
     const after = this.log(room).after(since, limit, Infinity);
-    return Promise.resolve(after.ok ? { ok: true, head: after.head, events: after.stored.map((s) => s.event) } : after);
+    return Promise.resolve(after.ok ? { ok: true, head: after.head, since: after.since, events: after.stored.map((s) => s.event) } : after);
   }
 
   head(room: RoomName): Promise<Position> {
@@ -247,9 +276,9 @@ export class MemoryBus implements Bus {
     return Promise.resolve({ head: log.head, lines: count > 0 ? log.recent.slice(-count) : [] });
   }
 
-  renewEpoch(room: RoomName, stale: Epoch): Promise<Position> {
+  renewEpoch(room: RoomName, stale: Epoch, agreed: Seq = Number.MAX_SAFE_INTEGER): Promise<Position> {
     const log = this.log(room);
-    if (stale === log.epoch) log.renew();
+    if (stale === log.epoch) log.renew(agreed);
     return Promise.resolve(log.head);
   }
 

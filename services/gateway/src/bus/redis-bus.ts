@@ -30,9 +30,11 @@ import { ShardWatchdog } from './shard-watchdog.js';
 import { TopologyFollower } from './topology-follower.js';
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
+import { ReplicaCounts, type MinReplicasAck } from '../redis/replica-counts.js';
 import { defineScripts } from '../redis/scripts.js';
-import { BUS_SCRIPTS, runBusScript, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
+import { BUS_SCRIPTS, runBusScript, runBusScriptThenWait, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
 import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-lifetimes.js';
+import { ShardWaitGate } from './shard-wait-gate.js';
 
 /** How Redis words a write refused past `maxmemory`. */
 const OUT_OF_MEMORY = /\bOOM\b/;
@@ -46,8 +48,20 @@ const SHARD_PROBE_TIMEOUT_MS = 3_000;
 const RESTART_EVERY_MENDS = 10;
 /** How long after a failed SSUBSCRIBE (on a connection still up) every room is subscribed again, in ms. */
 const RESUBSCRIBE_RETRY_MS = 500;
+/** How often each shard's replicas are counted (ReplicaCounts), in ms. */
+const REPLICA_CHECK_INTERVAL_MS = 1_000;
 
-export interface RedisBusOptions extends BusLimits {
+/** What a publish waits for before its event counts as sent (see RedisBus.publish). */
+export interface ReplicaAckOptions {
+  /** REDIS_MIN_REPLICAS_ACK: `auto` (1 on a shard with a replica, 0 without) or exactly that many. */
+  readonly redisMinReplicasAck?: MinReplicasAck;
+  /** REDIS_WAIT_TIMEOUT_MS: the longest a publish waits for them, in ms; past it the event is refused. */
+  readonly redisWaitTimeoutMs?: number;
+  /** REPLICA_FORGET_MS: how long a server that lost its replica is still waited on as if it had one, in ms. */
+  readonly replicaForgetMs?: number;
+}
+
+export interface RedisBusOptions extends BusLimits, ReplicaAckOptions {
   readonly target: RedisTarget;
   /** Prefix of the channels and keys (see keys.ts). */
   readonly prefix: string;
@@ -114,6 +128,10 @@ export class RedisBus implements Bus {
   private readonly topology: TopologyFollower;
   private readonly watchdog: ShardWatchdog;
   private readonly shards: ShardMap;
+  /** How many replicas a publish to each shard waits for. */
+  private readonly replicas: ReplicaCounts;
+  /** Which shards' publishes may wait now (after a WAIT fell short, one at a time). */
+  private readonly waits = new ShardWaitGate();
   /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
   readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
@@ -154,6 +172,13 @@ export class RedisBus implements Bus {
       log: this.log,
       metrics: options.metrics ?? noMetrics,
     });
+    this.replicas = new ReplicaCounts(this.pub, {
+      minReplicasAck: options.redisMinReplicasAck ?? 'auto',
+      replicaForgetMs: options.replicaForgetMs ?? 30_000,
+      checkIntervalMs: REPLICA_CHECK_INTERVAL_MS,
+      logger: this.log,
+      onCounted: () => this.reportHealth(),
+    });
   }
 
   start(onEvent: BusEventHandler): void {
@@ -170,6 +195,7 @@ export class RedisBus implements Bus {
     });
     this.sub.on('smessage', (channel: string, payload: string) => this.onMessage(channel, payload));
     // connect() rejects on the first failure, but ioredis keeps retrying by itself.
+    this.replicas.start();
     this.pub.connect().catch(() => undefined);
     this.sub.connect().catch(() => undefined);
     this.keepAliveTimer = setInterval(() => {
@@ -208,17 +234,61 @@ export class RedisBus implements Bus {
     return this.rooms;
   }
 
+  /**
+   * On a shard with replicas to wait for (REDIS_MIN_REPLICAS_ACK), in two
+   * phases: the script stores the event (or finds the ref's original) and WAIT
+   * follows it in the same round trip; only once enough replicas have it is it
+   * published (SPUBLISH), so neither its echo nor an `ack` can be seen for an event
+   * a failover would lose. Short of them within REDIS_WAIT_TIMEOUT_MS, it is
+   * refused (BusUnavailableError): the client resends the same ref, which finds
+   * the stored original, and publishes it once replicas have it. While a shard's
+   * last WAIT fell short, one publish at a time waits on it; the others are
+   * refused at once (WAIT holds the connection: they would queue behind it).
+   * With none to wait for, the script publishes the event itself: no extra
+   * round trip.
+   */
   async publish(draft: EventDraft, once?: string): Promise<PublishResult> {
     const room = this.keys.room(draft.room);
     const [refs, ref] = once === undefined ? [room.refs(draft.id), draft.ref ?? ''] : [room.once, once];
-    const reply = (await this.run(
-      'sbPublish',
-      [...room.stream, refs],
-      [...this.args(), scriptBody(draft), ref, this.options.refsPerClient, draft.type === 'message' ? '1' : '0'],
-    )) as [number, string, number];
+    const needed = this.replicas.needed(room.channel);
+    const keys = [...room.stream, refs];
+    const args = [
+      ...this.args(),
+      scriptBody(draft),
+      ref,
+      this.options.refsPerClient,
+      draft.type === 'message' ? '1' : '0',
+      needed > 0 ? '0' : '1',
+    ];
+    let reply: [number, string, number, string];
+    if (needed === 0) reply = (await this.run('sbPublish', keys, args)) as typeof reply;
+    else {
+      const shard = this.replicas.shardOf(room.channel);
+      if (!this.waits.enter(shard)) throw new BusUnavailableError(`redis replicas are behind (shard ${shard}): not sent`);
+      const timeoutMs = this.options.redisWaitTimeoutMs ?? 1_000;
+      let got = 0;
+      try {
+        const waited = await this.runThenWait('sbPublish', keys, args, needed, timeoutMs);
+        got = waited.replicas;
+        reply = waited.reply as typeof reply;
+      } finally {
+        const news = this.waits.leave(shard, got >= needed);
+        if (news === 'fell short') this.log.warn({ shard, needed, got, timeoutMs }, 'replicas behind: publishes refused');
+        if (news === 'caught up') this.log.info({ shard }, 'replicas caught up: publishes acknowledged again');
+      }
+      if (got < needed) {
+        void this.replicas.refresh();
+        throw new BusUnavailableError(`${got} of ${needed} redis replicas had the event within ${timeoutMs} ms: not sent`);
+      }
+    }
+    const [seq, epoch, duplicate, event] = reply;
+    // Its event is published here: after WAIT, or a duplicate (its original may have been refused, so never published).
+    if (event !== '' && (await this.run('sbRelease', room.stream, [...this.args(), seq, event])) !== 1) {
+      throw new BusUnavailableError(`the history no longer holds the event at ${seq} (a failover, or a new epoch): not sent`);
+    }
     // The line should come back through this node's subscriber: the watchdog waits for it.
-    if (reply[2] !== 1 && this.rooms.has(draft.room)) this.watchdog.expect(room.channel, reply[0]);
-    return { seq: reply[0], epoch: reply[1], duplicate: reply[2] === 1 };
+    if (duplicate !== 1 && this.rooms.has(draft.room)) this.watchdog.expect(room.channel, seq);
+    return { seq, epoch, duplicate: duplicate === 1 };
   }
 
   async history(room: RoomName, since: Position, bounds: ReplayBounds = {}): Promise<HistoryResult> {
@@ -240,8 +310,8 @@ export class RedisBus implements Bus {
     return { head: { epoch, seq }, lines: this.parseAll(payloads) };
   }
 
-  async renewEpoch(room: RoomName, stale: string): Promise<Position> {
-    const [epoch, seq] = (await this.runOn(room, 'sbRenewEpoch', [stale])) as [string, number];
+  async renewEpoch(room: RoomName, stale: string, agreed = Number.MAX_SAFE_INTEGER): Promise<Position> {
+    const [epoch, seq] = (await this.runOn(room, 'sbRenewEpoch', [stale, agreed])) as [string, number];
     return { epoch, seq };
   }
 
@@ -270,6 +340,7 @@ export class RedisBus implements Bus {
     if (this.pub.status !== 'ready') return { ready: false, reason: `redis publisher ${this.pub.status}` };
     if (this.sub.status !== 'ready') return { ready: false, reason: `redis subscriber ${this.sub.status}` };
     if (!this.subscribed) return { ready: false, reason: 'redis subscription pending' };
+    if (!this.replicas.counted()) return { ready: false, reason: 'counting redis replicas' };
     if (this.full) return { ready: false, reason: 'redis is out of memory (maxmemory reached): nothing can be sent' };
     return { ready: true };
   }
@@ -284,6 +355,7 @@ export class RedisBus implements Bus {
     this.stopShardWatch?.();
     this.topology.stop();
     this.watchdog.stop();
+    this.replicas.stop();
     this.handler = undefined;
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
@@ -344,6 +416,22 @@ export class RedisBus implements Bus {
     }
   }
 
+  /** Run a script and WAIT for `replicas` behind it (see scriptThenWait), as run() does. */
+  private async runThenWait(
+    name: BusScriptName,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+    replicas: number,
+    timeoutMs: number,
+  ) {
+    try {
+      return await runBusScriptThenWait(this.pub, name, keys, args, replicas, timeoutMs);
+    } catch (err) {
+      if (OUT_OF_MEMORY.test((err as Error).message)) this.markFull();
+      throw err;
+    }
+  }
+
   private markFull(): void {
     if (this.full) return;
     this.full = true;
@@ -363,12 +451,12 @@ export class RedisBus implements Bus {
     probe.unref();
   }
 
-  /** {epoch, head, reason, events...} as the history scripts answer. */
+  /** {epoch, head, reason, since, events...} as the history scripts answer. */
   private historyReply(reply: unknown): HistoryResult {
-    const [epoch, seq, reason, ...payloads] = reply as [string, number, HistoryRefusal | '', ...string[]];
+    const [epoch, seq, reason, since, ...payloads] = reply as [string, number, HistoryRefusal | '', number, ...string[]];
     const head = { epoch, seq };
     if (reason !== '') return { ok: false, head, reason };
-    return { ok: true, head, events: this.parseAll(payloads) };
+    return { ok: true, head, since: { epoch, seq: since }, events: this.parseAll(payloads) };
   }
 
   private parseAll(payloads: readonly string[]): BroadcastEvent[] {

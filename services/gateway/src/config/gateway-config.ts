@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { customAlphabet } from 'nanoid';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   HELLO_TIMEOUT_MS,
   HISTORY_MAX_AGE_MS,
@@ -35,6 +35,7 @@ import {
   helpText as helpFor,
   hostPort,
   integer,
+  kind,
   list,
   oneOf,
   port,
@@ -46,6 +47,7 @@ import {
   type ReadmeTable,
 } from '@switchboard/config';
 import { BUILT_PAGE_URL } from '@switchboard/web';
+import type { MinReplicasAck } from '../redis/replica-counts.js';
 import { KEEPALIVES_PER_TTL, ROOM_TTL_MARGIN_MS, roomLifetimes } from '../bus/room-lifetimes.js';
 import { addressRanges } from '../upgrade/address.js';
 import { allowedOrigins } from '../upgrade/origin.js';
@@ -146,6 +148,35 @@ export const SETTINGS = {
     kind: text(),
     defaultDoc: 'unset (no AUTH)',
     doc: "the Redis servers' password (`requirepass`): the Sentinel-named master's, or every Cluster node's. With `REDIS_URL`, a password in the URL wins",
+  }),
+  redisMinReplicasAck: setting({
+    env: 'REDIS_MIN_REPLICAS_ACK',
+    kind: kind('auto or a whole number from 0 to 16', (error) =>
+      z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(/^(auto|\d{1,2})$/, { error })
+        .transform((v) => (v === 'auto' ? ('auto' as const) : Number(v)))
+        .refine((v) => v === 'auto' || v <= 16, { error }),
+    ),
+    default: 'auto' as MinReplicasAck,
+    unit: 'replicas',
+    doc: 'replicas a published line must reach (Redis `WAIT`) before it is acknowledged (its echo or `ack`): Redis replicates asynchronously, and a line its replica lacks is lost when the replica is promoted. `auto`: 1 on a shard that has a replica (or had one within `REPLICA_FORGET_MS`), 0 on one without; a number: exactly that many on every shard (`0`: never wait). Short of them within `REDIS_WAIT_TIMEOUT_MS`, the line is refused with `BUS_UNAVAILABLE` and the client resends it (same `ref`: it is stored once). Costs, per line and only where replicas are waited for, the acknowledgement of a replica and one round trip more (the publish after it); a line not yet on its replicas is not read from the history either',
+  }),
+  redisWaitTimeoutMs: setting({
+    env: 'REDIS_WAIT_TIMEOUT_MS',
+    kind: integer(1, 60_000),
+    default: 1_000,
+    unit: 'ms',
+    doc: "the longest a published line waits for its replicas (`REDIS_MIN_REPLICAS_ACK`), ms. Past it: refused with `BUS_UNAVAILABLE` (the client resends), and until a line reaches them again the shard's other lines are refused at once rather than queued behind the wait",
+  }),
+  replicaForgetMs: setting({
+    env: 'REPLICA_FORGET_MS',
+    kind: integer(0, 3_600_000),
+    default: 30_000,
+    unit: 'ms',
+    doc: 'how long a Redis master that had a replica is still waited on as if it had one after the replica went (dropped, or froze), ms: lines on its shard are refused meanwhile, not silently acknowledged unreplicated. Past it, lines are acknowledged without a replica (`REDIS_MIN_REPLICAS_ACK` `auto`)',
   }),
   redisPrefix: setting({
     env: 'REDIS_PREFIX',

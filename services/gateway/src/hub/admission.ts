@@ -253,7 +253,8 @@ export class Admission {
     }
     const bounds = { maxEvents: this.options.resumeMaxEvents, maxBytes: this.options.resumeMaxBytes };
     const history = await this.bus.history(room, since, bounds).catch(() => undefined);
-    if (history?.ok) return { position: since, replay: history.events, history: [], resumed: true };
+    // `since` of an earlier epoch whose history the current one kept (a rewind) is answered from where it stands in the current one.
+    if (history?.ok) return { position: history.since, replay: history.events, history: [], resumed: true };
     log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');
     return undefined;
   }

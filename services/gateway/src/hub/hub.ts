@@ -60,7 +60,8 @@ export class Hub {
     this.metrics = options.metrics ?? noMetrics;
     this.fanout = new LocalFanout(this.metrics);
     this.streams = new RoomStreams(bus, (event) => this.fanout.deliver(event), logger, this.metrics);
-    this.publisher = new OrderedPublisher(bus, this.metrics);
+    // Where the bus placed a member's line: the room's sequencer checks it was not numbered anew below its position (a rewind).
+    this.publisher = new OrderedPublisher(bus, this.metrics, (draft, position) => this.streams.placed(draft, position));
     this.admission = new Admission(bus, sessions, this.streams, this.fanout, this.publisher, link, options);
     this.presence = new PresenceCache(sessions, {
       ttlMs: options.presenceCacheMs ?? 0,

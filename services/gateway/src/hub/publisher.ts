@@ -1,4 +1,4 @@
-import { ALREADY_SENT_TEXT, ErrorCode, errorFrame, errorInfo, type EventDraft } from '@switchboard/protocol';
+import { ALREADY_SENT_TEXT, ErrorCode, errorFrame, errorInfo, type EventDraft, type Position } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Member } from './member.js';
@@ -27,13 +27,18 @@ export class OrderedPublisher {
   constructor(
     private readonly bus: Bus,
     private readonly metrics: Metrics,
+    /** Told where the bus placed each event it took (not a duplicate's original). */
+    private readonly onPlaced: (draft: EventDraft, position: Position) => void = () => undefined,
   ) {}
 
   publish(member: Member, draft: EventDraft, hooks: PublishHooks = {}): void {
     const { peer } = member;
     const publishing = this.bus.publish(draft).then(
       async (result) => {
-        if (!result.duplicate) this.metrics.published(draft.type, (Date.now() - draft.time) / 1000);
+        if (!result.duplicate) {
+          this.metrics.published(draft.type, (Date.now() - draft.time) / 1000);
+          this.onPlaced(draft, result);
+        }
         if (result.duplicate && draft.ref !== undefined) {
           sendFrame(peer, {
             type: 'ack',

@@ -1,4 +1,4 @@
-import type { BroadcastEvent, Position, RoomName } from '@switchboard/protocol';
+import type { BroadcastEvent, EventDraft, Position, RoomName } from '@switchboard/protocol';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -64,6 +64,11 @@ export class RoomStreams {
   /** Where this node stands in `room` (the last event passed on), if it serves it. */
   position(room: RoomName): Position | undefined {
     return this.streams.get(room)?.sequencer.position();
+  }
+
+  /** The bus placed an event of this node's at `position` (see Sequencer.placed). */
+  placed(draft: EventDraft, position: Position): void {
+    this.streams.get(draft.room)?.sequencer.placed(draft, position);
   }
 
   /** An event from the bus: to its room's sequencer (events of rooms no longer served are dropped). */

@@ -14,7 +14,9 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   {P:r}:history-bytes       the bytes of event JSON the history holds (bounded by HISTORY_MAX_BYTES)
  *   {P:r}:recent              list of the room's last chat lines, newest first (HISTORY_ON_JOIN of them)
  *   {P:r}:events              the room's sharded pub/sub channel (SPUBLISH / SSUBSCRIBE)
- *   {P:r}:refs:<client>       zset: the client's published refs in the room, scored by their seq
+ *   {P:r}:epochs              list of earlier epochs whose history the current one kept (after a rewind), `<epoch>:<seq>`
+ *   {P:r}:released            the last seq published: readers see the history up to it (later ones wait for their replicas)
+ *   {P:r}:refs:<client>       zset: the client's published refs in the room as `<epoch>|<ref>`, scored by their seq
  *   {P:r}:once                zset: the same for the `once` keys of notices (Bus.publish)
  *
  *   Every one of them expires (bus/room-stream-lua.ts). The stream's keys are made
@@ -134,6 +136,8 @@ export class RoomKeys {
   readonly historyBytes: string;
   readonly recent: string;
   readonly channel: string;
+  readonly epochs: string;
+  readonly released: string;
 
   constructor(readonly tag: string) {
     this.epoch = `${tag}:epoch`;
@@ -142,11 +146,13 @@ export class RoomKeys {
     this.historyBytes = `${tag}:history-bytes`;
     this.recent = `${tag}:recent`;
     this.channel = `${tag}:events`;
+    this.epochs = `${tag}:epochs`;
+    this.released = `${tag}:released`;
   }
 
   /** What every script of the room's stream gets first, in this order (see bus/room-stream-lua.ts). */
-  get stream(): [string, string, string, string, string, string] {
-    return [this.epoch, this.seq, this.history, this.historyBytes, this.recent, this.channel];
+  get stream(): [string, string, string, string, string, string, string, string] {
+    return [this.epoch, this.seq, this.history, this.historyBytes, this.recent, this.channel, this.epochs, this.released];
   }
 
   refs(client: ClientId): string {

@@ -174,7 +174,12 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
         ],
       );
       assert.deepEqual(after.head, { epoch, seq: 4 });
-      assert.deepEqual(await bus.history(ROOM, { epoch, seq: 4 }), { ok: true, head: { epoch, seq: 4 }, events: [] });
+      assert.deepEqual(await bus.history(ROOM, { epoch, seq: 4 }), {
+        ok: true,
+        head: { epoch, seq: 4 },
+        since: { epoch, seq: 4 },
+        events: [],
+      });
     });
 
     test('refuses a history from another epoch, from past the head, or longer than asked for, saying why', async ({ bus }) => {
@@ -279,7 +284,7 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
           last.events.map((e) => e.seq),
           [5],
         );
-        assert.deepEqual(await bus.historyPage(ROOM, { epoch: head.epoch, seq: 5 }, 2), { ok: true, head, events: [] });
+        assert.deepEqual(await bus.historyPage(ROOM, { epoch: head.epoch, seq: 5 }, 2), { ok: true, head, since: head, events: [] });
         assert.deepEqual(await bus.historyPage(ROOM, { epoch: 'another', seq: 0 }, 2), { ok: false, head, reason: 'epoch changed' });
       },
       { historyMaxEvents: 100 },
@@ -338,17 +343,65 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
       { refsPerClient: 3 },
     );
 
-    test('starts a new epoch on renewEpoch(stale), at seq 0 with an empty history, only once however many ask', async ({ bus }) => {
-      await bus.publish(line('old', 'r1'));
+    test('starts a new epoch on renewEpoch(stale) keeping the history, relabelled, only once however many ask', async ({ bus }) => {
+      for (const m of ['a', 'b', 'c']) await bus.publish(line(m, m));
       const stale = await bus.head(ROOM);
-      const renewed = await bus.renewEpoch(ROOM, stale.epoch);
+      const renewed = await bus.renewEpoch(ROOM, stale.epoch, 2);
       assert.notEqual(renewed.epoch, stale.epoch);
-      assert.equal(renewed.seq, 0);
-      assert.deepEqual(await bus.renewEpoch(ROOM, stale.epoch), renewed, 'a second node asking for the same renewal gets the same epoch');
-      assert.deepEqual(await bus.history(ROOM, { epoch: stale.epoch, seq: 0 }), { ok: false, head: renewed, reason: 'epoch changed' });
-      const next = await bus.publish(line('new'));
-      assert.deepEqual([next.epoch, next.seq], [renewed.epoch, 1]);
-      assert.equal((await bus.publish(line('old', 'r1'))).duplicate, true, 'a ref from before the new epoch is still not published twice');
+      assert.equal(renewed.seq, 3, 'the seq goes on: what survived keeps its numbers');
+      assert.deepEqual(
+        await bus.renewEpoch(ROOM, stale.epoch, 1),
+        renewed,
+        'a second node asking for the same renewal gets the same epoch',
+      );
+      const kept = await bus.history(ROOM, { epoch: renewed.epoch, seq: 0 });
+      assert.ok(kept.ok, 'the history is kept');
+      assert.deepEqual(
+        kept.events.map((e) => [e.epoch, e.seq, e.message]),
+        [
+          [renewed.epoch, 1, 'a'],
+          [renewed.epoch, 2, 'b'],
+          [renewed.epoch, 3, 'c'],
+        ],
+        'relabelled with the new epoch',
+      );
+      assert.deepEqual(
+        (await bus.recent(ROOM, 3)).lines.map((e) => [e.epoch, e.message]),
+        [
+          [renewed.epoch, 'a'],
+          [renewed.epoch, 'b'],
+          [renewed.epoch, 'c'],
+        ],
+      );
+      // A reader in the stale epoch is answered from the new one, from no later than where they agree.
+      const resumed = await bus.history(ROOM, { epoch: stale.epoch, seq: 3 });
+      assert.ok(resumed.ok);
+      assert.deepEqual(resumed.since, { epoch: renewed.epoch, seq: 2 });
+      assert.deepEqual(
+        resumed.events.map((e) => e.message),
+        ['c'],
+      );
+      const page = await bus.historyPage(ROOM, { epoch: stale.epoch, seq: 1 }, 10);
+      assert.ok(page.ok);
+      assert.deepEqual([page.since, page.events.map((e) => e.seq)], [{ epoch: renewed.epoch, seq: 1 }, [2, 3]]);
+      assert.deepEqual(await bus.history(ROOM, { epoch: 'another', seq: 0 }), { ok: false, head: renewed, reason: 'epoch changed' });
+      const next = await bus.publish(line('new', 'd'));
+      assert.deepEqual([next.epoch, next.seq, next.duplicate], [renewed.epoch, 4, false]);
+      const again = await bus.publish(line('b', 'b'));
+      assert.deepEqual([again.seq, again.duplicate], [2, true], 'a ref of a kept event is still known: not published twice');
+      assert.deepEqual((await bus.publish(line('new', 'd'))).seq, 4);
+    });
+
+    test('renews again and again: a position in any kept epoch is found, refs of every kept epoch are known', async ({ bus }) => {
+      await bus.publish(line('a', 'a'));
+      const first = await bus.head(ROOM);
+      const second = await bus.renewEpoch(ROOM, first.epoch);
+      await bus.publish(line('b', 'b'));
+      const third = await bus.renewEpoch(ROOM, second.epoch, 1);
+      const from = await bus.history(ROOM, { epoch: first.epoch, seq: 1 });
+      assert.ok(from.ok);
+      assert.deepEqual([from.since, from.events.map((e) => [e.epoch, e.message])], [{ epoch: third.epoch, seq: 1 }, [[third.epoch, 'b']]]);
+      assert.deepEqual([(await bus.publish(line('a', 'a'))).duplicate, (await bus.publish(line('b', 'b'))).duplicate], [true, true]);
     });
 
     test('keeps rooms apart: each its own sequence and history, and a node hears only the rooms it subscribes to', async ({
@@ -483,6 +536,12 @@ export function describeBusContract(name: string, factory: () => BusFactory): vo
           timeoutMs: FORGET_WAIT_MS,
         });
         assert.deepEqual((await bus.recent('chatty', 10)).lines, [], 'its lines went with it');
+        const resent = await bus.publish(line('still here', 'r1', 'client-1', 'chatty'));
+        assert.deepEqual(
+          [resent.duplicate, resent.seq],
+          [false, 1],
+          'its refs went with it: a resend is not acknowledged for a line no history holds; it is a new line',
+        );
       },
       LIFETIMES,
     );

@@ -1,0 +1,152 @@
+import { Cluster } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { RedisClient } from './client.js';
+import { SLOT_COUNT, keySlot } from './key-slot.js';
+
+/** How many replicas a write must reach before it is acknowledged: `auto`, or exactly that many. */
+export type MinReplicasAck = 'auto' | number;
+
+export interface ReplicaCountsOptions {
+  /** REDIS_MIN_REPLICAS_ACK: `auto` waits for 1 replica on a shard that has (or lately had) one, for none on a shard without. */
+  readonly minReplicasAck: MinReplicasAck;
+  /** REPLICA_FORGET_MS: how long a server that had a replica is still taken to have one after it went, in ms. */
+  readonly replicaForgetMs: number;
+  /** How often the replicas are counted again, in ms. */
+  readonly checkIntervalMs: number;
+  readonly logger: Logger;
+  /** Called after the first count (what waits on counted()). */
+  readonly onCounted?: () => void;
+  /** The clock; Date.now by default. */
+  readonly now?: () => number;
+}
+
+/** One master as last counted: its identity (run_id, or its cluster node id) and its replicas. */
+interface Master {
+  readonly id: string;
+  readonly replicas: number;
+}
+
+/** A Redis Cluster's slot ranges, each with its master. */
+interface SlotRange {
+  readonly from: number;
+  readonly to: number;
+  readonly master: Master;
+}
+
+/**
+ * How many replicas a write to each shard must reach (WAIT) before it is
+ * acknowledged: Redis replicates asynchronously, so a write its master has not
+ * yet passed on is lost when a replica is promoted. Counted on a schedule: on
+ * one Redis from `ROLE` (its connected replicas) and `INFO server` (its
+ * run_id); on a Redis Cluster from `CLUSTER SLOTS` (each slot range's master
+ * node id and the replicas it lists, failed ones left out).
+ *
+ * A server that was seen with a replica is taken to have one for
+ * REPLICA_FORGET_MS more (per run_id or node id): a replica that just dropped
+ * (or froze) does not silently lower the bar; writes are refused meanwhile,
+ * and after it they are acknowledged with none. A promoted replica is a new
+ * server: it starts with what it has.
+ *
+ * Until the first count a shard would be taken to have none in `auto`: the bus
+ * says it is not ready until then (counted()). While counting fails, the last
+ * count stands.
+ */
+export class ReplicaCounts {
+  private single: Master | undefined;
+  private everCounted = false;
+  private ranges: readonly SlotRange[] = [];
+  /** When each server (run_id or node id) was last seen with at least one replica. */
+  private readonly lastSeen = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly options: ReplicaCountsOptions,
+  ) {
+    this.log = options.logger.child({ module: 'replica-counts' });
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Count now and on a schedule (not if REDIS_MIN_REPLICAS_ACK is a number: nothing to count). */
+  start(): void {
+    if (this.options.minReplicasAck !== 'auto') return;
+    this.redis.on('ready', () => void this.refresh());
+    this.timer = setInterval(() => void this.refresh(), this.options.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** How many replicas a write of `key` must reach before it is acknowledged (0: acknowledge at once). */
+  needed(key: string): number {
+    const { minReplicasAck } = this.options;
+    if (minReplicasAck !== 'auto') return minReplicasAck;
+    const master = this.redis instanceof Cluster ? this.masterOf(keySlot(key)) : this.single;
+    if (!master) return 0;
+    if (master.replicas > 0) return 1;
+    const seen = this.lastSeen.get(master.id);
+    return seen !== undefined && this.now() - seen < this.options.replicaForgetMs ? 1 : 0;
+  }
+
+  /** Whether the replicas were counted at least once (always, when REDIS_MIN_REPLICAS_ACK is a number). */
+  counted(): boolean {
+    return this.everCounted || this.options.minReplicasAck !== 'auto';
+  }
+
+  /** Which shard holds `key`: its master's identity ('' until counted). */
+  shardOf(key: string): string {
+    const master = this.redis instanceof Cluster ? this.masterOf(keySlot(key)) : this.single;
+    return master?.id ?? '';
+  }
+
+  /** Count again now; resolves when done (a failure is logged and leaves the last count). */
+  async refresh(): Promise<void> {
+    try {
+      if (this.redis instanceof Cluster) this.ranges = slotRanges(await this.redis.cluster('SLOTS'));
+      else this.single = await singleMaster(this.redis);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'replicas not counted');
+      return;
+    }
+    const now = this.now();
+    const masters = this.single ? [this.single] : this.ranges.map((r) => r.master);
+    for (const master of masters) {
+      const before = this.lastSeen.has(master.id);
+      if (master.replicas > 0) this.lastSeen.set(master.id, now);
+      if (!before && master.replicas > 0) this.log.info({ master: master.id, replicas: master.replicas }, 'writes wait for a replica');
+    }
+    for (const [id, at] of this.lastSeen) if (now - at >= this.options.replicaForgetMs) this.lastSeen.delete(id);
+    if (!this.everCounted) {
+      this.everCounted = true;
+      this.options.onCounted?.();
+    }
+  }
+
+  private masterOf(slot: number): Master | undefined {
+    for (const range of this.ranges) if (slot >= range.from && slot <= range.to) return range.master;
+    return undefined;
+  }
+}
+
+/** One Redis: its run_id and how many replicas it has now (0 if it is a replica itself). */
+async function singleMaster(redis: Exclude<RedisClient, Cluster>): Promise<Master> {
+  const [role, info] = await Promise.all([redis.call('ROLE') as Promise<unknown[]>, redis.info('server')]);
+  const id = /^run_id:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+  const replicas = role[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0;
+  return { id, replicas };
+}
+
+/** CLUSTER SLOTS: [[from, to, [host, port, id], replicas...], ...] as slot ranges. */
+function slotRanges(reply: unknown): SlotRange[] {
+  const ranges: SlotRange[] = [];
+  for (const entry of reply as unknown[][]) {
+    const [from, to, master, ...replicas] = entry as [number, number, Array<string | number>, ...unknown[]];
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to >= SLOT_COUNT) continue;
+    ranges.push({ from, to, master: { id: String(master[2] ?? `${master[0]}:${master[1]}`), replicas: replicas.length } });
+  }
+  return ranges;
+}
