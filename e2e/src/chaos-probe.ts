@@ -8,6 +8,8 @@ export interface Delivered {
   readonly seq: number;
   readonly epoch: string;
   readonly key: string;
+  /** When the client delivered it (Date.now()): the failover suite measures stalls from these. */
+  readonly at: number;
 }
 
 /** What one socket (one connection of a client) received, straight off the wire. */
@@ -62,7 +64,8 @@ export class Probe {
       connectTimeoutMs: 5_000,
     });
     const record = (e: BroadcastEvent) => {
-      if (this.joined === undefined || e.room === this.joined) this.delivered.push({ seq: e.seq, epoch: e.epoch, key: keyOf(e) });
+      if (this.joined === undefined || e.room === this.joined)
+        this.delivered.push({ seq: e.seq, epoch: e.epoch, key: keyOf(e), at: Date.now() });
     };
     this.client.on('message', record);
     this.client.on('notification', record);

@@ -1,0 +1,150 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+
+export interface TcpProxyOptions {
+  /** The port to listen on (127.0.0.1); a free one by default. */
+  readonly port?: number;
+  /** Forwarding latency from the start, in ms (see delay()); 0 by default. */
+  readonly delayMs?: number;
+}
+
+/** One chunk on its way, and when it may go. */
+interface Held {
+  readonly data: Buffer;
+  readonly due: number;
+}
+
+/** One direction of a proxied connection: what it holds, and where it goes. */
+interface Pipe {
+  readonly to: Socket;
+  readonly held: Held[];
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * A loopback TCP proxy in front of `127.0.0.1:<targetPort>`, for a test to hurt
+ * a link: freeze() holds everything in both directions (the connections stay
+ * open: a partition), thaw() lets it go in order, delay(ms) makes every chunk
+ * wait that long (a lagging link), cut() resets every connection. When either
+ * end of a connection closes, the other is destroyed at once and whatever the
+ * proxy still held for it is dropped: as if it had been lost on the way.
+ */
+export class TcpProxy {
+  private readonly connections = new Set<{ client: Socket; upstream: Socket; pipes: Pipe[] }>();
+  private frozen = false;
+  private delayMs: number;
+  /** Connections accepted since start. */
+  accepted = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    readonly targetPort: number,
+    options: TcpProxyOptions,
+  ) {
+    this.delayMs = options.delayMs ?? 0;
+  }
+
+  static async start(targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
+    const server = createServer();
+    server.listen(options.port ?? 0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const proxy = new TcpProxy(server, port, targetPort, options);
+    server.on('connection', (client) => proxy.accept(client));
+    return proxy;
+  }
+
+  /** `127.0.0.1:<port>`: where to connect instead of the target. */
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Connections open now. */
+  get open(): number {
+    return this.connections.size;
+  }
+
+  /** Bytes held (frozen or delayed) in both directions of every connection. */
+  get heldBytes(): number {
+    let bytes = 0;
+    for (const c of this.connections) for (const p of c.pipes) for (const h of p.held) bytes += h.data.length;
+    return bytes;
+  }
+
+  /** Stop forwarding: everything is held, in order, until thaw(). */
+  freeze(): void {
+    this.frozen = true;
+    for (const c of this.connections) for (const p of c.pipes) clearTimeout(p.timer);
+  }
+
+  /** Forward again, what was held first. */
+  thaw(): void {
+    this.frozen = false;
+    for (const c of this.connections) for (const p of c.pipes) this.flush(p);
+  }
+
+  /** Every chunk waits `ms` before it is forwarded (0: at once), in both directions. */
+  delay(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /** Reset every connection (both ends see ECONNRESET); what was held is dropped. New connections are still accepted. */
+  cut(): void {
+    for (const c of [...this.connections]) this.drop(c);
+  }
+
+  /** Cut every connection and stop listening. */
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    this.accepted += 1;
+    const upstream = createConnection({ host: '127.0.0.1', port: this.targetPort });
+    const connection = {
+      client,
+      upstream,
+      pipes: [] as Pipe[],
+    };
+    const toUpstream: Pipe = { to: upstream, held: [], timer: undefined };
+    const toClient: Pipe = { to: client, held: [], timer: undefined };
+    connection.pipes.push(toUpstream, toClient);
+    this.connections.add(connection);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    client.on('data', (data: Buffer) => this.hold(toUpstream, data));
+    upstream.on('data', (data: Buffer) => this.hold(toClient, data));
+    for (const socket of [client, upstream]) {
+      socket.on('error', () => this.drop(connection));
+      socket.on('close', () => this.drop(connection));
+    }
+  }
+
+  private hold(pipe: Pipe, data: Buffer): void {
+    pipe.held.push({ data, due: Date.now() + this.delayMs });
+    this.flush(pipe);
+  }
+
+  /** Forward what is due, in order; come back for the rest when it is. */
+  private flush(pipe: Pipe): void {
+    clearTimeout(pipe.timer);
+    pipe.timer = undefined;
+    if (this.frozen || pipe.to.destroyed) return;
+    const now = Date.now();
+    while (pipe.held.length > 0 && pipe.held[0]!.due <= now) pipe.to.write(pipe.held.shift()!.data);
+    const next = pipe.held[0];
+    if (next) pipe.timer = setTimeout(() => this.flush(pipe), next.due - now);
+  }
+
+  private drop(connection: { client: Socket; upstream: Socket; pipes: Pipe[] }): void {
+    if (!this.connections.delete(connection)) return;
+    for (const p of connection.pipes) {
+      clearTimeout(p.timer);
+      p.held.length = 0;
+    }
+    connection.client.resetAndDestroy();
+    connection.upstream.resetAndDestroy();
+  }
+}
