@@ -135,8 +135,13 @@ function checkEvent(wire: Wire, frame: BroadcastEvent): void {
     wire.problems.push(`an event of #${frame.room} in #${wire.room}: ${keyOf(frame)}`);
     return;
   }
-  if (frame.epoch !== wire.epoch) wire.problems.push(`epoch ${frame.epoch} after ${wire.epoch} at seq ${frame.seq}`);
-  else if (frame.seq < expected) wire.problems.push(`duplicate or out of order: seq ${frame.seq} after ${wire.last} (${keyOf(frame)})`);
+  if (frame.epoch !== wire.epoch) {
+    // Reported once; the connection's sequence goes on in the new epoch.
+    wire.problems.push(`epoch ${frame.epoch} after ${wire.epoch} at seq ${frame.seq}, with no welcome or joined`);
+    wire.epoch = frame.epoch;
+    wire.last = frame.seq;
+    return;
+  } else if (frame.seq < expected) wire.problems.push(`duplicate or out of order: seq ${frame.seq} after ${wire.last} (${keyOf(frame)})`);
   else if (frame.seq > expected) wire.problems.push(`gap: seq ${frame.seq} after ${wire.last}`);
   wire.last = Math.max(wire.last ?? 0, frame.seq);
 }

@@ -53,7 +53,9 @@ export function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>,
   // Each client's delivered sequence: one epoch, contiguous, no repeats.
   for (const p of all) {
     const items = p.delivered.items;
-    for (const d of items) if (d.epoch !== epoch) report.epochs.push(`client ${p.index}: seq ${d.seq} in epoch ${d.epoch}, not ${epoch}`);
+    const otherEpochs = new Map<string, number>();
+    for (const d of items) if (d.epoch !== epoch) otherEpochs.set(d.epoch, (otherEpochs.get(d.epoch) ?? 0) + 1);
+    for (const [other, count] of otherEpochs) report.epochs.push(`client ${p.index}: ${count} events in epoch ${other}, not ${epoch}`);
     items.forEach((d, i) => {
       // A new epoch starts a new sequence (reported under epochs).
       if (i === 0 || d.seq === items[i - 1]!.seq + 1 || d.epoch !== items[i - 1]!.epoch) return;
@@ -62,7 +64,7 @@ export function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>,
     });
     p.wires.forEach((w, i) =>
       w.problems.forEach((problem) =>
-        (problem.startsWith('gap') ? report.gaps : report.outOfOrder).push(
+        (problem.startsWith('gap') ? report.gaps : problem.startsWith('epoch') ? report.epochs : report.outOfOrder).push(
           `client ${p.index} connection ${i} (${w.node}, resumed ${w.resumed}): ${problem}`,
         ),
       ),

@@ -29,10 +29,16 @@ export class ChaosRun {
   private readonly started = Date.now();
   private sendingMs = 0;
 
-  /** `sendIntervalMs`: how often each client sends a line (SEND_INTERVAL_MS by default). */
+  /**
+   * `sendIntervalMs`: how often each client sends a line (SEND_INTERVAL_MS by
+   * default); `settleTimeoutMs`: how long stopSending() waits for every line to
+   * be acknowledged, and quiesce() for every client to deliver them
+   * (QUIESCE_TIMEOUT_MS by default).
+   */
   constructor(
     readonly target: ChaosTarget,
     readonly sendIntervalMs = SEND_INTERVAL_MS,
+    readonly settleTimeoutMs = QUIESCE_TIMEOUT_MS,
   ) {}
 
   log(text: string): void {
@@ -97,7 +103,7 @@ export class ChaosRun {
     return node;
   }
 
-  /** Stop sending; wait until every line is acknowledged or refused (or QUIESCE_TIMEOUT_MS, logged). */
+  /** Stop sending; wait until every line is acknowledged or refused (or settleTimeoutMs, logged). */
   async stopSending(): Promise<void> {
     for (const p of this.probes) clearInterval(p.timer);
     this.sendingMs = Date.now() - this.started;
@@ -120,7 +126,7 @@ export class ChaosRun {
             }),
         ),
       ),
-      QUIESCE_TIMEOUT_MS,
+      this.settleTimeoutMs,
       'every line to be acknowledged or refused',
     ).catch((err: Error) => this.log(err.message));
   }
@@ -132,7 +138,7 @@ export class ChaosRun {
     await Promise.all(
       group.map((p) =>
         p.delivered
-          .waitFor((d) => d.seq >= finalSeq, QUIESCE_TIMEOUT_MS, `client ${p.index} to reach seq ${finalSeq}`)
+          .waitFor((d) => d.seq >= finalSeq, this.settleTimeoutMs, `client ${p.index} to reach seq ${finalSeq}`)
           .catch((err: Error) => this.log(err.message)),
       ),
     );

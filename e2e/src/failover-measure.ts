@@ -75,21 +75,24 @@ export interface Stall {
 /**
  * The longest time between two consecutive deliveries of any client of `group`
  * that ends after `from` (a pause already under way at `from` counts whole) and
- * begins before `to`; a client that delivered nothing after `from` stalls until `to`.
+ * begins before `to`; a client that delivered nothing after `from` stalls until
+ * `to`. With `within`, only pauses that begin and end between `from` and `to`
+ * count (a baseline before a fault).
  */
-export function longestStall(group: readonly Probe[], from: number, to: number): Stall {
+export function longestStall(group: readonly Probe[], from: number, to: number, within = false): Stall {
   let worst: Stall = { ms: 0, client: -1, beganAfterMs: 0, silent: false };
   for (const p of group) {
     const times = p.delivered.items.map((d) => d.at);
     let previous: number | undefined;
     for (const at of times) {
-      if (previous !== undefined && at >= from && previous <= to && at - previous > worst.ms) {
+      const counts = within ? previous !== undefined && previous >= from && at <= to : at >= from && (previous ?? Infinity) <= to;
+      if (previous !== undefined && counts && at - previous > worst.ms) {
         worst = { ms: at - previous, client: p.index, beganAfterMs: previous - from, silent: false };
       }
       previous = at;
     }
     const last = times.at(-1);
-    if (last !== undefined && last < to && to - last > worst.ms) {
+    if (!within && last !== undefined && last < to && to - last > worst.ms) {
       worst = { ms: to - last, client: p.index, beganAfterMs: last - from, silent: !times.some((at) => at >= from) };
     }
   }
