@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keySlot } from '../src/key-slot.js';
-import { RedisCluster } from '../src/redis-cluster.js';
-import { RedisSentinelGroup } from '../src/redis-sentinel-group.js';
+import { keySlot } from '../../src/key-slot.js';
+import { RedisCluster } from '../../src/redis-cluster.js';
+import { RedisSentinelGroup } from '../../src/redis-sentinel-group.js';
 
 /** Real redis-servers: generous bounds for a loaded machine. */
 const TEST_TIMEOUT_MS = 90_000;
