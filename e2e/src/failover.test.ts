@@ -8,6 +8,7 @@ import {
   GATEWAY_ENTRY,
   RedisCluster,
   RedisSentinelGroup,
+  REPLICATION_LINK,
   eventually,
   keySlot,
   type LocalCluster,
@@ -251,7 +252,36 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    title: `(g) Sentinel: the replica's link lags ${LINK_LAG_MS / 1000} s, then the master is SIGKILLed`,
+    title: `(g) the replication link of a room master's replica lags ${LINK_LAG_MS / 1000} s, then the master is SIGKILLed`,
+    file: 'cluster-lagging-replica',
+    redis: () => RedisCluster.start({ replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS, appendOnly: true, proxied: true }),
+    fault: async ({ cluster: c, rooms, run }) => {
+      const redis = cluster(c.redis);
+      const [room, master] = await roomAwayFromSessions(redis, rooms);
+      const [replica] = await redis.replicasOf(master);
+      assert.ok(replica, `${master.address} has a replica`);
+      const link = redis.linkTo(master);
+      run.log(`the replication link of ${replica.address} to ${master.address} (#${room}) lags ${LINK_LAG_MS} ms`);
+      link.delay(LINK_LAG_MS, REPLICATION_LINK);
+      // Lines flow over the lagging link for a while: the replica is behind when its master dies.
+      await delay(2 * LINK_LAG_MS);
+      const held = link.heldBytes;
+      run.log(`SIGKILL ${master.address}; ${held} bytes were held on the links through its proxy`);
+      await redis.kill(master);
+      await redis.waitForMaster(replica);
+      run.log(`${replica.address} promoted`);
+      return {
+        faulted: [room],
+        stallBoundMs: NODE_TIMEOUT_MS + KILL_EXTRA_MS,
+        recoveredAt: Date.now(),
+        expectNotReady: false,
+        newEpochAllowed: true,
+        notes: [`${held} bytes were held on the links through the master's proxy (its replica's lagging one) when it died`],
+      };
+    },
+  },
+  {
+    title: `(h) Sentinel: the replica's link lags ${LINK_LAG_MS / 1000} s, then the master is SIGKILLed`,
     file: 'sentinel-lagging-replica',
     redis: sentinels,
     cannot: sentinelUnsupported,

@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { eventually } from './eventually.js';
 import { keySlot } from './key-slot.js';
+import { freePort } from './free-port.js';
 import { RedisServer } from './redis-server.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 /** Longest wait for a new cluster to agree on its slots, in ms. */
 const CLUSTER_READY_MS = 30_000;
@@ -22,6 +24,13 @@ export interface RedisClusterOptions {
   readonly appendOnly?: boolean;
   /** Extra redis-server arguments for every node. */
   readonly args?: readonly string[];
+  /**
+   * Put a TcpProxy in front of every node and make the node announce it
+   * (`cluster-announce-port`; the cluster bus stays direct): clients and the
+   * replicas' replication links reach each node through its proxy (`linkTo`),
+   * so a test can make one replica's link lag (`delay(ms, REPLICATION_LINK)`).
+   */
+  readonly proxied?: boolean;
 }
 
 /** One line of CLUSTER NODES. */
@@ -52,6 +61,8 @@ export class RedisCluster {
     readonly nodes: readonly RedisServer[],
     readonly replicasPerMaster: number,
     readonly nodeTimeoutMs: number,
+    /** With `proxied`: each node's proxy, by the node's port. */
+    private readonly proxies: ReadonlyMap<number, TcpProxy>,
   ) {}
 
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
@@ -59,6 +70,7 @@ export class RedisCluster {
     const replicas = options.replicasPerMaster ?? 0;
     const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
     const nodes: RedisServer[] = [];
+    const proxies = new Map<number, TcpProxy>();
     try {
       const args = [
         '--cluster-enabled',
@@ -72,35 +84,53 @@ export class RedisCluster {
         ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []),
         ...(options.args ?? []),
       ];
-      for (let i = 0; i < masters * (1 + replicas); i++) nodes.push(await RedisServer.start({ args }));
+      for (let i = 0; i < masters * (1 + replicas); i++) {
+        if (!options.proxied) {
+          nodes.push(await RedisServer.start({ args }));
+          continue;
+        }
+        const port = await freePort();
+        const proxy = await TcpProxy.start(port);
+        proxies.set(port, proxy);
+        const announce = ['--cluster-announce-port', String(proxy.port), '--cluster-announce-bus-port', String(port + 10_000)];
+        nodes.push(await RedisServer.start({ port, args: [...args, ...announce] }));
+      }
       const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
       await promisify(execFile)(binary, [
         '--cluster',
         'create',
-        ...nodes.map((n) => n.address),
+        ...nodes.map((n) => proxies.get(n.port)?.address ?? n.address),
         '--cluster-replicas',
         String(replicas),
         '--cluster-yes',
       ]);
-      const cluster = new RedisCluster(nodes, replicas, nodeTimeoutMs);
+      const cluster = new RedisCluster(nodes, replicas, nodeTimeoutMs, proxies);
       for (const node of nodes) cluster.ids.set(node.port, (await node.cli('CLUSTER', 'MYID')).trim());
       await cluster.waitUntilOk();
       await cluster.waitForReplicas();
       return cluster;
     } catch (err) {
       await Promise.allSettled(nodes.map((n) => n.dispose()));
+      await Promise.allSettled([...proxies.values()].map((p) => p.close()));
       throw err;
     }
   }
 
-  /** `host:port,host:port,...`: what REDIS_CLUSTER takes. */
+  /** `host:port,host:port,...`: what REDIS_CLUSTER takes (the proxies, with `proxied`). */
   get seeds(): string {
-    return this.nodes.map((n) => n.address).join(',');
+    return this.seedNodes.map((n) => `${n.host}:${n.port}`).join(',');
   }
 
-  /** The seed nodes, as ioredis' Cluster takes them. */
+  /** The seed nodes, as ioredis' Cluster takes them (the proxies, with `proxied`). */
   get seedNodes(): Array<{ host: string; port: number }> {
-    return this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+    return this.nodes.map((n) => ({ host: '127.0.0.1', port: this.proxies.get(n.port)?.port ?? n.port }));
+  }
+
+  /** With `proxied`: the proxy every connection to `node` goes through (its replicas' links included). */
+  linkTo(node: RedisServer): TcpProxy {
+    const proxy = this.proxies.get(node.port);
+    if (!proxy) throw new Error(`${node.address} has no proxy: start the cluster with proxied: true`);
+    return proxy;
   }
 
   /** The node's cluster id. */
@@ -217,10 +247,12 @@ export class RedisCluster {
 
   async dispose(): Promise<void> {
     await Promise.allSettled(this.nodes.map((n) => n.dispose()));
+    await Promise.allSettled([...this.proxies.values()].map((p) => p.close()));
   }
 
+  /** The node listening on `port`, or announcing it (its proxy's). */
   private byPort(port: number): RedisServer {
-    const node = this.nodes.find((n) => n.port === port);
+    const node = this.nodes.find((n) => n.port === port || this.proxies.get(n.port)?.port === port);
     if (!node) throw new Error(`port ${port} is not a node of this cluster`);
     return node;
   }

@@ -21,6 +21,24 @@ interface Pipe {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** One proxied connection. */
+interface Connection {
+  readonly client: Socket;
+  readonly upstream: Socket;
+  readonly pipes: Pipe[];
+  /** The first bytes the client sent (up to HEAD_BYTES), for delay(ms, which). */
+  head: string;
+}
+
+/** How much of what a client sends first is kept to tell its connections apart. */
+const HEAD_BYTES = 4096;
+
+/** Which connections a delay applies to, by the first bytes their client sent. */
+export type ConnectionFilter = (head: string) => boolean;
+
+/** A Redis replica's replication link (its handshake sends REPLCONF): for delay(ms, REPLICATION_LINK). */
+export const REPLICATION_LINK: ConnectionFilter = (head) => /REPLCONF/i.test(head);
+
 /**
  * A loopback TCP proxy in front of `127.0.0.1:<targetPort>`, for a test to hurt
  * a link: freeze() holds everything in both directions (the connections stay
@@ -30,9 +48,10 @@ interface Pipe {
  * proxy still held for it is dropped: as if it had been lost on the way.
  */
 export class TcpProxy {
-  private readonly connections = new Set<{ client: Socket; upstream: Socket; pipes: Pipe[] }>();
+  private readonly connections = new Set<Connection>();
   private frozen = false;
   private delayMs: number;
+  private delayed: ConnectionFilter = () => true;
   /** Connections accepted since start. */
   accepted = 0;
 
@@ -84,9 +103,14 @@ export class TcpProxy {
     for (const c of this.connections) for (const p of c.pipes) this.flush(p);
   }
 
-  /** Every chunk waits `ms` before it is forwarded (0: at once), in both directions. */
-  delay(ms: number): void {
+  /**
+   * Every chunk waits `ms` before it is forwarded (0: at once), in both
+   * directions; with `which`, only on the connections whose client's first bytes
+   * it accepts (e.g. REPLICATION_LINK), from the chunk after it does.
+   */
+  delay(ms: number, which: ConnectionFilter = () => true): void {
     this.delayMs = ms;
+    this.delayed = which;
   }
 
   /** Reset every connection (both ends see ECONNRESET); what was held is dropped. New connections are still accepted. */
@@ -103,27 +127,27 @@ export class TcpProxy {
   private accept(client: Socket): void {
     this.accepted += 1;
     const upstream = createConnection({ host: '127.0.0.1', port: this.targetPort });
-    const connection = {
-      client,
-      upstream,
-      pipes: [] as Pipe[],
-    };
+    const connection: Connection = { client, upstream, pipes: [], head: '' };
     const toUpstream: Pipe = { to: upstream, held: [], timer: undefined };
     const toClient: Pipe = { to: client, held: [], timer: undefined };
     connection.pipes.push(toUpstream, toClient);
     this.connections.add(connection);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    client.on('data', (data: Buffer) => this.hold(toUpstream, data));
-    upstream.on('data', (data: Buffer) => this.hold(toClient, data));
+    client.on('data', (data: Buffer) => {
+      if (connection.head.length < HEAD_BYTES) connection.head += data.toString('latin1', 0, HEAD_BYTES);
+      this.hold(connection, toUpstream, data);
+    });
+    upstream.on('data', (data: Buffer) => this.hold(connection, toClient, data));
     for (const socket of [client, upstream]) {
       socket.on('error', () => this.drop(connection));
       socket.on('close', () => this.drop(connection));
     }
   }
 
-  private hold(pipe: Pipe, data: Buffer): void {
-    pipe.held.push({ data, due: Date.now() + this.delayMs });
+  private hold(connection: Connection, pipe: Pipe, data: Buffer): void {
+    const ms = this.delayMs > 0 && this.delayed(connection.head) ? this.delayMs : 0;
+    pipe.held.push({ data, due: Date.now() + ms });
     this.flush(pipe);
   }
 
@@ -138,7 +162,7 @@ export class TcpProxy {
     if (next) pipe.timer = setTimeout(() => this.flush(pipe), next.due - now);
   }
 
-  private drop(connection: { client: Socket; upstream: Socket; pipes: Pipe[] }): void {
+  private drop(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
     for (const p of connection.pipes) {
       clearTimeout(p.timer);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { keySlot } from '../../src/key-slot.js';
 import { RedisCluster } from '../../src/redis-cluster.js';
 import { RedisSentinelGroup } from '../../src/redis-sentinel-group.js';
+import { REPLICATION_LINK } from '../../src/tcp-proxy.js';
 
 /** Real redis-servers: generous bounds for a loaded machine. */
 const TEST_TIMEOUT_MS = 90_000;
@@ -44,6 +45,30 @@ describe('RedisCluster with replicas', { timeout: TEST_TIMEOUT_MS }, () => {
       assert.equal(await cluster.masterOfKey(key), master);
       assert.equal((await master.cli('GET', key)).trim(), 'kept');
       await cluster.waitUntilOk();
+    } finally {
+      await cluster.dispose();
+    }
+  });
+});
+
+describe('RedisCluster behind proxies', { timeout: TEST_TIMEOUT_MS }, () => {
+  it('lets a replica’s link lag while clients reach the master at once, and promotes the replica when the master is killed', async () => {
+    const cluster = await RedisCluster.start({ replicasPerMaster: 1, nodeTimeoutMs: 1000, proxied: true });
+    try {
+      const key = '{room-b}:history';
+      const master = await cluster.masterOfKey(key);
+      const [replica] = await cluster.replicasOf(master);
+      assert.ok(replica, 'the master has a replica');
+      const link = cluster.linkTo(master);
+      assert.match(cluster.seeds, new RegExp(`127.0.0.1:${link.port}`), 'clients are given the proxies');
+      link.delay(1500, REPLICATION_LINK);
+      // The write is answered at once; the replica has not acknowledged it 200 ms later.
+      assert.deepEqual((await master.cliSession([`SET ${key} late`, 'WAIT 1 200'])).trim().split('\n'), ['OK', '0']);
+      assert.deepEqual((await master.cliSession([`SET ${key} later`, 'WAIT 1 10000'])).trim().split('\n'), ['OK', '1']);
+      link.delay(0);
+      await cluster.kill(master);
+      await cluster.waitForMaster(replica);
+      assert.equal(await cluster.masterOfKey(key), replica);
     } finally {
       await cluster.dispose();
     }
