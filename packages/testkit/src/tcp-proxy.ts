@@ -43,7 +43,7 @@ export const REPLICATION_LINK: ConnectionFilter = (head) => /REPLCONF/i.test(hea
  * A loopback TCP proxy in front of `127.0.0.1:<targetPort>`, for a test to hurt
  * a link: freeze() holds everything in both directions (the connections stay
  * open: a partition), thaw() lets it go in order, delay(ms) makes every chunk
- * wait that long (a lagging link), cut() resets every connection. When either
+ * wait that long (a lagging link), cut() closes every connection. When either
  * end of a connection closes, the other is destroyed at once and whatever the
  * proxy still held for it is dropped: as if it had been lost on the way.
  */
@@ -113,7 +113,12 @@ export class TcpProxy {
     this.delayed = which;
   }
 
-  /** Reset every connection (both ends see ECONNRESET); what was held is dropped. New connections are still accepted. */
+  /**
+   * Close every connection at once, both ends; what was held is dropped. New
+   * connections are still accepted. (A socket is destroyed, not reset: Node
+   * 20's resetAndDestroy() left its TCP handle open and spinning once the peer
+   * was gone, and a process that never exits.)
+   */
   cut(): void {
     for (const c of [...this.connections]) this.drop(c);
   }
@@ -168,7 +173,7 @@ export class TcpProxy {
       clearTimeout(p.timer);
       p.held.length = 0;
     }
-    connection.client.resetAndDestroy();
-    connection.upstream.resetAndDestroy();
+    connection.client.destroy();
+    connection.upstream.destroy();
   }
 }

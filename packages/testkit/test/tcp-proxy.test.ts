@@ -68,7 +68,7 @@ describe('TcpProxy', () => {
     await proxy.close();
   });
 
-  it('cut() resets every connection and drops what it held; new connections still work', async () => {
+  it('cut() closes every connection and drops what it held; new connections still work', async () => {
     const proxy = await TcpProxy.start(echoPort);
     const c = await connect(proxy);
     proxy.freeze();
