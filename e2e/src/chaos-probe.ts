@@ -8,6 +8,8 @@ export interface Delivered {
   readonly seq: number;
   readonly epoch: string;
   readonly key: string;
+  /** When the client delivered it (Date.now()): the failover suite measures stalls from these. */
+  readonly at: number;
 }
 
 /** What one socket (one connection of a client) received, straight off the wire. */
@@ -62,7 +64,8 @@ export class Probe {
       connectTimeoutMs: 5_000,
     });
     const record = (e: BroadcastEvent) => {
-      if (this.joined === undefined || e.room === this.joined) this.delivered.push({ seq: e.seq, epoch: e.epoch, key: keyOf(e) });
+      if (this.joined === undefined || e.room === this.joined)
+        this.delivered.push({ seq: e.seq, epoch: e.epoch, key: keyOf(e), at: Date.now() });
     };
     this.client.on('message', record);
     this.client.on('notification', record);
@@ -132,8 +135,13 @@ function checkEvent(wire: Wire, frame: BroadcastEvent): void {
     wire.problems.push(`an event of #${frame.room} in #${wire.room}: ${keyOf(frame)}`);
     return;
   }
-  if (frame.epoch !== wire.epoch) wire.problems.push(`epoch ${frame.epoch} after ${wire.epoch} at seq ${frame.seq}`);
-  else if (frame.seq < expected) wire.problems.push(`duplicate or out of order: seq ${frame.seq} after ${wire.last} (${keyOf(frame)})`);
+  if (frame.epoch !== wire.epoch) {
+    // Reported once; the connection's sequence goes on in the new epoch.
+    wire.problems.push(`epoch ${frame.epoch} after ${wire.epoch} at seq ${frame.seq}, with no welcome or joined`);
+    wire.epoch = frame.epoch;
+    wire.last = frame.seq;
+    return;
+  } else if (frame.seq < expected) wire.problems.push(`duplicate or out of order: seq ${frame.seq} after ${wire.last} (${keyOf(frame)})`);
   else if (frame.seq > expected) wire.problems.push(`gap: seq ${frame.seq} after ${wire.last}`);
   wire.last = Math.max(wire.last ?? 0, frame.seq);
 }

@@ -7,6 +7,9 @@ export interface Line {
   status: 'pending' | 'acked' | 'refused';
   seq?: number;
   error?: string;
+  /** When it was handed to the SDK, and when the SDK said it was acknowledged (Date.now()). */
+  sentAt?: number;
+  ackedAt?: number;
 }
 
 /** What went wrong, by kind, over a group of clients that share one sequence (one room). */
@@ -15,6 +18,12 @@ export interface Report {
   lost: string[];
   duplicated: string[];
   outOfOrder: string[];
+  /** Seqs skipped: on a connection, in what a client delivered, or announced by the SDK's `gap` event. */
+  gaps: string[];
+  /** Lines acknowledged to their sender and in nobody's sequence (also in `lost`). */
+  ackedLost: string[];
+  /** Lines neither acknowledged nor refused when the run ended (also in `lost`). */
+  neverAcked: string[];
   refused: string[];
   resumeFailures: string[];
   spuriousNotices: string[];
@@ -32,6 +41,9 @@ export function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>,
     lost: [],
     duplicated: [],
     outOfOrder: [],
+    gaps: [],
+    ackedLost: [],
+    neverAcked: [],
     refused: [],
     resumeFailures: [],
     spuriousNotices: [],
@@ -41,24 +53,30 @@ export function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>,
   // Each client's delivered sequence: one epoch, contiguous, no repeats.
   for (const p of all) {
     const items = p.delivered.items;
-    for (const d of items) if (d.epoch !== epoch) report.epochs.push(`client ${p.index}: seq ${d.seq} in epoch ${d.epoch}, not ${epoch}`);
+    const otherEpochs = new Map<string, number>();
+    for (const d of items) if (d.epoch !== epoch) otherEpochs.set(d.epoch, (otherEpochs.get(d.epoch) ?? 0) + 1);
+    for (const [other, count] of otherEpochs) report.epochs.push(`client ${p.index}: ${count} events in epoch ${other}, not ${epoch}`);
     items.forEach((d, i) => {
-      if (i > 0 && d.seq !== items[i - 1]!.seq + 1)
-        report.outOfOrder.push(`client ${p.index} delivered seq ${d.seq} after ${items[i - 1]!.seq}`);
+      // A new epoch starts a new sequence (reported under epochs).
+      if (i === 0 || d.seq === items[i - 1]!.seq + 1 || d.epoch !== items[i - 1]!.epoch) return;
+      const text = `client ${p.index} delivered seq ${d.seq} after ${items[i - 1]!.seq}`;
+      (d.seq > items[i - 1]!.seq + 1 ? report.gaps : report.outOfOrder).push(text);
     });
     p.wires.forEach((w, i) =>
       w.problems.forEach((problem) =>
-        report.outOfOrder.push(`client ${p.index} connection ${i} (${w.node}, resumed ${w.resumed}): ${problem}`),
+        (problem.startsWith('gap') ? report.gaps : problem.startsWith('epoch') ? report.epochs : report.outOfOrder).push(
+          `client ${p.index} connection ${i} (${w.node}, resumed ${w.resumed}): ${problem}`,
+        ),
       ),
     );
     for (const f of p.resumeFailures) report.resumeFailures.push(`client ${p.index}: ${f}`);
-    for (const g of p.gaps) report.outOfOrder.push(`client ${p.index} gap event: ${g}`);
+    for (const g of p.gaps) report.gaps.push(`client ${p.index} gap event: ${g}`);
   }
   // The same content at every seq, on every client, over the range all of them cover.
   const from = Math.max(...all.map((p) => p.delivered.items[0]?.seq ?? Infinity));
-  const reference = new Map(all[0]!.delivered.items.map((d) => [d.seq, d.key]));
+  const reference = new Map(all[0]!.delivered.items.filter((d) => d.epoch === epoch).map((d) => [d.seq, d.key]));
   for (const p of all) {
-    const mine = new Map(p.delivered.items.map((d) => [d.seq, d.key]));
+    const mine = new Map(p.delivered.items.filter((d) => d.epoch === epoch).map((d) => [d.seq, d.key]));
     for (let seq = from; seq <= finalSeq; seq++) {
       if (mine.get(seq) !== reference.get(seq)) {
         report.divergent.push(
@@ -69,8 +87,9 @@ export function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>,
     }
   }
   // Every line sent: in the sequence exactly once, on every client.
+  // (Over everything client 0 delivered, in whatever epoch: a line delivered again in a new epoch is a duplicate to its reader.)
   const occurrences = new Map<string, number[]>();
-  for (const [seq, key] of reference) {
+  for (const { seq, key } of all[0]!.delivered.items) {
     const [type, , ...rest] = key.split('|');
     if (type === 'message') occurrences.set(rest.join('|'), [...(occurrences.get(rest.join('|')) ?? []), seq]);
   }
@@ -87,8 +106,15 @@ export function analyse(all: readonly Probe[], lines: ReadonlyMap<string, Line>,
       continue;
     }
     const seen = occurrences.get(text) ?? [];
-    if (seen.length === 0) report.lost.push(`${text} (client ${line.client}, ${line.status}${line.seq ? ` as seq ${line.seq}` : ''})`);
-    else if (seen.length > 1) report.duplicated.push(`${text} at seqs ${seen.join(', ')}`);
+    if (seen.length === 0) {
+      const what = `${text} (client ${line.client}, ${line.status}${line.seq ? ` as seq ${line.seq}` : ''})`;
+      report.lost.push(what);
+      if (line.status === 'acked') report.ackedLost.push(what);
+    }
+    if (line.status === 'pending')
+      report.neverAcked.push(`${text} (client ${line.client}, ${seen.length === 0 ? 'delivered to nobody' : `at seq ${seen[0]}`})`);
+    if (seen.length === 0) continue;
+    if (seen.length > 1) report.duplicated.push(`${text} at seqs ${seen.join(', ')}`);
     else if (line.status !== 'acked')
       report.lost.push(`${text} (client ${line.client}): delivered at seq ${seen[0]} but never acknowledged`);
     else if (all.every((p) => p.delivered.items.some((d) => d.seq === seen[0]))) report.deliveredToAll += 1;
@@ -104,6 +130,9 @@ export function mergeReports(reports: readonly Report[]): Report {
     lost: lists('lost'),
     duplicated: lists('duplicated'),
     outOfOrder: lists('outOfOrder'),
+    gaps: lists('gaps'),
+    ackedLost: lists('ackedLost'),
+    neverAcked: lists('neverAcked'),
     refused: lists('refused'),
     resumeFailures: lists('resumeFailures'),
     spuriousNotices: lists('spuriousNotices'),
@@ -117,6 +146,7 @@ export function evidence(report: Report, target: ChaosTarget): string[] {
     report.lost,
     report.duplicated,
     report.outOfOrder,
+    report.gaps,
     report.refused,
     report.resumeFailures,
     report.spuriousNotices,
@@ -131,6 +161,9 @@ export function evidence(report: Report, target: ChaosTarget): string[] {
     ...section('lost', report.lost),
     ...section('duplicated', report.duplicated),
     ...section('out of order', report.outOfOrder),
+    ...section('gaps', report.gaps),
+    ...section('acknowledged, then lost', report.ackedLost),
+    ...section('never acknowledged', report.neverAcked),
     ...section('refused', report.refused),
     ...section('resume failures', report.resumeFailures),
     ...section('disconnect notices', report.spuriousNotices),

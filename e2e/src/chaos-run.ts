@@ -29,7 +29,17 @@ export class ChaosRun {
   private readonly started = Date.now();
   private sendingMs = 0;
 
-  constructor(readonly target: ChaosTarget) {}
+  /**
+   * `sendIntervalMs`: how often each client sends a line (SEND_INTERVAL_MS by
+   * default); `settleTimeoutMs`: how long stopSending() waits for every line to
+   * be acknowledged, and quiesce() for every client to deliver them
+   * (QUIESCE_TIMEOUT_MS by default).
+   */
+  constructor(
+    readonly target: ChaosTarget,
+    readonly sendIntervalMs = SEND_INTERVAL_MS,
+    readonly settleTimeoutMs = QUIESCE_TIMEOUT_MS,
+  ) {}
 
   log(text: string): void {
     console.error(`chaos +${((Date.now() - this.started) / 1000).toFixed(1)}s: ${text}`);
@@ -51,15 +61,16 @@ export class ChaosRun {
     );
   }
 
-  /** Every client sends a line each SEND_INTERVAL_MS (staggered), until stopSending(). */
+  /** Every client sends a line each sendIntervalMs (staggered), until stopSending(). */
   startSending(): void {
     const count = this.probes.length;
+    const every = this.sendIntervalMs;
     this.probes.forEach((probe, i) => {
       setTimeout(
         () => {
-          if (probe.client.state !== 'closed') probe.timer = setInterval(() => this.sendOne(probe), SEND_INTERVAL_MS);
+          if (probe.client.state !== 'closed') probe.timer = setInterval(() => this.sendOne(probe), every);
         },
-        (i * SEND_INTERVAL_MS) / count,
+        (i * every) / count,
       );
     });
   }
@@ -92,7 +103,7 @@ export class ChaosRun {
     return node;
   }
 
-  /** Stop sending; wait until every line is acknowledged or refused (or QUIESCE_TIMEOUT_MS, logged). */
+  /** Stop sending; wait until every line is acknowledged or refused (or settleTimeoutMs, logged). */
   async stopSending(): Promise<void> {
     for (const p of this.probes) clearInterval(p.timer);
     this.sendingMs = Date.now() - this.started;
@@ -115,7 +126,7 @@ export class ChaosRun {
             }),
         ),
       ),
-      QUIESCE_TIMEOUT_MS,
+      this.settleTimeoutMs,
       'every line to be acknowledged or refused',
     ).catch((err: Error) => this.log(err.message));
   }
@@ -127,7 +138,7 @@ export class ChaosRun {
     await Promise.all(
       group.map((p) =>
         p.delivered
-          .waitFor((d) => d.seq >= finalSeq, QUIESCE_TIMEOUT_MS, `client ${p.index} to reach seq ${finalSeq}`)
+          .waitFor((d) => d.seq >= finalSeq, this.settleTimeoutMs, `client ${p.index} to reach seq ${finalSeq}`)
           .catch((err: Error) => this.log(err.message)),
       ),
     );
@@ -149,6 +160,9 @@ export class ChaosRun {
       ['lost', report.lost.length],
       ['duplicated', report.duplicated.length],
       ['out of order', report.outOfOrder.length],
+      ['gaps', report.gaps.length],
+      ['acknowledged, then lost', report.ackedLost.length],
+      ['never acknowledged (nor refused)', report.neverAcked.length],
       ['refused', report.refused.length + this.notQueued.length],
       ['longest reconnect (close -> welcome), ms', Math.max(0, ...this.probes.flatMap((p) => p.reconnectMs))],
       ['reconnects', this.probes.reduce((n, p) => n + p.reconnectMs.length, 0)],
@@ -173,6 +187,7 @@ export class ChaosRun {
     assert.deepEqual(report.lost, [], 'no line was lost');
     assert.deepEqual(report.duplicated, [], 'no line appears twice');
     assert.deepEqual(report.outOfOrder, [], 'nothing arrived out of order, on any connection');
+    assert.deepEqual(report.gaps, [], 'no client saw a gap');
     assert.deepEqual([...report.refused, ...this.notQueued], [], 'no line was refused');
     assert.deepEqual(report.resumeFailures, [], 'every reconnect resumed its session');
     assert.deepEqual(report.spuriousNotices, [], 'no client was announced as gone while it was resuming');
@@ -186,12 +201,12 @@ export class ChaosRun {
 
   private sendOne(probe: Probe): void {
     const text = `chaos c${probe.index} n${++probe.counter}`;
-    const line: Line = { client: probe.index, status: 'pending' };
+    const line: Line = { client: probe.index, status: 'pending', sentAt: Date.now() };
     try {
       const done = probe.client.send(text);
       this.lines.set(text, line);
       done.then(
-        (ack) => Object.assign(line, { status: 'acked', seq: ack?.seq }),
+        (ack) => Object.assign(line, { status: 'acked', seq: ack?.seq, ackedAt: Date.now() }),
         (err: Error & { code?: string }) => Object.assign(line, { status: 'refused', error: `${err.code}: ${err.message}` }),
       );
     } catch (err) {

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RoomName } from '@switchboard/protocol';
-import { GatewayProcess, LocalCluster, RedisServer, type LogLine } from '@switchboard/testkit';
+import { GatewayProcess, LocalCluster, RedisCluster, RedisServer, type LocalRedis, type LogLine } from '@switchboard/testkit';
 import { readCa, shell, wsUrlOf } from './target.js';
 
 /**
@@ -37,6 +37,8 @@ export interface ChaosTarget {
   readonly shardOf?: (room: RoomName) => Promise<string>;
   /** Warnings and errors the gateways logged (local cluster only), for evidence. */
   readonly gatewayProblems: () => string[];
+  /** The local cluster (no E2E_URL): its Redis, its gateways (as they are now: restart() replaces one). */
+  readonly local?: LocalCluster;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,14 @@ export interface ChaosTargetOptions {
    * it, so it is skipped. Its restartRedis is not offered (it rejects).
    */
   readonly redisMasters?: number;
+  /**
+   * Run the local cluster on the Redis this starts (a Redis Cluster with
+   * replicas, a Sentinel group...) instead; the cluster disposes of it. Against
+   * E2E_URL the scenario is skipped.
+   */
+  readonly redis?: () => Promise<LocalRedis>;
+  /** Extra gateway environment, over CHAOS_GATEWAY_ENV. */
+  readonly gatewayEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function openChaosTarget(
@@ -70,7 +80,7 @@ export async function openChaosTarget(
   options: ChaosTargetOptions = {},
 ): Promise<{ target: ChaosTarget } | { cannot: string }> {
   const gateways = Number(env.E2E_GATEWAYS ?? 3);
-  if (env.E2E_URL && options.redisMasters !== undefined) {
+  if (env.E2E_URL && (options.redisMasters !== undefined || options.redis !== undefined)) {
     return { cannot: `the Redis Cluster variant runs on a local cluster it starts itself, not at ${env.E2E_URL}` };
   }
   if (env.E2E_URL) {
@@ -107,11 +117,13 @@ export async function openChaosTarget(
     };
   }
 
+  const gatewayEnv = { ...CHAOS_GATEWAY_ENV, ...options.gatewayEnv };
   const cluster = await LocalCluster.start({
     gateways,
-    gatewayEnv: CHAOS_GATEWAY_ENV,
+    gatewayEnv,
     redisArgs: CHAOS_REDIS_ARGS,
     redisMasters: options.redisMasters,
+    redis: await options.redis?.(),
   });
   const redis = cluster.redis;
   await cluster.waitForBackends();
@@ -137,7 +149,7 @@ export async function openChaosTarget(
         const index = slot(node);
         const old = cluster.gateways[index]!;
         const fresh = await GatewayProcess.start({
-          env: { ...cluster.redisEnv, NODE_ID: node, PORT: String(old.port), ...CHAOS_GATEWAY_ENV },
+          env: { ...cluster.redisEnv, NODE_ID: node, PORT: String(old.port), ...gatewayEnv },
         });
         cluster.gateways[index] = fresh;
         everyProcess.push(fresh);
@@ -148,9 +160,10 @@ export async function openChaosTarget(
         await delay(downMs);
         await redis.restart();
       },
-      ...(!(redis instanceof RedisServer) && {
-        shardOf: async (room: RoomName) => `127.0.0.1:${(await redis.nodeFor(`{${REDIS_PREFIX}:${room}}`)).port}`,
+      ...(redis instanceof RedisCluster && {
+        shardOf: async (room: RoomName) => (await redis.masterOfKey(roomKey(room))).address,
       }),
+      local: cluster,
       settled: async () => {
         await cluster.waitForBackends(30_000);
       },
@@ -158,6 +171,11 @@ export async function openChaosTarget(
       close: () => cluster.stop(),
     },
   };
+}
+
+/** A key in `room`'s slot (its keys and channel carry the hash tag `{switchboard:<room>}`). */
+export function roomKey(room: RoomName): string {
+  return `{${REDIS_PREFIX}:${room}}`;
 }
 
 /** pino levels: 40 warn, 50 error, 60 fatal. */

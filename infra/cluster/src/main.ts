@@ -92,7 +92,7 @@ for (const gateway of cluster.gateways) {
 
 await cluster.waitForBackends();
 console.log(
-  `redis      ${'url' in cluster.redis ? cluster.redis.url : `a Redis Cluster of ${redisMasters} masters: ${cluster.redis.seeds}`}`,
+  `redis      ${'url' in cluster.redis ? cluster.redis.url : 'seeds' in cluster.redis ? `a Redis Cluster of ${redisMasters} masters: ${cluster.redis.seeds}` : `Sentinels ${cluster.redis.sentinels}`}`,
 );
 for (const gateway of cluster.gateways) {
   console.log(`gateway    ${gateway.nodeId}  ${gateway.httpUrl}  metrics ${gateway.metricsUrl}/metrics  pid ${gateway.pid}`);

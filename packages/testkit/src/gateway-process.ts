@@ -59,7 +59,12 @@ export const READY_TIMEOUT_MS = 30_000;
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--optimize-for-size', '--single-threaded-gc'];
 
-export const GATEWAY_ENTRY = fileURLToPath(new URL('../../../services/gateway/dist/main.js', import.meta.url));
+/**
+ * The gateway's entry file: this repository's build, or E2E_GATEWAY_ENTRY (to
+ * run a suite against another build of the gateway).
+ */
+export const GATEWAY_ENTRY =
+  process.env.E2E_GATEWAY_ENTRY || fileURLToPath(new URL('../../../services/gateway/dist/main.js', import.meta.url));
 
 /**
  * A real gateway node in its own process. start() resolves once it has logged

@@ -6,7 +6,11 @@ import { freePort } from './free-port.js';
 import { GatewayProcess } from './gateway-process.js';
 import { HaproxyProcess, isServerUp, type ServerStat } from './haproxy-process.js';
 import { RedisCluster } from './redis-cluster.js';
+import { RedisSentinelGroup } from './redis-sentinel-group.js';
 import { RedisServer } from './redis-server.js';
+
+/** What the gateways of a LocalCluster run on: one redis-server, a Redis Cluster, or a Sentinel group. */
+export type LocalRedis = RedisServer | RedisCluster | RedisSentinelGroup;
 
 /** The load balancer settings shared with docker-compose.yml. */
 export const HAPROXY_CONFIG = fileURLToPath(new URL('../../../infra/haproxy/haproxy.cfg', import.meta.url));
@@ -41,6 +45,14 @@ export interface LocalClusterOptions {
    */
   readonly redisMasters?: number;
   /**
+   * Run the gateways on this Redis, started by the caller (a Redis Cluster with
+   * replicas, a Sentinel group...), instead of starting one: REDIS_URL,
+   * REDIS_CLUSTER or REDIS_SENTINELS and REDIS_SENTINEL_NAME as it is. The
+   * cluster owns it from then on: stop() disposes of it. `redisArgs` and
+   * `redisMasters` are then ignored.
+   */
+  readonly redis?: LocalRedis;
+  /**
    * A PEM file in HAProxy's format (certificate, chain, key): HAProxy then serves
    * HTTPS and WSS on `lbPort`, and plain HTTP on `plainPort` redirects there (but
    * /healthz and /readyz). The gateways stay plain HTTP: TLS ends at the balancer.
@@ -59,8 +71,8 @@ export interface LocalClusterOptions {
  */
 export class LocalCluster {
   private constructor(
-    /** The one redis-server, or the Redis Cluster (`redisMasters`). */
-    readonly redis: RedisServer | RedisCluster,
+    /** The one redis-server, or the Redis Cluster (`redisMasters`), or the caller's (`redis`). */
+    readonly redis: LocalRedis,
     readonly gateways: GatewayProcess[],
     readonly lb: HaproxyProcess,
     readonly lbHost: string,
@@ -80,9 +92,10 @@ export class LocalCluster {
     try {
       await HaproxyProcess.version(); // fails fast, before starting anything, when haproxy is missing
       const redis =
-        options.redisMasters === undefined
+        options.redis ??
+        (options.redisMasters === undefined
           ? await RedisServer.start({ args: options.redisArgs })
-          : await RedisCluster.start({ masters: options.redisMasters, args: options.redisArgs });
+          : await RedisCluster.start({ masters: options.redisMasters, args: options.redisArgs }));
       started.push({ stop: () => redis.dispose() });
       // Each gateway's metrics port is chosen here, so a gateway restarted on it is found again behind the admin listener.
       const metricsPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
@@ -127,7 +140,7 @@ export class LocalCluster {
     }
   }
 
-  /** Where the gateways find Redis: REDIS_URL, or REDIS_CLUSTER (the other one unset). Give it to a gateway started later. */
+  /** Where the gateways find Redis: REDIS_URL, REDIS_CLUSTER, or REDIS_SENTINELS (the others unset). Give it to a gateway started later. */
   get redisEnv(): Readonly<Record<string, string | undefined>> {
     return redisEnvOf(this.redis);
   }
@@ -200,10 +213,11 @@ export function localBackendConfig(gatewayPorts: readonly number[], metricsPorts
   ].join('\n');
 }
 
-function redisEnvOf(redis: RedisServer | RedisCluster): Record<string, string | undefined> {
-  return redis instanceof RedisCluster
-    ? { REDIS_CLUSTER: redis.seeds, REDIS_URL: undefined }
-    : { REDIS_URL: redis.url, REDIS_CLUSTER: undefined };
+function redisEnvOf(redis: LocalRedis): Record<string, string | undefined> {
+  const none = { REDIS_URL: undefined, REDIS_CLUSTER: undefined, REDIS_SENTINELS: undefined, REDIS_SENTINEL_NAME: undefined };
+  if (redis instanceof RedisCluster) return { ...none, REDIS_CLUSTER: redis.seeds };
+  if (redis instanceof RedisSentinelGroup) return { ...none, REDIS_SENTINELS: redis.sentinels, REDIS_SENTINEL_NAME: redis.name };
+  return { ...none, REDIS_URL: redis.url };
 }
 
 /**

@@ -13,6 +13,11 @@ export interface RedisServerOptions {
   readonly args?: readonly string[];
   /** The redis-server binary (REDIS_SERVER_BIN, else from PATH). */
   readonly binary?: string;
+  /**
+   * Run as a Redis Sentinel (`--sentinel`) with this configuration file (it
+   * must be writable: Sentinel rewrites it). Ready once it logs its Sentinel ID.
+   */
+  readonly sentinelConfig?: string;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -42,6 +47,16 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** `127.0.0.1:<port>`. */
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Whether the process runs (started, not stopped or killed since). */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -54,6 +69,22 @@ export class RedisServer {
         if (err) reject(new Error(`redis-cli ${args.join(' ')}: ${err.message}`, { cause: err }));
         else resolve(stdout);
       });
+    });
+  }
+
+  /**
+   * Run several commands on ONE connection (redis-cli reading them from its
+   * stdin, one per line, words split on spaces): what a command that depends on
+   * the connection needs, such as WAIT after a write. Resolves with the raw output.
+   */
+  cliSession(commands: readonly string[]): Promise<string> {
+    const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+    return new Promise((resolve, reject) => {
+      const child = execFile(binary, ['-h', '127.0.0.1', '-p', String(this.port)], (err, stdout) => {
+        if (err) reject(new Error(`redis-cli ${commands.join('; ')}: ${err.message}`, { cause: err }));
+        else resolve(stdout);
+      });
+      child.stdin!.end(commands.map((c) => `${c}\n`).join(''));
     });
   }
 
@@ -80,23 +111,13 @@ export class RedisServer {
 
   private async launch(): Promise<void> {
     const binary = this.options.binary ?? process.env.REDIS_SERVER_BIN ?? 'redis-server';
+    const sentinel = this.options.sentinelConfig;
+    const common = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--loglevel', 'notice'];
     const child = spawn(
       binary,
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        this.dir,
-        '--loglevel',
-        'notice',
-        ...(this.options.args ?? []),
-      ],
+      sentinel === undefined
+        ? [...common, '--save', '', '--appendonly', 'no', ...(this.options.args ?? [])]
+        : [sentinel, '--sentinel', ...common, ...(this.options.args ?? [])],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.child = child;
@@ -104,10 +125,8 @@ export class RedisServer {
     const spawnError = once(child, 'error').then(([err]) => {
       throw new Error(`cannot start ${binary}: ${(err as Error).message}`);
     });
-    await Promise.race([
-      output.waitFor((line) => line.includes('Ready to accept connections'), START_TIMEOUT_MS, 'redis-server to be ready'),
-      spawnError,
-    ]);
+    const ready = sentinel === undefined ? 'Ready to accept connections' : 'Sentinel ID is';
+    await Promise.race([output.waitFor((line) => line.includes(ready), START_TIMEOUT_MS, 'redis-server to be ready'), spawnError]);
   }
 
   private async signal(signal: NodeJS.Signals): Promise<void> {
