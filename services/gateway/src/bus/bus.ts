@@ -104,8 +104,11 @@ export interface Bus {
   /**
    * The first `limit` events of `room` after `since` (fewer at the head), for
    * catching up a page at a time. Refused as history() is, but never as 'too far behind'.
+   * `heard`: the newest seq of this epoch the caller heard live. A published event
+   * was made visible (released) first, so the history up to it may be read even where
+   * the mark of it did not survive (a replica promoted before that write reached it).
    */
-  historyPage(room: RoomName, since: Position, limit: number): Promise<HistoryResult>;
+  historyPage(room: RoomName, since: Position, limit: number, heard?: Seq): Promise<HistoryResult>;
   /** The room's newest position (creating its epoch if there is none yet). */
   head(room: RoomName): Promise<Position>;
   /** The room's newest position and its last `count` chat lines (`message` events), oldest first. */

@@ -100,6 +100,9 @@ return out`,
   sbHistoryPage: {
     keys: 8,
     lua: `${LUA_LIBRARY}
+-- ARGV[12]: the newest seq of the reader's epoch it heard live; the mark of its release may
+-- not have survived a failover (released after the WAIT, unwaited): it is raised to it.
+if ARGV[10] == redis.call('GET', K_EPOCH) then raise_released(tonumber(ARGV[12] or '0')) end
 local epoch, head, refusal, since = check_since(ARGV[5], ARGV[10], tonumber(ARGV[9]))
 if refusal ~= '' or since == head then return {epoch, head, refusal, since} end
 if not kept_after(since) then return {epoch, head, 'history trimmed', since} end

@@ -296,8 +296,8 @@ export class RedisBus implements Bus {
     return this.historyReply(await this.runOn(room, 'sbHistory', [since.seq, since.epoch, maxEvents, maxBytes]));
   }
 
-  async historyPage(room: RoomName, since: Position, limit: number): Promise<HistoryResult> {
-    return this.historyReply(await this.runOn(room, 'sbHistoryPage', [since.seq, since.epoch, limit]));
+  async historyPage(room: RoomName, since: Position, limit: number, heard = 0): Promise<HistoryResult> {
+    return this.historyReply(await this.runOn(room, 'sbHistoryPage', [since.seq, since.epoch, limit, heard]));
   }
 
   async head(room: RoomName): Promise<Position> {
@@ -428,6 +428,8 @@ export class RedisBus implements Bus {
       return await runBusScriptThenWait(this.pub, name, keys, args, replicas, timeoutMs);
     } catch (err) {
       if (OUT_OF_MEMORY.test((err as Error).message)) this.markFull();
+      // A MOVED or CLUSTERDOWN here is news of a failover for the subscriber too.
+      this.topology.noticeError(err);
       throw err;
     }
   }

@@ -103,6 +103,15 @@ local function release(seq, event)
   redis.call('SPUBLISH', K_CHANNEL, event)
 end
 
+-- Readers may see up to seq: an event at seq was heard live, so it was released, though the
+-- mark of it did not reach this server (a promoted replica). Never past the room's seq, never back.
+local function raise_released(seq)
+  local released = redis.call('GET', K_RELEASED)
+  if not released or seq <= tonumber(released) then return end
+  seq = math.min(seq, tonumber(redis.call('GET', K_SEQ) or '0'))
+  if seq > tonumber(released) then redis.call('SET', K_RELEASED, seq, 'KEEPTTL') end
+end
+
 -- The newest seq readers may see: the released one (the seq in a room from before it was kept).
 local function visible_head()
   local released = redis.call('GET', K_RELEASED)

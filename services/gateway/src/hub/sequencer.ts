@@ -152,14 +152,17 @@ export class Sequencer {
         const from = this.last;
         // The event at the position is read again (when its identity is known): a history that numbered anew shows here.
         const check = this.passed.has(this.last) && this.last > 0;
+        // What this node heard live was published, so it may be read even where the mark of that did not survive a failover.
+        const heard = this.newestWaiting();
         let result = await this.bus.historyPage(
           this.room,
           { epoch: this.epoch, seq: check ? this.last - 1 : this.last },
           REPAIR_PAGE_EVENTS,
+          heard,
         );
         if (check && !result.ok && result.reason === 'history trimmed') {
           // The event at the position was trimmed, not necessarily the ones after it: read those alone.
-          result = await this.bus.historyPage(this.room, { epoch: this.epoch, seq: this.last }, REPAIR_PAGE_EVENTS);
+          result = await this.bus.historyPage(this.room, { epoch: this.epoch, seq: this.last }, REPAIR_PAGE_EVENTS, heard);
         }
         if (result.ok) {
           if (result.since.epoch !== this.epoch) {
@@ -303,6 +306,13 @@ export class Sequencer {
     this.log.error({ lost: { from: this.last + 1, to: target }, reason }, 'events lost');
     this.metrics.eventsLost(target - this.last);
     this.last = target;
+  }
+
+  /** The newest seq heard live and waiting for the ones before it (0: none). */
+  private newestWaiting(): Seq {
+    let newest = 0;
+    for (const seq of this.waiting.keys()) if (seq > newest) newest = seq;
+    return newest;
   }
 
   private oldestWaiting(): Seq {
