@@ -18,7 +18,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Detached, Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
 import type { Member } from './member.js';
-import { sendFrame } from './peer.js';
+import { sendFrame, type Peer } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
 import { noSessionHolds, type SessionHolds } from './session-holds.js';
@@ -98,7 +98,7 @@ export class Admission {
       // Resumed or ended: it no longer waits for a resume here (if it dropped here).
       if (found) this.holds.released(token!);
       fresh = !found?.live;
-      const room = found?.live ? found.room : DEFAULT_ROOM;
+      const room = found?.live ? found.room : firstRoomOf(peer);
       await this.streams.acquire(room);
       acquired = room;
       if (found?.live) {
@@ -209,7 +209,9 @@ export class Admission {
     const start = this.streams.position(room) ?? (await this.bus.head(room));
     const id = identity?.id ?? nanoid();
     // The name given back may be someone else's by now: then a default name, as for anyone new.
-    const names = identity ? [identity.nickname] : [];
+    // A token's `name` claim is the user's name, before any other.
+    const locked = member.peer.user?.name;
+    const names = locked !== undefined ? [locked] : identity ? [identity.nickname] : [];
     for (let attempt = 0; attempt < names.length + GUEST_NAME_TRIES; attempt++) {
       const nickname = names[attempt] ?? `${DEFAULT_NICKNAME_PREFIX}${await this.bus.nextGuestNumber()}`;
       const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room, ...liveAt };
@@ -261,4 +263,9 @@ export class Admission {
   private graceOf(member: Member): number {
     return member.peer.protocol === 'v2' ? this.options.resumeGraceMs : 0;
   }
+}
+
+/** Where a new session starts: the lobby, or (identity on) the first room its token allows (checked at the upgrade). */
+function firstRoomOf(peer: Peer): RoomName {
+  return peer.user?.rooms.firstRoom() ?? DEFAULT_ROOM;
 }
