@@ -94,7 +94,8 @@ export class Admission {
     let acquired: RoomName | undefined;
     try {
       const token = hello?.session;
-      const found = token === undefined ? undefined : await this.sessions.resume(token, peer.conn);
+      // Identity on: only the same user's session resumes (the registry answers another's as unknown).
+      const found = token === undefined ? undefined : await this.sessions.resume(token, peer.conn, peer.user?.sub);
       // Resumed or ended: it no longer waits for a resume here (if it dropped here).
       if (found) this.holds.released(token!);
       fresh = !found?.live;
@@ -181,6 +182,7 @@ export class Admission {
       graceMs: this.graceOf(member),
       start: session.start,
       room,
+      ...(peer.user !== undefined && { user: peer.user.sub }),
     };
   }
 
@@ -214,7 +216,8 @@ export class Admission {
     const names = locked !== undefined ? [locked] : identity ? [identity.nickname] : [];
     for (let attempt = 0; attempt < names.length + GUEST_NAME_TRIES; attempt++) {
       const nickname = names[attempt] ?? `${DEFAULT_NICKNAME_PREFIX}${await this.bus.nextGuestNumber()}`;
-      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room, ...liveAt };
+      const user = member.peer.user === undefined ? {} : { user: member.peer.user.sub };
+      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room, ...liveAt, ...user };
       const created = await this.sessions.create(session, true);
       if (created.ok) {
         member.session = { token, start };

@@ -49,6 +49,8 @@ interface Entry {
   since: number;
   /** When a live connection last held it (SessionInfo.liveAt). */
   liveAt: number;
+  /** Identity on: its user (SessionInfo.user). */
+  readonly user?: string;
   /** While it waits for a resume: the connection whose drop left it waiting, and when its wait ends. */
   dropped?: string;
   until?: number;
@@ -74,7 +76,7 @@ export interface MemorySessionRegistryOptions extends PresenceLimits {
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly sessions = new Map<SessionToken, Entry>();
   /** Ended sessions: who they were and until when that is remembered. */
-  private readonly tombstones = new Map<SessionToken, { identity: Identity; liveAt: number; until: number }>();
+  private readonly tombstones = new Map<SessionToken, { identity: Identity; liveAt: number; until: number; user: string | undefined }>();
   /** Nickname key (each of a name's, nickname-keys.ts) -> the token holding it. */
   private readonly nicks = new Map<string, SessionToken>();
   /** Room -> token -> who. */
@@ -120,9 +122,12 @@ export class MemorySessionRegistry implements SessionRegistry {
     return Promise.resolve({ ok: true, notices: notice ? [notice] : [] });
   }
 
-  async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
+  async resume(token: SessionToken, conn: string, user?: string): Promise<Resumed | undefined> {
     const now = Date.now();
     let entry = this.sessions.get(token);
+    // Another user's session (or one with a user, asked for without one): as if unknown, and nothing changes.
+    const known = entry ?? this.tombstones.get(token);
+    if (known !== undefined && known.user !== user) return undefined;
     if (entry && entry.conn === '' && entry.until !== undefined && entry.until <= now) {
       // Its wait is over and its timer has not run yet: it ends now, as the timer would have ended it.
       await this.finish(token, entry);
@@ -236,7 +241,7 @@ export class MemorySessionRegistry implements SessionRegistry {
     // A seed-protocol session (no grace) has no token to come back with: nothing to remember.
     if (entry.graceMs > 0) {
       const identity = { id: entry.id, nickname: entry.nickname };
-      this.tombstones.set(token, { identity, liveAt: entry.liveAt, until: Date.now() + this.options.tombstoneTtlMs });
+      this.tombstones.set(token, { identity, liveAt: entry.liveAt, until: Date.now() + this.options.tombstoneTtlMs, user: entry.user });
       if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
     }
     if (!announce) return;

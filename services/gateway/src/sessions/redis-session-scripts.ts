@@ -170,7 +170,7 @@ end
 -- for tomb_ttl ms) and, if asked, its disconnect decided. Returns the notice entry or ''.
 local function finish(token, announce, now, limit, tomb_ttl)
   local key = P .. ':session:' .. token
-  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc', 'nkeys', 'live')
+  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc', 'nkeys', 'live', 'user')
   if not s[1] then return '' end
   redis.call('DEL', key)
   if s[3] then redis.call('SREM', node_sessions(s[3]), token) end
@@ -182,7 +182,7 @@ local function finish(token, announce, now, limit, tomb_ttl)
   if announce then entry = notice(room, 'disconnected', s[1], s[2], 'p:' .. (s[7] or token) .. ':disconnected', now, limit) end
   if tonumber(s[4] or '0') > 0 then
     local tomb = P .. ':tomb:' .. token
-    redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2], 'live', s[9] or ms(now))
+    redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2], 'live', s[9] or ms(now), 'user', s[10] or '')
     redis.call('PEXPIRE', tomb, tomb_ttl)
   end
   return entry
@@ -198,7 +198,8 @@ export const SESSION_SCRIPTS = {
    * the session had ended: a node taken for dead registering its clients again) or
    * 'never'; 17: this registration's id
    * (names its notices' once keys: never the token, a secret); 18: when a live
-   * connection last held it (ms; '' for now: SessionInfo.liveAt).
+   * connection last held it (ms; '' for now: SessionInfo.liveAt); 19: its user
+   * (SessionInfo.user; '' for none).
    * Registers (or registers again) a live session, in its room, holding its name.
    * Returns {'ok', existed (1/0), notice entry or ''}, or {'nick-taken'} / {'room-limit'}.
    */
@@ -217,7 +218,8 @@ hold_nicks(key, token, ARGV[5])
 local live = ARGV[18]
 if live == '' then live = ARGV[12] end
 redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[6], 'conn', ARGV[7],
-  'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0, 'since', ARGV[12], 'live', live)
+  'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0, 'since', ARGV[12], 'live', live,
+  'user', ARGV[19])
 redis.call('HDEL', key, 'dropped')
 redis.call('PERSIST', key)
 redis.call('ZREM', P .. ':detached', token)
@@ -230,7 +232,9 @@ return {'ok', existed, entry}`,
 
   /**
    * KEYS 1: session; 2: tomb. ARGV 1: P; 2: token; 3: node; 4: conn; 5: now; 6:
-   * RESUME_LIVE_MS; 7: presence notice limit; 8: tomb ttl ms; 9: extra ttl ms.
+   * RESUME_LIVE_MS; 7: presence notice limit; 8: tomb ttl ms; 9: extra ttl ms;
+   * 10: the resuming user ('' for none): a session (or tomb) of another user is
+   * answered as unknown (nil), and nothing changes.
    * Moves a live session to this connection: {id, nickname, 'live', start epoch,
    * start seq, holder node, holder conn ('' when none held it), room}. The
    * connection that held it (if one did) lets go of it (see live_after); one
@@ -244,10 +248,12 @@ return {'ok', existed, entry}`,
     keys: 2,
     lua: `${SESSION_LIBRARY}
 local token, now = ARGV[2], tonumber(ARGV[5])
-local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss', 'room', 'since', 'live', 'grace')
+local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss', 'room', 'since', 'live', 'grace', 'user')
+if s[1] and (s[11] or '') ~= ARGV[10] then return false end
 if not s[1] then
-  local t = redis.call('HMGET', KEYS[2], 'id', 'nickname', 'live')
+  local t = redis.call('HMGET', KEYS[2], 'id', 'nickname', 'live', 'user')
   if not t[1] then return false end
+  if (t[4] or '') ~= ARGV[10] then return false end
   redis.call('DEL', KEYS[2])
   return {t[1], t[2], 'ended', t[3] or '', ''}
 end

@@ -175,6 +175,21 @@ describe('identity on: tokens at the upgrade, in hello, refreshed, and what they
     await v2.close();
   });
 
+  it("does not resume a session with another user's token: knowing the session is not enough", async () => {
+    const ada = await ChatClient.connect(hs.wsUrl, { hello: { token: await token({ sub: 'resumer-ada' }) } });
+    const session = ada.welcome.session!;
+    ada.drop();
+    await hs.logs.waitFor((l) => l.msg === 'connection closed' && l.id === ada.id, 10_000, 'the drop seen');
+    const mallory = await ChatClient.connect(hs.wsUrl, { hello: { session, token: await token({ sub: 'resumer-mallory' }) } });
+    assert.equal(mallory.welcome.resumed, false);
+    assert.notEqual(mallory.id, ada.id, "not Ada's identity");
+    assert.notEqual(mallory.welcome.session, session);
+    const back = await ChatClient.connect(hs.wsUrl, { hello: { session, token: await token({ sub: 'resumer-ada' }) } });
+    assert.equal(back.welcome.session, session, 'the same user resumes it');
+    assert.equal(back.id, ada.id);
+    await Promise.all([mallory.close(), back.close()]);
+  });
+
   it('keeps a connection whose token is refreshed in place, and closes one not refreshed with 4010 within the grace', async () => {
     const exp = nowSec() + 3;
     const kept = await ChatClient.connect(`${hs.wsUrl}?token=${await token({ sub: 'refresher', exp })}`);
