@@ -23,6 +23,7 @@ import type { Beating, Heartbeat } from './heartbeat.js';
 import { CommandRates, type CommandRate, type CommandRateLimits } from './command-rates.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { TokenVerifier, UserToken } from '../auth/token-verifier.js';
+import type { UserRates } from './user-rates.js';
 
 export interface ConnectionLimits extends CommandRateLimits {
   readonly pingIntervalMs: number;
@@ -44,7 +45,7 @@ export interface ConnectionContext {
   readonly log: Logger;
   readonly metrics: Metrics;
   /** Identity on: how tokens are checked (a v2 `hello`'s, a `refresh`'s), and how long one outlives its `exp`. */
-  readonly identity?: { readonly verifier: TokenVerifier; readonly expiryGraceMs: number };
+  readonly identity?: { readonly verifier: TokenVerifier; readonly expiryGraceMs: number; readonly rates: UserRates };
 }
 
 /** Frames a v2 client may send while its `hello` token is being checked; past it the connection is closed. */
@@ -79,7 +80,10 @@ export class Connection implements Peer, Flushable, Beating {
   nickname: Nickname = '';
   /** Settles whenClosed(), once someone waits for it. */
   private onClosed: (() => void) | undefined;
-  private readonly rate: RateLimiter;
+  /** Its message rate: its own, or (identity on) its user's on this node, shared with the user's other connections. */
+  private rate: RateLimiter;
+  /** The user whose rate it shares (given back when it closes). */
+  private rateOf: string | undefined;
   /** The rates of joins and presence questions: made at the first one (an idle connection holds none). */
   private commandRates: CommandRates | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -120,6 +124,7 @@ export class Connection implements Peer, Flushable, Beating {
   ) {
     const { limits } = context;
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
+    if (user !== undefined) this.shareRate(user.sub);
     this.lastSeen = this.lastPing = this.openedAt = context.heartbeat.now();
     this.helloDeadline = protocol === 'v2' ? this.lastSeen + limits.helloTimeoutMs : 0;
 
@@ -238,6 +243,8 @@ export class Connection implements Peer, Flushable, Beating {
     this.queued = 0;
     this.context.heartbeat.delete(this);
     clearTimeout(this.closeTimer);
+    if (this.rateOf !== undefined) this.context.identity?.rates.release(this.rateOf);
+    this.rateOf = undefined;
     // The one info line of a connection (its other steps are at debug): who it was, from where, for how long.
     this.log.info(
       {
@@ -352,11 +359,20 @@ export class Connection implements Peer, Flushable, Beating {
         return;
       }
       this.user = verified.user;
+      this.shareRate(verified.user.sub);
       const waiting = this.awaitingToken ?? [];
       this.awaitingToken = undefined;
       this.admit(hello);
       for (const frame of waiting) this.onFrame(frame.data, frame.isBinary);
     });
+  }
+
+  /** Identity on: from now on its messages count against its user's rate on this node. */
+  private shareRate(user: string): void {
+    const rates = this.context.identity?.rates;
+    if (rates === undefined || this.rateOf !== undefined) return;
+    this.rate = rates.acquire(user);
+    this.rateOf = user;
   }
 
   /**

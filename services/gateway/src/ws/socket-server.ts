@@ -14,6 +14,7 @@ import { FlushScheduler } from './flush-scheduler.js';
 import { Heartbeat } from './heartbeat.js';
 import type { TokenRefusal, TokenVerifier, UserToken } from '../auth/token-verifier.js';
 import { tokenFromRequest } from '../auth/token-from-request.js';
+import { UserRates } from './user-rates.js';
 
 /** Each refusal's metric label: one of a small set (see metrics.ts). */
 const REFUSAL_METRIC: Readonly<Record<RefusalReason, RefusalMetric>> = {
@@ -91,7 +92,13 @@ export class SocketServer {
       heartbeat: new Heartbeat(options.pingIntervalMs),
       log: logger.child({ module: 'connection' }),
       metrics,
-      ...(verifier && { identity: { verifier, expiryGraceMs: options.authExpiryGraceMs } }),
+      ...(verifier && {
+        identity: {
+          verifier,
+          expiryGraceMs: options.authExpiryGraceMs,
+          rates: new UserRates(options.messageRatePerSec, options.messageBurst),
+        },
+      }),
     };
     this.gate = new UpgradeGate(options);
     hub.countHolds({

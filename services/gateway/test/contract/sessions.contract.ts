@@ -133,6 +133,20 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       assert.deepEqual(ended.identity, { id: s.id, nickname: s.nickname });
     });
 
+    test("shares a user's name between its sessions, keeps it from others until the last one ends", async ({ sessions }) => {
+      const tab1 = { ...session(0, 'Ada'), user: 'ada' };
+      const tab2 = { ...session(0, 'ada'), user: 'ada' };
+      const other = { ...session(0, 'ADA'), user: 'mallory' };
+      await created(sessions, tab1);
+      assert.ok((await sessions.create(tab2, false)).ok, 'the same user takes its own name again');
+      assert.deepEqual(await sessions.create(other, false), { ok: false, reason: 'nick-taken' });
+      assert.deepEqual(await sessions.create({ ...session(0, 'Ada') }, false), { ok: false, reason: 'nick-taken' });
+      await sessions.end(tab1.token, tab1.conn, false);
+      assert.deepEqual(await sessions.create(other, false), { ok: false, reason: 'nick-taken' }, 'still held by the second tab');
+      await sessions.end(tab2.token, tab2.conn, false);
+      assert.ok((await sessions.create(other, false)).ok, 'free once the last of its sessions ended');
+    });
+
     test('names no holder when the session was detached', async ({ sessions }) => {
       const s = session(10_000);
       await created(sessions, s);

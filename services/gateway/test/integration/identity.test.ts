@@ -19,6 +19,8 @@ import { hsToken, redisCommands, tryUpgrade, unsignedToken } from './identity-he
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 const AUDIENCE = 'switchboard-test';
 const GRACE_MS = 1_000;
+/** MESSAGE_BURST of the HS256 node: lines one user may send at once, across its connections. */
+const BURST = 6;
 /** Housekeeping made rare, so Redis hears from a node only for its clients. */
 const QUIET = { SWEEP_INTERVAL_MS: '600000', LEASE_TTL_MS: '600000' };
 
@@ -45,6 +47,8 @@ describe('identity on: tokens at the upgrade, in hello, refreshed, and what they
           AUTH_JWT_AUDIENCE: AUDIENCE,
           AUTH_EXPIRY_GRACE_MS: String(GRACE_MS),
           METRICS_PORT: '0',
+          MESSAGE_RATE_PER_SEC: '1',
+          MESSAGE_BURST: String(BURST),
           ...QUIET,
         },
       }),
@@ -173,6 +177,26 @@ describe('identity on: tokens at the upgrade, in hello, refreshed, and what they
     assert.equal(refused.code, ErrorCode.TOKEN_INVALID);
     assert.equal(refused.ref, 'r1');
     await v2.close();
+  });
+
+  it("lets one user's tabs share its name (no NICK_TAKEN against itself) and its message rate, and keeps the name from others", async () => {
+    const tab1 = await ChatClient.connect(`${hs.wsUrl}?token=${await token({ sub: 'tabby', name: 'Tabby' })}`);
+    const tab2 = await ChatClient.connect(hs.wsUrl, { hello: { token: await token({ sub: 'tabby', name: 'Tabby' }) } });
+    assert.equal(tab1.welcome.nickname, 'Tabby');
+    assert.equal(tab2.welcome.nickname, 'Tabby');
+    const impostor = await ChatClient.connect(`${hs.wsUrl}?token=${await token({ sub: 'not-tabby', name: 'tabby' })}`);
+    assert.notEqual(impostor.welcome.nickname.toLowerCase(), 'tabby', 'another user does not get the name');
+    // The burst is the user's, not each tab's: a burst from one tab and one line from the other are one too many.
+    for (let i = 0; i < BURST; i++) tab1.send(`line ${i}`);
+    tab2.send('one more');
+    const refused = (await Promise.race([
+      tab1.waitFor((f) => f.type === 'error', 'an error on the first tab'),
+      tab2.waitFor((f) => f.type === 'error', 'an error on the second tab'),
+    ])) as ErrorFrame;
+    assert.equal(refused.code, ErrorCode.RATE_LIMITED);
+    // Another user's rate is its own.
+    await impostor.barrier();
+    await Promise.all([tab1.close(), tab2.close(), impostor.close()]);
   });
 
   it("does not resume a session with another user's token: knowing the session is not enough", async () => {
