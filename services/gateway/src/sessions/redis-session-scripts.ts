@@ -206,7 +206,8 @@ local function finish(token, announce, now, limit, tomb_ttl)
   if announce then entry = notice(room, 'disconnected', s[1], s[2], 'p:' .. (s[7] or token) .. ':disconnected', now, limit) end
   if tonumber(s[4] or '0') > 0 then
     local tomb = P .. ':tomb:' .. token
-    redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2], 'live', s[9] or ms(now), 'user', s[10] or '')
+    redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2], 'live', s[9] or ms(now))
+    if s[10] then redis.call('HSET', tomb, 'user', s[10]) end
     redis.call('PEXPIRE', tomb, tomb_ttl)
   end
   return entry
@@ -243,8 +244,8 @@ hold_nicks(key, holder, ARGV[5])
 local live = ARGV[18]
 if live == '' then live = ARGV[12] end
 redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[6], 'conn', ARGV[7],
-  'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0, 'since', ARGV[12], 'live', live,
-  'user', ARGV[19])
+  'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0, 'since', ARGV[12], 'live', live)
+if ARGV[19] ~= '' then redis.call('HSET', key, 'user', ARGV[19]) else redis.call('HDEL', key, 'user') end
 redis.call('HDEL', key, 'dropped')
 redis.call('PERSIST', key)
 redis.call('ZREM', P .. ':detached', token)
