@@ -292,6 +292,9 @@ export class SwitchboardClient {
         return this.help();
       case 'message':
         return this.send(command.message);
+      case 'refresh':
+        // A token is the application's to give (the token option), not something typed.
+        throw new ClientError(ErrorCode.TOKEN_INVALID, 'Tokens are not typed: the application gives them to the client.');
     }
   }
 

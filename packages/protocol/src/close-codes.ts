@@ -28,6 +28,15 @@ export const CloseCode = {
    * it again from here (that would take it back): start a new session instead.
    */
   SESSION_RESUMED_ELSEWHERE: 4004,
+  /**
+   * Identity on: the connection's token expired and no `refresh` brought a new
+   * one within AUTH_EXPIRY_GRACE_MS. Reconnect with a fresh token.
+   */
+  TOKEN_EXPIRED: 4010,
+  /** Identity on: the application's backend closed every connection of this user (`/api/disconnect`). Do not reconnect. */
+  DISCONNECTED_BY_SERVER: 4011,
+  /** Identity on, protocol v2: the token given in `hello` (or its absence) was refused. Get a new token before reconnecting. */
+  TOKEN_INVALID: 4012,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -41,4 +50,5 @@ export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.MESSAGE_TOO_BIG,
   CloseCode.HELLO_EXPECTED,
   CloseCode.SESSION_RESUMED_ELSEWHERE,
+  CloseCode.DISCONNECTED_BY_SERVER,
 ]);

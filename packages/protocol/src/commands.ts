@@ -15,7 +15,9 @@ export type ClientCommand =
   /** Which rooms have people in them (`/rooms`): answered to the asker alone. */
   | { readonly type: 'rooms'; readonly ref?: string }
   /** Which commands there are (`/help`): answered to the asker alone. */
-  | { readonly type: 'help'; readonly ref?: string };
+  | { readonly type: 'help'; readonly ref?: string }
+  /** A new token for the connection's user (`/refresh TOKEN`; identity on): the gateway checks it, the hub never sees it. */
+  | { readonly type: 'refresh'; readonly token: string; readonly ref?: string };
 
 /** A parsed command, or the refusal to send back (with the frame's `ref`, when it had one). */
 export type ParseResult =

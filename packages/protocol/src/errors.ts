@@ -16,6 +16,9 @@ export const ErrorCode = {
   ROOM_INVALID: 'ROOM_INVALID',
   ROOM_LIMIT: 'ROOM_LIMIT',
   UNKNOWN_COMMAND: 'UNKNOWN_COMMAND',
+  TOKEN_INVALID: 'TOKEN_INVALID',
+  ROOM_FORBIDDEN: 'ROOM_FORBIDDEN',
+  NICK_LOCKED: 'NICK_LOCKED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -33,6 +36,9 @@ export const ERROR_SENTENCES: Readonly<Record<ErrorCode, string>> = {
   ROOM_INVALID: 'Usage: /join ROOM (1 to 32 characters: a-z, 0-9, - and _; a leading # is fine, spaces become -).',
   ROOM_LIMIT: 'No room for a new room: the cluster has as many rooms as it may. Join one that exists (/rooms lists them).',
   UNKNOWN_COMMAND: 'Unknown command: /help lists the commands. Nothing was sent.',
+  TOKEN_INVALID: 'That token was refused (invalid, expired, or for another user): the connection keeps the token it had.',
+  ROOM_FORBIDDEN: 'You may not join that room: your token does not allow it. /rooms lists the rooms you may join.',
+  NICK_LOCKED: 'Your name comes from your sign-in and cannot be changed here.',
 };
 
 /** What a refused input was refused for: a code and its sentence (and, RATE_LIMITED, when to try again). */
@@ -78,6 +84,8 @@ export const BadFrame = {
   BAD_SINCE: 'Bad hello: "since" must be a whole number.',
   BAD_EPOCH: 'Bad hello: "epoch" must be a string.',
   BAD_ROOM: 'Bad hello: "room" must be a room name.',
+  BAD_TOKEN: 'Bad hello: "token" must be a non-empty string.',
+  REFRESH_TOKEN: '"token" must be a non-empty string.',
   MESSAGE_NOT_STRING: '"message" must be a string.',
   unknownType: (type: unknown): string => `Unknown frame type ${describeType(type)}.`,
 } as const;

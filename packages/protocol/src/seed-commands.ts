@@ -14,6 +14,7 @@ export const JOIN_COMMAND = '/join';
 export const WHO_COMMAND = '/who';
 export const ROOMS_COMMAND = '/rooms';
 export const HELP_COMMAND = '/help';
+export const REFRESH_COMMAND = '/refresh';
 
 /** A line that starts like a command: a slash, then a word that begins with a letter. */
 const COMMAND_WORD = /^\/(\p{L}[\p{L}\p{N}_-]*)(?:\s|$)/u;
@@ -47,6 +48,14 @@ export function parseClientText(text: string): ParseResult {
   if (rest(WHO_COMMAND) !== undefined) return { ok: true, command: { type: 'who' } };
   if (rest(ROOMS_COMMAND) !== undefined) return { ok: true, command: { type: 'rooms' } };
   if (rest(HELP_COMMAND) !== undefined) return { ok: true, command: { type: 'help' } };
+  const refresh = rest(REFRESH_COMMAND);
+  if (refresh !== undefined) {
+    const token = refresh.trim();
+    // A seed client without identity that types `/refresh` alone gets the usual refusal of an empty token.
+    return token.length === 0
+      ? { ok: false, error: errorInfo(ErrorCode.TOKEN_INVALID) }
+      : { ok: true, command: { type: 'refresh', token } };
+  }
   const word = COMMAND_WORD.exec(text)?.[1];
   if (word !== undefined) return { ok: false, error: unknownCommand(word) };
   if (text.trim().length === 0) return { ok: false, error: errorInfo(ErrorCode.EMPTY_MESSAGE) };

@@ -22,6 +22,15 @@ export interface HelloFrame {
   readonly epoch?: Epoch;
   /** The room that `since` and `epoch` belong to (each room has its own sequence). */
   readonly room?: RoomName;
+  /** Identity on: the connection's token (JWT), when the upgrade carried none. */
+  readonly token?: string;
+}
+
+/** Identity on: a new token for the same user (`sub`), before the current one expires; refused with TOKEN_INVALID otherwise. */
+export interface RefreshRequest {
+  readonly type: 'refresh';
+  readonly token: string;
+  readonly ref?: string;
 }
 
 /** A chat line; `ref` (client-chosen) comes back on the broadcast as its acknowledgement. */
@@ -57,7 +66,7 @@ export interface RoomsRequest {
   readonly ref?: string;
 }
 
-export type ClientFrameV2 = HelloFrame | MessageRequest | NickRequest | JoinRequest | WhoRequest | RoomsRequest;
+export type ClientFrameV2 = HelloFrame | MessageRequest | NickRequest | JoinRequest | WhoRequest | RoomsRequest | RefreshRequest;
 
 export type HelloResult = { readonly ok: true; readonly hello: HelloFrame } | { readonly ok: false; readonly error: ProtocolErrorInfo };
 
@@ -65,7 +74,8 @@ export type HelloResult = { readonly ok: true; readonly hello: HelloFrame } | { 
 export function parseHello(text: string): HelloResult {
   const value = parseObject(text);
   if (!value || value.type !== 'hello') return badHello(BadFrame.HELLO_FIRST);
-  const { session, since, epoch, room } = value;
+  const { session, since, epoch, room, token } = value;
+  if (token !== undefined && (typeof token !== 'string' || token.length === 0)) return badHello(BadFrame.BAD_TOKEN);
   if (session !== undefined && typeof session !== 'string') return badHello(BadFrame.BAD_SESSION);
   if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) return badHello(BadFrame.BAD_SINCE);
   if (epoch !== undefined && typeof epoch !== 'string') return badHello(BadFrame.BAD_EPOCH);
@@ -77,6 +87,7 @@ export function parseHello(text: string): HelloResult {
     ...(since !== undefined && { since: since as number }),
     ...(epoch !== undefined && { epoch: epoch }),
     ...(roomName?.ok && { room: roomName.room }),
+    ...(token !== undefined && { token: token }),
   };
   return { ok: true, hello };
 }
@@ -113,6 +124,9 @@ export function parseClientFrameV2(text: string): ParseResult {
       return { ok: true, command: { type: 'rooms', ...refField } };
     case 'help':
       return { ok: true, command: { type: 'help', ...refField } };
+    case 'refresh':
+      if (typeof value.token !== 'string' || value.token.length === 0) return fail(BadFrame.REFRESH_TOKEN, refField.ref);
+      return { ok: true, command: { type: 'refresh', token: value.token, ...refField } };
     case 'hello':
       return fail(BadFrame.HELLO_AGAIN, refField.ref);
     default:

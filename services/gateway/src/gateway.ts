@@ -14,6 +14,8 @@ import type { Logger } from './logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
 import { SocketServer } from './ws/socket-server.js';
+import { keySourceOf } from './auth/auth-config.js';
+import { JoseTokenVerifier } from './auth/jose-token-verifier.js';
 
 /** The parts that tie a node to the others (or stand in for them on a lone node); main.ts picks them. */
 export interface ClusterParts {
@@ -72,7 +74,10 @@ export class Gateway {
       logger,
     );
     const readiness = () => this.readiness();
-    this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics, this.bus.reads);
+    // Identity on when a token key source is set: every connection then needs a valid token.
+    const verifier = keySourceOf(config) === undefined ? undefined : new JoseTokenVerifier(config);
+    if (verifier) this.log.info({ source: keySourceOf(config), algorithms: verifier.algorithms }, 'identity on: tokens required');
+    this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics, this.bus.reads, verifier);
     this.server = createWebServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config, serverTimeouts(config));
     this.sockets.attach(this.server);
   }

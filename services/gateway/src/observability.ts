@@ -1,3 +1,4 @@
+import { redactedUrl } from './auth/token-from-request.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Bus, BusHealth } from './bus/bus.js';
@@ -55,7 +56,7 @@ export async function startObservability(
   const dashboard = new DashboardRoutes(view);
   const server = createServer((req, res) => {
     answer(req, res, metrics, dashboard).catch((err: Error) => {
-      log.error({ err, path: req.url }, 'metrics request failed');
+      log.error({ err, path: redactedUrl(req.url) }, 'metrics request failed');
       if (!res.headersSent) send(res, 500, 'text/plain', 'Internal error');
       else res.destroy();
     });

@@ -52,6 +52,9 @@ import { KEEPALIVES_PER_TTL, ROOM_TTL_MARGIN_MS, roomLifetimes } from '../bus/ro
 import { addressRanges } from '../upgrade/address.js';
 import { allowedOrigins } from '../upgrade/origin.js';
 import { certificateFile, privateKeyFile, tlsPairProblem } from './tls-files.js';
+import { algorithmProblem, jwtAlgorithm, publicKeyFile } from '../auth/jwt-algorithms.js';
+import { keySourceOf } from '../auth/auth-config.js';
+import { JWKS_COOLDOWN_MS } from '../auth/jose-token-verifier.js';
 
 export { ConfigError } from '@switchboard/config';
 
@@ -503,6 +506,56 @@ export const SETTINGS = {
     unit: 'refs',
     doc: 'protocol v2: refs remembered per client to de-duplicate retries (at most as long as the history). Past it: the oldest are forgotten first; a client must not have more frames than this awaiting their acknowledgement',
   }),
+  authJwtSecret: setting({
+    env: 'AUTH_JWT_SECRET',
+    kind: text(),
+    defaultDoc: 'unset (identity off)',
+    doc: 'identity on, tokens signed with HS256 and this shared secret (at least 32 bytes advised). Every connection then needs a valid token (query `token`, `Authorization: Bearer`, or v2 `hello`); a missing or bad one: HTTP 401 before the upgrade. One key source only: with `AUTH_JWT_PUBLIC_KEY` or `AUTH_JWKS_URL`, exit 2',
+  }),
+  authJwtPublicKey: setting({
+    env: 'AUTH_JWT_PUBLIC_KEY',
+    kind: publicKeyFile(),
+    defaultDoc: 'unset',
+    doc: 'identity on, tokens verified with the PEM public key in this file (RSA: RS256, EC: ES256; see `AUTH_JWT_ALGORITHMS`). One key source only',
+  }),
+  authJwksUrl: setting({
+    env: 'AUTH_JWKS_URL',
+    kind: url(['https', 'http']),
+    defaultDoc: 'unset',
+    doc: 'identity on, tokens verified with the keys of this JWKS document (by `kid`); fetched once and cached, fetched again when a token names an unknown `kid`, at most every 30 s. One key source only',
+  }),
+  authJwtAlgorithms: setting({
+    env: 'AUTH_JWT_ALGORITHMS',
+    kind: list(jwtAlgorithm()),
+    defaultDoc: "the key's own: HS256 for a secret, RS256 or ES256 for a public key (by its type), RS256 and ES256 for a JWKS",
+    doc: 'the signing algorithms accepted, an explicit allow-list; `none` never is. An HMAC algorithm with a public key (or the reverse): exit 2',
+  }),
+  authJwtIssuer: setting({
+    env: 'AUTH_JWT_ISSUER',
+    kind: text(),
+    defaultDoc: 'unset (not checked)',
+    doc: 'the `iss` a token must carry; another one: HTTP 401',
+  }),
+  authJwtAudience: setting({
+    env: 'AUTH_JWT_AUDIENCE',
+    kind: text(),
+    defaultDoc: 'unset (not checked)',
+    doc: 'the `aud` a token must carry (or list); another one: HTTP 401',
+  }),
+  authJwksCooldownMs: setting({
+    env: 'AUTH_JWKS_COOLDOWN_MS',
+    kind: integer(0, 3_600_000),
+    default: JWKS_COOLDOWN_MS,
+    unit: 'ms',
+    doc: 'with `AUTH_JWKS_URL`: a token naming an unknown `kid` makes the JWKS be fetched again at most this often, ms (a flood of made-up `kid`s costs one fetch per interval)',
+  }),
+  authExpiryGraceMs: setting({
+    env: 'AUTH_EXPIRY_GRACE_MS',
+    kind: integer(0, 3_600_000),
+    default: 25_000,
+    unit: 'ms',
+    doc: 'how long a connection may stay after its token expired, waiting for a `refresh`, ms. Past it: closed with 4010 `TOKEN_EXPIRED` (checked at each heartbeat tick, so up to `PING_INTERVAL_MS` later)',
+  }),
   leaseTtlMs: setting({
     env: 'LEASE_TTL_MS',
     kind: integer(100, 600_000),
@@ -533,6 +586,24 @@ const configSchema = schemaOf(SETTINGS).check((ctx) => {
       input: ctx.value,
       message: `set ${redis.map((key) => SETTINGS[key].env).join(' or ')}, not ${redis.length === 2 ? 'both' : 'more than one'}`,
     });
+  }
+  const sources = [
+    [SETTINGS.authJwtSecret.env, ctx.value.authJwtSecret],
+    [SETTINGS.authJwtPublicKey.env, ctx.value.authJwtPublicKey],
+    [SETTINGS.authJwksUrl.env, ctx.value.authJwksUrl],
+  ].filter(([, value]) => value !== undefined);
+  if (sources.length > 1) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `set one token key source, not ${sources.map(([env]) => env).join(' and ')}`,
+    });
+  }
+  const source = keySourceOf(ctx.value);
+  if (sources.length === 1 && source !== undefined && ctx.value.authJwtAlgorithms !== undefined) {
+    const problem = algorithmProblem(source, ctx.value.authJwtAlgorithms);
+    if (problem !== undefined)
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: `${SETTINGS.authJwtAlgorithms.env} ${problem}` });
   }
   const { pingIntervalMs, pongTimeoutMs } = ctx.value;
   if (pongTimeoutMs <= pingIntervalMs) {

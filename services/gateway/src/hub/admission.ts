@@ -18,7 +18,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Detached, Notice, Resumed, SessionInfo, SessionRegistry } from '../sessions/session-registry.js';
 import type { LocalFanout } from './fanout.js';
 import type { Member } from './member.js';
-import { sendFrame } from './peer.js';
+import { sendFrame, type Peer } from './peer.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
 import { noSessionHolds, type SessionHolds } from './session-holds.js';
@@ -94,11 +94,12 @@ export class Admission {
     let acquired: RoomName | undefined;
     try {
       const token = hello?.session;
-      const found = token === undefined ? undefined : await this.sessions.resume(token, peer.conn);
+      // Identity on: only the same user's session resumes (the registry answers another's as unknown).
+      const found = token === undefined ? undefined : await this.sessions.resume(token, peer.conn, peer.user?.sub);
       // Resumed or ended: it no longer waits for a resume here (if it dropped here).
       if (found) this.holds.released(token!);
       fresh = !found?.live;
-      const room = found?.live ? found.room : DEFAULT_ROOM;
+      const room = found?.live ? found.room : firstRoomOf(peer);
       await this.streams.acquire(room);
       acquired = room;
       if (found?.live) {
@@ -181,6 +182,7 @@ export class Admission {
       graceMs: this.graceOf(member),
       start: session.start,
       room,
+      ...(peer.user !== undefined && { user: peer.user.sub }),
     };
   }
 
@@ -209,10 +211,13 @@ export class Admission {
     const start = this.streams.position(room) ?? (await this.bus.head(room));
     const id = identity?.id ?? nanoid();
     // The name given back may be someone else's by now: then a default name, as for anyone new.
-    const names = identity ? [identity.nickname] : [];
+    // A token's `name` claim is the user's name, before any other.
+    const locked = member.peer.user?.name;
+    const names = locked !== undefined ? [locked] : identity ? [identity.nickname] : [];
     for (let attempt = 0; attempt < names.length + GUEST_NAME_TRIES; attempt++) {
       const nickname = names[attempt] ?? `${DEFAULT_NICKNAME_PREFIX}${await this.bus.nextGuestNumber()}`;
-      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room, ...liveAt };
+      const user = member.peer.user === undefined ? {} : { user: member.peer.user.sub };
+      const session = { token, id, nickname, conn: member.peer.conn, graceMs: this.graceOf(member), start, room, ...liveAt, ...user };
       const created = await this.sessions.create(session, true);
       if (created.ok) {
         member.session = { token, start };
@@ -262,4 +267,9 @@ export class Admission {
   private graceOf(member: Member): number {
     return member.peer.protocol === 'v2' ? this.options.resumeGraceMs : 0;
   }
+}
+
+/** Where a new session starts: the lobby, or (identity on) the first room its token allows (checked at the upgrade). */
+function firstRoomOf(peer: Peer): RoomName {
+  return peer.user?.rooms.firstRoom() ?? DEFAULT_ROOM;
 }

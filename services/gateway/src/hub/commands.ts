@@ -69,6 +69,10 @@ export class CommandHandler {
       case 'help':
         this.help(member, command.ref);
         return;
+      case 'refresh':
+        // The connection checks tokens; one that reaches the hub has no identity to refresh (identity off).
+        this.refuse(member, ErrorCode.TOKEN_INVALID, command.ref);
+        return;
     }
   }
 
@@ -106,6 +110,11 @@ export class CommandHandler {
     // broadcasts it too): a v2 client waits for the answer to its `ref`.
     const previous = peer.nickname;
     const refusal = (code: ErrorCode) => this.refuse(member, code, ref);
+    // A name from the token is the user's: it is not changed here.
+    if (peer.user?.name !== undefined) {
+      refusal(ErrorCode.NICK_LOCKED);
+      return;
+    }
     const taken = await this.sessions.rename(member.session!.token, { id: peer.id, nickname }).catch(() => undefined);
     if (taken === undefined) {
       refusal(ErrorCode.BUS_UNAVAILABLE);
@@ -144,6 +153,10 @@ export class CommandHandler {
     const { peer } = member;
     const from = member.room!;
     const answer = () => this.answerJoined(member, ref);
+    if (peer.user !== undefined && !peer.user.rooms.allows(to)) {
+      this.refuse(member, ErrorCode.ROOM_FORBIDDEN, ref);
+      return;
+    }
     if (to === from) {
       answer();
       return;
@@ -229,7 +242,9 @@ export class CommandHandler {
 
   private async rooms(member: Member, ref: string | undefined): Promise<void> {
     const { peer } = member;
-    const rooms = await this.presence.rooms().catch(() => undefined);
+    const listed = await this.presence.rooms().catch(() => undefined);
+    // Identity on: only the rooms its token lets it join.
+    const rooms = peer.user === undefined || listed === undefined ? listed : listed.filter((room) => peer.user!.rooms.allows(room.room));
     if (!rooms) {
       this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
       return;

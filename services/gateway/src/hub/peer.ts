@@ -1,5 +1,6 @@
 import { encodeServerFrame, type ClientId, type Nickname, type ServerFrame } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
+import type { UserToken } from '../auth/token-verifier.js';
 
 /**
  * One server frame, encoded once per node: its JSON text, its UTF-8 bytes, and a
@@ -34,6 +35,8 @@ export interface Peer {
   nickname: Nickname;
   /** The client's address, as the per-address limits count it (absent: the peer is not counted by address). */
   readonly address?: string;
+  /** Identity on: the user its token names (its `sub`, locked name, rooms); undefined with identity off. */
+  readonly user?: UserToken;
   /** A logger carrying this peer's `conn` id (a connection makes it when asked: read it only to log). */
   readonly log: Logger;
   /**

@@ -1,21 +1,24 @@
 import type { BroadcastEvent, ErrorCode } from '@switchboard/protocol';
 import type { ProtocolVersion } from '../hub/peer.js';
+import { TOKEN_REFUSALS } from '../auth/token-verifier.js';
 
 /**
  * Why an upgrade was refused before it became a connection. A bounded set, so
  * each is one label value: `origin` (an Origin not allowed) and `limits` (too
  * many connections, per node or per address) belong to admission control;
  * `not_ready` is a node that is draining, overloaded or cut off from Redis (503);
- * `not_found` is an upgrade anywhere but /ws (404).
+ * `not_found` is an upgrade anywhere but /ws (404); `token_*` (identity on) a
+ * token missing or refused (401), one label per reason (auth/token-verifier.ts).
  */
-export const REFUSAL_REASONS = ['origin', 'limits', 'not_ready', 'not_found'] as const;
+export const REFUSAL_REASONS = ['origin', 'limits', 'not_ready', 'not_found', ...TOKEN_REFUSALS] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /**
  * Why the node itself closed a connection: a slow consumer (4001), no pong
- * within PONG_TIMEOUT_MS, a drain on SIGTERM (1012), no v2 `hello` in time (4003).
+ * within PONG_TIMEOUT_MS, a drain on SIGTERM (1012), no v2 `hello` in time (4003),
+ * a token expired and not refreshed (4010), a v2 `hello` token refused (4012).
  */
-export const SERVER_CLOSE_REASONS = ['slow_consumer', 'heartbeat', 'drain', 'hello_timeout'] as const;
+export const SERVER_CLOSE_REASONS = ['slow_consumer', 'heartbeat', 'drain', 'hello_timeout', 'token_expired', 'token_invalid'] as const;
 export type ServerCloseReason = (typeof SERVER_CLOSE_REASONS)[number];
 
 /**

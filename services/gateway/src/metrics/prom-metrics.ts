@@ -125,7 +125,7 @@ export class PromMetrics implements Metrics {
     });
     this.refused = new Counter({
       name: 'switchboard_connections_refused_total',
-      help: 'WebSocket upgrades refused with an HTTP status, by reason (origin, limits, not_ready: 503, not_found: 404).',
+      help: 'WebSocket upgrades refused with an HTTP status, by reason (origin, limits, not_ready: 503, not_found: 404, token_*: 401 with identity on).',
       labelNames: ['reason'],
       registers,
     });

@@ -49,6 +49,8 @@ interface Entry {
   since: number;
   /** When a live connection last held it (SessionInfo.liveAt). */
   liveAt: number;
+  /** Identity on: its user (SessionInfo.user). */
+  readonly user?: string;
   /** While it waits for a resume: the connection whose drop left it waiting, and when its wait ends. */
   dropped?: string;
   until?: number;
@@ -74,9 +76,11 @@ export interface MemorySessionRegistryOptions extends PresenceLimits {
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly sessions = new Map<SessionToken, Entry>();
   /** Ended sessions: who they were and until when that is remembered. */
-  private readonly tombstones = new Map<SessionToken, { identity: Identity; liveAt: number; until: number }>();
-  /** Nickname key (each of a name's, nickname-keys.ts) -> the token holding it. */
-  private readonly nicks = new Map<string, SessionToken>();
+  private readonly tombstones = new Map<SessionToken, { identity: Identity; liveAt: number; until: number; user: string | undefined }>();
+  /** Nickname key (each of a name's, nickname-keys.ts) -> who holds it: a session's token, or a user's sessions. */
+  private readonly nicks = new Map<string, NickHolder>();
+  /** `u:<user>\n<key>` -> how many of the user's sessions hold that key (they share the name). */
+  private readonly userNicks = new Map<string, number>();
   /** Room -> token -> who. */
   private readonly roomMembers = new Map<RoomName, Map<SessionToken, MemberInfo>>();
   /** Comings and goings of crowded rooms (and moves past a room's budget) since the last summary. */
@@ -109,9 +113,10 @@ export class MemorySessionRegistry implements SessionRegistry {
   }
 
   create(session: SessionInfo, announce: boolean): Promise<Created> {
-    if (this.nickTaken(session.nickname, session.token)) return Promise.resolve({ ok: false, reason: 'nick-taken' });
+    const holder = holderOf(session.token, session.user);
+    if (this.nickTaken(session.nickname, holder)) return Promise.resolve({ ok: false, reason: 'nick-taken' });
     if (!this.roomAllowed(session.room)) return Promise.resolve({ ok: false, reason: 'room-limit' });
-    this.holdNick(session.nickname, session.token);
+    this.holdNick(session.nickname, holder);
     const incarnation = nanoid(12);
     const now = Date.now();
     this.sessions.set(session.token, { ...session, moves: 0, incarnation, since: now, liveAt: session.liveAt ?? now });
@@ -120,9 +125,12 @@ export class MemorySessionRegistry implements SessionRegistry {
     return Promise.resolve({ ok: true, notices: notice ? [notice] : [] });
   }
 
-  async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
+  async resume(token: SessionToken, conn: string, user?: string): Promise<Resumed | undefined> {
     const now = Date.now();
     let entry = this.sessions.get(token);
+    // Another user's session (or one with a user, asked for without one): as if unknown, and nothing changes.
+    const known = entry ?? this.tombstones.get(token);
+    if (known !== undefined && known.user !== user) return undefined;
     if (entry && entry.conn === '' && entry.until !== undefined && entry.until <= now) {
       // Its wait is over and its timer has not run yet: it ends now, as the timer would have ended it.
       await this.finish(token, entry);
@@ -148,9 +156,9 @@ export class MemorySessionRegistry implements SessionRegistry {
   rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'> {
     const entry = this.sessions.get(token);
     if (!entry) return Promise.resolve('ok');
-    if (this.nickTaken(who.nickname, token)) return Promise.resolve('nick-taken');
-    this.releaseNick(entry.nickname, token);
-    this.holdNick(who.nickname, token);
+    if (this.nickTaken(who.nickname, holderOf(token, entry.user))) return Promise.resolve('nick-taken');
+    this.releaseNick(entry.nickname, holderOf(token, entry.user));
+    this.holdNick(who.nickname, holderOf(token, entry.user));
     entry.nickname = who.nickname;
     this.roomMembers.get(entry.room)?.set(token, { id: entry.id, nickname: who.nickname });
     return Promise.resolve('ok');
@@ -231,12 +239,12 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (this.sessions.get(token) !== entry) return;
     this.sessions.delete(token);
     clearTimeout(entry.timer);
-    this.releaseNick(entry.nickname, token);
+    this.releaseNick(entry.nickname, holderOf(token, entry.user));
     this.leaveRoom(entry.room, token);
     // A seed-protocol session (no grace) has no token to come back with: nothing to remember.
     if (entry.graceMs > 0) {
       const identity = { id: entry.id, nickname: entry.nickname };
-      this.tombstones.set(token, { identity, liveAt: entry.liveAt, until: Date.now() + this.options.tombstoneTtlMs });
+      this.tombstones.set(token, { identity, liveAt: entry.liveAt, until: Date.now() + this.options.tombstoneTtlMs, user: entry.user });
       if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
     }
     if (!announce) return;
@@ -316,19 +324,43 @@ export class MemorySessionRegistry implements SessionRegistry {
     this.moveBudgets.delete(room);
   }
 
-  /** Whether another session holds a name that is the same as `nickname` (one of its keys, nickname-keys.ts). */
-  private nickTaken(nickname: Nickname, token: SessionToken): boolean {
+  /** Whether another holder has a name that is the same as `nickname` (one of its keys, nickname-keys.ts). */
+  private nickTaken(nickname: Nickname, holder: NickHolder): boolean {
     return nicknameKeys(nickname).some((key) => {
-      const holder = this.nicks.get(key);
-      return holder !== undefined && holder !== token;
+      const current = this.nicks.get(key);
+      return current !== undefined && current !== holder;
     });
   }
 
-  private holdNick(nickname: Nickname, token: SessionToken): void {
-    for (const key of nicknameKeys(nickname)) this.nicks.set(key, token);
+  private holdNick(nickname: Nickname, holder: NickHolder): void {
+    for (const key of nicknameKeys(nickname)) {
+      this.nicks.set(key, holder);
+      if (isUser(holder)) this.userNicks.set(`${holder}\n${key}`, (this.userNicks.get(`${holder}\n${key}`) ?? 0) + 1);
+    }
   }
 
-  private releaseNick(nickname: Nickname, token: SessionToken): void {
-    for (const key of nicknameKeys(nickname)) if (this.nicks.get(key) === token) this.nicks.delete(key);
+  private releaseNick(nickname: Nickname, holder: NickHolder): void {
+    for (const key of nicknameKeys(nickname)) {
+      if (isUser(holder)) {
+        const count = (this.userNicks.get(`${holder}\n${key}`) ?? 0) - 1;
+        if (count > 0) {
+          this.userNicks.set(`${holder}\n${key}`, count);
+          continue;
+        }
+        this.userNicks.delete(`${holder}\n${key}`);
+      }
+      if (this.nicks.get(key) === holder) this.nicks.delete(key);
+    }
   }
+}
+
+/** Who holds a nickname: a session's token, or (identity on) `u:<user>`, shared by the user's sessions. */
+type NickHolder = string;
+
+function holderOf(token: SessionToken, user: string | undefined): NickHolder {
+  return user === undefined ? token : `u:${user}`;
+}
+
+function isUser(holder: NickHolder): boolean {
+  return holder.startsWith('u:');
 }

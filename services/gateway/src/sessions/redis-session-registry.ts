@@ -159,7 +159,7 @@ export class RedisSessionRegistry implements SessionRegistry {
     return { ok: true, notices: this.noticesOf([reply[2]]) };
   }
 
-  async resume(token: SessionToken, conn: string): Promise<Resumed | undefined> {
+  async resume(token: SessionToken, conn: string, user?: string): Promise<Resumed | undefined> {
     const { keys, options } = this;
     const reply = (await runScript(
       this.redis,
@@ -175,6 +175,7 @@ export class RedisSessionRegistry implements SessionRegistry {
         options.presenceNoticeLimit,
         options.historyMaxAgeMs,
         SESSION_KEY_MARGIN_MS,
+        user ?? '',
       ],
     )) as [string, string, 'ended', string, string] | [string, string, 'live', string, string, string, string, string] | null;
     if (!reply) return undefined;
@@ -370,6 +371,7 @@ export class RedisSessionRegistry implements SessionRegistry {
         announce,
         nanoid(12),
         s.liveAt ?? '',
+        s.user ?? '',
       ],
     )) as ['ok', number, string] | [SessionRefusal];
   }

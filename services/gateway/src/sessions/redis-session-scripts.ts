@@ -104,7 +104,19 @@ end
 -- Whether session \`token\` holds nickname key k. An entry of nicks whose session is
 -- gone (ended by an older node, or its key expired before a sweep ended it), or now
 -- holds other keys, holds nothing.
+-- A holder is a session's token, or (identity on) 'u:' .. its user: the sessions of
+-- one user share their name, counted in {P}:unick:<user> (key -> sessions holding it).
+local function holder_of(token, user)
+  if user and user ~= '' then return 'u:' .. user end
+  return token
+end
+
+local function user_nicks(holder) return P .. ':unick:' .. string.sub(holder, 3) end
+
+local function is_user(holder) return string.sub(holder, 1, 2) == 'u:' end
+
 local function holds(token, k)
+  if is_user(token) then return tonumber(redis.call('HGET', user_nicks(token), k) or '0') > 0 end
   local s = redis.call('HMGET', P .. ':session:' .. token, 'nkey', 'nkeys')
   if not s[1] then return false end
   if s[1] == k then return true end
@@ -155,6 +167,15 @@ end
 
 -- Release what a session held: its 'nkey' and its 'nkeys'.
 local function release_nicks(token, nkey, nkeys)
+  if is_user(token) then
+    for _, k in ipairs(lines(nkeys)) do
+      if redis.call('HINCRBY', user_nicks(token), k, -1) <= 0 then
+        redis.call('HDEL', user_nicks(token), k)
+        release_nick(k, token)
+      end
+    end
+    return
+  end
   release_nick(nkey, token)
   for _, k in ipairs(lines(nkeys)) do release_nick(k, token) end
 end
@@ -162,7 +183,10 @@ end
 -- Give the session at \`key\` the name whose keys (one a line) are \`keys\`.
 local function hold_nicks(key, token, keys)
   local list = lines(keys)
-  for _, k in ipairs(list) do redis.call('HSET', P .. ':nicks', k, token) end
+  for _, k in ipairs(list) do
+    redis.call('HSET', P .. ':nicks', k, token)
+    if is_user(token) then redis.call('HINCRBY', user_nicks(token), k, 1) end
+  end
   redis.call('HSET', key, 'nkey', list[1], 'nkeys', keys)
 end
 
@@ -170,12 +194,12 @@ end
 -- for tomb_ttl ms) and, if asked, its disconnect decided. Returns the notice entry or ''.
 local function finish(token, announce, now, limit, tomb_ttl)
   local key = P .. ':session:' .. token
-  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc', 'nkeys', 'live')
+  local s = redis.call('HMGET', key, 'id', 'nickname', 'node', 'grace', 'room', 'nkey', 'inc', 'nkeys', 'live', 'user')
   if not s[1] then return '' end
   redis.call('DEL', key)
   if s[3] then redis.call('SREM', node_sessions(s[3]), token) end
   redis.call('ZREM', P .. ':detached', token)
-  release_nicks(token, s[6], s[8])
+  release_nicks(holder_of(token, s[10]), s[6], s[8])
   local room = s[5] or 'lobby'
   leave(room, token)
   local entry = ''
@@ -183,6 +207,7 @@ local function finish(token, announce, now, limit, tomb_ttl)
   if tonumber(s[4] or '0') > 0 then
     local tomb = P .. ':tomb:' .. token
     redis.call('HSET', tomb, 'id', s[1], 'nickname', s[2], 'live', s[9] or ms(now))
+    if s[10] then redis.call('HSET', tomb, 'user', s[10]) end
     redis.call('PEXPIRE', tomb, tomb_ttl)
   end
   return entry
@@ -198,7 +223,8 @@ export const SESSION_SCRIPTS = {
    * the session had ended: a node taken for dead registering its clients again) or
    * 'never'; 17: this registration's id
    * (names its notices' once keys: never the token, a secret); 18: when a live
-   * connection last held it (ms; '' for now: SessionInfo.liveAt).
+   * connection last held it (ms; '' for now: SessionInfo.liveAt); 19: its user
+   * (SessionInfo.user; '' for none).
    * Registers (or registers again) a live session, in its room, holding its name.
    * Returns {'ok', existed (1/0), notice entry or ''}, or {'nick-taken'} / {'room-limit'}.
    */
@@ -206,18 +232,20 @@ export const SESSION_SCRIPTS = {
     keys: 2,
     lua: `${SESSION_LIBRARY}
 local key, token, room = KEYS[1], ARGV[2], ARGV[11]
-if nick_taken(ARGV[5], token) then return {'nick-taken'} end
+local holder = holder_of(token, ARGV[19])
+if nick_taken(ARGV[5], holder) then return {'nick-taken'} end
 local existed = redis.call('EXISTS', key)
-local old = redis.call('HMGET', key, 'node', 'room', 'nkey', 'nkeys')
+local old = redis.call('HMGET', key, 'node', 'room', 'nkey', 'nkeys', 'user')
 if old[2] ~= room and not room_allowed(room, ARGV[13], ARGV[14]) then return {'room-limit'} end
 if old[1] and old[1] ~= ARGV[6] then redis.call('SREM', node_sessions(old[1]), token) end
 if old[2] and old[2] ~= room then leave(old[2], token) end
-release_nicks(token, old[3], old[4])
-hold_nicks(key, token, ARGV[5])
+release_nicks(holder_of(token, old[5]), old[3], old[4])
+hold_nicks(key, holder, ARGV[5])
 local live = ARGV[18]
 if live == '' then live = ARGV[12] end
 redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[6], 'conn', ARGV[7],
   'grace', ARGV[8], 'se', ARGV[9], 'ss', ARGV[10], 'room', room, 'inc', ARGV[17], 'moves', 0, 'since', ARGV[12], 'live', live)
+if ARGV[19] ~= '' then redis.call('HSET', key, 'user', ARGV[19]) else redis.call('HDEL', key, 'user') end
 redis.call('HDEL', key, 'dropped')
 redis.call('PERSIST', key)
 redis.call('ZREM', P .. ':detached', token)
@@ -230,7 +258,9 @@ return {'ok', existed, entry}`,
 
   /**
    * KEYS 1: session; 2: tomb. ARGV 1: P; 2: token; 3: node; 4: conn; 5: now; 6:
-   * RESUME_LIVE_MS; 7: presence notice limit; 8: tomb ttl ms; 9: extra ttl ms.
+   * RESUME_LIVE_MS; 7: presence notice limit; 8: tomb ttl ms; 9: extra ttl ms;
+   * 10: the resuming user ('' for none): a session (or tomb) of another user is
+   * answered as unknown (nil), and nothing changes.
    * Moves a live session to this connection: {id, nickname, 'live', start epoch,
    * start seq, holder node, holder conn ('' when none held it), room}. The
    * connection that held it (if one did) lets go of it (see live_after); one
@@ -244,10 +274,12 @@ return {'ok', existed, entry}`,
     keys: 2,
     lua: `${SESSION_LIBRARY}
 local token, now = ARGV[2], tonumber(ARGV[5])
-local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss', 'room', 'since', 'live', 'grace')
+local s = redis.call('HMGET', KEYS[1], 'id', 'nickname', 'node', 'conn', 'se', 'ss', 'room', 'since', 'live', 'grace', 'user')
+if s[1] and (s[11] or '') ~= ARGV[10] then return false end
 if not s[1] then
-  local t = redis.call('HMGET', KEYS[2], 'id', 'nickname', 'live')
+  local t = redis.call('HMGET', KEYS[2], 'id', 'nickname', 'live', 'user')
   if not t[1] then return false end
+  if (t[4] or '') ~= ARGV[10] then return false end
   redis.call('DEL', KEYS[2])
   return {t[1], t[2], 'ended', t[3] or '', ''}
 end
@@ -284,11 +316,12 @@ return {s[1], s[2], 'live', s[5] or '', s[6] or '0', s[3] or '', s[4] or '', s[7
   sbSessionRename: {
     keys: 2,
     lua: `${SESSION_LIBRARY}
-local s = redis.call('HMGET', KEYS[1], 'id', 'nkey', 'room', 'nkeys')
+local s = redis.call('HMGET', KEYS[1], 'id', 'nkey', 'room', 'nkeys', 'user')
 if not s[1] then return 'gone' end
-if nick_taken(ARGV[4], ARGV[2]) then return 'nick-taken' end
-release_nicks(ARGV[2], s[2], s[4])
-hold_nicks(KEYS[1], ARGV[2], ARGV[4])
+local holder = holder_of(ARGV[2], s[5])
+if nick_taken(ARGV[4], holder) then return 'nick-taken' end
+release_nicks(holder, s[2], s[4])
+hold_nicks(KEYS[1], holder, ARGV[4])
 redis.call('HSET', KEYS[1], 'nickname', ARGV[3])
 local room = s[3] or 'lobby'
 if redis.call('HEXISTS', members(room), ARGV[2]) == 1 then

@@ -30,6 +30,12 @@ export interface SessionInfo {
    * given back (Resumed, `live: false`) brings its own, so it does not start anew.
    */
   readonly liveAt?: number;
+  /**
+   * Identity on: the user (token `sub`) the session belongs to. It resumes only
+   * for that user, and shares its name with the user's other sessions (no
+   * NICK_TAKEN against oneself).
+   */
+  readonly user?: string;
 }
 
 /** The connection that held a session when another resumed it. */
@@ -143,9 +149,11 @@ export interface SessionRegistry {
    * the same id, so refs the client resends are still recognised. A session
    * waiting for a resume past its end (which the sweep has not reached yet) is
    * ended here, announced, and answered the same way. Undefined when the token
-   * is unknown.
+   * is unknown, or the session belongs to a user other than `user` (a session
+   * started with a token resumes only with a token for the same `sub`; one
+   * started without, only without): nothing is changed then.
    */
-  resume(token: SessionToken, conn: string): Promise<Resumed | undefined>;
+  resume(token: SessionToken, conn: string, user?: string): Promise<Resumed | undefined>;
   /** Give the session a new nickname, if nobody else's session holds it (case-insensitively). */
   rename(token: SessionToken, who: Identity): Promise<'ok' | 'nick-taken'>;
   /**

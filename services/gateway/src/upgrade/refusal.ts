@@ -1,8 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { TOKEN_REFUSAL_SENTENCES, type TokenRefusal } from '../auth/token-verifier.js';
 
 /** Why an upgrade was refused: the `reason` of the JSON body and of the log line. */
-export type RefusalReason = 'not-found' | 'origin-not-allowed' | 'not-ready' | 'node-full' | 'address-full' | 'address-rate';
+export type RefusalReason = 'not-found' | 'origin-not-allowed' | 'not-ready' | 'node-full' | 'address-full' | 'address-rate' | TokenRefusal;
 
 /** An upgrade refused before any WebSocket exists: an HTTP status and a small JSON body. */
 export interface Refusal {
@@ -35,6 +36,8 @@ export const Refusals = {
     detail: { perSec },
     retryAfterSec: Math.max(1, Math.ceil(1 / perSec)),
   }),
+  /** Identity on: no token, or one refused (never echoed back, nor anything read from it). */
+  token: (reason: TokenRefusal): Refusal => ({ status: 401, reason, error: TOKEN_REFUSAL_SENTENCES[reason] }),
 } as const;
 
 /** Answer an upgrade request with `refusal` and close the connection (destroyed once written, as ws does). */

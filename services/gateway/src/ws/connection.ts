@@ -2,7 +2,9 @@ import type { RawData, WebSocket } from 'ws';
 import { nanoid } from 'nanoid';
 import {
   CloseCode,
+  ErrorCode,
   RateLimitedDetail,
+  errorInfo,
   parseClientFrameV2,
   parseClientText,
   parseHello,
@@ -20,6 +22,8 @@ import { BatchCache, type FlushScheduler, type Flushable } from './flush-schedul
 import type { Beating, Heartbeat } from './heartbeat.js';
 import { CommandRates, type CommandRate, type CommandRateLimits } from './command-rates.js';
 import { RateLimiter } from './rate-limiter.js';
+import type { TokenVerifier, UserToken } from '../auth/token-verifier.js';
+import type { UserRates } from './user-rates.js';
 
 export interface ConnectionLimits extends CommandRateLimits {
   readonly pingIntervalMs: number;
@@ -40,7 +44,12 @@ export interface ConnectionContext {
   readonly heartbeat: Heartbeat;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** Identity on: how tokens are checked (a v2 `hello`'s, a `refresh`'s), and how long one outlives its `exp`. */
+  readonly identity?: { readonly verifier: TokenVerifier; readonly expiryGraceMs: number; readonly rates: UserRates };
 }
+
+/** Frames a v2 client may send while its `hello` token is being checked; past it the connection is closed. */
+const MAX_FRAMES_WHILE_VERIFYING = 64;
 
 /** Slots of a connection's outbox kept from flush to flush; one that held more is let go (memory of idle connections). */
 const OUTBOX_KEPT_SLOTS = 32;
@@ -71,7 +80,10 @@ export class Connection implements Peer, Flushable, Beating {
   nickname: Nickname = '';
   /** Settles whenClosed(), once someone waits for it. */
   private onClosed: (() => void) | undefined;
-  private readonly rate: RateLimiter;
+  /** Its message rate: its own, or (identity on) its user's on this node, shared with the user's other connections. */
+  private rate: RateLimiter;
+  /** The user whose rate it shares (given back when it closes). */
+  private rateOf: string | undefined;
   /** The rates of joins and presence questions: made at the first one (an idle connection holds none). */
   private commandRates: CommandRates | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -82,6 +94,8 @@ export class Connection implements Peer, Flushable, Beating {
   /** Protocol v2: until when `hello` may come (0 once it has, or for the seed protocol). */
   private helloDeadline: number;
   private admitting = false;
+  /** Protocol v2, identity on: frames that came while the `hello` token was checked, handled once it is. */
+  private awaitingToken: Array<{ data: Buffer; isBinary: boolean }> | undefined;
   /**
    * Frames queued this turn: the first `queued` slots of `outbox`, an array kept
    * from flush to flush (no allocation per flush; slots are cleared once
@@ -105,9 +119,12 @@ export class Connection implements Peer, Flushable, Beating {
     private readonly context: ConnectionContext,
     /** The client's address (see UpgradeGate.addressOf). */
     readonly address?: string,
+    /** Identity on: the user its token names (refreshed in place); undefined until a v2 `hello` brings one. */
+    public user?: UserToken,
   ) {
     const { limits } = context;
     this.rate = new RateLimiter(limits.messageRatePerSec, limits.messageBurst);
+    if (user !== undefined) this.shareRate(user.sub);
     this.lastSeen = this.lastPing = this.openedAt = context.heartbeat.now();
     this.helloDeadline = protocol === 'v2' ? this.lastSeen + limits.helloTimeoutMs : 0;
 
@@ -199,6 +216,20 @@ export class Connection implements Peer, Flushable, Beating {
       this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
       return;
     }
+    if (
+      this.user !== undefined &&
+      this.context.identity !== undefined &&
+      Date.now() >= this.user.expiresAt + this.context.identity.expiryGraceMs
+    ) {
+      this.log.info(
+        { reason: 'TOKEN_EXPIRED', graceMs: this.context.identity.expiryGraceMs },
+        'closing connection: token expired, not refreshed',
+      );
+      this.context.metrics.closed('token_expired');
+      this.user = undefined;
+      this.close(CloseCode.TOKEN_EXPIRED, 'token expired');
+      return;
+    }
     if (now - this.lastPing >= limits.pingIntervalMs && this.socket.readyState === this.socket.OPEN) {
       this.lastPing = now;
       this.socket.ping();
@@ -212,6 +243,8 @@ export class Connection implements Peer, Flushable, Beating {
     this.queued = 0;
     this.context.heartbeat.delete(this);
     clearTimeout(this.closeTimer);
+    if (this.rateOf !== undefined) this.context.identity?.rates.release(this.rateOf);
+    this.rateOf = undefined;
     // The one info line of a connection (its other steps are at debug): who it was, from where, for how long.
     this.log.info(
       {
@@ -259,6 +292,12 @@ export class Connection implements Peer, Flushable, Beating {
       this.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
       return;
     }
+    if (this.awaitingToken !== undefined) {
+      if (this.awaitingToken.push({ data, isBinary }) > MAX_FRAMES_WHILE_VERIFYING) {
+        this.close(CloseCode.HELLO_EXPECTED, 'too many frames before welcome');
+      }
+      return;
+    }
     const text = data.toString('utf8');
     if (this.protocol === 'v2' && !this.admitting) {
       const hello = parseHello(text);
@@ -267,7 +306,8 @@ export class Connection implements Peer, Flushable, Beating {
         this.close(CloseCode.HELLO_EXPECTED, 'hello expected');
         return;
       }
-      this.admit(hello.hello);
+      if (this.context.identity !== undefined && this.user === undefined) this.verifyHello(hello.hello);
+      else this.admit(hello.hello);
       return;
     }
     const parsed = this.protocol === 'v2' ? parseClientFrameV2(text) : parseClientText(text);
@@ -287,7 +327,77 @@ export class Connection implements Peer, Flushable, Beating {
         return;
       }
     }
+    if (parsed.ok && parsed.command.type === 'refresh') {
+      this.refresh(parsed.command.token, ref);
+      return;
+    }
     this.context.hub.receive(this, parsed);
+  }
+
+  /**
+   * Identity on, protocol v2, no token on the upgrade: the `hello` must carry
+   * one. Checked before admission (frames sent meanwhile wait); refused: closed
+   * with 4012 TOKEN_INVALID (4010 when it only expired), before any Redis work.
+   */
+  private verifyHello(hello: HelloFrame): void {
+    this.helloDeadline = 0;
+    const refuse = (reason: string) => {
+      this.log.info({ reason }, 'closing connection: hello token refused');
+      this.context.metrics.closed('token_invalid');
+      this.awaitingToken = undefined;
+      this.close(reason === 'token_expired' ? CloseCode.TOKEN_EXPIRED : CloseCode.TOKEN_INVALID, reason.replace('_', ' '));
+    };
+    if (hello.token === undefined) {
+      refuse('token_missing');
+      return;
+    }
+    this.awaitingToken = [];
+    void this.context.identity!.verifier.verify(hello.token).then((verified) => {
+      if (this.isClosed) return;
+      if (!verified.ok) {
+        refuse(verified.reason);
+        return;
+      }
+      this.user = verified.user;
+      this.shareRate(verified.user.sub);
+      const waiting = this.awaitingToken ?? [];
+      this.awaitingToken = undefined;
+      this.admit(hello);
+      for (const frame of waiting) this.onFrame(frame.data, frame.isBinary);
+    });
+  }
+
+  /** Identity on: from now on its messages count against its user's rate on this node. */
+  private shareRate(user: string): void {
+    const rates = this.context.identity?.rates;
+    if (rates === undefined || this.rateOf !== undefined) return;
+    this.rate = rates.acquire(user);
+    this.rateOf = user;
+  }
+
+  /**
+   * A new token for this connection (`refresh`): accepted when it verifies and
+   * names the same user; it then replaces the old one (its expiry, its rooms).
+   * Otherwise TOKEN_INVALID, and the connection keeps the token it had.
+   */
+  private refresh(token: string, ref: string | undefined): void {
+    const identity = this.context.identity;
+    const current = this.user;
+    const invalid = () => this.context.hub.refuse(this, errorInfo(ErrorCode.TOKEN_INVALID), ref);
+    if (identity === undefined || current === undefined) {
+      invalid();
+      return;
+    }
+    void identity.verifier.verify(token).then((verified) => {
+      if (this.isClosed || this.user === undefined) return;
+      if (!verified.ok || verified.user.sub !== this.user.sub) {
+        this.log.info({ reason: verified.ok ? 'other_user' : verified.reason }, 'refresh refused');
+        invalid();
+        return;
+      }
+      this.user = verified.user;
+      this.log.debug({ expiresAt: verified.user.expiresAt }, 'token refreshed');
+    });
   }
 }
 

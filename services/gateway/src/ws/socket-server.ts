@@ -12,6 +12,9 @@ import type { Metrics, RefusalReason as RefusalMetric } from '../metrics/metrics
 import { Connection, type ConnectionContext, type ConnectionLimits } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { Heartbeat } from './heartbeat.js';
+import type { TokenRefusal, TokenVerifier, UserToken } from '../auth/token-verifier.js';
+import { tokenFromRequest } from '../auth/token-from-request.js';
+import { UserRates } from './user-rates.js';
 
 /** Each refusal's metric label: one of a small set (see metrics.ts). */
 const REFUSAL_METRIC: Readonly<Record<RefusalReason, RefusalMetric>> = {
@@ -21,6 +24,17 @@ const REFUSAL_METRIC: Readonly<Record<RefusalReason, RefusalMetric>> = {
   'node-full': 'limits',
   'address-full': 'limits',
   'address-rate': 'limits',
+  token_missing: 'token_missing',
+  token_malformed: 'token_malformed',
+  token_signature: 'token_signature',
+  token_algorithm: 'token_algorithm',
+  token_expired: 'token_expired',
+  token_not_yet_valid: 'token_not_yet_valid',
+  token_issuer: 'token_issuer',
+  token_audience: 'token_audience',
+  token_claims: 'token_claims',
+  token_no_room: 'token_no_room',
+  token_keys_unavailable: 'token_keys_unavailable',
 };
 
 export const WEBSOCKET_PATH = '/ws';
@@ -29,6 +43,8 @@ export interface SocketServerOptions extends ConnectionLimits, UpgradeGateOption
   readonly maxMessageBytes: number;
   /** WRITE_COALESCE_MS: see FlushScheduler. */
   readonly writeCoalesceMs: number;
+  /** AUTH_EXPIRY_GRACE_MS: how long a connection outlives its token, waiting for a refresh. */
+  readonly authExpiryGraceMs: number;
 }
 
 /**
@@ -37,7 +53,9 @@ export interface SocketServerOptions extends ConnectionLimits, UpgradeGateOption
  * another path (404); a node that is not ready (bus down, shutting down: 503, so
  * the load balancer's retry lands the client on a node that is); then the
  * UpgradeGate's admission control (origin 403, node full 503, per-address cap
- * and rate 429).
+ * and rate 429); then, identity on (a TokenVerifier given), the token (401 with
+ * the reason), all before any Redis work. A v2 upgrade without a token may
+ * bring it in its `hello` (checked there, see Connection).
  *
  * The gate also counts the v2 sessions that dropped here and wait for a resume
  * against their address's cap (the hub tells it of them): when it ends one to
@@ -59,6 +77,8 @@ export class SocketServer {
     private readonly metrics: Metrics,
     /** The bus's reading, held while the node rests between flushes (see FlushScheduler). */
     busReads?: PausableReads,
+    /** Identity on: checks connection tokens. Undefined: identity off, anyone may connect. */
+    private readonly verifier?: TokenVerifier,
   ) {
     this.log = logger.child({ module: 'ws' });
     this.context = {
@@ -72,6 +92,13 @@ export class SocketServer {
       heartbeat: new Heartbeat(options.pingIntervalMs),
       log: logger.child({ module: 'connection' }),
       metrics,
+      ...(verifier && {
+        identity: {
+          verifier,
+          expiryGraceMs: options.authExpiryGraceMs,
+          rates: new UserRates(options.messageRatePerSec, options.messageBurst),
+        },
+      }),
     };
     this.gate = new UpgradeGate(options);
     hub.countHolds({
@@ -130,16 +157,49 @@ export class SocketServer {
     // The raw socket closes whatever happens next (a failed handshake, the end of the connection).
     if (socket.closed) admitted.release();
     else socket.on('close', admitted.release);
+    if (this.verifier === undefined) {
+      this.upgrade(req, socket, head, admitted.address, undefined);
+      return;
+    }
+    const token = tokenFromRequest(req);
+    if (token === undefined) {
+      // Protocol v2 may bring its token in `hello` instead; the seed protocol cannot.
+      if (offersV2(req)) this.upgrade(req, socket, head, admitted.address, undefined);
+      else this.refuseToken(req, socket, 'token_missing', admitted);
+      return;
+    }
+    this.verifier.verify(token).then(
+      (verified) => {
+        if (socket.destroyed) return;
+        if (verified.ok) this.upgrade(req, socket, head, admitted.address, verified.user);
+        else this.refuseToken(req, socket, verified.reason, admitted);
+      },
+      () => this.refuseToken(req, socket, 'token_keys_unavailable', admitted),
+    );
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, address: string, user: UserToken | undefined): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // ws listens for the socket's errors from here on.
       socket.off('error', this.onUpgradeError);
-      this.accept(ws, req, admitted.address);
+      this.accept(ws, req, address, user);
     });
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, address: string): void {
+  /** A token missing or refused: 401, and the connection counts no more against its address. */
+  private refuseToken(
+    req: IncomingMessage,
+    socket: Duplex,
+    reason: TokenRefusal,
+    admitted: { address: string; release: () => void },
+  ): void {
+    admitted.release();
+    this.refuse(req, socket, Refusals.token(reason), admitted.address);
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, address: string, user: UserToken | undefined): void {
     const protocol = ws.protocol === SUBPROTOCOL_V2 ? 'v2' : 'v1';
-    const conn = new Connection(ws, protocol, this.context, address);
+    const conn = new Connection(ws, protocol, this.context, address, user);
     this.connections.add(conn);
     this.metrics.connectionOpened(protocol);
     conn.log.debug(
@@ -148,6 +208,7 @@ export class SocketServer {
         remote: address,
         ...(address !== req.socket.remoteAddress && { peer: req.socket.remoteAddress }),
         userAgent: req.headers['user-agent'],
+        ...(user && { user: user.sub }),
       },
       'connection opened',
     );
@@ -176,4 +237,10 @@ export class SocketServer {
     this.metrics.connectionRefused(REFUSAL_METRIC[refusal.reason]);
     writeRefusal(socket, refusal);
   }
+}
+
+/** Whether the upgrade offers protocol v2 (`Sec-WebSocket-Protocol`). */
+function offersV2(req: IncomingMessage): boolean {
+  const offered = req.headers['sec-websocket-protocol'];
+  return offered !== undefined && offered.split(',').some((protocol) => protocol.trim() === SUBPROTOCOL_V2);
 }

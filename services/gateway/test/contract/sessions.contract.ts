@@ -114,6 +114,39 @@ export function describeSessionContract(name: string, factory: () => RegistryFac
       assert.equal(await sessions.resume('no-such-token', 'conn-e'), undefined);
     });
 
+    test("resumes a user's session only for the same user: another user's, or none, finds it unknown and changes nothing", async ({
+      sessions,
+    }) => {
+      const s = { ...session(10_000), user: 'ada' };
+      await created(sessions, s);
+      assert.equal(await sessions.resume(s.token, 'conn-mallory', 'mallory'), undefined);
+      assert.equal(await sessions.resume(s.token, 'conn-anonymous'), undefined);
+      // Still held by its own connection: the refused resumes moved nothing.
+      const resumed = await sessions.resume(s.token, 'conn-ada', 'ada');
+      assert.ok(resumed?.live);
+      assert.deepEqual(resumed.holder?.conn, s.conn);
+      // Once ended, its identity is given back to the same user only.
+      await sessions.end(s.token, 'conn-ada', false);
+      assert.equal(await sessions.resume(s.token, 'conn-mallory', 'mallory'), undefined);
+      const ended = await sessions.resume(s.token, 'conn-ada-2', 'ada');
+      assert.ok(ended && !ended.live);
+      assert.deepEqual(ended.identity, { id: s.id, nickname: s.nickname });
+    });
+
+    test("shares a user's name between its sessions, keeps it from others until the last one ends", async ({ sessions }) => {
+      const tab1 = { ...session(0, 'Ada'), user: 'ada' };
+      const tab2 = { ...session(0, 'ada'), user: 'ada' };
+      const other = { ...session(0, 'ADA'), user: 'mallory' };
+      await created(sessions, tab1);
+      assert.ok((await sessions.create(tab2, false)).ok, 'the same user takes its own name again');
+      assert.deepEqual(await sessions.create(other, false), { ok: false, reason: 'nick-taken' });
+      assert.deepEqual(await sessions.create({ ...session(0, 'Ada') }, false), { ok: false, reason: 'nick-taken' });
+      await sessions.end(tab1.token, tab1.conn, false);
+      assert.deepEqual(await sessions.create(other, false), { ok: false, reason: 'nick-taken' }, 'still held by the second tab');
+      await sessions.end(tab2.token, tab2.conn, false);
+      assert.ok((await sessions.create(other, false)).ok, 'free once the last of its sessions ended');
+    });
+
     test('names no holder when the session was detached', async ({ sessions }) => {
       const s = session(10_000);
       await created(sessions, s);
