@@ -28,6 +28,10 @@ export const CloseCode = {
    * it again from here (that would take it back): start a new session instead.
    */
   SESSION_RESUMED_ELSEWHERE: 4004,
+  /** Identity on: the connection's token expired and no `refresh` came within AUTH_EXPIRY_GRACE_MS. Reconnect with a new token. */
+  TOKEN_EXPIRED: 4010,
+  /** The application's backend closed every connection of this user (`POST /api/disconnect`). Do not reconnect on your own. */
+  DISCONNECTED_BY_SERVER: 4011,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -41,4 +45,5 @@ export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.MESSAGE_TOO_BIG,
   CloseCode.HELLO_EXPECTED,
   CloseCode.SESSION_RESUMED_ELSEWHERE,
+  CloseCode.DISCONNECTED_BY_SERVER,
 ]);

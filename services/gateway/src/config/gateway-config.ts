@@ -109,6 +109,27 @@ export const SETTINGS = {
     default: '127.0.0.1',
     doc: "address the metrics server listens on. It has no authentication: the default keeps it on this machine; set `0.0.0.0` only where a private network reaches it (docker-compose.yml does, for Prometheus and the balancer's admin listener)",
   }),
+  /** Unset: no backend API (`/api/*` answers 404). Several, comma-separated: any one is accepted (rotation). */
+  apiKey: setting({
+    env: 'API_KEY',
+    kind: list(),
+    defaultDoc: 'unset (no API)',
+    doc: "the backend API's keys, comma-separated (several while one is rotated out). Set: `/api/*` on the metrics server (`METRICS_PORT`, which it then requires), each request carrying `Authorization: Bearer KEY` (another key: 401). Unset: `/api/*` is 404. Never logged",
+  }),
+  apiMaxBodyBytes: setting({
+    env: 'API_MAX_BODY_BYTES',
+    kind: integer(256, 1024 * 1024),
+    default: 16 * 1024,
+    unit: 'bytes',
+    doc: 'largest request body the backend API reads. Past it: 413, and the body is not read further',
+  }),
+  apiIdempotencyTtlMs: setting({
+    env: 'API_IDEMPOTENCY_TTL_MS',
+    kind: integer(1_000, 86_400_000),
+    default: 300_000,
+    unit: 'ms',
+    doc: "how long `POST /api/publish` with an `Idempotency-Key` answers a retry of that key (to any node) with the first answer and delivers nothing again, ms. The cluster keeps the key with the room's refs: at most `HISTORY_MAX_AGE_MS` and `REFS_PER_CLIENT` keys per room; past it a retry is a new line",
+  }),
   /** Unset: the in-memory bus (one node). Set: Redis pub/sub (a cluster). */
   redisUrl: setting({
     env: 'REDIS_URL',
@@ -471,6 +492,13 @@ const configSchema = schemaOf(SETTINGS).check((ctx) => {
       code: 'custom',
       input: ctx.value,
       message: `${SETTINGS.roomTtlMs.env} (${roomTtlMs}) must be greater than ${SETTINGS.resumeGraceMs.env} (${resumeGraceMs}): a session resuming into its room would find it forgotten`,
+    });
+  }
+  if (ctx.value.apiKey !== undefined && ctx.value.metricsPort === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${SETTINGS.apiKey.env} needs ${SETTINGS.metricsPort.env}: the backend API is served on the metrics server, never on the public port`,
     });
   }
   const lifetimes = roomLifetimes(ctx.value);

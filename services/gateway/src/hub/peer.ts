@@ -32,6 +32,8 @@ export interface Peer {
   /** The client id; set by the hub on admission. */
   id: ClientId;
   nickname: Nickname;
+  /** The user this connection speaks for: its token's `sub` (absent with identity off). `POST /api/disconnect` closes all of a user's. */
+  readonly user?: string;
   /** The client's address, as the per-address limits count it (absent: the peer is not counted by address). */
   readonly address?: string;
   /** A logger carrying this peer's `conn` id (a connection makes it when asked: read it only to log). */
