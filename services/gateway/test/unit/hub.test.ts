@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { ErrorCode, parseClientText, parseServerFrame, type ServerFrame } from '@switchboard/protocol';
+import { CloseCode, ErrorCode, parseClientText, parseServerFrame, type ServerFrame } from '@switchboard/protocol';
 import { BusUnavailableError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { clientLimits, defaultConfig } from '../../src/config/gateway-config.js';
@@ -20,7 +20,10 @@ class FakePeer implements Peer {
   readonly conn = `conn-${++nextConn}`;
   id = '';
   nickname = '';
-  constructor(readonly protocol: ProtocolVersion = 'v1') {}
+  constructor(
+    readonly protocol: ProtocolVersion = 'v1',
+    readonly user?: string,
+  ) {}
   send(out: Outgoing): void {
     this.raw.push(out.payload);
   }
@@ -511,5 +514,17 @@ describe("Hub: a member's lifecycle", () => {
     await until(() => second.frames.at(-1)?.message === 'for the one that stayed');
     assert.equal(first.raw.length, 0, 'gets nothing after it went');
     assert.ok(!bob!.frames.some((f) => /disconnected/.test(f.message)), 'the session never ended');
+  });
+
+  it("closes every connection of a user with 4011 when the backend disconnects it, and no one else's", async () => {
+    const hub = hubWith();
+    const [ada1, ada2, bob, anonymous] = [new FakePeer('v1', 'ada'), new FakePeer('v2', 'ada'), new FakePeer('v1', 'bob'), new FakePeer()];
+    for (const peer of [ada1, ada2, bob, anonymous]) await hub.admit(peer);
+    assert.equal(hub.disconnectUser('ada'), 2);
+    assert.deepEqual(
+      [ada1, ada2, bob, anonymous].map((p) => p.closedWith),
+      [CloseCode.DISCONNECTED_BY_SERVER, CloseCode.DISCONNECTED_BY_SERVER, undefined, undefined],
+    );
+    assert.equal(hub.disconnectUser('nobody'), 0);
   });
 });
