@@ -74,7 +74,11 @@ export class Gateway {
     );
     const readiness = () => this.readiness();
     this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics, this.bus.reads);
-    this.server = createWebServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config, serverTimeouts(config));
+    this.server = createWebServer(
+      createHttpApp({ publicDir: config.publicDir, readiness, logger, pageTokenUrl: config.pageTokenUrl }),
+      config,
+      serverTimeouts(config),
+    );
     this.sockets.attach(this.server);
   }
 

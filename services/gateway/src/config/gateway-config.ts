@@ -169,6 +169,12 @@ export const SETTINGS = {
     defaultDoc: 'the bundled page',
     doc: "folder served at `/` (its `index.html` and static files). The bundled page gets a strict Content-Security-Policy; any other folder only `frame-ancestors 'self'` (see Security)",
   }),
+  pageTokenUrl: setting({
+    env: 'PAGE_TOKEN_URL',
+    kind: text(),
+    defaultDoc: 'unset (the page connects without a token)',
+    doc: 'identity on: a path of the application\'s, on the page\'s own origin (`/auth/chat-token`), that the bundled page calls with its cookies (`credentials: \'include\'`) for `{"token"}` before each connection and before the token expires. Given to the page in a `<meta>` tag of `/`. No token (an error, or no `token`): the page shows "Sign-in required" and tries again',
+  }),
   logLevel: setting({
     env: 'LOG_LEVEL',
     kind: oneOf(LOG_LEVELS),
@@ -492,6 +498,14 @@ const configSchema = schemaOf(SETTINGS).check((ctx) => {
       code: 'custom',
       input: ctx.value,
       message: `${SETTINGS.roomTtlMs.env} (${roomTtlMs}) must be greater than ${SETTINGS.resumeGraceMs.env} (${resumeGraceMs}): a session resuming into its room would find it forgotten`,
+    });
+  }
+  const tokenUrl = ctx.value.pageTokenUrl;
+  if (tokenUrl !== undefined && !/^\/(?!\/)\S*$/.test(tokenUrl)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${SETTINGS.pageTokenUrl.env} must be a path on the page's own origin, such as /auth/chat-token (the page's Content-Security-Policy lets it fetch only from there), got "${tokenUrl}"`,
     });
   }
   if (ctx.value.apiKey !== undefined && ctx.value.metricsPort === undefined) {
