@@ -526,5 +526,8 @@ describe("Hub: a member's lifecycle", () => {
       [CloseCode.DISCONNECTED_BY_SERVER, CloseCode.DISCONNECTED_BY_SERVER, undefined, undefined],
     );
     assert.equal(hub.disconnectUser('nobody'), 0);
+    // The v2 session ends at once (not resumable): everyone hears it went.
+    hub.leave(ada2, CloseCode.DISCONNECTED_BY_SERVER);
+    await until(() => bob.frames.some((f) => f.type === 'notification' && f.event === 'disconnected' && f.id === ada2.id));
   });
 });
