@@ -31,7 +31,8 @@ export interface NodeLink {
   /**
    * Ask every node, this one included, to close every connection of `user`.
    * Resolves once every node listening answered, or the link's timeout passed
-   * (then with the answers that came).
+   * (then with the answers that came; on a Redis Cluster, where the listeners
+   * cannot be counted, always after the timeout).
    */
   disconnectUser(user: string): Promise<DisconnectReport>;
   close(): Promise<void>;

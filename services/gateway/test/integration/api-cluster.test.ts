@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ChatClient, eventually, GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { ChatClient, eventually, GatewayProcess, RedisCluster, RedisServer } from '@switchboard/testkit';
 
 const KEYS = { old: 'rotating-out-key', current: 'current-key' };
 
@@ -143,5 +143,41 @@ describe('the backend API on three gateways over Redis', { timeout: 120_000 }, (
     assert.match(String(bad.body.message), /^text: /);
     const long = await call(base, '/api/publish', { room: 'lobby', text: 'x'.repeat(2_000) });
     assert.deepEqual([long.status, long.body.error], [413, 'PAYLOAD_TOO_LARGE']);
+  });
+});
+
+/**
+ * The same on a 3-master Redis Cluster: a room's Idempotency-Key lives in its
+ * room's slot (taken atomically with the seq there), and a disconnect, whose
+ * PUBLISH cannot count the listeners of other shards, still hears from every node.
+ */
+describe('the backend API on two gateways over a Redis Cluster', { timeout: 180_000 }, () => {
+  let cluster: RedisCluster;
+  let nodes: GatewayProcess[] = [];
+
+  before(async () => {
+    cluster = await RedisCluster.start();
+    const env = { REDIS_CLUSTER: cluster.seeds, METRICS_PORT: '0', API_KEY: KEYS.current };
+    nodes = await Promise.all(['apc-a', 'apc-b'].map((id) => GatewayProcess.start({ env: { ...env, NODE_ID: id } })));
+  });
+
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.kill()));
+    await cluster?.dispose();
+  });
+
+  it('delivers one line for one Idempotency-Key sent to both nodes at once, in rooms on different shards', async () => {
+    for (const room of ['lobby', 'ops', 'team-a']) {
+      const headers = { 'Idempotency-Key': `k-${room}` };
+      const answers = await Promise.all(nodes.map((n) => call(n.metricsUrl, '/api/publish', { room, text: 'x', from: 'Ops' }, headers)));
+      assert.deepEqual(answers[0]!.body, answers[1]!.body, room);
+      const history = await call(nodes[0]!.metricsUrl, `/api/history?room=${room}`);
+      assert.equal((history.body.lines as unknown[]).length, 1, `${room}: one line`);
+    }
+  });
+
+  it('hears from every node on a disconnect', async () => {
+    const answer = await call(nodes[1]!.metricsUrl, '/api/disconnect', { user: 'someone' });
+    assert.deepEqual(answer.body, { user: 'someone', nodes: 2, connections: 0 });
   });
 });
