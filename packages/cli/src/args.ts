@@ -19,7 +19,7 @@ import { DEFAULT_METRICS_URL } from './status.js';
  */
 export type Command =
   | { readonly kind: 'server'; readonly args: readonly string[] }
-  | { readonly kind: 'client'; readonly nickname: string; readonly url: string; readonly ca?: string }
+  | { readonly kind: 'client'; readonly nickname: string; readonly url: string; readonly ca?: string; readonly token?: string }
   | { readonly kind: 'status'; readonly url: string }
   | { readonly kind: 'token'; readonly secret: string; readonly claims: DevTokenClaims }
   | {
@@ -55,6 +55,12 @@ export const CLIENT_SETTINGS = {
     kind: { ...text(), expects: 'the path of a PEM file (read when the client starts)' },
     defaultDoc: 'unset (the authorities Node trusts)',
     doc: 'a PEM file whose authorities are trusted for `wss://` too (as `NODE_EXTRA_CA_CERTS=FILE` does)',
+  }),
+  token: setting({
+    env: 'SWITCHBOARD_TOKEN',
+    kind: text(),
+    defaultDoc: 'unset (identity off)',
+    doc: 'the token to connect with when the gateway requires one (`switchboard token` mints one)',
   }),
 };
 

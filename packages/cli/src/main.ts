@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       const session = runTerminal({
         url: command.url,
         nickname: command.nickname,
+        token: command.token,
         WebSocket: clientWebSocket(command.ca),
         input: process.stdin,
         output: process.stdout,

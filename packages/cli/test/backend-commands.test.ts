@@ -63,6 +63,11 @@ describe('switchboard token', () => {
     await assert.rejects(jwtVerify(token, new TextEncoder().encode('another secret'), { algorithms: ['HS256'] }));
   });
 
+  it('is read by `switchboard client` from SWITCHBOARD_TOKEN', () => {
+    const command = parseArgs(['client', 'ada'], { SWITCHBOARD_TOKEN: 'a.b.c' });
+    assert.equal(command.kind === 'client' && command.token, 'a.b.c');
+  });
+
   it('prints the token on stdout', async () => {
     const { code, out } = await run(['token', '--sub', 'bob', '--ttl', '1h'], { AUTH_JWT_SECRET: SECRET });
     assert.equal(code, 0);
