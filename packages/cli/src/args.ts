@@ -2,6 +2,7 @@ import {
   ConfigError,
   UnknownOptionError,
   helpRows,
+  list,
   readCommandLine,
   schemaOf,
   setting,
@@ -9,6 +10,7 @@ import {
   url,
   type CommandLine,
 } from '@switchboard/config';
+import { durationSeconds, type DevTokenClaims } from './dev-token.js';
 import { DEFAULT_METRICS_URL } from './status.js';
 
 /**
@@ -17,9 +19,25 @@ import { DEFAULT_METRICS_URL } from './status.js';
  */
 export type Command =
   | { readonly kind: 'server'; readonly args: readonly string[] }
-  | { readonly kind: 'client'; readonly nickname: string; readonly url: string; readonly ca?: string }
+  | { readonly kind: 'client'; readonly nickname: string; readonly url: string; readonly ca?: string; readonly token?: string }
   | { readonly kind: 'status'; readonly url: string }
+  | { readonly kind: 'token'; readonly secret: string; readonly claims: DevTokenClaims }
+  | {
+      readonly kind: 'publish';
+      readonly api: ApiTarget;
+      readonly room: string;
+      readonly text: string;
+      readonly from?: string;
+      readonly idempotencyKey?: string;
+    }
+  | { readonly kind: 'kick'; readonly api: ApiTarget; readonly user: string }
   | { readonly kind: 'help' };
+
+/** Where the backend API is, and its key. */
+export interface ApiTarget {
+  readonly url: string;
+  readonly key: string;
+}
 
 export const DEFAULT_URL = 'ws://localhost:8080/ws';
 
@@ -38,6 +56,12 @@ export const CLIENT_SETTINGS = {
     defaultDoc: 'unset (the authorities Node trusts)',
     doc: 'a PEM file whose authorities are trusted for `wss://` too (as `NODE_EXTRA_CA_CERTS=FILE` does)',
   }),
+  token: setting({
+    env: 'SWITCHBOARD_TOKEN',
+    kind: text(),
+    defaultDoc: 'unset (identity off)',
+    doc: 'the token to connect with when the gateway requires one (`switchboard token` mints one)',
+  }),
 };
 
 /** The settings of `switchboard status`. */
@@ -51,7 +75,55 @@ export const STATUS_SETTINGS = {
   }),
 };
 
+/** The settings of `switchboard token`. */
+export const TOKEN_SETTINGS = {
+  secret: setting({
+    env: 'AUTH_JWT_SECRET',
+    kind: text(),
+    defaultDoc: 'unset (required)',
+    doc: "the gateway's HS256 secret: the token is signed with it",
+  }),
+  sub: setting({ flag: '--sub', kind: text(), defaultDoc: 'unset (required)', doc: 'the user id (`sub`)' }),
+  name: setting({ flag: '--name', kind: text(), defaultDoc: 'unset', doc: 'the nickname (`name`): the user cannot change it' }),
+  rooms: setting({
+    flag: '--rooms',
+    kind: list(),
+    defaultDoc: 'unset (every room)',
+    doc: 'the rooms the user may join (`rooms`), comma-separated: names, or prefixes ending in `*` (`lobby,team-*`)',
+  }),
+  ttl: setting({ flag: '--ttl', kind: text(), default: '1h', doc: 'how long the token is valid: `90s`, `15m`, `1h`, `7d`' }),
+  issuer: setting({ env: 'AUTH_JWT_ISSUER', kind: text(), defaultDoc: 'unset', doc: 'the `iss` claim, when the gateway checks one' }),
+  audience: setting({ env: 'AUTH_JWT_AUDIENCE', kind: text(), defaultDoc: 'unset', doc: 'the `aud` claim, when the gateway checks one' }),
+};
+
+/** The settings of `switchboard publish` and `switchboard kick`: the backend API. */
+export const API_SETTINGS = {
+  url: setting({
+    env: 'API_URL',
+    kind: url(['http', 'https']),
+    default: DEFAULT_METRICS_URL,
+    doc: "a gateway's metrics server (its `METRICS_PORT`), where its backend API is",
+  }),
+  key: setting({ env: 'API_KEY', kind: text(), defaultDoc: 'unset (required)', doc: "one of the gateway's `API_KEY` keys" }),
+};
+
+/** The settings of `switchboard publish`, besides the API's. */
+export const PUBLISH_SETTINGS = {
+  ...API_SETTINGS,
+  room: setting({ flag: '--room', kind: text(), default: 'lobby', doc: 'the room' }),
+  from: setting({ flag: '--from', kind: text(), defaultDoc: 'unset (a notice from the system)', doc: 'the nickname the line is from' }),
+  idempotencyKey: setting({
+    flag: '--idempotency-key',
+    kind: text(),
+    defaultDoc: 'unset',
+    doc: 'the same key again (to any gateway, within `API_IDEMPOTENCY_TTL_MS`) delivers nothing more and answers as the first time',
+  }),
+};
+
 const clientSchema = schemaOf(CLIENT_SETTINGS);
+const tokenSchema = schemaOf(TOKEN_SETTINGS);
+const apiSchema = schemaOf(API_SETTINGS);
+const publishSchema = schemaOf(PUBLISH_SETTINGS);
 const statusSchema = schemaOf(STATUS_SETTINGS);
 
 export const USAGE = `Usage:
@@ -59,12 +131,21 @@ export const USAGE = `Usage:
   switchboard client NAME [options]          chat in this terminal as NAME
   switchboard status [options]               every node of the cluster: health, connections, rates;
                                              exit status 1 unless all are ready
+  switchboard token --sub ID [options]       print a development token signed with AUTH_JWT_SECRET
+  switchboard publish [options] TEXT         put a line in a room through the backend API
+  switchboard kick USER [options]            close every connection of USER (its token's sub), on every node
 
 Options of client:
 ${helpRows(CLIENT_SETTINGS)}
 
 Options of status:
 ${helpRows(STATUS_SETTINGS)}
+
+Options of token:
+${helpRows(TOKEN_SETTINGS)}
+
+Options of publish (kick takes API_URL and API_KEY):
+${helpRows(PUBLISH_SETTINGS)}
 
 An option with an environment variable named beside it is also read from it; a flag wins.
 An empty variable counts as unset.
@@ -91,12 +172,43 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     if (read.words.length > 0) throw new UsageError(`status takes no NAME (got "${read.words[0]}")`);
     return { kind: 'status', ...read.config };
   }
+  if (command === 'token') return tokenCommand(rest, env);
+  if (command === 'publish') {
+    const read = asUsage(() => readCommandLine(PUBLISH_SETTINGS, publishSchema, rest, env));
+    if (read === 'help') return { kind: 'help' };
+    if (read.words.length !== 1) throw new UsageError('publish needs exactly one TEXT (quote it)');
+    const { url, key, room, from, idempotencyKey } = read.config;
+    return { kind: 'publish', api: apiTarget(url, key), room, text: read.words[0]!, from, idempotencyKey };
+  }
+  if (command === 'kick') {
+    const read = asUsage(() => readCommandLine(API_SETTINGS, apiSchema, rest, env));
+    if (read === 'help') return { kind: 'help' };
+    if (read.words.length !== 1) throw new UsageError('kick needs exactly one USER');
+    return { kind: 'kick', api: apiTarget(read.config.url, read.config.key), user: read.words[0]! };
+  }
   if (command !== 'client') throw new UsageError(`unknown command "${command}"`);
 
   const read = asUsage(() => readCommandLine(CLIENT_SETTINGS, clientSchema, rest, env));
   if (read === 'help') return { kind: 'help' };
   if (read.words.length !== 1) throw new UsageError('client needs exactly one NAME');
   return { kind: 'client', nickname: read.words[0]!, ...read.config };
+}
+
+function tokenCommand(rest: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
+  const read = asUsage(() => readCommandLine(TOKEN_SETTINGS, tokenSchema, rest, env));
+  if (read === 'help') return { kind: 'help' };
+  if (read.words.length > 0) throw new UsageError(`token takes no word (got "${read.words[0]}")`);
+  const { secret, sub, name, rooms, ttl, issuer, audience } = read.config;
+  if (secret === undefined) throw new UsageError("token needs AUTH_JWT_SECRET (the gateway's secret) in the environment");
+  if (sub === undefined) throw new UsageError('token needs --sub ID (the user id)');
+  const ttlSeconds = durationSeconds(ttl);
+  if (ttlSeconds === undefined) throw new UsageError(`--ttl must be a duration such as 90s, 15m, 1h or 7d (got "${ttl}")`);
+  return { kind: 'token', secret, claims: { sub, name, rooms, ttlSeconds, issuer, audience } };
+}
+
+function apiTarget(url: string, key: string | undefined): ApiTarget {
+  if (key === undefined) throw new UsageError("needs API_KEY (one of the gateway's keys) in the environment");
+  return { url, key };
 }
 
 /** `read()`, its refusals as usage errors (main prints them with the usage). */

@@ -6,6 +6,8 @@
 import { WebSocket } from 'ws';
 import type { WebSocketConstructor } from '@switchboard/client';
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+import { ApiCallError, callApi } from './backend-api.js';
+import { mintDevToken } from './dev-token.js';
 import { runStatus } from './status.js';
 import { runTerminal } from './terminal.js';
 import { authoritiesWith, webSocketWith } from './trust.js';
@@ -51,10 +53,18 @@ async function main(): Promise<void> {
     case 'status':
       process.exit(await runStatus(command.url, process.stdout, process.stderr));
       break;
+    case 'token':
+      process.stdout.write(`${await mintDevToken(command.secret, command.claims)}\n`);
+      return;
+    case 'publish':
+    case 'kick':
+      process.exit(await runApiCommand(command));
+      break;
     case 'client': {
       const session = runTerminal({
         url: command.url,
         nickname: command.nickname,
+        token: command.token,
         WebSocket: clientWebSocket(command.ca),
         input: process.stdin,
         output: process.stdout,
@@ -65,6 +75,27 @@ async function main(): Promise<void> {
       process.once('SIGTERM', () => session.stop());
       process.exit(await session.done);
     }
+  }
+}
+
+/** `publish` and `kick`: one call to the backend API, one line of answer; exit status 1 when refused or unreachable. */
+async function runApiCommand(command: Extract<Command, { kind: 'publish' | 'kick' }>): Promise<number> {
+  const { url, key } = command.api;
+  try {
+    if (command.kind === 'publish') {
+      const { room, text, from, idempotencyKey } = command;
+      const headers = idempotencyKey === undefined ? undefined : { 'Idempotency-Key': idempotencyKey };
+      const answer = await callApi(url, key, '/api/publish', { room, text, ...(from !== undefined && { from }) }, headers);
+      process.stdout.write(`published in #${String(answer.room)} at seq ${String(answer.seq)} (epoch ${String(answer.epoch)})\n`);
+    } else {
+      const answer = await callApi(url, key, '/api/disconnect', { user: command.user });
+      process.stdout.write(`closed ${String(answer.connections)} connection(s) of ${command.user} on ${String(answer.nodes)} node(s)\n`);
+    }
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ApiCallError)) throw err;
+    process.stderr.write(`switchboard ${command.kind}: ${err.message}\n`);
+    return 1;
   }
 }
 

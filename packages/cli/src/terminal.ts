@@ -16,6 +16,8 @@ export interface TerminalOptions {
   readonly status: Writable;
   /** A person at a terminal: show a prompt and keep it below incoming lines. */
   readonly interactive: boolean;
+  /** Identity on: the token to connect with (SWITCHBOARD_TOKEN; `switchboard token` mints one). */
+  readonly token?: string;
 }
 
 /** On end of input, the longest wait for the gateway to acknowledge the last lines sent, in ms. */
@@ -50,7 +52,7 @@ export interface TerminalSession {
 export function runTerminal(options: TerminalOptions): TerminalSession {
   const { input, output, status, interactive } = options;
   const dials = new DialReports(options.WebSocket);
-  const client = new SwitchboardClient({ url: options.url, nickname: options.nickname, WebSocket: dials.WebSocket });
+  const client = new SwitchboardClient({ url: options.url, nickname: options.nickname, WebSocket: dials.WebSocket, token: options.token });
   const rl = createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: '> ' });
 
   // Keep the prompt and what the person is typing below whatever gets printed.

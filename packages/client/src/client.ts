@@ -28,7 +28,11 @@ import type { Acknowledgement, Answer, OutgoingKind } from './outbox.js';
 import type { ProtocolVersion } from './protocol-codec.js';
 import { Sender } from './sender.js';
 import { Session, type ResumeFailure, type ResumePoint } from './session.js';
-import { Transport, type ConnectionState } from './transport.js';
+import { refreshDelay, withToken, type TokenSource } from './token-source.js';
+import { Transport, type CloseInfo, type ConnectionState } from './transport.js';
+
+/** After getToken() failed at a refresh, how long until it is asked again, in ms (while the connection is open). */
+const TOKEN_RETRY_MS = 5_000;
 
 /**
  * A Switchboard connection that stays up: it reconnects with exponential backoff
@@ -56,15 +60,32 @@ export class SwitchboardClient {
   private readonly sender: Sender;
   /** options.maxMessageBytes, which replaces the announced limit. */
   private readonly maxMessageBytes: number | undefined;
+  /** options.token / getToken, when identity is on. */
+  private readonly tokens: TokenSource | undefined;
+  /** The token the current connection carries (its URL's, or the latest refresh's). */
+  private token: string | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ClientOptions) {
     const resolved = resolveClientOptions(options);
     this.session = new Session(resolved.nickname, resolved.room, resolved.resume);
-    this.transport = new Transport(resolved, {
+    const tokens = (this.tokens = resolved.tokens);
+    const transportOptions = {
+      ...resolved,
+      urlFor:
+        tokens &&
+        (async () => {
+          this.token = await tokens.next();
+          return withToken(resolved.url, this.token);
+        }),
+      // 4010 TOKEN_EXPIRED: only a new token gets back in; without a way to get one, retrying is pointless.
+      isTerminal: (code: number) => code === CloseCode.TOKEN_EXPIRED && tokens?.renewable !== true,
+    };
+    this.transport = new Transport(transportOptions, {
       hello: (codec) => this.session.hello(codec),
       message: (text, current) => this.receive(text, current),
       state: (change) => this.events.emit('state', change),
-      closed: (info) => this.events.emit('close', info),
+      closed: (info) => this.connectionClosed(info),
       stopped: (lost) => {
         this.sender.giveUp(
           lost === undefined
@@ -313,7 +334,49 @@ export class SwitchboardClient {
    * flushed first), at once if there is none.
    */
   close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
     return this.transport.close(code, reason);
+  }
+
+  /** A connection ended: no refresh for it any more; 4010 and 4011 get their own events after `close`. */
+  private connectionClosed(info: CloseInfo): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    this.events.emit('close', info);
+    if (info.code === CloseCode.TOKEN_EXPIRED) this.events.emit('tokenExpired', info);
+    if (info.code === CloseCode.DISCONNECTED_BY_SERVER) this.events.emit('disconnectedByServer', info);
+  }
+
+  /** Refresh the connection's token before it expires (by its `exp`), when a new one can be had. */
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (this.tokens?.renewable !== true || this.token === undefined) return;
+    const delayMs = refreshDelay(this.token, Date.now());
+    if (delayMs !== undefined) this.refreshTimer = setTimeout(() => void this.refresh(), delayMs);
+  }
+
+  /** A new token, sent on the open connection (v2 `refresh`, v1 `/refresh TOKEN`): no reconnect. */
+  private async refresh(): Promise<void> {
+    this.refreshTimer = undefined;
+    let token: string;
+    try {
+      token = await this.tokens!.next();
+    } catch (err) {
+      this.events.emit('tokenError', err instanceof Error ? err : new Error(String(err)));
+      if (this.state === 'open') this.refreshTimer = setTimeout(() => void this.refresh(), TOKEN_RETRY_MS);
+      return;
+    }
+    if (this.state !== 'open') return;
+    const frame = this.protocol === 'v2' ? JSON.stringify({ type: 'refresh', token }) : `/refresh ${token}`;
+    try {
+      this.transport.write(frame);
+    } catch {
+      return; // closed meanwhile: the next connection asks for a token anyway
+    }
+    this.token = token;
+    this.scheduleRefresh();
   }
 
   /** A text frame: each frame it carries, in order, while its socket is still ours. */
@@ -401,6 +464,7 @@ export class SwitchboardClient {
     if (frame.epoch !== undefined && frame.seq !== undefined) this.order.startAt({ epoch: frame.epoch, seq: frame.seq }, frame.room);
     this.sender.welcomed(limitsOf(frame, this.maxMessageBytes));
     this.transport.welcomed();
+    this.scheduleRefresh();
     return failure;
   }
 

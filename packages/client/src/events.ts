@@ -46,4 +46,14 @@ export type ClientEvents = FrameEvents & {
   resumeFailed: ResumeFailure;
   /** Events were skipped on a live connection. */
   gap: Gap;
+  /**
+   * The server closed the connection with 4010 TOKEN_EXPIRED (after `close`): its
+   * token expired and no refresh came in time. With getToken the client reconnects
+   * with a new token (`willReconnect`); with a plain token it stops.
+   */
+  tokenExpired: CloseInfo;
+  /** The application's backend disconnected this user (4011 DISCONNECTED_BY_SERVER, after `close`): the client does not reconnect. */
+  disconnectedByServer: CloseInfo;
+  /** getToken() failed when the token was to be refreshed; it is asked again in 5 s while the connection is open. */
+  tokenError: Error;
 };

@@ -10,6 +10,7 @@ export { ClientError, type ClientErrorCode } from './client-error.js';
 export { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion, type ResumeFrom } from './protocol-codec.js';
 export { type Acknowledgement, type Answer, type Answers, type BroadcastKind, type OutgoingKind } from './outbox.js';
 export { DEFAULT_LIMITS } from './limits.js';
+export { refreshDelay, tokenExpiry, withToken, type TokenOption } from './token-source.js';
 /**
  * The protocol's own types, re-exported for SDK users: a place in a room's one
  * order, the limits a server announces, rooms and the answers about them.

@@ -3,6 +3,7 @@ import { resolveReconnectOptions, type ReconnectOptions } from './backoff.js';
 import { DEFAULT_LIMITS, checkNickname, checkRoom } from './limits.js';
 import { seedCodec, v2Codec, type ProtocolCodec, type ProtocolVersion } from './protocol-codec.js';
 import type { ResumePoint } from './session.js';
+import { TokenSource, type TokenOption } from './token-source.js';
 import { resolveWebSocket, type WebSocketConstructor } from './websocket-like.js';
 
 export interface ClientOptions {
@@ -63,6 +64,18 @@ export interface ClientOptions {
   readonly maxMessageBytes?: number;
   /** Source of randomness for jitter, for tests. Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Identity on (the gateway verifies tokens): the token, or a function giving
+   * one (`getToken`), sent in the `token` query parameter of every connection.
+   * A function is asked before every connection (the first, each reconnect, the
+   * one after an upgrade refused with 401) and before the token in use expires
+   * (by its `exp`): the new one is sent on the open connection (v2 `refresh`,
+   * v1 `/refresh TOKEN`), without reconnecting. With a plain string, a close
+   * with 4010 TOKEN_EXPIRED is final (no newer token can be had).
+   */
+  readonly token?: TokenOption;
+  /** The same as a function `token`: asked for a token before each connection and before expiry. */
+  readonly getToken?: () => string | Promise<string>;
 }
 
 /** The options with every default filled in and every value checked. */
@@ -83,6 +96,7 @@ export interface ResolvedOptions {
   readonly nickname: string | undefined;
   readonly room: RoomName | undefined;
   readonly resume: ResumePoint | undefined;
+  readonly tokens: TokenSource | undefined;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -118,6 +132,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
     nickname: options.nickname === undefined ? undefined : checkNickname(options.nickname, DEFAULT_LIMITS),
     room: options.room === undefined ? undefined : checkRoom(options.room),
     resume: options.resume === undefined ? undefined : checkResumePoint(options.resume),
+    tokens: tokenSourceOf(options),
   };
 }
 
@@ -125,6 +140,16 @@ export function resolveClientOptions(options: ClientOptions): ResolvedOptions {
 function resolveSendRetry(given: Partial<ReconnectOptions> | undefined): ReconnectOptions {
   const cap = Math.max(DEFAULT_SEND_RETRY.maxDelayMs!, given?.initialDelayMs ?? 0);
   return resolveReconnectOptions({ ...DEFAULT_SEND_RETRY, maxDelayMs: cap, ...given });
+}
+
+function tokenSourceOf(options: ClientOptions): TokenSource | undefined {
+  if (options.token !== undefined && options.getToken !== undefined) throw new TypeError('give token or getToken, not both');
+  const given = (options.getToken ?? options.token) as unknown;
+  if (given === undefined) return undefined;
+  if ((typeof given !== 'string' || given.length === 0) && typeof given !== 'function') {
+    throw new TypeError('token must be a non-empty string or a function giving one');
+  }
+  return new TokenSource(given as TokenOption);
 }
 
 function checkUrl(url: string): string {

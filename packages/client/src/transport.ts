@@ -53,6 +53,10 @@ export interface TransportOptions {
   readonly reconnect: ReconnectOptions | false;
   readonly connectTimeoutMs: number;
   readonly random: () => number;
+  /** The URL of each attempt, asked before it (the token in its query); default `url` as is. A rejection fails the attempt. */
+  readonly urlFor?: () => Promise<string>;
+  /** Close codes, besides TERMINAL_CLOSE_CODES, after which there is no retry (4010 when no new token can be had). */
+  readonly isTerminal?: (code: number) => boolean;
 }
 
 /** The close code for an attempt the client abandons: not 1000, so a v2 session it may hold survives. */
@@ -136,6 +140,7 @@ export class Transport {
   /** Close for good with `code`; resolves once the socket has closed, at once if there is none. */
   close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
     this.clearTimers();
+    this.attempts++;
     const socket = this.socket;
     this.socket = undefined;
     const wasClosed = this.current === 'closed';
@@ -155,11 +160,32 @@ export class Transport {
     });
   }
 
+  /** Attempts started, so that a URL that comes after its attempt was given up is not dialed. */
+  private attempts = 0;
+
   private dial(): void {
+    const urlFor = this.options.urlFor;
+    if (urlFor === undefined) {
+      this.open(this.options.url);
+      return;
+    }
+    const attempt = ++this.attempts;
+    const still = () => attempt === this.attempts && (this.current === 'connecting' || this.current === 'reconnecting');
+    urlFor().then(
+      (url) => {
+        if (still()) this.open(url);
+      },
+      (err: unknown) => {
+        if (still()) this.lost({ code: 1006, reason: `no token: ${err instanceof Error ? err.message : String(err)}` });
+      },
+    );
+  }
+
+  private open(url: string): void {
     const offered = this.options.codecs.map((c) => c.subprotocol).filter((p) => p !== '');
     let socket: WebSocketLike;
     try {
-      const { WebSocket, url } = this.options;
+      const { WebSocket } = this.options;
       socket = offered.length > 0 ? new WebSocket(url, offered) : new WebSocket(url);
     } catch (err) {
       this.lost({ code: 1006, reason: err instanceof Error ? err.message : String(err) });
@@ -192,7 +218,8 @@ export class Transport {
     this.clearTimers();
     this.socket = undefined;
     const reconnect = this.options.reconnect;
-    const retry = reconnect !== false && !TERMINAL_CLOSE_CODES.has(close.code) && this.failures < reconnect.maxAttempts;
+    const terminal = TERMINAL_CLOSE_CODES.has(close.code) || this.options.isTerminal?.(close.code) === true;
+    const retry = reconnect !== false && !terminal && this.failures < reconnect.maxAttempts;
     this.handlers.closed({ ...close, willReconnect: retry });
     if (!retry) {
       this.setState({ state: 'closed' });

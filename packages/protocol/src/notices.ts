@@ -74,3 +74,8 @@ export function disconnectedNotice(who: Identity, room: RoomName, time: number):
 export function summaryNotice(room: RoomName, joined: number, left: number, time: number): EventDraft {
   return { type: 'notification', room, id: '', nickname: '', message: summaryText(joined, left), event: 'summary', joined, left, time };
 }
+
+/** A notice from the system (the application's backend, `POST /api/publish` with no `from`); `id` and `nickname` name no one. */
+export function systemNotice(room: RoomName, text: string, time: number): EventDraft {
+  return { type: 'notification', room, id: '', nickname: '', message: text, event: 'notice', time };
+}

@@ -43,9 +43,10 @@ export interface MessageFrame extends Sequenced {
 /**
  * What a notification tells: someone connected or disconnected (in the room
  * their session is in), joined or left a room, or, in a room too big for a
- * notice per person (PRESENCE_NOTICE_LIMIT), how many did in the last while.
+ * notice per person (PRESENCE_NOTICE_LIMIT), how many did in the last while;
+ * or a `notice` the application's backend posted (`POST /api/publish` with no `from`).
  */
-export type NotificationEvent = 'connected' | 'disconnected' | 'joined' | 'left' | 'summary';
+export type NotificationEvent = 'connected' | 'disconnected' | 'joined' | 'left' | 'summary' | 'notice';
 
 /** `NICK has connected`, `NICK has joined`... to every client in the room on every node. */
 export interface NotificationFrame extends Sequenced {

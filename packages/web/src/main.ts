@@ -16,6 +16,7 @@ import { OwnName } from './own-name.js';
 import { ROOMS_REFRESH_EVERY_MS, ROOMS_REFRESH_MIN_MS, RoomCounts } from './room-counts.js';
 import { SidePanel } from './side-panel.js';
 import { browserStorage, tabStorage } from './storage.js';
+import { NO_TOKEN_REASON, tokenFetcher, tokenUrlOf } from './sign-in.js';
 import { Throttle } from './throttle.js';
 import { Transcript } from './transcript.js';
 
@@ -45,6 +46,11 @@ const roomInput = $<HTMLInputElement>('room');
 const side = $<HTMLElement>('side');
 const peopleToggle = $<HTMLButtonElement>('people-toggle');
 
+/** PAGE_TOKEN_URL, when the gateway requires tokens: the page gets one there before each connection and before it expires. */
+const tokenUrl = tokenUrlOf(document);
+const getToken = tokenUrl === undefined ? undefined : tokenFetcher(tokenUrl);
+/** The last attempt had no token to connect with: the person must sign in (shown until a connection opens). */
+let signInRequired = false;
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
 const ownName = new OwnName({ tab: tabStorage(), browser: browserStorage() }, (name) => {
   try {
@@ -123,7 +129,8 @@ client.on('notification', (frame) => {
   if (frame.room === client.room && (frame.event === 'joined' || frame.event === 'left' || frame.event === 'summary'))
     roomsRefresh.request();
 });
-client.on('close', ({ code }) => {
+client.on('close', ({ code, reason }) => {
+  signInRequired = NO_TOKEN_REASON.test(reason);
   // Another tab or window (a duplicated tab copies this one's session) resumed
   // this session: it is theirs now. This tab becomes a new person, not a rival
   // that takes the session back.
@@ -390,7 +397,15 @@ function say(text: string): void {
 }
 
 function showState(change: StateChange): void {
+  if (change.state === 'open') signInRequired = false;
   statusBox.dataset.state = change.state;
+  if (signInRequired && change.state !== 'closed') {
+    statusBox.dataset.state = 'signin';
+    statusText.textContent = 'Sign-in required';
+    retryButton.hidden = false;
+    retryButton.textContent = 'Retry now';
+    return;
+  }
   retryButton.hidden = change.state !== 'closed' && change.state !== 'reconnecting';
   retryButton.textContent = change.state === 'closed' ? 'Reconnect' : 'Retry now';
   switch (change.state) {
@@ -460,12 +475,12 @@ function newClient(): SwitchboardClient {
   const resume = storedSession();
   if (resume) {
     try {
-      return new SwitchboardClient({ url, nickname, resume });
+      return new SwitchboardClient({ url, nickname, resume, getToken });
     } catch {
       // A damaged resume point: start a new session.
     }
   }
-  return new SwitchboardClient({ url, nickname });
+  return new SwitchboardClient({ url, nickname, getToken });
 }
 
 function missedNotice(): void {

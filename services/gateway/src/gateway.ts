@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CloseCode } from '@switchboard/protocol';
+import { CloseCode, MAX_MEMBERS_LISTED, MAX_ROOMS_LISTED } from '@switchboard/protocol';
+import type { ApiBackend } from './api/api-backend.js';
 import type { Bus, BusHealth } from './bus/bus.js';
 import type { NodeLink } from './cluster/node-link.js';
 import { clientLimits, type Config } from './config/gateway-config.js';
@@ -78,8 +79,24 @@ export class Gateway {
     const verifier = keySourceOf(config) === undefined ? undefined : new JoseTokenVerifier(config);
     if (verifier) this.log.info({ source: keySourceOf(config), algorithms: verifier.algorithms }, 'identity on: tokens required');
     this.sockets = new SocketServer(this.hub, config, readiness, logger, metrics, this.bus.reads, verifier);
-    this.server = createWebServer(createHttpApp({ publicDir: config.publicDir, readiness, logger }), config, serverTimeouts(config));
+    this.server = createWebServer(
+      createHttpApp({ publicDir: config.publicDir, readiness, logger, pageTokenUrl: config.pageTokenUrl }),
+      config,
+      serverTimeouts(config),
+    );
     this.sockets.attach(this.server);
+  }
+
+  /** What the backend API (on the metrics port) asks of this node: its bus, presence and link. */
+  backend(): ApiBackend {
+    return {
+      publish: (draft, once) => this.bus.publish(draft, once),
+      rooms: () => this.sessions.rooms(MAX_ROOMS_LISTED),
+      members: (room) => this.sessions.members(room, MAX_MEMBERS_LISTED),
+      recent: (room, count) => this.bus.recent(room, count),
+      disconnect: (user) => this.link.disconnectUser(user),
+      historyOnJoin: this.config.historyOnJoin,
+    };
   }
 
   /** Ready for new clients: the bus and the session store are up and the node is not shutting down. */

@@ -101,7 +101,9 @@ async function main(): Promise<void> {
   await reportCapabilities(logger, prom ?? noMetrics);
   const parts = createCluster(config, logger, prom ?? noMetrics);
   const gateway = new Gateway(config, parts, logger, prom ?? noMetrics);
-  const observability = prom && (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness() }, logger));
+  const observability =
+    prom &&
+    (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness(), backend: gateway.backend() }, logger));
 
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; exiting');

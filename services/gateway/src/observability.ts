@@ -1,6 +1,8 @@
 import { redactedUrl } from './auth/token-from-request.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ApiBackend } from './api/api-backend.js';
+import { ApiRoutes } from './api/api-routes.js';
 import type { Bus, BusHealth } from './bus/bus.js';
 import type { Config } from './config/gateway-config.js';
 import { ClusterView } from './dashboard/cluster-view.js';
@@ -30,6 +32,7 @@ export interface Observability {
  *   GET /metrics                      Prometheus text format (metrics/prom-metrics.ts)
  *   GET /healthz                      200 while the server runs (the load balancer's admin listener checks it)
  *   GET /, /cluster.json, /events     the live dashboard (dashboard/dashboard-routes.ts)
+ *   /api/*                            the backend API, with API_KEY (api/api-routes.ts); 404 without
  *
  * Every answer carries the dashboard's Content-Security-Policy; methods other
  * than GET and HEAD get 405.
@@ -37,7 +40,7 @@ export interface Observability {
 export async function startObservability(
   config: Config,
   metrics: PromMetrics,
-  node: { readonly bus: Bus; readonly readiness: () => BusHealth },
+  node: { readonly bus: Bus; readonly readiness: () => BusHealth; readonly backend: ApiBackend },
   logger: Logger,
 ): Promise<Observability> {
   const { nodeId } = config;
@@ -54,8 +57,18 @@ export async function startObservability(
   const store = target ? new RedisStatsStore({ target, prefix: config.redisPrefix, nodeId, logger }) : new LocalStatsStore();
   const view = new ClusterView(nodeId, sampler, store, logger);
   const dashboard = new DashboardRoutes(view);
+  const api = new ApiRoutes(
+    node.backend,
+    { keys: config.apiKey ?? [], maxBodyBytes: config.apiMaxBodyBytes, idempotencyTtlMs: config.apiIdempotencyTtlMs },
+    logger,
+  );
   const server = createServer((req, res) => {
-    answer(req, res, metrics, dashboard).catch((err: Error) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (api.owns(url)) {
+      void api.answer(req, res, url);
+      return;
+    }
+    answer(req, res, url, metrics, dashboard).catch((err: Error) => {
       log.error({ err, path: redactedUrl(req.url) }, 'metrics request failed');
       if (!res.headersSent) send(res, 500, 'text/plain', 'Internal error');
       else res.destroy();
@@ -86,7 +99,13 @@ export async function startObservability(
   };
 }
 
-async function answer(req: IncomingMessage, res: ServerResponse, metrics: PromMetrics, dashboard: DashboardRoutes): Promise<void> {
+async function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  metrics: PromMetrics,
+  dashboard: DashboardRoutes,
+): Promise<void> {
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
@@ -95,7 +114,6 @@ async function answer(req: IncomingMessage, res: ServerResponse, metrics: PromMe
     send(res, 405, 'text/plain', 'Method not allowed');
     return;
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
   switch (url.pathname) {
     case '/metrics':
       send(res, 200, metrics.contentType, await metrics.scrape());

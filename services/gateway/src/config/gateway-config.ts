@@ -114,6 +114,27 @@ export const SETTINGS = {
     default: '127.0.0.1',
     doc: "address the metrics server listens on. It has no authentication: the default keeps it on this machine; set `0.0.0.0` only where a private network reaches it (docker-compose.yml does, for Prometheus and the balancer's admin listener)",
   }),
+  /** Unset: no backend API (`/api/*` answers 404). Several, comma-separated: any one is accepted (rotation). */
+  apiKey: setting({
+    env: 'API_KEY',
+    kind: list(),
+    defaultDoc: 'unset (no API)',
+    doc: "the backend API's keys, comma-separated (several while one is rotated out). Set: `/api/*` on the metrics server (`METRICS_PORT`, which it then requires), each request carrying `Authorization: Bearer KEY` (another key: 401). Unset: `/api/*` is 404. Never logged",
+  }),
+  apiMaxBodyBytes: setting({
+    env: 'API_MAX_BODY_BYTES',
+    kind: integer(256, 1024 * 1024),
+    default: 16 * 1024,
+    unit: 'bytes',
+    doc: 'largest request body the backend API reads. Past it: 413, and the body is not read further',
+  }),
+  apiIdempotencyTtlMs: setting({
+    env: 'API_IDEMPOTENCY_TTL_MS',
+    kind: integer(1_000, 86_400_000),
+    default: 300_000,
+    unit: 'ms',
+    doc: "how long `POST /api/publish` with an `Idempotency-Key` answers a retry of that key (to any node) with the first answer and delivers nothing again, ms. The cluster keeps the key with the room's refs: at most `HISTORY_MAX_AGE_MS` and `REFS_PER_CLIENT` keys per room; past it a retry is a new line",
+  }),
   /** Unset: the in-memory bus (one node). Set: Redis pub/sub (a cluster). */
   redisUrl: setting({
     env: 'REDIS_URL',
@@ -227,6 +248,12 @@ export const SETTINGS = {
     default: BUNDLED_PUBLIC_DIR,
     defaultDoc: 'the bundled page',
     doc: "folder served at `/` (its `index.html` and static files). The bundled page gets a strict Content-Security-Policy; any other folder only `frame-ancestors 'self'` (see Security)",
+  }),
+  pageTokenUrl: setting({
+    env: 'PAGE_TOKEN_URL',
+    kind: text(),
+    defaultDoc: 'unset (the page connects without a token)',
+    doc: 'identity on: a path of the application\'s, on the page\'s own origin (`/auth/chat-token`), that the bundled page calls with its cookies (`credentials: \'include\'`) for `{"token"}` before each connection and before the token expires. Given to the page in a `<meta>` tag of `/`. No token (an error, or no `token`): the page shows "Sign-in required" and tries again',
   }),
   logLevel: setting({
     env: 'LOG_LEVEL',
@@ -628,6 +655,21 @@ const configSchema = schemaOf(SETTINGS).check((ctx) => {
       code: 'custom',
       input: ctx.value,
       message: `${SETTINGS.roomTtlMs.env} (${roomTtlMs}) must be greater than ${SETTINGS.resumeGraceMs.env} (${resumeGraceMs}): a session resuming into its room would find it forgotten`,
+    });
+  }
+  const tokenUrl = ctx.value.pageTokenUrl;
+  if (tokenUrl !== undefined && !/^\/(?!\/)\S*$/.test(tokenUrl)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${SETTINGS.pageTokenUrl.env} must be a path on the page's own origin, such as /auth/chat-token (the page's Content-Security-Policy lets it fetch only from there), got "${tokenUrl}"`,
+    });
+  }
+  if (ctx.value.apiKey !== undefined && ctx.value.metricsPort === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${SETTINGS.apiKey.env} needs ${SETTINGS.metricsPort.env}: the backend API is served on the metrics server, never on the public port`,
     });
   }
   const lifetimes = roomLifetimes(ctx.value);

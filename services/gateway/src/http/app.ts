@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { BusHealth } from '../bus/bus.js';
@@ -11,13 +12,18 @@ export interface HttpAppOptions {
   /** Whether this node should get new clients now. */
   readonly readiness: () => BusHealth;
   readonly logger: Logger;
+  /** PAGE_TOKEN_URL: given to the page in a `<meta name="switchboard-token-url">` of `/` (unset: `/` is the file as it is). */
+  readonly pageTokenUrl?: string;
 }
+
+/** The `<meta>` that tells the page where its token comes from (read by packages/web's sign-in.ts). */
+export const TOKEN_URL_META = 'switchboard-token-url';
 
 /**
  * The HTTP side of a node: the chat page and its files, and the probes a load
  * balancer or orchestrator uses. WebSocket upgrades never reach it (see SocketServer).
  */
-export function createHttpApp({ publicDir, readiness, logger }: HttpAppOptions): Express {
+export function createHttpApp({ publicDir, readiness, logger, pageTokenUrl }: HttpAppOptions): Express {
   const log = logger.child({ module: 'http' });
   const app = express();
   app.disable('x-powered-by');
@@ -46,9 +52,24 @@ export function createHttpApp({ publicDir, readiness, logger }: HttpAppOptions):
     }
     res.set('Allow', 'GET, HEAD').status(405).type('text/plain').send('Method not allowed');
   });
-  app.get('/', (_req, res, next) => {
-    res.sendFile(join(publicDir, 'index.html'), (err) => err && next(err));
-  });
+  if (pageTokenUrl === undefined) {
+    app.get('/', (_req, res, next) => {
+      res.sendFile(join(publicDir, 'index.html'), (err) => err && next(err));
+    });
+  } else {
+    // Identity on: the page, with where its token comes from in a <meta> of its head (read once, kept).
+    let page: Promise<string> | undefined;
+    app.get('/', (_req, res, next) => {
+      page ??= readFile(join(publicDir, 'index.html'), 'utf8').then((html) => withTokenUrl(html, pageTokenUrl));
+      page.then(
+        (html) => res.type('html').set('Cache-Control', 'no-cache').send(html),
+        (err: Error) => {
+          page = undefined;
+          next(err);
+        },
+      );
+    });
+  }
 
   // A plain GET on the WebSocket path: say what is expected there.
   app.get('/ws', (_req, res) => {
@@ -71,4 +92,10 @@ export function createHttpApp({ publicDir, readiness, logger }: HttpAppOptions):
   });
 
   return app;
+}
+
+/** `html` with the token URL's `<meta>` first in its head. */
+function withTokenUrl(html: string, tokenUrl: string): string {
+  const escaped = tokenUrl.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return html.replace(/<head>/i, `<head>\n    <meta name="${TOKEN_URL_META}" content="${escaped}" />`);
 }

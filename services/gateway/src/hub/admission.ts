@@ -148,14 +148,15 @@ export class Admission {
 
   /**
    * Let a member's session go once its own publishes are done: a v2 session that
-   * did not close with 1000 is detached (resumable within the grace window); any
+   * did not close with 1000 (nor 4011: its user was disconnected by the backend,
+   * and must not resume it) is detached (resumable within the grace window); any
    * other ends, announced unless `announce` is false (a session the cluster never heard of).
    */
   release(member: Member, code: number, announce: boolean): void {
     const { peer } = member;
     const token = member.session?.token;
     if (token === undefined) return;
-    const detach = announce && peer.protocol === 'v2' && code !== CloseCode.NORMAL;
+    const detach = announce && peer.protocol === 'v2' && code !== CloseCode.NORMAL && code !== CloseCode.DISCONNECTED_BY_SERVER;
     this.publisher.afterPublishes(member, async () => {
       if (!detach) return this.sessions.end(token, peer.conn, announce);
       this.hold(member, await this.sessions.detach(token, peer.conn));

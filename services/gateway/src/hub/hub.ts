@@ -79,7 +79,10 @@ export class Hub {
     });
     this.sessions.start(() => this.liveSessions());
     this.sessions.onResumedElsewhere((token) => this.admission.holds.released(token));
-    this.link.start((conn) => this.closeResumedElsewhere(conn));
+    this.link.start(
+      (conn) => this.closeResumedElsewhere(conn),
+      (user) => this.disconnectUser(user),
+    );
   }
 
   /** Count the sessions that drop here, while they wait for a resume, with `holds` (the socket server's gate). */
@@ -184,6 +187,22 @@ export class Hub {
     member.peer.log.info({ reason: 'SESSION_RESUMED_ELSEWHERE' }, 'closing connection: its session was resumed by another');
     member.peer.close(CloseCode.SESSION_RESUMED_ELSEWHERE, 'session resumed elsewhere');
     return true;
+  }
+
+  /**
+   * The application's backend asked for every connection of `user` to be closed
+   * (`POST /api/disconnect`, on any node): close this node's with 4011
+   * DISCONNECTED_BY_SERVER. Returns how many there were.
+   */
+  disconnectUser(user: string): number {
+    let closed = 0;
+    for (const member of [...this.members.values()]) {
+      if (member.peer.user?.sub !== user) continue;
+      member.peer.log.info({ reason: 'DISCONNECTED_BY_SERVER' }, 'closing connection: the backend disconnected its user');
+      member.peer.close(CloseCode.DISCONNECTED_BY_SERVER, 'disconnected by the server');
+      closed++;
+    }
+    return closed;
   }
 
   /** The member gets nothing more, and no longer keeps its room subscribed here. */

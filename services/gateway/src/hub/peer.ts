@@ -35,7 +35,7 @@ export interface Peer {
   nickname: Nickname;
   /** The client's address, as the per-address limits count it (absent: the peer is not counted by address). */
   readonly address?: string;
-  /** Identity on: the user its token names (its `sub`, locked name, rooms); undefined with identity off. */
+  /** Identity on: the user its token names (its `sub`, locked name, rooms); undefined with identity off. `POST /api/disconnect` closes all of a `sub`'s. */
   readonly user?: UserToken;
   /** A logger carrying this peer's `conn` id (a connection makes it when asked: read it only to log). */
   readonly log: Logger;

@@ -43,6 +43,7 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   {P}:join-notices:<room>   hash: tokens, at: the room's budget of joined/left notices (expires once it would be full)
  *   {P}:guest-counter         N of AnonymousUser<N>
  *   {P}:node:<node>           pub/sub channel of requests to one node, and its answers (RedisNodeLink)
+ *   {P}:all-nodes             pub/sub channel of requests to every node (RedisNodeLink: disconnect a user)
  *   {P}:probe:<node>          a short-lived key written to learn whether a full Redis has room again
  *
  * The delivery watchdog's channels (bus/shard-watchdog.ts), tag `{P:probe:<node>:<n>}`:
@@ -125,6 +126,11 @@ export class RedisKeys {
 
   nodeChannel(node: NodeId): string {
     return `${this.control}:node:${node}`;
+  }
+
+  /** The pub/sub channel every node listens on (requests to all of them). */
+  get allNodesChannel(): string {
+    return `${this.control}:all-nodes`;
   }
 }
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import type { UserToken } from '../../src/auth/token-verifier.js';
+import { RoomPermissions } from '../../src/auth/room-permissions.js';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { ErrorCode, parseClientText, parseServerFrame, type ServerFrame } from '@switchboard/protocol';
+import { CloseCode, ErrorCode, parseClientText, parseServerFrame, type ServerFrame } from '@switchboard/protocol';
 import { BusUnavailableError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { clientLimits, defaultConfig } from '../../src/config/gateway-config.js';
@@ -20,7 +22,14 @@ class FakePeer implements Peer {
   readonly conn = `conn-${++nextConn}`;
   id = '';
   nickname = '';
-  constructor(readonly protocol: ProtocolVersion = 'v1') {}
+  /** Identity on: the user its token names (any room, no locked name). */
+  readonly user?: UserToken;
+  constructor(
+    readonly protocol: ProtocolVersion = 'v1',
+    sub?: string,
+  ) {
+    if (sub !== undefined) this.user = { sub, expiresAt: Number.MAX_SAFE_INTEGER, rooms: RoomPermissions.everyone };
+  }
   send(out: Outgoing): void {
     this.raw.push(out.payload);
   }
@@ -511,5 +520,20 @@ describe("Hub: a member's lifecycle", () => {
     await until(() => second.frames.at(-1)?.message === 'for the one that stayed');
     assert.equal(first.raw.length, 0, 'gets nothing after it went');
     assert.ok(!bob!.frames.some((f) => /disconnected/.test(f.message)), 'the session never ended');
+  });
+
+  it("closes every connection of a user with 4011 when the backend disconnects it, and no one else's", async () => {
+    const hub = hubWith();
+    const [ada1, ada2, bob, anonymous] = [new FakePeer('v1', 'ada'), new FakePeer('v2', 'ada'), new FakePeer('v1', 'bob'), new FakePeer()];
+    for (const peer of [ada1, ada2, bob, anonymous]) await hub.admit(peer);
+    assert.equal(hub.disconnectUser('ada'), 2);
+    assert.deepEqual(
+      [ada1, ada2, bob, anonymous].map((p) => p.closedWith),
+      [CloseCode.DISCONNECTED_BY_SERVER, CloseCode.DISCONNECTED_BY_SERVER, undefined, undefined],
+    );
+    assert.equal(hub.disconnectUser('nobody'), 0);
+    // The v2 session ends at once (not resumable): everyone hears it went.
+    hub.leave(ada2, CloseCode.DISCONNECTED_BY_SERVER);
+    await until(() => bob.frames.some((f) => f.type === 'notification' && f.event === 'disconnected' && f.id === ada2.id));
   });
 });
