@@ -181,3 +181,44 @@ describe('the backend API on two gateways over a Redis Cluster', { timeout: 180_
     assert.deepEqual(answer.body, { user: 'someone', nodes: 2, connections: 0 });
   });
 });
+
+/**
+ * With identity on: `POST /api/disconnect` closes every connection of that
+ * user (its token's `sub`) on every node with 4011, and no one else's.
+ */
+describe('the backend API disconnecting a signed-in user on three gateways', { timeout: 120_000 }, () => {
+  const SECRET = 'a-test-secret-of-at-least-32-bytes-long!!';
+  let redis: RedisServer;
+  let nodes: GatewayProcess[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    const env = { REDIS_URL: redis.url, METRICS_PORT: '0', API_KEY: KEYS.current, AUTH_JWT_SECRET: SECRET };
+    nodes = await Promise.all(['kick-a', 'kick-b', 'kick-c'].map((id) => GatewayProcess.start({ env: { ...env, NODE_ID: id } })));
+  });
+
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.kill()));
+    await redis?.dispose();
+  });
+
+  it("closes each of the user's connections, on every node, with 4011, and no one else's", async () => {
+    const { hsToken } = await import('./identity-helpers.js');
+    const connect = async (node: GatewayProcess, sub: string) =>
+      ChatClient.connect(`${node.wsUrl}?token=${encodeURIComponent(await hsToken(SECRET, { sub }))}`);
+    const ada = await Promise.all(nodes.map((n) => connect(n, 'ada')));
+    const bob = await connect(nodes[1]!, 'bob');
+    await Promise.all([...ada, bob].map((c) => c.barrier()));
+    const answer = await call(nodes[0]!.metricsUrl, '/api/disconnect', { user: 'ada' });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.connections, 3, JSON.stringify(answer.body));
+    const codes = await Promise.all(ada.map((c) => c.closed));
+    assert.deepEqual(
+      codes.map((c) => c.code),
+      [4011, 4011, 4011],
+    );
+    bob.send('still here');
+    await bob.waitForMessage('message', 'still here');
+    await bob.close();
+  });
+});
