@@ -78,8 +78,8 @@ export class SwitchboardClient {
           this.token = await tokens.next();
           return withToken(resolved.url, this.token);
         }),
-      // 4010 TOKEN_EXPIRED: only a new token gets back in; without a way to get one, retrying is pointless.
-      isTerminal: (code: number) => code === CloseCode.TOKEN_EXPIRED && tokens?.renewable !== true,
+      // 4010 TOKEN_EXPIRED, 4012 TOKEN_INVALID: only a new token gets back in; without a way to get one, retrying is pointless.
+      isTerminal: (code: number) => (code === CloseCode.TOKEN_EXPIRED || code === CloseCode.TOKEN_INVALID) && tokens?.renewable !== true,
     };
     this.transport = new Transport(transportOptions, {
       hello: (codec) => this.session.hello(codec),
