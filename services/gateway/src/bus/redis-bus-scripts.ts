@@ -218,6 +218,9 @@ return {epoch, visible_head()}`,
     lua: `${LUA_LIBRARY}
 local seq = tonumber(ARGV[9])
 if event_at(seq) ~= ARGV[10] then return 0 end
+-- A retried event (ARGV[11] '1') at or below the released seq is readable already: published
+-- then, or read by any node that hears a later one (gap repair). Broadcast it again only if not.
+if ARGV[11] == '1' and seq <= tonumber(redis.call('GET', K_RELEASED) or '0') then return 1 end
 release(seq, ARGV[10])
 return 1`,
   },

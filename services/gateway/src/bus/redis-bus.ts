@@ -283,7 +283,7 @@ export class RedisBus implements Bus {
     }
     const [seq, epoch, duplicate, event] = reply;
     // Its event is published here: after WAIT, or a duplicate (its original may have been refused, so never published).
-    if (event !== '' && (await this.run('sbRelease', room.stream, [...this.args(), seq, event])) !== 1) {
+    if (event !== '' && (await this.run('sbRelease', room.stream, [...this.args(), seq, event, duplicate === 1 ? '1' : '0'])) !== 1) {
       throw new BusUnavailableError(`the history no longer holds the event at ${seq} (a failover, or a new epoch): not sent`);
     }
     // The line should come back through this node's subscriber: the watchdog waits for it.

@@ -113,10 +113,12 @@ local function raise_released(seq)
 end
 
 -- The newest seq readers may see: the released one (the seq in a room from before it was kept).
+-- Never past the room's seq: a Redis that lost its newest writes (a rewind) may have kept the mark.
 local function visible_head()
+  local seq = tonumber(redis.call('GET', K_SEQ) or '0')
   local released = redis.call('GET', K_RELEASED)
-  if released then return tonumber(released) end
-  return tonumber(redis.call('GET', K_SEQ) or '0')
+  if released then return math.min(tonumber(released), seq) end
+  return seq
 end
 
 -- body: an event's JSON without its opening brace; chat: whether it is a chat

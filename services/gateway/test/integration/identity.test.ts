@@ -22,7 +22,14 @@ const GRACE_MS = 1_000;
 /** MESSAGE_BURST of the HS256 node: lines one user may send at once, across its connections. */
 const BURST = 6;
 /** Housekeeping made rare, so Redis hears from a node only for its clients. */
-const QUIET = { SWEEP_INTERVAL_MS: '600000', LEASE_TTL_MS: '600000' };
+/** Nothing periodic touches Redis while the test counts its commands: sweeps, leases, shard probes, replica counts. */
+const QUIET = {
+  SWEEP_INTERVAL_MS: '600000',
+  LEASE_TTL_MS: '600000',
+  SHARD_PROBE_INTERVAL_MS: '300000',
+  SHARD_PROBE_TIMEOUT_MS: '600000',
+  REDIS_MIN_REPLICAS_ACK: '0',
+};
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
