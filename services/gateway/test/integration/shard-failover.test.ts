@@ -336,6 +336,16 @@ describe('the shards of a replicated Redis Cluster changing under their rooms', 
 
   it("says a shard that is not heard on /readyz and in its metrics while the other shards' rooms carry on, and carries on once it is heard again", async () => {
     await cluster.settle();
+    // After the failover of the test before, each node is ready again once its watchdog has heard every shard.
+    await Promise.all(
+      nodes.map((node) =>
+        eventually(async () => (await httpGet(`${node.httpUrl}/readyz`)).status === 200, {
+          what: `${node.nodeId} ready`,
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        }),
+      ),
+    );
     const shard = await roomsShard();
     const room = await roomOn(shard, 'paused');
     const members = await Promise.all(nodes.map((node) => memberOf(node, room, clients)));
