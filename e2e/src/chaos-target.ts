@@ -50,6 +50,9 @@ export const CHAOS_GATEWAY_ENV = {
   DRAIN_DELAY_MS: '1000',
   LEASE_TTL_MS: '2000',
   SWEEP_INTERVAL_MS: '500',
+  // The delivery watchdog as in production (the testkit's gateways wait longer by default).
+  SHARD_PROBE_INTERVAL_MS: '1000',
+  SHARD_PROBE_TIMEOUT_MS: '3000',
 } as const;
 
 /** Redis keeps the history across a restart: the epoch must not change. */

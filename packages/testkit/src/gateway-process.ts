@@ -35,8 +35,12 @@ export interface GatewayOptions {
  * No shedding for event-loop lag unless a test asks for it: test machines are
  * shared and busy, and a node that refused upgrades whenever the machine hiccuped
  * would make every test that connects flaky. The overload test sets its own.
+ * Likewise the delivery watchdog waits longer than its default for a shard's
+ * probe: on a loaded machine a busy node heard its own probe late and said not
+ * ready (503 to new clients) in tests about something else; the failover and
+ * watchdog tests set their own.
  */
-export const NO_LAG_SHEDDING: Readonly<Record<string, string>> = { MAX_EVENT_LOOP_LAG_MS: '0' };
+export const NO_LAG_SHEDDING: Readonly<Record<string, string>> = { MAX_EVENT_LOOP_LAG_MS: '0', SHARD_PROBE_TIMEOUT_MS: '10000' };
 
 /** Per-address limits no test reaches (see GatewayOptions.liftAddressLimits). */
 export const LIFTED_ADDRESS_LIMITS: Readonly<Record<string, string>> = {
