@@ -275,6 +275,8 @@ const SCENARIOS: Scenario[] = [
   {
     title: `(g) the replication link of a room master's replica lags ${LINK_LAG_MS / 1000} s, then the master is SIGKILLed`,
     file: 'cluster-lagging-replica',
+    slowKnown:
+      'known shortfall (issue 21): a Cluster master killed, as in (b): the faulted room can stall past the bound, and failed once in a local run at the end of 2026-12-07',
     redis: () => RedisCluster.start({ replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS, appendOnly: true, proxied: true }),
     fault: async ({ cluster: c, rooms, run }) => {
       const redis = cluster(c.redis);
