@@ -120,6 +120,9 @@ describe('per-connection limits', () => {
       for (let i = 0; i < sent; i++) client.send(`burst ${i}`);
       await client.waitForMessage('message', `burst ${messageBurst - 1}`);
       await client.waitFor((f) => f.type === 'error' && (f as { code: string }).code === ErrorCode.RATE_LIMITED, 'RATE_LIMITED');
+      // Each line gets one answer, its echo or an error; the rest may still be on their way.
+      const answered = () => client.frames.items.filter((f) => f.type === 'message' || f.type === 'error').length;
+      await client.waitFor(() => answered() >= sent, `an answer to each of the ${sent} lines`);
       await client.close();
       const delivered = client.frames.items.filter((f) => f.type === 'message').length;
       const refused = client.frames.items.filter((f) => f.type === 'error').length;
