@@ -18,7 +18,8 @@ export const BUS_SCRIPTS = {
    * leave that to the caller (after WAIT). Returns {seq, epoch, duplicate, event}:
    * `event` is the stored event's JSON for the caller to publish (with '0'; for a
    * duplicate, the original's, which may never have been published: its WAIT fell
-   * short; '' if it was trimmed); '' with '1'.
+   * short; '' if it was trimmed); '' with '1' (a duplicate not published yet is
+   * published then, as sbRelease does).
    *
    * Refs are kept as `<epoch>|<ref>`: a ref is known only in the epoch its event
    * was stored in, or an earlier one whose history the current one kept, so an
@@ -51,8 +52,17 @@ if ref ~= '' then
   end
   if prev then
     redis.call('PEXPIRE', K_REFS, refs_ttl())
-    if ARGV[13] == '1' then return {tonumber(prev), epoch, 1, ''} end
-    return {tonumber(prev), epoch, 1, event_at(tonumber(prev))}
+    local at = tonumber(prev)
+    if ARGV[13] == '1' then
+      -- Its first try may have been stored but never published (its WAIT fell short, and the
+      -- shard has no replica to wait for now: a promoted one): publish it now, as sbRelease would.
+      if at > tonumber(redis.call('GET', K_RELEASED) or '0') then
+        local original = event_at(at)
+        if original ~= '' then release(at, original) end
+      end
+      return {at, epoch, 1, ''}
+    end
+    return {at, epoch, 1, event_at(at)}
   end
 end
 local now = ARGV[13] == '1'

@@ -144,6 +144,32 @@ describe('a line is acknowledged only once a replica has it (WAIT)', { timeout: 
     );
   });
 
+  it('publishes a refused line when its resend needs no replica any more (a promoted one): acknowledged, delivered and read once', async () => {
+    const prefix = `acks-${process.pid}-${++tests}`;
+    const sender = await node(prefix, 'node-1');
+    // The same shard as another node sees it once its replica is gone (promoted, forgotten): nothing to wait for.
+    const unwaited = await node(prefix, 'node-2', { redisMinReplicasAck: 0 });
+    await publishAcked(sender.bus, line('before', 'r0'));
+    process.kill(replica.pid!, 'SIGSTOP');
+    await assert.rejects(sender.bus.publish(line('stored, not sent', 'r1')), BusUnavailableError);
+    // The client resends it to a node that waits for no replica: the stored original is the line.
+    const resent = await unwaited.bus.publish(line('stored, not sent', 'r1'));
+    assert.equal(resent.duplicate, true, 'the resend finds the stored original');
+    const next = await unwaited.bus.publish(line('after', 'r2'));
+    for (const { events } of [sender, unwaited]) {
+      await events.waitFor((e) => e.ref === 'r2', LINE_MS, 'the line after');
+      const original = events.items.filter((e) => e.ref === 'r1');
+      assert.equal(original.length, 1, 'the acknowledged line was broadcast, once');
+      assert.equal(original[0]!.seq, resent.seq);
+    }
+    const history = await unwaited.bus.history('lobby', { epoch: next.epoch, seq: 0 });
+    assert.ok(history.ok);
+    assert.deepEqual(
+      history.events.map((e) => e.message),
+      ['before', 'stored, not sent', 'after'],
+    );
+  });
+
   it('waits for no replica with REDIS_MIN_REPLICAS_ACK 0: a frozen replica does not hold lines up', async () => {
     const prefix = `acks-${process.pid}-${++tests}`;
     const { bus } = await node(prefix, 'node-1', { redisMinReplicasAck: 0 });
