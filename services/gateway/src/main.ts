@@ -14,6 +14,7 @@ import { noMetrics, type Metrics } from './metrics/metrics.js';
 import { startObservability } from './observability.js';
 import { PromMetrics } from './metrics/prom-metrics.js';
 import { reportCapabilities } from './platform/capabilities.js';
+import { isStrayReplyOnClosedSubscriber } from './platform/ioredis-cluster.js';
 import { busKindOf, redisTargetOf } from './redis/client.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { RedisNodeLink } from './cluster/redis-node-link.js';
@@ -106,6 +107,10 @@ async function main(): Promise<void> {
     (await startObservability(config, prom, { bus: parts.bus, readiness: () => gateway.readiness(), backend: gateway.backend() }, logger));
 
   process.on('uncaughtException', (err) => {
+    if (isStrayReplyOnClosedSubscriber(err)) {
+      log.warn({ err: err.message }, 'a closed Redis subscriber got a late reply (ioredis); ignored');
+      return;
+    }
     log.fatal({ err }, 'uncaught exception; exiting');
     process.exit(1);
   });

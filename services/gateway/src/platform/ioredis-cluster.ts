@@ -262,3 +262,20 @@ export const IOREDIS_CONNECTION_NAMES: Capability = {
   fallback: 'only connections listed under our own names count (a node is judged by its command connections)',
   inUse: () => uses('ioredis_connection_names', 'connectionNames'),
 };
+
+/** What ioredis says when a reply comes for no command it sent. */
+const STRAY_REPLY = /^Command queue state error\. .* Last reply: s?(un)?subscribe,/;
+
+/**
+ * Whether `err`, thrown out of the event loop, is ioredis's complaint about a
+ * late (S)(UN)SUBSCRIBE reply on a subscriber connection it has already closed:
+ * when a failover moves a shard's subscriber, ioredis stops the old one and
+ * removes its listeners, `error` included, while a SUNSUBSCRIBE from the demoted
+ * master may still be in its socket; emitting `error` with no listener throws.
+ * Nothing is lost (that connection is gone, its channels are subscribed on the
+ * new master); a live connection's such error reaches its listener instead and
+ * never gets here.
+ */
+export function isStrayReplyOnClosedSubscriber(err: unknown): boolean {
+  return err instanceof Error && STRAY_REPLY.test(err.message) && /DataHandler/.test(err.stack ?? '');
+}

@@ -9,6 +9,7 @@ import {
   IOREDIS_SHARD_SOCKETS,
   IOREDIS_SUBSCRIBER_EVENTS,
   SUBSCRIBER_RESYNC_INTERVAL_MS,
+  isStrayReplyOnClosedSubscriber,
   onShardSubscriberBack,
   ownConnectionName,
   socketsOf,
@@ -113,5 +114,31 @@ describe('platform/ioredis-cluster on a real 3-master Redis Cluster', { timeout:
     await shard.cli('SPUBLISH', CHANNEL, 'after the kill');
     const [channel, text] = await message;
     assert.deepEqual([channel, text], [CHANNEL, 'after the kill']);
+  });
+});
+
+describe('isStrayReplyOnClosedSubscriber', () => {
+  /** As ioredis throws it when a closed subscriber (no error listener left) reads a late reply (seen in a graceful failover). */
+  const thrown = (message: string, where = 'DataHandler.shiftCommand (node_modules/ioredis/built/DataHandler.js:180:27)') => {
+    const err = new Error(message);
+    err.stack = `Error: ${message}\n    at ${where}`;
+    return err;
+  };
+
+  it('recognises a late (S)(UN)SUBSCRIBE reply on a closed subscriber', () => {
+    const message = 'Command queue state error. If you can reproduce this, please report it. Last reply: ';
+    assert.ok(isStrayReplyOnClosedSubscriber(thrown(`${message}sunsubscribe,{switchboard:probe:node-1:1}:probe,1`)));
+    assert.ok(isStrayReplyOnClosedSubscriber(thrown(`${message}ssubscribe,{switchboard:lobby}:events,1`)));
+  });
+
+  it('leaves every other error fatal', () => {
+    const message = 'Command queue state error. If you can reproduce this, please report it. Last reply: ';
+    assert.ok(!isStrayReplyOnClosedSubscriber(thrown(`${message}OK`)), 'a reply to a command');
+    assert.ok(
+      !isStrayReplyOnClosedSubscriber(thrown(`${message}sunsubscribe,x,1`, 'Somewhere.else (src/mine.ts:1:1)')),
+      'not thrown by ioredis',
+    );
+    assert.ok(!isStrayReplyOnClosedSubscriber(new TypeError('x is undefined')));
+    assert.ok(!isStrayReplyOnClosedSubscriber('Command queue state error. Last reply: sunsubscribe'), 'not an Error');
   });
 });
