@@ -41,8 +41,8 @@ interface SlotRange {
  * run_id); on a Redis Cluster from `CLUSTER SLOTS` (each slot range's master
  * node id and the replicas it lists, failed ones left out).
  *
- * A server that was seen with a replica is taken to have one for
- * REPLICA_FORGET_MS more (per run_id or node id): a replica that just dropped
+ * A server that was seen with a replica (in two counts running) is taken to
+ * have one for REPLICA_FORGET_MS more (per run_id or node id): a replica that just dropped
  * (or froze) does not silently lower the bar; writes are refused meanwhile,
  * and after it they are acknowledged with none. A promoted replica is a new
  * server: it starts with what it has.
@@ -58,6 +58,8 @@ export class ReplicaCounts {
   /** When each server (run_id or node id) was last seen with at least one replica. */
   private readonly lastSeen = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** The count under way, if any. */
+  private counting: Promise<void> | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -103,27 +105,58 @@ export class ReplicaCounts {
     return master?.id ?? '';
   }
 
-  /** Count again now; resolves when done (a failure is logged and leaves the last count). */
-  async refresh(): Promise<void> {
+  /**
+   * Count again now; resolves when done (a failure is logged and leaves the last
+   * count). One count at a time, and one that gets no answer within two check
+   * intervals (a command queued to a server that died) is given up: the next
+   * check asks again.
+   */
+  refresh(): Promise<void> {
+    this.counting ??= this.count().finally(() => (this.counting = undefined));
+    return this.counting;
+  }
+
+  private async count(): Promise<void> {
+    const before = this.masters();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      if (this.redis instanceof Cluster) this.ranges = slotRanges(await this.redis.cluster('SLOTS'));
-      else this.single = await singleMaster(this.redis);
+      const answer =
+        this.redis instanceof Cluster
+          ? this.redis.cluster('SLOTS').then((reply) => ({ ranges: slotRanges(reply) }))
+          : singleMaster(this.redis).then((single) => ({ single }));
+      const gaveUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer in time')), 2 * this.options.checkIntervalMs);
+      });
+      const counted = await Promise.race([answer, gaveUp]);
+      if ('ranges' in counted) this.ranges = counted.ranges;
+      else this.single = counted.single;
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'replicas not counted');
       return;
+    } finally {
+      clearTimeout(timer);
     }
     const now = this.now();
-    const masters = this.single ? [this.single] : this.ranges.map((r) => r.master);
+    const masters = this.masters();
     for (const master of masters) {
-      const before = this.lastSeen.has(master.id);
-      if (master.replicas > 0) this.lastSeen.set(master.id, now);
-      if (!before && master.replicas > 0) this.log.info({ master: master.id, replicas: master.replicas }, 'writes wait for a replica');
+      const was = before.find((m) => m.id === master.id);
+      // Remembered once seen with a replica in two counts running: a promoted replica is listed for a moment,
+      // by a server that has not yet marked it failed, with its dead master as its replica.
+      if (master.replicas > 0 && (was?.replicas ?? 0) > 0) this.lastSeen.set(master.id, now);
+      if (was?.replicas !== master.replicas && this.everCounted)
+        this.log.info({ master: master.id, replicas: master.replicas }, 'replicas counted');
+      else if (!was && master.replicas > 0) this.log.info({ master: master.id, replicas: master.replicas }, 'writes wait for a replica');
     }
     for (const [id, at] of this.lastSeen) if (now - at >= this.options.replicaForgetMs) this.lastSeen.delete(id);
     if (!this.everCounted) {
       this.everCounted = true;
       this.options.onCounted?.();
     }
+  }
+
+  /** The masters as last counted. */
+  private masters(): Master[] {
+    return this.single ? [this.single] : this.ranges.map((r) => r.master);
   }
 
   private masterOf(slot: number): Master | undefined {
