@@ -24,7 +24,8 @@ import type { Logger } from '../logger.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { createRedis, type RedisClient, type RedisTarget } from '../redis/client.js';
 import { onShardSubscriberBack, socketsOf } from '../platform/ioredis-cluster.js';
-import { restartSubscriber } from '../platform/ioredis-topology.js';
+import { onTopologyRefreshed, restartSubscriber } from '../platform/ioredis-topology.js';
+import { Cluster } from 'ioredis';
 import { ShardMap } from './shard-map.js';
 import { ShardWatchdog } from './shard-watchdog.js';
 import { TopologyFollower } from './topology-follower.js';
@@ -125,6 +126,8 @@ export class RedisBus implements Bus {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   /** Stops listening for a shard's subscriber coming back (see start()). */
   private stopShardWatch: (() => void) | undefined;
+  /** Stops counting the replicas again whenever the publisher has read the slots again (see start()). */
+  private stopRecount: (() => void) | undefined;
   private readonly topology: TopologyFollower;
   private readonly watchdog: ShardWatchdog;
   private readonly shards: ShardMap;
@@ -196,6 +199,9 @@ export class RedisBus implements Bus {
     this.sub.on('smessage', (channel: string, payload: string) => this.onMessage(channel, payload));
     // connect() rejects on the first failure, but ioredis keeps retrying by itself.
     this.replicas.start();
+    // A failover the publisher has just followed: a promoted replica has no replica of its own, and a line
+    // must not wait for one that is not there (every WAIT would fall short until the next count).
+    if (this.pub instanceof Cluster) this.stopRecount = onTopologyRefreshed(this.pub, () => void this.replicas.refresh());
     this.pub.connect().catch(() => undefined);
     this.sub.connect().catch(() => undefined);
     this.keepAliveTimer = setInterval(() => {
@@ -278,7 +284,7 @@ export class RedisBus implements Bus {
       }
       if (got < needed) {
         void this.replicas.refresh();
-        throw new BusUnavailableError(`${got} of ${needed} redis replicas had the event within ${timeoutMs} ms: not sent`);
+        throw new BusUnavailableError(`${got} of ${needed} redis replicas (shard ${shard}) had the event within ${timeoutMs} ms: not sent`);
       }
     }
     const [seq, epoch, duplicate, event] = reply;
@@ -353,6 +359,7 @@ export class RedisBus implements Bus {
     this.closing = true;
     clearInterval(this.keepAliveTimer);
     this.stopShardWatch?.();
+    this.stopRecount?.();
     this.topology.stop();
     this.watchdog.stop();
     this.replicas.stop();
@@ -367,7 +374,11 @@ export class RedisBus implements Bus {
     this.subscribed = false;
     const channels = [...this.channels.keys()];
     try {
-      for (const channel of channels) await this.sub.ssubscribe(channel);
+      // All at once: on a Redis Cluster each goes to its own shard, and one shard that does not answer
+      // (paused, failing over) does not hold up the rooms of the others.
+      const results = await Promise.allSettled(channels.map((channel) => this.sub.ssubscribe(channel)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       this.watchdog.listenAgain();
       this.subscribed = true;
       this.log.info({ rooms: channels.length }, 'subscribed');
