@@ -104,8 +104,9 @@ export class Gateway {
     if (this.shuttingDown) return { ready: false, reason: 'shutting down' };
     if (this.load.overloaded) return { ready: false, reason: `overloaded (event loop lag ${Math.round(this.load.lagMs)} ms)` };
     const bus = this.bus.health();
-    if (!bus.ready) return bus;
+    if (!bus.ready && bus.unheardShards === undefined) return bus;
     if (!this.sessions.ready()) return { ready: false, reason: 'session store unavailable (redis)' };
+    // Ready but for shards not heard: /readyz says 503 naming them; upgrades are still taken (see SocketServer).
     return bus;
   }
 

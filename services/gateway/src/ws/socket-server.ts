@@ -51,7 +51,9 @@ export interface SocketServerOptions extends ConnectionLimits, UpgradeGateOption
  * Accepts WebSocket upgrades on /ws and turns each into a Connection on the hub.
  * Every refusal is an HTTP answer before the upgrade, logged with its reason:
  * another path (404); a node that is not ready (bus down, shutting down: 503, so
- * the load balancer's retry lands the client on a node that is); then the
+ * the load balancer's retry lands the client on a node that is; a Redis shard
+ * that is not heard is not refused for: /readyz says it, and the rooms on the
+ * other shards are served); then the
  * UpgradeGate's admission control (origin 403, node full 503, per-address cap
  * and rate 429); then, identity on (a TokenVerifier given), the token (401 with
  * the reason), all before any Redis work. A v2 upgrade without a token may
@@ -144,7 +146,9 @@ export class SocketServer {
       return;
     }
     const health = this.readiness();
-    if (!health.ready) {
+    // A shard whose delivery is not heard is not this node's fault, and every node hears the same: the rooms on
+    // the other shards serve as usual (the room's own lines are refused meanwhile), so clients are still taken.
+    if (!health.ready && health.unheardShards === undefined) {
       this.refuse(req, socket, Refusals.notReady(health.reason));
       return;
     }
