@@ -1,5 +1,5 @@
 /** What the numbers were measured on: printed above the tables, and whether the machine was shared. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
@@ -16,7 +16,7 @@ export function machineInfo(): string {
   const version = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
   return [
     `machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown model'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`,
-    `software: node ${process.version}, ${redisVersion()}, socket.io ${version('socket.io')}, @socket.io/redis-adapter ${version('@socket.io/redis-adapter')}, ws ${version('ws')}, ioredis ${version('ioredis')}`,
+    `software: node ${process.version}, ${redisVersion()}, socket.io ${version('socket.io')}, @socket.io/redis-adapter ${version('@socket.io/redis-adapter')}, redis (client) ${version('redis')}, ws ${version('ws')}, ioredis ${version('ioredis')}, ${nginxVersion()}`,
     `at start: ${loadNow()}`,
   ].join('\n');
 }
@@ -50,6 +50,18 @@ function redisVersion(): string {
   } catch {
     return 'redis-server not found';
   }
+}
+
+/** nginx's version and the nchan package's (Debian's), or that it is not found. */
+function nginxVersion(): string {
+  for (const binary of [process.env.NGINX_BIN ?? 'nginx', '/usr/sbin/nginx']) {
+    const out = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+    const version = /nginx\/(\S+)/.exec(`${out.stdout}${out.stderr}`)?.[1];
+    if (version === undefined) continue;
+    const nchan = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'libnginx-mod-nchan'], { encoding: 'utf8' });
+    return `nginx ${version}${nchan.status === 0 && nchan.stdout ? ` + nchan ${nchan.stdout.trim()}` : ''}`;
+  }
+  return 'nginx not found';
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: Switchboard beside Socket.IO + redis-adapter and a naive ws +
- * ioredis relay, one after another in one run, driven by the same load
- * generator; one table per scenario. The rooms scenario (opt-in) sets
- * Switchboard on one Redis beside Switchboard on a Redis Cluster. `npm run bench -- --help` lists the flags.
+ * `npm run bench`: Switchboard beside Socket.IO + redis-adapter, nginx + nchan
+ * and a naive ws + ioredis relay, one after another in one run, driven by the
+ * same load generator; one table per scenario, and under the fan-out's and the
+ * rooms' tables Switchboard against their reference systems (issue 24's goals).
+ * The rooms scenario (opt-in) sets Switchboard on one Redis beside Switchboard
+ * and Socket.IO's sharded adapter, each on a Redis Cluster of its own. `npm run bench -- --help` lists the flags.
  * Everything runs on 127.0.0.1, and every load is bounded in count and time.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -12,23 +14,36 @@ import { topSelfTime, type Window } from './cpu-profile.js';
 import { loadNow, machineInfo, waitForQuiet } from './machine.js';
 import { killTracked } from './node-process.js';
 import { helpText, loadOptions, type Options, type Scenario, type SystemId } from './options.js';
-import { fanoutRoundsTable, fanoutTable, joinTable, reconnectTable, roomsTable, type Failed } from './report.js';
+import {
+  comparisons,
+  fanoutRoundsTable,
+  fanoutTable,
+  joinTable,
+  reconnectTable,
+  referencesRoundsTable,
+  referencesTable,
+  roomsTable,
+  type Failed,
+} from './report.js';
+import { REFERENCE_GOALS } from './reference-goals.js';
+import type { Comparison } from './reference-goals.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
 import { runJoin, type JoinOptions } from './scenarios/join.js';
 import { runReconnect, type ReconnectOptions } from './scenarios/reconnect.js';
 import { runRooms, type RoomsOptions } from './scenarios/rooms.js';
 import { naive } from './systems/naive.js';
-import { socketio } from './systems/socketio.js';
+import { nchan } from './systems/nchan.js';
+import { socketio, socketioCluster } from './systems/socketio.js';
 import { switchboard, switchboardB, switchboardCluster } from './systems/switchboard.js';
 import type { SystemUnderTest } from './systems/system.js';
 import type { CpuUse } from './cpu-meter.js';
 
 /** Each scenario's systems unless --systems says otherwise. */
 const DEFAULT_SYSTEMS: Readonly<Record<Scenario, readonly SystemId[]>> = {
-  fanout: ['switchboard', 'socketio', 'naive'],
+  fanout: ['switchboard', 'socketio', 'nchan', 'naive'],
   join: ['switchboard', 'socketio', 'naive'],
   reconnect: ['switchboard'],
-  rooms: ['switchboard', 'switchboard-cluster'],
+  rooms: ['switchboard', 'switchboard-cluster', 'socketio-cluster'],
 };
 /** Exit status for a bad option, as the gateway's for a bad setting. */
 const EXIT_BAD_OPTION = 2;
@@ -76,6 +91,7 @@ async function fanout(options: Options): Promise<void> {
       };
       const rounds = options.rounds;
       const all = [];
+      const compared: Comparison[][] = [];
       for (let round = 1; round <= rounds; round++) {
         const rows = [];
         for (const system of systems(options, 'fanout')) {
@@ -86,6 +102,7 @@ async function fanout(options: Options): Promise<void> {
           }
           const row = await attempt(
             system,
+            'fanout',
             `fanout ${rate} lines/s, ${clients} clients${rounds > 1 ? `, round ${round} of ${rounds}` : ''}`,
             () => runFanout(system, { ...o, ...(dir && { cpuProfileDir: dir }) }),
             (r) => r.cpu,
@@ -94,9 +111,29 @@ async function fanout(options: Options): Promise<void> {
           if (dir && !('error' in row)) profiles(system, dir, row.window);
         }
         out(fanoutTable(o, rows));
+        const against = comparisons(rows, REFERENCE_GOALS.fanout);
+        if (against.length > 0)
+          out(
+            referencesTable(
+              `Fan-out at ${rate} lines/s, ${clients} clients: Switchboard against the references${rounds > 1 ? `, round ${round}` : ''}`,
+              against,
+              false,
+            ),
+          );
         all.push(rows);
+        compared.push(against);
       }
-      if (rounds > 1) out(fanoutRoundsTable(o, all));
+      if (rounds > 1) {
+        out(fanoutRoundsTable(o, all));
+        if (compared.flat().length > 0)
+          out(
+            referencesRoundsTable(
+              `Fan-out at ${rate} lines/s, ${clients} clients: Switchboard against the references over ${rounds} rounds`,
+              compared,
+              false,
+            ),
+          );
+      }
     }
   }
 }
@@ -115,6 +152,7 @@ async function joinStorm(options: Options): Promise<void> {
       rows.push(
         await attempt(
           system,
+          'join',
           `join storm, ${clients} clients`,
           () => runJoin(system, o),
           (r) => r.cpuToQuiet,
@@ -142,6 +180,7 @@ async function reconnect(options: Options): Promise<void> {
     rows.push(
       await attempt(
         system,
+        'reconnect',
         'reconnect storm',
         () => runReconnect(system, o),
         (r) => r.cpu,
@@ -165,17 +204,40 @@ async function rooms(options: Options): Promise<void> {
       drainMs: options.drain * 1000,
       workers: options.workers,
     };
-    const rows = [];
-    for (const system of systems(options, 'rooms'))
-      rows.push(
-        await attempt(
-          system,
-          `rooms, ${ratePerRoom} lines/s per room`,
-          () => runRooms(system, o),
-          (r) => r.cpu,
+    const rounds = options.rounds;
+    const compared: Comparison[][] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const rows = [];
+      for (const system of systems(options, 'rooms'))
+        rows.push(
+          await attempt(
+            system,
+            'rooms',
+            `rooms, ${ratePerRoom} lines/s per room${rounds > 1 ? `, round ${round} of ${rounds}` : ''}`,
+            () => runRooms(system, o),
+            (r) => r.cpu,
+          ),
+        );
+      out(roomsTable(o, rows));
+      const against = comparisons(rows, REFERENCE_GOALS.rooms);
+      compared.push(against);
+      if (against.length > 0)
+        out(
+          referencesTable(
+            `Rooms at ${ratePerRoom} lines/s per room: Switchboard against the reference${rounds > 1 ? `, round ${round}` : ''}`,
+            against,
+            true,
+          ),
+        );
+    }
+    if (rounds > 1 && compared.flat().length > 0)
+      out(
+        referencesRoundsTable(
+          `Rooms at ${ratePerRoom} lines/s per room: Switchboard against the reference over ${rounds} rounds`,
+          compared,
+          true,
         ),
       );
-    out(roomsTable(o, rows));
   }
 }
 
@@ -185,6 +247,8 @@ function systems(options: Options, scenario: Scenario): SystemUnderTest[] {
     'switchboard-cluster': switchboardCluster,
     'switchboard-b': switchboardB({ entry: options.bEntry, nodeFlags: options.bNodeFlags, env: options.bEnv }),
     socketio,
+    'socketio-cluster': socketioCluster,
+    nchan: nchan(options.nginx),
     naive,
   };
   return (options.systems ?? DEFAULT_SYSTEMS[scenario]).map((id) => all[id]);
@@ -201,13 +265,26 @@ function readOptions(): Options | 'help' {
   }
 }
 
-/** Run one system's measurement; a failure becomes its row, and the run goes on. */
 /**
  * Run one system's measurement once the machine is quiet; measure again (up to
  * --retries times) when other processes took more than SHARED_CORES meanwhile,
- * keeping the last. A failure becomes the system's row, and the run goes on.
+ * keeping the last. A failure becomes the system's row, and the run goes on;
+ * so does a system that cannot run here (not installed, or not in this
+ * scenario), whose row says NOT RUN and why.
  */
-async function attempt<T>(system: SystemUnderTest, what: string, run: () => Promise<T>, cpu: (result: T) => CpuUse): Promise<T | Failed> {
+async function attempt<T>(
+  system: SystemUnderTest,
+  scenario: Scenario,
+  what: string,
+  run: () => Promise<T>,
+  cpu: (result: T) => CpuUse,
+): Promise<T | Failed> {
+  const notRun =
+    system.scenarios && !system.scenarios.includes(scenario) ? `runs only in ${system.scenarios.join(', ')}` : system.missing?.();
+  if (notRun !== undefined) {
+    process.stderr.write(`${what}: ${system.name}: NOT RUN: ${notRun}\n`);
+    return { id: system.id, system: system.name, error: notRun, notRun: true };
+  }
   process.stderr.write(`${what}: ${system.name}...\n`);
   for (let round = 0; ; round++) {
     if (quietWaitMs > 0) await waitForQuiet(quietWaitMs);
@@ -220,7 +297,7 @@ async function attempt<T>(system: SystemUnderTest, what: string, run: () => Prom
       process.stderr.write('  measuring again\n');
     } catch (err) {
       process.stderr.write(`  failed: ${(err as Error).stack}\n`);
-      return { system: system.name, error: (err as Error).message.split('\n')[0]! };
+      return { id: system.id, system: system.name, error: (err as Error).message.split('\n')[0]! };
     }
   }
 }

@@ -45,6 +45,23 @@ export function killTracked(): void {
 const READY_POLL_MS = 100;
 const READY_TIMEOUT_MS = 30_000;
 
+/** Poll `url` until it answers 200; rejects once `running` says the server (`what`) exited, or time runs out. */
+export async function waitForHttp(url: string, running: () => boolean, what: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!running()) throw new Error(`${what} exited before ${url} answered`);
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await delay(READY_POLL_MS);
+  }
+}
+
 export class NodeProcess {
   readonly exited: Promise<void>;
   /** Every line it printed, in order (servers run at LOG_LEVEL=warn: these are warnings and errors). */
@@ -85,25 +102,18 @@ export class NodeProcess {
     return this.child.pid!;
   }
 
+  /** Its one OS process, as a system's server (ServerProcess). */
+  get pids(): number[] {
+    return [this.child.pid!];
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Poll `url` until it answers 200; rejects if the process exits or time runs out. */
-  async waitForHttp(url: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!this.running) throw new Error(`process ${this.pid} exited before ${url} answered`);
-      try {
-        const response = await fetch(url);
-        await response.arrayBuffer();
-        if (response.ok) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
-      await delay(READY_POLL_MS);
-    }
+  waitForHttp(url: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    return waitForHttp(url, () => this.running, `process ${this.pid}`, timeoutMs);
   }
 
   /** Send a signal and wait for the exit. */

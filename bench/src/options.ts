@@ -22,7 +22,15 @@ import {
 export const SCENARIOS = ['fanout', 'join', 'reconnect', 'rooms'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-export const SYSTEM_IDS = ['switchboard', 'switchboard-cluster', 'switchboard-b', 'socketio', 'naive'] as const;
+export const SYSTEM_IDS = [
+  'switchboard',
+  'switchboard-cluster',
+  'switchboard-b',
+  'socketio',
+  'socketio-cluster',
+  'nchan',
+  'naive',
+] as const;
 export type SystemId = (typeof SYSTEM_IDS)[number];
 
 /** The most of any count (clients, rooms, a batch): far more than one machine runs. */
@@ -40,8 +48,9 @@ export const SETTINGS = {
   systems: setting({
     env: 'SYSTEMS',
     kind: list(oneOf(SYSTEM_IDS)),
-    defaultDoc: 'fanout and join: `switchboard,socketio,naive`; reconnect: `switchboard`; rooms: `switchboard,switchboard-cluster`',
-    doc: 'systems, comma-separated: switchboard, switchboard-cluster (on a 3-master Redis Cluster), switchboard-b (Switchboard changed for an A/B: `B_ENTRY`, `B_NODE_FLAGS`, `B_ENV`), socketio, naive',
+    defaultDoc:
+      'fanout: `switchboard,socketio,nchan,naive`; join: `switchboard,socketio,naive`; reconnect: `switchboard`; rooms: `switchboard,switchboard-cluster,socketio-cluster`',
+    doc: 'systems, comma-separated: switchboard, switchboard-cluster (on a 3-master Redis Cluster), switchboard-b (Switchboard changed for an A/B: `B_ENTRY`, `B_NODE_FLAGS`, `B_ENV`), socketio, socketio-cluster (the sharded adapter on a 3-master Redis Cluster), nchan (nginx + nchan, fanout only), naive',
   }),
   clients: setting({
     env: 'CLIENTS',
@@ -169,7 +178,7 @@ export const SETTINGS = {
     env: 'ROUNDS',
     kind: integer(1, 1_000),
     default: 1,
-    doc: 'fanout: measure every system this many times, in turn (A B A B...), and add a table of medians and ranges',
+    doc: 'fanout and rooms: measure every system this many times, in turn (A B A B...), and add a table of medians and ranges',
   }),
   workers: setting({ env: 'WORKERS', kind: integer(1, 64), default: 1, doc: 'load generator processes' }),
   cpuProf: setting({
@@ -178,6 +187,12 @@ export const SETTINGS = {
     kind: text(),
     defaultDoc: 'unset (no profiles)',
     doc: 'fanout: profile every node (node --cpu-prof) into this folder and list the top self-time functions; the CPU numbers of such a run are not a baseline',
+  }),
+  nginx: setting({
+    env: 'NGINX_BIN',
+    kind: text(),
+    default: 'nginx',
+    doc: 'nchan: the nginx binary, a path or a name looked for on PATH and in /usr/sbin; with the nchan module (Debian: `apt-get install nginx-light libnginx-mod-nchan`), else nchan is not run',
   }),
   bEntry: setting({
     env: 'B_ENTRY',

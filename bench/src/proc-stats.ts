@@ -3,7 +3,7 @@
  * CPU is utime + stime of all its threads, in seconds; RSS is VmRSS, in bytes.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Clock ticks per second, the unit of utime and stime in /proc/<pid>/stat. */
 const CLOCK_TICKS = clockTicks();
@@ -16,6 +16,36 @@ export function cpuSeconds(pid: number): number {
   const utime = Number(fields[11]); // field 14
   const stime = Number(fields[12]); // field 15
   return (utime + stime) / CLOCK_TICKS;
+}
+
+/** The processes whose parent is `pid` (nginx's workers), from every /proc/<pid>/stat. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (parentPid(readFileSync(`/proc/${name}/stat`, 'utf8')) === pid) children.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** The parent's pid (field 4) of a /proc/<pid>/stat line. */
+export function parentPid(stat: string): number {
+  // The command name (field 2) may contain spaces and parentheses; the fields after its last ')' start at field 3 (state).
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** Whether `pid` is gone: no such process, or a zombie (dead, not yet reaped). */
+export function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }
 
 /** Resident set size (VmRSS), in bytes. */

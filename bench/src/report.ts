@@ -7,16 +7,29 @@ import type { Histogram } from './generator/histogram.js';
 import { num, table } from './table.js';
 import type { CpuUse } from './cpu-meter.js';
 import { summarizeRounds, type RoundFigures, type Spread } from './rounds.js';
+import {
+  compareWithReferences,
+  goalText,
+  summarizeComparisons,
+  type Comparison,
+  type CostFigures,
+  type NotMeasured,
+  type ReferenceGoal,
+} from './reference-goals.js';
 
-/** A system whose run failed: its row says why. */
+/** A system whose run failed, or that was not run (`notRun`: not installed, or not for this scenario): its row says why. */
 export interface Failed {
+  readonly id?: string;
   readonly system: string;
   readonly error: string;
+  readonly notRun?: boolean;
 }
 
 type Row<T> = T | Failed;
 
 const isFailed = <T extends object>(row: Row<T>): row is Failed => 'error' in row;
+/** A failed row's only cell after the system's name. */
+const failedCell = (r: Failed) => (r.notRun ? `NOT RUN: ${r.error}` : `failed: ${r.error}`);
 const ms = (h: Histogram, p: number) => num(h.percentile(p) / 1000, 1);
 const MiB = 2 ** 20;
 /** CPU-seconds per million of a result's deliveries. */
@@ -33,7 +46,7 @@ export function fanoutTable(o: FanoutOptions, rows: ReadonlyArray<Row<FanoutResu
     `(${num(o.rate * o.clients)} deliveries/s offered) for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up`;
   const reference = rows.find((r): r is FanoutResult => !isFailed(r) && isReference(r.system));
   const body = rows.map((r) => {
-    if (isFailed(r)) return [r.system, `failed: ${r.error}`];
+    if (isFailed(r)) return [r.system, failedCell(r)];
     const ratio = reference ? perMillion(r, r.cpu.server) / perMillion(reference, reference.cpu.server) : NaN;
     return [
       r.system,
@@ -76,7 +89,7 @@ export function joinTable(o: JoinOptions, rows: ReadonlyArray<Row<JoinResult>>):
     `Join storm: ${num(o.clients)} clients join one node, ${o.batch} at a time` +
     (o.joinNotices ? ' (every system announces each join to everyone)' : ' (only Switchboard announces each join to everyone)');
   const body = rows.map((r) => {
-    if (isFailed(r)) return [r.system, `failed: ${r.error}`];
+    if (isFailed(r)) return [r.system, failedCell(r)];
     const unfinished = r.joined < r.clients ? ` (${num(r.failed)} failed, ${num(r.skipped)} not tried: timed out)` : '';
     return [
       r.system,
@@ -113,7 +126,7 @@ export function reconnectTable(o: ReconnectOptions, rows: ReadonlyArray<Row<Reco
     `Reconnect storm: ${num(o.stormClients)} clients on node 1 of 3, ${o.stable} on nodes 2 and 3 (${o.senders} of them sending ${o.rate} lines/s); ` +
     `node 1 SIGKILLed, its clients reconnect at once to a random surviving node; latency of the stable clients ${o.beforeMs / 1000} s before and ${o.stormMs / 1000} s from the kill`;
   const body = rows.map((r) => {
-    if (isFailed(r)) return [r.system, `failed: ${r.error}`];
+    if (isFailed(r)) return [r.system, failedCell(r)];
     return [
       r.system,
       `${ms(r.before.latency, 50)} / ${ms(r.before.latency, 99)} / ${num(r.before.latency.maxUs / 1000, 1)}`,
@@ -151,7 +164,7 @@ export function roomsTable(o: RoomsOptions, rows: ReadonlyArray<Row<RoomsResult>
     `${o.ratePerRoom} lines/s per room (${num(o.ratePerRoom * o.rooms)} lines/s, ${num(o.ratePerRoom * o.rooms * o.clientsPerRoom)} deliveries/s offered), ` +
     `${o.bytes}-byte lines, for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up`;
   const body = rows.map((r) => {
-    if (isFailed(r)) return [r.system, `failed: ${r.error}`];
+    if (isFailed(r)) return [r.system, failedCell(r)];
     return [
       r.system,
       num(r.deliveriesPerSec),
@@ -159,10 +172,11 @@ export function roomsTable(o: RoomsOptions, rows: ReadonlyArray<Row<RoomsResult>
       num(r.strays),
       ms(r.latency, 50),
       ms(r.latency, 99),
+      num(perMillion(r, r.cpu.server), 1),
       num(perMillion(r, r.cpu.nodes), 1),
       num(perMillion(r, r.cpu.redis), 1),
       shardCpu(r.cpu),
-      num((Math.max(...r.cpu.redisEach) / r.cpu.seconds) * 100, 0),
+      r.cpu.redisEach.length ? num((Math.max(...r.cpu.redisEach) / r.cpu.seconds) * 100, 0) : '-',
       r.idleCpu.redisEach.map((s) => num((s / r.idleCpu.seconds) * 100, 1)).join(' + '),
       r.roomsSubscribed.map((n, i) => `${n}/${r.roomsServed[i] ?? '-'}`).join(' '),
       `${num(r.refused)} / ${closes(r.closes)}`,
@@ -178,7 +192,8 @@ export function roomsTable(o: RoomsOptions, rows: ReadonlyArray<Row<RoomsResult>
       'strays',
       'p50 ms',
       'p99 ms',
-      'gateway CPU-s per M deliveries',
+      'server CPU-s per M deliveries',
+      'gateway CPU-s per M',
       'redis CPU-s per M',
       'redis CPU-s per shard',
       'busiest redis % of a core',
@@ -239,4 +254,66 @@ export function fanoutRoundsTable(o: FanoutOptions, rounds: ReadonlyArray<Readon
       num(s.lost),
     ]),
   )}`;
+}
+
+/** The figures of one measurement's rows that the goals are judged on (reference-goals.ts). */
+export function costFigures(rows: ReadonlyArray<Row<FanoutResult | RoomsResult>>): Array<CostFigures | NotMeasured> {
+  return rows.map((r) =>
+    isFailed(r)
+      ? { id: r.id ?? r.system, system: r.system, error: failedCell(r) }
+      : {
+          id: r.id,
+          system: r.system,
+          cpuPerMillion: perMillion(r, r.cpu.server),
+          p99Ms: r.latency.percentile(99) / 1000,
+          lost: r.expected - r.received,
+          ...('strays' in r && { strays: r.strays }),
+        },
+  );
+}
+
+/**
+ * Under a scenario's table: each Switchboard row against each reference of the
+ * scenario's goals in the same run, Switchboard's server CPU per delivery over
+ * the reference's, with both p99s, and the goal.
+ */
+export function referencesTable(title: string, comparisons: readonly Comparison[], rooms: boolean): string {
+  return `${title}\n\n${table(
+    ['Switchboard', 'against', 'server CPU-s per M (ours / theirs)', 'CPU ratio', 'p99 ms (ours / theirs)', 'goal', 'this run'],
+    comparisons.map((c) =>
+      c.unmeasured !== undefined
+        ? [c.system, c.reference, '-', '-', '-', goalText(c.goal, rooms), `no figures: ${c.unmeasured}`]
+        : [
+            c.system,
+            c.reference,
+            `${num(c.cpuPerMillion, 1)} / ${num(c.referenceCpuPerMillion, 1)}`,
+            `${num(c.cpuRatio, 2)}x`,
+            `${num(c.p99Ms, 1)} / ${num(c.referenceP99Ms, 1)}`,
+            goalText(c.goal, rooms),
+            c.misses!.length === 0 ? 'within' : `missed: ${c.misses!.join(', ')}`,
+          ],
+    ),
+  )}`;
+}
+
+/** The same over several rounds: the ratio's and the p99s' medians (and ranges), and in how many rounds the goal held. */
+export function referencesRoundsTable(title: string, rounds: ReadonlyArray<readonly Comparison[]>, rooms: boolean): string {
+  return `${title}\n\n${table(
+    ['Switchboard', 'against', 'rounds', 'CPU ratio', 'p99 ms, ours', 'p99 ms, theirs', 'goal', 'rounds within'],
+    summarizeComparisons(rounds).map((s) => [
+      s.system,
+      s.reference,
+      String(s.rounds),
+      spreadText(s.cpuRatio, 2),
+      spreadText(s.p99Ms, 1),
+      spreadText(s.referenceP99Ms, 1),
+      goalText(s.goal, rooms),
+      `${s.met} of ${s.rounds}`,
+    ]),
+  )}`;
+}
+
+/** Every Switchboard row of one measurement against `goals` (REFERENCE_GOALS of its scenario). */
+export function comparisons(rows: ReadonlyArray<Row<FanoutResult | RoomsResult>>, goals: readonly ReferenceGoal[]): Comparison[] {
+  return compareWithReferences(costFigures(rows), goals);
 }

@@ -32,6 +32,16 @@ describe('the bench options', () => {
     assert.deepEqual(load(['--scenario=rooms']).scenario, ['rooms']);
   });
 
+  it('name the reference systems socketio-cluster and nchan, and take the nginx binary from NGINX_BIN', () => {
+    assert.deepEqual(load(['--systems', 'switchboard-cluster,socketio-cluster,nchan']).systems, [
+      'switchboard-cluster',
+      'socketio-cluster',
+      'nchan',
+    ]);
+    assert.equal(load([]).nginx, 'nginx');
+    assert.equal(load([], { NGINX_BIN: '/opt/nginx/sbin/nginx' }).nginx, '/opt/nginx/sbin/nginx');
+  });
+
   it('read each from its variable too, a flag winning, and a flag given alone as yes', () => {
     const env = { RATE: '50,100', DURATION_S: '0.5', QUIET_WAIT_S: '0', JOIN_NOTICES: '1', STORM_S: '7' };
     const options = load(['--storm-duration', '8'], env);
@@ -62,7 +72,7 @@ describe('the bench options', () => {
     assert.throws(
       () => load([], { SYSTEMS: 'switchboard,socket.io' }),
       new ConfigError(
-        'SYSTEMS must be a comma-separated list, each one of switchboard, switchboard-cluster, switchboard-b, socketio, naive, got "switchboard,socket.io"',
+        'SYSTEMS must be a comma-separated list, each one of switchboard, switchboard-cluster, switchboard-b, socketio, socketio-cluster, nchan, naive, got "switchboard,socket.io"',
       ),
     );
     assert.throws(

@@ -29,6 +29,8 @@ export interface FanoutOptions {
 }
 
 export interface FanoutResult {
+  /** The system's id (SystemId) and name. */
+  readonly id: string;
   readonly system: string;
   readonly sent: number;
   readonly expected: number;
@@ -57,7 +59,8 @@ export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Prom
   const running = await system.start({ nodes: o.nodes, joinNotices: false, ...(o.cpuProfileDir && { cpuProfileDir: o.cpuProfileDir }) });
   const generator = LoadGenerator.start(system.client, o.workers);
   try {
-    const specs = Array.from({ length: o.clients }, (_, i) => ({ url: running.urls[i % o.nodes]!, record: true }));
+    // Over the system's nodes: o.nodes of them, or its one server (nchan).
+    const specs = Array.from({ length: o.clients }, (_, i) => ({ url: running.urls[i % running.urls.length]!, record: true }));
     const joined = await generator.connect(specs, { batch: CONNECT_BATCH });
     if (joined.connected < o.clients)
       throw new Error(`${system.name}: only ${joined.connected} of ${o.clients} clients connected (${joined.firstError})`);
@@ -74,6 +77,7 @@ export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Prom
     const stats = await generator.settle(MEASURED, (s) => s.received >= expected, DRAIN_QUIET_MS, o.drainMs);
     const cpu = meter.read();
     return {
+      id: system.id,
       system: system.name,
       sent,
       expected,

@@ -35,6 +35,8 @@ export interface RoomsOptions {
 }
 
 export interface RoomsResult {
+  /** The system's id (SystemId) and name. */
+  readonly id: string;
   readonly system: string;
   readonly sent: number;
   /** Each line to every member of its room, the sender's echo included. */
@@ -97,6 +99,7 @@ export async function runRooms(system: SystemUnderTest, o: RoomsOptions): Promis
     const cpu = meter.read();
     const subscriptions = shardSubscriptions(await Promise.all(running.redis.map((r) => r.cli('CLIENT', 'LIST'))));
     return {
+      id: system.id,
       system: system.name,
       sent,
       expected,

@@ -3,9 +3,10 @@
  * redis-server (`switchboard`), or over a 3-master Redis Cluster of its own
  * (`switchboard-cluster`, REDIS_CLUSTER: rooms spread over the shards).
  */
-import { GATEWAY_ENTRY, GATEWAY_NODE_FLAGS, RedisCluster, RedisServer, freePort } from '@switchboard/testkit';
+import { GATEWAY_ENTRY, GATEWAY_NODE_FLAGS, RedisServer, freePort } from '@switchboard/testkit';
 import { NodeProcess } from '../node-process.js';
 import { RunningSystem, type StartOptions, type SystemUnderTest } from './system.js';
+import { CLUSTER_MASTERS, startSystemRedis } from './system-redis.js';
 
 /**
  * Gateway settings for the benchmark: quiet logs; senders never throttled; every
@@ -23,9 +24,6 @@ export const GATEWAY_ENV = {
   MAX_EVENT_LOOP_LAG_MS: '0',
 };
 
-/** Masters of the Redis Cluster of `switchboard-cluster` (no replicas: the bench measures load, not failover). */
-const CLUSTER_MASTERS = 3;
-
 export const switchboard: SystemUnderTest = {
   id: 'switchboard',
   name: 'Switchboard',
@@ -41,8 +39,8 @@ export const switchboardCluster: SystemUnderTest = {
   name: `Switchboard, Redis Cluster (${CLUSTER_MASTERS} masters)`,
   client: 'ws-json',
   async start(options: StartOptions): Promise<RunningSystem> {
-    const cluster = await RedisCluster.start({ masters: CLUSTER_MASTERS });
-    return startGateways(options, { REDIS_CLUSTER: cluster.seeds }, cluster.nodes);
+    const cluster = await startSystemRedis('cluster');
+    return startGateways(options, cluster.env, cluster.servers);
   },
 };
 

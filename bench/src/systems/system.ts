@@ -1,13 +1,28 @@
 /**
  * A system under test: N server nodes and the redis-server(s) they share (one,
- * or the masters of a Redis Cluster), each in its own process, started fresh
- * for each measurement.
+ * or the masters of a Redis Cluster; none for nginx + nchan), each in its own
+ * process, started fresh for each measurement.
  */
 import type { RedisServer } from '@switchboard/testkit';
-import { track, untrack, type NodeProcess } from '../node-process.js';
+import { track, untrack } from '../node-process.js';
+import type { Scenario } from '../options.js';
 
-/** How the load generator speaks to a system: seed-protocol text frames over ws, or socket.io-client. */
-export type ClientKind = 'ws-json' | 'socket.io';
+/**
+ * How the load generator speaks to a system: seed-protocol text frames over ws
+ * (JSON frames back), socket.io-client, or raw text frames both ways (nchan).
+ */
+export type ClientKind = 'ws-json' | 'socket.io' | 'ws-text';
+
+/** One server of a system: a Node.js process, or nginx (its master and workers). */
+export interface ServerProcess {
+  readonly label: string;
+  /** Its OS processes, whose CPU is the system's: one, or nginx's master and its workers. */
+  readonly pids: readonly number[];
+  /** Every line it printed, in order (warnings and errors). */
+  readonly output: readonly string[];
+  /** Signal it (SIGKILL unless told) and wait until it and its own processes are gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
 
 export interface StartOptions {
   /** Gateway processes, each on its own port of 127.0.0.1. */
@@ -24,22 +39,29 @@ export interface SystemUnderTest {
   /** Name in the tables. */
   readonly name: string;
   readonly client: ClientKind;
+  /** The scenarios it can run; every one when absent. */
+  readonly scenarios?: readonly Scenario[];
+  /** Why it cannot run on this machine (a program not installed), checked before each measurement; undefined when it can. */
+  missing?(): string | undefined;
   start(options: StartOptions): Promise<RunningSystem>;
 }
 
 export class RunningSystem {
   constructor(
-    readonly nodes: readonly NodeProcess[],
+    readonly nodes: readonly ServerProcess[],
     /** What a client connects to, one per node. */
     readonly urls: readonly string[],
-    /** One redis-server, or every master of a Redis Cluster (its shards). */
+    /** One redis-server, or every master of a Redis Cluster (its shards); none (nchan). */
     readonly redis: readonly RedisServer[],
+    /** Run once everything has stopped (remove a folder of its own). */
+    private readonly cleanup: () => void = () => undefined,
   ) {
     for (const server of redis) track(server.pid!);
   }
 
+  /** Every OS process of the nodes (nginx: master and workers), node by node. */
   get nodePids(): number[] {
-    return this.nodes.map((n) => n.pid);
+    return this.nodes.flatMap((n) => n.pids);
   }
 
   /** One per redis-server (per shard of a Redis Cluster). */
@@ -77,6 +99,7 @@ export class RunningSystem {
     await Promise.all(this.nodes.map((n) => n.stop(signal)));
     for (const pid of this.redisPids) untrack(pid);
     await Promise.all(this.redis.map((r) => r.dispose()));
+    this.cleanup();
   }
 }
 
