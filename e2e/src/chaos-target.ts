@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RoomName } from '@switchboard/protocol';
 import { GatewayProcess, LocalCluster, RedisCluster, RedisServer, type LocalRedis, type LogLine } from '@switchboard/testkit';
@@ -173,17 +171,7 @@ export async function openChaosTarget(
         await cluster.waitForBackends(30_000);
       },
       gatewayProblems: () => everyProcess.flatMap((g) => g.logs.items.filter(isProblem).map((l) => `${g.nodeId}: ${JSON.stringify(l)}`)),
-      close: async () => {
-        // E2E_GATEWAY_LOGS=<dir>: every gateway's log lines of the scenario, one file per process, for a post-mortem.
-        const dir = process.env.E2E_GATEWAY_LOGS;
-        if (dir) {
-          mkdirSync(dir, { recursive: true });
-          everyProcess.forEach((g, i) =>
-            writeFileSync(join(dir, `${g.nodeId}-${i}.ndjson`), g.logs.items.map((l) => JSON.stringify(l)).join('\n') + '\n'),
-          );
-        }
-        await cluster.stop();
-      },
+      close: () => cluster.stop(),
     },
   };
 }

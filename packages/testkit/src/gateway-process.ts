@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventLog, linesOf } from './event-log.js';
 
@@ -93,6 +95,15 @@ export class GatewayProcess {
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
     }));
+    // TEST_GATEWAY_LOGS=<dir>: every gateway's log lines, one ndjson file per process, once its output has ended.
+    const dir = process.env.TEST_GATEWAY_LOGS;
+    if (dir) {
+      child.once('close', () => {
+        mkdirSync(dir, { recursive: true });
+        const name = `${this.nodeId || 'gateway'}-${this.port}-${child.pid ?? 0}.ndjson`;
+        writeFileSync(join(dir, name), this.logs.items.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      });
+    }
   }
 
   static async start(options: GatewayOptions = {}): Promise<GatewayProcess> {
