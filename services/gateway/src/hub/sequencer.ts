@@ -199,6 +199,11 @@ export class Sequencer {
           this.skipTo(result.head.seq, `gap cannot be repaired: ${result.reason}`);
         }
         this.flushWaiting();
+        if (this.waiting.size > 0 && this.last === from && this.newestWaiting() > heard) {
+          // Heard live while the page was read: the history was asked to show only up to what was heard then
+          // (a promoted replica may lack the mark of a later release). Ask again with what was heard since.
+          continue;
+        }
         if (this.waiting.size > 0 && this.last === from) {
           // The history answered but lacks the next event: a hole. Waiting longer cannot help.
           this.skipTo(this.oldestWaiting() - 1, 'the history has a hole');

@@ -194,4 +194,35 @@ describe('Sequencer', () => {
     for (let turn = 0; turn < 10; turn++) await idle();
     assert.equal((await bus.head('lobby')).epoch, published[0]!.epoch);
   });
+  it('reads again, not skipping, when a newer event is heard while the history was read up to what was heard before', async () => {
+    const { bus, published } = await setup(0);
+    // A promoted replica's history: its mark of what was released lags (1), so it shows events only up to
+    // what the reader says it heard live (historyPage's `heard`).
+    let whileReading: (() => void) | undefined;
+    const promoted = Object.create(bus) as MemoryBus;
+    promoted.historyPage = async (room, since, limit, heard = 0) => {
+      const visible = Math.max(1, heard);
+      const during = whileReading;
+      whileReading = undefined;
+      during?.();
+      const page = await bus.historyPage(room, since, limit);
+      if (!page.ok) return page;
+      return {
+        ...page,
+        head: { ...page.head, seq: Math.min(page.head.seq, visible) },
+        events: page.events.filter((e) => e.seq <= visible),
+      };
+    };
+    const seen: number[] = [];
+    const sequencer = new Sequencer('lobby', promoted, (e) => seen.push(e.seq), logger);
+    await sequencer.init();
+    for (const message of ['m1', 'm2', 'm3']) await say(bus, message);
+    await idle();
+    sequencer.onEvent(published[0]!);
+    // The subscriber came back: catch up; event 3 arrives live while the first page is read (with nothing heard).
+    whileReading = () => sequencer.onEvent(published[2]!);
+    sequencer.resync();
+    for (let turn = 0; turn < 100 && seen.length < 3; turn++) await idle();
+    assert.deepEqual(seen, [1, 2, 3], 'event 2 read from the history, not skipped as a hole');
+  });
 });
