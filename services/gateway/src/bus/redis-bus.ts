@@ -32,7 +32,7 @@ import { TopologyFollower } from './topology-follower.js';
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
 import { ReplicaCounts, type MinReplicasAck } from '../redis/replica-counts.js';
-import { defineScripts } from '../redis/scripts.js';
+import { defineScripts, type ReplicaWait } from '../redis/scripts.js';
 import { BUS_SCRIPTS, runBusScript, runBusScriptThenWait, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
 import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-lifetimes.js';
 import { ShardWaitGate } from './shard-wait-gate.js';
@@ -242,8 +242,8 @@ export class RedisBus implements Bus {
 
   /**
    * On a shard with replicas to wait for (REDIS_MIN_REPLICAS_ACK), in two
-   * phases: the script stores the event (or finds the ref's original) and WAIT
-   * follows it in the same round trip; only once enough replicas have it is it
+   * phases: the script stores the event (or finds the ref's original), then WAIT
+   * follows it for the replicas the shard has then; only once enough have it is it
    * published (SPUBLISH), so neither its echo nor an `ack` can be seen for an event
    * a failover would lose. Short of them within REDIS_WAIT_TIMEOUT_MS, it is
    * refused (BusUnavailableError): the client resends the same ref, which finds
@@ -273,18 +273,23 @@ export class RedisBus implements Bus {
       if (!this.waits.enter(shard)) throw new BusUnavailableError(`redis replicas are behind (shard ${shard}): not sent`);
       const timeoutMs = this.options.redisWaitTimeoutMs ?? 1_000;
       let got = 0;
+      // Counted again once the script has run: it may have waited out a failover, and run on a promoted replica.
+      let waitedFor = needed;
       try {
-        const waited = await this.runThenWait('sbPublish', keys, args, needed, timeoutMs);
+        const waited = await this.runThenWait('sbPublish', keys, args, () => ({ replicas: this.replicas.needed(room.channel), timeoutMs }));
         got = waited.replicas;
+        waitedFor = waited.needed;
         reply = waited.reply as typeof reply;
       } finally {
-        const news = this.waits.leave(shard, got >= needed);
-        if (news === 'fell short') this.log.warn({ shard, needed, got, timeoutMs }, 'replicas behind: publishes refused');
+        const news = this.waits.leave(shard, got >= waitedFor);
+        if (news === 'fell short') this.log.warn({ shard, needed: waitedFor, got, timeoutMs }, 'replicas behind: publishes refused');
         if (news === 'caught up') this.log.info({ shard }, 'replicas caught up: publishes acknowledged again');
       }
-      if (got < needed) {
+      if (got < waitedFor) {
         void this.replicas.refresh();
-        throw new BusUnavailableError(`${got} of ${needed} redis replicas (shard ${shard}) had the event within ${timeoutMs} ms: not sent`);
+        throw new BusUnavailableError(
+          `${got} of ${waitedFor} redis replicas (shard ${shard}) had the event within ${timeoutMs} ms: not sent`,
+        );
       }
     }
     const [seq, epoch, duplicate, event] = reply;
@@ -427,16 +432,10 @@ export class RedisBus implements Bus {
     }
   }
 
-  /** Run a script and WAIT for `replicas` behind it (see scriptThenWait), as run() does. */
-  private async runThenWait(
-    name: BusScriptName,
-    keys: readonly string[],
-    args: ReadonlyArray<string | number>,
-    replicas: number,
-    timeoutMs: number,
-  ) {
+  /** Run a script, then WAIT for the replicas `wait` names once it has run (see scriptThenWait), as run() does. */
+  private async runThenWait(name: BusScriptName, keys: readonly string[], args: ReadonlyArray<string | number>, wait: () => ReplicaWait) {
     try {
-      return await runBusScriptThenWait(this.pub, name, keys, args, replicas, timeoutMs);
+      return await runBusScriptThenWait(this.pub, name, keys, args, wait);
     } catch (err) {
       if (OUT_OF_MEMORY.test((err as Error).message)) this.markFull();
       // A MOVED or CLUSTERDOWN here is news of a failover for the subscriber too.

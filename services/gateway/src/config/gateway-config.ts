@@ -186,7 +186,7 @@ export const SETTINGS = {
     ),
     default: 'auto' as MinReplicasAck,
     unit: 'replicas',
-    doc: 'replicas a published line must reach (Redis `WAIT`) before it is acknowledged (its echo or `ack`): Redis replicates asynchronously, and a line its replica lacks is lost when the replica is promoted. `auto`: 1 on a shard that has a replica (or had one within `REPLICA_FORGET_MS`), 0 on one without; a number: exactly that many on every shard (`0`: never wait). Short of them within `REDIS_WAIT_TIMEOUT_MS`, the line is refused with `BUS_UNAVAILABLE` and the client resends it (same `ref`: it is stored once). Costs, per line and only where replicas are waited for, the acknowledgement of a replica and one round trip more (the publish after it); a line not yet on its replicas is not read from the history either',
+    doc: 'replicas a published line must reach (Redis `WAIT`) before it is acknowledged (its echo or `ack`): Redis replicates asynchronously, and a line its replica lacks is lost when the replica is promoted. `auto`: 1 on a shard that has a replica (or had one within `REPLICA_FORGET_MS`), 0 on one without; a number: exactly that many on every shard (`0`: never wait). Short of them within `REDIS_WAIT_TIMEOUT_MS`, the line is refused with `BUS_UNAVAILABLE` and the client resends it (same `ref`: it is stored once). Costs, per line and only where replicas are waited for, the acknowledgement of a replica and two round trips more (the WAIT, then the publish after it); a line not yet on its replicas is not read from the history either',
   }),
   redisWaitTimeoutMs: setting({
     env: 'REDIS_WAIT_TIMEOUT_MS',

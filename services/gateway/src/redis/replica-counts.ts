@@ -118,6 +118,7 @@ export class ReplicaCounts {
 
   private async count(): Promise<void> {
     const before = this.masters();
+    const rangesBefore = this.ranges;
     let timer: NodeJS.Timeout | undefined;
     try {
       const answer =
@@ -135,6 +136,14 @@ export class ReplicaCounts {
       return;
     } finally {
       clearTimeout(timer);
+    }
+    for (const range of this.ranges) {
+      const was = rangesBefore.find((r) => r.from === range.from);
+      if (this.everCounted && (was?.master.id !== range.master.id || was.to !== range.to))
+        this.log.info(
+          { from: range.from, to: range.to, master: range.master.id, replicas: range.master.replicas },
+          'slots counted under another master',
+        );
     }
     const now = this.now();
     const masters = this.masters();

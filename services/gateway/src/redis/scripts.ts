@@ -1,5 +1,4 @@
 import { BusUnavailableError } from '../bus/bus.js';
-import { Cluster } from 'ioredis';
 import type { RedisClient } from './client.js';
 
 /** One Lua script: how many of its arguments are KEYS (the rest are ARGV), and its text. */
@@ -41,23 +40,34 @@ export function scriptRunner<S extends ScriptSet>(scripts: S): ScriptRunner<S> {
   };
 }
 
-/** What a script run with its WAIT answered: the script's reply, and how many replicas had the write within the timeout. */
+/** How many replicas a write must reach, and how long to wait for them (asked once the script has run). */
+export interface ReplicaWait {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
+/** What a script run with its WAIT answered: the script's reply, the replicas waited for, and how many had the write in time. */
 export interface WaitedReply {
   readonly reply: unknown;
+  readonly needed: number;
   readonly replicas: number;
 }
 
 /**
- * Runs one script of a set, then `WAIT replicas timeoutMs` right behind it, in
- * one round trip: a pipeline goes to one server (on a Redis Cluster, the master
- * of the script's keys' slot, which has no say over a keyless WAIT: it rides
- * along), on one connection, so the WAIT counts the replicas that have this
- * script's writes (WAIT waits for every write its connection made before it). A
- * failure of the script is a BusUnavailableError, as with scriptRunner.
+ * Runs one script of a set, then, once it has run, asks `wait` how many
+ * replicas must have its writes and WAITs for them on the connection that ran
+ * it (WAIT waits for every write its connection made before it). On a Redis
+ * Cluster the WAIT goes in a pipeline behind a read of the script's first key,
+ * so that it reaches the master of that slot; a failover in between is caught
+ * by what follows a WAIT (sbRelease finds the event there, or refuses).
  *
- * One case it cannot cover: ioredis sends a script in full (EVAL) the first time
- * on each connection, then by its hash; a NOSCRIPT reply (someone ran SCRIPT
- * FLUSH) makes ioredis resend the script outside the pipeline, after the WAIT.
+ * Asked late, not when the publish began: a script queued through a failover
+ * runs on a promoted replica that has no replica of its own, and a WAIT decided
+ * before it would hold that connection for its whole timeout, one queued publish
+ * after another, and everything behind them (the watchdog's probes included).
+ * Costs a second round trip where replicas are waited for. A failure of the
+ * script is a BusUnavailableError, as with scriptRunner; a WAIT that failed
+ * counts no replica.
  */
 export function scriptThenWait<S extends ScriptSet>(
   scripts: S,
@@ -66,37 +76,21 @@ export function scriptThenWait<S extends ScriptSet>(
   name: keyof S & string,
   keys: readonly string[],
   args: ReadonlyArray<string | number>,
-  replicas: number,
-  timeoutMs: number,
+  wait: () => ReplicaWait,
 ) => Promise<WaitedReply> {
-  return async (redis, name, keys, args, replicas, timeoutMs) => {
-    const { keys: count } = scripts[name]!;
-    if (keys.length !== count) throw new Error(`${name} takes ${count} keys, got ${keys.length}`);
-    for (let attempt = 1; ; attempt++) {
-      const pipeline = redis.pipeline();
-      (pipeline as unknown as Record<string, (...a: Array<string | number>) => unknown>)[name]!.apply(pipeline, [...keys, ...args]);
-      pipeline.call('WAIT', replicas, timeoutMs);
-      let results: Array<[Error | null, unknown]> | null;
-      try {
-        results = await pipeline.exec();
-      } catch (err) {
-        throw new BusUnavailableError(`redis ${name} failed: ${(err as Error).message}`);
-      }
-      const [ran, waited] = results ?? [];
-      const error = ran ? ran[0] : new Error('no reply');
-      if (error && attempt === 1 && redis instanceof Cluster && MOVED.test(error.message)) {
-        // The slot has a new master (a failover): ioredis redirects a pipeline only when every reply is
-        // that redirection, and WAIT answers otherwise on the old one. The script did not run: learn the
-        // new master and send it there, once.
-        await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
-        continue;
-      }
-      if (error) throw new BusUnavailableError(`redis ${name} failed: ${error.message}`);
-      // The script ran; a WAIT that failed (the connection dropped) leaves it unconfirmed: none counted.
-      return { reply: ran![1], replicas: waited && !waited[0] ? Number(waited[1]) : 0 };
+  const run = scriptRunner(scripts);
+  return async (redis, name, keys, args, wait) => {
+    const reply = await run(redis, name, keys, args);
+    const { replicas: needed, timeoutMs } = wait();
+    if (needed <= 0) return { reply, needed: 0, replicas: 0 };
+    const pipeline = redis.pipeline();
+    pipeline.exists(keys[0]!);
+    pipeline.call('WAIT', needed, timeoutMs);
+    try {
+      const waited = (await pipeline.exec())?.[1];
+      return { reply, needed, replicas: waited && !waited[0] ? Number(waited[1]) : 0 };
+    } catch {
+      return { reply, needed, replicas: 0 };
     }
   };
 }
-
-/** A script refused because its slot is served elsewhere now (it did not run). */
-const MOVED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
