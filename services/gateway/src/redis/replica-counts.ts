@@ -41,8 +41,8 @@ interface SlotRange {
  * run_id); on a Redis Cluster from `CLUSTER SLOTS` (each slot range's master
  * node id and the replicas it lists, failed ones left out).
  *
- * A server that was seen with a replica (in two counts running) is taken to
- * have one for REPLICA_FORGET_MS more (per run_id or node id): a replica that just dropped
+ * A server that was seen with a replica (as a master it was at the count before
+ * too) is taken to have one for REPLICA_FORGET_MS more (per run_id or node id): a replica that just dropped
  * (or froze) does not silently lower the bar; writes are refused meanwhile,
  * and after it they are acknowledged with none. A promoted replica is a new
  * server: it starts with what it has.
@@ -149,9 +149,10 @@ export class ReplicaCounts {
     const masters = this.masters();
     for (const master of masters) {
       const was = before.find((m) => m.id === master.id);
-      // Remembered once seen with a replica in two counts running: a promoted replica is listed for a moment,
-      // by a server that has not yet marked it failed, with its dead master as its replica.
-      if (master.replicas > 0 && (was?.replicas ?? 0) > 0) this.lastSeen.set(master.id, now);
+      // Remembered if it was a master at the count before too (or this is the first count): a replica just
+      // promoted can be listed for a moment, by a server that has not yet marked it failed, with its dead
+      // master as its replica; its first count as a master is taken at its word, not remembered.
+      if (master.replicas > 0 && (was !== undefined || !this.everCounted)) this.lastSeen.set(master.id, now);
       if (was?.replicas !== master.replicas && this.everCounted)
         this.log.info({ master: master.id, replicas: master.replicas }, 'replicas counted');
       else if (!was && master.replicas > 0) this.log.info({ master: master.id, replicas: master.replicas }, 'writes wait for a replica');
