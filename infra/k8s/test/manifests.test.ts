@@ -130,7 +130,7 @@ describe('infra/k8s', () => {
       it('probes paths the gateway answers: readiness /readyz, liveness /healthz, on its HTTP port', () => {
         const gateway = gatewayOf(objects);
         const port = gatewayConfig(gateway).port;
-        assert.equal(gateway.readinessProbe?.httpGet?.path, '/readyz');
+        assert.equal(gateway.readinessProbe?.httpGet?.path, '/readyz?for=clients');
         assert.equal(gateway.livenessProbe?.httpGet?.path, '/healthz');
         for (const probe of [gateway.readinessProbe, gateway.livenessProbe, gateway.startupProbe]) {
           if (probe?.httpGet) assert.equal(portNumber(gateway, probe.httpGet.port), port, `${probe.httpGet.path} is probed on PORT`);

@@ -35,9 +35,13 @@ export function createHttpApp({ publicDir, readiness, logger, pageTokenUrl }: Ht
   });
 
   // Readiness: the bus is connected (every Redis shard heard) and the node is not shutting down.
-  app.get('/readyz', (_req, res) => {
+  // `?for=clients` (what a load balancer asks): whether it takes new clients, which it does while only
+  // some Redis shard is not heard (every node hears the same; the rooms of the other shards serve).
+  app.get('/readyz', (req, res) => {
     const health = readiness();
     if (health.ready) res.json({ status: 'ready' });
+    else if (req.query.for === 'clients' && health.unheardShards)
+      res.json({ status: 'taking clients', reason: health.reason, unheardShards: health.unheardShards });
     else
       res
         .status(503)

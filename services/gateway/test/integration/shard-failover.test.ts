@@ -235,6 +235,10 @@ async function untilUnheardThenHeard(
         const answer = await httpGet(`${node.httpUrl}/readyz`);
         if (answer.status !== 503 || !answer.body.includes(name)) throw new Error(`${answer.status} ${answer.body}`);
         assert.deepEqual((JSON.parse(answer.body) as { unheardShards?: string[] }).unheardShards, [name]);
+        // What a load balancer asks: the node still takes clients, for the rooms of the other shards.
+        const forClients = await httpGet(`${node.httpUrl}/readyz?for=clients`);
+        if (forClients.status !== 200 || !forClients.body.includes(name))
+          throw new Error(`for clients: ${forClients.status} ${forClients.body}`);
         return gauge(await scrape(`${node.metricsUrl}/metrics`), name) === 0;
       },
       { timeoutMs: PAUSE_MS, intervalMs: 100, what: `${node.nodeId}: /readyz 503 naming ${name}, switchboard_shard_up 0` },
