@@ -9,8 +9,11 @@
  *   probe, pinging every second), scaled to PING_INTERVAL_MS' default;
  * - per join: the connect phase; in Redis split into the sessions slot's shard
  *   (less what a shard without it did) and the rest (the rooms' shards);
- * - per line published, heard and delivered: a least-squares fit over the traffic
- *   probes, whose lines are heard by 1 or 3 gateways and delivered to 1, 3 or 20;
+ * - per line published, heard and delivered: a least-squares fit over every
+ *   gateway of the traffic probes, each by its own CPU (in the roles probe one
+ *   gateway publishes, hears and delivers, another only hears and delivers once,
+ *   a third hears and delivers 19 times); in Redis, over the probes' totals, whose
+ *   lines go to 1 or 3 gateways;
  * - memory: RSS and used_memory added by the connections; used_memory added per
  *   line kept in the history.
  */
@@ -31,6 +34,7 @@ export type ProbeFigures = Pick<
   | 'historyLines'
   | 'linesHeard'
   | 'deliveries'
+  | 'perGateway'
   | 'rssAtRest'
   | 'rssConnected'
   | 'redisMemoryAtRest'
@@ -78,9 +82,11 @@ export function fitCosts(memory: ProbeFigures, traffic: readonly ProbeFigures[],
   const gatewayAtRest = mean(all.map((p) => p.atRest.nodes / p.atRest.seconds / gateways(p)));
   const heldGateway = (rate(memory.idle, 'nodes') - rate(memory.atRest, 'nodes')) / memory.connections;
   const joinGateway = mean(sending.map((p) => excess(p.connect, p.atRest, 'nodes') / p.connections));
+  // One equation per gateway of each probe: its own CPU, less its own idle rate over as long.
+  const gatewayRuns = sending.flatMap((p) => p.perGateway.map((g) => ({ g, seconds: p.traffic!.seconds, idleSeconds: p.idle.seconds })));
   const [published, heard, delivery] = leastSquares(
-    sending.map((p) => [p.lines, p.linesHeard, p.deliveries]),
-    sending.map((p) => excess(p.traffic!, p.idle, 'nodes')),
+    gatewayRuns.map(({ g }) => [g.published, g.heard, g.deliveries]),
+    gatewayRuns.map(({ g, seconds, idleSeconds }) => g.traffic - (g.idle / idleSeconds) * seconds),
   ) as [number, number, number];
 
   // Redis shards: the sessions slot's shard apart from the others.

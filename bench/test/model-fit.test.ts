@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { GatewayCosts, MeasuredCosts, ShardCosts } from '@switchboard/cli/capacity-model';
 import type { CpuUse } from '../src/cpu-meter.js';
 import { checkRows, errorOf } from '../src/model-check.js';
-import { fitCosts, leastSquares, type ProbeFigures } from '../src/model-fit.js';
+import { fitCosts, leastSquares, medianFit, type ProbeFigures } from '../src/model-fit.js';
+import { layOut, sharesPerLine, type Layout } from '../src/probe-layout.js';
 
 /** The costs the synthetic probes below are made of: the fit must find them again. */
 const TRUE: MeasuredCosts = {
@@ -43,24 +44,36 @@ const cpu = (nodes: number, redisEach: number[], seconds: number): CpuUse => ({
   seconds,
 });
 
-/** A probe as the costs would have it: `gateways`, `connections` in `rooms`, each line heard `span` times and delivered `size` times. */
-function probe(gateways: number, rooms: number, size: number, span: number, linesPerSec: number, pingMs: number): ProbeFigures {
+/** A probe laid out as `layout`, measured as the costs would have it, `linesPerSec` in all (0: none). */
+function probe(layout: Layout, linesPerSec: number, pingMs: number): ProbeFigures {
   const g = TRUE.gateway;
   const r = TRUE.redisShard;
-  const connections = rooms * size;
+  const gateways = layout.nodes;
+  const { rooms } = layout;
+  const connections = rooms * layout.clientsPerRoom;
   const us = 1e-6;
   const shard = (k: number, seconds: number, extra: (sessions: boolean) => number) => r.cpuAtRestCores * seconds + extra(k === SESSIONS);
   const shardsOf = (seconds: number, extra: (sessions: boolean) => number) =>
     Array.from({ length: SHARDS }, (_, k) => shard(k, seconds, extra));
   // Held connections at the probe's ping interval cost as much more as they are pinged more often.
-  const held = g.cpuPerConnectionAtRestUsPerS * (PING.defaultMs / pingMs) * us * connections;
+  const heldEach = g.cpuPerConnectionAtRestUsPerS * (PING.defaultMs / pingMs) * us * (connections / gateways);
   const heldRedis = (sessions: boolean) => (sessions ? r.cpuPerConnectionAtRestUsPerS * us * connections : 0);
   const lines = linesPerSec * 8;
+  const shares = sharesPerLine(layOut(layout), gateways, rooms);
+  const perGateway = shares.map((share) => {
+    const idle = (g.cpuAtRestCores + heldEach) * 5;
+    const published = lines * share.published;
+    const heard = lines * share.heard;
+    const deliveries = lines * share.deliveries;
+    const work = published * g.cpuPerLinePublishedUs * us + heard * g.cpuPerLineHeardUs * us + deliveries * g.cpuPerDeliveryUs * us;
+    return { idle, traffic: (idle / 5) * 9 + work, published, heard, deliveries };
+  });
+  const linesHeard = perGateway.reduce((a, b) => a + b.heard, 0);
   const roomBytes = 5000;
   const memory0 = [1e6, 1e6, 1e6];
   const connected = memory0.map((m, k) => m + roomBytes + (k === SESSIONS ? connections * r.memoryPerSessionBytes : 0));
   return {
-    probe: { name: `${rooms} x ${size}`, rooms },
+    probe: { name: `${rooms} x ${layout.clientsPerRoom}`, rooms },
     connections,
     sessionsShard: SESSIONS,
     atRest: cpu(
@@ -74,7 +87,7 @@ function probe(gateways: number, rooms: number, size: number, span: number, line
       4,
     ),
     idle: cpu(
-      (gateways * g.cpuAtRestCores + held) * 5,
+      perGateway.reduce((a, b) => a + b.idle, 0),
       shardsOf(5, (s) => heldRedis(s) * 5),
       5,
     ),
@@ -82,17 +95,15 @@ function probe(gateways: number, rooms: number, size: number, span: number, line
       linesPerSec === 0
         ? undefined
         : cpu(
-            (gateways * g.cpuAtRestCores + held) * 9 +
-              lines * g.cpuPerLinePublishedUs * us +
-              lines * span * g.cpuPerLineHeardUs * us +
-              lines * size * g.cpuPerDeliveryUs * us,
-            shardsOf(9, (s) => heldRedis(s) * 9 + (lines * (r.cpuPerLineUs + span * r.cpuPerLineSubscriberUs) * us) / SHARDS),
+            perGateway.reduce((a, b) => a + b.traffic, 0),
+            shardsOf(9, (s) => heldRedis(s) * 9 + ((lines * r.cpuPerLineUs + linesHeard * r.cpuPerLineSubscriberUs) * us) / SHARDS),
             9,
           ),
     lines,
     historyLines: lines * 1.25,
-    linesHeard: lines * span,
-    deliveries: lines * size,
+    linesHeard,
+    deliveries: lines * layout.clientsPerRoom,
+    perGateway: linesPerSec === 0 ? perGateway.map((p) => ({ ...p, traffic: 0 })) : perGateway,
     rssAtRest: Array.from({ length: gateways }, () => g.memoryAtRestBytes),
     rssConnected: Array.from({ length: gateways }, () => g.memoryAtRestBytes + (connections / gateways) * g.memoryPerConnectionBytes),
     redisMemoryAtRest: memory0,
@@ -100,6 +111,13 @@ function probe(gateways: number, rooms: number, size: number, span: number, line
     redisMemoryAfter: connected.map((m) => m + (lines * 1.25 * r.memoryPerHistoryLineBytes) / SHARDS),
   };
 }
+
+/** The bench's probes, as layouts. */
+const MEMORY = { nodes: 1, rooms: 150, clientsPerRoom: 20, roomNodes: 1 };
+const LINES = { nodes: 3, rooms: 960, clientsPerRoom: 1, roomNodes: 1 };
+const DELIVERIES = { nodes: 3, rooms: 48, clientsPerRoom: 20, roomNodes: 1 };
+const ROLES = { nodes: 3, rooms: 48, clientsPerRoom: 21, roomNodes: 1, membersPerGateway: [1, 1, 19] };
+const trafficProbes = () => [probe(LINES, 960, PING.defaultMs), probe(DELIVERIES, 960, PING.defaultMs), probe(ROLES, 960, PING.defaultMs)];
 
 const near = (actual: number, expected: number, what: string) =>
   assert.ok(Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
@@ -132,13 +150,7 @@ describe('the capacity model fit', () => {
   });
 
   it('finds every unit cost again from probes made of them (at rest, held, joins, lines, hearing, deliveries, memory)', () => {
-    const memory = probe(1, 150, 20, 1, 0, PING.probeMs);
-    const traffic = [
-      probe(3, 960, 1, 1, 960, PING.defaultMs),
-      probe(3, 48, 20, 1, 960, PING.defaultMs),
-      probe(3, 320, 3, 3, 960, PING.defaultMs),
-    ];
-    const fit = fitCosts(memory, traffic, PING);
+    const fit = fitCosts(probe(MEMORY, 0, PING.probeMs), trafficProbes(), PING);
     for (const key of Object.keys(TRUE.gateway) as Array<keyof GatewayCosts>) near(fit.gateway[key], TRUE.gateway[key], `gateway.${key}`);
     for (const key of Object.keys(TRUE.redisShard) as Array<keyof ShardCosts>)
       near(fit.redisShard[key], TRUE.redisShard[key], `redisShard.${key}`);
@@ -146,25 +158,38 @@ describe('the capacity model fit', () => {
   });
 
   it('takes a cost that noise pushed below 0 as 0, and says so', () => {
-    const memory = probe(1, 150, 20, 1, 0, PING.probeMs);
+    const memory = probe(MEMORY, 0, PING.probeMs);
     const quiet = { ...memory, idle: { ...memory.idle, nodes: memory.atRest.nodes / 2 } };
-    const traffic = [
-      probe(3, 960, 1, 1, 960, PING.defaultMs),
-      probe(3, 48, 20, 1, 960, PING.defaultMs),
-      probe(3, 320, 3, 3, 960, PING.defaultMs),
-    ];
-    const fit = fitCosts(quiet, traffic, PING);
+    const fit = fitCosts(quiet, trafficProbes(), PING);
     assert.equal(fit.gateway.cpuPerConnectionAtRestUsPerS, 0);
     assert.match(fit.notes.join('\n'), /gateway CPU per connection at rest came out at -[\d.e-]+ \(noise above the cost\): taken as 0/);
   });
 
+  it('keeps the median of each cost over rounds, and its range', () => {
+    const fit = fitCosts(probe(MEMORY, 0, PING.probeMs), trafficProbes(), PING);
+    const scaled = (factor: number) => ({
+      ...fit,
+      gateway: { ...fit.gateway, cpuPerDeliveryUs: fit.gateway.cpuPerDeliveryUs * factor },
+      notes: factor === 1 ? [] : [`x${factor}`],
+    });
+    const median = medianFit([scaled(1), scaled(3), scaled(0.5)]);
+    near(median.gateway.cpuPerDeliveryUs, TRUE.gateway.cpuPerDeliveryUs, 'the middle of three');
+    const [low, high] = median.ranges['gateway.cpuPerDeliveryUs']!;
+    near(low, TRUE.gateway.cpuPerDeliveryUs * 0.5, 'lowest');
+    near(high, TRUE.gateway.cpuPerDeliveryUs * 3, 'highest');
+    assert.deepEqual(median.notes, ['round 2: x3', 'round 3: x0.5']);
+    near(medianFit([scaled(1), scaled(3)]).gateway.cpuPerDeliveryUs, TRUE.gateway.cpuPerDeliveryUs * 2, 'the mean of the middle two');
+  });
+
   it('needs three probes with traffic', () => {
-    const memory = probe(1, 150, 20, 1, 0, PING.probeMs);
-    assert.throws(() => fitCosts(memory, [probe(3, 960, 1, 1, 960, PING.defaultMs)], PING), /needs 3 probes with traffic, got 1/);
+    assert.throws(
+      () => fitCosts(probe(MEMORY, 0, PING.probeMs), [probe(LINES, 960, PING.defaultMs)], PING),
+      /needs 3 probes with traffic, got 1/,
+    );
   });
 
   it('predicts a run made of the same costs exactly (the check)', () => {
-    const check = probe(3, 25, 40, 3, 250, PING.defaultMs);
+    const check = probe({ nodes: 3, rooms: 25, clientsPerRoom: 40, roomNodes: 3 }, 250, PING.defaultMs);
     const rows = checkRows(TRUE, check);
     assert.ok(rows.length >= 6);
     for (const row of rows.filter((r) => r.unit === 'CPU-s' && !r.what.startsWith('joins'))) near(errorOf(row), 0, row.what);

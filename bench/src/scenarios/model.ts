@@ -16,7 +16,7 @@ import { LoadGenerator } from '../generator/load-generator.js';
 import type { Histogram } from '../generator/histogram.js';
 import { rssBytes } from '../proc-stats.js';
 import { sessionsShard, usedMemory } from '../redis-readings.js';
-import { planRooms } from '../room-plan.js';
+import { layOut, sharesPerLine } from '../probe-layout.js';
 import type { RunningSystem, SystemUnderTest } from '../systems/system.js';
 import { DRAIN_QUIET_MS } from './drain.js';
 
@@ -28,10 +28,20 @@ export interface Probe {
   readonly clientsPerRoom: number;
   /** Gateways each room's members are spread over. */
   readonly roomNodes: number;
+  /** Instead: in every room, the members on each gateway, the sender on the first (probe-layout.ts). */
+  readonly membersPerGateway?: readonly number[];
   /** Lines per second per room; 0: no traffic phase. */
   readonly ratePerRoom: number;
   /** Gateway settings of this probe. */
   readonly env: Readonly<Record<string, string>>;
+}
+
+export interface GatewayTraffic {
+  readonly idle: number;
+  readonly traffic: number;
+  readonly published: number;
+  readonly heard: number;
+  readonly deliveries: number;
 }
 
 export interface ProbeOptions {
@@ -63,6 +73,8 @@ export interface ProbeResult {
   readonly expected: number;
   readonly strays: number;
   readonly latency?: Histogram;
+  /** Per gateway: its CPU-seconds idle and in traffic (over the phases' seconds), and its measured lines published, heard and deliveries. */
+  readonly perGateway: readonly GatewayTraffic[];
   /** Per gateway, bytes. */
   readonly rssAtRest: readonly number[];
   readonly rssConnected: readonly number[];
@@ -87,12 +99,13 @@ const NOTICES_MS = 60_000;
 const REST_MS = 5_000;
 
 export async function runProbe(system: SystemUnderTest, probe: Probe, o: ProbeOptions): Promise<ProbeResult> {
-  const { nodes, rooms, clientsPerRoom, roomNodes } = probe;
-  const plan = planRooms({ nodes, rooms, clientsPerRoom, roomNodes, sendersPerRoom: 1 });
+  const plan = layOut(probe);
   const running = await system.start({ nodes: probe.nodes, joinNotices: false, env: probe.env });
   const generator = LoadGenerator.start(system.client, o.workers);
   try {
     const meter = () => new CpuMeter(running.nodePids, running.redisPids, generator.pids).start();
+    /** One meter per gateway: its own CPU. */
+    const meterEach = () => running.nodePids.map((pid) => new CpuMeter([pid], [], []).start());
     const shard = await sessionsShard(running.redis);
     const atRestMeter = meter();
     await delay(REST_MS);
@@ -111,8 +124,10 @@ export async function runProbe(system: SystemUnderTest, probe: Probe, o: ProbeOp
     const redisMemoryConnected = await usedMemory(running.redis);
 
     const idleMeter = meter();
+    const idleEach = meterEach();
     await delay(REST_MS);
     const idle = idleMeter.read();
+    const idleCpu = idleEach.map((m) => m.read().nodes);
     const base = {
       probe,
       system: system.name,
@@ -135,6 +150,7 @@ export async function runProbe(system: SystemUnderTest, probe: Probe, o: ProbeOp
         deliveries: 0,
         expected: 0,
         strays: 0,
+        perGateway: idleCpu.map((cpu) => ({ idle: cpu, traffic: 0, published: 0, heard: 0, deliveries: 0 })),
         redisMemoryAfter: redisMemoryConnected,
         serverLog: [],
       };
@@ -144,16 +160,28 @@ export async function runProbe(system: SystemUnderTest, probe: Probe, o: ProbeOp
     const warm = await generator.send(WARMUP, rate, o.warmupMs, o.bytes, senders);
     const mark = running.logMark();
     const trafficMeter = meter();
+    const trafficEach = meterEach();
     const { sent } = await generator.send(MEASURED, rate, o.durationMs, o.bytes, senders);
     const expected = sent * probe.clientsPerRoom;
     const stats = await generator.settle(MEASURED, (s) => s.received >= expected, DRAIN_QUIET_MS, o.drainMs);
     const traffic = trafficMeter.read();
+    const trafficCpu = trafficEach.map((m) => m.read().nodes);
+    // What each gateway did, by its share of a line; deliveries as many as arrived (all, unless some were lost).
+    const shares = sharesPerLine(plan, probe.nodes, probe.rooms);
+    const perGateway = shares.map((share, g) => ({
+      idle: idleCpu[g]!,
+      traffic: trafficCpu[g]!,
+      published: sent * share.published,
+      heard: sent * share.heard,
+      deliveries: sent * share.deliveries * (stats.received / expected),
+    }));
     return {
       ...base,
       traffic,
       lines: sent,
       historyLines: warm.sent + sent,
-      linesHeard: sent * Math.min(probe.roomNodes, probe.clientsPerRoom),
+      linesHeard: perGateway.reduce((all, g) => all + g.heard, 0),
+      perGateway,
       deliveries: stats.received,
       expected,
       strays: stats.strays,
@@ -194,10 +222,12 @@ export const MEMORY_PROBE: Probe = {
 };
 
 /**
- * 960 lines/s each on 3 gateways, shaped so that lines, lines heard and
- * deliveries vary apart: 1 delivery and 1 gateway per line; 20 deliveries and 1
- * gateway; 3 deliveries and 3 gateways. Every client gets at most 20 lines/s, so
- * each delivery is its own write in all three.
+ * 960 lines/s each on 3 gateways. Every client gets at most 20 lines/s, so each
+ * delivery is its own write in all of them. The gateways' costs come from each
+ * gateway's own CPU: in the roles probe one gateway publishes, hears and delivers
+ * once per line, one hears and delivers once, one hears and delivers 19 times,
+ * all in the same seconds; the other two add rooms of 1 and rooms of 20 on one
+ * gateway. Redis sees each line go to 1 gateway (rooms of 1, of 20) or to 3 (roles).
  */
 export const TRAFFIC_PROBES: readonly Probe[] = [
   { name: 'lines: 960 rooms x 1, 1 line/s each', nodes: 3, rooms: 960, clientsPerRoom: 1, roomNodes: 1, ratePerRoom: 1, env: PROBE_ENV },
@@ -211,12 +241,13 @@ export const TRAFFIC_PROBES: readonly Probe[] = [
     env: PROBE_ENV,
   },
   {
-    name: 'hearing: 320 rooms x 3 over 3 gateways, 3 lines/s each',
+    name: 'roles: 48 rooms x 21 (sender on gateway 1, 1 member on 2, 19 on 3), 20 lines/s each',
     nodes: 3,
-    rooms: 320,
-    clientsPerRoom: 3,
-    roomNodes: 3,
-    ratePerRoom: 3,
+    rooms: 48,
+    clientsPerRoom: 21,
+    roomNodes: 1,
+    membersPerGateway: [1, 1, 19],
+    ratePerRoom: 20,
     env: PROBE_ENV,
   },
 ];
