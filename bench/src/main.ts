@@ -16,7 +16,7 @@ import { topSelfTime, type Window } from './cpu-profile.js';
 import { loadNow, machineInfo, waitForQuiet } from './machine.js';
 import { checkRows } from './model-check.js';
 import { fitCosts, medianFit } from './model-fit.js';
-import { checkTable, costsTable, probesTable } from './model-report.js';
+import { checkTable, costsTable, probesTable, residualsTable } from './model-report.js';
 import { killTracked } from './node-process.js';
 import { helpText, loadOptions, type Options, type Scenario, type SystemId } from './options.js';
 import { fanoutRoundsTable, fanoutTable, joinTable, reconnectTable, roomsTable, type Failed } from './report.js';
@@ -236,11 +236,13 @@ async function model(options: Options): Promise<void> {
       }
       results.push(result);
     }
-    out(
-      `Model probes${label} on ${system.name} (CPU-seconds of the gateways / the Redis shards in each phase):\n\n${probesTable(results)}`,
-    );
     const [memory, ...traffic] = results;
-    fits.push(fitCosts(memory!, traffic, { probeMs: PROBE_PING_INTERVAL_MS, defaultMs: PING_INTERVAL_MS }));
+    const fit = fitCosts(memory!, traffic, { probeMs: PROBE_PING_INTERVAL_MS, defaultMs: PING_INTERVAL_MS });
+    fits.push(fit);
+    out(
+      `Model probes${label} on ${system.name} (CPU-seconds of the gateways / the Redis shards in each phase):\n\n${probesTable(results)}\n\n` +
+        `The costs fitted to this round, against each equation of the fit:\n\n${residualsTable(fit.residuals)}`,
+    );
     for (const r of results)
       for (const c of [r.connect, r.idle, ...(r.traffic ? [r.traffic] : [])]) busiest = Math.max(busiest, c.others / c.seconds);
   }

@@ -50,6 +50,14 @@ export interface Fit {
   readonly redisShard: ShardCosts;
   /** What was adjusted, in words (a cost that came out below 0 is taken as 0). */
   readonly notes: readonly string[];
+  /** How well the linear costs fit each equation: the traffic CPU-seconds of each gateway, and of the shards, of each probe (beyond idle). */
+  readonly residuals: readonly Residual[];
+}
+
+export interface Residual {
+  readonly what: string;
+  readonly measured: number;
+  readonly fitted: number;
 }
 
 export interface PingIntervals {
@@ -83,20 +91,35 @@ export function fitCosts(memory: ProbeFigures, traffic: readonly ProbeFigures[],
   const heldGateway = (rate(memory.idle, 'nodes') - rate(memory.atRest, 'nodes')) / memory.connections;
   const joinGateway = mean(sending.map((p) => excess(p.connect, p.atRest, 'nodes') / p.connections));
   // One equation per gateway of each probe: its own CPU, less its own idle rate over as long.
-  const gatewayRuns = sending.flatMap((p) => p.perGateway.map((g) => ({ g, seconds: p.traffic!.seconds, idleSeconds: p.idle.seconds })));
-  const [published, heard, delivery] = leastSquares(
-    gatewayRuns.map(({ g }) => [g.published, g.heard, g.deliveries]),
-    gatewayRuns.map(({ g, seconds, idleSeconds }) => g.traffic - (g.idle / idleSeconds) * seconds),
-  ) as [number, number, number];
+  const gatewayRuns = sending.flatMap((p) =>
+    p.perGateway.map((g, gateway) => ({
+      what: `${p.probe.name}: gateway ${gateway + 1}`,
+      x: [g.published, g.heard, g.deliveries],
+      y: g.traffic - (g.idle / p.idle.seconds) * p.traffic!.seconds,
+    })),
+  );
+  const gatewayCosts = leastSquares(
+    gatewayRuns.map((r) => r.x),
+    gatewayRuns.map((r) => r.y),
+  );
+  const [published, heard, delivery] = gatewayCosts as [number, number, number];
 
   // Redis shards: the sessions slot's shard apart from the others.
   const shardAtRest = mean(all.map((p) => sum(p.atRest.redisEach) / p.atRest.seconds / shards(p)));
   const heldRedis = (rate(memory.idle, 'redis') - rate(memory.atRest, 'redis')) / memory.connections;
   const joins = sending.map((p) => splitSessions(p, (k) => excessOf(p.connect, p.atRest, k)));
-  const [line, subscriber] = leastSquares(
-    sending.map((p) => [p.lines, p.linesHeard]),
-    sending.map((p) => excess(p.traffic!, p.idle, 'redis')),
-  ) as [number, number];
+  const redisRuns = sending.map((p) => ({
+    what: `${p.probe.name}: Redis shards`,
+    x: [p.lines, p.linesHeard],
+    y: excess(p.traffic!, p.idle, 'redis'),
+  }));
+  const redisCosts = leastSquares(
+    redisRuns.map((r) => r.x),
+    redisRuns.map((r) => r.y),
+  );
+  const [line, subscriber] = redisCosts as [number, number];
+  const fitted = (runs: typeof redisRuns, costs: readonly number[]) =>
+    runs.map((r) => ({ what: r.what, measured: r.y, fitted: r.x.reduce((all, count, i) => all + count * costs[i]!, 0) }));
   const memorySplit = splitSessions(memory, (k) => memory.redisMemoryConnected[k]! - memory.redisMemoryAtRest[k]!);
   const richest = sending.reduce((a, b) => (b.historyLines / b.probe.rooms > a.historyLines / a.probe.rooms ? b : a));
   const historyBytes = sum(richest.redisMemoryAfter) - sum(richest.redisMemoryConnected);
@@ -126,6 +149,7 @@ export function fitCosts(memory: ProbeFigures, traffic: readonly ProbeFigures[],
       memoryPerHistoryLineBytes: atLeast0(historyBytes / richest.historyLines, 'Redis memory per history line'),
     },
     notes,
+    residuals: [...fitted(gatewayRuns, gatewayCosts), ...fitted(redisRuns, redisCosts)],
   };
 }
 
@@ -147,6 +171,7 @@ export function medianFit(fits: readonly Fit[]): Fit & { readonly ranges: Record
     gateway: each('gateway', (f) => f.gateway),
     redisShard: each('redisShard', (f) => f.redisShard),
     notes: fits.flatMap((f, i) => f.notes.map((note) => (fits.length > 1 ? `round ${i + 1}: ${note}` : note))),
+    residuals: fits.flatMap((f) => f.residuals),
     ranges,
   };
 }

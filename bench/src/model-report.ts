@@ -1,6 +1,7 @@
 /** What `--scenario model` prints: the probes, the unit costs fitted from them, and the check against a run they were not fitted to. */
 import type { MeasuredCosts } from '@switchboard/cli/capacity-model';
 import { errorOf, type CheckRow } from './model-check.js';
+import type { Residual } from './model-fit.js';
 import type { ProbeResult } from './scenarios/model.js';
 import { num, table } from './table.js';
 
@@ -77,15 +78,23 @@ export function costsTable(c: MeasuredCosts, ranges?: Readonly<Record<string, re
   return table(['where', 'cost', ranges ? 'measured (median)' : 'measured', ...(ranges ? ['range over the rounds'] : [])], rows);
 }
 
-/** Predicted beside measured, and the error. */
-export function checkTable(rows: readonly CheckRow[]): string {
+/** Predicted (or fitted) beside measured, and the error. */
+export function checkTable(rows: readonly CheckRow[], predicted = 'predicted'): string {
   return table(
-    ['', 'predicted', 'measured', 'error'],
+    ['', predicted, 'measured', 'error'],
     rows.map((r) => [
       `${r.what}, ${r.unit}`,
       num(r.predicted, 2),
       num(r.measured, 2),
       `${errorOf(r) >= 0 ? '+' : ''}${num(errorOf(r) * 100, 0)} %`,
     ]),
+  );
+}
+
+/** How the fitted costs reproduce what each probe's gateways and shards did (the fit's own equations). */
+export function residualsTable(residuals: readonly Residual[]): string {
+  return checkTable(
+    residuals.map((r) => ({ what: r.what, unit: 'CPU-s beyond idle', predicted: r.fitted, measured: r.measured })),
+    'fitted',
   );
 }

@@ -155,6 +155,8 @@ describe('the capacity model fit', () => {
     for (const key of Object.keys(TRUE.redisShard) as Array<keyof ShardCosts>)
       near(fit.redisShard[key], TRUE.redisShard[key], `redisShard.${key}`);
     assert.deepEqual(fit.notes, []);
+    assert.equal(fit.residuals.length, 3 * 3 + 3, 'one equation per gateway of each traffic probe, and one per probe for the shards');
+    for (const r of fit.residuals) near(r.fitted, r.measured, r.what);
   });
 
   it('takes a cost that noise pushed below 0 as 0, and says so', () => {
