@@ -266,7 +266,11 @@ async function model(options: Options): Promise<void> {
     redisShard: fit.redisShard,
   });
   const file = resolve(options.modelCosts ?? BUNDLED_COSTS);
-  writeFileSync(file, `${JSON.stringify(costs, null, 2)}\n`);
+  // Four significant digits: more would be noise.
+  writeFileSync(
+    file,
+    `${JSON.stringify(costs, (_, value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(4)) : value), 2)}\n`,
+  );
   out(
     `Unit costs (written to ${file}):\n\n${costsTable(costs, fits.length > 1 ? fit.ranges : undefined)}${fit.notes.length ? `\n\n${fit.notes.join('\n')}` : ''}`,
   );

@@ -17,8 +17,8 @@ export interface CheckRow {
 export function checkRows(costs: MeasuredCosts, p: ProbeFigures): CheckRow[] {
   if (p.traffic === undefined) throw new Error('the check needs a probe with traffic');
   const base = { gateways: p.rssAtRest.length, shards: p.redisMemoryAtRest.length, joins: 0, lines: 0, linesHeard: 0, deliveries: 0 };
-  // While they connect, half of them are held on average.
-  const connect: Traffic = { ...base, seconds: p.connect.seconds, connections: p.connections / 2, joins: p.connections };
+  // A join's cost, as fitted, holds what the connections cost while they arrive: none is held besides.
+  const connect: Traffic = { ...base, seconds: p.connect.seconds, connections: 0, joins: p.connections };
   const idle: Traffic = { ...base, seconds: p.idle.seconds, connections: p.connections };
   const traffic: Traffic = {
     ...base,

@@ -68,6 +68,8 @@ export interface PingIntervals {
 }
 
 const US = 1e6;
+/** /proc counts CPU time in clock ticks: 1/100 s (CLK_TCK) on Linux. */
+const TICK_S = 0.01;
 
 /**
  * The unit costs from `memory` (a probe that only connects, pinging every
@@ -88,7 +90,20 @@ export function fitCosts(memory: ProbeFigures, traffic: readonly ProbeFigures[],
 
   // Gateways.
   const gatewayAtRest = mean(all.map((p) => p.atRest.nodes / p.atRest.seconds / gateways(p)));
-  const heldGateway = (rate(memory.idle, 'nodes') - rate(memory.atRest, 'nodes')) / memory.connections;
+  /**
+   * What held connections add at rest, in cores per connection: idle less at rest,
+   * unless the difference is within what /proc resolves (a clock tick at each end
+   * of each phase, per process): then none (the Redis side has no periodic work
+   * per session by design: leases, sweeps and room renewals are per node and per room).
+   */
+  const held = (who: 'nodes' | 'redis', processes: number, what: string): number => {
+    const cpu = (c: Cpu) => (who === 'nodes' ? c.nodes : sum(c.redisEach));
+    const difference = cpu(memory.idle) - (cpu(memory.atRest) / memory.atRest.seconds) * memory.idle.seconds;
+    if (Math.abs(difference) > 4 * TICK_S * processes) return difference / memory.idle.seconds / memory.connections;
+    notes.push(`${what}: idle and at rest differ by ${difference.toFixed(2)} CPU-s, within what /proc resolves: taken as 0`);
+    return 0;
+  };
+  const heldGateway = held('nodes', gateways(memory), 'gateway CPU per connection at rest');
   const joinGateway = mean(sending.map((p) => excess(p.connect, p.atRest, 'nodes') / p.connections));
   // One equation per gateway of each probe: its own CPU, less its own idle rate over as long.
   const gatewayRuns = sending.flatMap((p) =>
@@ -106,7 +121,7 @@ export function fitCosts(memory: ProbeFigures, traffic: readonly ProbeFigures[],
 
   // Redis shards: the sessions slot's shard apart from the others.
   const shardAtRest = mean(all.map((p) => sum(p.atRest.redisEach) / p.atRest.seconds / shards(p)));
-  const heldRedis = (rate(memory.idle, 'redis') - rate(memory.atRest, 'redis')) / memory.connections;
+  const heldRedis = held('redis', shards(memory), 'shard CPU per connection at rest');
   const joins = sending.map((p) => splitSessions(p, (k) => excessOf(p.connect, p.atRest, k)));
   const redisRuns = sending.map((p) => ({
     what: `${p.probe.name}: Redis shards`,

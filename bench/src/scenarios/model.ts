@@ -95,6 +95,8 @@ const CONNECT_TIMEOUT_MS = 60_000;
 const NOTICES_QUIET_MS = 1_000;
 /** ...or after this long. */
 const NOTICES_MS = 60_000;
+/** From the gateways' start to the at-rest phase, ms. */
+const SETTLE_MS = 3_000;
 /** How long the at-rest and the idle phases are measured, ms. */
 const REST_MS = 5_000;
 
@@ -107,6 +109,8 @@ export async function runProbe(system: SystemUnderTest, probe: Probe, o: ProbeOp
     /** One meter per gateway: its own CPU. */
     const meterEach = () => running.nodePids.map((pid) => new CpuMeter([pid], [], []).start());
     const shard = await sessionsShard(running.redis);
+    // Just started, a gateway still compiles and reads the topology: what it does at rest is measured after.
+    await delay(SETTLE_MS);
     const atRestMeter = meter();
     await delay(REST_MS);
     const atRest = atRestMeter.read();

@@ -79,7 +79,9 @@ export function planText(costs: MeasuredCosts, source: string, d: Demand, a: Ass
     '',
     'Ceilings',
     `  one room lives on one shard: at most ${n(p.ceilings.maxLinesPerRoom)} lines/s per room (here ${n(d.ratePerRoom, 1)})`,
-    `  the sessions slot (one shard): at most ${n(p.ceilings.maxJoinsPerSec)} joins/s (here ${n(d.joinsPerSec, 1)}); all ${n(d.connections)} connections coming back at once take ${n(p.ceilings.reconnectAllSeconds, 1)} s`,
+    p.ceilings.maxJoinsPerSec > 0
+      ? `  the sessions slot (one shard): at most ${n(p.ceilings.maxJoinsPerSec)} joins/s (here ${n(d.joinsPerSec, 1)}); all ${n(d.connections)} connections coming back at once take ${n(p.ceilings.reconnectAllSeconds, 1)} s`
+      : `  the sessions slot (one shard): no joins at all: the ${n(d.connections)} sessions held take its whole ${pct(a.headroom)} of a core`,
     ...(p.ceilings.hit.length === 0 ? ['  none is hit'] : p.ceilings.hit.map((h) => `  HIT: ${h}`)),
     ...settingsNeeded(p, d),
     '',
