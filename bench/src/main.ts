@@ -7,11 +7,18 @@
  * and Socket.IO's sharded adapter, each on a Redis Cluster of its own. `npm run bench -- --help` lists the flags.
  * Everything runs on 127.0.0.1, and every load is bounded in count and time.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCosts, type MeasuredCosts } from '@switchboard/cli/capacity-model';
 import { ConfigError } from '@switchboard/config';
+import { PING_INTERVAL_MS } from '@switchboard/protocol';
 import { topSelfTime, type Window } from './cpu-profile.js';
 import { loadNow, machineInfo, waitForQuiet } from './machine.js';
+import { checkRows } from './model-check.js';
+import { fitCosts, medianFit } from './model-fit.js';
+import { checkTable, costsTable, probesTable, residualsTable } from './model-report.js';
 import { killTracked } from './node-process.js';
 import { helpText, loadOptions, type Options, type Scenario, type SystemId } from './options.js';
 import {
@@ -29,6 +36,16 @@ import { REFERENCE_GOALS } from './reference-goals.js';
 import type { Comparison } from './reference-goals.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
 import { runJoin, type JoinOptions } from './scenarios/join.js';
+import {
+  CHECK_PROBES,
+  MEMORY_PROBE,
+  PROBE_PING_INTERVAL_MS,
+  TRAFFIC_PROBES,
+  runProbe,
+  type Probe,
+  type ProbeOptions,
+  type ProbeResult,
+} from './scenarios/model.js';
 import { runReconnect, type ReconnectOptions } from './scenarios/reconnect.js';
 import { runRooms, type RoomsOptions } from './scenarios/rooms.js';
 import { naive } from './systems/naive.js';
@@ -44,6 +61,7 @@ const DEFAULT_SYSTEMS: Readonly<Record<Scenario, readonly SystemId[]>> = {
   join: ['switchboard', 'socketio', 'naive'],
   reconnect: ['switchboard'],
   rooms: ['switchboard', 'switchboard-cluster', 'socketio-cluster'],
+  model: ['switchboard-cluster'],
 };
 /** Exit status for a bad option, as the gateway's for a bad setting. */
 const EXIT_BAD_OPTION = 2;
@@ -71,6 +89,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('join')) await joinStorm(options);
   if (scenarios.includes('reconnect')) await reconnect(options);
   if (scenarios.includes('rooms')) await rooms(options);
+  if (scenarios.includes('model')) await model(options);
   out(`total: ${((Date.now() - started) / 1000).toFixed(0)} s; ${loadNow()}`);
 }
 
@@ -238,6 +257,104 @@ async function rooms(options: Options): Promise<void> {
           true,
         ),
       );
+  }
+}
+
+/** Where the model's costs go without --model-costs: the file `switchboard plan` bundles. */
+const BUNDLED_COSTS = fileURLToPath(new URL('../../packages/cli/model-costs.json', import.meta.url));
+
+/**
+ * The capacity model's unit costs: the probes (scenarios/model.ts) on the first
+ * system (Switchboard on a 3-master Redis Cluster), --rounds times; the median of
+ * each cost fitted from them written to --model-costs and printed, then checked
+ * against runs they were not fitted to (predicted beside measured).
+ */
+async function model(options: Options): Promise<void> {
+  const system = systems(options, 'model')[0]!;
+  const o: ProbeOptions = {
+    bytes: options.bytes,
+    warmupMs: options.warmup * 1000,
+    durationMs: options.duration * 1000,
+    drainMs: options.drain * 1000,
+    workers: options.workers,
+  };
+  const probe = (p: Probe, round = '') =>
+    attempt(
+      system,
+      'model',
+      `model: ${p.name}${round}`,
+      () => runProbe(system, p, o),
+      (r) => r.traffic ?? r.connect,
+    );
+  const fits = [];
+  let busiest = 0;
+  for (let round = 1; round <= options.rounds; round++) {
+    const label = options.rounds > 1 ? `, round ${round} of ${options.rounds}` : '';
+    const results: ProbeResult[] = [];
+    for (const p of [MEMORY_PROBE, ...TRAFFIC_PROBES]) {
+      const result = await probe(p, label);
+      if ('error' in result) {
+        out(`model: the probe "${p.name}" failed (${result.error}); no costs written`);
+        return;
+      }
+      results.push(result);
+    }
+    const [memory, ...traffic] = results;
+    const fit = fitCosts(memory!, traffic, { probeMs: PROBE_PING_INTERVAL_MS, defaultMs: PING_INTERVAL_MS });
+    fits.push(fit);
+    out(
+      `Model probes${label} on ${system.name} (CPU-seconds of the gateways / the Redis shards in each phase):\n\n${probesTable(results)}\n\n` +
+        `The costs fitted to this round, against each equation of the fit:\n\n${residualsTable(fit.residuals)}`,
+    );
+    for (const r of results)
+      for (const c of [r.connect, r.idle, ...(r.traffic ? [r.traffic] : [])]) busiest = Math.max(busiest, c.others / c.seconds);
+  }
+  const fit = medianFit(fits);
+  const costs: MeasuredCosts = readCosts({
+    measured: {
+      at: new Date().toISOString(),
+      commit: commitOf(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+      machine: machineInfo()
+        .split('\n')[0]!
+        .replace(/^machine: /, ''),
+      lineBytes: options.bytes,
+      notes: [
+        `on ${system.name}, ${fits.length > 1 ? `the median of ${fits.length} rounds` : 'one round'} of the probes: ${[MEMORY_PROBE, ...TRAFFIC_PROBES].map((p) => p.name).join('; ')}`,
+        `other processes used up to ${busiest.toFixed(2)} cores during a measured phase`,
+        ...fit.notes,
+      ],
+    },
+    gateway: fit.gateway,
+    redisShard: fit.redisShard,
+  });
+  const file = resolve(options.modelCosts ?? BUNDLED_COSTS);
+  // Four significant digits: more would be noise.
+  writeFileSync(
+    file,
+    `${JSON.stringify(costs, (_, value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(4)) : value), 2)}\n`,
+  );
+  out(
+    `Unit costs (written to ${file}):\n\n${costsTable(costs, fits.length > 1 ? fit.ranges : undefined)}${fit.notes.length ? `\n\n${fit.notes.join('\n')}` : ''}`,
+  );
+
+  for (const p of CHECK_PROBES) {
+    const check = await probe(p);
+    if ('error' in check) out(`model: the check "${p.name}" failed (${check.error})`);
+    else
+      out(
+        `Check: ${p.name}, predicted from the costs above and the run's own counts, beside measured:\n\n${probesTable([check])}\n\n${checkTable(checkRows(costs, check))}`,
+      );
+  }
+}
+
+/** The commit measured, `+` when the work tree has changes. */
+function commitOf(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+' : ''}`;
+  } catch {
+    return '';
   }
 }
 

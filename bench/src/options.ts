@@ -19,7 +19,7 @@ import {
   type ConfigOf,
 } from '@switchboard/config';
 
-export const SCENARIOS = ['fanout', 'join', 'reconnect', 'rooms'] as const;
+export const SCENARIOS = ['fanout', 'join', 'reconnect', 'rooms', 'model'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const SYSTEM_IDS = [
@@ -43,7 +43,7 @@ export const SETTINGS = {
     env: 'SCENARIO',
     kind: list(oneOf(SCENARIOS)),
     default: ['fanout', 'join', 'reconnect'],
-    doc: 'scenarios to run, comma-separated: fanout, join, reconnect, rooms (rooms: opt-in)',
+    doc: "scenarios to run, comma-separated: fanout, join, reconnect, rooms, model (rooms and model: opt-in; model measures the capacity model's unit costs on Switchboard over a 3-master Redis Cluster, writes them to `--model-costs` and checks them against a rooms run)",
   }),
   systems: setting({
     env: 'SYSTEMS',
@@ -178,7 +178,14 @@ export const SETTINGS = {
     env: 'ROUNDS',
     kind: integer(1, 1_000),
     default: 1,
-    doc: 'fanout and rooms: measure every system this many times, in turn (A B A B...), and add a table of medians and ranges',
+    doc: 'fanout and rooms: measure every system this many times, in turn (A B A B...), and add a table of medians and ranges; model: run the probes this many times and keep the median of each cost',
+  }),
+  modelCosts: setting({
+    env: 'MODEL_COSTS_FILE',
+    flag: '--model-costs',
+    kind: text(),
+    defaultDoc: '`packages/cli/model-costs.json` (the costs `switchboard plan` bundles)',
+    doc: 'model: the file the measured unit costs are written to',
   }),
   workers: setting({ env: 'WORKERS', kind: integer(1, 64), default: 1, doc: 'load generator processes' }),
   cpuProf: setting({

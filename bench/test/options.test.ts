@@ -67,7 +67,7 @@ describe('the bench options', () => {
   it('refuse a bad value at once, naming the flag or variable', () => {
     assert.throws(
       () => load(['--scenario', 'fanout,joins']),
-      new ConfigError('--scenario must be a comma-separated list, each one of fanout, join, reconnect, rooms, got "fanout,joins"'),
+      new ConfigError('--scenario must be a comma-separated list, each one of fanout, join, reconnect, rooms, model, got "fanout,joins"'),
     );
     assert.throws(
       () => load([], { SYSTEMS: 'switchboard,socket.io' }),

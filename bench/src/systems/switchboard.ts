@@ -85,7 +85,7 @@ async function startGateways(
   const nodes = ports.map((port, i) =>
     NodeProcess.start(build.entry, [], {
       label: `gw${i + 1}`,
-      env: { ...GATEWAY_ENV, ...redisEnv, HOST: '127.0.0.1', PORT: String(port), NODE_ID: `gw${i + 1}` },
+      env: { ...GATEWAY_ENV, ...options.env, ...redisEnv, HOST: '127.0.0.1', PORT: String(port), NODE_ID: `gw${i + 1}` },
       execArgv: [...build.flags, ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [])],
     }),
   );

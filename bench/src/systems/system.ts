@@ -31,6 +31,8 @@ export interface StartOptions {
   readonly joinNotices: boolean;
   /** Write a V8 CPU profile of each node into this folder (on stop). */
   readonly cpuProfileDir?: string;
+  /** Settings of each gateway beside the bench's own (Switchboard only: `MAX_ROOMS`, `PING_INTERVAL_MS`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface SystemUnderTest {

@@ -2,14 +2,20 @@ import {
   ConfigError,
   UnknownOptionError,
   helpRows,
+  integer,
   list,
+  number,
+  oneOf,
   readCommandLine,
+  readableFile,
   schemaOf,
   setting,
   text,
   url,
   type CommandLine,
 } from '@switchboard/config';
+import { DEFAULT_ASSUMPTIONS, type Assumptions, type Demand } from './capacity-model.js';
+import { SESSION_SECONDS } from './capacity-plan.js';
 import { durationSeconds, type DevTokenClaims } from './dev-token.js';
 import { DEFAULT_METRICS_URL } from './status.js';
 
@@ -31,6 +37,7 @@ export type Command =
       readonly idempotencyKey?: string;
     }
   | { readonly kind: 'kick'; readonly api: ApiTarget; readonly user: string }
+  | { readonly kind: 'plan'; readonly demand: Demand; readonly assumptions: Assumptions; readonly costs?: string }
   | { readonly kind: 'help' };
 
 /** Where the backend API is, and its key. */
@@ -120,7 +127,65 @@ export const PUBLISH_SETTINGS = {
   }),
 };
 
+/** The most of any count `plan` takes (connections, rooms): far past any deployment. */
+const PLAN_MOST = 1_000_000_000;
+
+/** The settings of `switchboard plan`. */
+export const PLAN_SETTINGS = {
+  connections: setting({
+    flag: '--connections',
+    kind: integer(1, PLAN_MOST),
+    defaultDoc: 'unset (required)',
+    doc: 'connections held at once, cluster-wide',
+  }),
+  rooms: setting({
+    flag: '--rooms',
+    kind: integer(1, PLAN_MOST),
+    defaultDoc: 'unset (required)',
+    doc: 'rooms they are in (each room has connections / rooms members)',
+  }),
+  rate: setting({
+    flag: '--rate',
+    kind: number(0, PLAN_MOST),
+    unit: 'lines/s',
+    defaultDoc: 'unset (required)',
+    doc: 'chat lines per second in EACH ROOM, all its members together (each member receives them all)',
+  }),
+  joinsPerSec: setting({
+    flag: '--joins-per-sec',
+    kind: number(0, PLAN_MOST),
+    unit: 'joins/s',
+    defaultDoc: `connections / ${SESSION_SECONDS} (each connection arrives once per half hour)`,
+    doc: 'clients arriving (connecting and joining their room) per second, cluster-wide',
+  }),
+  headroom: setting({
+    flag: '--headroom',
+    kind: number(0.05, 1),
+    default: DEFAULT_ASSUMPTIONS.headroom,
+    doc: 'share of one core each gateway and each Redis shard is planned to at most',
+  }),
+  placement: setting({
+    flag: '--placement',
+    kind: oneOf(['spread', 'room']),
+    default: DEFAULT_ASSUMPTIONS.placement,
+    doc: "`spread`: the balancer puts each connection anywhere (a room's lines go to many gateways); `room`: a room-aware balancer keeps each room's members on one gateway",
+  }),
+  maxConnections: setting({
+    flag: '--max-connections',
+    kind: integer(1, PLAN_MOST),
+    default: DEFAULT_ASSUMPTIONS.maxConnectionsPerGateway,
+    doc: "a gateway's `MAX_CONNECTIONS`: connections one gateway holds at most",
+  }),
+  costs: setting({
+    flag: '--costs',
+    kind: readableFile(),
+    defaultDoc: 'the costs bundled with the CLI (measured by `npm run bench -- --scenario model`)',
+    doc: 'a costs file written by `npm run bench -- --scenario model --model-costs FILE`',
+  }),
+};
+
 const clientSchema = schemaOf(CLIENT_SETTINGS);
+const planSchema = schemaOf(PLAN_SETTINGS);
 const tokenSchema = schemaOf(TOKEN_SETTINGS);
 const apiSchema = schemaOf(API_SETTINGS);
 const publishSchema = schemaOf(PUBLISH_SETTINGS);
@@ -134,6 +199,9 @@ export const USAGE = `Usage:
   switchboard token --sub ID [options]       print a development token signed with AUTH_JWT_SECRET
   switchboard publish [options] TEXT         put a line in a room through the backend API
   switchboard kick USER [options]            close every connection of USER (its token's sub), on every node
+  switchboard plan --connections N --rooms R --rate L [options]
+                                             the gateways, Redis shards and memory a load needs, from
+                                             measured costs (--rate: lines/s in each room)
 
 Options of client:
 ${helpRows(CLIENT_SETTINGS)}
@@ -146,6 +214,9 @@ ${helpRows(TOKEN_SETTINGS)}
 
 Options of publish (kick takes API_URL and API_KEY):
 ${helpRows(PUBLISH_SETTINGS)}
+
+Options of plan (docs/capacity.md explains the model):
+${helpRows(PLAN_SETTINGS)}
 
 An option with an environment variable named beside it is also read from it; a flag wins.
 An empty variable counts as unset.
@@ -173,6 +244,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     return { kind: 'status', ...read.config };
   }
   if (command === 'token') return tokenCommand(rest, env);
+  if (command === 'plan') return planCommand(rest, env);
   if (command === 'publish') {
     const read = asUsage(() => readCommandLine(PUBLISH_SETTINGS, publishSchema, rest, env));
     if (read === 'help') return { kind: 'help' };
@@ -204,6 +276,24 @@ function tokenCommand(rest: readonly string[], env: Readonly<Record<string, stri
   const ttlSeconds = durationSeconds(ttl);
   if (ttlSeconds === undefined) throw new UsageError(`--ttl must be a duration such as 90s, 15m, 1h or 7d (got "${ttl}")`);
   return { kind: 'token', secret, claims: { sub, name, rooms, ttlSeconds, issuer, audience } };
+}
+
+function planCommand(rest: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
+  const read = asUsage(() => readCommandLine(PLAN_SETTINGS, planSchema, rest, env));
+  if (read === 'help') return { kind: 'help' };
+  if (read.words.length > 0) throw new UsageError(`plan takes no word (got "${read.words[0]}")`);
+  const { connections, rooms, rate, joinsPerSec, headroom, placement, maxConnections, costs } = read.config;
+  if (connections === undefined) throw new UsageError('plan needs --connections N (connections held at once)');
+  if (rooms === undefined) throw new UsageError('plan needs --rooms R (the rooms they are in)');
+  if (rate === undefined) throw new UsageError('plan needs --rate L (lines/s in each room)');
+  if (rooms > connections)
+    throw new UsageError(`--rooms (${rooms}) must not exceed --connections (${connections}): a room has at least one member`);
+  return {
+    kind: 'plan',
+    demand: { connections, rooms, ratePerRoom: rate, joinsPerSec: joinsPerSec ?? connections / SESSION_SECONDS },
+    assumptions: { ...DEFAULT_ASSUMPTIONS, headroom, placement, maxConnectionsPerGateway: maxConnections },
+    ...(costs !== undefined && { costs }),
+  };
 }
 
 function apiTarget(url: string, key: string | undefined): ApiTarget {

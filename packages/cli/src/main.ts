@@ -1,12 +1,14 @@
 /**
  * `switchboard`: `server` runs a gateway in this process, `client NAME` chats in
- * the terminal, `status` prints the cluster's table from a metrics port. The
+ * the terminal, `status` prints the cluster's table from a metrics port, `plan`
+ * sizes a deployment from measured costs. The
  * seed's usage was `server || client 'name'`.
  */
 import { WebSocket } from 'ws';
 import type { WebSocketConstructor } from '@switchboard/client';
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
 import { ApiCallError, callApi } from './backend-api.js';
+import { runPlan } from './capacity-plan.js';
 import { mintDevToken } from './dev-token.js';
 import { runStatus } from './status.js';
 import { runTerminal } from './terminal.js';
@@ -52,6 +54,9 @@ async function main(): Promise<void> {
     }
     case 'status':
       process.exit(await runStatus(command.url, process.stdout, process.stderr));
+      break;
+    case 'plan':
+      process.exit(runPlan(command, process.stdout, process.stderr));
       break;
     case 'token':
       process.stdout.write(`${await mintDevToken(command.secret, command.claims)}\n`);
