@@ -114,11 +114,7 @@ async function fanout(options: Options): Promise<void> {
       for (let round = 1; round <= rounds; round++) {
         const rows = [];
         for (const system of systems(options, 'fanout')) {
-          const dir = profileDir && join(profileDir, `${system.id}-${rate}${rounds > 1 ? `-round${round}` : ''}`);
-          if (dir) {
-            rmSync(dir, { recursive: true, force: true });
-            mkdirSync(dir, { recursive: true });
-          }
+          const dir = profileDir && freshDir(join(profileDir, `${system.id}-${rate}${rounds > 1 ? `-round${round}` : ''}`));
           const row = await attempt(
             system,
             'fanout',
@@ -158,6 +154,7 @@ async function fanout(options: Options): Promise<void> {
 }
 
 async function joinStorm(options: Options): Promise<void> {
+  const profileDir = options.cpuProf === undefined ? undefined : resolve(options.cpuProf);
   for (const clients of options.clients ?? [3000]) {
     const o: JoinOptions = {
       clients,
@@ -167,16 +164,18 @@ async function joinStorm(options: Options): Promise<void> {
       workers: options.workers,
     };
     const rows = [];
-    for (const system of systems(options, 'join'))
-      rows.push(
-        await attempt(
-          system,
-          'join',
-          `join storm, ${clients} clients`,
-          () => runJoin(system, o),
-          (r) => r.cpuToQuiet,
-        ),
+    for (const system of systems(options, 'join')) {
+      const dir = profileDir && freshDir(join(profileDir, `${system.id}-join-${clients}`));
+      const row = await attempt(
+        system,
+        'join',
+        `join storm, ${clients} clients`,
+        () => runJoin(system, { ...o, ...(dir && { cpuProfileDir: dir }) }),
+        (r) => r.cpuToQuiet,
       );
+      rows.push(row);
+      if (dir && !('error' in row)) profiles(system, dir, row.window);
+    }
     out(joinTable(o, rows));
   }
 }
@@ -194,17 +193,21 @@ async function reconnect(options: Options): Promise<void> {
     drainMs: options.drain * 1000,
     workers: options.workers,
   };
+  const profileDir = options.cpuProf === undefined ? undefined : resolve(options.cpuProf);
   const rows = [];
-  for (const system of systems(options, 'reconnect'))
-    rows.push(
-      await attempt(
-        system,
-        'reconnect',
-        'reconnect storm',
-        () => runReconnect(system, o),
-        (r) => r.cpu,
-      ),
+  for (const system of systems(options, 'reconnect')) {
+    const dir = profileDir && freshDir(join(profileDir, `${system.id}-reconnect`));
+    const row = await attempt(
+      system,
+      'reconnect',
+      'reconnect storm',
+      () => runReconnect(system, { ...o, ...(dir && { cpuProfileDir: dir }) }),
+      (r) => r.cpu,
     );
+    rows.push(row);
+    // The killed node writes no profile: those left are the survivors', cut to the storm.
+    if (dir && !('error' in row)) profiles(system, dir, row.window);
+  }
   out(reconnectTable(o, rows));
 }
 
@@ -426,6 +429,13 @@ function profiles(system: SystemUnderTest, dir: string, window: Window): void {
   if (files.length === 0) out(`${system.name}: no CPU profile was written in ${dir}`);
   // One node is enough to see where the time goes; every profile stays in the folder.
   else out(`${system.name}, one node under load (${join(dir, files[0]!)}):\n\n${topSelfTime(join(dir, files[0]!), window)}`);
+}
+
+/** An empty folder at `dir` (what a previous run left there is removed). */
+function freshDir(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 function out(text: string): void {

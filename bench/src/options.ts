@@ -193,7 +193,7 @@ export const SETTINGS = {
     flag: '--cpu-prof',
     kind: text(),
     defaultDoc: 'unset (no profiles)',
-    doc: 'fanout: profile every node (node --cpu-prof) into this folder and list the top self-time functions; the CPU numbers of such a run are not a baseline',
+    doc: 'fanout, join and reconnect: profile every node (node --cpu-prof) into this folder and list the top self-time functions of one (reconnect: a survivor, from the kill on); the CPU numbers of such a run are not a baseline',
   }),
   nginx: setting({
     env: 'NGINX_BIN',

@@ -5,7 +5,9 @@
  * N frames: the storm is measured until those notices have been delivered too.
  * Then the node's RSS, minus its RSS before, per connection.
  */
+import type { Window } from '../cpu-profile.js';
 import { CpuMeter, type CpuUse } from '../cpu-meter.js';
+import { nowUs } from '../generator/line.js';
 import { LoadGenerator } from '../generator/load-generator.js';
 import { rssBytes } from '../proc-stats.js';
 import type { SystemUnderTest } from '../systems/system.js';
@@ -18,6 +20,8 @@ export interface JoinOptions {
   /** The comparison servers announce joins as Switchboard does. */
   readonly joinNotices: boolean;
   readonly workers: number;
+  /** Write a V8 CPU profile of the node into this folder. */
+  readonly cpuProfileDir?: string;
 }
 
 export interface JoinResult {
@@ -37,6 +41,8 @@ export interface JoinResult {
   readonly cpuToQuiet: CpuUse;
   readonly rssBefore: number;
   readonly rssAfter: number;
+  /** From the first connect until the notices stopped, monotonic µs (to cut CPU profiles to). */
+  readonly window: Window;
   /** What the node logged (warnings, errors) during the storm. */
   readonly serverLog: string[];
 }
@@ -47,13 +53,14 @@ const QUIET_MS = 2_000;
 const NOTICE_DRAIN_MS = 120_000;
 
 export async function runJoin(system: SystemUnderTest, o: JoinOptions): Promise<JoinResult> {
-  const running = await system.start({ nodes: 1, joinNotices: o.joinNotices });
+  const running = await system.start({ nodes: 1, joinNotices: o.joinNotices, ...(o.cpuProfileDir && { cpuProfileDir: o.cpuProfileDir }) });
   const generator = LoadGenerator.start(system.client, o.workers);
   try {
     const node = running.nodePids[0]!;
     const rssBefore = rssBytes(node);
     const mark = running.logMark();
     const meter = new CpuMeter([node], running.redisPids, generator.pids).start();
+    const startUs = nowUs();
     const specs = Array.from({ length: o.clients }, () => ({ url: running.urls[0]!, record: false }));
     const joined = await generator.connect(specs, { batch: o.batch, deadlineMs: o.timeoutMs, timeoutMs: 60_000 });
     const cpuToJoined = meter.read();
@@ -71,10 +78,11 @@ export async function runJoin(system: SystemUnderTest, o: JoinOptions): Promise<
       cpuToQuiet,
       rssBefore,
       rssAfter: rssBytes(node),
+      window: { startUs, endUs: nowUs() },
       serverLog: running.logSince(mark),
     };
   } finally {
     await generator.close();
-    await running.stop();
+    await running.stop(o.cpuProfileDir ? 'SIGINT' : 'SIGKILL');
   }
 }

@@ -5,6 +5,7 @@
  * stable clients' latency is compared before the kill and during the storm (the
  * `stormMs` after it), and the time until every storm client is back is taken.
  */
+import type { Window } from '../cpu-profile.js';
 import { CpuMeter, type CpuUse } from '../cpu-meter.js';
 import { LoadGenerator, type Stats } from '../generator/load-generator.js';
 import { nowUs } from '../generator/line.js';
@@ -24,6 +25,8 @@ export interface ReconnectOptions {
   readonly stormMs: number;
   readonly drainMs: number;
   readonly workers: number;
+  /** Write a V8 CPU profile of each node into this folder (the killed one writes none). */
+  readonly cpuProfileDir?: string;
 }
 
 export interface ReconnectResult {
@@ -42,6 +45,8 @@ export interface ReconnectResult {
   readonly reconnectError?: string;
   /** Server CPU from the kill to the end of the drain (surviving nodes and Redis). */
   readonly cpu: CpuUse;
+  /** From the kill to the end of the drain, monotonic µs (to cut CPU profiles to). */
+  readonly window: Window;
   /** What the nodes logged (warnings, errors) from the kill on. */
   readonly serverLog: string[];
 }
@@ -54,7 +59,7 @@ const RECONNECT_WAIT_MS = 60_000;
 const NODES = 3;
 
 export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions): Promise<ReconnectResult> {
-  const running = await system.start({ nodes: NODES, joinNotices: false });
+  const running = await system.start({ nodes: NODES, joinNotices: false, ...(o.cpuProfileDir && { cpuProfileDir: o.cpuProfileDir }) });
   const generator = LoadGenerator.start(system.client, o.workers);
   try {
     const survivors = running.urls.slice(1);
@@ -83,6 +88,7 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
     const stormExpected = sent * o.stable;
     const stormStats = await generator.settle(STORM, (s) => s.received >= stormExpected && s.reconnecting === 0, DRAIN_QUIET_MS, o.drainMs);
     const cpu = meter.read();
+    const window = { startUs: killedUs, endUs: nowUs() };
     const late = stillArriving(stormStats, stormExpected);
     const back = await generator.settle(STORM, (s) => s.reconnecting === 0, Infinity, RECONNECT_WAIT_MS);
     const beforeStats = await generator.stats(BEFORE);
@@ -98,10 +104,11 @@ export async function runReconnect(system: SystemUnderTest, o: ReconnectOptions)
       reconnectFailures: back.reconnectFailures,
       ...(back.reconnectError && { reconnectError: back.reconnectError }),
       cpu,
+      window,
       serverLog: running.logSince(mark),
     };
   } finally {
     await generator.close();
-    await running.stop();
+    await running.stop(o.cpuProfileDir ? 'SIGINT' : 'SIGKILL');
   }
 }

@@ -26,7 +26,7 @@ export { httpGet, type HttpAnswer, type HttpGetOptions } from './http-get.js';
 export { parsePrometheusText, scrape, type MetricSample, type Scrape } from './prometheus-text.js';
 export { RedisCluster, parseClusterNodes, type RedisClusterOptions, type ClusterNodeLine } from './redis-cluster.js';
 export { RedisSentinelGroup, type RedisSentinelGroupOptions } from './redis-sentinel-group.js';
-export { TcpProxy, REPLICATION_LINK, type TcpProxyOptions, type ConnectionFilter } from './tcp-proxy.js';
+export { TcpProxy, REPLICATION_LINK, redisConnectionNamed, type TcpProxyOptions, type ConnectionFilter } from './tcp-proxy.js';
 export { keySlot, CLUSTER_SLOTS } from './key-slot.js';
 export { eventually, EVENTUALLY_TIMEOUT_MS, EVENTUALLY_INTERVAL_MS, type EventuallyOptions, type Truthy } from './eventually.js';
 export { within } from './within.js';

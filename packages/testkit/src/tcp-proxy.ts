@@ -16,6 +16,7 @@ interface Held {
 
 /** One direction of a proxied connection: what it holds, and where it goes. */
 interface Pipe {
+  readonly connection: Connection;
   readonly to: Socket;
   readonly held: Held[];
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -39,17 +40,24 @@ export type ConnectionFilter = (head: string) => boolean;
 /** A Redis replica's replication link (its handshake sends REPLCONF): for delay(ms, REPLICATION_LINK). */
 export const REPLICATION_LINK: ConnectionFilter = (head) => /REPLCONF/i.test(head);
 
+/** The Redis connection a client named `name` (CLIENT SETNAME, as ioredis's `connectionName` sends first): for freeze(redisConnectionNamed(...)). */
+export const redisConnectionNamed =
+  (name: string): ConnectionFilter =>
+  (head) =>
+    head.includes(`$${name.length}\r\n${name}\r\n`);
+
 /**
  * A loopback TCP proxy in front of `127.0.0.1:<targetPort>`, for a test to hurt
  * a link: freeze() holds everything in both directions (the connections stay
- * open: a partition), thaw() lets it go in order, delay(ms) makes every chunk
+ * open: a partition; or only some of them), thaw() lets it go in order, delay(ms) makes every chunk
  * wait that long (a lagging link), cut() closes every connection. When either
  * end of a connection closes, the other is destroyed at once and whatever the
  * proxy still held for it is dropped: as if it had been lost on the way.
  */
 export class TcpProxy {
   private readonly connections = new Set<Connection>();
-  private frozen = false;
+  /** Which connections are frozen (none: undefined). */
+  private frozen: ConnectionFilter | undefined;
   private delayMs: number;
   private delayed: ConnectionFilter = () => true;
   /** Connections accepted since start. */
@@ -91,15 +99,19 @@ export class TcpProxy {
     return bytes;
   }
 
-  /** Stop forwarding: everything is held, in order, until thaw(). */
-  freeze(): void {
-    this.frozen = true;
-    for (const c of this.connections) for (const p of c.pipes) clearTimeout(p.timer);
+  /**
+   * Stop forwarding: everything is held, in order, until thaw(); with `which`,
+   * only on the connections whose client's first bytes it accepts (e.g.
+   * redisConnectionNamed('node-b:pub')), the others going on as before.
+   */
+  freeze(which: ConnectionFilter = () => true): void {
+    this.frozen = which;
+    for (const c of this.connections) for (const p of c.pipes) if (which(c.head)) clearTimeout(p.timer);
   }
 
   /** Forward again, what was held first. */
   thaw(): void {
-    this.frozen = false;
+    this.frozen = undefined;
     for (const c of this.connections) for (const p of c.pipes) this.flush(p);
   }
 
@@ -133,8 +145,8 @@ export class TcpProxy {
     this.accepted += 1;
     const upstream = createConnection({ host: '127.0.0.1', port: this.targetPort });
     const connection: Connection = { client, upstream, pipes: [], head: '' };
-    const toUpstream: Pipe = { to: upstream, held: [], timer: undefined };
-    const toClient: Pipe = { to: client, held: [], timer: undefined };
+    const toUpstream: Pipe = { connection, to: upstream, held: [], timer: undefined };
+    const toClient: Pipe = { connection, to: client, held: [], timer: undefined };
     connection.pipes.push(toUpstream, toClient);
     this.connections.add(connection);
     client.setNoDelay(true);
@@ -160,7 +172,7 @@ export class TcpProxy {
   private flush(pipe: Pipe): void {
     clearTimeout(pipe.timer);
     pipe.timer = undefined;
-    if (this.frozen || pipe.to.destroyed) return;
+    if (this.frozen?.(pipe.connection.head) || pipe.to.destroyed) return;
     const now = Date.now();
     while (pipe.held.length > 0 && pipe.held[0]!.due <= now) pipe.to.write(pipe.held.shift()!.data);
     const next = pipe.held[0];

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EventLog } from '../src/event-log.js';
-import { TcpProxy } from '../src/tcp-proxy.js';
+import { TcpProxy, redisConnectionNamed } from '../src/tcp-proxy.js';
 
 /** A server that echoes every chunk back. */
 let echo: Server;
@@ -53,6 +53,27 @@ describe('TcpProxy', () => {
     proxy.thaw();
     await c.received.waitFor(() => c.text() === 'one two', 5_000, 'the held echo');
     c.socket.destroy();
+    await proxy.close();
+  });
+
+  it('freezes only the connections a filter picks by their first bytes (a Redis connection by its name)', async () => {
+    const proxy = await TcpProxy.start(echoPort);
+    const [named, other] = [await connect(proxy), await connect(proxy)];
+    const setName = (name: string) => `*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$${name.length}\r\n${name}\r\n`;
+    named.socket.write(setName('node-b:pub'));
+    other.socket.write(setName('node-b:pub-not'));
+    await named.received.waitFor(() => named.text() === setName('node-b:pub'), 5_000, 'the first echo');
+    await other.received.waitFor(() => other.text() === setName('node-b:pub-not'), 5_000, 'the other first echo');
+    proxy.freeze(redisConnectionNamed('node-b:pub'));
+    named.socket.write('held');
+    other.socket.write('goes');
+    await other.received.waitFor(() => other.text().endsWith('goes'), 5_000, 'the other connection goes on');
+    await waitUntil(() => proxy.heldBytes === 4);
+    assert.ok(!named.text().endsWith('held'));
+    proxy.thaw();
+    await named.received.waitFor(() => named.text().endsWith('held'), 5_000, 'the held echo');
+    named.socket.destroy();
+    other.socket.destroy();
     await proxy.close();
   });
 

@@ -35,6 +35,7 @@ import { ReplicaCounts, type MinReplicasAck } from '../redis/replica-counts.js';
 import { defineScripts, type ReplicaWait } from '../redis/scripts.js';
 import { BUS_SCRIPTS, runBusScript, runBusScriptThenWait, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
 import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-lifetimes.js';
+import { GuestNumbers } from './guest-numbers.js';
 import { ShardWaitGate } from './shard-wait-gate.js';
 
 /** How Redis words a write refused past `maxmemory`. */
@@ -135,6 +136,14 @@ export class RedisBus implements Bus {
   private readonly replicas: ReplicaCounts;
   /** Which shards' publishes may wait now (after a WAIT fell short, one at a time). */
   private readonly waits = new ShardWaitGate();
+  /** Default-nickname numbers, one INCRBY for all the joins asking at once. */
+  private readonly guests = new GuestNumbers(async (by) => {
+    try {
+      return await this.pub.incrby(this.keys.guestCounter, by);
+    } catch (err) {
+      throw new BusUnavailableError(`redis INCRBY failed: ${(err as Error).message}`);
+    }
+  });
   /** Both connections' reading, paused between flushes while the node is busy (see PausableReads). */
   readonly reads: PausableReads = new SocketReadPause(() => [...socketsOf(this.pub), ...socketsOf(this.sub)]);
 
@@ -326,12 +335,8 @@ export class RedisBus implements Bus {
     return { epoch, seq };
   }
 
-  async nextGuestNumber(): Promise<number> {
-    try {
-      return await this.pub.incr(this.keys.guestCounter);
-    } catch (err) {
-      throw new BusUnavailableError(`redis INCR failed: ${(err as Error).message}`);
-    }
+  nextGuestNumber(): Promise<number> {
+    return this.guests.next();
   }
 
   health(): BusHealth {

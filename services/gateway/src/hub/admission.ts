@@ -19,6 +19,7 @@ import type { Detached, Notice, Resumed, SessionInfo, SessionRegistry } from '..
 import type { LocalFanout } from './fanout.js';
 import type { Member } from './member.js';
 import { sendFrame, type Peer } from './peer.js';
+import { JoinReads, type Arrival } from './join-reads.js';
 import type { OrderedPublisher } from './publisher.js';
 import type { RoomStreams } from './room-streams.js';
 import { noSessionHolds, type SessionHolds } from './session-holds.js';
@@ -64,6 +65,8 @@ interface Start {
 export class Admission {
   /** Where sessions dropped here are counted while they wait for a resume. */
   holds: SessionHolds = noSessionHolds;
+  /** The reads that start members' streams, shared by members starting in one room at once. */
+  private readonly reads: JoinReads;
 
   constructor(
     private readonly bus: Bus,
@@ -73,7 +76,9 @@ export class Admission {
     private readonly publisher: OrderedPublisher,
     private readonly link: NodeLink,
     private readonly options: AdmissionOptions,
-  ) {}
+  ) {
+    this.reads = new JoinReads(bus);
+  }
 
   /**
    * Admit a member: true once it is welcomed and its session announced (it is
@@ -192,11 +197,14 @@ export class Admission {
    * still in the room's history, not before its session began and not too far
    * behind (events and bytes), right after `since` with the missed events to
    * replay; otherwise at the room's head, with its recent lines as history.
+   * Called as the member enters the room's fan-out (before any await): its reads
+   * may be shared with members starting in the room at the same time (JoinReads).
    */
   async startOf(member: Member, room: RoomName, hello: HelloFrame | undefined): Promise<Start> {
-    const replayed = hello ? await this.replay(member, room, hello) : undefined;
+    const arrival = this.reads.arrive(this.streams.position(room));
+    const replayed = hello ? await this.replay(member, room, hello, arrival) : undefined;
     if (replayed) return replayed;
-    const recent = await this.bus.recent(room, this.options.historyOnJoin);
+    const recent = await this.reads.recent(room, this.options.historyOnJoin, arrival);
     return { position: recent.head, replay: [], history: recent.lines, resumed: false };
   }
 
@@ -244,7 +252,7 @@ export class Admission {
   }
 
   /** The events a resuming member missed in `room`, or undefined when they cannot all be replayed. */
-  private async replay(member: Member, room: RoomName, hello: HelloFrame): Promise<Start | undefined> {
+  private async replay(member: Member, room: RoomName, hello: HelloFrame, arrival: Arrival): Promise<Start | undefined> {
     if (hello.since === undefined || hello.epoch === undefined) return undefined;
     const { log } = member.peer;
     if (hello.room !== undefined && hello.room !== room) {
@@ -258,7 +266,7 @@ export class Admission {
       return undefined;
     }
     const bounds = { maxEvents: this.options.resumeMaxEvents, maxBytes: this.options.resumeMaxBytes };
-    const history = await this.bus.history(room, since, bounds).catch(() => undefined);
+    const history = await this.reads.history(room, since, bounds, arrival).catch(() => undefined);
     // `since` of an earlier epoch whose history the current one kept (a rewind) is answered from where it stands in the current one.
     if (history?.ok) return { position: history.since, replay: history.events, history: [], resumed: true };
     log.info({ since: hello.since, reason: history?.reason ?? 'bus unavailable' }, 'resume without replay');

@@ -10,9 +10,18 @@ import { Outgoing } from './peer.js';
  * most once, by the protocol's one ordering rule; a member still catching up
  * (admitting or arriving: its welcome or join, its history or replay not yet
  * out) keeps live events in its backlog until then.
+ *
+ * What members catching up get besides (their backlogs, a replay or history
+ * read once for many of them: JoinReads) is encoded once per event object too,
+ * the frame kept as long as the event is (a WeakMap): a storm of joins to one
+ * room costs one encoding of each line, not one per member.
  */
 export class LocalFanout {
   private readonly rooms = new Map<RoomName, Set<Member>>();
+  /** Frames of events handed to more than one member apart from deliver(): backlogs, replays. */
+  private readonly frames = new WeakMap<BroadcastEvent, Outgoing>();
+  /** Frames of lines sent as history (`history: true`). */
+  private readonly historyFrames = new WeakMap<BroadcastEvent, Outgoing>();
 
   constructor(private readonly metrics: Metrics) {}
 
@@ -60,7 +69,7 @@ export class LocalFanout {
   startAt(member: Member, start: Position | undefined, replay: readonly BroadcastEvent[], history: readonly BroadcastEvent[] = []): void {
     member.position = start;
     const backlog = member.caughtUp();
-    for (const line of history) member.peer.send(new Outgoing(encodeServerFrame({ ...line, history: true } as BroadcastEvent)));
+    for (const line of history) member.peer.send(this.historyFrameOf(line));
     for (const event of replay) this.forward(member, event);
     for (const event of backlog) this.forward(member, event);
   }
@@ -74,6 +83,8 @@ export class LocalFanout {
     const backlog = member.backlog;
     if (backlog) {
       backlog.push(event);
+      // Its frame, for when the backlog goes out.
+      if (out) this.frames.set(event, out);
       return false;
     }
     if (advance(member.position, event).kind === 'duplicate') return false;
@@ -83,9 +94,29 @@ export class LocalFanout {
       member.peer.send(out);
       return true;
     }
-    const own = new Outgoing(encodeServerFrame(event));
+    const own = this.frameOf(event);
     member.peer.send(own);
     this.metrics.delivered(1, own.payload.length);
     return false;
+  }
+
+  /** The event's frame, encoded once. */
+  private frameOf(event: BroadcastEvent): Outgoing {
+    let out = this.frames.get(event);
+    if (!out) {
+      out = new Outgoing(encodeServerFrame(event));
+      this.frames.set(event, out);
+    }
+    return out;
+  }
+
+  /** The line's frame as history (`history: true`), encoded once. */
+  private historyFrameOf(line: BroadcastEvent): Outgoing {
+    let out = this.historyFrames.get(line);
+    if (!out) {
+      out = new Outgoing(encodeServerFrame({ ...line, history: true } as BroadcastEvent));
+      this.historyFrames.set(line, out);
+    }
+    return out;
   }
 }

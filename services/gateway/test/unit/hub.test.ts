@@ -440,6 +440,54 @@ describe("Hub: a member's lifecycle", () => {
     ]);
   });
 
+  it("welcomes members arriving at once with one read of their room's lines, each missing nothing said meanwhile", async () => {
+    const { hub, bus, sessions } = hubParts();
+    const [alice] = await admitted(hub, new FakePeer());
+    for (const text of ['one', 'two']) say(hub, alice!, text);
+    await hub.drain();
+    let reads = 0;
+    const recent = bus.recent.bind(bus);
+    bus.recent = (...args) => {
+      reads++;
+      return recent(...args);
+    };
+    const created = new Gate();
+    gated(sessions, 'create', created);
+    const read = new Gate();
+    gated(bus, 'recent', read, 'after'); // each read takes the room as it is when sent, and answers when the gate opens
+    const early = Array.from({ length: 5 }, () => new FakePeer());
+    const admitting = early.map((peer) => hub.admit(peer));
+    await until(() => created.count === early.length);
+    created.open();
+    await until(() => read.count === 1);
+    await settle();
+    // Said while that read is on its way: those waiting for it hear it live; one arriving after it cannot.
+    say(hub, alice!, 'three');
+    await until(() => alice!.frames.at(-1)?.message === 'three');
+    const late = new FakePeer();
+    admitting.push(hub.admit(late));
+    await settle();
+    read.open();
+    await Promise.all(admitting);
+    await hub.drain();
+    await settle();
+    assert.equal(reads, 2, 'the five shared one read; the late one, which had to read after "three", another');
+    for (const peer of early) {
+      const lines = seen(peer).filter((line) => line.startsWith('message'));
+      assert.deepEqual(lines, [
+        'message (history) AnonymousUser1: one',
+        'message (history) AnonymousUser1: two',
+        'message AnonymousUser1: three',
+      ]);
+    }
+    const lines = seen(late).filter((line) => line.startsWith('message'));
+    assert.deepEqual(lines, [
+      'message (history) AnonymousUser1: one',
+      'message (history) AnonymousUser1: two',
+      'message (history) AnonymousUser1: three',
+    ]);
+  });
+
   it('keeps the rooms the others use when a member closes during a join, before or after it reaches the new room', async () => {
     for (const closes of ['before', 'after'] as const) {
       const { hub, bus } = hubParts();
