@@ -9,6 +9,9 @@ import { RedisCluster } from './redis-cluster.js';
 import { RedisSentinelGroup } from './redis-sentinel-group.js';
 import { RedisServer } from './redis-server.js';
 
+/** How many metrics ports a gateway is tried on when the one found free was taken meanwhile. */
+const PORT_ATTEMPTS = 3;
+
 /** What the gateways of a LocalCluster run on: one redis-server, a Redis Cluster, or a Sentinel group. */
 export type LocalRedis = RedisServer | RedisCluster | RedisSentinelGroup;
 
@@ -98,23 +101,31 @@ export class LocalCluster {
           : await RedisCluster.start({ masters: options.redisMasters, args: options.redisArgs }));
       started.push({ stop: () => redis.dispose() });
       // Each gateway's metrics port is chosen here, so a gateway restarted on it is found again behind the admin listener.
-      const metricsPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
+      // A port found free can be taken by another process before the gateway binds it: then another is tried.
+      const metricsPorts: number[] = [];
       const gateways = await Promise.all(
-        metricsPorts.map((metricsPort, i) =>
-          GatewayProcess.start({
-            env: {
-              ...redisEnvOf(redis),
-              NODE_ID: `gw${i + 1}`,
-              TRUSTED_PROXIES: LB_PEER,
-              METRICS_PORT: String(metricsPort),
-              ...options.gatewayEnv,
-            },
-            liftAddressLimits: false,
-          }).then((gateway) => {
-            started.push(gateway);
-            return gateway;
-          }),
-        ),
+        Array.from({ length: count }, async (_, i) => {
+          for (let attempt = 1; ; attempt++) {
+            const metricsPort = await freePort();
+            try {
+              const gateway = await GatewayProcess.start({
+                env: {
+                  ...redisEnvOf(redis),
+                  NODE_ID: `gw${i + 1}`,
+                  TRUSTED_PROXIES: LB_PEER,
+                  METRICS_PORT: String(metricsPort),
+                  ...options.gatewayEnv,
+                },
+                liftAddressLimits: false,
+              });
+              started.push(gateway);
+              metricsPorts[i] = metricsPort;
+              return gateway;
+            } catch (err) {
+              if (attempt >= PORT_ATTEMPTS || !/is in use/.test((err as Error).message)) throw err;
+            }
+          }
+        }),
       );
       const [lbPort, adminPort] = [options.lbPort ?? (await freePort()), await freePort()];
       const plainPort = options.tlsCert === undefined ? undefined : (options.plainPort ?? (await freePort()));
