@@ -1,5 +1,6 @@
 import { promises as dns } from 'node:dns';
 import { hostname, networkInterfaces } from 'node:os';
+import { withTimeout } from '../async/with-timeout.js';
 
 /** Docker's default hostname for a container: the first 12 hex digits of its id. */
 const CONTAINER_ID = /^[0-9a-f]{12}$/;
@@ -30,20 +31,4 @@ export async function containerName(host: string = hostname()): Promise<string |
     if (name !== undefined && name !== '' && name !== host) return name;
   }
   return undefined;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }

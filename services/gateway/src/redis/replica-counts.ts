@@ -1,4 +1,5 @@
 import { Cluster } from 'ioredis';
+import { withTimeout } from '../async/with-timeout.js';
 import type { Logger } from '../logger.js';
 import type { RedisClient } from './client.js';
 import { SLOT_COUNT, keySlot } from './key-slot.js';
@@ -119,23 +120,17 @@ export class ReplicaCounts {
   private async count(): Promise<void> {
     const before = this.masters();
     const rangesBefore = this.ranges;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const answer =
+      const answer: Promise<{ ranges: SlotRange[] } | { single: Master }> =
         this.redis instanceof Cluster
           ? this.redis.cluster('SLOTS').then((reply) => ({ ranges: slotRanges(reply) }))
           : singleMaster(this.redis).then((single) => ({ single }));
-      const gaveUp = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no answer in time')), 2 * this.options.checkIntervalMs);
-      });
-      const counted = await Promise.race([answer, gaveUp]);
+      const counted = await withTimeout(answer, 2 * this.options.checkIntervalMs, 'no answer in time');
       if ('ranges' in counted) this.ranges = counted.ranges;
       else this.single = counted.single;
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'replicas not counted');
       return;
-    } finally {
-      clearTimeout(timer);
     }
     for (const range of this.ranges) {
       const was = rangesBefore.find((r) => r.from === range.from);
