@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloseCode, MAX_MEMBERS_LISTED, MAX_ROOMS_LISTED } from '@switchboard/protocol';
 import type { ApiBackend } from './api/api-backend.js';
-import type { Bus, BusHealth } from './bus/bus.js';
+import { takesClients, type Bus, type BusHealth } from './bus/bus.js';
 import type { NodeLink } from './cluster/node-link.js';
 import { clientLimits, type Config } from './config/gateway-config.js';
 import { createHttpApp } from './http/app.js';
@@ -104,9 +104,9 @@ export class Gateway {
     if (this.shuttingDown) return { ready: false, reason: 'shutting down' };
     if (this.load.overloaded) return { ready: false, reason: `overloaded (event loop lag ${Math.round(this.load.lagMs)} ms)` };
     const bus = this.bus.health();
-    if (!bus.ready && bus.unheardShards === undefined) return bus;
+    if (!takesClients(bus)) return bus;
     if (!this.sessions.ready()) return { ready: false, reason: 'session store unavailable (redis)' };
-    // Ready but for shards not heard: /readyz says 503 naming them; upgrades are still taken (see SocketServer).
+    // Ready, or ready but for shards not heard: /readyz says 503 naming them; upgrades are still taken (takesClients).
     return bus;
   }
 

@@ -32,6 +32,15 @@ export interface BusHealth {
 }
 
 /**
+ * Whether a node with this health takes new clients: when ready, and also while
+ * only some Redis shard is not heard (every node hears the same; the rooms of
+ * the other shards serve, the silent shard's lines are refused meanwhile).
+ */
+export function takesClients(health: BusHealth): boolean {
+  return health.ready || health.unheardShards !== undefined;
+}
+
+/**
  * Reading that can wait. While paused, what arrives stays in the kernel's socket
  * buffers and wakes nobody; once resumed, it is read on that same turn of the
  * event loop. A node that is busy writing pauses its bus between two flushes

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
-import type { BusHealth } from '../bus/bus.js';
+import { takesClients, type BusHealth } from '../bus/bus.js';
 import { BUNDLED_PUBLIC_DIR } from '../config/gateway-config.js';
 import type { Logger } from '../logger.js';
 import { securityHeaders } from './security-headers.js';
@@ -40,7 +40,7 @@ export function createHttpApp({ publicDir, readiness, logger, pageTokenUrl }: Ht
   app.get('/readyz', (req, res) => {
     const health = readiness();
     if (health.ready) res.json({ status: 'ready' });
-    else if (req.query.for === 'clients' && health.unheardShards)
+    else if (req.query.for === 'clients' && takesClients(health))
       res.json({ status: 'taking clients', reason: health.reason, unheardShards: health.unheardShards });
     else
       res

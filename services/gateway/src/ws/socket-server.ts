@@ -5,7 +5,7 @@ import { SUBPROTOCOL_V2 } from '@switchboard/protocol';
 import { Refusals, writeRefusal, type Refusal, type RefusalReason } from '../upgrade/refusal.js';
 import type { HeldSession } from '../upgrade/connection-limiter.js';
 import { UpgradeGate, type UpgradeGateOptions } from '../upgrade/upgrade-gate.js';
-import type { BusHealth, PausableReads } from '../bus/bus.js';
+import { takesClients, type BusHealth, type PausableReads } from '../bus/bus.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import type { Metrics, RefusalReason as RefusalMetric } from '../metrics/metrics.js';
@@ -146,9 +146,7 @@ export class SocketServer {
       return;
     }
     const health = this.readiness();
-    // A shard whose delivery is not heard is not this node's fault, and every node hears the same: the rooms on
-    // the other shards serve as usual (the room's own lines are refused meanwhile), so clients are still taken.
-    if (!health.ready && health.unheardShards === undefined) {
+    if (!takesClients(health)) {
       this.refuse(req, socket, Refusals.notReady(health.reason));
       return;
     }
