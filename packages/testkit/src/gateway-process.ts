@@ -51,6 +51,19 @@ export const LIFTED_ADDRESS_LIMITS: Readonly<Record<string, string>> = {
   CONNECTION_BURST_PER_IP: '1000000',
 };
 
+/**
+ * Housekeeping made rare, for a test that counts a node's Redis commands: nothing
+ * periodic touches Redis (sweeps, leases, shard probes, replica counts), so Redis
+ * hears from the node only for its clients.
+ */
+export const QUIET_GATEWAY_ENV: Readonly<Record<string, string>> = {
+  SWEEP_INTERVAL_MS: '600000',
+  LEASE_TTL_MS: '600000',
+  SHARD_PROBE_INTERVAL_MS: '300000',
+  SHARD_PROBE_TIMEOUT_MS: '600000',
+  REDIS_MIN_REPLICAS_ACK: '0',
+};
+
 /** Default wait for a gateway to become ready, in ms: generous, for a loaded 2-core machine. */
 export const READY_TIMEOUT_MS = 30_000;
 

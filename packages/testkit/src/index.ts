@@ -6,6 +6,7 @@ export {
   GATEWAY_ENTRY,
   GATEWAY_NODE_FLAGS,
   LIFTED_ADDRESS_LIMITS,
+  QUIET_GATEWAY_ENV,
   type GatewayOptions,
   type LogLine,
 } from './gateway-process.js';

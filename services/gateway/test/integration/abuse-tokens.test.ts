@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ChatClient, GatewayProcess, RedisServer } from '@switchboard/testkit';
+import { ChatClient, GatewayProcess, QUIET_GATEWAY_ENV, RedisServer } from '@switchboard/testkit';
 import { hsToken, redisCommands } from './identity-helpers.js';
 
 /**
@@ -13,14 +13,6 @@ import { hsToken, redisCommands } from './identity-helpers.js';
  */
 
 const SECRET = 'abuse-suite-secret-of-at-least-32-bytes';
-/** Nothing periodic touches Redis while the test counts its commands: sweeps, leases, shard probes, replica counts. */
-const QUIET = {
-  SWEEP_INTERVAL_MS: '600000',
-  LEASE_TTL_MS: '600000',
-  SHARD_PROBE_INTERVAL_MS: '300000',
-  SHARD_PROBE_TIMEOUT_MS: '600000',
-  REDIS_MIN_REPLICAS_ACK: '0',
-};
 /** The chat below sends line after line as fast as it gets them back: no rate limit in its way. */
 const CHATTY = { MESSAGE_RATE_PER_SEC: '100000', MESSAGE_BURST: '100000' };
 const FLOOD = 3_000;
@@ -80,7 +72,7 @@ describe('abuse: a flood of bad tokens', () => {
   before(async () => {
     redis = await RedisServer.start();
     gateway = await GatewayProcess.start({
-      env: { REDIS_URL: redis.url, NODE_ID: 'abuse-tokens', AUTH_JWT_SECRET: SECRET, ...QUIET, ...CHATTY },
+      env: { REDIS_URL: redis.url, NODE_ID: 'abuse-tokens', AUTH_JWT_SECRET: SECRET, ...QUIET_GATEWAY_ENV, ...CHATTY },
     });
     bad = [
       await hsToken('forged-secret-forged-secret-forged-secret', { sub: 'mallory' }),

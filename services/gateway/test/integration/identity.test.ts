@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { CloseCode, ErrorCode, type ErrorFrame } from '@switchboard/protocol';
-import { ChatClient, GatewayProcess, RedisServer, scrape } from '@switchboard/testkit';
+import { ChatClient, GatewayProcess, QUIET_GATEWAY_ENV, RedisServer, scrape } from '@switchboard/testkit';
 import { hsToken, redisCommands, tryUpgrade, unsignedToken } from './identity-helpers.js';
 
 /**
@@ -21,15 +21,6 @@ const AUDIENCE = 'switchboard-test';
 const GRACE_MS = 1_000;
 /** MESSAGE_BURST of the HS256 node: lines one user may send at once, across its connections. */
 const BURST = 6;
-/** Housekeeping made rare, so Redis hears from a node only for its clients. */
-/** Nothing periodic touches Redis while the test counts its commands: sweeps, leases, shard probes, replica counts. */
-const QUIET = {
-  SWEEP_INTERVAL_MS: '600000',
-  LEASE_TTL_MS: '600000',
-  SHARD_PROBE_INTERVAL_MS: '300000',
-  SHARD_PROBE_TIMEOUT_MS: '600000',
-  REDIS_MIN_REPLICAS_ACK: '0',
-};
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
@@ -56,10 +47,10 @@ describe('identity on: tokens at the upgrade, in hello, refreshed, and what they
           METRICS_PORT: '0',
           MESSAGE_RATE_PER_SEC: '1',
           MESSAGE_BURST: String(BURST),
-          ...QUIET,
+          ...QUIET_GATEWAY_ENV,
         },
       }),
-      GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'id-rs', AUTH_JWT_PUBLIC_KEY: keyFile, ...QUIET } }),
+      GatewayProcess.start({ env: { REDIS_URL: redis.url, NODE_ID: 'id-rs', AUTH_JWT_PUBLIC_KEY: keyFile, ...QUIET_GATEWAY_ENV } }),
     ]);
   });
 
