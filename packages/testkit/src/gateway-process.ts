@@ -108,13 +108,14 @@ export class GatewayProcess {
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
     }));
-    // TEST_GATEWAY_LOGS=<dir>: every gateway's log lines, one ndjson file per process, once its output has ended.
+    // TEST_GATEWAY_LOGS=<dir>: every gateway's log lines, one ndjson file per process (and its stderr beside it, if any), once its output has ended.
     const dir = process.env.TEST_GATEWAY_LOGS;
     if (dir) {
       child.once('close', () => {
         mkdirSync(dir, { recursive: true });
         const name = `${this.nodeId || 'gateway'}-${this.port}-${child.pid ?? 0}.ndjson`;
         writeFileSync(join(dir, name), this.logs.items.map((l) => JSON.stringify(l)).join('\n') + '\n');
+        if (this.stderr !== '') writeFileSync(join(dir, name.replace(/\.ndjson$/, '.stderr')), this.stderr);
       });
     }
   }
