@@ -32,7 +32,7 @@ import { TopologyFollower } from './topology-follower.js';
 import { SocketReadPause } from '../platform/socket-read-pause.js';
 import { RedisKeys, type RoomKeys } from '../redis/keys.js';
 import { ReplicaCounts, type MinReplicasAck } from '../redis/replica-counts.js';
-import { defineScripts, type ReplicaWait } from '../redis/scripts.js';
+import { defineScripts, type AskReplicaWait } from '../redis/scripts.js';
 import { BUS_SCRIPTS, runBusScript, runBusScriptThenWait, scriptBody, streamArgs, type BusScriptName } from './redis-bus-scripts.js';
 import { keepAliveIntervalMs, roomLifetimes, type RoomLifetimes } from './room-lifetimes.js';
 import { GuestNumbers } from './guest-numbers.js';
@@ -285,7 +285,15 @@ export class RedisBus implements Bus {
       // Counted again once the script has run: it may have waited out a failover, and run on a promoted replica.
       let waitedFor = needed;
       try {
-        const waited = await this.runThenWait('sbPublish', keys, args, () => ({ replicas: this.replicas.needed(room.channel), timeoutMs }));
+        let recounted = false;
+        const waited = await this.runThenWait('sbPublish', keys, args, (fellShort) => {
+          // Its first slice fell short: count again (a promoted replica has none of its own); later slices see the count.
+          if (fellShort && !recounted) {
+            recounted = true;
+            void this.replicas.refresh();
+          }
+          return { replicas: this.replicas.needed(room.channel), timeoutMs };
+        });
         got = waited.replicas;
         waitedFor = waited.needed;
         reply = waited.reply as typeof reply;
@@ -438,7 +446,7 @@ export class RedisBus implements Bus {
   }
 
   /** Run a script, then WAIT for the replicas `wait` names once it has run (see scriptThenWait), as run() does. */
-  private async runThenWait(name: BusScriptName, keys: readonly string[], args: ReadonlyArray<string | number>, wait: () => ReplicaWait) {
+  private async runThenWait(name: BusScriptName, keys: readonly string[], args: ReadonlyArray<string | number>, wait: AskReplicaWait) {
     try {
       return await runBusScriptThenWait(this.pub, name, keys, args, wait);
     } catch (err) {

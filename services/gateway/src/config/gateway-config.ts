@@ -193,7 +193,7 @@ export const SETTINGS = {
     kind: integer(1, 60_000),
     default: 1_000,
     unit: 'ms',
-    doc: "the longest a published line waits for its replicas (`REDIS_MIN_REPLICAS_ACK`), ms. Past it: refused with `BUS_UNAVAILABLE` (the client resends), and until a line reaches them again the shard's other lines are refused at once rather than queued behind the wait",
+    doc: "the longest a published line waits for its replicas (`REDIS_MIN_REPLICAS_ACK`), ms. Waited in `WAIT`s of at most 100 ms, the shard's replicas counted again between them (a promoted replica, which has none, stops the wait once counted). Past it: refused with `BUS_UNAVAILABLE` (the client resends), and until a line reaches them again the shard's other lines are refused at once rather than queued behind the wait",
   }),
   replicaForgetMs: setting({
     env: 'REPLICA_FORGET_MS',

@@ -216,6 +216,78 @@ describe('a replica that went is still waited for, for REPLICA_FORGET_MS', { tim
   });
 });
 
+describe('a publish waiting for its replica, when the shard changes under it', { timeout: 120_000 }, () => {
+  // What a publish meets on a promoted replica before it is counted again: its script ran on a master that has no
+  // replica, and the count it began with says it has one. Refused at the end of REDIS_WAIT_TIMEOUT_MS, every line
+  // on that shard would wait out the timeout; asked again between WAIT slices, it is acknowledged as soon as the
+  // shard is counted with none (REPLICA_FORGET_MS 0: a master whose replica went needs none at once).
+  it('is acknowledged once its shard is counted with no replica, not refused at the end of its wait', async () => {
+    const { master, replica } = await replicatedPair();
+    const bus = new RedisBus({
+      ...LIMITS,
+      redisWaitTimeoutMs: LINE_MS,
+      replicaForgetMs: 0,
+      target: { url: master.url },
+      prefix: `gone-${process.pid}`,
+      nodeId: 'node-1',
+      logger,
+    });
+    try {
+      const events = new EventLog<BroadcastEvent>();
+      bus.start((e) => events.push(e));
+      await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, 'bus');
+      await bus.subscribe('lobby');
+      await bus.publish(line('with the replica', 'r0'));
+      process.kill(replica.pid!, 'SIGSTOP');
+      const waiting = bus.publish(line('replica frozen, then gone', 'r1'));
+      // The master still counts its frozen replica: the publish waits. Gone for good, it counts none.
+      await eventually(async () => /connected_slaves:1/.test(await master.cli('INFO', 'replication')), {
+        what: 'the replica still listed',
+      });
+      await replica.kill();
+      const placed = await waiting;
+      assert.equal(placed.duplicate, false);
+      const delivered = await events.waitFor((e) => e.ref === 'r1', LINE_MS, 'the line, broadcast');
+      assert.equal(delivered.seq, placed.seq);
+    } finally {
+      await bus.close();
+      await replica.dispose();
+      await master.dispose();
+    }
+  });
+
+  it('is refused at once when its connection drops while it waits, not at the end of its wait', async () => {
+    const { master, replica } = await replicatedPair();
+    const bus = new RedisBus({
+      ...LIMITS,
+      redisWaitTimeoutMs: LINE_MS,
+      target: { url: master.url },
+      prefix: `dropped-${process.pid}`,
+      nodeId: 'node-1',
+      logger,
+    });
+    try {
+      bus.start(() => undefined);
+      await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, 'bus');
+      await bus.publish(line('with the replica', 'r0'));
+      process.kill(replica.pid!, 'SIGSTOP');
+      const started = Date.now();
+      const waiting = bus.publish(line('its connection drops', 'r1'));
+      waiting.catch(() => undefined); // asserted below, once the connection was dropped
+      await eventually(async () => /cmd=wait/.test(await master.cli('CLIENT', 'LIST')), { what: 'the publish waiting (WAIT)' });
+      await master.cli('CLIENT', 'KILL', 'TYPE', 'normal');
+      await assert.rejects(waiting, BusUnavailableError);
+      // A WAIT that fails is not asked again and again until the deadline (that spun without yielding).
+      assert.ok(Date.now() - started < LINE_MS / 2, `refused after ${Date.now() - started} ms, not at the end of its ${LINE_MS} ms wait`);
+    } finally {
+      process.kill(replica.pid!, 'SIGCONT');
+      await bus.close();
+      await replica.dispose();
+      await master.dispose();
+    }
+  });
+});
+
 describe('gateways on a Redis with a replica: what a client sees', { timeout: 120_000 }, () => {
   let master: RedisServer;
   let replica: RedisServer;
