@@ -196,8 +196,6 @@ const SCENARIOS: Scenario[] = [
   {
     title: "(c) SIGKILL the sessions' master (the {switchboard} slot), its replica promoted",
     file: 'cluster-kill-sessions',
-    slowKnown:
-      "known shortfall (issue 21): the faulted room resumes 1-3 s after Redis promotes the replica (5.5-7.3 s in all here against a 5.1-5.3 s bound): a publish that ran on the new master just before the replicas were counted again WAITs its full timeout, and the sessions' slot (leases, resumes) is away too",
     redis: replicatedCluster,
     fault: async ({ cluster: c, rooms, run }) => {
       const redis = cluster(c.redis);
@@ -271,8 +269,6 @@ const SCENARIOS: Scenario[] = [
   {
     title: `(g) the replication link of a room master's replica lags ${LINK_LAG_MS / 1000} s, then the master is SIGKILLed`,
     file: 'cluster-lagging-replica',
-    slowKnown:
-      'known shortfall (issue 21): a Cluster master killed behind a lagging replica: 7.5 s against an 8.4 s bound in the one local run since the fixes of 2026-12-07 (second session); it failed a run before them',
     redis: () => RedisCluster.start({ replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS, appendOnly: true, proxied: true }),
     fault: async ({ cluster: c, rooms, run }) => {
       const redis = cluster(c.redis);

@@ -102,6 +102,7 @@ export class SentinelSwitchWatch {
     const socket = redis.stream as Redis['stream'] | undefined;
     const address = socket?.remoteAddress?.replace(/^::ffff:/, '');
     if (socket?.remotePort !== demoted.port || address === undefined || !demoted.addresses.has(address)) return;
+    this.logger.debug({ master: `${demoted.host}:${demoted.port}` }, 'connection on the replaced master: reconnecting');
     redis.disconnect(true);
   }
 }

@@ -193,18 +193,7 @@ describe('gateways on one Redis through Redis Sentinel, across a failover', { ti
     for (const node of snapshot.nodes) assert.equal(node.bus, 'redis-sentinel');
   });
 
-  /**
-   * TODO(issue 21, acks + rewind): the promoted replica lacks the last ~0.5 s of
-   * writes (replication is asynchronous, and the old master took lines until the
-   * Sentinels announced the switch), so the rooms rewind. In 7 runs of 20 here
-   * (more often on a loaded machine) a line sent across the rewind was then never
-   * acknowledged, or acknowledged on one gateway and missed by the other's
-   * members. `WAIT` before the acknowledgement and rewind detection by identity fix
-   * that; drop this `todo` once they are merged.
-   */
-  const REWIND_TODO = 'a line sent across the rewind may be lost or never acknowledged until WAIT and rewind detection (issue 21) land';
-
-  it('carries on after a graceful SENTINEL FAILOVER, every acknowledged line heard by every member', { todo: REWIND_TODO }, async (t) => {
+  it('carries on after a graceful SENTINEL FAILOVER, every acknowledged line heard by every member', async (t) => {
     const from = nodes.map((node) => node.logs.items.length);
     await chatThrough(t, async () => {
       const { demoted, promoted } = await group.failover();
