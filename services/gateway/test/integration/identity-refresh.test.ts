@@ -186,6 +186,22 @@ describe('identity on: a refresh is answered, and narrows rooms at once', () => 
     await member.close();
   });
 
+  it('moves a resumed session out of a room its new token no longer allows, right after its welcome', async () => {
+    const first = await v2({ sub: 'returner' });
+    await moveTo(first, 'den');
+    const session = first.welcome.session!;
+    first.drop();
+    await gateway.logs.waitFor((l) => l.msg === 'connection closed' && l.id === first.id, 10_000, 'the drop seen');
+    const back = await ChatClient.connect(gateway.wsUrl, { hello: { session, token: await token({ sub: 'returner', rooms: ['ops'] }) } });
+    assert.equal(back.welcome.session, session, 'the same session');
+    assert.equal(back.id, first.id);
+    assert.equal(back.welcome.room, 'den', 'resumed where it was');
+    await back.waitFor((f) => f.type === 'error' && f.code === ErrorCode.ROOM_FORBIDDEN && f.room === 'den', 'ROOM_FORBIDDEN #den');
+    await back.waitFor((f) => f.type === 'joined' && f.room === 'ops', 'joined #ops');
+    assert.ok(!back.frames.items.some((f) => f.type === 'ack'), 'no ack: nothing was refreshed');
+    await back.close();
+  });
+
   it('lists /refresh in /help for a connection with a token', async () => {
     const member = await seed({ sub: 'helper' });
     member.send('/help');
