@@ -17,7 +17,8 @@ export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 /**
  * Why the node itself closed a connection: a slow consumer (4001), no pong
  * within PONG_TIMEOUT_MS, a drain on SIGTERM (1012), no v2 `hello` in time (4003),
- * a token expired and not refreshed (4010), a v2 `hello` token refused (4012).
+ * a token expired and not refreshed (4010), a v2 `hello` token refused or a
+ * refresh whose token allows no room (4012).
  */
 export const SERVER_CLOSE_REASONS = ['slow_consumer', 'heartbeat', 'drain', 'hello_timeout', 'token_expired', 'token_invalid'] as const;
 export type ServerCloseReason = (typeof SERVER_CLOSE_REASONS)[number];
