@@ -65,6 +65,10 @@ export class SwitchboardClient {
   /** The token the current connection carries (its URL's, or the latest refresh's). */
   private token: string | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The refresh sent on this connection and not answered yet: its ref (v2; v1 frames carry none). */
+  private refreshing: { readonly ref: string | undefined } | undefined;
+  /** Refreshes sent, for their refs. */
+  private refreshes = 0;
 
   constructor(options: ClientOptions) {
     const resolved = resolveClientOptions(options);
@@ -343,6 +347,7 @@ export class SwitchboardClient {
   private connectionClosed(info: CloseInfo): void {
     clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
+    this.refreshing = undefined;
     this.events.emit('close', info);
     if (info.code === CloseCode.TOKEN_EXPIRED) this.events.emit('tokenExpired', info);
     if (info.code === CloseCode.DISCONNECTED_BY_SERVER) this.events.emit('disconnectedByServer', info);
@@ -369,14 +374,37 @@ export class SwitchboardClient {
       return;
     }
     if (this.state !== 'open') return;
-    const frame = this.protocol === 'v2' ? JSON.stringify({ type: 'refresh', token }) : `/refresh ${token}`;
+    const ref = this.protocol === 'v2' ? `refresh-${++this.refreshes}` : undefined;
+    const frame = ref !== undefined ? JSON.stringify({ type: 'refresh', token, ref }) : `/refresh ${token}`;
     try {
       this.transport.write(frame);
     } catch {
       return; // closed meanwhile: the next connection asks for a token anyway
     }
+    // Taken as in force (a server too old to answer a refresh says nothing); a refusal is answered below.
+    this.refreshing = { ref };
     this.token = token;
     this.scheduleRefresh();
+  }
+
+  /**
+   * The server's answer to the refresh in flight, if `frame` is one: an `ack`
+   * (with its ref; v1: any `ack`, which carries none) emits `tokenRefreshed`; a
+   * TOKEN_INVALID refusal emits `tokenError` and asks getToken() again in 5 s.
+   */
+  private refreshAnswered(frame: ServerFrame): void {
+    const pending = this.refreshing;
+    if (pending === undefined || (frame.type !== 'ack' && frame.type !== 'error')) return;
+    if (frame.ref !== pending.ref) return;
+    if (frame.type === 'error' && frame.code !== ErrorCode.TOKEN_INVALID) return;
+    this.refreshing = undefined;
+    if (frame.type === 'ack') {
+      this.events.emit('tokenRefreshed', frame);
+      return;
+    }
+    this.events.emit('tokenError', new ClientError(frame.code, frame.message));
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => void this.refresh(), TOKEN_RETRY_MS);
   }
 
   /** A text frame: each frame it carries, in order, while its socket is still ours. */
@@ -419,12 +447,14 @@ export class SwitchboardClient {
         this.session.renamed(frame);
         break;
       case 'ack':
-        this.sender.acknowledge(frame.ref, frame);
+        if (frame.ref !== undefined) this.sender.acknowledge(frame.ref, frame);
+        this.refreshAnswered(frame);
         break;
       case 'error':
         if (!this.sender.refused(frame.ref, frame.code, frame.message, frame.retryAfterMs) && frame.code.startsWith('NICK_')) {
           this.session.keepCurrentName();
         }
+        this.refreshAnswered(frame);
         break;
       default:
         break;

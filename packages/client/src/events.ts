@@ -1,4 +1,4 @@
-import type { MessageFrame, ServerFrame } from '@switchboard/protocol';
+import type { AckFrame, MessageFrame, ServerFrame } from '@switchboard/protocol';
 import type { Gap } from './event-order.js';
 import type { Acknowledgement } from './outbox.js';
 import type { PendingFrame, Rejection } from './sender.js';
@@ -54,6 +54,12 @@ export type ClientEvents = FrameEvents & {
   tokenExpired: CloseInfo;
   /** The application's backend disconnected this user (4011 DISCONNECTED_BY_SERVER, after `close`): the client does not reconnect. */
   disconnectedByServer: CloseInfo;
-  /** getToken() failed when the token was to be refreshed; it is asked again in 5 s while the connection is open. */
+  /**
+   * getToken() failed when the token was to be refreshed, or the server refused
+   * the new token (a ClientError TOKEN_INVALID with its sentence); it is asked
+   * again in 5 s while the connection is open.
+   */
   tokenError: Error;
+  /** The server took the new token (its `ack` of the refresh): the connection goes on with it. */
+  tokenRefreshed: AckFrame;
 };

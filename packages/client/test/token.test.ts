@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { CloseCode } from '@switchboard/protocol';
-import { refreshDelay, tokenExpiry, type CloseInfo } from '../src/index.js';
+import { CloseCode, type AckFrame } from '@switchboard/protocol';
+import { ClientError, refreshDelay, tokenExpiry, type CloseInfo } from '../src/index.js';
 import { setup, welcome } from './v2-harness.js';
 
 /** An unsigned JWT-shaped token expiring at `expSeconds` (the client reads `exp`; the server checks signatures). */
@@ -60,9 +60,56 @@ describe('SwitchboardClient tokens', () => {
     mock.timers.tick(1);
     await settle();
     assert.equal(asked, 2);
-    assert.deepEqual(socket(0).sentJson.at(-1), { type: 'refresh', token: tokens[1] });
+    assert.deepEqual(socket(0).sentJson.at(-1), { type: 'refresh', token: tokens[1], ref: 'refresh-1' });
     assert.equal(sockets.length, 1, 'no reconnect');
     assert.equal(client.state, 'open');
+  });
+
+  it("emits tokenRefreshed on the server's ack of its refresh, and on a TOKEN_INVALID refusal tokenError, then asks again in 5 s", async () => {
+    const tokens = [jwt(40), jwt(80), jwt(120)];
+    let asked = 0;
+    const { client, socket } = setup({ getToken: async () => tokens[asked++]! });
+    const refreshed: AckFrame[] = [];
+    const failed: Error[] = [];
+    client.on('tokenRefreshed', (ack) => refreshed.push(ack));
+    client.on('tokenError', (err) => failed.push(err));
+    const connected = client.connect();
+    await settle();
+    welcome(socket(0));
+    await connected;
+    mock.timers.tick(30_000);
+    await settle();
+    const ack = {
+      type: 'ack',
+      id: 'id-1',
+      nickname: 'ada',
+      message: 'Token refreshed.',
+      ref: 'refresh-1',
+      room: 'lobby',
+      seq: 0,
+      epoch: 'ep-1',
+    };
+    // An ack of another ref (a line's) is not the refresh's.
+    socket(0).frame({ ...ack, ref: 'c1-1' });
+    assert.equal(refreshed.length, 0);
+    socket(0).frame(ack);
+    assert.deepEqual(refreshed, [ack]);
+    // The next refresh (20 s before the second token's exp) is refused by the server.
+    mock.timers.tick(50_000);
+    await settle();
+    assert.equal(asked, 3);
+    assert.equal(socket(0).sentJson.at(-1)?.ref, 'refresh-2');
+    const message = 'That token was refused (invalid, expired, or for another user): the connection keeps the token it had.';
+    socket(0).frame({ type: 'error', id: 'id-1', nickname: 'ada', code: 'TOKEN_INVALID', message, ref: 'refresh-2' });
+    assert.equal(failed.length, 1);
+    assert.ok(failed[0] instanceof ClientError);
+    assert.equal(failed[0].code, 'TOKEN_INVALID');
+    assert.equal(failed[0].message, message);
+    tokens.push(jwt(400));
+    mock.timers.tick(5_000);
+    await settle();
+    assert.equal(asked, 4, 'asked again 5 s after the refusal');
+    assert.equal(socket(0).sentJson.at(-1)?.ref, 'refresh-3');
   });
 
   it('sends `/refresh TOKEN` on a seed (v1) connection', async () => {

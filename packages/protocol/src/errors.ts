@@ -74,6 +74,19 @@ export function unknownCommand(word: string): ProtocolErrorInfo {
   return errorInfo(ErrorCode.UNKNOWN_COMMAND, `Unknown command /${word.slice(0, 32)}: /help lists the commands. Nothing was sent.`);
 }
 
+/**
+ * Identity on: a `refresh` brought a token whose `rooms` no longer allow the
+ * room the connection is in: it is moved out (to `lobby` if allowed, else the
+ * token's first room), and told which room it left.
+ */
+export function roomNoLongerAllowed(room: string): ProtocolErrorInfo {
+  return errorInfo(ErrorCode.ROOM_FORBIDDEN, `Your token no longer allows #${room.slice(0, 64)}: you were moved out of it.`);
+}
+
+/** Identity on: a `refresh` whose token names the user otherwise than the connection's (its `name` claim changed). */
+export const TOKEN_NAME_CHANGED =
+  'That token gives you another name: a name from your sign-in changes only with a new connection. The connection keeps the token it had.';
+
 /** The details of BAD_FRAME, in one place. */
 export const BadFrame = {
   NOT_AN_OBJECT: 'Frames must be JSON objects.',

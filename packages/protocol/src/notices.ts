@@ -15,6 +15,9 @@ export const welcomeText = (nickname: Nickname): string => `Welcome, ${nickname}
 /** The `message` of an `ack`: a retried frame whose `ref` was already broadcast. */
 export const ALREADY_SENT_TEXT = 'Already sent; not sent again.';
 
+/** The `message` of the `ack` that answers an accepted `refresh` (`/refresh TOKEN`). */
+export const TOKEN_REFRESHED_TEXT = 'Token refreshed.';
+
 export const joinedText = (nickname: Nickname): string => `${nickname} has joined`;
 
 export const leftText = (nickname: Nickname): string => `${nickname} has left`;
@@ -38,6 +41,12 @@ export const COMMANDS: readonly CommandInfo[] = [
   { usage: '/rooms', does: 'which rooms have people in them' },
   { usage: '/help', does: 'this list' },
 ];
+
+/** What `/help` adds for a connection with a token (identity on): its refresh. */
+export const REFRESH_COMMAND_INFO: CommandInfo = {
+  usage: '/refresh TOKEN',
+  does: 'a new sign-in token for this connection, before yours expires',
+};
 
 export const helpText = (commands: readonly CommandInfo[] = COMMANDS): string =>
   `Commands: ${commands.map((c) => `${c.usage} (${c.does})`).join(', ')}. Anything else is a chat line.`;

@@ -200,6 +200,8 @@ export interface ErrorFrame {
   readonly retryAfterMs?: number;
   /** Protocol v2: the `ref` of the refused frame. */
   readonly ref?: string;
+  /** ROOM_FORBIDDEN after a `refresh` (identity on): the room the new token no longer allows, which the connection left. */
+  readonly room?: RoomName;
 }
 
 /**
@@ -223,13 +225,19 @@ export function errorFrame(to: Identity, error: ProtocolErrorInfo, ref?: string)
 /**
  * Protocol v2: a retried frame whose `ref` was already broadcast. Nothing is sent
  * again; `seq` is where the original stands.
+ *
+ * Also the answer to an accepted `refresh` (identity on), in both protocols:
+ * `message` is TOKEN_REFRESHED_TEXT, `ref` the refresh's (none for `/refresh
+ * TOKEN`, or a v2 refresh without one), `room`, `seq` and `epoch` where the
+ * connection stands once the new token's rooms are enforced.
  */
 export interface AckFrame {
   readonly type: 'ack';
   readonly id: ClientId;
   readonly nickname: Nickname;
   readonly message: string;
-  readonly ref: string;
+  /** The acknowledged frame's `ref`: always there for a retried line; absent for a refresh that had none. */
+  readonly ref?: string;
   readonly room: RoomName;
   readonly seq: Seq;
   readonly epoch: Epoch;

@@ -16,7 +16,7 @@ import { OwnName } from './own-name.js';
 import { ROOMS_REFRESH_EVERY_MS, ROOMS_REFRESH_MIN_MS, RoomCounts } from './room-counts.js';
 import { SidePanel } from './side-panel.js';
 import { browserStorage, tabStorage } from './storage.js';
-import { NO_TOKEN_REASON, tokenFetcher, tokenUrlOf } from './sign-in.js';
+import { NO_TOKEN_REASON, renewalText, signInText, tokenFetcher, tokenUrlOf } from './sign-in.js';
 import { Throttle } from './throttle.js';
 import { Transcript } from './transcript.js';
 
@@ -51,6 +51,8 @@ const tokenUrl = tokenUrlOf(document);
 const getToken = tokenUrl === undefined ? undefined : tokenFetcher(tokenUrl);
 /** The last attempt had no token to connect with: the person must sign in (shown until a connection opens). */
 let signInRequired = false;
+/** What the status line says meanwhile: "Sign-in required", and why when the token endpoint failed otherwise. */
+let signInStatus = signInText('');
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
 const ownName = new OwnName({ tab: tabStorage(), browser: browserStorage() }, (name) => {
   try {
@@ -131,11 +133,14 @@ client.on('notification', (frame) => {
 });
 client.on('close', ({ code, reason }) => {
   signInRequired = NO_TOKEN_REASON.test(reason);
+  if (signInRequired) signInStatus = signInText(reason);
   // Another tab or window (a duplicated tab copies this one's session) resumed
   // this session: it is theirs now. This tab becomes a new person, not a rival
   // that takes the session back.
   if (code === CloseCode.SESSION_RESUMED_ELSEWHERE) startAfresh();
 });
+// A token not renewed on the open connection: said, not silent (the SDK asks again in 5 s).
+client.on('tokenError', (err) => say(renewalText(err)));
 client.on('resumeFailed', () => missedNotice());
 client.on('gap', () => missedNotice());
 // A line is shown as soon as it is sent, pending until the gateway acknowledges it; the SDK tells each resend,
@@ -401,7 +406,7 @@ function showState(change: StateChange): void {
   statusBox.dataset.state = change.state;
   if (signInRequired && change.state !== 'closed') {
     statusBox.dataset.state = 'signin';
-    statusText.textContent = 'Sign-in required';
+    statusText.textContent = signInStatus;
     retryButton.hidden = false;
     retryButton.textContent = 'Retry now';
     return;

@@ -6,6 +6,16 @@ import { launchChromium, recordProblems, waitState, WAIT_MS } from './page-steps
 
 const TOKEN_PATH = '/auth/chat-token';
 
+/** Whether a frame the page sent is a v2 refresh with `token` (and the ref the SDK gives it). */
+function isRefresh(frame: string, token: string): boolean {
+  try {
+    const value = JSON.parse(frame) as { type?: unknown; token?: unknown; ref?: unknown };
+    return value.type === 'refresh' && value.token === token && typeof value.ref === 'string';
+  } catch {
+    return false;
+  }
+}
+
 /** An unsigned JWT-shaped token expiring `seconds` from now (the page reads `exp`; this gateway checks no token). */
 function jwt(seconds: number, n: number): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -37,9 +47,9 @@ describe('the page with PAGE_TOKEN_URL, in Chromium', () => {
     await Promise.all([gateway?.kill(), plain?.kill()]);
   });
 
-  /** A page whose token endpoint answers `answer(n)` to its n-th call (from 1), recording its sockets and calls. */
+  /** A page whose token endpoint answers `answer(n)` to its n-th call (from 1: a JSON body, or `raw` text), recording its sockets and calls. */
   async function open(
-    answer: (n: number) => { status: number; body: object },
+    answer: (n: number) => { status: number; body: object } | { status: number; raw: string },
     problems: string[],
   ): Promise<{ page: Page; sockets: PageSocket[]; calls: { cookie: string | undefined }[] }> {
     const context = await browser.newContext();
@@ -51,8 +61,9 @@ describe('the page with PAGE_TOKEN_URL, in Chromium', () => {
     page.on('websocket', (ws) => sockets.push(ws));
     await page.route(`**${TOKEN_PATH}`, async (route) => {
       calls.push({ cookie: (await route.request().allHeaders()).cookie });
-      const { status, body } = answer(calls.length);
-      await route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+      const given = answer(calls.length);
+      if ('raw' in given) await route.fulfill({ status: given.status, contentType: 'text/html', body: given.raw });
+      else await route.fulfill({ status: given.status, contentType: 'application/json', body: JSON.stringify(given.body) });
     });
     await page.goto(gateway.httpUrl);
     return { page, sockets, calls };
@@ -74,7 +85,7 @@ describe('the page with PAGE_TOKEN_URL, in Chromium', () => {
     await eventually(
       () => {
         assert.ok(
-          sent.some((f) => f === JSON.stringify({ type: 'refresh', token: tokens[2] })),
+          sent.some((f) => isRefresh(f, tokens[2]!)),
           JSON.stringify(sent),
         );
         return true;
@@ -109,6 +120,47 @@ describe('the page with PAGE_TOKEN_URL, in Chromium', () => {
     // The 401 of the endpoint is the browser's console error, not the page's.
     assert.deepEqual(
       problems.filter((p) => !/401/.test(p)),
+      [],
+    );
+  });
+
+  it('says why there is no token when the endpoint fails otherwise than "not signed in": an error status, or not JSON', async () => {
+    const problems: string[] = [];
+    const broken = await open(() => ({ status: 500, raw: '<h1>Internal Server Error</h1>' }), problems);
+    await waitState(broken.page, 'signin');
+    assert.equal(await broken.page.locator('#status-text').textContent(), 'Sign-in required (the sign-in service answered 500)');
+    const html = await open(() => ({ status: 200, raw: '<html>a login form</html>' }), problems);
+    await waitState(html.page, 'signin');
+    assert.equal(await html.page.locator('#status-text').textContent(), 'Sign-in required (the sign-in service did not answer JSON)');
+    assert.equal(broken.sockets.length + html.sockets.length, 0, 'no connection without a token');
+    // The 500 of the endpoint is the browser's console error, not the page's: no exception of its own.
+    assert.deepEqual(
+      problems.filter((p) => !/500/.test(p)),
+      [],
+    );
+  });
+
+  it('says so when the token cannot be renewed on an open connection, and keeps the connection', async () => {
+    const problems: string[] = [];
+    const { page, sockets } = await open(
+      (n) => (n === 1 ? { status: 200, body: { token: jwt(4, n) } } : { status: 502, raw: 'Bad Gateway' }),
+      problems,
+    );
+    await waitState(page, 'open');
+    // A quarter of the 4-second token is left: the page asks again, and is answered 502.
+    await eventually(
+      async () => {
+        assert.match(
+          (await page.locator('#hint').textContent()) ?? '',
+          /^Your sign-in could not be renewed: the sign-in service answered 502\./,
+        );
+        return true;
+      },
+      { what: 'the renewal failure said', timeoutMs: WAIT_MS },
+    );
+    assert.equal(sockets.length, 1, 'no reconnect for it');
+    assert.deepEqual(
+      problems.filter((p) => !/502/.test(p)),
       [],
     );
   });

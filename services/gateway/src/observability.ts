@@ -61,6 +61,7 @@ export async function startObservability(
     node.backend,
     { keys: config.apiKey ?? [], maxBodyBytes: config.apiMaxBodyBytes, idempotencyTtlMs: config.apiIdempotencyTtlMs },
     logger,
+    metrics,
   );
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

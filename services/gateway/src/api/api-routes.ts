@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_MESSAGE_BYTES, parseRoomName, systemNotice, validateNickname, type EventDraft, type RoomName } from '@switchboard/protocol';
 import type { Logger } from '../logger.js';
+import { API_ROUTE_LABELS, apiOutcomeOf, noMetrics, type ApiRouteLabel, type Metrics } from '../metrics/metrics.js';
 import type { ApiBackend } from './api-backend.js';
 import { ApiError, badField, sendError, sendJson } from './api-error.js';
 import { ApiKeys } from './api-keys.js';
@@ -68,6 +69,8 @@ export class ApiRoutes {
     private readonly backend: ApiBackend,
     private readonly options: ApiOptions,
     logger: Logger,
+    /** Where each request is counted, by route and outcome (`switchboard_api_requests_total`). */
+    private readonly metrics: Metrics = noMetrics,
   ) {
     this.keys = new ApiKeys(options.keys);
     this.enabled = options.keys.length > 0;
@@ -100,6 +103,7 @@ export class ApiRoutes {
       if (!res.headersSent) sendError(res, outcome);
       else res.destroy();
     }
+    this.metrics.apiRequest(routeLabelOf(url.pathname), outcome === undefined ? 'ok' : apiOutcomeOf(outcome.code));
     const line = { method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) };
     if (outcome === undefined) this.log.info(line, 'api request');
     else this.log.info({ ...line, error: outcome.code, reason: outcome.message }, 'api request refused');
@@ -209,6 +213,11 @@ export class ApiRoutes {
     this.log.warn({ err: (err as Error).message }, 'api request failed');
     return new ApiError('UNAVAILABLE', 'The chat cluster cannot be reached right now: nothing was done. Please retry.');
   }
+}
+
+/** The route label of a path: one of API_ROUTES, or `other` (a bounded set, whatever the path). */
+function routeLabelOf(path: string): ApiRouteLabel {
+  return (API_ROUTE_LABELS as readonly string[]).includes(path) && path !== 'other' ? (path as ApiRouteLabel) : 'other';
 }
 
 /** A room as `/join` takes it (normalized the same way), else a 400 naming `field`. */

@@ -76,7 +76,6 @@ function userOf(payload: JWTPayload): Verified {
     if (!parsed?.ok) return { ok: false, reason: 'token_claims' };
     nickname = parsed.nickname;
   }
-  if (rooms.firstRoom() === undefined) return { ok: false, reason: 'token_no_room' };
   return { ok: true, user: { sub, expiresAt: exp * 1000, rooms, ...(nickname !== undefined && { name: nickname }) } };
 }
 

@@ -57,7 +57,16 @@ export type Verified = { readonly ok: true; readonly user: UserToken } | { reado
  * algorithm against an explicit allow-list, `exp` (required), `nbf`, `iss` and
  * `aud` when configured, `sub` (required), `name` and `rooms` when present.
  * Never throws; never touches Redis. Implementation: JoseTokenVerifier.
+ *
+ * A token whose `rooms` leave no room to start in verifies: a new connection
+ * refuses it (startable, below), a refresh closes the connection it would
+ * leave roomless (CommandHandler).
  */
 export interface TokenVerifier {
   verify(token: string): Promise<Verified>;
+}
+
+/** What a new connection may start with: a verified token that allows a room to start in (else `token_no_room`). */
+export function startable(verified: Verified): Verified {
+  return verified.ok && verified.user.rooms.firstRoom() === undefined ? { ok: false, reason: 'token_no_room' } : verified;
 }

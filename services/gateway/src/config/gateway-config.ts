@@ -253,7 +253,7 @@ export const SETTINGS = {
     env: 'PAGE_TOKEN_URL',
     kind: text(),
     defaultDoc: 'unset (the page connects without a token)',
-    doc: 'identity on: a path of the application\'s, on the page\'s own origin (`/auth/chat-token`), that the bundled page calls with its cookies (`credentials: \'include\'`) for `{"token"}` before each connection and before the token expires. Given to the page in a `<meta>` tag of `/`. No token (an error, or no `token`): the page shows "Sign-in required" and tries again',
+    doc: 'identity on: a path of the application\'s, on the page\'s own origin (`/auth/chat-token`), that the bundled page calls with its cookies (`credentials: \'include\'`) for `{"token"}` before each connection and before the token expires. Given to the page in a `<meta>` tag of `/`. No token (an error, or no `token`): the page shows "Sign-in required" (with why, when it is not a 401 or 403: the status, not JSON, no `token`, unreachable) and tries again',
   }),
   logLevel: setting({
     env: 'LOG_LEVEL',

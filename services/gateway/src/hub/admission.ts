@@ -40,6 +40,9 @@ export interface AdmissionOptions {
   readonly metrics?: Metrics;
 }
 
+/** Close codes after which a v2 session ends at once instead of waiting for a resume. */
+const ENDS_SESSION: ReadonlySet<number> = new Set([CloseCode.NORMAL, CloseCode.DISCONNECTED_BY_SERVER, CloseCode.TOKEN_INVALID]);
+
 /** Length of a session token (nanoid characters): a secret, never derived from the client id. */
 const SESSION_TOKEN_LENGTH = 32;
 /** Default names tried when the next `AnonymousUser<N>` is taken (someone chose it). */
@@ -154,14 +157,15 @@ export class Admission {
   /**
    * Let a member's session go once its own publishes are done: a v2 session that
    * did not close with 1000 (nor 4011: its user was disconnected by the backend,
-   * and must not resume it) is detached (resumable within the grace window); any
-   * other ends, announced unless `announce` is false (a session the cluster never heard of).
+   * and must not resume it; nor 4012: its token allows it no room) is detached
+   * (resumable within the grace window); any other ends, announced unless
+   * `announce` is false (a session the cluster never heard of).
    */
   release(member: Member, code: number, announce: boolean): void {
     const { peer } = member;
     const token = member.session?.token;
     if (token === undefined) return;
-    const detach = announce && peer.protocol === 'v2' && code !== CloseCode.NORMAL && code !== CloseCode.DISCONNECTED_BY_SERVER;
+    const detach = announce && peer.protocol === 'v2' && !ENDS_SESSION.has(code);
     this.publisher.afterPublishes(member, async () => {
       if (!detach) return this.sessions.end(token, peer.conn, announce);
       this.hold(member, await this.sessions.detach(token, peer.conn));

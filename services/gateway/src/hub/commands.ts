@@ -1,11 +1,15 @@
 import {
   COMMANDS,
+  CloseCode,
   ErrorCode,
+  REFRESH_COMMAND_INFO,
+  TOKEN_REFRESHED_TEXT,
   errorFrame,
   errorInfo,
   helpText,
   membersText,
   nickChangedText,
+  roomNoLongerAllowed,
   roomsText,
   withRef,
   youJoinedText,
@@ -13,6 +17,7 @@ import {
   type Position,
   type RoomName,
 } from '@switchboard/protocol';
+import type { Metrics } from '../metrics/metrics.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Admission } from './admission.js';
 import type { LocalFanout } from './fanout.js';
@@ -46,6 +51,7 @@ export class CommandHandler {
     private readonly fanout: LocalFanout,
     private readonly admission: Admission,
     private readonly presence: PresenceCache,
+    private readonly metrics: Metrics,
   ) {}
 
   handle(member: Member, command: ClientCommand): void {
@@ -58,7 +64,9 @@ export class CommandHandler {
         this.exclusive(member, () => this.rename(member, command.nickname, command.ref));
         return;
       case 'join':
-        this.exclusive(member, () => this.join(member, command.room, command.ref));
+        this.exclusive(member, async () => {
+          await this.join(member, command.room, command.ref);
+        });
         return;
       case 'who':
         void this.who(member, command.ref);
@@ -70,10 +78,67 @@ export class CommandHandler {
         this.help(member, command.ref);
         return;
       case 'refresh':
-        // The connection checks tokens; one that reaches the hub has no identity to refresh (identity off).
-        this.refuse(member, ErrorCode.TOKEN_INVALID, command.ref);
+        // The connection checks tokens: one that reaches the hub was accepted, and is the peer's `user` now.
+        // Without one (identity off) there is nothing to refresh.
+        if (member.peer.user === undefined) this.refuse(member, ErrorCode.TOKEN_INVALID, command.ref);
+        else this.exclusive(member, () => this.keepToAllowedRooms(member, { answer: true, ref: command.ref }));
         return;
     }
+  }
+
+  /**
+   * Identity on, a member just admitted: a resumed session may be in a room its
+   * token no longer allows (the token changed while it was away). Moved out as
+   * after a refresh (below), before anything it sent meanwhile.
+   */
+  enforceRooms(member: Member): void {
+    const { user } = member.peer;
+    if (user === undefined || member.room === undefined || user.rooms.allows(member.room)) return;
+    this.exclusive(member, () => this.keepToAllowedRooms(member, { answer: false }));
+  }
+
+  /**
+   * The member's token changed (a refresh) or it came back (a resume): a room
+   * its token does not allow is left at once. It gets `error` ROOM_FORBIDDEN
+   * naming the room, the room hears it leave (`left`), and it is moved where a
+   * new session would start: `lobby` if allowed, else the token's first room
+   * (its `joined` answer and that room's recent lines follow). With no room left
+   * to it, it is closed with 4012 TOKEN_INVALID, as its upgrade would be refused
+   * (401 token_no_room), and its session ends; a move that fails (the cluster
+   * unreachable) closes it with 1013. Then, for a refresh, the `ack`.
+   */
+  private async keepToAllowedRooms(member: Member, refresh: { answer: boolean; ref?: string }): Promise<void> {
+    const { peer } = member;
+    const room = member.room!;
+    const rooms = peer.user?.rooms;
+    if (rooms !== undefined && !rooms.allows(room)) {
+      sendFrame(peer, { ...errorFrame(peer, roomNoLongerAllowed(room)), room });
+      const to = rooms.firstRoom();
+      if (to === undefined) {
+        peer.log.info({ reason: 'TOKEN_INVALID', room }, 'closing connection: its token allows no room any more');
+        this.metrics.closed('token_invalid');
+        peer.close(CloseCode.TOKEN_INVALID, 'token allows no room');
+        return;
+      }
+      if (!(await this.join(member, to, undefined))) {
+        peer.log.warn({ reason: 'TRY_AGAIN_LATER', room, to }, 'closing connection: could not leave a room its token forbids');
+        peer.close(CloseCode.TRY_AGAIN_LATER, 'could not leave a forbidden room, try again');
+        return;
+      }
+      peer.log.info({ from: room, to }, 'moved out of a room its token no longer allows');
+    }
+    if (!refresh.answer || !member.present) return;
+    const position = member.position ?? NO_POSITION;
+    sendFrame(peer, {
+      type: 'ack',
+      id: peer.id,
+      nickname: peer.nickname,
+      message: TOKEN_REFRESHED_TEXT,
+      ...withRef(refresh.ref),
+      room: member.room!,
+      seq: position.seq,
+      epoch: position.epoch,
+    });
   }
 
   private say(member: Member, message: string, ref: string | undefined): void {
@@ -148,34 +213,35 @@ export class CommandHandler {
     );
   }
 
-  /** Move the member to `to`: the registry first (the room limit), then its stream, notices, answer and history. */
-  private async join(member: Member, to: RoomName, ref: string | undefined): Promise<void> {
+  /**
+   * Move the member to `to`: the registry first (the room limit), then its
+   * stream, notices, answer and history. True when the member is in `to` once
+   * done (or was already); false when it was refused (and told why).
+   */
+  private async join(member: Member, to: RoomName, ref: string | undefined): Promise<boolean> {
     const { peer } = member;
     const from = member.room!;
-    const answer = () => this.answerJoined(member, ref);
+    const answer = () => {
+      this.answerJoined(member, ref);
+      return true;
+    };
     if (peer.user !== undefined && !peer.user.rooms.allows(to)) {
       this.refuse(member, ErrorCode.ROOM_FORBIDDEN, ref);
-      return;
+      return false;
     }
-    if (to === from) {
-      answer();
-      return;
-    }
+    if (to === from) return answer();
     try {
       await this.streams.acquire(to);
     } catch {
       this.refuse(member, ErrorCode.BUS_UNAVAILABLE, ref);
-      return;
+      return false;
     }
     const moved = await this.sessions.join(member.session!.token, peer.conn, to).catch(() => undefined);
     if (!moved?.ok) {
       this.streams.release(to);
-      if (moved?.reason === 'same-room') {
-        answer();
-        return;
-      }
+      if (moved?.reason === 'same-room') return answer();
       this.refuse(member, moved?.reason === 'room-limit' ? ErrorCode.ROOM_LIMIT : ErrorCode.BUS_UNAVAILABLE, ref);
-      return;
+      return false;
     }
     // Whoever asks on this node next hears of the move (the mover too, in its next `/who`).
     this.presence.changed(from);
@@ -186,7 +252,7 @@ export class CommandHandler {
       // and `to` is not its to keep.
       await this.sessions.announce(moved.notices);
       this.streams.release(to);
-      return;
+      return true;
     }
     // Arriving: from here on nothing fails, so it always catches up in `to`.
     const start = await this.admission.startOf(member, to, undefined).catch(() => undefined);
@@ -198,6 +264,7 @@ export class CommandHandler {
     this.fanout.startAt(member, position, [], start?.history ?? []);
     this.streams.release(from);
     peer.log.debug({ from, to }, 'moved rooms');
+    return true;
   }
 
   /** `joined` again, for a join to the room the member is in: where it stands now, and no history. */
@@ -259,10 +326,11 @@ export class CommandHandler {
     });
   }
 
-  /** The commands there are, to the asker alone: nothing to look up. */
+  /** The commands there are, to the asker alone: nothing to look up (`/refresh` too, for a connection with a token). */
   private help(member: Member, ref: string | undefined): void {
     const { peer } = member;
-    sendFrame(peer, { type: 'help', id: peer.id, nickname: peer.nickname, message: helpText(), commands: COMMANDS, ...withRef(ref) });
+    const commands = peer.user === undefined ? COMMANDS : [...COMMANDS, REFRESH_COMMAND_INFO];
+    sendFrame(peer, { type: 'help', id: peer.id, nickname: peer.nickname, message: helpText(commands), commands, ...withRef(ref) });
   }
 
   private refuse(member: Member, code: ErrorCode, ref: string | undefined): void {

@@ -68,7 +68,7 @@ export class Hub {
       maxMembers: MAX_MEMBERS_LISTED,
       maxRooms: MAX_ROOMS_LISTED,
     });
-    this.commands = new CommandHandler(this.publisher, sessions, this.streams, this.fanout, this.admission, this.presence);
+    this.commands = new CommandHandler(this.publisher, sessions, this.streams, this.fanout, this.admission, this.presence, this.metrics);
   }
 
   /** Start receiving events from the bus and keeping sessions. */
@@ -121,6 +121,8 @@ export class Hub {
     this.presence.changed(member.room!);
     // Live: what it sent while being admitted, in order; then, if it closed meanwhile, its leave after all of it.
     const { early, closedWith } = member.admit();
+    // Identity on: a resumed session in a room its token no longer allows leaves it first.
+    this.commands.enforceRooms(member);
     for (const parsed of early) this.handle(member, parsed);
     if (closedWith !== undefined) this.leave(peer, closedWith);
   }

@@ -1,6 +1,7 @@
 import type { BroadcastEvent, ErrorCode } from '@switchboard/protocol';
 import type { ProtocolVersion } from '../hub/peer.js';
 import { TOKEN_REFUSALS } from '../auth/token-verifier.js';
+import { API_ERRORS, type ApiErrorCode } from '../api/api-error.js';
 
 /**
  * Why an upgrade was refused before it became a connection. A bounded set, so
@@ -16,7 +17,8 @@ export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 /**
  * Why the node itself closed a connection: a slow consumer (4001), no pong
  * within PONG_TIMEOUT_MS, a drain on SIGTERM (1012), no v2 `hello` in time (4003),
- * a token expired and not refreshed (4010), a v2 `hello` token refused (4012).
+ * a token expired and not refreshed (4010), a v2 `hello` token refused or a
+ * refresh whose token allows no room (4012).
  */
 export const SERVER_CLOSE_REASONS = ['slow_consumer', 'heartbeat', 'drain', 'hello_timeout', 'token_expired', 'token_invalid'] as const;
 export type ServerCloseReason = (typeof SERVER_CLOSE_REASONS)[number];
@@ -34,6 +36,22 @@ export const EVENT_TYPES = ['message', 'nick_update', 'notification'] as const s
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const PROTOCOLS = ['v1', 'v2'] as const satisfies readonly ProtocolVersion[];
+
+/**
+ * The backend API's routes as a label (`/api/publish`, ...: docs/api.openapi.yaml),
+ * and `other` for any other path under `/api`: a bounded set whatever is asked.
+ */
+export const API_ROUTE_LABELS = ['/api/publish', '/api/disconnect', '/api/rooms', '/api/presence', '/api/history', 'other'] as const;
+export type ApiRouteLabel = (typeof API_ROUTE_LABELS)[number];
+
+/** What came of an API request: `ok`, or its refusal's code lower-cased (api/api-error.ts: `bad_request`, `unauthorized`...). */
+export type ApiOutcome = 'ok' | Lowercase<ApiErrorCode>;
+export const API_OUTCOMES: readonly ApiOutcome[] = ['ok', ...(Object.keys(API_ERRORS) as ApiErrorCode[]).map((code) => apiOutcomeOf(code))];
+
+/** The outcome label of a refusal with `code`. */
+export function apiOutcomeOf(code: ApiErrorCode): ApiOutcome {
+  return code.toLowerCase() as Lowercase<ApiErrorCode>;
+}
 
 /**
  * What the gateway tells its metrics, one call per happening. The parts of a
@@ -78,6 +96,8 @@ export interface Metrics {
   shardUnheard(shard: string): void;
   /** Shard `shard` is no longer one (a failover or a reshard moved its slots away): its gauge goes. */
   shardGone(shard: string): void;
+  /** The backend API answered a request to `route`, with `outcome`. */
+  apiRequest(route: ApiRouteLabel, outcome: ApiOutcome): void;
 }
 
 /** The metrics of a node with METRICS_PORT unset (and of unit tests): nothing is counted. */
@@ -100,4 +120,5 @@ export const noMetrics: Metrics = {
   shardUp: () => undefined,
   shardUnheard: () => undefined,
   shardGone: () => undefined,
+  apiRequest: () => undefined,
 };

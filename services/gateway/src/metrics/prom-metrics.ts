@@ -4,11 +4,15 @@ import { ErrorCode as ERROR_CODES } from '@switchboard/protocol';
 import type { ProtocolVersion } from '../hub/peer.js';
 import { LATENCY_BUCKETS_SECONDS, LatencyWindow } from './latency-window.js';
 import {
+  API_OUTCOMES,
+  API_ROUTE_LABELS,
   EVENT_TYPES,
   PROTOCOLS,
   REFUSAL_REASONS,
   RESUME_OUTCOMES,
   SERVER_CLOSE_REASONS,
+  type ApiOutcome,
+  type ApiRouteLabel,
   type EventType,
   type Metrics,
   type RefusalReason,
@@ -78,6 +82,7 @@ export class PromMetrics implements Metrics {
   private readonly capabilities: Gauge<'name'>;
   private readonly shards: Gauge<'shard'>;
   private readonly unheard: Counter<'shard'>;
+  private readonly apiRequests: Counter<'route' | 'outcome'>;
 
   constructor(info: { readonly node: string; readonly bus: BusKind }) {
     const registers = [this.registry];
@@ -223,6 +228,12 @@ export class PromMetrics implements Metrics {
       labelNames: ['shard'],
       registers,
     });
+    this.apiRequests = new Counter({
+      name: 'switchboard_api_requests_total',
+      help: 'Requests to the backend API (/api/* on the metrics port), by route (other: any other path) and outcome (ok, or the refusal: bad_request, unauthorized, not_found, method_not_allowed, payload_too_large, unsupported_media_type, unavailable).',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
 
     // Every label value exists from the start, at 0: rate() and the dashboards see it before it first happens.
     for (const protocol of PROTOCOLS) this.opened.inc({ protocol }, 0);
@@ -231,6 +242,7 @@ export class PromMetrics implements Metrics {
     for (const code of Object.values(ERROR_CODES)) this.framesRefused.inc({ code }, 0);
     for (const type of EVENT_TYPES) this.publishedEvents.inc({ type }, 0);
     for (const outcome of RESUME_OUTCOMES) this.resumes.inc({ outcome }, 0);
+    for (const route of API_ROUTE_LABELS) for (const outcome of API_OUTCOMES) this.apiRequests.inc({ route, outcome }, 0);
   }
 
   /** Read bus and node health from these at each scrape. */
@@ -332,5 +344,9 @@ export class PromMetrics implements Metrics {
 
   shardGone(shard: string): void {
     this.shards.remove({ shard });
+  }
+
+  apiRequest(route: ApiRouteLabel, outcome: ApiOutcome): void {
+    this.apiRequests.inc({ route, outcome });
   }
 }

@@ -33,7 +33,10 @@ import type { ClientId, NodeId, RoomName, SessionToken } from '@switchboard/prot
  *   {P}:detached              zset: token -> the time its grace ends
  *   {P}:resumed-from:<node>   set of tokens that dropped on a node and were resumed on another (the node takes them)
  *   {P}:nodes                 set of node ids;  {P}:lease:<node>  expires when a node stops renewing it
- *   {P}:nicks                 hash: nickname key (sessions/nickname-keys.ts: by case and look) -> the token of the session holding it
+ *   {P}:nicks                 hash: nickname key (sessions/nickname-keys.ts: by case and look) -> the token of the session holding it,
+ *                             or (identity on) 'u:<user>', whose sessions share the name
+ *   {P}:user-names:<user>     set: tokens of the user's sessions that hold a name (each session's nkeys say which); a
+ *                             gone session leaves it when read, and it expires with the last of its sessions' keys
  *   {P}:members:<room>        hash: token -> {"id","nickname"} of everyone in the room
  *   {P}:rooms                 zset: room -> how many are in it (rooms with no one are removed)
  *   {P}:outbox                zset: presence notices decided but not yet published, by time (see session-scripts.ts)

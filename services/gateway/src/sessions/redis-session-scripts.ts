@@ -101,29 +101,70 @@ local function lines(text)
   return out
 end
 
--- Whether session \`token\` holds nickname key k. An entry of nicks whose session is
--- gone (ended by an older node, or its key expired before a sweep ended it), or now
--- holds other keys, holds nothing.
 -- A holder is a session's token, or (identity on) 'u:' .. its user: the sessions of
--- one user share their name, counted in {P}:unick:<user> (key -> sessions holding it).
+-- one user share their name. Such a user's sessions that hold a name are the set
+-- {P}:user-names:<user>; each session's own 'nkey'/'nkeys' say which keys it holds.
 local function holder_of(token, user)
   if user and user ~= '' then return 'u:' .. user end
   return token
 end
 
-local function user_nicks(holder) return P .. ':unick:' .. string.sub(holder, 3) end
-
 local function is_user(holder) return string.sub(holder, 1, 2) == 'u:' end
 
-local function holds(token, k)
-  if is_user(token) then return tonumber(redis.call('HGET', user_nicks(token), k) or '0') > 0 end
-  local s = redis.call('HMGET', P .. ':session:' .. token, 'nkey', 'nkeys')
-  if not s[1] then return false end
-  if s[1] == k then return true end
-  local held = lines(s[2])
-  if held[1] ~= s[1] then return false end
+local function user_sessions(holder) return P .. ':user-names:' .. string.sub(holder, 3) end
+
+-- Whether the session hash fields nkey (s1) and nkeys (s2) hold nickname key k.
+local function session_holds(s1, s2, k)
+  if not s1 then return false end
+  if s1 == k then return true end
+  local held = lines(s2)
+  if held[1] ~= s1 then return false end
   for i = 2, #held do if held[i] == k then return true end end
   return false
+end
+
+-- The user's sessions that still exist, each {nkey, nkeys}. A member of the set whose
+-- session is gone (its key expired before a sweep ended it, its node killed) is dropped.
+local function user_session_keys(holder)
+  local set, user = user_sessions(holder), string.sub(holder, 3)
+  local found = {}
+  for _, t in ipairs(redis.call('SMEMBERS', set)) do
+    local s = redis.call('HMGET', P .. ':session:' .. t, 'nkey', 'nkeys', 'user')
+    if s[3] == user then found[#found + 1] = s else redis.call('SREM', set, t) end
+  end
+  return found
+end
+
+-- The user's set lives as long as the longest-lived of its sessions' keys: no TTL
+-- while one is live (its key has none), else the longest TTL of those waiting for a
+-- resume; gone sessions leave it. So it never outlives the sessions it names.
+local function user_ttl(holder)
+  local set = user_sessions(holder)
+  local longest = 0
+  for _, t in ipairs(redis.call('SMEMBERS', set)) do
+    local ttl = redis.call('PTTL', P .. ':session:' .. t)
+    if ttl == -1 then
+      redis.call('PERSIST', set)
+      return
+    end
+    if ttl == -2 then redis.call('SREM', set, t) elseif ttl > longest then longest = ttl end
+  end
+  if longest > 0 then redis.call('PEXPIRE', set, longest) end
+end
+
+-- Whether holder (a session's token, or a user) holds nickname key k. An entry of
+-- nicks whose session is gone (ended by an older node, or its key expired before a
+-- sweep ended it), or now holds other keys, holds nothing; so does a user none of
+-- whose sessions is left.
+local function holds(holder, k)
+  if is_user(holder) then
+    for _, s in ipairs(user_session_keys(holder)) do
+      if session_holds(s[1], s[2], k) then return true end
+    end
+    return false
+  end
+  local s = redis.call('HMGET', P .. ':session:' .. holder, 'nkey', 'nkeys')
+  return session_holds(s[1], s[2], k)
 end
 
 -- Whether a session other than \`token\` holds one of \`keys\` (a name's, one a line).
@@ -158,6 +199,8 @@ local function wait_for_resume(key, token, now, live, grace, dropped, margin)
   redis.call('HSET', key, 'conn', '', 'dropped', dropped, 'live', ms(live))
   redis.call('ZADD', P .. ':detached', ms(deadline), token)
   redis.call('PEXPIRE', key, ms(math.max(deadline - now, 0) + tonumber(margin)))
+  local user = redis.call('HGET', key, 'user')
+  if user then user_ttl('u:' .. user) end
   return deadline
 end
 
@@ -165,29 +208,33 @@ local function release_nick(nkey, token)
   if nkey and redis.call('HGET', P .. ':nicks', nkey) == token then redis.call('HDEL', P .. ':nicks', nkey) end
 end
 
--- Release what a session held: its 'nkey' and its 'nkeys'.
-local function release_nicks(token, nkey, nkeys)
-  if is_user(token) then
+-- Release what session \`token\` held as \`holder\` (itself, or its user): its 'nkey'
+-- and its 'nkeys'; a user's key only once none of its other sessions holds it.
+local function release_nicks(holder, token, nkey, nkeys)
+  if is_user(holder) then
+    redis.call('SREM', user_sessions(holder), token)
+    local others = user_session_keys(holder)
     for _, k in ipairs(lines(nkeys)) do
-      if redis.call('HINCRBY', user_nicks(token), k, -1) <= 0 then
-        redis.call('HDEL', user_nicks(token), k)
-        release_nick(k, token)
-      end
+      local kept = false
+      for _, s in ipairs(others) do if session_holds(s[1], s[2], k) then kept = true end end
+      if not kept then release_nick(k, holder) end
     end
+    user_ttl(holder)
     return
   end
-  release_nick(nkey, token)
-  for _, k in ipairs(lines(nkeys)) do release_nick(k, token) end
+  release_nick(nkey, holder)
+  for _, k in ipairs(lines(nkeys)) do release_nick(k, holder) end
 end
 
--- Give the session at \`key\` the name whose keys (one a line) are \`keys\`.
-local function hold_nicks(key, token, keys)
+-- Give session \`token\` (its hash at \`key\`), as \`holder\`, the name whose keys (one a line) are \`keys\`.
+local function hold_nicks(key, holder, token, keys)
   local list = lines(keys)
-  for _, k in ipairs(list) do
-    redis.call('HSET', P .. ':nicks', k, token)
-    if is_user(token) then redis.call('HINCRBY', user_nicks(token), k, 1) end
-  end
+  for _, k in ipairs(list) do redis.call('HSET', P .. ':nicks', k, holder) end
   redis.call('HSET', key, 'nkey', list[1], 'nkeys', keys)
+  if is_user(holder) then
+    redis.call('SADD', user_sessions(holder), token)
+    user_ttl(holder)
+  end
 end
 
 -- End a session now: out of its room, its name released, remembered (v2: a tomb
@@ -199,7 +246,7 @@ local function finish(token, announce, now, limit, tomb_ttl)
   redis.call('DEL', key)
   if s[3] then redis.call('SREM', node_sessions(s[3]), token) end
   redis.call('ZREM', P .. ':detached', token)
-  release_nicks(holder_of(token, s[10]), s[6], s[8])
+  release_nicks(holder_of(token, s[10]), token, s[6], s[8])
   local room = s[5] or 'lobby'
   leave(room, token)
   local entry = ''
@@ -239,8 +286,8 @@ local old = redis.call('HMGET', key, 'node', 'room', 'nkey', 'nkeys', 'user')
 if old[2] ~= room and not room_allowed(room, ARGV[13], ARGV[14]) then return {'room-limit'} end
 if old[1] and old[1] ~= ARGV[6] then redis.call('SREM', node_sessions(old[1]), token) end
 if old[2] and old[2] ~= room then leave(old[2], token) end
-release_nicks(holder_of(token, old[5]), old[3], old[4])
-hold_nicks(key, holder, ARGV[5])
+release_nicks(holder_of(token, old[5]), token, old[3], old[4])
+hold_nicks(key, holder, token, ARGV[5])
 local live = ARGV[18]
 if live == '' then live = ARGV[12] end
 redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[6], 'conn', ARGV[7],
@@ -248,6 +295,7 @@ redis.call('HSET', key, 'id', ARGV[3], 'nickname', ARGV[4], 'node', ARGV[6], 'co
 if ARGV[19] ~= '' then redis.call('HSET', key, 'user', ARGV[19]) else redis.call('HDEL', key, 'user') end
 redis.call('HDEL', key, 'dropped')
 redis.call('PERSIST', key)
+if is_user(holder) then user_ttl(holder) end
 redis.call('ZREM', P .. ':detached', token)
 redis.call('SADD', node_sessions(ARGV[6]), token)
 enter(room, token, ARGV[3], ARGV[4])
@@ -303,6 +351,7 @@ if s[3] and s[3] ~= ARGV[3] then redis.call('SREM', node_sessions(s[3]), token) 
 redis.call('HSET', KEYS[1], 'node', ARGV[3], 'conn', ARGV[4], 'since', ARGV[5], 'live', live or ARGV[5])
 redis.call('HDEL', KEYS[1], 'dropped')
 redis.call('PERSIST', KEYS[1])
+if s[11] then user_ttl('u:' .. s[11]) end
 redis.call('ZREM', P .. ':detached', token)
 redis.call('SADD', node_sessions(ARGV[3]), token)
 return {s[1], s[2], 'live', s[5] or '', s[6] or '0', s[3] or '', s[4] or '', s[7] or 'lobby'}`,
@@ -320,8 +369,8 @@ local s = redis.call('HMGET', KEYS[1], 'id', 'nkey', 'room', 'nkeys', 'user')
 if not s[1] then return 'gone' end
 local holder = holder_of(ARGV[2], s[5])
 if nick_taken(ARGV[4], holder) then return 'nick-taken' end
-release_nicks(holder, s[2], s[4])
-hold_nicks(KEYS[1], holder, ARGV[4])
+release_nicks(holder, ARGV[2], s[2], s[4])
+hold_nicks(KEYS[1], holder, ARGV[2], ARGV[4])
 redis.call('HSET', KEYS[1], 'nickname', ARGV[3])
 local room = s[3] or 'lobby'
 if redis.call('HEXISTS', members(room), ARGV[2]) == 1 then

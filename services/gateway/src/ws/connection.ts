@@ -9,6 +9,8 @@ import {
   parseClientText,
   parseHello,
   rateLimited,
+  withRef,
+  TOKEN_NAME_CHANGED,
   type ClientId,
   type HelloFrame,
   type Nickname,
@@ -22,7 +24,7 @@ import { BatchCache, type FlushScheduler, type Flushable } from './flush-schedul
 import type { Beating, Heartbeat } from './heartbeat.js';
 import { CommandRates, type CommandRate, type CommandRateLimits } from './command-rates.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { TokenVerifier, UserToken } from '../auth/token-verifier.js';
+import { startable, type TokenVerifier, type UserToken } from '../auth/token-verifier.js';
 import type { UserRates } from './user-rates.js';
 
 export interface ConnectionLimits extends CommandRateLimits {
@@ -352,7 +354,8 @@ export class Connection implements Peer, Flushable, Beating {
       return;
     }
     this.awaitingToken = [];
-    void this.context.identity!.verifier.verify(hello.token).then((verified) => {
+    void this.context.identity!.verifier.verify(hello.token).then((answer) => {
+      const verified = startable(answer);
       if (this.isClosed) return;
       if (!verified.ok) {
         refuse(verified.reason);
@@ -376,14 +379,17 @@ export class Connection implements Peer, Flushable, Beating {
   }
 
   /**
-   * A new token for this connection (`refresh`): accepted when it verifies and
-   * names the same user; it then replaces the old one (its expiry, its rooms).
-   * Otherwise TOKEN_INVALID, and the connection keeps the token it had.
+   * A new token for this connection (`refresh`): accepted when it verifies,
+   * names the same user and gives it the same name (its `name` claim, or none,
+   * as before: a name from the sign-in changes only with a new connection); it
+   * then replaces the old one (its expiry, its rooms), and the hub enforces its
+   * rooms and answers with an `ack` (CommandHandler). Otherwise TOKEN_INVALID,
+   * and the connection keeps the token it had.
    */
   private refresh(token: string, ref: string | undefined): void {
     const identity = this.context.identity;
     const current = this.user;
-    const invalid = () => this.context.hub.refuse(this, errorInfo(ErrorCode.TOKEN_INVALID), ref);
+    const invalid = (detail?: string) => this.context.hub.refuse(this, errorInfo(ErrorCode.TOKEN_INVALID, detail), ref);
     if (identity === undefined || current === undefined) {
       invalid();
       return;
@@ -395,8 +401,15 @@ export class Connection implements Peer, Flushable, Beating {
         invalid();
         return;
       }
+      if (verified.user.name !== this.user.name) {
+        this.log.info({ reason: 'name_changed' }, 'refresh refused');
+        invalid(TOKEN_NAME_CHANGED);
+        return;
+      }
       this.user = verified.user;
       this.log.debug({ expiresAt: verified.user.expiresAt }, 'token refreshed');
+      // The hub leaves rooms the new token forbids, then answers, in turn with the member's other commands.
+      this.context.hub.receive(this, { ok: true, command: { type: 'refresh', token, ...withRef(ref) } });
     });
   }
 }

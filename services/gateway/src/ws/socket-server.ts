@@ -12,7 +12,7 @@ import type { Metrics, RefusalReason as RefusalMetric } from '../metrics/metrics
 import { Connection, type ConnectionContext, type ConnectionLimits } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { Heartbeat } from './heartbeat.js';
-import type { TokenRefusal, TokenVerifier, UserToken } from '../auth/token-verifier.js';
+import { startable, type TokenRefusal, type TokenVerifier, type UserToken } from '../auth/token-verifier.js';
 import { tokenFromRequest } from '../auth/token-from-request.js';
 import { UserRates } from './user-rates.js';
 
@@ -171,7 +171,8 @@ export class SocketServer {
       return;
     }
     this.verifier.verify(token).then(
-      (verified) => {
+      (answer) => {
+        const verified = startable(answer);
         if (socket.destroyed) return;
         if (verified.ok) this.upgrade(req, socket, head, admitted.address, verified.user);
         else this.refuseToken(req, socket, verified.reason, admitted);

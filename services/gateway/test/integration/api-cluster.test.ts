@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ChatClient, eventually, GatewayProcess, RedisCluster, RedisServer } from '@switchboard/testkit';
+import { ChatClient, eventually, GatewayProcess, RedisCluster, RedisServer, scrape } from '@switchboard/testkit';
 
 const KEYS = { old: 'rotating-out-key', current: 'current-key' };
 
@@ -143,6 +143,38 @@ describe('the backend API on three gateways over Redis', { timeout: 120_000 }, (
     assert.match(String(bad.body.message), /^text: /);
     const long = await call(base, '/api/publish', { room: 'lobby', text: 'x'.repeat(2_000) });
     assert.deepEqual([long.status, long.body.error], [413, 'PAYLOAD_TOO_LARGE']);
+  });
+
+  it('counts its requests by route and outcome in switchboard_api_requests_total, any other path as `other`', async () => {
+    const base = nodes[2]!.metricsUrl;
+    const counted = async (route: string, outcome: string) =>
+      (await scrape(`${base}/metrics`)).value('switchboard_api_requests_total', { route, outcome });
+    const before = {
+      ok: await counted('/api/publish', 'ok'),
+      bad: await counted('/api/publish', 'bad_request'),
+      unauthorized: await counted('/api/rooms', 'unauthorized'),
+      other: await counted('other', 'not_found'),
+      method: await counted('/api/history', 'method_not_allowed'),
+    };
+    assert.equal(before.unauthorized, 0, 'every series is there from the start, at 0');
+    assert.equal((await call(base, '/api/publish', { room: 'lobby', text: 'counted' })).status, 200);
+    assert.equal((await call(base, '/api/publish', { room: 'lobby', text: 'counted again' })).status, 200);
+    assert.equal((await call(base, '/api/publish', { room: 'lobby' })).status, 400);
+    assert.equal((await call(base, '/api/rooms', undefined, { Authorization: 'Bearer guessed' })).status, 401);
+    assert.equal((await call(base, '/api/no-such-route?secret=1')).status, 404);
+    assert.equal((await call(base, '/api/history', {})).status, 405);
+    assert.deepEqual(
+      {
+        ok: (await counted('/api/publish', 'ok')) - before.ok,
+        bad: (await counted('/api/publish', 'bad_request')) - before.bad,
+        unauthorized: (await counted('/api/rooms', 'unauthorized')) - before.unauthorized,
+        other: (await counted('other', 'not_found')) - before.other,
+        method: (await counted('/api/history', 'method_not_allowed')) - before.method,
+      },
+      { ok: 2, bad: 1, unauthorized: 1, other: 1, method: 1 },
+    );
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.ok(!text.includes('no-such-route'), 'an unknown path is no label value');
   });
 });
 

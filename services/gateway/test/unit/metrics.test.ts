@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LatencyWindow } from '../../src/metrics/latency-window.js';
 import { PromMetrics } from '../../src/metrics/prom-metrics.js';
-import { noMetrics, type Metrics } from '../../src/metrics/metrics.js';
+import { API_ROUTE_LABELS, noMetrics, type Metrics } from '../../src/metrics/metrics.js';
+import { API_ROUTES } from '../../src/api/api-routes.js';
 import { busKindOf } from '../../src/redis/client.js';
 import { parsePrometheusText } from '@switchboard/testkit';
 
@@ -66,5 +67,11 @@ describe('busKindOf', () => {
     assert.equal(busKindOf({ redisUrl: 'redis://127.0.0.1:6379' }), 'redis');
     assert.equal(busKindOf({ redisCluster: [{ host: '127.0.0.1', port: 7000 }] }), 'redis-cluster');
     assert.equal(busKindOf({ redisSentinels: [{ host: '127.0.0.1', port: 26379 }] }), 'redis-sentinel');
+  });
+});
+
+describe('the API route labels', () => {
+  it('name every route of the API, and `other`', () => {
+    assert.deepEqual([...API_ROUTE_LABELS], [...Object.keys(API_ROUTES), 'other']);
   });
 });
