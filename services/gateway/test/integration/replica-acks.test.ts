@@ -47,6 +47,27 @@ async function replicatedPair(): Promise<{ master: RedisServer; replica: RedisSe
   return { master, replica };
 }
 
+/** One bus (node-1) on `master`, ready and subscribed to lobby, with what it delivers. */
+async function loneBus(
+  master: RedisServer,
+  prefix: string,
+  acks: ReplicaAckOptions,
+): Promise<{ bus: RedisBus; events: EventLog<BroadcastEvent> }> {
+  const bus = new RedisBus({
+    ...LIMITS,
+    ...acks,
+    target: { url: master.url },
+    prefix: `${prefix}-${process.pid}`,
+    nodeId: 'node-1',
+    logger,
+  });
+  const events = new EventLog<BroadcastEvent>();
+  bus.start((e) => events.push(e));
+  await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, 'bus');
+  await bus.subscribe('lobby');
+  return { bus, events };
+}
+
 describe('a line is acknowledged only once a replica has it (WAIT)', { timeout: 120_000 }, () => {
   let master: RedisServer;
   let replica: RedisServer;
@@ -186,30 +207,22 @@ describe('a replica that went is still waited for, for REPLICA_FORGET_MS', { tim
   // memory is 6 s, and the line must stay refused for at least half of it.
   it('refuses lines while the lost replica is remembered, then acknowledges them without it', async () => {
     const { master, replica } = await replicatedPair();
-    const bus = new RedisBus({
-      ...LIMITS,
-      redisWaitTimeoutMs: 300,
-      replicaForgetMs: FORGET_MS,
-      target: { url: master.url },
-      prefix: `forget-${process.pid}`,
-      nodeId: 'node-1',
-      logger,
-    });
+    let bus: RedisBus | undefined;
     try {
-      bus.start(() => undefined);
-      await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, 'bus');
-      await bus.publish(line('with the replica', 'r0'));
+      const { bus: forgetting } = await loneBus(master, 'forget', { redisWaitTimeoutMs: 300, replicaForgetMs: FORGET_MS });
+      bus = forgetting;
+      await forgetting.publish(line('with the replica', 'r0'));
       await replica.kill();
       const lost = Date.now();
-      await assert.rejects(bus.publish(line('replica gone', 'r1')), BusUnavailableError);
-      const placed = await eventually(() => bus.publish(line('replica gone', 'r1')), {
+      await assert.rejects(forgetting.publish(line('replica gone', 'r1')), BusUnavailableError);
+      const placed = await eventually(() => forgetting.publish(line('replica gone', 'r1')), {
         what: 'the line acknowledged without the replica',
         timeoutMs: LINE_MS,
       });
       assert.ok(Date.now() - lost >= FORGET_MS / 2, `not acknowledged while the replica was remembered (${Date.now() - lost} ms)`);
       assert.equal(placed.duplicate, true, 'the first try was stored: the resend finds it');
     } finally {
-      await bus.close();
+      await bus?.close();
       await replica.dispose();
       await master.dispose();
     }
@@ -223,20 +236,11 @@ describe('a publish waiting for its replica, when the shard changes under it', {
   // shard is counted with none (REPLICA_FORGET_MS 0: a master whose replica went needs none at once).
   it('is acknowledged once its shard is counted with no replica, not refused at the end of its wait', async () => {
     const { master, replica } = await replicatedPair();
-    const bus = new RedisBus({
-      ...LIMITS,
-      redisWaitTimeoutMs: LINE_MS,
-      replicaForgetMs: 0,
-      target: { url: master.url },
-      prefix: `gone-${process.pid}`,
-      nodeId: 'node-1',
-      logger,
-    });
+    let bus: RedisBus | undefined;
     try {
-      const events = new EventLog<BroadcastEvent>();
-      bus.start((e) => events.push(e));
-      await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, 'bus');
-      await bus.subscribe('lobby');
+      const lone = await loneBus(master, 'gone', { redisWaitTimeoutMs: LINE_MS, replicaForgetMs: 0 });
+      bus = lone.bus;
+      const { events } = lone;
       await bus.publish(line('with the replica', 'r0'));
       process.kill(replica.pid!, 'SIGSTOP');
       const waiting = bus.publish(line('replica frozen, then gone', 'r1'));
@@ -250,7 +254,7 @@ describe('a publish waiting for its replica, when the shard changes under it', {
       const delivered = await events.waitFor((e) => e.ref === 'r1', LINE_MS, 'the line, broadcast');
       assert.equal(delivered.seq, placed.seq);
     } finally {
-      await bus.close();
+      await bus?.close();
       await replica.dispose();
       await master.dispose();
     }
@@ -258,17 +262,9 @@ describe('a publish waiting for its replica, when the shard changes under it', {
 
   it('is refused at once when its connection drops while it waits, not at the end of its wait', async () => {
     const { master, replica } = await replicatedPair();
-    const bus = new RedisBus({
-      ...LIMITS,
-      redisWaitTimeoutMs: LINE_MS,
-      target: { url: master.url },
-      prefix: `dropped-${process.pid}`,
-      nodeId: 'node-1',
-      logger,
-    });
+    let bus: RedisBus | undefined;
     try {
-      bus.start(() => undefined);
-      await untilReady({ ready: () => bus.health().ready, onHealthChange: (l) => bus.onHealthChange(l) }, 'bus');
+      ({ bus } = await loneBus(master, 'dropped', { redisWaitTimeoutMs: LINE_MS }));
       await bus.publish(line('with the replica', 'r0'));
       process.kill(replica.pid!, 'SIGSTOP');
       const started = Date.now();
@@ -281,7 +277,7 @@ describe('a publish waiting for its replica, when the shard changes under it', {
       assert.ok(Date.now() - started < LINE_MS / 2, `refused after ${Date.now() - started} ms, not at the end of its ${LINE_MS} ms wait`);
     } finally {
       process.kill(replica.pid!, 'SIGCONT');
-      await bus.close();
+      await bus?.close();
       await replica.dispose();
       await master.dispose();
     }
