@@ -56,6 +56,8 @@ const MEASURED = 2;
 const CONNECT_BATCH = 100;
 
 export async function runFanout(system: SystemUnderTest, o: FanoutOptions): Promise<FanoutResult> {
+  // The senders are clients 0..S-1: there must be that many (else the generator fails deep inside, unnamed).
+  if (o.senders > o.clients) throw new Error(`${o.senders} senders but ${o.clients} clients: --senders must be at most --clients`);
   const running = await system.start({ nodes: o.nodes, joinNotices: false, ...(o.cpuProfileDir && { cpuProfileDir: o.cpuProfileDir }) });
   const generator = LoadGenerator.start(system.client, o.workers);
   try {
