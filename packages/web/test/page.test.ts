@@ -73,6 +73,8 @@ describe('the chat page in Chromium, across two gateways', () => {
     await entry(bea, 'nick', /changed to ada$/);
     await say(bea, '/nick bea');
     await entry(ada, 'nick', /changed to bea$/);
+    // bea's field follows her own rename's answer, which may reach her page after ada's: wait for it, then read it.
+    await bea.waitForFunction("document.querySelector('#nick').value === 'bea'", undefined, { timeout: WAIT_MS });
     assert.equal(await bea.locator('#nick').inputValue(), 'bea');
 
     // Chat both ways: the message list shows nickname, time and text.
