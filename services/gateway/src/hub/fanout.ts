@@ -102,21 +102,21 @@ export class LocalFanout {
 
   /** The event's frame, encoded once. */
   private frameOf(event: BroadcastEvent): Outgoing {
-    let out = this.frames.get(event);
-    if (!out) {
-      out = new Outgoing(encodeServerFrame(event));
-      this.frames.set(event, out);
-    }
-    return out;
+    return encodedOnce(this.frames, event, false);
   }
 
   /** The line's frame as history (`history: true`), encoded once. */
   private historyFrameOf(line: BroadcastEvent): Outgoing {
-    let out = this.historyFrames.get(line);
-    if (!out) {
-      out = new Outgoing(encodeServerFrame({ ...line, history: true } as BroadcastEvent));
-      this.historyFrames.set(line, out);
-    }
-    return out;
+    return encodedOnce(this.historyFrames, line, true);
   }
+}
+
+/** `frames`' frame for `event` (as a history line when `history`), encoded and kept there the first time it is asked for. */
+function encodedOnce(frames: WeakMap<BroadcastEvent, Outgoing>, event: BroadcastEvent, history: boolean): Outgoing {
+  let out = frames.get(event);
+  if (!out) {
+    out = new Outgoing(encodeServerFrame(history ? ({ ...event, history: true } as BroadcastEvent) : event));
+    frames.set(event, out);
+  }
+  return out;
 }
